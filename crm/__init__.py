@@ -1,0 +1,153 @@
+"""The CRM application factory: config -> extensions -> blueprints, CLI, scheduler. The only wiring point."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask import g
+from flask import has_request_context
+from flask import request
+from flask import session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from crm.config import Config
+from crm.config import database_url_default
+from crm.extensions import api
+from crm.extensions import babel
+from crm.extensions import csrf
+from crm.extensions import db
+from crm.extensions import login_manager
+from crm.extensions import migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("CRM")
+    if config:
+        app.config.update(config)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = database_url_default(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from crm.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # Foreign keys on, and let SQLAlchemy issue BEGIN itself so SAVEPOINTs work (the pysqlite fix from
+    # the SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _init_extensions(app: Flask) -> None:
+    # Every model module must be imported before the mappers configure and before Alembic compares.
+    import crm.auth.models  # noqa: F401
+    import crm.core.audit  # noqa: F401
+    import crm.org.models  # noqa: F401
+
+    db.init_app(app)
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite" and not getattr(engine, "_crm_sqlite_hooks", False):
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+            engine._crm_sqlite_hooks = True  # type: ignore[attr-defined]
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    from crm.auth import views as auth_views
+
+    login_manager.user_loader(auth_views.load_user)
+    login_manager.request_loader(auth_views.load_user_from_token)
+    login_manager.unauthorized_handler(auth_views.unauthorized)
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    api.init_app(app)
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # type: ignore[no-any-return]
+    lang = session.get("lang")
+    if lang in languages:
+        return lang  # type: ignore[no-any-return]
+    user = current_user if current_user and current_user.is_authenticated else None
+    if user is not None and getattr(user, "locale", None) in languages:
+        return user.locale  # type: ignore[no-any-return]
+    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.api import register_api
+    from crm.auth.views import bp as auth_bp
+    from crm.dashboard.views import bp as dashboard_bp
+    from crm.org.views import bp as org_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(org_bp)
+    register_api(app)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from crm.core import nav
+    from crm.core.web import register_error_handlers
+    from crm.core.web import register_template_helpers
+    from crm.core.web import register_transaction_hooks
+
+    register_error_handlers(app)
+    register_transaction_hooks(app)
+    register_template_helpers(app)
+
+    @app.before_request
+    def bind_actor() -> None:
+        # The operation log reads the acting user from the session's info (see crm.core.audit).
+        user = current_user if current_user and current_user.is_authenticated else None
+        db.session.info["actor_id"] = user.id if user is not None else None
+        g.actor = user
+        if user is not None:
+            from crm.auth.scopes import set_store_filter
+
+            set_store_filter(user, session.get("store_filter"))
+
+    @app.context_processor
+    def layout_context() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {
+            "nav_for": lambda section: nav.nav_for(current_user, section),
+            "languages": app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+        }

@@ -1,0 +1,24 @@
+"""Housekeeping of log-in throttling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy import or_
+
+from crm.auth.models import LoginThrottle
+from crm.core.clock import utcnow
+from crm.extensions import db
+
+
+def purge_login_throttle() -> int:
+    """Forget failure counters older than a day whose lock (if any) has expired."""
+    now = utcnow()
+    result = db.session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < now - timedelta(days=1),
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
+    return result.rowcount or 0

@@ -1,0 +1,105 @@
+"""The catalogue of function permissions and data scopes.
+
+A role grants named permissions (strings like `user.manage`) and exactly one data scope. Every context
+adds its permissions to `CATALOGUE` here, so the admin permission matrix lists them all in one place."""
+
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class DataScope(enum.StrEnum):
+    SELF = "self"
+    SELF_AND_SUBORDINATES = "self_and_subordinates"
+    DEPARTMENT = "department"
+    DEPARTMENT_TREE = "department_tree"
+    STORE = "store"
+    SUBSIDIARY = "subsidiary"
+    ALL = "all"
+
+    @property
+    def label(self) -> str:
+        return str(SCOPE_LABELS[self])
+
+    @property
+    def description(self) -> str:
+        return str(SCOPE_DESCRIPTIONS[self])
+
+
+SCOPE_LABELS = {
+    DataScope.SELF: _l("Own records"),
+    DataScope.SELF_AND_SUBORDINATES: _l("Own and subordinates' records"),
+    DataScope.DEPARTMENT: _l("Department"),
+    DataScope.DEPARTMENT_TREE: _l("Department and sub-departments"),
+    DataScope.STORE: _l("Whole store"),
+    DataScope.SUBSIDIARY: _l("Whole subsidiary"),
+    DataScope.ALL: _l("Everything (within the user's place in the org tree)"),
+}
+
+SCOPE_DESCRIPTIONS = {
+    DataScope.SELF: _l("Records the user owns."),
+    DataScope.SELF_AND_SUBORDINATES: _l("Records of the user and of everyone below them in the supervisor chain."),
+    DataScope.DEPARTMENT: _l("Records owned by anyone in the user's own unit."),
+    DataScope.DEPARTMENT_TREE: _l("Records owned by anyone in the user's unit or the units below it."),
+    DataScope.STORE: _l("Every record of the user's store."),
+    DataScope.SUBSIDIARY: _l("Every record of the stores of the user's subsidiary."),
+    DataScope.ALL: _l("Every record; a store user still sees only their store, a subsidiary user only their subsidiary."),
+}
+
+
+# permission -> label, grouped for the matrix page. Keep the keys stable: they are stored on roles.
+CATALOGUE: dict[str, dict[str, object]] = {
+    "org": {
+        "label": _l("Organisation"),
+        "permissions": {
+            "org.view": _l("View the org tree"),
+            "org.manage": _l("Create, rename, move and deactivate org units"),
+        },
+    },
+    "users": {
+        "label": _l("Users"),
+        "permissions": {
+            "user.view": _l("View users"),
+            "user.manage": _l("Create, edit and disable users, reset passwords"),
+        },
+    },
+    "roles": {
+        "label": _l("Roles"),
+        "permissions": {
+            "role.manage": _l("Edit roles, their permissions and data scope"),
+        },
+    },
+    "audit": {
+        "label": _l("Audit"),
+        "permissions": {
+            "audit.view": _l("View the operation log of records in scope"),
+        },
+    },
+    "api": {
+        "label": _l("API"),
+        "permissions": {
+            "api.use": _l("Create personal API tokens and use the REST API"),
+        },
+    },
+    "process": {
+        "label": _l("Processes"),
+        "permissions": {
+            "process.deploy": _l("Deploy and edit BPMN process diagrams"),
+            "process.admin": _l("Monitor and repair process instances"),
+        },
+    },
+}
+
+
+def all_permissions() -> list[str]:
+    return [p for group in CATALOGUE.values() for p in group["permissions"]]  # type: ignore[attr-defined]
+
+
+def permission_label(permission: str) -> str:
+    for group in CATALOGUE.values():
+        perms: dict[str, object] = group["permissions"]  # type: ignore[assignment]
+        if permission in perms:
+            return str(perms[permission])
+    return permission

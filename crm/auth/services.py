@@ -1,0 +1,283 @@
+"""Passwords, log-in with throttling, roles and API tokens. Functions take the actor explicitly, flush,
+never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from crm.auth.models import ApiToken
+from crm.auth.models import LoginThrottle
+from crm.auth.models import Role
+from crm.auth.permissions import DataScope
+from crm.auth.permissions import all_permissions
+from crm.core import signals
+from crm.core.audit import record_event
+from crm.core.clock import utcnow
+from crm.core.errors import DomainError
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+from crm.core.validation import check_text
+from crm.core.validation import normalise_mobile
+from crm.extensions import db
+from crm.org.models import User
+
+_hasher = PasswordHasher()
+# Minimal-cost hasher for the test suite only (config PASSWORD_HASH_FAST); never in production.
+_fast_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def _active_hasher() -> PasswordHasher:
+    return _fast_hasher if current_app.config.get("PASSWORD_HASH_FAST") else _hasher
+
+
+def hash_password(password: str) -> str:
+    return _active_hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_new_password(password: str, errors: dict[str, str], field: str = "password") -> None:
+    min_len = int(current_app.config["PASSWORD_MIN_LENGTH"])
+    if len(password or "") < min_len:
+        errors[field] = str(_l("Use at least %(n)d characters.", n=min_len))
+    elif password.isdigit() or password.isalpha():
+        errors[field] = str(_l("Mix letters with digits or symbols."))
+
+
+# Log-in -------------------------------------------------------------------------------------------------
+class LoginFailed(DomainError):
+    status = 401
+    default_message = _l("Wrong mobile number, e-mail or password.")
+
+
+class LoginLocked(DomainError):
+    status = 429
+    default_message = _l(
+        "Too many failed log-ins. This account is locked for %(minutes)d minutes; try again later.", minutes=15
+    )
+
+
+def _identifier_hash(identifier: str) -> str:
+    text = identifier.strip().lower()
+    mobile = normalise_mobile(text)
+    key = mobile if mobile.isdigit() and len(mobile) == 11 else text
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def find_login_user(identifier: str) -> User | None:
+    text = identifier.strip()
+    if not text:
+        return None
+    mobile = normalise_mobile(text)
+    return db.session.scalar(select(User).where(or_(User.mobile == mobile, func.lower(User.email) == text.lower())))
+
+
+def authenticate(identifier: str, password: str) -> User:
+    """The user for these credentials, or LoginFailed / LoginLocked.
+
+    Every identifier, existing or not, is throttled the same way: after LOGIN_MAX_FAILURES failures it is
+    locked for LOGIN_LOCK_MINUTES, even for the right password, and the messages never tell whether an
+    account exists. The failure count is written by the caller's transaction commit, so the caller must
+    commit even when this raises (see auth.views.login)."""
+    cfg = current_app.config
+    now = utcnow()
+    key = _identifier_hash(identifier or "")
+    throttle = db.session.get(LoginThrottle, key, with_for_update=True)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        raise LoginLocked(_l(
+            "Too many failed log-ins. This account is locked for %(minutes)d minutes; try again later.",
+            minutes=int(cfg["LOGIN_LOCK_MINUTES"]),
+        ))
+    user = find_login_user(identifier or "")
+    ok = user is not None and verify_password(user.password_hash, password or "")
+    if not ok:
+        if user is None:
+            _hasher_burn(password)
+        if throttle is None:
+            throttle = LoginThrottle(identifier_hash=key, failures=0)
+            db.session.add(throttle)
+        if throttle.locked_until and throttle.locked_until <= now:
+            throttle.failures = 0
+            throttle.locked_until = None
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        if throttle.failures >= int(cfg["LOGIN_MAX_FAILURES"]):
+            throttle.locked_until = now + timedelta(minutes=int(cfg["LOGIN_LOCK_MINUTES"]))
+        db.session.flush()
+        raise LoginFailed()
+    assert user is not None
+    if not user.active:
+        # Same answer as a wrong password: a disabled account is not an account any more.
+        raise LoginFailed()
+    if throttle is not None:
+        db.session.delete(throttle)
+    if _hasher.check_needs_rehash(user.password_hash) and not cfg.get("PASSWORD_HASH_FAST"):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    db.session.flush()
+    signals.user_logged_in.send(user)
+    return user
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _hasher_burn(password: str | None) -> None:
+    """Spend the time of one verification for unknown identifiers, so timing does not reveal them."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    verify_password(_DUMMY_HASH, password or "")
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current or ""):
+        errors["current_password"] = str(_l("The current password is wrong."))
+    check_new_password(new, errors, "new_password")
+    if "new_password" not in errors and new != confirm:
+        errors["confirm_password"] = str(_l("The two new passwords differ."))
+    if "new_password" not in errors and new and new == current:
+        errors["new_password"] = str(_l("Choose a password different from the current one."))
+    if errors:
+        raise ValidationFailed(errors)
+    _set_password(user, new)
+    record_event(db.session, user, "password_changed", actor_id=user.id)
+
+
+def reset_password(user: User, new: str, *, actor: User) -> None:
+    errors: dict[str, str] = {}
+    check_new_password(new, errors, "password")
+    if errors:
+        raise ValidationFailed(errors)
+    _set_password(user, new)
+    record_event(db.session, user, "password_reset", actor_id=actor.id)
+
+
+def _set_password(user: User, new: str) -> None:
+    user.password_hash = hash_password(new)
+    user.security_stamp = secrets.token_hex(16)
+    user.password_changed_at = utcnow()
+    db.session.flush()
+
+
+# Roles --------------------------------------------------------------------------------------------------
+def roles_by_ids(raw_ids: list[Any], *, actor: User) -> list[Role]:
+    """Roles for a user form. Only a super admin may hand out the super admin role."""
+    ids = []
+    for raw in raw_ids or []:
+        if not str(raw).isdigit():
+            raise ValidationFailed({"role_ids": _l("Choose roles from the list.")})
+        ids.append(int(raw))
+    roles = list(db.session.scalars(select(Role).where(Role.id.in_(ids)))) if ids else []
+    if len(roles) != len(set(ids)):
+        raise ValidationFailed({"role_ids": _l("Choose roles from the list.")})
+    if any(r.is_system for r in roles) and not actor.is_super_admin:
+        raise ValidationFailed({"role_ids": _l("Only a super admin can grant the super admin role.")})
+    return roles
+
+
+def save_role(role: Role | None, data: dict[str, Any], *, actor: User) -> Role:
+    if role is not None and role.is_system:
+        raise PermissionDenied(_l("The super admin role cannot be changed."))
+    errors: dict[str, str] = {}
+    name = check_text(data.get("name"), errors, "name", max_length=80)
+    description = check_text(data.get("description"), errors, "description", max_length=400, required=False) or None
+    try:
+        scope = DataScope(data.get("data_scope") or "")
+    except ValueError:
+        errors["data_scope"] = str(_l("Choose a data scope."))
+        scope = DataScope.SELF
+    known = set(all_permissions())
+    permissions = sorted(set(data.get("permissions") or []))
+    unknown = [p for p in permissions if p not in known]
+    if unknown:
+        errors["permissions"] = str(_l("Unknown permissions: %(names)s", names=", ".join(unknown)))
+    key = (data.get("key") or "").strip().lower() if role is None else role.key
+    if role is None:
+        if not key or not key.replace("_", "").isalnum() or len(key) > 40:
+            errors["key"] = str(_l("Use lower-case letters, digits and underscores (at most 40)."))
+        elif db.session.scalar(select(Role.id).where(Role.key == key)):
+            errors["key"] = str(_l("Another role already uses this key."))
+    if errors:
+        raise ValidationFailed(errors)
+    if role is None:
+        role = Role(key=key, name=name, description=description, data_scope=scope, permissions=permissions)
+        db.session.add(role)
+    else:
+        role.name = name
+        role.description = description
+        role.data_scope = scope
+        role.permissions = permissions
+    db.session.flush()
+    return role
+
+
+def delete_role(role: Role, *, actor: User) -> None:
+    if role.is_system:
+        raise PermissionDenied(_l("The super admin role cannot be removed."))
+    holders = db.session.scalar(select(func.count()).select_from(User).where(User.roles.contains(role)))
+    if holders:
+        raise DomainError(_l("%(n)d users still hold this role; take it from them first.", n=holders))
+    db.session.delete(role)
+    db.session.flush()
+
+
+# API tokens ---------------------------------------------------------------------------------------------
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`; returns the row and the plain token, which is never stored or shown again."""
+    errors: dict[str, str] = {}
+    name = check_text(name, errors, "name", max_length=80)
+    if expires_at is not None and expires_at <= utcnow():
+        errors["expires_at"] = str(_l("Choose a date in the future."))
+    if errors:
+        raise ValidationFailed(errors)
+    plain = "crm_" + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=plain[:10], token_hash=hash_token(plain), expires_at=expires_at)
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def revoke_token(token: ApiToken, *, actor: User) -> None:
+    if token.user_id != actor.id and not actor.can("user.manage"):
+        raise NotFound()
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+
+
+def user_for_token(plain: str) -> User | None:
+    """The active user owning a usable token; records its last use (at most once a minute)."""
+    if not plain or not plain.startswith("crm_"):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    now = utcnow()
+    if token is None or not token.is_usable(now) or not token.user.active:
+        return None
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
+    return token.user

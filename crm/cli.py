@@ -1,0 +1,146 @@
+"""`flask crm ...` commands: demo data, the first admin, serving with the scheduler, the scheduler alone."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import click
+from flask import Flask
+from flask import current_app
+from flask.cli import AppGroup
+
+from crm.extensions import db
+
+crm_cli = AppGroup("crm", help="CRM administration commands.")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(crm_cli)
+    from crm.auth.jobs import purge_login_throttle
+    from crm.core.jobs import register_job
+
+    register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
+
+
+@crm_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo(if_empty: bool) -> None:
+    """Load the demo organisation and users (password from CRM_DEMO_PASSWORD, default Demo#2026)."""
+    from crm.auth.defaults import ensure_default_roles
+    from crm.auth.services import hash_password
+    from crm.org import demo
+
+    password = current_app.config["DEMO_PASSWORD"]
+    if demo.has_data():
+        if not if_empty:
+            raise click.ClickException("The database already has users; seed-demo only fills an empty database.")
+        click.echo("The database already has data; no demo data loaded.")
+    else:
+        db.session.info["actor_id"] = None
+        roles = ensure_default_roles()
+        demo.seed(hash_password(password), roles)
+        db.session.commit()
+        click.echo("Demo data loaded.")
+    _print_logins(password)
+
+
+def _print_logins(password: str) -> None:
+    from crm.org import demo
+
+    rows = demo.login_table()
+    if not rows:
+        return
+    click.echo("")
+    click.echo(f"Demo log-ins (password for all: {password}):")
+    for mobile, name, roles, unit in rows:
+        click.echo(f"  {mobile}  {name:<6}  {roles:<22}  {unit}")
+    click.echo("")
+
+
+@crm_cli.command("create-admin")
+@click.option("--mobile", required=True)
+@click.option("--name", required=True)
+@click.option("--email", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--hq-name", default="Headquarters", help="Name of the HQ unit, created when the tree is empty.")
+def create_admin(mobile: str, name: str, email: str, password: str, hq_name: str) -> None:
+    """Create the default roles, the HQ unit if missing, and a super admin (first production set-up)."""
+    from sqlalchemy import select
+
+    from crm.auth.defaults import ensure_default_roles
+    from crm.auth.services import check_new_password
+    from crm.auth.services import hash_password
+    from crm.core.errors import ValidationFailed
+    from crm.org import services
+    from crm.org.models import OrgUnit
+    from crm.org.models import UnitKind
+    from crm.org.models import User
+
+    errors: dict[str, str] = {}
+    check_new_password(password, errors)
+    if errors:
+        raise click.ClickException(errors["password"])
+    roles = ensure_default_roles()
+    system = User(id=0, name="system")
+    hq = db.session.scalar(select(OrgUnit).where(OrgUnit.kind == UnitKind.HQ))
+    try:
+        if hq is None:
+            hq = services.create_unit({"kind": "hq", "name": hq_name}, actor=system)
+        user = services.create_user(
+            {"mobile": mobile, "name": name, "email": email, "org_unit_id": hq.id},
+            password_hash=hash_password(password), roles=[roles["super_admin"]], actor=system,
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        raise click.ClickException("; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())) from exc
+    db.session.commit()
+    click.echo(f"Super admin {user.name} ({user.mobile}) created.")
+
+
+@crm_cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Serve pages only; run `flask crm scheduler` elsewhere.")
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the app with the scheduler in the same process (development and small installs)."""
+    from crm.core.jobs import start_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = None if no_scheduler else start_scheduler(app)
+    if _demo_present():
+        _print_logins(app.config["DEMO_PASSWORD"])
+    click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    try:
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _demo_present() -> bool:
+    from crm.org import demo
+
+    return bool(demo.login_table())
+
+
+@crm_cli.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run only the scheduler (timers, e-mail, sweeps) until stopped. Safe to run in several processes."""
+    from crm.core.jobs import start_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = start_scheduler(app)
+    stop = {"flag": False}
+
+    def _stop(*_args: object) -> None:
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo("Scheduler running; Ctrl+C to stop.")
+    while not stop["flag"]:
+        time.sleep(0.5)
+    scheduler.shutdown(wait=True)
+    sys.exit(0)

@@ -1,0 +1,72 @@
+"""Configuration. Defaults live here; every key can be overridden from the environment with the
+`CRM_` prefix (`CRM_DATABASE_URL`, `CRM_SECRET_KEY`, `CRM_SCHEDULER_ENABLED=false` ...), values parsed
+as JSON where possible (Flask's `from_prefixed_env`)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+class Config:
+    SECRET_KEY = "dev-only-secret-change-me"
+    # SQLite under instance/ unless CRM_DATABASE_URL says otherwise (see `create_app`).
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions and cookies. SESSION_COOKIE_SECURE must be true behind HTTPS (production).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    # Log-in throttling: this many failures lock the identifier for LOGIN_LOCK_MINUTES.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    PASSWORD_MIN_LENGTH = 8
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    LANGUAGES = {"en": "English", "zh": "简体中文"}
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+    PAGE_SIZE = 50
+
+    # REST API (flask-smorest) — OpenAPI at /api/v1/openapi.json, Swagger UI at /api/v1/docs.
+    API_TITLE = "CRM API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A personal API token"}
+            }
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+    SCHEDULER_ENABLED = False  # `flask crm serve` and `flask crm scheduler` switch it on
+    SCHEDULER_INTERVAL_SECONDS = 5
+
+    DEMO_PASSWORD = "Demo#2026"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = True
+    PASSWORD_HASH_FAST = True  # argon2 with minimal cost parameters: the suite logs in thousands of times
+
+
+def database_url_default(instance_path: str) -> str:
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + os.path.join(instance_path, "crm.sqlite3")

@@ -1,0 +1,110 @@
+"""Keyset pagination: pages are found by the last row's sort key, never by OFFSET, so page 500 costs
+what page 1 costs. The cursor is an opaque URL-safe token."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import or_
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import Session
+
+from crm.core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: InstrumentedAttribute[Any]
+    descending: bool = False
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    limit: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def _encode(values: Sequence[Any]) -> str:
+    def conv(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return {"dt": v.isoformat()}
+        if isinstance(v, Decimal):
+            return {"dec": str(v)}
+        return v
+
+    raw = json.dumps([conv(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(token: str, n: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != n:
+            raise ValueError
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed({"cursor": _l("Invalid page cursor.")}) from exc
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, dict) and "dt" in v:
+            return datetime.fromisoformat(v["dt"])
+        if isinstance(v, dict) and "dec" in v:
+            return Decimal(v["dec"])
+        return v
+
+    return [conv(v) for v in values]
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
+    """Rows strictly after `values` in the order of `keys` (expanded OR form, works on every database)."""
+    clauses = []
+    for i, key in enumerate(keys):
+        equal_prefix = [keys[j].column == values[j] for j in range(i)]
+        step = key.column < values[i] if key.descending else key.column > values[i]
+        clauses.append(and_(*equal_prefix, step))
+    return or_(*clauses)
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select[Any],
+    keys: Sequence[SortKey],
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    scalars: bool = True,
+) -> Page[Any]:
+    """One page of `stmt` ordered by `keys`. The last key must be unique (normally the primary key).
+    Sort-key columns must not be NULL."""
+    limit = max(1, min(int(limit), 500))
+    if cursor:
+        stmt = stmt.where(_after(keys, _decode(cursor, len(keys))))
+    stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys]).limit(limit + 1)
+    rows = list(session.scalars(stmt) if scalars else session.execute(stmt))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        obj = last if scalars else last[0]
+        next_cursor = _encode([getattr(obj, k.column.key) for k in keys])
+    return Page(items=rows, next_cursor=next_cursor, limit=limit)

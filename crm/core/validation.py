@@ -1,0 +1,60 @@
+"""Small normalisers and checks shared by services (mobile numbers, e-mail, required text)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError
+from email_validator import validate_email
+from flask_babel import lazy_gettext as _l
+
+_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_mobile(raw: str | None) -> str:
+    """Mainland mobile number as 11 digits: full-width digits, spaces, dashes, brackets and +86/0086 removed."""
+    if not raw:
+        return ""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    digits = re.sub(r"[\s\-()（）.]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def check_mobile(raw: str | None, errors: dict[str, str], field: str = "mobile", required: bool = True) -> str:
+    mobile = normalise_mobile(raw)
+    if not mobile:
+        if required:
+            errors[field] = str(_l("Enter a mobile number."))
+        return ""
+    if not _MOBILE_RE.match(mobile):
+        errors[field] = str(_l("Enter an 11-digit mainland mobile number, e.g. 138 0013 8000."))
+    return mobile
+
+
+def check_email(raw: str | None, errors: dict[str, str], field: str = "email", required: bool = False) -> str | None:
+    text = (raw or "").strip()
+    if not text:
+        if required:
+            errors[field] = str(_l("Enter an e-mail address."))
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        errors[field] = str(_l("Enter a valid e-mail address, e.g. name@example.com."))
+        return None
+
+
+def check_text(raw: str | None, errors: dict[str, str], field: str, *, max_length: int, required: bool = True) -> str:
+    text = (raw or "").strip()
+    if required and not text:
+        errors[field] = str(_l("This field is required."))
+    elif len(text) > max_length:
+        errors[field] = str(_l("Use at most %(n)d characters.", n=max_length))
+    return text

@@ -1,0 +1,227 @@
+"""Web-edge helpers shared by every blueprint: the per-request transaction, error pages and JSON problem
+details, form-error plumbing, and small view helpers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from crm.core.errors import DomainError
+from crm.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def problem(status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None) -> Response:
+    """An RFC 9457 problem-details response; `errors` maps field names to messages."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.mimetype = "application/problem+json"
+    return resp
+
+
+def error_page(status: int, title: str, detail: str | None = None) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+
+def _respond(status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None) -> Any:
+    db.session.rollback()
+    if wants_json():
+        return problem(status, title, detail, errors)
+    return error_page(status, title, detail)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Any:
+        titles = {
+            404: _("Not found"),
+            403: _("Not allowed"),
+            409: _("Conflict"),
+            401: _("Not signed in"),
+            429: _("Too many requests"),
+        }
+        return _respond(exc.status, titles.get(exc.status, _("Could not complete the request")), str(exc.message), exc.errors)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        return _respond(
+            400,
+            _("The form expired"),
+            _("The security token of this form is missing or expired. Go back, reload the page and submit again."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        # flask-smorest / webargs put field messages in exc.data["messages"]
+        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        errors = _flatten_messages(messages) if messages else None
+        titles = {
+            400: _("Bad request"),
+            401: _("Not signed in"),
+            403: _("Not allowed"),
+            404: _("Not found"),
+            405: _("Method not allowed"),
+            409: _("Conflict"),
+            413: _("Too large"),
+            422: _("Some fields are invalid"),
+            429: _("Too many requests"),
+        }
+        title = titles.get(exc.code or 500, exc.name)
+        detail = _("The page or record does not exist, or you may not see it.") if exc.code == 404 else None
+        return _respond(exc.code or 500, title, detail, errors)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError) -> Any:
+        log.warning("integrity error: %s", exc.orig)
+        return _respond(409, _("Conflict"), _("This change clashes with data saved meanwhile. Reload and try again."))
+
+    @app.errorhandler(DataError)
+    def data_error(exc: DataError) -> Any:
+        # Values the database refuses (numbers out of range, bad encodings) are bad input, not a crash.
+        log.warning("data error: %s", exc.orig)
+        return _respond(400, _("Bad request"), _("A value in the request is invalid."))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error")
+        return _respond(500, _("Something went wrong"), _("The error was logged. Try again, or tell an administrator."))
+
+
+def _flatten_messages(messages: Any) -> dict[str, list[str]]:
+    """webargs nests messages by location (json, query ...); flatten to field -> [messages]."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for loc, fields in messages.items():
+            if isinstance(fields, dict):
+                for field, msgs in fields.items():
+                    out[str(field)] = _as_list(msgs)
+            else:
+                out[str(loc)] = _as_list(fields)
+    return out
+
+
+def _as_list(msgs: Any) -> list[str]:
+    if isinstance(msgs, list):
+        return [str(m) for m in msgs]
+    if isinstance(msgs, dict):
+        return [f"{k}: {', '.join(_as_list(v))}" for k, v in msgs.items()]
+    return [str(msgs)]
+
+
+def register_transaction_hooks(app: Flask) -> None:
+    """One transaction per request: commit when the view answered below 400, roll back otherwise."""
+
+    @app.after_request
+    def commit_or_rollback(response: Response) -> Response:
+        if g.get("_skip_commit"):
+            return response
+        if response.status_code < 400 or g.get("commit_on_error"):
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                log.warning("commit failed", exc_info=True)
+                if wants_json():
+                    return problem(409, _("Conflict"), _("This change clashes with data saved meanwhile. Reload and try again."))
+                body, status = error_page(409, _("Conflict"), _("This change clashes with data saved meanwhile. Reload and try again."))
+                return Response(body, status=status, mimetype="text/html")
+        else:
+            db.session.rollback()
+        return response
+
+
+def form_data() -> dict[str, Any]:
+    """request.form as a plain dict; multi-valued fields (checkbox lists) come back as lists."""
+    out: dict[str, Any] = {}
+    for key in request.form:
+        values = request.form.getlist(key)
+        out[key] = values if key.endswith("[]") or len(values) > 1 else values[0]
+    return {k.removesuffix("[]"): v for k, v in out.items()}
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative redirects (no //host or scheme): open-redirect protection for ?next=."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """An integer query-string argument; anything unparsable counts as absent."""
+    raw = request.args.get(name, "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    return value if 0 < value < 2**31 else default
+
+
+_ACTION_LABELS: dict[str, Any] = {}
+
+
+def register_action_label(action: str, label: Any) -> None:
+    """Contexts name their business events for the timeline ("transferred" -> "Transferred to a new owner")."""
+    _ACTION_LABELS[action] = label
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import format_date
+    from flask_babel import format_datetime
+    from flask_babel import format_decimal
+    from flask_babel import lazy_gettext as _l
+
+    for action, label in {
+        "created": _l("Created"),
+        "updated": _l("Changed"),
+        "deleted": _l("Deleted"),
+    }.items():
+        _ACTION_LABELS.setdefault(action, label)
+
+    def action_label(action: str) -> str:
+        return str(_ACTION_LABELS.get(action, action.replace("_", " ").capitalize()))
+
+    def format_change_value(kind: str, value: Any) -> str:
+        from datetime import date
+        from datetime import datetime
+        from decimal import Decimal
+
+        if value is None:
+            return "—"
+        if kind == "bool":
+            return _("Yes") if value else _("No")
+        if kind == "datetime":
+            return format_datetime(datetime.fromisoformat(value), "short")
+        if kind == "date":
+            return format_date(date.fromisoformat(value))
+        if kind == "decimal":
+            return format_decimal(Decimal(value), format="#,##0.00")
+        if kind == "json" and isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value)

@@ -1,0 +1,1 @@
+"""The home page and (later) the data kanban. Reads only; never writes."""

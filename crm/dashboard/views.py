@@ -1,0 +1,31 @@
+"""Home page: who I am, where I sit, what I can reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_login import login_required
+
+from crm.auth.permissions import SCOPE_LABELS
+from crm.auth.scopes import scope_context
+from crm.core import nav
+
+bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+nav.add_nav(nav.NavItem("main", "dashboard.home", _l("Home"), "house", order=0))
+
+
+@bp.route("/")
+@login_required
+def home() -> Any:
+    ctx = scope_context(current_user)
+    shortcuts = [item for item in nav.nav_for(current_user, "admin")]
+    return render_template(
+        "dashboard/home.html",
+        scope_labels=[str(SCOPE_LABELS[s]) for s in sorted(ctx.scopes)],
+        shortcuts=shortcuts,
+    )

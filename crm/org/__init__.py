@@ -1,0 +1,1 @@
+"""The org tree (HQ / subsidiary / store / department) and users' placement and supervisors."""
