@@ -134,7 +134,11 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def bind_actor() -> None:
         # The operation log reads the acting user from the session's info (see crm.core.audit).
-        user = current_user if current_user and current_user.is_authenticated else None
+        user = current_user._get_current_object() if current_user and current_user.is_authenticated else None
+        if user is not None:
+            # Permissions and scope are cached on the user object for one request only.
+            user.__dict__.pop("_permissions", None)
+            user.__dict__.pop("_scope_context", None)
         db.session.info["actor_id"] = user.id if user is not None else None
         g.actor = user
         if user is not None:
