@@ -113,7 +113,10 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
         _print_logins(app.config["DEMO_PASSWORD"])
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        # app.run() refuses to serve from inside the flask CLI; werkzeug's server is what it would use.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
