@@ -35,6 +35,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if app.config["DATABASE_URL"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    if app.config["SECRET_KEY"] == Config.SECRET_KEY and not app.config["DATABASE_URL"].startswith("sqlite"):
+        app.logger.warning("CRM_SECRET_KEY is the development default: set a long random value in production")
 
     _init_extensions(app)
     _register_blueprints(app)
