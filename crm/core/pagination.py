@@ -4,6 +4,7 @@ what page 1 costs. The cursor is an opaque URL-safe token."""
 from __future__ import annotations
 
 import base64
+import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
+from sqlalchemy import TypeDecorator
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -56,23 +58,58 @@ def _encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(token: str, n: int) -> list[Any]:
+def _decode(token: str, keys: Sequence[SortKey]) -> list[Any]:
+    """The sort-key values of a cursor. A cursor comes from the client, so anything that is not exactly
+    what `_encode` wrote for these keys is refused as a validation error, never passed to the database."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != n:
+        if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
-    except (ValueError, TypeError) as exc:
+        return [_checked(value, key) for value, key in zip(values, keys, strict=True)]
+    except (ValueError, TypeError, ArithmeticError) as exc:
         raise ValidationFailed({"cursor": _l("Invalid page cursor.")}) from exc
 
-    def conv(v: Any) -> Any:
-        if isinstance(v, dict) and "dt" in v:
-            return datetime.fromisoformat(v["dt"])
-        if isinstance(v, dict) and "dec" in v:
-            return Decimal(v["dec"])
-        return v
 
-    return [conv(v) for v in values]
+def _python_type(key: SortKey) -> type | None:
+    column_type = key.column.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return None
+
+
+def _checked(value: Any, key: SortKey) -> Any:
+    if isinstance(value, dict) and list(value) == ["dt"] and isinstance(value["dt"], str):
+        value = datetime.fromisoformat(value["dt"])
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in cursor")
+    elif isinstance(value, dict) and list(value) == ["dec"] and isinstance(value["dec"], str):
+        value = Decimal(value["dec"])
+        if not value.is_finite():
+            raise ValueError("non-finite decimal in cursor")
+    if value is None or isinstance(value, (dict, list)):
+        raise TypeError("sort keys are scalars and never NULL")
+    expected = _python_type(key)
+    if expected is None or expected is object:
+        return value
+    if isinstance(expected, type) and issubclass(expected, enum.Enum):
+        return expected(value)
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+            raise TypeError("integer expected")
+        return value
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise TypeError("boolean expected")
+        return value
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected):
+        raise TypeError(f"{expected.__name__} expected")
+    return value
 
 
 def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
@@ -98,7 +135,7 @@ def keyset_page(
     Sort-key columns must not be NULL."""
     limit = max(1, min(int(limit), 500))
     if cursor:
-        stmt = stmt.where(_after(keys, _decode(cursor, len(keys))))
+        stmt = stmt.where(_after(keys, _decode(cursor, keys)))
     stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys]).limit(limit + 1)
     rows = list(session.scalars(stmt) if scalars else session.execute(stmt))
     next_cursor = None
