@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from crm.config import Config
 from crm.config import database_url_default
-from crm.extensions import api
+from crm.extensions import api as rest_api  # not `api`: importing the crm.api package rebinds that name
 from crm.extensions import babel
 from crm.extensions import csrf
 from crm.extensions import db
@@ -93,7 +93,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
 
-    api.init_app(app)
+    rest_api.init_app(app)
 
 
 def _select_locale() -> str:
