@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError
 from email_validator import validate_email
 from flask_babel import lazy_gettext as _l
 
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only (\d would accept ٣ and ३)
 
 
 def normalise_mobile(raw: str | None) -> str:
