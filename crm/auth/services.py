@@ -181,6 +181,18 @@ def _set_password(user: User, new: str) -> None:
 
 
 # Roles --------------------------------------------------------------------------------------------------
+def check_can_manage_user(user: User, *, actor: User) -> None:
+    """Only a super admin may change a super admin's account: otherwise an admin could reset its password
+    (or disable it) and take over powers the admin role does not grant."""
+    if user.is_super_admin and not actor.is_super_admin:
+        raise PermissionDenied(_l("Only a super admin can change the account of a super admin."))
+
+
+def grantable_roles(roles: list[Role], *, actor: User) -> list[Role]:
+    """The roles of `roles` that `actor` may hand out in a user form (see `roles_by_ids`)."""
+    return [r for r in roles if actor.is_super_admin or not r.is_system]
+
+
 def roles_by_ids(raw_ids: list[Any], *, actor: User) -> list[Role]:
     """Roles for a user form. Only a super admin may hand out the super admin role."""
     ids = []
