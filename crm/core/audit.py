@@ -122,7 +122,8 @@ def _changes_of(obj: Audited, action: str) -> dict[str, Any]:
 
 def _pk(obj: Audited) -> int:
     # During after_flush new rows have their id but no identity key yet: read it from the mapper.
-    return int(inspect(type(obj)).primary_key_from_instance(obj)[0])
+    # obj.__class__, not type(obj): views pass flask_login's current_user, a proxy whose type is LocalProxy.
+    return int(inspect(obj.__class__).primary_key_from_instance(obj)[0])
 
 
 @event.listens_for(Session, "after_flush")

@@ -248,6 +248,16 @@ def test_record_event_and_timeline(org: Org) -> None:
     assert timeline(db.session, "user", org.a_rep2.id)[0]["entry"].object_id == org.a_rep2.id
 
 
+def test_record_event_accepts_a_proxied_object(org: Org) -> None:
+    """Views hand services flask_login's `current_user`, a werkzeug LocalProxy, not the User itself."""
+    from werkzeug.local import LocalProxy
+
+    proxy = LocalProxy(lambda: org.a_rep1)
+    entry = record_event(db.session, proxy, "password_changed", actor_id=org.a_rep1.id)  # type: ignore[arg-type]
+    assert entry.object_type == "user"
+    assert entry.object_id == org.a_rep1.id
+
+
 def test_request_binds_the_signed_in_user_as_actor(client: FlaskClient, login_as: Any, org: Org) -> None:
     db.session.commit()
     login_as(org.a_rep1)
@@ -294,5 +304,5 @@ def test_timeline_page_formats_typed_values(org: Org) -> None:
         assert fmt("str", None) == "—"
         assert "11:04" in fmt("datetime", "2026-01-02T03:04:05+00:00")  # shown in Asia/Shanghai
         assert label("created") == "Created"
-        assert label("password_reset") == "Password reset"
+        assert label("sent_to_archive") == "Sent to archive"  # unregistered events get a readable label
     assert isinstance(User.__audit_exclude__, frozenset)
