@@ -1,0 +1,235 @@
+"""What every resource of the REST API shares: the blueprint class (permission checks, documented problem
+responses), token-only authentication, the webargs parser that answers in the request's language, and
+the pagination arguments.
+
+Errors leave the API as RFC 9457 problem details (`crm.core.web.problem`): `DomainError`s raised by the
+services and `HTTPException`s (webargs' 422 included, with its messages flattened to field -> messages)
+are turned into them by the application's error handlers."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
+from typing import Any
+from typing import NoReturn
+
+import marshmallow as ma
+from flask import Flask
+from flask import current_app
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_smorest import Api
+from flask_smorest import Blueprint
+from marshmallow import fields
+from marshmallow import validate
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import abort
+
+from crm.auth.scopes import get_visible
+from crm.auth.scopes import set_store_filter
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+
+API_PREFIX = "/api/v1"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+# Problem details ---------------------------------------------------------------------------------------
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem-details document (documentation only; `crm.core.web.problem` writes it)."""
+
+    type = fields.Str(metadata={"description": "Always about:blank.", "example": "about:blank"})
+    title = fields.Str(metadata={"description": "A short summary in the request's language."})
+    status = fields.Int(metadata={"description": "The HTTP status code."})
+    detail = fields.Str(metadata={"description": "What went wrong, in the request's language."})
+    errors = fields.Dict(
+        keys=fields.Str(),
+        values=fields.List(fields.Str()),
+        metadata={"description": "Field name -> messages, for invalid input.", "example": {"mobile": ["…"]}},
+    )
+
+
+def document_problem_responses(api: Api) -> None:
+    """Make flask-smorest's shared error responses (one per status code, and DEFAULT_ERROR) describe
+    problem details served as application/problem+json. Must run before blueprints are registered:
+    operations resolve these references when they are added to the spec."""
+    spec = api.spec
+    assert spec is not None
+    spec.components.schema("Problem", schema=ProblemSchema)
+    # flask-smorest registered its own error schema at init; nothing refers to it any more.
+    spec.components.schemas.pop("Error", None)
+    content = {PROBLEM_CONTENT_TYPE: {"schema": "Problem"}}
+    for status in HTTPStatus:
+        if status >= 400:
+            spec.components.response(status.name, {"description": status.phrase, "content": content}, lazy=True)
+    spec.components.response(
+        api.DEFAULT_ERROR_RESPONSE_NAME, {"description": "Error (problem details)", "content": content}, lazy=True
+    )
+
+
+# Marshmallow / webargs messages in the request's language ------------------------------------------------
+_MESSAGES = {
+    "Missing data for required field.": _l("This field is required."),
+    "Field may not be null.": _l("This field is required."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid string.": _l("Enter text."),
+    "Not a valid boolean.": _l("Enter true or false."),
+    "Not a valid list.": _l("Send a list of values."),
+    "Unknown field.": _l("This field is not part of the request."),
+    "Invalid input type.": _l("Send a JSON object."),
+    "Invalid value.": _l("Choose a valid value."),
+}
+
+
+def translate_messages(messages: Any) -> Any:
+    """marshmallow's built-in messages (English only) -> ours, translated; nesting is kept."""
+    if isinstance(messages, dict):
+        return {key: translate_messages(value) for key, value in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [translate_messages(m) for m in messages]
+    if isinstance(messages, str) and messages in _MESSAGES:
+        return str(_MESSAGES[messages])
+    return str(messages)
+
+
+class ApiParser(FlaskParser):
+    def handle_error(  # type: ignore[override]
+        self,
+        error: ma.ValidationError,
+        req: Any,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Any,
+    ) -> NoReturn:
+        abort(
+            error_status_code or self.DEFAULT_VALIDATION_STATUS,
+            exc=error,
+            messages=translate_messages(error.messages),
+            schema=schema,
+            headers=error_headers,
+        )
+
+    def _handle_invalid_json_error(self, error: Any, req: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        abort(400, exc=error, messages={"json": [str(_l("The request body is not valid JSON."))]})
+
+
+# Blueprint ----------------------------------------------------------------------------------------------
+class ApiBlueprint(Blueprint):
+    """A flask-smorest blueprint whose views answer only to API tokens (see `register_auth`)."""
+
+    ARGUMENTS_PARSER = ApiParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_request(_require_token)
+
+    def errors(self, *codes: int) -> Callable[[Any], Any]:
+        """Document the problem responses a view may answer with (besides 401, 403 and 422)."""
+
+        def decorator(view: Any) -> Any:
+            for code in codes:
+                view = self.alt_response(code, response=HTTPStatus(code).name)(view)
+            return view
+
+        return decorator
+
+    def requires(self, *permissions: str, any_of: bool = False) -> Callable[[Any], Any]:
+        """Every named permission (or, with any_of, one of them), else 403. Put it above the other
+        decorators so it runs before the arguments are parsed."""
+
+        def decorator(view: Any) -> Any:
+            @wraps(view)
+            def wrapped(*args: Any, **kwargs: Any) -> Any:
+                check = any if any_of else all
+                if not check(current_user.can(p) for p in permissions):
+                    raise PermissionDenied()
+                return view(*args, **kwargs)
+
+            wrapped.required_permissions = permissions  # type: ignore[attr-defined]
+            joiner = " or " if any_of else " and "
+            needed = joiner.join(f"`{p}`" for p in permissions)
+            # flask-smorest reads summary and description from the docstring.
+            wrapped.__doc__ = f"{inspect.cleandoc(view.__doc__ or '')}\n\nRequires the permission {needed}."
+            wrapped = self.alt_response(403, response=HTTPStatus.FORBIDDEN.name)(wrapped)
+            return self.doc(**{"x-permissions": list(permissions)})(wrapped)
+
+        return decorator
+
+    def register_views_in_doc(self, api: Api, app: Flask, spec: Any, *, name: str, parameters: Any) -> None:
+        # Every operation needs a token: document 401 on all of them.
+        for endpoint_doc in self._docs.values():
+            for method, doc in endpoint_doc.items():
+                if method != "parameters":
+                    responses = doc.setdefault("response", {}).setdefault("responses", {})
+                    responses.setdefault(401, [HTTPStatus.UNAUTHORIZED.name])
+        super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+
+# Authentication --------------------------------------------------------------------------------------
+def register_auth(app: Flask) -> None:
+    """Requests under /api/ are authenticated by their bearer token alone; the session and remember-me
+    cookies are never consulted. Registered before `create_app`'s hook that binds the acting user."""
+
+    @app.before_request
+    def authenticate_api_request() -> None:
+        if not request.path.startswith("/api/"):
+            return
+        manager = current_app.login_manager  # type: ignore[attr-defined]
+        # The request loader (crm.auth.views.load_user_from_token) checks the token and `api.use`.
+        user = manager._load_user_from_request(request)
+        manager._update_request_context_with_user(user)
+
+
+def _require_token() -> Any:
+    if request.method == "OPTIONS":
+        return None
+    if not current_user.is_authenticated:
+        response = current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        response.headers["WWW-Authenticate"] = 'Bearer realm="crm"'
+        return response
+    # The store switcher is a browser-session preference; the API always answers for the whole scope.
+    set_store_filter(current_user, None)
+    return None
+
+
+# Pagination -------------------------------------------------------------------------------------------
+class PageArgsSchema(ma.Schema):
+    limit = fields.Int(
+        load_default=50,
+        validate=validate.Range(1, 200, error=_l("Use a number from %(min)d to %(max)d.", min=1, max=200)),
+        metadata={"description": "Items per page (1–200)."},
+    )
+    cursor = fields.Str(
+        load_default=None,
+        metadata={"description": "The `next_cursor` of the previous page; omit for the first page."},
+    )
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The list envelope: `{"items": [...], "next_cursor": "..." | null}`."""
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.Str(
+                required=True,
+                allow_none=True,
+                metadata={"description": "Pass as `cursor` to get the next page; null on the last page."},
+            ),
+        },
+        name=name,
+    )
+
+
+
+def visible_or_field_error(model: type, object_id: Any, field: str, message: Any) -> Any:
+    """The visible row for an id sent in a request body; a field error (not 404) when it is missing or
+    outside the caller's scope, with the same message either way."""
+    try:
+        return get_visible(model, object_id, current_user)
+    except NotFound:
+        raise ValidationFailed({field: message}) from None
