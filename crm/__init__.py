@@ -102,6 +102,11 @@ def _select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI and jobs
         return current_app.config["BABEL_DEFAULT_LOCALE"]  # type: ignore[no-any-return]
+    if request.path.startswith("/api/"):
+        # The API is stateless: the client's Accept-Language decides, then the token user's preference.
+        asked = request.accept_languages.best_match(list(languages))
+        if asked:
+            return asked  # type: ignore[no-any-return]
     lang = session.get("lang")
     if lang in languages:
         return lang  # type: ignore[no-any-return]
