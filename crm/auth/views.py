@@ -14,6 +14,7 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login import login_required
 from flask_login import login_user
@@ -22,11 +23,18 @@ from sqlalchemy import select
 
 from crm.auth import queries
 from crm.auth import services
+from crm.auth.decorators import permission_required
+from crm.auth.models import Role
+from crm.auth.permissions import CATALOGUE
 from crm.auth.permissions import SCOPE_LABELS
+from crm.auth.permissions import DataScope
 from crm.auth.scopes import scope_context
 from crm.core.errors import DomainError
+from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.nav import NavItem
+from crm.core.nav import add_nav
 from crm.core.web import problem
 from crm.core.web import safe_next
 from crm.core.web import wants_json
@@ -209,3 +217,164 @@ def store_switcher_context() -> dict[str, Any]:
         return {"stores": stores, "selected": set(ctx.store_filter or [])}
 
     return {"store_switcher": switcher}
+
+
+# Roles and the permission matrix (admin) ---------------------------------------------------------------
+add_nav(NavItem("admin", "auth.roles", _l("Roles and permissions"), "shield-lock", "role.manage", order=30))
+
+
+def _permission_groups() -> list[dict[str, Any]]:
+    """CATALOGUE as template-friendly rows: [{"label", "permissions": [(key, label)]}]."""
+    groups = []
+    for key, group in CATALOGUE.items():
+        permissions: dict[str, Any] = group["permissions"]  # type: ignore[assignment]
+        groups.append({"key": key, "label": str(group["label"]), "permissions": [(p, str(label)) for p, label in permissions.items()]})
+    return groups
+
+
+def _scope_choices() -> list[tuple[str, str, str]]:
+    return [(s.value, s.label, s.description) for s in DataScope]
+
+
+def _render_matrix(submitted: dict[int, dict[str, Any]], errors: dict[str, list[str]], status: int = 200) -> Any:
+    return render_template(
+        "auth/roles.html",
+        rows=queries.roles_with_counts(),
+        groups=_permission_groups(),
+        scope_choices=_scope_choices(),
+        submitted=submitted,
+        errors=errors,
+    ), status
+
+
+def _matrix_submission(roles: dict[int, Role]) -> dict[int, dict[str, Any]]:
+    """role id -> {"permissions", "data_scope"} for every role the form speaks about. The page lists each
+    editable role in a hidden `role` field, so a column with every box cleared still counts."""
+    listed = {int(v) for v in request.form.getlist("role") if v.isdigit()}
+    mentioned = set(listed)
+    for key in request.form:
+        prefix, _sep, raw_id = key.partition("-")
+        if prefix in ("perm", "scope") and raw_id.isdigit():
+            mentioned.add(int(raw_id))
+    out: dict[int, dict[str, Any]] = {}
+    for role_id in mentioned:
+        role = roles.get(role_id)
+        if role is None:
+            raise NotFound()
+        perm_key = f"perm-{role_id}"
+        if role_id in listed or perm_key in request.form:
+            permissions = sorted(set(request.form.getlist(perm_key)))
+        else:
+            permissions = sorted(role.permission_list)
+        out[role_id] = {
+            "permissions": permissions,
+            "data_scope": request.form.get(f"scope-{role_id}", role.data_scope.value),
+        }
+    return out
+
+
+@bp.route("/admin/roles", methods=["GET", "POST"])
+@permission_required("role.manage")
+def roles() -> Any:
+    if request.method == "GET":
+        return _render_matrix({}, {})
+    by_id = {role.id: role for role in queries.all_roles()}
+    submitted = _matrix_submission(by_id)
+    errors: dict[str, list[str]] = {}
+    changed = 0
+    for role_id, values in sorted(submitted.items()):
+        role = by_id[role_id]
+        if values["permissions"] == sorted(role.permission_list) and values["data_scope"] == role.data_scope.value:
+            continue
+        data = {"name": role.name, "description": role.description, **values}
+        try:
+            # Refuses the super admin role with PermissionDenied (403): it is shown read-only.
+            services.save_role(role, data, actor=current_user)
+        except ValidationFailed as exc:
+            errors.update({f"{field}-{role_id}": messages for field, messages in exc.errors.items()})
+        changed += 1
+    if errors:
+        db.session.rollback()  # all or nothing
+        return _render_matrix(submitted, errors, 422)
+    if changed:
+        flash(_("The permissions of %(n)d roles were saved.", n=changed), "success")
+    else:
+        flash(_("Nothing was changed."), "info")
+    return redirect(url_for("auth.roles"))
+
+
+def _render_role_form(role: Role | None, form: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:
+    holders = {r.id: n for r, n in queries.roles_with_counts()}.get(role.id, 0) if role else 0
+    return render_template(
+        "auth/roles_form.html",
+        role=role,
+        form=form,
+        errors=errors,
+        holders=holders,
+        groups=_permission_groups(),
+        scope_choices=_scope_choices(),
+    ), status
+
+
+def _role_form_data() -> dict[str, Any]:
+    return {
+        "key": request.form.get("key", ""),
+        "name": request.form.get("name", ""),
+        "description": request.form.get("description", ""),
+        "data_scope": request.form.get("data_scope", ""),
+        "permissions": request.form.getlist("permissions"),
+    }
+
+
+@bp.route("/admin/roles/new", methods=["GET", "POST"])
+@permission_required("role.manage")
+def role_new() -> Any:
+    if request.method == "GET":
+        return _render_role_form(None, {"data_scope": DataScope.SELF.value, "permissions": []}, {})
+    form = _role_form_data()
+    try:
+        role = services.save_role(None, form, actor=current_user)
+    except ValidationFailed as exc:
+        return _render_role_form(None, form, exc.errors, 422)
+    flash(_("The role %(name)s was created.", name=role.display_name), "success")
+    return redirect(url_for("auth.roles"))
+
+
+@bp.route("/admin/roles/<int:role_id>/edit", methods=["GET", "POST"])
+@permission_required("role.manage")
+def role_edit(role_id: int) -> Any:
+    role = queries.get_role(role_id)
+    if role.is_system:
+        raise PermissionDenied(_l("The super admin role cannot be changed."))
+    if request.method == "GET":
+        form = {
+            "name": role.name,
+            "description": role.description or "",
+            "data_scope": role.data_scope.value,
+            "permissions": role.permission_list,
+        }
+        return _render_role_form(role, form, {})
+    form = _role_form_data()
+    try:
+        services.save_role(role, form, actor=current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _render_role_form(role, form, exc.errors, 422)
+    flash(_("The role %(name)s was saved.", name=role.display_name), "success")
+    return redirect(url_for("auth.roles"))
+
+
+@bp.route("/admin/roles/<int:role_id>/delete", methods=["POST"])
+@permission_required("role.manage")
+def role_delete(role_id: int) -> Any:
+    role = queries.get_role(role_id)
+    name = role.display_name
+    try:
+        services.delete_role(role, actor=current_user)
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for("auth.role_edit", role_id=role.id))
+    flash(_("The role %(name)s was deleted.", name=name), "success")
+    return redirect(url_for("auth.roles"))
