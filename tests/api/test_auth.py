@@ -161,3 +161,18 @@ def test_locale_selector_prefers_accept_language_on_the_api(app, api_org):
         assert _select_locale() == "zh"
     with app.test_request_context("/api/v1/me", headers={"Accept-Language": "fr"}):
         assert _select_locale() == "en"
+
+
+def test_the_operation_log_names_the_token_user_not_the_cookie_user(login_as, call, api_org):
+    from sqlalchemy import select
+
+    from crm.core.audit import OperationLog
+
+    login_as(api_org.hq_admin)  # the token hook must run before create_app's hook that binds the actor
+    resp = call("PATCH", f"/api/v1/org-units/{api_org.store_a.id}", api_org.a_admin, json={"shop_name": "Cookie test"})
+    assert resp.status_code == 200
+    entry = db.session.scalars(
+        select(OperationLog).where(OperationLog.object_type == "org_unit", OperationLog.object_id == api_org.store_a.id)
+        .order_by(OperationLog.id.desc())
+    ).first()
+    assert entry.actor_id == api_org.a_admin.id
