@@ -197,7 +197,8 @@ def roles_by_ids(raw_ids: list[Any], *, actor: User) -> list[Role]:
     """Roles for a user form. Only a super admin may hand out the super admin role."""
     ids = []
     for raw in raw_ids or []:
-        if not str(raw).isdigit():
+        # isdecimal + the bound keep out what no id can be (SQLite overflows on huge integers)
+        if not str(raw).isdecimal() or not 0 < int(raw) < 2**31:
             raise ValidationFailed({"role_ids": _l("Choose roles from the list.")})
         ids.append(int(raw))
     roles = list(db.session.scalars(select(Role).where(Role.id.in_(ids)))) if ids else []
