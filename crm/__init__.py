@@ -104,16 +104,26 @@ def _select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]  # type: ignore[no-any-return]
     if request.path.startswith("/api/"):
         # The API is stateless: the client's Accept-Language decides, then the token user's preference.
-        asked = request.accept_languages.best_match(list(languages))
+        asked = _accepted_language(languages)
         if asked:
-            return asked  # type: ignore[no-any-return]
+            return asked
     lang = session.get("lang")
     if lang in languages:
         return lang  # type: ignore[no-any-return]
     user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and getattr(user, "locale", None) in languages:
         return user.locale  # type: ignore[no-any-return]
-    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return _accepted_language(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]  # type: ignore[no-any-return]
+
+
+def _accepted_language(languages: dict[str, str]) -> str | None:
+    """The first of the client's languages (by quality) that we speak, matching on the primary tag:
+    "zh-CN,en;q=0.5" is Chinese (werkzeug's best_match would prefer the exact "en")."""
+    for value, _quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if primary in languages:
+            return primary
+    return None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,0 +1,66 @@
+"""Shared benchmark plumbing: a throw-away PostgreSQL schema, an app on it, and percentile timing."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def fresh_schema(base_url: str | None = None) -> Iterator[str]:
+    """A URL whose search_path is a brand-new schema, dropped afterwards."""
+    base = base_url or os.environ.get("CRM_BENCH_DATABASE_URL", DEFAULT_PG)
+    schema = f"crm_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base)
+    url = url.set(query=dict(url.query, options=f"-csearch_path={schema}"))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_app(database_url: str) -> Any:
+    from crm import create_app
+
+    return create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_FAST": True}
+    )
+
+
+def measure(fn: Callable[[], Any], *, runs: int, warmup: int = 5) -> dict[str, float]:
+    """Milliseconds: p50, p95, max over `runs` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return {
+        "p50": statistics.median(samples),
+        "p95": samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))],
+        "max": samples[-1],
+        "runs": float(runs),
+    }
+
+
+def fmt(stats: dict[str, float]) -> str:
+    return f"p50 {stats['p50']:.1f} ms · p95 {stats['p95']:.1f} ms · max {stats['max']:.1f} ms ({int(stats['runs'])} runs)"
