@@ -1,0 +1,542 @@
+"""Store isolation, tested by crawling every route of the app (DESIGN §11).
+
+The routes are read from `app.url_map`, so routes added later are crawled without editing this file.
+Every URL variable is classified by its name through ONE table, `VARIABLES`; a rule with a variable the
+table does not know fails the crawl, naming the rule, until someone classifies it.
+
+The actor is a user of store A holding a role with every permission and the data scope "all": the bound
+of DESIGN §5 limits them to store A, so every object outside store A must answer 404 (never 403, never
+200), whatever the method, and nothing may change. Lists must not show anything of stores B and C, even
+when asked for it by query arguments. Roles are company-wide configuration rather than store data; they
+are guarded by function permissions: without them, 403 or 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func
+from sqlalchemy import select
+from werkzeug.routing import Rule
+
+from crm.auth.models import ApiToken
+from crm.auth.models import Role
+from crm.auth.models import user_role
+from crm.auth.permissions import DataScope
+from crm.auth.permissions import all_permissions
+from crm.auth.services import create_token
+from crm.auth.services import save_role
+from crm.core.audit import OperationLog
+from crm.extensions import db
+from crm.org.models import OrgUnit
+from crm.org.models import User
+from tests.conftest import RequestIsolatedClient
+from tests.conftest import csrf
+from tests.factories import Org
+from tests.factories import UserFactory
+
+
+# The classification table ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outside:
+    """An id of store data; the crawler asks for objects outside store A (`targets` name them in World)."""
+
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Global:
+    """Company-wide configuration. Without the named permissions a store user gets 403 or 404."""
+
+    targets: tuple[str, ...]
+    withheld_for_reads: tuple[str, ...]
+    withheld_for_writes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Static:
+    """Not an object (a language, a file name): filled with `value`, nothing to isolate."""
+
+    value: str
+
+
+VARIABLES: dict[str, Outside | Global | Static] = {
+    "unit_id": Outside(("unit:store_b", "unit:b_sales", "unit:store_c", "unit:east")),
+    "user_id": Outside(("user:b_rep", "user:b_manager", "user:c_rep", "user:east_manager")),
+    "token_id": Outside(("token:b_rep",)),
+    # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
+    "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
+                      withheld_for_writes=("role.manage",)),
+    "filename": Static("crm.css"),
+    "lang": Static("en"),
+}
+
+# Endpoints not crawled at all, each with the reason.
+SKIPPED_ENDPOINTS: dict[str, str] = {
+    "static": "static files, no data",
+    "api-docs.openapi_json": "the OpenAPI document describes the API, holds no data",
+    "api-docs.openapi_swagger_ui": "the Swagger UI page, no data",
+    "api-docs.openapi_redoc": "the ReDoc page, no data",
+    "api-docs.openapi_rapidoc": "the RapiDoc page, no data",
+}
+
+# Endpoints anyone may use without signing in.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static"}
+
+# Query arguments a list may filter by; each is tried with an id outside store A.
+LIST_FILTERS: dict[str, str] = {
+    "unit_id": "unit:b_sales", "org_unit_id": "unit:b_sales", "store_id": "unit:store_b", "parent_id": "unit:store_b",
+    "unit": "unit:store_b", "store": "unit:store_b", "user_id": "user:b_rep", "supervisor_id": "user:b_rep",
+    "owner_id": "user:b_rep",
+}
+SECRET = "ZZ-Secret"
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+MISSING_ID = 2**31 - 1
+
+
+# The world ------------------------------------------------------------------------------------------------
+@dataclass
+class World:
+    org: Org
+    objects: dict[str, Any]
+    crawler: User  # store A, every permission, scope all
+    plain: User  # store A, every permission except role.manage and user.view
+    tokens: dict[str, str]  # user key -> bearer token
+    secrets: list[str]  # strings of stores B and C that store A must never see
+    outside_user_ids: set[int]
+    outside_unit_ids: set[int]
+
+    def id_of(self, target: str) -> int:
+        return int(self.objects[target].id)
+
+
+@pytest.fixture
+def world(org: Org) -> World:
+    everything = save_role(None, {"key": "crawler_all", "name": "Crawler", "data_scope": DataScope.ALL.value,
+                                  "permissions": all_permissions()}, actor=org.hq_admin)
+    limited = save_role(None, {"key": "crawler_plain", "name": "Crawler plain", "data_scope": DataScope.ALL.value,
+                               "permissions": [p for p in all_permissions() if p not in ("role.manage", "user.view")]},
+                        actor=org.hq_admin)
+    custom = save_role(None, {"key": "custom", "name": "Custom", "data_scope": "store", "permissions": ["org.view"]},
+                       actor=org.hq_admin)
+    crawler = UserFactory(name="Crawler A", unit=org.store_a, roles=[everything])
+    plain = UserFactory(name="Crawler A plain", unit=org.store_a, roles=[limited])
+
+    # Everything of stores B and C gets a name that must never appear on store A's pages.
+    outside_units = [u for u in org.units.values() if u.store_id in (org.store_b.id, org.store_c.id)]
+    outside_users = [u for u in org.users.values() if u.store_id in (org.store_b.id, org.store_c.id)]
+    secrets: list[str] = []
+    for unit in outside_units:
+        unit.name = f"{SECRET}-Unit-{unit.id}"
+        unit.code = f"ZZSEC-{unit.id}"
+        if unit.shop_name:
+            unit.shop_name = f"{SECRET}-Shop-{unit.id}"
+        secrets += [unit.name, unit.code] + ([unit.shop_name] if unit.shop_name else [])
+    for user in outside_users:
+        user.name = f"{SECRET}-User-{user.id}"
+        user.position = f"{SECRET}-Position-{user.id}"
+        secrets += [user.name, user.mobile, user.email, user.position]
+    b_token, b_plain = create_token(org.b_rep, "B's token")
+    _row, crawler_plain = create_token(crawler, "crawler")
+    _row, limited_plain = create_token(plain, "crawler plain")
+    secrets += [b_plain, b_token.prefix]
+    objects: dict[str, Any] = {f"unit:{k}": v for k, v in org.units.items()}
+    objects |= {f"user:{k}": v for k, v in org.users.items()}
+    objects |= {f"role:{k}": v for k, v in org.roles.items()}
+    objects |= {"role:custom": custom, "token:b_rep": b_token}
+    db.session.commit()
+    return World(
+        org=org, objects=objects, crawler=crawler, plain=plain,
+        tokens={"crawler": crawler_plain, "plain": limited_plain}, secrets=secrets,
+        outside_user_ids={u.id for u in outside_users} | {org.east_manager.id, org.hq_manager.id},
+        outside_unit_ids={u.id for u in outside_units} | {org.east.id},
+    )
+
+
+# Helpers --------------------------------------------------------------------------------------------------
+def crawlable_rules(app: Flask) -> list[Rule]:
+    return sorted((r for r in app.url_map.iter_rules() if r.endpoint not in SKIPPED_ENDPOINTS), key=lambda r: r.rule)
+
+
+def methods_of(rule: Rule) -> list[str]:
+    return [m for m in METHODS if m in (rule.methods or set())]
+
+
+def is_api(rule: Rule) -> bool:
+    return rule.rule.startswith("/api/")
+
+
+def snapshot() -> dict[str, Any]:
+    """Every row the crawl could touch, read straight from the database."""
+    db.session.expire_all()
+
+    def rows(table: Any, drop: tuple[str, ...] = ()) -> dict[Any, dict[str, Any]]:
+        out = {}
+        for row in db.session.execute(select(table)).mappings():
+            out[tuple(row[c.name] for c in table.primary_key)] = {k: v for k, v in row.items() if k not in drop}
+        return out
+
+    return {
+        "org_unit": rows(OrgUnit.__table__),
+        "user": rows(User.__table__),
+        "role": rows(Role.__table__),
+        "user_role": rows(user_role),
+        "api_token": rows(ApiToken.__table__, drop=("last_used_at",)),
+        "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
+    }
+
+
+def outside_part(snap: dict[str, Any], world: World) -> dict[str, Any]:
+    """The rows of a snapshot that belong to stores B and C (or above store A)."""
+    users, units = world.outside_user_ids, world.outside_unit_ids
+    return {
+        "org_unit": {k: v for k, v in snap["org_unit"].items() if v["id"] in units or v["store_id"] in units},
+        "user": {k: v for k, v in snap["user"].items() if v["id"] in users or v["org_unit_id"] in units},
+        "user_role": {k: v for k, v in snap["user_role"].items() if v["user_id"] in users},
+        "api_token": {k: v for k, v in snap["api_token"].items() if v["user_id"] in users},
+    }
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> str:
+    lines = []
+    for table in before:
+        if before[table] == after[table]:
+            continue
+        if not isinstance(before[table], dict):
+            lines.append(f"{table}: {before[table]} -> {after[table]}")
+            continue
+        for key in sorted(set(before[table]) | set(after[table]), key=str):
+            old, new = before[table].get(key), after[table].get(key)
+            if old != new:
+                changed = {c for c in set(old or {}) | set(new or {}) if (old or {}).get(c) != (new or {}).get(c)}
+                lines.append(f"{table} {key}: {sorted(changed) if old and new else ('created' if new else 'deleted')}")
+    return "; ".join(lines)
+
+
+class Crawl:
+    """Sends the requests, signed in as a store-A user (pages: session cookie + CSRF; API: bearer token)."""
+
+    def __init__(self, app: Flask, world: World) -> None:
+        app.test_client_class = RequestIsolatedClient  # a fresh `g` per request, as on a real server
+        self.app = app
+        self.world = world
+        self.problems: list[str] = []
+        self._pages: dict[str, tuple[FlaskClient, str]] = {}
+        self._spec: dict[str, Any] | None = None
+
+    def page_client(self, who: str) -> tuple[FlaskClient, str]:
+        if who not in self._pages:
+            client = self.app.test_client()
+            user = self.world.crawler if who == "crawler" else self.world.plain
+            with client.session_transaction() as sess:
+                sess["_user_id"] = user.get_id()
+                sess["_fresh"] = True
+                # The store switcher may not widen the view: ask for store B as well.
+                sess["store_filter"] = [self.world.org.store_a.id, self.world.org.store_b.id]
+            self._pages[who] = (client, csrf(client, "/"))
+        return self._pages[who]
+
+    def forget(self, who: str) -> None:
+        self._pages.pop(who, None)
+
+    def request(self, rule: Rule, method: str, values: dict[str, Any], who: str = "crawler",
+                query: dict[str, Any] | None = None, anonymous: bool = False) -> Any:
+        url = build(rule, values)
+        if is_api(rule):
+            client = self.app.test_client()  # no cookies: the API authenticates by token only
+            headers = {} if anonymous else {"Authorization": f"Bearer {self.world.tokens[who]}"}
+            body = self.api_body(rule, method) if method in ("POST", "PATCH", "PUT") else None
+            return client.open(url, method=method, headers=headers, query_string=query, json=body)
+        if anonymous:
+            return self.app.test_client().open(url, method=method, query_string=query)
+        client, token = self.page_client(who)
+        data = {"csrf_token": token} if method != "GET" else None
+        return client.open(url, method=method, data=data, query_string=query)
+
+    # A body that passes the request schema, so the API view really looks the object up.
+    def api_body(self, rule: Rule, method: str) -> dict[str, Any]:
+        if self._spec is None:
+            self._spec = self.app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        operation = self._spec.get("paths", {}).get(path, {}).get(method.lower(), {})
+        schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        return self.plausible(schema)
+
+    def plausible(self, schema: dict[str, Any]) -> Any:
+        if "$ref" in schema:
+            schema = self._spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]  # type: ignore[index]
+        if schema.get("type") == "array":
+            return []
+        body: dict[str, Any] = {}
+        for name in schema.get("required", []):
+            prop = schema.get("properties", {}).get(name, {})
+            body[name] = self.plausible_value(name, prop)
+        return body
+
+    def plausible_value(self, name: str, prop: dict[str, Any]) -> Any:
+        w, org = self.world, self.world.org
+        by_name = {"parent_id": org.a_sales.id, "org_unit_id": org.a_sales.id, "unit_id": org.a_sales.id,
+                   "supervisor_id": org.a_sup.id, "transfer_to_id": org.a_rep2.id, "head_id": org.a_sup.id,
+                   "user_id": org.a_rep2.id, "mobile": "13600000001", "email": "crawler.probe@example.com",
+                   "password": "Crawl#12345", "kind": "department"}
+        if name in by_name:
+            return by_name[name]
+        if "enum" in prop:
+            return prop["enum"][0]
+        kind = prop.get("type")
+        if kind == "integer":
+            return w.crawler.id
+        if kind == "boolean":
+            return False
+        if kind == "array":
+            return []
+        return "Crawler probe"
+
+
+def build(rule: Rule, values: dict[str, Any]) -> str:
+    built = rule.build(values, append_unknown=False)
+    assert built is not None, f"cannot build {rule.rule} from {values}"
+    return built[1]
+
+
+def body_of(resp: Any) -> str:
+    text = resp.get_data(as_text=True)
+    return re.sub(r'(csrf-token" content="|csrf_token" value="|"X-CSRFToken": ")[^"]+', r"\1TOKEN", text)
+
+
+def leaks(resp: Any, world: World) -> list[str]:
+    """Secrets of stores B and C found in a response (text, and ids of users / units in JSON)."""
+    text = resp.get_data(as_text=True)
+    found = [s for s in world.secrets if s and s in text]
+    if resp.mimetype and resp.mimetype.endswith("json"):
+        found += [f"id {i}" for i in _json_ids(resp.get_json(silent=True), world)]
+    return found
+
+
+def _json_ids(node: Any, world: World) -> Iterator[int]:
+    """Ids of stores B and C in a JSON document: in reference fields (user_id, org_unit_id ...; store A
+    may of course name its own parent subsidiary and its people's supervisor there) and as the id of an
+    object that is a user (has a mobile) or an org unit (has a kind)."""
+    by_key = {key: world.outside_user_ids - {world.org.east_manager.id}
+              for key in ("user_id", "supervisor_id", "owner_id", "head_id")}
+    by_key |= {key: world.outside_unit_ids - {world.org.east.id}
+               for key in ("org_unit_id", "unit_id", "store_id", "parent_id", "subsidiary_id")}
+    if isinstance(node, dict):
+        if "mobile" in node:
+            by_key["id"] = world.outside_user_ids
+        elif "kind" in node:
+            by_key["id"] = world.outside_unit_ids
+        for key, value in node.items():
+            if isinstance(value, (dict, list)):
+                yield from _json_ids(value, world)
+            elif isinstance(value, int) and not isinstance(value, bool) and value in by_key.get(key, ()):
+                yield value
+    elif isinstance(node, list):
+        for item in node:
+            yield from _json_ids(item, world)
+
+
+def unknown_variables(app: Flask) -> list[str]:
+    return [
+        f"{rule.rule} (endpoint {rule.endpoint}): URL variable '{name}' is not classified in "
+        f"tests/test_isolation_crawler.py VARIABLES"
+        for rule in crawlable_rules(app) for name in sorted(rule.arguments) if name not in VARIABLES
+    ]
+
+
+# The tests ------------------------------------------------------------------------------------------------
+def test_every_url_variable_is_classified(app: Flask) -> None:
+    assert unknown_variables(app) == []
+
+
+def test_the_crawl_covers_the_known_routes(app: Flask) -> None:
+    """A guard against a crawler that silently crawls nothing (e.g. after a blueprint rename)."""
+    rules = crawlable_rules(app)
+    endpoints = {r.endpoint for r in rules}
+    assert {"auth.login", "auth.revoke_token", "dashboard.home"} <= endpoints
+    assert not endpoints & set(SKIPPED_ENDPOINTS)
+    kinds = {type(VARIABLES.get(name)) for r in rules for name in r.arguments}
+    assert {Outside, Global} <= kinds
+    assert any(is_api(r) for r in rules)
+
+
+def test_objects_outside_store_a_answer_404_and_stay_unchanged(app: Flask, world: World) -> None:
+    crawl = Crawl(app, world)
+    crawled = 0
+    for rule in crawlable_rules(app):
+        kinds = {name: VARIABLES.get(name) for name in rule.arguments}
+        outside = {n: k for n, k in kinds.items() if isinstance(k, Outside)}
+        if not outside or None in kinds.values():
+            continue  # unknown variables fail test_every_url_variable_is_classified
+        fixed = {n: (k.value if isinstance(k, Static) else world.id_of(k.targets[0]))  # type: ignore[union-attr]
+                 for n, k in kinds.items() if n not in outside}
+        for method in methods_of(rule):
+            for combo in product(*[k.targets for k in outside.values()]):
+                values = dict(fixed, **{n: world.id_of(t) for n, t in zip(outside, combo, strict=True)})
+                where = f"{method} {rule.rule} with {dict(zip(outside, combo, strict=True))}"
+                before = snapshot()
+                resp = crawl.request(rule, method, values)
+                after = snapshot()
+                crawled += 1
+                if before != after:
+                    crawl.problems.append(f"{where}: changed {diff(before, after)} (answered {resp.status_code})")
+                if resp.status_code == 404:
+                    continue
+                # Refused before the lookup (a request body the schema rejects, say)? Then a missing id
+                # must get the very same answer, or the answer tells that the object exists.
+                missing = crawl.request(rule, method, dict(values, **{n: MISSING_ID for n in outside}))
+                same = missing.status_code == resp.status_code and body_of(missing) == body_of(resp)
+                if not (same and resp.status_code in (400, 405, 422)):
+                    crawl.problems.append(f"{where}: answered {resp.status_code} (a missing id: {missing.status_code})")
+                if resp.status_code >= 500:
+                    crawl.problems.append(f"{where}: server error")
+    assert crawled > 0
+    assert crawl.problems == []
+
+
+def test_global_objects_need_their_permission(app: Flask, world: World) -> None:
+    crawl = Crawl(app, world)
+    crawled = 0
+    for rule in crawlable_rules(app):
+        kinds = {name: VARIABLES.get(name) for name in rule.arguments}
+        globals_ = {n: k for n, k in kinds.items() if isinstance(k, Global)}
+        if not globals_ or any(isinstance(k, Outside) for k in kinds.values()) or None in kinds.values():
+            continue  # rules that also name store data are crawled as such
+        for method in methods_of(rule):
+            for combo in product(*[k.targets for k in globals_.values()]):
+                values = {n: world.id_of(t) for n, t in zip(globals_, combo, strict=True)}
+                values |= {n: k.value for n, k in kinds.items() if isinstance(k, Static)}
+                withheld = {p for k in globals_.values()
+                            for p in (k.withheld_for_reads if method == "GET" else k.withheld_for_writes)}
+                assert not any(world.plain.can(p) for p in withheld)
+                before = snapshot()
+                resp = crawl.request(rule, method, values, who="plain")
+                crawled += 1
+                where = f"{method} {rule.rule} with {values} by a store-A user without {sorted(withheld)}"
+                if resp.status_code not in (403, 404):
+                    crawl.problems.append(f"{where}: answered {resp.status_code}")
+                if snapshot() != before:
+                    crawl.problems.append(f"{where}: changed {diff(before, snapshot())}")
+    assert crawled > 0
+    assert crawl.problems == []
+
+
+def test_lists_show_nothing_of_other_stores(app: Flask, world: World) -> None:
+    crawl = Crawl(app, world)
+    crawled = 0
+    for rule in crawlable_rules(app):
+        if rule.arguments or "GET" not in (rule.methods or set()):
+            continue
+        queries: list[dict[str, Any]] = [{}, {"q": SECRET}, {"search": SECRET}, {"name": SECRET}]
+        queries += [{name: world.id_of(target)} for name, target in LIST_FILTERS.items()]
+        for query in queries:
+            resp = crawl.request(rule, "GET", {}, query=query)
+            crawled += 1
+            where = f"GET {rule.rule}?{'&'.join(f'{k}={v}' for k, v in query.items())}"
+            if resp.status_code >= 500:
+                crawl.problems.append(f"{where}: answered {resp.status_code}")
+            found = leaks(resp, world)
+            if found:
+                crawl.problems.append(f"{where}: shows {found[:5]}")
+    assert crawled > 0
+    assert crawl.problems == []
+
+
+def test_forms_cannot_reach_into_other_stores(app: Flask, world: World) -> None:
+    """Every form and API write without an object in its URL, sent with ids of store B in every field a
+    form may carry: nothing of store B (or C) may change, no new row may appear there."""
+    crawl = Crawl(app, world)
+    org = world.org
+    outside_fields = {
+        "parent_id": org.b_sales.id, "org_unit_id": org.b_sales.id, "unit_id": org.b_sales.id,
+        "store_id": org.store_b.id, "supervisor_id": org.b_rep.id, "user_id": org.b_rep.id,
+        "transfer_to_id": org.b_rep.id, "head_id": org.b_rep.id, "owner_id": org.b_rep.id,
+    }
+    fields = {
+        "name": "Crawler probe", "kind": "department", "code": "CRAWL-1", "mobile": "13600000002",
+        "email": "crawler.form@example.com", "position": "Probe", "gender": "unspecified",
+        "platform": "tmall", "shop_name": "Crawler shop", "password": "Crawl#12345", "data_scope": "all",
+        "key": "crawler_probe", "lang": "en", "next": "/",
+    } | outside_fields
+    crawled = 0
+    for rule in crawlable_rules(app):
+        if rule.arguments or rule.endpoint in ("auth.logout",):
+            continue
+        for method in (m for m in methods_of(rule) if m != "GET"):
+            before = outside_part(snapshot(), world)
+            if is_api(rule):
+                client = app.test_client()
+                resp = client.open(rule.rule, method=method, json=fields | {"store_ids": [org.store_b.id]},
+                                   headers={"Authorization": f"Bearer {world.tokens['crawler']}"})
+            else:
+                client, token = crawl.page_client("crawler")
+                resp = client.open(rule.rule, method=method, data=fields | {"csrf_token": token,
+                                                                            "store_id": [org.store_b.id]})
+                crawl.forget("crawler")  # a form may have ended or changed the session
+            crawled += 1
+            after = outside_part(snapshot(), world)
+            where = f"{method} {rule.rule} with store B's ids in the fields"
+            if after != before:
+                crawl.problems.append(f"{where}: changed {diff(before, after)} (answered {resp.status_code})")
+            if resp.status_code >= 500:
+                crawl.problems.append(f"{where}: answered {resp.status_code}")
+    assert crawled > 0
+    assert crawl.problems == []
+
+
+def test_anonymous_requests_are_turned_away(app: Flask, world: World) -> None:
+    crawl = Crawl(app, world)
+    for rule in crawlable_rules(app):
+        if rule.endpoint in PUBLIC_ENDPOINTS or None in (VARIABLES.get(n) for n in rule.arguments):
+            continue
+        values = {}
+        for name in rule.arguments:
+            kind = VARIABLES[name]
+            values[name] = kind.value if isinstance(kind, Static) else world.id_of(kind.targets[0])
+        for method in methods_of(rule):
+            resp = crawl.request(rule, method, values, anonymous=True)
+            where = f"anonymous {method} {build(rule, values)}"
+            if resp.status_code == 302:
+                if not resp.headers["Location"].startswith("/login"):
+                    crawl.problems.append(f"{where}: redirected to {resp.headers['Location']}")
+            elif resp.status_code not in (400, 401):  # 400: a form without its CSRF token
+                crawl.problems.append(f"{where}: answered {resp.status_code}")
+            if resp.status_code == 200 or any(s in resp.get_data(as_text=True) for s in world.secrets):
+                crawl.problems.append(f"{where}: shows data")
+    assert crawl.problems == []
+
+
+def test_the_crawler_would_notice_a_leak(app: Flask, world: World) -> None:
+    """The detectors themselves: a page showing a secret, a JSON id of store B, a changed row."""
+
+    class Fake:
+        def __init__(self, text: str, mimetype: str = "text/html") -> None:
+            self.text, self.mimetype = text, mimetype
+
+        def get_data(self, as_text: bool = False) -> str:
+            return self.text
+
+        def get_json(self, silent: bool = False) -> Any:
+            return json.loads(self.text)
+
+    b_rep = world.org.b_rep
+    assert leaks(Fake(f"<td>{b_rep.name}</td>"), world) == [b_rep.name]
+    assert leaks(Fake(f"<td>{b_rep.mobile}</td>"), world) == [b_rep.mobile]
+    as_json = Fake(json.dumps({"items": [{"id": b_rep.id, "mobile": "x", "name": "n"}]}), "application/json")
+    assert leaks(as_json, world) == [f"id {b_rep.id}"]
+    assert leaks(Fake(json.dumps({"org_unit_id": world.org.b_sales.id}), "application/json"), world)
+    assert leaks(Fake("<p>Crawler A</p>"), world) == []
+    before = snapshot()
+    b_rep.position = "changed"
+    db.session.flush()
+    assert diff(before, snapshot()) == f"user ({b_rep.id},): ['position', 'updated_at']; operation_log: " + (
+        f"{before['operation_log']} -> {before['operation_log'] + 1}"
+    )
