@@ -149,10 +149,16 @@ def login_as(client: FlaskClient) -> Any:
 def roles() -> dict[str, Any]:
     from crm.auth.defaults import ensure_default_roles
 
-    return ensure_default_roles()
+    roles = ensure_default_roles()
+    db.session.commit()  # into the test's savepoint: a request that rolls back must not take it along
+    return roles
 
 
 @pytest.fixture
 def org(roles: dict[str, Any]) -> factories.Org:
     """A small company: HQ, two subsidiaries, three stores, departments, users in each (see factories.Org)."""
-    return factories.build_org(roles)
+    built = factories.build_org(roles)
+    # Commit (to the test's outer transaction): a request answering 4xx rolls its own work back, and an
+    # uncommitted fixture would go with it.
+    db.session.commit()
+    return built

@@ -8,18 +8,16 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    """Called by `create_app` after `api.init_app` and before the request hooks that bind the actor."""
+    """Called by `create_app` after `api.init_app`."""
     from crm.api import me
     from crm.api import org_units
     from crm.api import roles
     from crm.api import tokens
     from crm.api import users
     from crm.api.common import document_problem_responses
-    from crm.api.common import register_auth
     from crm.extensions import api
     from crm.extensions import csrf
 
-    register_auth(app)
     document_problem_responses(api)
     for module in (me, org_units, users, roles, tokens):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.

@@ -171,20 +171,8 @@ class ApiBlueprint(Blueprint):
 
 
 # Authentication --------------------------------------------------------------------------------------
-def register_auth(app: Flask) -> None:
-    """Requests under /api/ are authenticated by their bearer token alone; the session and remember-me
-    cookies are never consulted. Registered before `create_app`'s hook that binds the acting user."""
-
-    @app.before_request
-    def authenticate_api_request() -> None:
-        if not request.path.startswith("/api/"):
-            return
-        manager = current_app.login_manager  # type: ignore[attr-defined]
-        # The request loader (crm.auth.views.load_user_from_token) checks the token and `api.use`.
-        user = manager._load_user_from_request(request)
-        manager._update_request_context_with_user(user)
-
-
+# Tokens only: crm.auth.views.load_user declines /api/ requests, so Flask-Login falls through to the
+# request loader (load_user_from_token), which checks the token and `api.use`.
 def _require_token() -> Any:
     if request.method == "OPTIONS":
         return None

@@ -49,6 +49,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 def load_user(user_id: str) -> User | None:
     """Session cookie -> user. The id carries the security stamp, so a password change or disabling
     the account ends every other session."""
+    if request.path.startswith("/api/"):
+        return None  # cookies never authenticate the API: only load_user_from_token does
     raw_id, _sep, stamp = user_id.partition(":")
     if not raw_id.isdigit():
         return None

@@ -126,34 +126,61 @@ def _pk(obj: Audited) -> int:
     return int(inspect(obj.__class__).primary_key_from_instance(obj)[0])
 
 
+_CREATED = "_audit_created"  # session.info: (object_type, id) -> log row id of rows created this transaction
+
+
 @event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context: Any) -> None:
-    rows = []
     actor_id = session.info.get("actor_id")
+    created_here: dict[tuple[str, int], int] = session.info.setdefault(_CREATED, {})
     now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    amend: list[dict[str, Any]] = []
     for action, objs in (("created", session.new), ("updated", session.dirty), ("deleted", session.deleted)):
         for obj in objs:
             if not isinstance(obj, Audited):
                 continue
             if action == "updated" and not session.is_modified(obj, include_collections=False):
                 continue
+            key = (obj.audit_type(), _pk(obj))
+            if action == "updated" and key in created_here:
+                # Created earlier in this transaction (services often flush once for the id, then again):
+                # the "created" entry takes the final values instead of a second "changed" entry.
+                amend.append({"log_id": created_here[key], "changes": _changes_of(obj, "created"),
+                              "store_id": obj.audit_store_id})
+                continue
             changes = _changes_of(obj, action)
             if action == "updated" and not changes:
                 continue
-            rows.append(
+            inserts.append(
                 {
                     "occurred_at": now,
                     "actor_id": actor_id,
-                    "object_type": obj.audit_type(),
-                    "object_id": _pk(obj),
+                    "object_type": key[0],
+                    "object_id": key[1],
                     "store_id": obj.audit_store_id,
                     "action": action,
                     "changes": changes,
                     "note": None,
                 }
             )
-    if rows:
-        session.connection().execute(OperationLog.__table__.insert(), rows)
+    table = OperationLog.__table__
+    conn = session.connection()
+    if inserts:
+        ids = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), inserts).scalars()
+        for row, log_id in zip(inserts, ids, strict=True):
+            if row["action"] == "created":
+                created_here[(row["object_type"], row["object_id"])] = log_id
+    for row in amend:
+        conn.execute(
+            table.update().where(table.c.id == row["log_id"]).values(changes=row["changes"], store_id=row["store_id"])
+        )
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_created(session: Session) -> None:
+    session.info.pop(_CREATED, None)
 
 
 def record_event(

@@ -118,7 +118,7 @@ def test_create_logs_every_field_typed(probe_table: None, org: Org) -> None:
 def test_update_logs_only_changed_fields_with_old_and_new(probe_table: None, org: Org) -> None:
     probe = Probe(store_id=org.store_a.id, title="Before", count=1, flag=True, due_at=WHEN, tags={"k": 1})
     db.session.add(probe)
-    db.session.flush()
+    db.session.commit()  # the update below is a later action, in its own transaction
     db.session.info["actor_id"] = org.a_sup.id
     probe.title = "After"
     probe.count = 2
@@ -142,6 +142,26 @@ def test_update_logs_only_changed_fields_with_old_and_new(probe_table: None, org
     }
 
 
+def test_changes_in_the_creating_transaction_amend_the_created_entry(probe_table: None, org: Org) -> None:
+    """A service that flushes for the id and then sets more fields makes one "created" entry with the
+    final values, not "created" plus "changed"."""
+    probe = Probe(store_id=org.store_a.id, title="Draft", count=1)
+    db.session.add(probe)
+    db.session.flush()
+    probe.title = "Final"
+    probe.count = 5
+    db.session.flush()
+    assert log_rows(probe, "updated") == []
+    [row] = log_rows(probe, "created")
+    assert row.changes["title"] == {"type": "str", "old": None, "new": "Final"}
+    assert row.changes["count"] == {"type": "int", "old": None, "new": 5}
+    db.session.commit()
+    probe.count = 6
+    db.session.flush()
+    [update] = log_rows(probe, "updated")
+    assert update.changes == {"count": {"type": "int", "old": 5, "new": 6}}
+
+
 def test_setting_a_field_to_its_value_logs_nothing(probe_table: None, org: Org) -> None:
     probe = Probe(title="Same", count=1)
     db.session.add(probe)
@@ -156,7 +176,7 @@ def test_setting_a_field_to_its_value_logs_nothing(probe_table: None, org: Org) 
 def test_clearing_a_value_logs_the_old_type(probe_table: None) -> None:
     probe = Probe(title="T", due_at=WHEN)
     db.session.add(probe)
-    db.session.flush()
+    db.session.commit()
     probe.due_at = None
     db.session.flush()
     [row] = log_rows(probe, "updated")
@@ -192,6 +212,7 @@ def test_no_actor_is_logged_as_none(probe_table: None) -> None:
 
 def test_user_secrets_are_never_logged(org: Org) -> None:
     user = UserFactory(name="Secretive", unit=org.a_sales)
+    db.session.commit()  # the password change is a later action
     db.session.info["actor_id"] = user.id
     change_password(user, PASSWORD, "N3w-password!", "N3w-password!")
     rows = log_rows(user)
@@ -212,6 +233,7 @@ def test_real_models_log_typed_enum_and_json(org: Org) -> None:
     assert created.changes["data_scope"] == {"type": "enum", "old": None, "new": "store"}
     assert created.changes["permissions"] == {"type": "json", "old": None, "new": ["user.view"]}
     assert created.changes["is_system"] == {"type": "bool", "old": None, "new": False}
+    db.session.commit()
     save_role(role, {"name": "Probe", "data_scope": "all", "permissions": ["user.view", "org.view"]}, actor=org.hq_admin)
     [updated] = log_rows(role, "updated")
     assert updated.changes == {
