@@ -89,7 +89,7 @@ def create_unit(data: dict[str, Any], *, actor: User) -> OrgUnit:
         errors["parent_id"] = str(_l("Choose the parent unit."))
     elif parent.kind not in ALLOWED_PARENTS[kind]:
         errors["parent_id"] = str(
-            _l("A %(kind)s cannot sit under a %(parent)s.", kind=kind.label, parent=parent.kind.label)
+            _l("A unit of kind “%(kind)s” cannot sit under a unit of kind “%(parent)s”.", kind=kind.label, parent=parent.kind.label)
         )
     elif not parent.active:
         errors["parent_id"] = str(_l("The parent unit is deactivated."))
@@ -134,7 +134,7 @@ def move_unit(unit: OrgUnit, new_parent: OrgUnit, *, actor: User) -> OrgUnit:
         raise ValidationFailed({"parent_id": _l("A unit cannot move under itself or one of its sub-units.")})
     if new_parent.kind not in ALLOWED_PARENTS[unit.kind]:
         raise ValidationFailed(
-            {"parent_id": _l("A %(kind)s cannot sit under a %(parent)s.", kind=unit.kind.label, parent=new_parent.kind.label)}
+            {"parent_id": _l("A unit of kind “%(kind)s” cannot sit under a unit of kind “%(parent)s”.", kind=unit.kind.label, parent=new_parent.kind.label)}
         )
     if not new_parent.active:
         raise ValidationFailed({"parent_id": _l("The parent unit is deactivated.")})
