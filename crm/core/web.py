@@ -56,8 +56,11 @@ def _respond(status: int, title: str, detail: str | None = None, errors: dict[st
 
 
 def register_error_handlers(app: Flask) -> None:
+    # Every handler rolls back first: translating the title selects the locale, which may read the user
+    # from the session, and after a failed flush that read would raise again (PendingRollbackError).
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
+        db.session.rollback()
         titles = {
             404: _("Not found"),
             403: _("Not allowed"),
@@ -69,6 +72,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
+        db.session.rollback()
         return _respond(
             400,
             _("The form expired"),
@@ -77,6 +81,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        db.session.rollback()
         # flask-smorest / webargs put field messages in exc.data["messages"]
         messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
         errors = _flatten_messages(messages) if messages else None
@@ -97,11 +102,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(IntegrityError)
     def integrity_error(exc: IntegrityError) -> Any:
+        db.session.rollback()
         log.warning("integrity error: %s", exc.orig)
         return _respond(409, _("Conflict"), _("This change clashes with data saved meanwhile. Reload and try again."))
 
     @app.errorhandler(DataError)
     def data_error(exc: DataError) -> Any:
+        db.session.rollback()
         # Values the database refuses (numbers out of range, bad encodings) are bad input, not a crash.
         log.warning("data error: %s", exc.orig)
         return _respond(400, _("Bad request"), _("A value in the request is invalid."))
@@ -109,6 +116,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         log.exception("unhandled error")
+        db.session.rollback()
         return _respond(500, _("Something went wrong"), _("The error was logged. Try again, or tell an administrator."))
 
 

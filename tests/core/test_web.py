@@ -79,6 +79,15 @@ def write_then() -> Any:
     return "ok", 200
 
 
+@bp.route("/probe/duplicate", methods=["POST"])
+def duplicate() -> Any:
+    """A flush the database refuses (two units with one code)."""
+    db.session.add_all([OrgUnit(kind="department", name="One", code="DUP"),
+                        OrgUnit(kind="department", name="Two", code="DUP")])
+    db.session.flush()
+    return "unreachable"
+
+
 @bp.route("/api/v1/probe/not-found")
 def api_not_found() -> Any:
     raise NotFound()
@@ -220,6 +229,23 @@ def test_one_transaction_per_request(probe: Any, hq_id: int, outcome: str, statu
     resp = probe.post("/probe/write", data={"unit_id": hq_id, "name": "Renamed", "outcome": outcome})
     assert resp.status_code == status
     assert _name(hq_id) == ("Renamed" if kept else "Original")
+
+
+def test_failed_flush_of_a_signed_in_user_answers_409(probe_app: Flask, probe: Any) -> None:
+    """After a failed flush the session must be rolled back before the error page is translated (the
+    locale comes from the signed-in user, read through that same session)."""
+    from tests.factories import OrgUnitFactory
+    from tests.factories import UserFactory
+
+    hq = OrgUnitFactory(kind="hq", name="HQ")
+    user = UserFactory(name="Signed in", unit=hq)
+    db.session.commit()
+    with probe.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+    for accept in ("application/json", BROWSER_ACCEPT):
+        resp = probe.post("/probe/duplicate", headers={"Accept": accept})
+        assert resp.status_code == 409
+        assert "This change clashes with data saved meanwhile" in resp.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("target", "expected"), [
