@@ -51,10 +51,16 @@ def check_email(raw: str | None, errors: dict[str, str], field: str = "email", r
         return None
 
 
+# C0 control characters other than tab, newline and carriage return (PostgreSQL refuses NUL outright).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def check_text(raw: str | None, errors: dict[str, str], field: str, *, max_length: int, required: bool = True) -> str:
     text = (raw or "").strip()
     if required and not text:
         errors[field] = str(_l("This field is required."))
     elif len(text) > max_length:
         errors[field] = str(_l("Use at most %(n)d characters.", n=max_length))
+    elif _CONTROL_RE.search(text):
+        errors[field] = str(_l("Remove the invisible control characters from this text."))
     return text

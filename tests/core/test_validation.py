@@ -104,6 +104,21 @@ def test_check_text(app: Flask) -> None:
     assert errors == {"title": "This field is required.", "code": "Use at most 10 characters."}
 
 
+@pytest.mark.parametrize("raw", ["a\x00b", "\x00", "bell\x07", "esc\x1b[0m", "del\x7f"])
+def test_check_text_refuses_control_characters(app: Flask, raw: str) -> None:
+    errors: dict[str, str] = {}
+    with app.test_request_context():
+        check_text(raw, errors, "name", max_length=50)
+    assert errors == {"name": "Remove the invisible control characters from this text."}
+
+
+def test_check_text_keeps_line_breaks_and_tabs(app: Flask) -> None:
+    errors: dict[str, str] = {}
+    with app.test_request_context():
+        assert check_text("line one\r\nline\ttwo", errors, "note", max_length=50) == "line one\r\nline\ttwo"
+    assert errors == {}
+
+
 def test_messages_follow_the_request_language(app: Flask) -> None:
     """Messages are lazy: the language of the request that shows them decides, not import time."""
     errors: dict[str, str] = {}
