@@ -30,6 +30,8 @@ def all_roles() -> list[Role]:
 
 
 def get_role(role_id: int) -> Role:
+    if not 0 < role_id < 2**31:  # outside the id column's range: PostgreSQL would refuse the query
+        raise NotFound()
     role = db.session.get(Role, role_id)
     if role is None:
         raise NotFound()
@@ -42,6 +44,8 @@ def tokens_of(user: User) -> list[ApiToken]:
 
 def get_own_token(user: User, token_id: int) -> ApiToken:
     """A token of this user; anyone else's answers NotFound."""
+    if not 0 < token_id < 2**31:  # outside the id column's range: PostgreSQL would refuse the query
+        raise NotFound()
     token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     if token is None:
         raise NotFound()

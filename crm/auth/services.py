@@ -85,7 +85,7 @@ def _identifier_hash(identifier: str) -> str:
 
 def find_login_user(identifier: str) -> User | None:
     text = identifier.strip()
-    if not text:
+    if not text or "\x00" in text:  # no account has a NUL; PostgreSQL refuses it in a query
         return None
     mobile = normalise_mobile(text)
     return db.session.scalar(select(User).where(or_(User.mobile == mobile, func.lower(User.email) == text.lower())))
