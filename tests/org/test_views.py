@@ -121,7 +121,7 @@ def test_create_validation_errors_keep_input_and_write_nothing(login_as, org):
     resp = post(client, "/admin/units/new", {"kind": "store", "parent_id": org.a_sales.id, "name": " ", "code": "typed-code"})
     assert resp.status_code == 422
     assert {"name", "parent_id", "platform", "shop_name"} <= field_errors(resp)
-    assert "A Store cannot sit under a Department." in html(resp)
+    assert "A unit of kind “Store” cannot sit under a unit of kind “Department”." in html(resp)
     assert 'value="typed-code"' in html(resp)
     assert unit_count() == before
 
@@ -287,7 +287,7 @@ def test_move_validation(login_as, org):
     assert resp.status_code == 422 and field_errors(resp) == {"parent_id"}
     assert "A unit cannot move under itself or one of its sub-units." in html(resp)
     resp = post(client, f"/admin/units/{org.store_a.id}/move", {"parent_id": org.b_sales.id})
-    assert resp.status_code == 422 and "A Store cannot sit under a Department." in html(resp)
+    assert resp.status_code == 422 and "A unit of kind “Store” cannot sit under a unit of kind “Department”." in html(resp)
     resp = post(client, f"/admin/units/{org.a_sales.id}/move", {})
     assert resp.status_code == 422 and field_errors(resp) == {"parent_id"}
     resp = post(client, f"/admin/units/{org.a_sales.id}/move", {"parent_id": "abc"})
