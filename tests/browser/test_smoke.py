@@ -1,0 +1,135 @@
+"""A real browser against a real server: sign in as the demo salesperson, switch to Chinese, sign out.
+
+The server is an app of its own on its own database (a temporary SQLite file, or a fresh PostgreSQL
+schema), filled by `flask crm seed-demo` and served by werkzeug in a thread. Playwright drives Debian's
+Chromium (never a downloaded browser). Without /usr/bin/chromium the test is skipped, except under CI
+(the CI variable set), where it fails instead. A screenshot of a failing page goes to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from crm.config import Config
+from crm.extensions import db
+from tests.conftest import _postgres_schema_url
+from tests.conftest import make_test_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "crm" / "translations" / "zh" / "LC_MESSAGES" / "messages.mo"
+SALESPERSON = ("13800000103", "王芳")
+
+
+@pytest.fixture
+def server_database(tmp_path: Path) -> Iterator[str]:
+    base = os.environ.get("CRM_TEST_DATABASE_URL")
+    if not base:
+        yield "sqlite:///" + str(tmp_path / "browser.sqlite3")
+        return
+    schema = f"crm_browser_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(base, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def live_server(server_database: str) -> Iterator[str]:
+    app = make_test_app(server_database)
+    with app.app_context():
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert SALESPERSON[0] in result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium for the browser tests")
+        pytest.skip(f"{CHROMIUM} is not installed (apt install chromium); browser tests skipped outside CI")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "rep_call", None)  # set by tests/browser/conftest.py
+        if report is None or report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+def test_sign_in_switch_language_sign_out(live_server: str, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    mobile, name = SALESPERSON
+    page.goto(f"{live_server}/")
+    expect(page).to_have_url(f"{live_server}/login?next=/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    page.fill("#identifier", mobile)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")
+    expect(page).to_have_url(f"{live_server}/")
+    expect(page.locator("#welcome")).to_have_text(f"Welcome, {name}")
+    expect(page.locator("#user-menu")).to_contain_text(name)
+
+    page.click("#language-switcher button[value='zh']")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page).to_have_url(f"{live_server}/")
+    if TRANSLATIONS.exists():
+        expect(page.locator("#welcome")).to_have_text(f"欢迎，{name}")
+
+    page.click("#user-menu")
+    page.click("#logout-button")
+    expect(page).to_have_url(f"{live_server}/login")
+    expect(page.locator("#login-button")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")  # the language outlives the session
+    page.goto(f"{live_server}/")
+    expect(page).to_have_url(f"{live_server}/login?next=/")
