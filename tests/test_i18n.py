@@ -1,0 +1,39 @@
+"""Every string the code shows must have a Simplified Chinese translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+METHODS = [("crm/**.py", "python"), ("crm/**/templates/**.html", "jinja2")]
+
+
+def _extracted() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map=METHODS, keywords=KEYWORDS, options_map={"crm/**/templates/**.html": {}}
+    ):
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, filename)
+    return found
+
+
+def test_every_ui_string_has_a_chinese_translation():
+    with open(ROOT / "crm/translations/zh/LC_MESSAGES/messages.po", "rb") as fh:
+        catalog = read_po(fh, locale="zh")
+    missing = []
+    for msgid, filename in sorted(_extracted().items()):
+        entry = catalog.get(msgid)
+        translated = entry is not None and not entry.fuzzy and (
+            all(entry.string) if isinstance(entry.string, (list, tuple)) else bool(entry.string)
+        )
+        if not translated:
+            missing.append(f"{filename}: {msgid!r}")
+    assert not missing, "untranslated strings (run `make messages` and translate):\n" + "\n".join(missing[:50]) + (
+        f"\n… and {len(missing) - 50} more" if len(missing) > 50 else ""
+    )
