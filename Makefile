@@ -47,7 +47,7 @@ chromium:
 # Extract new strings and merge them into the catalogues (for developers; see docs/i18n.md).
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o crm/translations/messages.pot .
-	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: install
 	$(BIN)/ruff check crm tests bench

@@ -31,7 +31,7 @@ class DataScope(enum.StrEnum):
 SCOPE_LABELS = {
     DataScope.SELF: _l("Own records"),
     DataScope.SELF_AND_SUBORDINATES: _l("Own and subordinates' records"),
-    DataScope.DEPARTMENT: _l("Department"),
+    DataScope.DEPARTMENT: _l("Own department"),
     DataScope.DEPARTMENT_TREE: _l("Department and sub-departments"),
     DataScope.STORE: _l("Whole store"),
     DataScope.SUBSIDIARY: _l("Whole subsidiary"),

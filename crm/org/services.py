@@ -224,7 +224,11 @@ def _check_user_fields(data: dict[str, Any], errors: dict[str, str], user: User 
             if user is not None:
                 stmt = stmt.where(User.id != user.id)
             if db.session.scalar(stmt):
-                errors[key] = str(_l("Another user already has this %(what)s.", what=_l("mobile number") if key == "mobile" else _l("e-mail address")))
+                errors[key] = str(
+                    _l("Another user already has this mobile number.")
+                    if key == "mobile"
+                    else _l("Another user already has this e-mail address.")
+                )
     return out
 
 

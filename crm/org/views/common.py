@@ -89,7 +89,7 @@ UNIT_FIELD_LABELS = {
     "subsidiary_id": _l("Subsidiary"),
     "platform": _l("Platform"),
     "shop_name": _l("Shop name"),
-    "head_id": _l("Department head"),
+    "head_id": _l("Head"),
     "active": _l("Active"),
     "parent_id_old": _l("Previous parent unit"),
     "parent_id_new": _l("New parent unit"),
