@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
+from sqlalchemy import select
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from crm.config import Config
 from crm.extensions import db
+from crm.org.models import User
 from tests.conftest import _postgres_schema_url
 from tests.conftest import make_test_app
 
@@ -57,11 +59,14 @@ def server_database(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def live_server(server_database: str) -> Iterator[str]:
     app = make_test_app(server_database)
+    # Inside this app's context: the CLI runs in whatever app context is current, and the suite keeps the
+    # shared test app's context pushed.
     with app.app_context():
         db.create_all()
-    result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
-    assert result.exit_code == 0, result.output
-    assert SALESPERSON[0] in result.output
+        result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
+        assert result.exit_code == 0, result.output
+        assert SALESPERSON[0] in result.output
+        assert db.session.scalar(select(User.name).where(User.mobile == SALESPERSON[0])) == SALESPERSON[1]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
     thread.start()
