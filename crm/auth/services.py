@@ -201,7 +201,7 @@ def roles_by_ids(raw_ids: list[Any], *, actor: User) -> list[Role]:
         if not str(raw).isdecimal() or not 0 < int(raw) < 2**31:
             raise ValidationFailed({"role_ids": _l("Choose roles from the list.")})
         ids.append(int(raw))
-    roles = list(db.session.scalars(select(Role).where(Role.id.in_(ids)))) if ids else []
+    roles = list(db.session.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.id))) if ids else []
     if len(roles) != len(set(ids)):
         raise ValidationFailed({"role_ids": _l("Choose roles from the list.")})
     if any(r.is_system for r in roles) and not actor.is_super_admin:
