@@ -26,19 +26,15 @@ from tests.factories import Org
 HOSTILE: list[Any] = [
     "",
     "abc",
-    "-1",
     "99999999999999999999",
-    str(2**31),
     "x" * 5000,
     "a\x00b",
-    "１２３",
-    "💥" * 300,
-    "%(name)s {0} %s <script>",
+    "１２３💥",
+    "-1 %(name)s {0} %s <script>",
     ["1", "2"],
 ]
-HOSTILE_JSON: list[Any] = [None, True, -1, 0, 10**20, 1.5, "", "abc", "x" * 5000, "\x00", [], {}, [1, "a"],
-                           {"a": {"b": None}}]
-HOSTILE_QUERY: list[Any] = ["", "abc", "-1", "0", "99999999999999999999", "\x00", "x" * 3000]
+HOSTILE_JSON: list[Any] = [None, True, -1, 10**20, 1.5, "", "x" * 5000, "a\x00b", [1, "a"], {"a": {"b": None}}]
+HOSTILE_QUERY: list[Any] = ["", "abc", "-1", "99999999999999999999", "a\x00b", "x" * 3000]
 COMMON_FIELDS = ["name", "mobile", "email", "kind", "parent_id", "org_unit_id", "supervisor_id", "head_id",
                  "transfer_to_id", "role_ids", "password", "current_password", "new_password", "confirm_password",
                  "data_scope", "permissions", "key", "description", "code", "platform", "shop_name", "position",
@@ -174,7 +170,7 @@ def test_api_survives_hostile_bodies_and_queries(app: Flask, admin: dict[str, An
             names = properties(schema) if schema else []
             bodies: list[Any] = [None, [], "text", 5, {}, {"unknown_field": 1}]
             bodies += [{name: value for name in names} for value in HOSTILE_JSON]
-            bodies += [{name: value} for name in names for value in (None, -1, 10**20, "abc", "\x00", [], {})]
+            bodies += [{name: value} for name in names for value in (None, 10**20, "a\x00b", {})]
             for body in bodies:
                 resp = client.open(path, method=method, headers=auth, json=body)
                 if resp.status_code >= 500:
