@@ -85,28 +85,35 @@ def assert_no_server_errors(failures: list[str]) -> None:
 
 
 # Specific ids ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [
+PAGE_IDS = [
     "/admin/users/999999", "/admin/users/99999999999999", "/admin/users/0", "/admin/users/abc",
     "/admin/users/-1", "/admin/users/1.5", "/admin/units/99999999999999999999999", "/admin/users/%00",
-    "/admin/roles/999999/edit", "/account/tokens/99999999999999/revoke",
-])
-def test_unknown_page_ids_answer_404(admin: dict[str, Any], path: str) -> None:
-    client = admin["client"]
-    method = "POST" if path.endswith("/revoke") else "GET"
-    resp = client.open(path, method=method, data={"csrf_token": admin["csrf"]} if method == "POST" else None)
-    assert resp.status_code == 404
-    assert "Not found" in resp.get_data(as_text=True)
-
-
-@pytest.mark.parametrize("path", [
+    "/admin/roles/999999/edit", "/admin/roles/99999999999999/edit", "/account/tokens/99999999999999/revoke",
+]
+API_IDS = [
     "/api/v1/users/abc", "/api/v1/users/999999", "/api/v1/users/99999999999999", "/api/v1/users/0",
-    "/api/v1/org-units/99999999999999999999", "/api/v1/roles/999999", "/api/v1/no-such-thing",
-])
-def test_unknown_api_ids_answer_404(app: Flask, admin: dict[str, Any], path: str) -> None:
-    resp = app.test_client().get(path, headers={"Authorization": f"Bearer {admin['bearer']}"})
-    assert resp.status_code == 404
-    assert resp.mimetype == "application/problem+json"
-    assert resp.get_json()["status"] == 404
+    "/api/v1/org-units/99999999999999999999", "/api/v1/roles/999999", "/api/v1/roles/99999999999999",
+    "/api/v1/no-such-thing",
+]
+
+
+def test_unknown_page_ids_answer_404(admin: dict[str, Any], subtests: Any) -> None:
+    client = admin["client"]
+    for path in PAGE_IDS:
+        with subtests.test(path=path):
+            method = "POST" if path.endswith("/revoke") else "GET"
+            resp = client.open(path, method=method, data={"csrf_token": admin["csrf"]} if method == "POST" else None)
+            assert resp.status_code == 404
+            assert "Not found" in resp.get_data(as_text=True)
+
+
+def test_unknown_api_ids_answer_404(app: Flask, admin: dict[str, Any], subtests: Any) -> None:
+    for path in API_IDS:
+        with subtests.test(path=path):
+            resp = app.test_client().get(path, headers={"Authorization": f"Bearer {admin['bearer']}"})
+            assert resp.status_code == 404
+            assert resp.mimetype == "application/problem+json"
+            assert resp.get_json()["status"] == 404
 
 
 # Every route, hostile input -------------------------------------------------------------------------------
