@@ -145,7 +145,7 @@ def _hasher_burn(password: str | None) -> None:
     """Spend the time of one verification for unknown identifiers, so timing does not reveal them."""
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+        _DUMMY_HASH = _active_hasher().hash("not-a-real-password")
     verify_password(_DUMMY_HASH, password or "")
 
 

@@ -146,7 +146,7 @@ def change_password() -> Any:
         except ValidationFailed as exc:
             return render_template("auth/password.html", errors=exc.errors), 422
         # The stamp changed: sign this session in again with the new one, others are ended.
-        login_user(current_user)
+        login_user(current_user._get_current_object())  # the real user: a stored proxy would recurse
         flash(_("Your password was changed. Other sessions were signed out."), "success")
         return redirect(url_for("auth.account"))
     return render_template("auth/password.html", errors={})
