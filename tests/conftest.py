@@ -14,6 +14,8 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,13 +39,15 @@ def _postgres_schema_url(base_url: str, schema: str) -> str:
     return url.set(query=query).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def isolated_database(directory: Path, prefix: str) -> Iterator[str]:
+    """A database nobody else uses, removed afterwards: on PostgreSQL (CRM_TEST_DATABASE_URL) a new
+    schema named `<prefix>_<random>`, dropped at the end; otherwise a new SQLite file in `directory`."""
     base = os.environ.get("CRM_TEST_DATABASE_URL")
     if not base:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        yield "sqlite:///" + str(directory / f"{prefix}.sqlite3")
         return
-    schema = f"crm_test_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -53,6 +57,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with isolated_database(tmp_path_factory.mktemp("db"), "crm_test") as url:
+        yield url
 
 
 def make_test_app(database_url: str, **overrides: Any) -> Flask:

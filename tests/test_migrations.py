@@ -7,8 +7,6 @@ and dropped here) through an app and engine of their own; the shared savepointed
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,36 +17,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import create_engine
 from sqlalchemy import inspect
-from sqlalchemy import text
 
 from crm.extensions import db
-from tests.conftest import _postgres_schema_url
+from tests.conftest import isolated_database
 from tests.conftest import make_test_app
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
-# Flask-Migrate's stock env.py tries the Flask-SQLAlchemy 2 API first (and falls back correctly).
-pytestmark = pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
 
 
 @pytest.fixture
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not base:
-        yield "sqlite:///" + str(tmp_path / "migrations.sqlite3")
-        return
-    schema = f"crm_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _postgres_schema_url(base, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with isolated_database(tmp_path, "crm_mig") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy import select
-from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from crm.config import Config
 from crm.extensions import db
 from crm.org.models import User
-from tests.conftest import _postgres_schema_url
+from tests.conftest import isolated_database
 from tests.conftest import make_test_app
 
 pytestmark = pytest.mark.browser
@@ -40,20 +37,8 @@ SALESPERSON = ("13800000103", "王芳")
 
 @pytest.fixture
 def server_database(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("CRM_TEST_DATABASE_URL")
-    if not base:
-        yield "sqlite:///" + str(tmp_path / "browser.sqlite3")
-        return
-    schema = f"crm_browser_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _postgres_schema_url(base, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with isolated_database(tmp_path, "crm_browser") as url:
+        yield url
 
 
 @pytest.fixture
