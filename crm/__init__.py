@@ -42,10 +42,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
 
+    _register_jobs(app)
     from crm.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _register_jobs(app: Flask) -> None:
+    from crm.auth.jobs import purge_login_throttle
+    from crm.core.jobs import register_job
+    from crm.workflow.jobs import fire_due_timers
+
+    register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
+    register_job("workflow.fire_due_timers", fire_due_timers, "interval",
+                 seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -67,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.org.models  # noqa: F401
+    import crm.workflow.models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():

@@ -16,12 +16,36 @@ from crm.extensions import db
 crm_cli = AppGroup("crm", help="CRM administration commands.")
 
 
+processes_cli = AppGroup("processes", help="BPMN process definitions.")
+crm_cli.add_command(processes_cli)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(crm_cli)
-    from crm.auth.jobs import purge_login_throttle
-    from crm.core.jobs import register_job
 
-    register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
+
+@processes_cli.command("deploy")
+def processes_deploy() -> None:
+    """Deploy every processes/*.bpmn and *.dmn whose content changed, as a new version."""
+    _deploy_processes(verbose=True)
+
+
+def _deploy_processes(verbose: bool = False) -> None:
+    from crm.workflow.deploy import DeploymentRejected
+    from crm.workflow.deploy import deploy_directory
+
+    try:
+        result = deploy_directory()
+    except DeploymentRejected as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            "processes/ was not deployed:\n" + "\n".join(f"  {p}" for p in exc.problems)
+        ) from exc
+    db.session.commit()
+    for d in result.created:
+        click.echo(f"deployed {d.key} version {d.version}")
+    if verbose and result.unchanged:
+        click.echo("unchanged: " + ", ".join(sorted(result.unchanged)))
 
 
 @crm_cli.command("seed-demo")
@@ -108,6 +132,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     from crm.core.jobs import start_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _deploy_processes()
     scheduler = None if no_scheduler else start_scheduler(app)
     if _demo_present():
         _print_logins(app.config["DEMO_PASSWORD"])
@@ -134,6 +159,7 @@ def scheduler_cmd() -> None:
     from crm.core.jobs import start_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _deploy_processes()
     scheduler = start_scheduler(app)
     stop = {"flag": False}
 

@@ -48,8 +48,13 @@ def error_page(status: int, title: str, detail: str | None = None) -> tuple[str,
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
 
-def _respond(status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None) -> Any:
-    db.session.rollback()
+def _respond(
+    status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None, *, keep: bool = False
+) -> Any:
+    if keep:
+        g.commit_on_error = True  # the error itself was recorded (e.g. on a process instance): keep it
+    else:
+        db.session.rollback()
     if wants_json():
         return problem(status, title, detail, errors)
     return error_page(status, title, detail)
@@ -60,7 +65,11 @@ def register_error_handlers(app: Flask) -> None:
     # from the session, and after a failed flush that read would raise again (PendingRollbackError).
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Any:
-        db.session.rollback()
+        # Errors that recorded themselves (`keep_changes`, e.g. a failed process step) are committed;
+        # every other one leaves nothing behind.
+        keep = bool(getattr(exc, "keep_changes", False))
+        if not keep:
+            db.session.rollback()
         titles = {
             404: _("Not found"),
             403: _("Not allowed"),
@@ -68,7 +77,8 @@ def register_error_handlers(app: Flask) -> None:
             401: _("Not signed in"),
             429: _("Too many requests"),
         }
-        return _respond(exc.status, titles.get(exc.status, _("Could not complete the request")), str(exc.message), exc.errors)
+        title = titles.get(exc.status, _("Could not complete the request"))
+        return _respond(exc.status, title, str(exc.message), exc.errors, keep=keep)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:

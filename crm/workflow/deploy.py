@@ -1,0 +1,145 @@
+"""Versioned deployments and the catalogue of current specs.
+
+A deployment is a set of files (processes/*.bpmn and *.dmn at start-up or from `flask crm processes
+deploy`; one file from the editor). They pass `validation.validate_files` together with the current
+versions of every other file; a rejected deployment changes nothing. Each accepted file whose content
+changed becomes version N+1 of its process (its key is the file's executable process id; a DMN file's
+key is its file name)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy import select
+
+from crm.core.errors import DomainError
+from crm.extensions import db
+from crm.workflow.models import ProcessDefinition
+from crm.workflow.validation import Problem
+from crm.workflow.validation import validate_files
+
+PROCESS_DIR = Path(__file__).resolve().parents[2] / "processes"
+
+
+class DeploymentRejected(DomainError):
+    status = 422
+    default_message = _l("The diagram was not deployed: fix the problems listed and try again.")
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__()
+        self.problems = problems
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for p in self.problems:
+            out.setdefault(p.file, []).append(str(p))
+        return out
+
+
+class UnknownProcess(DomainError):
+    status = 404
+    default_message = _l("No process of that name is deployed.")
+
+
+@dataclass
+class DeployResult:
+    created: list[ProcessDefinition] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def _key_for(filename: str, main_process: str | None) -> str:
+    return main_process or Path(filename).name
+
+
+def _filename(definition: ProcessDefinition) -> str:
+    return definition.key if definition.key.endswith(".dmn") else f"{definition.key}.bpmn"
+
+
+def current_definitions() -> dict[str, ProcessDefinition]:
+    """The newest version of every process key."""
+    newest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    stmt = select(ProcessDefinition).join(
+        newest, (newest.c.key == ProcessDefinition.key) & (newest.c.v == ProcessDefinition.version)
+    )
+    return {d.key: d for d in db.session.scalars(stmt)}
+
+
+def deploy_files(
+    files: dict[str, bytes], *, source: str, actor_id: int | None = None, comment: str | None = None
+) -> DeployResult:
+    current = current_definitions()
+    context = {_filename(d): d.bpmn_xml.encode() for d in current.values()}
+    result = validate_files(files, context)
+    if not result.ok:
+        raise DeploymentRejected(result.problems)
+    out = DeployResult()
+    for filename, content in files.items():
+        parsed = result.files[filename]
+        key = _key_for(filename, parsed.main_process)
+        sha = hashlib.sha256(content).hexdigest()
+        previous = current.get(key)
+        if previous is not None and previous.sha256 == sha:
+            out.unchanged.append(key)
+            continue
+        definition = ProcessDefinition(
+            key=key,
+            version=(previous.version + 1) if previous else 1,
+            name=parsed.process_name,
+            bpmn_xml=content.decode("utf-8"),
+            sha256=sha,
+            source=source if source != "file" else f"file:processes/{Path(filename).name}",
+            comment=comment,
+            deployed_by_id=actor_id,
+        )
+        db.session.add(definition)
+        out.created.append(definition)
+    db.session.flush()
+    return out
+
+
+def deploy_directory(directory: Path | None = None, *, actor_id: int | None = None) -> DeployResult:
+    """Deploy every processes/*.bpmn and *.dmn whose content changed (start-up, `flask crm processes deploy`)."""
+    folder = directory or PROCESS_DIR
+    files = {p.name: p.read_bytes() for p in sorted([*folder.glob("*.dmn"), *folder.glob("*.bpmn")])}
+    if not files:
+        return DeployResult()
+    return deploy_files(files, source="file", actor_id=actor_id, comment="deployed from processes/")
+
+
+# The catalogue of parsed specs -------------------------------------------------------------------------
+_catalogue: dict[frozenset[tuple[int, str]], Any] = {}
+
+
+def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
+    """(current definition, spec, subprocess specs) for new instances of `key`. The parser over all
+    current definitions is built once per set of current versions and kept in memory."""
+    current = current_definitions()
+    definition = current.get(key)
+    if definition is None or definition.key.endswith(".dmn"):
+        raise UnknownProcess()
+    version_set = frozenset((d.id, d.sha256) for d in current.values())  # ids alone may be reused
+    parser = _catalogue.get(version_set)
+    if parser is None:
+        from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+        parser = SpiffBpmnParser()
+        for d in sorted(current.values(), key=lambda d: d.key):
+            if d.key.endswith(".dmn"):
+                parser.add_dmn_str(d.bpmn_xml.encode(), _filename(d))
+        for d in sorted(current.values(), key=lambda d: d.key):
+            if not d.key.endswith(".dmn"):
+                parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
+        _catalogue.clear()  # only the newest set is needed for new instances
+        _catalogue[version_set] = parser
+    return definition, parser.get_spec(key), parser.get_subprocess_specs(key)

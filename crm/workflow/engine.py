@@ -1,0 +1,299 @@
+"""The SpiffWorkflow adapter: script engine, workflow class, serializer with split spec storage, timer
+due dates, waiting messages and READY user tasks. Everything here is engine mechanics; the database
+and transactions live in `runtime`."""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import hashlib
+import json
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageDef
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from crm.core.clock import utcnow
+from crm.workflow import registry
+
+SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "isinstance", "len", "list",
+        "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
+        "ValueError", "KeyError", "None", "True", "False",
+    )
+    if hasattr(builtins, name)
+}
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "__builtins__": SAFE_BUILTINS,
+        "Decimal": Decimal,
+        "datetime": datetime,
+        "date": date,
+        "timedelta": timedelta,
+        "now": _now,
+    }
+
+
+class OperatorFailed(Exception):
+    """A service operator raised: carries the operator's own message (not the library's NameError)."""
+
+
+class CrmScriptEngine(PythonScriptEngine):
+    """Restricted builtins, the app's script functions, and service tasks dispatched to registered
+    operators. Not a sandbox (guide §10.17): deploying BPMN needs `process.deploy`."""
+
+    def __init__(self) -> None:
+        env = _helpers()
+        env.update(registry.functions())
+        super().__init__(environment=TaskDataEnvironment(env))
+
+    def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any], **kwargs: Any) -> str:
+        from crm.workflow.registry import OperatorContext
+
+        handler = registry.get_operator(operation_name)
+        if handler is None:
+            raise WorkflowTaskException(f"Unknown service operator {operation_name!r}", task=task)
+        top = task.workflow.top_workflow
+        app: dict[str, Any] = getattr(top, "crm_context", {}) or {}
+        ctx = OperatorContext(
+            instance_id=app.get("instance_id", 0),
+            process_key=app.get("process_key", top.spec.name),
+            object_type=app.get("object_type"),
+            object_id=app.get("object_id"),
+            store_id=app.get("store_id"),
+            actor_id=app.get("actor_id"),
+            task_bpmn_id=task.task_spec.bpmn_id,
+            data=copy.deepcopy(task.data),
+        )
+        params = {name: spec["value"] for name, spec in operation_params.items()}
+        try:
+            result = handler(ctx, **params)
+        except Exception as exc:  # the base class would turn this into NameError: script (guide §3.6)
+            raise OperatorFailed(f"{operation_name}: {exc}") from exc
+        return json.dumps(result, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_engine: CrmScriptEngine | None = None
+_engine_functions: frozenset[str] = frozenset()
+
+
+def script_engine() -> CrmScriptEngine:
+    """One shared engine (it keeps no per-instance state), rebuilt when script functions were added."""
+    global _engine, _engine_functions
+    names = frozenset(registry.functions())
+    if _engine is None or names != _engine_functions:
+        _engine = CrmScriptEngine()
+        _engine_functions = names
+    return _engine
+
+
+class CrmWorkflow(BpmnWorkflow):
+    """BpmnTaskIterator stops at depth 1000 and the workflow stalls silently (guide §10.1)."""
+
+    def get_tasks_iterator(self, first_task: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("max_depth", 1_000_000)
+        return super().get_tasks_iterator(first_task, **kwargs)
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[CrmWorkflow] = BpmnWorkflowConverter
+    reg = BpmnWorkflowSerializer.configure(config)
+    reg.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
+    reg.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
+    return BpmnWorkflowSerializer(reg)
+
+
+SERIALIZER = _make_serializer()
+
+
+# Split spec storage (guide §8.3) ------------------------------------------------------------------------
+def _properties_index(wf: BpmnWorkflow) -> dict[str, dict[str, str]]:
+    """"process|bpmn_id" -> spiffworkflow properties of every element that has some. The serializer
+    drops the extensions of event specs on restore (3.2.0), so they are kept beside the specs."""
+    index: dict[str, dict[str, str]] = {}
+    for spec in [wf.spec, *wf.subprocess_specs.values()]:
+        for ts in spec.task_specs.values():
+            props = (getattr(ts, "extensions", None) or {}).get("properties")
+            if props and getattr(ts, "bpmn_id", None):
+                index[f"{spec.name}|{ts.bpmn_id}"] = dict(props)
+    return index
+
+
+def specs_of(wf: BpmnWorkflow) -> tuple[str, str]:
+    """(sha256, JSON) of the workflow's spec and subprocess specs, the part shared by every instance."""
+    d = SERIALIZER.to_dict(wf)
+    part = {"spec": d["spec"], "subprocess_specs": d["subprocess_specs"], "properties": _properties_index(wf)}
+    text = json.dumps(part, sort_keys=True, separators=(",", ":"), cls=SERIALIZER.json_encoder_cls)
+    return hashlib.sha256(text.encode()).hexdigest(), text
+
+
+def dump_state(wf: BpmnWorkflow) -> str:
+    d = SERIALIZER.to_dict(wf)
+    d.pop("spec", None)
+    d.pop("subprocess_specs", None)
+    d["serializer_version"] = SERIALIZER.VERSION
+    return json.dumps(d, separators=(",", ":"), cls=SERIALIZER.json_encoder_cls)
+
+
+_spec_parts: dict[str, dict[str, Any]] = {}
+
+
+def remember_specs(sha256: str, specs_json: str) -> None:
+    _spec_parts.setdefault(sha256, json.loads(specs_json, cls=SERIALIZER.json_decoder_cls))
+
+
+def knows_specs(sha256: str) -> bool:
+    return sha256 in _spec_parts
+
+
+def load_state(state: str, sha256: str, specs_json: str | None) -> CrmWorkflow:
+    """Rebuild a workflow from its state and its spec part (cached by hash after the first load)."""
+    part = _spec_parts.get(sha256)
+    if part is None:
+        if specs_json is None:
+            raise KeyError(sha256)
+        part = json.loads(specs_json, cls=SERIALIZER.json_decoder_cls)
+        _spec_parts[sha256] = part
+    d = json.loads(state, cls=SERIALIZER.json_decoder_cls)
+    d["spec"] = part["spec"]
+    d["subprocess_specs"] = part["subprocess_specs"]
+    SERIALIZER.migrate(d)  # in place: older serializer versions are upgraded
+    wf = SERIALIZER.from_dict(d)
+    wf.script_engine = script_engine()
+    wf.crm_properties = part.get("properties", {})
+    return wf  # type: ignore[no-any-return]
+
+
+def new_workflow(spec: Any, subprocess_specs: dict[str, Any], data: dict[str, Any]) -> CrmWorkflow:
+    wf = CrmWorkflow(spec, subprocess_specs, script_engine=script_engine())
+    wf.task_tree.data.update(data)
+    wf.crm_properties = _properties_index(wf)
+    return wf
+
+
+# Timers (guide §5.3) --------------------------------------------------------------------------------------
+def _timer_defs(ed: Any) -> list[Any]:
+    if isinstance(ed, MultipleEventDefinition):
+        return [d for d in ed.event_definitions if isinstance(d, TimerEventDefinition)]
+    return [ed] if isinstance(ed, TimerEventDefinition) else []
+
+
+def next_timer_due(wf: BpmnWorkflow) -> datetime | None:
+    """The earliest due time of any WAITING timer (subprocesses included), as aware UTC."""
+    dues: list[datetime] = []
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        defs = _timer_defs(getattr(task.task_spec, "event_definition", None))
+        value = task.internal_data.get("event_value") if defs else None
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            nxt = value.get("next")
+            if nxt is None:
+                continue
+            due = datetime.fromisoformat(nxt)
+        elif any(isinstance(d, TimeDateEventDefinition) for d in defs):
+            due = TimerEventDefinition.parse_time_or_duration(value)
+        else:
+            due = TimerEventDefinition.get_datetime(value)
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        dues.append(due.astimezone(UTC))
+    return min(dues) if dues else None
+
+
+# Messages -------------------------------------------------------------------------------------------------
+def waiting_message_names(wf: BpmnWorkflow) -> set[str]:
+    names: set[str] = set()
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        ed = getattr(task.task_spec, "event_definition", None)
+        defs = ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]
+        for d in defs:
+            if isinstance(d, BaseMessageDef) and d.name:
+                names.add(d.name)
+    return names
+
+
+def deliver_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> None:
+    wf.send_event(BpmnEvent(MessageEventDefinition(name), payload))
+
+
+# Tasks ----------------------------------------------------------------------------------------------------
+def ready_user_tasks(wf: BpmnWorkflow) -> list[Any]:
+    return list(wf.get_tasks(state=TaskState.READY, manual=True))
+
+
+def task_properties(wf: BpmnWorkflow, task: Any) -> dict[str, str]:
+    """The spiffworkflow properties of a task's element (from the index kept beside the specs)."""
+    index: dict[str, dict[str, str]] = getattr(wf, "crm_properties", None) or {}
+    found = index.get(f"{task.workflow.spec.name}|{getattr(task.task_spec, 'bpmn_id', None)}")
+    if found is not None:
+        return found
+    return dict((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {})
+
+
+def business_status(wf: BpmnWorkflow) -> str | None:
+    """The `status` property of the first READY or WAITING task that has one (guide §3.2). Gateways carry
+    no extensions, so a waiting event-based gateway answers with the status of the events it waits for."""
+    for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        status = task_properties(wf, task).get("status")
+        if not status:
+            status = next((s for c in task.children if (s := task_properties(wf, c).get("status"))), None)
+        if status:
+            return str(status)
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    """A readable one-paragraph message: the library appends notes to str(exc) (guide §10.18)."""
+    if isinstance(exc, OperatorFailed):
+        return str(exc)
+    cause = exc.__cause__ if isinstance(exc.__cause__, OperatorFailed) else None
+    if cause is not None:
+        return str(cause)
+    if isinstance(exc, SpiffWorkflowException):
+        text = str(exc.args[0]) if exc.args else type(exc).__name__
+        notes = [n for n in getattr(exc, "notes", []) if n]
+        task = getattr(exc, "task", None)
+        where = f" [{task.task_spec.bpmn_id}]" if task is not None else ""
+        return (text + where + (". " + " ".join(notes) if notes else "")).strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def error_task_id(exc: BaseException) -> str | None:
+    task = getattr(exc, "task", None)
+    return str(task.id) if task is not None else None

@@ -1,0 +1,201 @@
+"""Keep `human_task` rows in step with the engine's READY user tasks after every step (guide §4.3):
+new READY tasks get a row and their candidates; rows whose task is no longer READY are closed —
+completed by the step's actor, or cancelled (timers, messages, completion conditions, termination).
+
+Candidates come from the task's `spiffworkflow:properties`:
+- `assignee`: a Python expression over the task data giving a user id (the task is assigned to them)
+  or a list of user ids (they are candidates);
+- `role`: one or more role keys (comma-separated): active holders of the role in the object's store;
+- otherwise the lane name, read as a role key ("Supervisor" -> supervisor);
+plus the multi-instance item when it names a user (an int, or a dict with `user_id`), and a list
+`assignees` that a pre-script may put into the task data. Also `priority` (0-2) and `due_hours`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import column
+from sqlalchemy import select
+from sqlalchemy import table
+
+from crm.core.clock import utcnow
+from crm.extensions import db
+from crm.org.models import User
+from crm.workflow import engine
+from crm.workflow.models import HumanTask
+from crm.workflow.models import HumanTaskCandidate
+from crm.workflow.models import ProcessInstance
+from crm.workflow.models import TaskStatus
+
+_jinja = SandboxedEnvironment(autoescape=False)
+_role = table("role", column("id"), column("key"))
+_user_role = table("user_role", column("user_id"), column("role_id"))
+
+
+def render(template: str | None, data: dict[str, Any]) -> str | None:
+    """Titles and instructions may use {{ }} over the task data; a broken template shows as written."""
+    if not template:
+        return template
+    try:
+        return _jinja.from_string(template).render(**data)
+    except Exception:  # noqa: BLE001 — admin-written text: show it raw rather than fail the step
+        return template
+
+
+def _props(task: Any) -> dict[str, str]:
+    return engine.task_properties(task.workflow.top_workflow, task)
+
+
+def _user_ids(value: Any) -> list[int]:
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, str) and value.isdigit():
+        return [int(value)]
+    if isinstance(value, dict):
+        return _user_ids(value.get("user_id", value.get("id")))
+    if isinstance(value, (list, tuple, set)):
+        return [uid for v in value for uid in _user_ids(v)]
+    return []
+
+
+def _role_holders(role_keys: list[str], store_id: int | None) -> set[int]:
+    if not role_keys:
+        return set()
+    stmt = (
+        select(User.id)
+        .join(_user_role, _user_role.c.user_id == User.id)
+        .join(_role, _role.c.id == _user_role.c.role_id)
+        .where(_role.c.key.in_(role_keys), User.active)
+    )
+    if store_id is not None:
+        stmt = stmt.where(User.store_id == store_id)
+    return set(db.session.scalars(stmt))
+
+
+def _mi_item(task: Any) -> Any:
+    parent_spec = getattr(task.parent, "task_spec", None) if task.parent is not None else None
+    item = getattr(parent_spec, "input_item", None)
+    if item is None:
+        return None
+    return task.data.get(item.bpmn_id)
+
+
+def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int], Any]:
+    """(assignee, candidates, multi-instance item) for a READY user task."""
+    props = _props(task)
+    candidates: set[int] = set()
+    assignee: int | None = None
+    expr = props.get("assignee")
+    if expr:
+        try:
+            ids = _user_ids(engine.script_engine().evaluate(task, expr))
+        except Exception:  # noqa: BLE001 — a bad expression leaves the task to its role / lane
+            ids = []
+        if len(ids) == 1:
+            assignee = ids[0]
+        candidates.update(ids)
+    roles = [r.strip() for r in (props.get("role") or "").split(",") if r.strip()]
+    lane = task.task_spec.lane
+    if not roles and lane:
+        roles = [lane.strip().lower().replace(" ", "_")]
+    candidates |= _role_holders(roles, instance.store_id)
+    item = _mi_item(task)
+    item_users = _user_ids(item)
+    if len(item_users) == 1 and assignee is None:
+        assignee = item_users[0]
+    candidates.update(item_users)
+    candidates.update(_user_ids(task.data.get("assignees")))
+    if assignee is not None:
+        candidates.add(assignee)
+    if candidates:  # only users that exist and are active (an expression may name anyone)
+        candidates = set(db.session.scalars(select(User.id).where(User.id.in_(candidates), User.active)))
+    if assignee is not None and assignee not in candidates:
+        assignee = None
+    return assignee, candidates, item
+
+
+def sync(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, actor_id: int | None) -> None:
+    ready = {str(t.id): t for t in engine.ready_user_tasks(wf)}
+    open_rows = {
+        row.task_guid: row
+        for row in db.session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance.id, HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
+            )
+        )
+    }
+    now = utcnow()
+    for guid, row in open_rows.items():
+        if guid in ready:
+            continue
+        if guid == completed_guid:
+            row.status = TaskStatus.COMPLETED
+            row.completed_by_id = actor_id
+        else:
+            row.status = TaskStatus.CANCELLED
+        row.completed_at = now
+        row.draft = None
+    for guid, task in ready.items():
+        if guid in open_rows:
+            continue
+        ts = task.task_spec
+        ext = getattr(ts, "extensions", None) or {}
+        props = _props(task)
+        assignee, candidates, item = resolve(task, instance)
+        due_hours = props.get("due_hours")
+        try:
+            priority = max(0, min(2, int(props.get("priority") or 0)))
+        except ValueError:
+            priority = 0
+        row = HumanTask(
+            instance_id=instance.id,
+            task_guid=guid,
+            process_key=task.workflow.spec.name,
+            bpmn_id=ts.bpmn_id,
+            title=(render(ts.bpmn_name, task.data) or ts.bpmn_id)[:300],
+            instructions=render(ext.get("instructionsForEndUser") or ts.documentation, task.data),
+            form_schema=ext.get("formJsonSchemaFilename"),
+            form_uischema=ext.get("formUiSchemaFilename"),
+            lane=ts.lane,
+            store_id=instance.store_id,
+            object_type=instance.object_type,
+            object_id=instance.object_id,
+            assignee_id=assignee,
+            status=TaskStatus.CLAIMED if assignee else TaskStatus.OPEN,
+            priority=priority,
+            due_at=now + timedelta(hours=float(due_hours)) if _is_number(due_hours) else None,
+            created_at=now,
+            item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
+        )
+        db.session.add(row)
+        db.session.flush()
+        if candidates:
+            db.session.execute(
+                HumanTaskCandidate.__table__.insert(), [{"task_id": row.id, "user_id": uid} for uid in sorted(candidates)]
+            )
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def close_all(instance: ProcessInstance) -> None:
+    """Cancel every open task of the instance (termination)."""
+    now = utcnow()
+    for row in db.session.scalars(
+        select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
+        )
+    ):
+        row.status = TaskStatus.CANCELLED
+        row.completed_at = now

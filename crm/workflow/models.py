@@ -1,0 +1,225 @@
+"""Tables of the workflow runtime: definitions, spec blobs, instances, human tasks (the inbox), history,
+message subscriptions and unmatched messages."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Enum
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from crm.core.clock import utcnow
+from crm.core.db import Base
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class ProcessDefinition(Base):
+    """One deployed version of one process (one .bpmn file; file name = process id)."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    name: Mapped[str | None] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(200))  # "file:processes/x.bpmn" or "editor"
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessSpec(Base):
+    """The serialized spec and subprocess specs an instance runs on, stored once per content hash
+    (guide §8.3: the serialized workflow would otherwise embed them in every instance)."""
+
+    __tablename__ = "process_spec"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    specs: Mapped[str] = mapped_column(Text)  # JSON {"spec": ..., "subprocess_specs": ...}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstanceStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ERROR = "error"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+    @property
+    def label(self) -> str:
+        return str(INSTANCE_STATUS_LABELS[self])
+
+
+INSTANCE_STATUS_LABELS = {
+    InstanceStatus.RUNNING: _l("Running"),
+    InstanceStatus.COMPLETED: _l("Completed"),
+    InstanceStatus.ERROR: _l("Error"),
+    InstanceStatus.SUSPENDED: _l("Suspended"),
+    InstanceStatus.TERMINATED: _l("Terminated"),
+}
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_process_instance_object", "object_type", "object_id"),
+        Index("ix_process_instance_next_timer_at", "next_timer_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(50))
+    object_id: Mapped[int | None]
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus, "instance_status"), index=True)
+    # The business status projected from the `status` property of waiting tasks and events (guide §3.2).
+    business_status: Mapped[str | None] = mapped_column(String(64))
+    spec_sha256: Mapped[str] = mapped_column(ForeignKey("process_spec.sha256"))
+    state: Mapped[str] = mapped_column(Text)  # the serialized workflow without its specs
+    lock_version: Mapped[int] = mapped_column(default=1)
+    next_timer_at: Mapped[datetime | None]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_task_id: Mapped[str | None] = mapped_column(String(36))
+
+    definition: Mapped[ProcessDefinition] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return str(TASK_STATUS_LABELS[self])
+
+
+TASK_STATUS_LABELS = {
+    TaskStatus.OPEN: _l("Open"),
+    TaskStatus.CLAIMED: _l("Claimed"),
+    TaskStatus.COMPLETED: _l("Completed"),
+    TaskStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+class HumanTask(Base):
+    """A READY user task of an instance, as the inbox sees it (kept in step by workflow.inbox_sync)."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_guid"),
+        Index("ix_human_task_open_assignee", "assignee_id", "status", "id"),
+        Index("ix_human_task_status_due", "status", "due_at"),
+        Index("ix_human_task_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36))
+    process_key: Mapped[str] = mapped_column(String(100), index=True)  # the (sub)process owning the task
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    form_schema: Mapped[str | None] = mapped_column(String(200))
+    form_uischema: Mapped[str | None] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(50))
+    object_id: Mapped[int | None]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), index=True)
+    priority: Mapped[int] = mapped_column(default=0)  # 0 normal, 1 high, 2 urgent
+    due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    completed_at: Mapped[datetime | None]
+    draft: Mapped[dict[str, Any] | None]  # form data saved but not submitted
+    # The multi-instance item this task stands for (e.g. the approver), when there is one.
+    item: Mapped[dict[str, Any] | None]
+
+    instance: Mapped[ProcessInstance] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+class HumanTaskCandidate(Base):
+    """Who may claim / complete a task. The inbox lists tasks through this table, indexed by user."""
+
+    __tablename__ = "human_task_candidate"
+    __table_args__ = (Index("ix_human_task_candidate_user", "user_id", "task_id"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ProcessEvent(Base):
+    """The history of an instance: created, task completed (by whom, with what), timer fired, message
+    received, error, retried, suspended, resumed, terminated, migrated."""
+
+    __tablename__ = "process_event"
+    __table_args__ = (Index("ix_process_event_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    task_guid: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a message, found by (message name, object reference) when it is sent."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_message_subscription_lookup", "message_name", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    object_type: Mapped[str | None] = mapped_column(String(50))
+    object_id: Mapped[int | None]
+
+
+class UnmatchedMessage(Base):
+    """A message nobody waited for: kept for admins, never silently dropped."""
+
+    __tablename__ = "unmatched_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(200), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(50))
+    object_id: Mapped[int | None]
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -1,0 +1,85 @@
+"""What business contexts plug into the engine, without the engine importing them (DESIGN §4):
+
+- `@operator("sales.set_order_status")` — a service-task operator. It is called inside the step's
+  transaction with an `OperatorContext` and the evaluated parameters, may write domain rows through the
+  same session, and returns a JSON-serialisable result (stored in the task's result variable).
+- `@script_function("resolve_approvers")` — a function scripts, conditions and expressions may call.
+- `register_forms_dir(path)` — another folder holding `<process>.<task>.schema.json` files.
+
+Each context registers in its own `bpmn.py`, imported by `create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OperatorFn = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class OperatorContext:
+    """What an operator knows about the step that calls it."""
+
+    instance_id: int
+    process_key: str
+    object_type: str | None
+    object_id: int | None
+    store_id: int | None
+    actor_id: int | None  # the user whose action runs the step; None for timers and messages from jobs
+    task_bpmn_id: str
+    data: dict[str, Any]  # a copy of the task's data: read, don't write (return values instead)
+
+
+_operators: dict[str, OperatorFn] = {}
+_functions: dict[str, Callable[..., Any]] = {}
+_forms_dirs: list[Path] = [Path(__file__).resolve().parents[2] / "forms"]
+
+
+def operator(name: str) -> Callable[[OperatorFn], OperatorFn]:
+    def decorator(fn: OperatorFn) -> OperatorFn:
+        existing = _operators.get(name)
+        if existing is not None and existing is not fn and existing.__qualname__ != fn.__qualname__:
+            raise ValueError(f"service operator {name!r} is registered twice")
+        _operators[name] = fn
+        return fn
+
+    return decorator
+
+
+def script_function(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _functions[name] = fn
+        return fn
+
+    return decorator
+
+
+def register_forms_dir(path: str | Path) -> None:
+    p = Path(path).resolve()
+    if p not in _forms_dirs:
+        _forms_dirs.append(p)
+
+
+def operators() -> dict[str, OperatorFn]:
+    return dict(_operators)
+
+
+def get_operator(name: str) -> OperatorFn | None:
+    return _operators.get(name)
+
+
+def functions() -> dict[str, Callable[..., Any]]:
+    return dict(_functions)
+
+
+def find_form(filename: str) -> Path | None:
+    """The form file of that name in the registered folders (no path components allowed)."""
+    if not filename or "/" in filename or "\\" in filename or filename.startswith("."):
+        return None
+    for folder in _forms_dirs:
+        candidate = folder / filename
+        if candidate.is_file():
+            return candidate
+    return None

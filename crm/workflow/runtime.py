@@ -1,0 +1,408 @@
+"""Running instances: start, complete a user task, deliver a message, fire due timers, retry, suspend,
+resume, terminate.
+
+One transaction per step (DESIGN §6): the instance row is locked (`SELECT … FOR UPDATE` on PostgreSQL;
+`lock_version` checked on every database), the engine runs, service operators write domain rows in the
+same session, the state is serialized, the inbox and message subscriptions are synced. The step runs in
+a SAVEPOINT: any exception rolls back everything the step did, and the error is recorded on the
+instance, which then raises `StepFailed` (an error answer that keeps that record: `keep_changes`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict
+from crm.core.errors import DomainError
+from crm.core.errors import InvalidTransition
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.extensions import db
+from crm.workflow import engine
+from crm.workflow import inbox_sync
+from crm.workflow.deploy import spec_for
+from crm.workflow.models import HumanTask
+from crm.workflow.models import HumanTaskCandidate
+from crm.workflow.models import InstanceStatus
+from crm.workflow.models import MessageSubscription
+from crm.workflow.models import ProcessEvent
+from crm.workflow.models import ProcessInstance
+from crm.workflow.models import ProcessSpec
+from crm.workflow.models import UnmatchedMessage
+
+
+class StepFailed(DomainError):
+    """The process could not take the step; the step was rolled back and the error is recorded on the
+    instance (admins see it and can retry). The web edge keeps that record (`keep_changes`)."""
+
+    status = 409
+    keep_changes = True
+    default_message = _l("The process stopped with an error; nothing of this step was saved.")
+
+    def __init__(self, instance_id: int, detail: str) -> None:
+        super().__init__(_l("The process stopped with an error: %(detail)s", detail=detail))
+        self.instance_id = instance_id
+        self.detail = detail
+
+
+# Loading and saving ---------------------------------------------------------------------------------------
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _lock(instance_id: int) -> ProcessInstance:
+    stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
+    if _dialect() == "postgresql":
+        stmt = stmt.with_for_update()
+    instance = db.session.scalar(stmt)
+    if instance is None:
+        raise NotFound()
+    return instance
+
+
+def _load(instance: ProcessInstance) -> Any:
+    specs_json = None
+    if not engine.knows_specs(instance.spec_sha256):
+        specs_json = db.session.get(ProcessSpec, instance.spec_sha256).specs  # type: ignore[union-attr]
+    wf = engine.load_state(instance.state, instance.spec_sha256, specs_json)
+    _attach_context(wf, instance, None)
+    return wf
+
+
+def _attach_context(wf: Any, instance: ProcessInstance, actor_id: int | None) -> None:
+    wf.crm_context = {
+        "instance_id": instance.id,
+        "process_key": instance.process_key,
+        "object_type": instance.object_type,
+        "object_id": instance.object_id,
+        "store_id": instance.store_id,
+        "actor_id": actor_id,
+    }
+
+
+def _ensure_spec(sha: str, text: str) -> None:
+    # Always ask the database: the in-memory cache cannot know about a rolled-back insert.
+    table = ProcessSpec.__table__
+    insert = pg_insert(table) if _dialect() == "postgresql" else sqlite_insert(table)
+    db.session.execute(insert.values(sha256=sha, specs=text, created_at=utcnow()).on_conflict_do_nothing())
+    engine.remember_specs(sha, text)
+
+
+def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, actor_id: int | None) -> None:
+    instance.state = engine.dump_state(wf)
+    instance.next_timer_at = engine.next_timer_due(wf)
+    instance.business_status = engine.business_status(wf)
+    if wf.is_completed():
+        instance.status = InstanceStatus.COMPLETED
+        instance.completed_at = utcnow()
+        instance.next_timer_at = None
+    elif instance.status == InstanceStatus.ERROR:
+        instance.status = InstanceStatus.RUNNING
+    instance.last_error = None
+    instance.error_task_id = None
+    instance.updated_at = utcnow()  # also bumps lock_version even if the state text is unchanged
+    inbox_sync.sync(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
+    _sync_subscriptions(instance, engine.waiting_message_names(wf) if not wf.is_completed() else set())
+    db.session.flush()
+
+
+def _sync_subscriptions(instance: ProcessInstance, names: set[str]) -> None:
+    rows = {s.message_name: s for s in db.session.scalars(
+        select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+    )}
+    for name, row in rows.items():
+        if name not in names:
+            db.session.delete(row)
+    for name in names - rows.keys():
+        db.session.add(MessageSubscription(
+            instance_id=instance.id, message_name=name, object_type=instance.object_type, object_id=instance.object_id
+        ))
+
+
+def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
+    task_guid = details.pop("task_guid", None)
+    bpmn_id = details.pop("bpmn_id", None)
+    db.session.add(ProcessEvent(
+        instance_id=instance_id, kind=kind, actor_id=actor_id, task_guid=task_guid, bpmn_id=bpmn_id,
+        details=json.loads(json.dumps(details, default=str)), occurred_at=utcnow(),
+    ))
+
+
+def _step(
+    instance: ProcessInstance,
+    action: Callable[[Any], None],
+    *,
+    actor_id: int | None,
+    completed_guid: str | None = None,
+    event: tuple[str, dict[str, Any]] | None = None,
+) -> ProcessInstance:
+    """Run `action(wf)` + engine steps in a savepoint; record the error on the instance if anything fails."""
+    instance_id = instance.id
+    savepoint = db.session.begin_nested()
+    try:
+        wf = _load(instance)
+        _attach_context(wf, instance, actor_id)
+        action(wf)
+        wf.do_engine_steps()
+        _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
+        if event is not None:
+            _event(instance_id, event[0], actor_id, **event[1])
+        db.session.flush()
+        savepoint.commit()
+        return instance
+    except StaleDataError:
+        savepoint.rollback()
+        raise Conflict(_l("Someone else moved this process on at the same moment. Reload and try again.")) from None
+    except DomainError:
+        savepoint.rollback()
+        raise
+    except Exception as exc:  # noqa: BLE001 — anything the engine or an operator raises is the step's error
+        savepoint.rollback()
+        detail = engine.error_message(exc)
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event)
+        raise StepFailed(instance_id, detail) from exc
+
+
+def _record_error(
+    instance_id: int, detail: str, task_id: str | None, actor_id: int | None, event: tuple[str, dict[str, Any]] | None
+) -> None:
+    instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
+    assert instance is not None
+    instance.status = InstanceStatus.ERROR
+    instance.last_error = detail
+    instance.error_task_id = task_id
+    _event(instance_id, "error", actor_id, message=detail, during=event[0] if event else None,
+           **({"pending": event[1]} if event else {}))
+    db.session.flush()
+
+
+# Public API ----------------------------------------------------------------------------------------------
+def start(
+    key: str,
+    *,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    store_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+) -> ProcessInstance:
+    """A new instance of the current version of `key`, run to its first wait. The instance row exists
+    even when that first step fails (status error, retry from the admin)."""
+    definition, spec, subprocess_specs = spec_for(key)
+    seed = dict(data or {})
+    seed.setdefault("initiator_id", actor_id)
+    if object_id is not None:
+        seed.setdefault("object_id", object_id)
+    wf = engine.new_workflow(spec, subprocess_specs, seed)
+    sha, text = engine.specs_of(wf)
+    _ensure_spec(sha, text)
+    instance = ProcessInstance(
+        definition_id=definition.id, process_key=key, object_type=object_type, object_id=object_id,
+        store_id=store_id, status=InstanceStatus.RUNNING, spec_sha256=sha, state=engine.dump_state(wf),
+        started_by_id=actor_id, started_at=utcnow(),
+    )
+    db.session.add(instance)
+    db.session.flush()
+    _event(instance.id, "created", actor_id, version=definition.version)
+    db.session.flush()
+    return _step(instance, lambda wf: None, actor_id=actor_id)
+
+
+def _task_for_update(task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound()
+    instance = _lock(task.instance_id)
+    db.session.refresh(task)  # read it again now that the instance is locked
+    return task, instance
+
+
+def _check_open(task: HumanTask, instance: ProcessInstance) -> None:
+    if not task.is_open:
+        raise Conflict(_l("This task was already completed or cancelled."))
+    if instance.status == InstanceStatus.SUSPENDED:
+        raise InvalidTransition(_l("The process is suspended; its tasks cannot be completed now."))
+    if instance.status == InstanceStatus.TERMINATED:
+        raise InvalidTransition(_l("The process was terminated."))
+
+
+def is_candidate(task_id: int, user_id: int) -> bool:
+    return db.session.scalar(
+        select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task_id, HumanTaskCandidate.user_id == user_id)
+    ) is not None
+
+
+def complete_task(task_id: int, data: dict[str, Any], *, actor_id: int) -> ProcessInstance:
+    """Complete a user task with (already validated) form data. The actor must be its assignee, or a
+    candidate of an unclaimed task."""
+    task, instance = _task_for_update(task_id)
+    _check_open(task, instance)
+    if task.assignee_id is not None and task.assignee_id != actor_id:
+        raise Conflict(_l("This task is claimed by someone else."))
+    if task.assignee_id is None and not is_candidate(task.id, actor_id):
+        raise PermissionDenied(_l("This task is not yours to complete."))
+    guid = task.task_guid
+
+    def action(wf: Any) -> None:
+        from uuid import UUID
+
+        from SpiffWorkflow.util.task import TaskState
+
+        spiff_task = wf.get_task_from_id(UUID(guid))
+        if spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
+            raise Conflict(_l("This task was already completed or cancelled."))
+        variable = getattr(spiff_task.task_spec, "variable", None)
+        # Assign, never DeepMerge: the library's merge corrupts edited lists (guide §3.3).
+        spiff_task.data.update({variable: data} if variable else data)
+        spiff_task.run()
+
+    return _step(instance, action, actor_id=actor_id, completed_guid=guid,
+                 event=("task_completed", {"task_guid": guid, "bpmn_id": task.bpmn_id, "data": data}))
+
+
+def send_message(
+    name: str,
+    object_type: str | None,
+    object_id: int | None,
+    payload: dict[str, Any] | None = None,
+    *,
+    actor_id: int | None = None,
+    store_id: int | None = None,
+) -> list[int]:
+    """Deliver a message to every instance waiting for it about that object. Returns their ids; a
+    message nobody waits for is stored as unmatched (visible to admins), never dropped."""
+    payload = dict(payload or {})
+    instance_ids = list(db.session.scalars(
+        select(MessageSubscription.instance_id).where(
+            MessageSubscription.message_name == name,
+            MessageSubscription.object_type == object_type,
+            MessageSubscription.object_id == object_id,
+        ).distinct().order_by(MessageSubscription.instance_id)
+    ))
+    delivered: list[int] = []
+    for instance_id in instance_ids:
+        instance = _lock(instance_id)
+        if instance.status != InstanceStatus.RUNNING or name not in _subscribed(instance_id):
+            continue
+        _step(instance, lambda wf: engine.deliver_message(wf, name, payload), actor_id=actor_id,
+              event=("message_received", {"message": name, "payload": payload}))
+        delivered.append(instance_id)
+    if not delivered:
+        db.session.add(UnmatchedMessage(message_name=name, object_type=object_type, object_id=object_id,
+                                        store_id=store_id, payload=payload, sent_by_id=actor_id, received_at=utcnow()))
+        db.session.flush()
+    return delivered
+
+
+def _subscribed(instance_id: int) -> set[str]:
+    return set(db.session.scalars(
+        select(MessageSubscription.message_name).where(MessageSubscription.instance_id == instance_id)
+    ))
+
+
+def fire_due_timers(limit: int = 200) -> int:
+    """Run the instances whose next timer is due; returns how many were taken. On PostgreSQL the rows
+    are taken with FOR UPDATE SKIP LOCKED, so concurrent schedulers never take the same instance."""
+    stmt = (
+        select(ProcessInstance.id)
+        .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.next_timer_at <= utcnow())
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(limit)
+    )
+    if _dialect() == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(stmt))
+    for instance_id in ids:
+        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
+        if instance is None or instance.next_timer_at is None or instance.next_timer_at > utcnow():
+            continue
+        due = instance.next_timer_at
+        try:
+            _step(instance, lambda wf: wf.refresh_timers(), actor_id=None,
+                  event=("timer_fired", {"due_at": due.isoformat()}))
+        except (StepFailed, Conflict):
+            continue  # recorded on the instance; the others go on
+    return len(ids)
+
+
+# Admin actions ------------------------------------------------------------------------------------------
+def retry(instance_id: int, *, actor_id: int) -> ProcessInstance:
+    """Run an instance in error again from its last saved state (timers refreshed, a failed message
+    delivered again)."""
+    instance = _lock(instance_id)
+    if instance.status != InstanceStatus.ERROR:
+        raise InvalidTransition(_l("Only a process in error can be retried."))
+    pending = _last_pending(instance_id)
+
+    def action(wf: Any) -> None:
+        if pending and pending.get("message"):
+            engine.deliver_message(wf, pending["message"], pending.get("payload") or {})
+        wf.refresh_timers()
+
+    return _step(instance, action, actor_id=actor_id, event=("retried", {}))
+
+
+def _last_pending(instance_id: int) -> dict[str, Any] | None:
+    event = db.session.scalar(
+        select(ProcessEvent).where(ProcessEvent.instance_id == instance_id, ProcessEvent.kind == "error")
+        .order_by(ProcessEvent.id.desc()).limit(1)
+    )
+    if event is None or event.details.get("during") != "message_received":
+        return None
+    return event.details.get("pending")  # type: ignore[no-any-return]
+
+
+def suspend(instance_id: int, *, actor_id: int) -> ProcessInstance:
+    instance = _lock(instance_id)
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
+        raise InvalidTransition(_l("Only a running process can be suspended."))
+    instance.status = InstanceStatus.SUSPENDED
+    _event(instance.id, "suspended", actor_id)
+    db.session.flush()
+    return instance
+
+
+def resume(instance_id: int, *, actor_id: int) -> ProcessInstance:
+    instance = _lock(instance_id)
+    if instance.status != InstanceStatus.SUSPENDED:
+        raise InvalidTransition(_l("Only a suspended process can be resumed."))
+    instance.status = InstanceStatus.ERROR if instance.last_error else InstanceStatus.RUNNING
+    _event(instance.id, "resumed", actor_id)
+    db.session.flush()
+    return instance
+
+
+def terminate(instance_id: int, *, actor_id: int, reason: str | None = None) -> ProcessInstance:
+    instance = _lock(instance_id)
+    if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
+        raise InvalidTransition(_l("The process has already ended."))
+    instance.status = InstanceStatus.TERMINATED
+    instance.next_timer_at = None
+    instance.completed_at = utcnow()
+    inbox_sync.close_all(instance)
+    db.session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+    _event(instance.id, "terminated", actor_id, reason=reason)
+    db.session.flush()
+    return instance
+
+
+def history(instance_id: int) -> list[ProcessEvent]:
+    return list(db.session.scalars(
+        select(ProcessEvent).where(ProcessEvent.instance_id == instance_id).order_by(ProcessEvent.id)
+    ))
+
+
+def instances_of(object_type: str, object_id: int) -> list[ProcessInstance]:
+    return list(db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.object_type == object_type, ProcessInstance.object_id == object_id)
+        .order_by(ProcessInstance.id)
+    ))

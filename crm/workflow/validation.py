@@ -1,0 +1,286 @@
+"""The one validation pipeline every deployment goes through (files from processes/, editor saves).
+
+It collects every problem it can find instead of stopping at the first: XML syntax, the BPMN + spiff
+XSD, the parser's structural checks (`get_spec`, sub-process specs), a lint of every Python snippet
+(conditions, scripts, pre/post scripts, multi-instance expressions, service parameters, timers — the
+library only finds those at run time), unknown service operators, missing form files, and files
+without an executable process. Each problem names the file, the element id and the line."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from crm.workflow import registry
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+# No network, no entity expansion: uploaded XML is untrusted input (XXE, billion laughs).
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}"
+        if self.line:
+            where += f", line {self.line}"
+        if self.element_id:
+            where += f", element {self.element_id}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ParsedFile:
+    filename: str
+    tree: Any
+    main_process: str | None
+    process_name: str | None
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationResult:
+    problems: list[Problem]
+    files: dict[str, ParsedFile]
+    parser: SpiffBpmnParser | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _text(exc: BaseException) -> str:
+    return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+def _parse_xml(filename: str, content: bytes, problems: list[Problem]) -> Any | None:
+    try:
+        return etree.fromstring(content, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        problems.append(Problem(filename, f"XML syntax error: {exc.msg}", line=exc.lineno))
+    except ValueError as exc:  # e.g. a str with an encoding declaration
+        problems.append(Problem(filename, f"Not a readable XML document: {exc}"))
+    return None
+
+
+def _xsd(filename: str, tree: Any, problems: list[Problem]) -> None:
+    try:
+        VALIDATOR.preprocess(tree)
+        schema = VALIDATOR.validator
+        if not schema.validate(tree):
+            for err in schema.error_log:
+                problems.append(Problem(filename, f"Schema: {err.message}", line=err.line or None))
+    except Exception as exc:  # noqa: BLE001 — anything the schema code raises is a problem of the file
+        problems.append(Problem(filename, f"Schema check failed: {_text(exc)}"))
+
+
+def _main_process(filename: str, tree: Any) -> tuple[str | None, str | None]:
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    executable = [
+        p for p in tree.iter(f"{{{BPMN_NS}}}process") if (p.get("isExecutable") or "").lower() == "true"
+    ]
+    for p in executable:
+        if p.get("id") == stem:
+            return p.get("id"), p.get("name")
+    if executable:
+        return executable[0].get("id"), executable[0].get("name")
+    return None, None
+
+
+def validate_files(
+    candidates: Mapping[str, bytes],
+    context: Mapping[str, bytes] | None = None,
+    *,
+    known_operators: set[str] | None = None,
+    check_forms: bool = True,
+) -> ValidationResult:
+    """Validate `candidates` (filename -> content). `context` holds the current versions of the other
+    deployed files, so call activities into them resolve; it is not itself reported on."""
+    problems: list[Problem] = []
+    files: dict[str, ParsedFile] = {}
+    operators = known_operators if known_operators is not None else set(registry.operators())
+    for filename, content in candidates.items():
+        tree = _parse_xml(filename, content, problems)
+        if tree is None:
+            continue
+        if filename.endswith(".dmn"):
+            files[filename] = ParsedFile(filename, tree, None, None)
+            continue
+        _xsd(filename, tree, problems)
+        main, name = _main_process(filename, tree)
+        lines = {el.get("id"): el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+        if main is None:
+            problems.append(Problem(filename, "The file has no executable process (isExecutable=\"true\")."))
+        files[filename] = ParsedFile(filename, tree, main, name, lines)
+    if not files:
+        return ValidationResult(problems, files, None)
+
+    parser = SpiffBpmnParser()  # a fresh parser per validation (guide §2.5); the XSD ran above
+    candidate_processes: set[str] = set()
+    for pf in files.values():
+        candidate_processes.update(p.get("id") for p in pf.tree.iter(f"{{{BPMN_NS}}}process"))
+    for filename, content in (context or {}).items():
+        if filename in candidates:
+            continue
+        tree = _parse_xml(filename, content, [])
+        if tree is None:
+            continue
+        if {p.get("id") for p in tree.iter(f"{{{BPMN_NS}}}process")} & candidate_processes:
+            continue  # the candidate replaces this file
+        try:
+            if filename.endswith(".dmn"):
+                parser.add_dmn_xml(tree, filename)
+            else:
+                parser.add_bpmn_xml(tree, filename)
+        except Exception:  # noqa: BLE001,S112 — context files were valid when deployed; skip what no longer loads
+            continue
+    added: list[ParsedFile] = []
+    for pf in files.values():
+        try:
+            if pf.filename.endswith(".dmn"):
+                parser.add_dmn_xml(pf.tree, pf.filename)
+            else:
+                parser.add_bpmn_xml(pf.tree, pf.filename)
+                added.append(pf)
+        except ValidationException as exc:
+            problems.append(_from_validation(pf, exc))
+        except Exception as exc:  # noqa: BLE001
+            problems.append(Problem(pf.filename, f"The diagram cannot be read: {_text(exc)}"))
+
+    for pf in added:
+        if pf.main_process is None:
+            continue
+        specs = []
+        try:
+            specs.append(parser.get_spec(pf.main_process))
+        except ValidationException as exc:
+            problems.append(_from_validation(pf, exc))
+            continue
+        except Exception as exc:  # noqa: BLE001
+            problems.append(Problem(pf.filename, f"The process cannot be built: {_text(exc)}"))
+            continue
+        try:
+            specs.extend(parser.get_subprocess_specs(pf.main_process).values())
+        except ValidationException as exc:
+            problems.append(_from_validation(pf, exc))
+        except Exception as exc:  # noqa: BLE001
+            problems.append(Problem(pf.filename, f"A called or embedded process cannot be built: {_text(exc)}"))
+        for spec in specs:
+            # Lint what this file defines (its processes and embedded sub-processes), not called files.
+            if spec is not None and spec.name in pf.lines:
+                problems.extend(lint_spec(spec, pf, operators, check_forms))
+    return ValidationResult(_dedupe(problems), files, parser)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for p in problems:
+        key = (p.file, p.element_id, p.line, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _from_validation(pf: ParsedFile, exc: ValidationException) -> Problem:
+    element = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None) or (pf.lines.get(element) if element else None)
+    notes = [n for n in getattr(exc, "notes", []) if n]
+    message = _text(exc) + (" " + " ".join(notes) if notes else "")
+    return Problem(getattr(exc, "file_name", None) or pf.filename, message.strip(), element, int(line) if line else None)
+
+
+# Lint of the Python snippets -----------------------------------------------------------------------------
+def _snippets(ts: Any) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    for cond, _target in getattr(ts, "cond_task_specs", None) or []:
+        if cond is not None and getattr(cond, "args", None):
+            out.append(("condition", cond.args[0], "eval"))
+    if getattr(ts, "script", None):
+        out.append(("script", ts.script, "exec"))
+    for attr in ("prescript", "postscript"):
+        if getattr(ts, attr, None):
+            out.append((attr, getattr(ts, attr), "exec"))
+    if isinstance(getattr(ts, "cardinality", None), str):
+        out.append(("loop cardinality", ts.cardinality, "eval"))
+    if isinstance(getattr(ts, "condition", None), str):
+        out.append(("completion condition", ts.condition, "eval"))
+    for name, param in (getattr(ts, "operation_params", None) or {}).items():
+        value = param.get("value") if isinstance(param, dict) else None
+        if isinstance(value, str):
+            out.append((f"service parameter {name!r}", value, "eval"))
+    ed = getattr(ts, "event_definition", None)
+    for d in ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]:
+        if isinstance(d, TimerEventDefinition):
+            out.append(("timer", d.expression, "eval"))
+    return out
+
+
+def _timer_problem(code: str) -> str | None:
+    body = ast.parse(code, mode="eval").body
+    if isinstance(body, ast.Name) and body.id[:1] in "PR" and any(c.isdigit() for c in body.id):
+        return f'The timer {code!r} is a Python expression, not ISO text: write "{code}" with quotes.'
+    if isinstance(body, ast.Constant) and isinstance(body.value, str):
+        value = body.value
+        try:
+            if value.upper().startswith("R"):
+                TimerEventDefinition.parse_iso_recurring_interval(value)
+            else:
+                TimerEventDefinition.parse_time_or_duration(value)
+        except Exception as exc:  # noqa: BLE001 — the library raises bare Exception('Invalid duration')
+            return f"The timer value {value!r} is not a valid ISO 8601 date, duration or cycle ({_text(exc)})."
+    return None
+
+
+def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    for ts in spec.task_specs.values():
+        bpmn_id = getattr(ts, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        line = pf.lines.get(bpmn_id)
+
+        def add(message: str, _bpmn_id: str = bpmn_id, _line: int | None = line) -> None:
+            problems.append(Problem(pf.filename, message, _bpmn_id, _line))
+
+        for kind, code, mode in _snippets(ts):
+            try:
+                ast.parse(code, mode=mode)
+            except SyntaxError as exc:
+                add(f"The {kind} is not valid Python: {exc.msg} (line {exc.lineno}): {code!r}.")
+                continue
+            if kind == "timer":
+                problem = _timer_problem(code)
+                if problem:
+                    add(problem)
+        op = getattr(ts, "operation_name", None)
+        if op is not None and op not in operators:
+            add(f"Unknown service operator {op!r}.")
+        if check_forms:
+            ext = getattr(ts, "extensions", None) or {}
+            for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+                name = ext.get(key)
+                if name and registry.find_form(name) is None:
+                    add(f"The form file {name!r} does not exist in forms/.")
+    return problems
+
+
+def spiff_error_text(exc: SpiffWorkflowException) -> str:
+    return _text(exc)
