@@ -37,3 +37,36 @@ def deploy():
         return result
 
     return _deploy
+
+
+# Appended for the process scenarios (tests/workflow/test_*.py) -------------------------------------------
+# Labels for which `test.record` fails, as if the system behind it were down; tests add and remove them
+# through the `broken` fixture. Child processes (concurrency tests) start with none.
+BROKEN: set[str] = set()
+
+
+@registry.operator("test.record")
+def record(ctx: registry.OperatorContext, label: str) -> dict[str, Any]:
+    """The visible effect of a service task: one `test_effect` history row per call, written in the
+    step's transaction (so a rolled-back step leaves none). Fails while `label` is in BROKEN."""
+    from crm.workflow.models import ProcessEvent
+
+    if label in BROKEN:
+        raise RuntimeError(f"the ledger is offline ({label})")
+    db.session.add(ProcessEvent(instance_id=ctx.instance_id, kind="test_effect", bpmn_id=ctx.task_bpmn_id,
+                                details={"label": label, "actor_id": ctx.actor_id}))
+    return {"recorded": label}
+
+
+@registry.script_function("reviewers_of")
+def reviewers_of(*user_ids: int) -> list[int]:
+    """A script function a pre-script calls to compute `assignees`."""
+    return [int(u) for u in user_ids if u]
+
+
+@pytest.fixture
+def broken():
+    """broken.add("label") makes `test.record(label)` fail until the test ends or discards it."""
+    BROKEN.clear()
+    yield BROKEN
+    BROKEN.clear()
