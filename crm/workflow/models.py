@@ -102,6 +102,9 @@ class ProcessInstance(Base):
     completed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     error_task_id: Mapped[str | None] = mapped_column(String(36))
+    # What the instance waited for after its last step: {"tasks": [guids], "messages": [names]}. Lets a
+    # step skip the inbox and subscription queries when neither changed (timer steps, mostly).
+    waiting: Mapped[dict[str, Any] | None]
 
     definition: Mapped[ProcessDefinition] = relationship()
 

@@ -110,9 +110,14 @@ def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, 
     instance.last_error = None
     instance.error_task_id = None
     instance.updated_at = utcnow()  # also bumps lock_version even if the state text is unchanged
-    inbox_sync.sync(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
-    _sync_subscriptions(instance, engine.waiting_message_names(wf) if not wf.is_completed() else set())
-    db.session.flush()
+    before = instance.waiting or {}
+    tasks = sorted(str(t.id) for t in engine.ready_user_tasks(wf))
+    messages = sorted(engine.waiting_message_names(wf)) if not wf.is_completed() else []
+    if tasks != before.get("tasks") or completed_guid is not None or instance.waiting is None:
+        inbox_sync.sync(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
+    if messages != before.get("messages") or instance.waiting is None:
+        _sync_subscriptions(instance, set(messages))
+    instance.waiting = {"tasks": tasks, "messages": messages}  # _step flushes once, with the event
 
 
 def _sync_subscriptions(instance: ProcessInstance, names: set[str]) -> None:
@@ -313,25 +318,25 @@ def fire_due_timers(limit: int = 200) -> int:
     """Run the instances whose next timer is due; returns how many were taken. On PostgreSQL the rows
     are taken with FOR UPDATE SKIP LOCKED, so concurrent schedulers never take the same instance."""
     stmt = (
-        select(ProcessInstance.id)
+        select(ProcessInstance)
         .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.next_timer_at <= utcnow())
         .order_by(ProcessInstance.next_timer_at)
         .limit(limit)
+        .execution_options(populate_existing=True)
     )
     if _dialect() == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(stmt))
-    for instance_id in ids:
-        instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
-        if instance is None or instance.next_timer_at is None or instance.next_timer_at > utcnow():
-            continue
+    instances = list(db.session.scalars(stmt))
+    for instance in instances:
         due = instance.next_timer_at
+        if due is None:
+            continue
         try:
             _step(instance, lambda wf: wf.refresh_timers(), actor_id=None,
                   event=("timer_fired", {"due_at": due.isoformat()}))
         except (StepFailed, Conflict):
             continue  # recorded on the instance; the others go on
-    return len(ids)
+    return len(instances)
 
 
 # Admin actions ------------------------------------------------------------------------------------------
@@ -390,6 +395,7 @@ def terminate(instance_id: int, *, actor_id: int, reason: str | None = None) -> 
     instance.completed_at = utcnow()
     inbox_sync.close_all(instance)
     db.session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
+    instance.waiting = {"tasks": [], "messages": []}
     _event(instance.id, "terminated", actor_id, reason=reason)
     db.session.flush()
     return instance

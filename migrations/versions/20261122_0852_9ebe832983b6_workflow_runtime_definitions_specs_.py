@@ -83,6 +83,7 @@ def upgrade():
     sa.Column('completed_at', crm.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('error_task_id', sa.String(length=36), nullable=True),
+    sa.Column('waiting', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], name=op.f('fk_process_instance_definition_id_process_definition')),
     sa.ForeignKeyConstraint(['spec_sha256'], ['process_spec.sha256'], name=op.f('fk_process_instance_spec_sha256_process_spec')),
     sa.ForeignKeyConstraint(['started_by_id'], ['user.id'], name=op.f('fk_process_instance_started_by_id_user'), ondelete='SET NULL'),
