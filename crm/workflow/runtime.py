@@ -319,7 +319,9 @@ def fire_due_timers(limit: int = 200) -> int:
     are taken with FOR UPDATE SKIP LOCKED, so concurrent schedulers never take the same instance."""
     stmt = (
         select(ProcessInstance)
-        .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.next_timer_at <= utcnow())
+        # Strictly before now, as the engine decides (a timer fires once its due time < now): at the exact
+        # instant the engine fires nothing, and the history would show a timer that did not fire.
+        .where(ProcessInstance.status == InstanceStatus.RUNNING, ProcessInstance.next_timer_at < utcnow())
         .order_by(ProcessInstance.next_timer_at)
         .limit(limit)
         .execution_options(populate_existing=True)
