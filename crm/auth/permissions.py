@@ -90,6 +90,12 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "process.admin": _l("Monitor and repair process instances"),
         },
     },
+    "tasks": {
+        "label": _l("Tasks"),
+        "permissions": {
+            "task.reassign": _l("Reassign and delegate the tasks of people in scope, set their due dates and priority"),
+        },
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """Tables of the workflow runtime: definitions, spec blobs, instances, human tasks (the inbox), history,
-message subscriptions and unmatched messages."""
+message subscriptions and unmatched messages; and what people add to tasks: comments, attachments, and
+their saved inbox filters."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import exists
+from sqlalchemy import or_
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
 
@@ -155,6 +159,8 @@ class HumanTask(Base):
     object_type: Mapped[str | None] = mapped_column(String(50))
     object_id: Mapped[int | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Who handed the task to its assignee by delegation (they get it back when the delegate returns it).
+    delegated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), index=True)
     priority: Mapped[int] = mapped_column(default=0)  # 0 normal, 1 high, 2 urgent
     due_at: Mapped[datetime | None]
@@ -172,6 +178,13 @@ class HumanTask(Base):
     def is_open(self) -> bool:
         return self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
+    @property
+    def priority_label(self) -> str:
+        return str(PRIORITY_LABELS.get(self.priority, self.priority))
+
+
+PRIORITY_LABELS = {0: _l("Normal"), 1: _l("High"), 2: _l("Urgent")}
+
 
 class HumanTaskCandidate(Base):
     """Who may claim / complete a task. The inbox lists tasks through this table, indexed by user."""
@@ -181,6 +194,20 @@ class HumanTaskCandidate(Base):
 
     task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+
+
+def _involved(actor: Any) -> Any:
+    """Tasks the actor is assigned to or a candidate of: theirs whatever their data scope says."""
+    candidate = exists().where(HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor.id)
+    return or_(HumanTask.assignee_id == actor.id, candidate)
+
+
+# Supervisors and managers see the tasks of their scope (the assignee is the owner, the store the
+# location); everyone sees the tasks they are assigned to or a candidate of.
+TASK_SCOPE = Visibility(location="store_id", owner="assignee_id", location_is_store=True)
+HumanTask.__visibility__ = Visibility(  # type: ignore[attr-defined]
+    location="store_id", owner="assignee_id", location_is_store=True, extra=_involved
+)
 
 
 class ProcessEvent(Base):
@@ -226,3 +253,49 @@ class UnmatchedMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class TaskComment(Base):
+    """A remark on a task, shown with the task and in the instance history."""
+
+    __tablename__ = "task_comment"
+    __table_args__ = (Index("ix_task_comment_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskAttachment(Base):
+    """A file uploaded to a task (by hand, or through a file field of its form). The file lives on disk
+    under the upload folder with a random name; `stored_name` is its path relative to that folder."""
+
+    __tablename__ = "task_attachment"
+    __table_args__ = (Index("ix_task_attachment_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+    field: Mapped[str | None] = mapped_column(String(200))  # the form field it was uploaded through
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedTaskFilter(Base):
+    """A user's named inbox filter: the list's query string, re-applied with one click."""
+
+    __tablename__ = "saved_task_filter"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
