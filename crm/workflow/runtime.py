@@ -284,7 +284,9 @@ def send_message(
     store_id: int | None = None,
 ) -> list[int]:
     """Deliver a message to every instance waiting for it about that object. Returns their ids; a
-    message nobody waits for is stored as unmatched (visible to admins), never dropped."""
+    message nobody waits for is stored as unmatched (visible to admins), never dropped. A delivery that
+    fails is recorded on its instance (retry delivers it again); `StepFailed` is raised once every waiting
+    instance has had the message."""
     payload = dict(payload or {})
     instance_ids = list(db.session.scalars(
         select(MessageSubscription.instance_id).where(
@@ -294,13 +296,21 @@ def send_message(
         ).distinct().order_by(MessageSubscription.instance_id)
     ))
     delivered: list[int] = []
+    failed: StepFailed | None = None
     for instance_id in instance_ids:
         instance = _lock(instance_id)
         if instance.status != InstanceStatus.RUNNING or name not in _subscribed(instance_id):
             continue
-        _step(instance, lambda wf: engine.deliver_message(wf, name, payload), actor_id=actor_id,
-              event=("message_received", {"message": name, "payload": payload}))
+        try:
+            _step(instance, lambda wf: engine.deliver_message(wf, name, payload), actor_id=actor_id,
+                  event=("message_received", {"message": name, "payload": payload}))
+        except StepFailed as exc:
+            # Recorded on that instance with the message, for its retry; the other instances still get it.
+            failed = failed or exc
+            continue
         delivered.append(instance_id)
+    if failed is not None:
+        raise failed
     if not delivered:
         db.session.add(UnmatchedMessage(message_name=name, object_type=object_type, object_id=object_id,
                                         store_id=store_id, payload=payload, sent_by_id=actor_id, received_at=utcnow()))
