@@ -1,0 +1,83 @@
+"""Messages: routed by (name, object reference) through subscriptions, payload into the waiting
+instance's data, only to the instances waiting about that object; a message nobody waits for is stored
+as unmatched (never dropped)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.workflow import runtime
+from crm.workflow.models import InstanceStatus
+from crm.workflow.models import MessageSubscription
+from crm.workflow.models import UnmatchedMessage
+from tests.workflow.helpers import data
+from tests.workflow.helpers import kinds
+from tests.workflow.helpers import one_task
+from tests.workflow.helpers import reload
+
+
+@pytest.fixture
+def case(org, deploy):
+    deploy("lifecycle")
+
+    def _start(object_id):
+        instance = runtime.start("wf_case", object_type="ticket", object_id=object_id, store_id=org.store_a.id,
+                                 actor_id=org.a_rep1.id)
+        db.session.commit()
+        return instance
+
+    return _start
+
+
+def subscriptions(instance):
+    return db.session.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)).all()
+
+
+def unmatched(name):
+    return db.session.scalars(select(UnmatchedMessage).where(UnmatchedMessage.message_name == name)
+                              .order_by(UnmatchedMessage.id)).all()
+
+
+def test_message_reaches_only_the_instances_waiting_about_that_object(case, org):
+    a, b, other = case(7), case(7), case(8)
+    [sub] = subscriptions(a)
+    assert (sub.message_name, sub.object_type, sub.object_id) == ("customer_replied", "ticket", 7)
+    delivered = runtime.send_message("customer_replied", "ticket", 7, {"text": "thanks"}, actor_id=org.a_rep1.id)
+    db.session.commit()
+    assert delivered == [a.id, b.id]
+    for instance in (a, b):
+        assert subscriptions(instance) == []
+        assert kinds(instance) == ["created", "message_received"]
+        assert reload(instance).status == InstanceStatus.RUNNING  # the user task still holds the join
+    assert len(subscriptions(other)) == 1 and kinds(other) == ["created"]
+    assert unmatched("customer_replied") == []
+    # The payload lands in the variable the catch event names.
+    runtime.complete_task(one_task(a, "work").id, {}, actor_id=org.a_sup.id)
+    db.session.commit()
+    assert reload(a).status == InstanceStatus.COMPLETED
+    assert data(a)["reply"] == {"text": "thanks"}
+
+
+def test_unmatched_messages_are_stored(case, org):
+    instance = case(9)
+    assert runtime.send_message("customer_replied", "ticket", 999, {"text": "who?"}, actor_id=org.a_rep1.id,
+                                store_id=org.store_a.id) == []
+    assert runtime.send_message("no_such_message", "ticket", 9, {}) == []
+    assert runtime.send_message("customer_replied", "order", 9, {}) == []  # same id, another kind of object
+    db.session.commit()
+    [stored] = unmatched("customer_replied")[:1]
+    assert (stored.object_type, stored.object_id, stored.payload) == ("ticket", 999, {"text": "who?"})
+    assert stored.sent_by_id == org.a_rep1.id and stored.store_id == org.store_a.id
+    assert len(unmatched("customer_replied")) == 2 and len(unmatched("no_such_message")) == 1
+    assert kinds(instance) == ["created"]  # nothing reached the waiting instance of ticket 9
+
+
+def test_a_second_message_is_stored_once_the_instance_stopped_waiting(case):
+    instance = case(10)
+    assert runtime.send_message("customer_replied", "ticket", 10, {"n": 1}) == [instance.id]
+    assert runtime.send_message("customer_replied", "ticket", 10, {"n": 2}) == []
+    db.session.commit()
+    assert [m.payload for m in unmatched("customer_replied")] == [{"n": 2}]
+    assert kinds(instance) == ["created", "message_received"]
