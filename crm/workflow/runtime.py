@@ -361,21 +361,24 @@ def retry(instance_id: int, *, actor_id: int) -> ProcessInstance:
     pending = _last_pending(instance_id)
 
     def action(wf: Any) -> None:
-        if pending and pending.get("message"):
+        if pending:
             engine.deliver_message(wf, pending["message"], pending.get("payload") or {})
         wf.refresh_timers()
 
-    return _step(instance, action, actor_id=actor_id, event=("retried", {}))
+    # The retry carries the message on, so a retry that fails again leaves it for the next one.
+    return _step(instance, action, actor_id=actor_id, event=("retried", dict(pending or {})))
 
 
 def _last_pending(instance_id: int) -> dict[str, Any] | None:
+    """The message whose delivery the last error interrupted (directly or in a retry), if any."""
     event = db.session.scalar(
         select(ProcessEvent).where(ProcessEvent.instance_id == instance_id, ProcessEvent.kind == "error")
         .order_by(ProcessEvent.id.desc()).limit(1)
     )
-    if event is None or event.details.get("during") != "message_received":
+    if event is None or event.details.get("during") not in ("message_received", "retried"):
         return None
-    return event.details.get("pending")  # type: ignore[no-any-return]
+    pending = event.details.get("pending") or {}
+    return pending if pending.get("message") else None
 
 
 def suspend(instance_id: int, *, actor_id: int) -> ProcessInstance:

@@ -183,3 +183,20 @@ def test_a_failing_delivery_does_not_keep_the_message_from_other_waiting_instanc
         runtime.retry(instance.id, actor_id=org.hq_admin.id)
         db.session.commit()
         assert reload(instance).status == InstanceStatus.COMPLETED and effects(instance) == ["paid"]
+
+
+def test_a_retry_that_fails_again_keeps_the_message_for_the_next_one(payment, org, broken):
+    broken.add("paid")
+    instance = payment(54)
+    with pytest.raises(runtime.StepFailed):
+        runtime.send_message("payment_received", "order", 54, {"amount": 7})
+    db.session.commit()
+    with pytest.raises(runtime.StepFailed):  # retried too early: the ledger is still offline
+        runtime.retry(instance.id, actor_id=org.hq_admin.id)
+    db.session.commit()
+    broken.discard("paid")
+    runtime.retry(instance.id, actor_id=org.hq_admin.id)
+    db.session.commit()
+    assert reload(instance).status == InstanceStatus.COMPLETED
+    assert data(instance)["payment"] == {"amount": 7}
+    assert effects(instance) == ["paid"]
