@@ -1,10 +1,14 @@
 """A call activity into a process deployed as its own file: the callee's user task lands in the inbox
 under the callee's key, data comes back to the caller, and a new version of the callee changes new
-instances only — a running instance keeps the callee it started with (its specs are stored with it)."""
+instances only — a running instance keeps the callee it started with (its specs are stored with it).
+Messages and timers awaited inside a callee belong to the calling instance."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 
 from crm.extensions import db
 from crm.workflow import runtime
@@ -15,6 +19,7 @@ from crm.workflow.models import InstanceStatus
 from tests.workflow.conftest import DATA
 from tests.workflow.helpers import candidates
 from tests.workflow.helpers import data
+from tests.workflow.helpers import effects
 from tests.workflow.helpers import one_task
 from tests.workflow.helpers import reload
 
@@ -105,3 +110,28 @@ def finish_new(org):
     instance = start(org)
     run_to_the_review(instance, org)
     return finish(instance, org)
+
+
+@pytest.fixture
+def outer(org, deploy):
+    deploy("callwait")
+    instance = runtime.start("wf_outer", object_type="ticket", object_id=5, actor_id=org.a_rep1.id)
+    db.session.commit()
+    return instance
+
+
+def test_a_message_awaited_inside_the_callee_is_delivered(outer):
+    assert outer.business_status == "waiting_inside"
+    assert runtime.send_message("inner_ping", "ticket", 5, {"n": 1}) == [outer.id]
+    db.session.commit()
+    assert reload(outer).status == InstanceStatus.COMPLETED
+    assert effects(outer) == ["pinged"]
+
+
+def test_a_timer_inside_the_callee_is_the_instances_next_timer(outer):
+    assert outer.next_timer_at is not None
+    with time_machine.travel(outer.next_timer_at + timedelta(seconds=1), tick=False):
+        assert runtime.fire_due_timers() == 1
+        db.session.commit()
+    assert reload(outer).status == InstanceStatus.COMPLETED
+    assert effects(outer) == ["late"]
