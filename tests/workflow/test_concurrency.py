@@ -2,7 +2,9 @@
 session): (a) two scheduler processes fire the same 200 due timers — each fires exactly once and its
 operator runs once; (b) two users complete the same task at the same moment — one wins, the other gets
 Conflict, the instance stays intact; (c) two users complete two parallel tasks of one instance at once —
-both count (no lost update)."""
+both count (no lost update); (d) the same message sent twice at once is delivered once, the other kept as
+unmatched; (e) a user completes a task while the scheduler fires its interrupting timer: one of them
+wins, never both."""
 
 from __future__ import annotations
 
@@ -58,11 +60,12 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
         with app.app_context():
             db.create_all()
             org = factories.build_org(ensure_default_roles())
-            folder = DATA / "concurrency"
-            registry.register_forms_dir(folder)
-            deploy_directory(folder)
+            for scenario in ("concurrency", "timers"):
+                registry.register_forms_dir(DATA / scenario)
+                deploy_directory(DATA / scenario)
             db.session.commit()
-            users = {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id}
+            users = {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id,
+                     "store_a": org.store_a.id}
             db.session.remove()
         try:
             yield url, app, users
@@ -137,19 +140,24 @@ def test_two_schedulers_fire_each_timer_exactly_once(shared):
 
 
 # (b), (c) two users at the same moment ---------------------------------------------------------------------
-def _race(app: Flask, calls: list[tuple[int, int]]) -> list[tuple[str, str]]:
-    """Run complete_task(task_id, actor_id) for each call in its own thread, app context and session,
-    all released together; returns ("ok" | "conflict" | "error", detail) per call."""
+def _race(app: Flask, calls: list[Any]) -> list[tuple[str, Any]]:
+    """Run each call — (task_id, actor_id) for complete_task, or a function — in its own thread, app
+    context and session, all released together; returns ("ok" | "conflict" | "error", detail) per call
+    (for a function, "ok" comes with what it returned)."""
     barrier = threading.Barrier(len(calls))
-    outcomes: list[tuple[str, str]] = [("none", "")] * len(calls)
+    outcomes: list[tuple[str, Any]] = [("none", "")] * len(calls)
 
-    def user(i: int, task_id: int, actor_id: int) -> None:
+    def user(i: int, call: Any) -> None:
         with app.app_context():
             try:
                 barrier.wait()
-                runtime.complete_task(task_id, {"by": actor_id}, actor_id=actor_id)
+                if callable(call):
+                    result = call()
+                else:
+                    task_id, actor_id = call
+                    result = runtime.complete_task(task_id, {"by": actor_id}, actor_id=actor_id) and ""
                 db.session.commit()
-                outcomes[i] = ("ok", "")
+                outcomes[i] = ("ok", result)
             except Conflict as exc:
                 db.session.rollback()
                 outcomes[i] = ("conflict", str(exc))
@@ -159,7 +167,7 @@ def _race(app: Flask, calls: list[tuple[int, int]]) -> list[tuple[str, str]]:
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=user, args=(i, *call)) for i, call in enumerate(calls)]
+    threads = [threading.Thread(target=user, args=(i, call)) for i, call in enumerate(calls)]
     for t in threads:
         t.start()
     for t in threads:
@@ -224,4 +232,59 @@ def test_two_users_completing_parallel_tasks_of_one_instance_both_count(shared):
             assert instance.status == InstanceStatus.COMPLETED
             assert _events([instance_id], "task_completed")[instance_id] == 2
             assert _events([instance_id], "test_effect")[instance_id] == 1
+            db.session.remove()
+
+
+def test_the_same_message_sent_twice_at_once_is_delivered_once(shared):
+    url, app, users = shared
+    from crm.workflow.models import UnmatchedMessage
+
+    for order_id in range(900, 905):
+        with app.app_context():
+            instance_id = runtime.start("wf_wait", object_type="order", object_id=order_id,
+                                        data={"wait_hours": 48}, actor_id=users["a_rep1"]).id
+            db.session.commit()
+            db.session.remove()
+
+        def send(n: int, order_id: int = order_id) -> list[int]:
+            return runtime.send_message("payment_received", "order", order_id, {"n": n})
+
+        outcomes = _race(app, [lambda: send(1), lambda: send(2)])
+
+        assert sorted(result for _, result in outcomes) == [[], [instance_id]], outcomes
+        with app.app_context():
+            assert db.session.get(ProcessInstance, instance_id).status == InstanceStatus.COMPLETED
+            assert _events([instance_id], "message_received")[instance_id] == 1
+            assert _events([instance_id], "test_effect")[instance_id] == 1
+            stored = db.session.scalars(select(UnmatchedMessage).where(UnmatchedMessage.object_id == order_id)).all()
+            assert len(stored) == 1
+            db.session.remove()
+
+
+def test_completing_a_task_while_its_interrupting_timer_fires(shared):
+    url, app, users = shared
+    for _round in range(5):
+        with app.app_context():
+            with time_machine.travel(utcnow() - timedelta(hours=3), tick=False):  # its 2 h timers are due
+                instance = runtime.start("wf_reminder", object_type="ticket", object_id=1, store_id=users["store_a"],
+                                         data={"escalate_hours": 2}, actor_id=users["a_rep1"])
+            db.session.commit()
+            instance_id, task_id = instance.id, _open_task_ids(instance.id)["handle"]
+            db.session.remove()
+
+        user, scheduler = _race(app, [(task_id, users["a_sup"]), runtime.fire_due_timers])
+
+        assert user[0] in ("ok", "conflict") and scheduler[0] == "ok", (user, scheduler)
+        with app.app_context():
+            instance = db.session.get(ProcessInstance, instance_id)
+            open_tasks = _open_task_ids(instance_id)
+            if user[0] == "ok":  # the user was first: the timers went with the task
+                assert instance.status == InstanceStatus.COMPLETED and open_tasks == {}
+                assert _events([instance_id], "timer_fired")[instance_id] == 0
+            else:  # the timer was first: the task was cancelled under the user's feet
+                assert "already completed or cancelled" in user[1]
+                assert instance.status == InstanceStatus.RUNNING and set(open_tasks) == {"escalation"}
+                assert _events([instance_id], "timer_fired")[instance_id] == 1
+                assert _events([instance_id], "task_completed")[instance_id] == 0
+            runtime._load(instance)
             db.session.remove()
