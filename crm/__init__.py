@@ -142,10 +142,12 @@ def _register_blueprints(app: Flask) -> None:
     from crm.api import register_api
     from crm.auth.views import bp as auth_bp
     from crm.dashboard.views import bp as dashboard_bp
+    from crm.inbox.views import bp as inbox_bp
     from crm.org.views import bp as org_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)
     register_api(app)
 

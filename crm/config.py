@@ -37,6 +37,10 @@ class Config:
 
     PAGE_SIZE = 50
 
+    # Files attached to tasks: stored under TASK_ATTACHMENT_DIR (default instance/uploads/<yyyy>/<mm>/).
+    TASK_ATTACHMENT_DIR: str | None = None
+    TASK_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
     # REST API (flask-smorest) — OpenAPI at /api/v1/openapi.json, Swagger UI at /api/v1/docs.
     API_TITLE = "CRM API"
     API_VERSION = "v1"

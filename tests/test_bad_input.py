@@ -7,6 +7,7 @@ checks, into the form handling). Form field names are read from the route's own 
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -18,9 +19,12 @@ from werkzeug.routing import Rule
 from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.extensions import db
+from crm.workflow import tasks as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
 from tests.factories import Org
+from tests.inbox.support import deploy_inbox_process
+from tests.inbox.support import start_review
 
 # Hostile values for any field; each variant fills every field of a form at once.
 HOSTILE: list[Any] = [
@@ -47,13 +51,21 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
 @pytest.fixture
-def admin(app: Flask, org: Org) -> dict[str, Any]:
+def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The super admin signed in (page client + bearer token), and real ids for every kind of URL variable."""
     custom = save_role(None, {"key": "fuzz", "name": "Fuzz", "data_scope": "self", "permissions": []}, actor=org.hq_admin)
     token, _plain = create_token(org.hq_admin, "to revoke")
     _row, bearer = create_token(org.hq_admin, "fuzzer")
+    # A task the super admin may work on (a candidate), with a comment, a file and a saved filter.
+    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_DIR", str(tmp_path / "uploads"))
+    deploy_inbox_process()
+    task = start_review(org.store_a, candidates=[org.hq_admin])
+    comment = task_services.add_comment(task.id, "A comment", actor=org.hq_admin)
+    attachment = task_services.add_attachment(task.id, "note.txt", io.BytesIO(b"hello"), actor=org.hq_admin)
+    saved = task_services.save_filter("Mine", "view=mine", actor=org.hq_admin)
     ids = {"user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
-           "filename": "crm.css", "lang": "en"}
+           "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
+           "attachment_id": attachment.id, "filter_id": saved.id}
     db.session.commit()
     app.test_client_class = RequestIsolatedClient
     client = app.test_client()
@@ -89,6 +101,8 @@ PAGE_IDS = [
     "/admin/users/999999", "/admin/users/99999999999999", "/admin/users/0", "/admin/users/abc",
     "/admin/users/-1", "/admin/users/1.5", "/admin/units/99999999999999999999999", "/admin/users/%00",
     "/admin/roles/999999/edit", "/admin/roles/99999999999999/edit", "/account/tokens/99999999999999/revoke",
+    "/tasks/999999", "/tasks/99999999999999", "/tasks/0", "/tasks/abc", "/tasks/filters/99999999999999",
+    "/tasks/1/attachments/99999999999999",
 ]
 API_IDS = [
     "/api/v1/users/abc", "/api/v1/users/999999", "/api/v1/users/99999999999999", "/api/v1/users/0",

@@ -38,10 +38,18 @@ from crm.core.audit import OperationLog
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
+from crm.workflow import tasks as task_services
+from crm.workflow.models import HumanTask
+from crm.workflow.models import HumanTaskCandidate
+from crm.workflow.models import SavedTaskFilter
+from crm.workflow.models import TaskAttachment
+from crm.workflow.models import TaskComment
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
 from tests.factories import Org
 from tests.factories import UserFactory
+from tests.inbox.support import deploy_inbox_process
+from tests.inbox.support import start_review
 
 
 # The classification table ---------------------------------------------------------------------------------
@@ -72,6 +80,10 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "unit_id": Outside(("unit:store_b", "unit:b_sales", "unit:store_c", "unit:east")),
     "user_id": Outside(("user:b_rep", "user:b_manager", "user:c_rep", "user:east_manager")),
     "token_id": Outside(("token:b_rep",)),
+    "task_id": Outside(("task:b", "task:c")),
+    "attachment_id": Outside(("attachment:b",)),
+    "comment_id": Outside(("comment:b",)),
+    "filter_id": Outside(("filter:b_rep",)),
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),
@@ -144,6 +156,17 @@ def world(org: Org) -> World:
         user.name = f"{SECRET}-User-{user.id}"
         user.position = f"{SECRET}-Position-{user.id}"
         secrets += [user.name, user.mobile, user.email, user.position]
+    # Tasks of stores B and C (titles, comments and files carry the secret), and B's saved filter.
+    deploy_inbox_process()
+    task_b = start_review(org.store_b, order_no=f"{SECRET}-Order-B", candidates=[org.b_rep])
+    task_c = start_review(org.store_c, order_no=f"{SECRET}-Order-C")
+    comment_b = task_services.add_comment(task_b.id, f"{SECRET}-Comment", actor=org.b_sup)
+    attachment_b = TaskAttachment(task_id=task_b.id, instance_id=task_b.instance_id, original_name=f"{SECRET}-File.pdf",
+                                  stored_name="crawler/none.pdf", size=1, content_type="application/pdf",
+                                  uploaded_by_id=org.b_sup.id)
+    db.session.add(attachment_b)
+    filter_b = task_services.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
+    secrets += [task_b.title, task_c.title, comment_b.body, attachment_b.original_name, filter_b.name]
     b_token, b_plain = create_token(org.b_rep, "B's token")
     _row, crawler_plain = create_token(crawler, "crawler")
     _row, limited_plain = create_token(plain, "crawler plain")
@@ -152,6 +175,8 @@ def world(org: Org) -> World:
     objects |= {f"user:{k}": v for k, v in org.users.items()}
     objects |= {f"role:{k}": v for k, v in org.roles.items()}
     objects |= {"role:custom": custom, "token:b_rep": b_token}
+    objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
+                "filter:b_rep": filter_b}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,
@@ -190,6 +215,11 @@ def snapshot() -> dict[str, Any]:
         "role": rows(Role.__table__),
         "user_role": rows(user_role),
         "api_token": rows(ApiToken.__table__, drop=("last_used_at",)),
+        "human_task": rows(HumanTask.__table__),
+        "human_task_candidate": rows(HumanTaskCandidate.__table__),
+        "task_comment": rows(TaskComment.__table__),
+        "task_attachment": rows(TaskAttachment.__table__),
+        "saved_task_filter": rows(SavedTaskFilter.__table__),
         "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
     }
 

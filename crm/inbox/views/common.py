@@ -1,0 +1,107 @@
+"""The inbox blueprint and what its pages share: labels of history events, the list filters read from
+the query string, and the navigation badge."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint
+from flask import g
+from flask import request
+from flask_babel import get_timezone
+from flask_babel import lazy_gettext as _l
+
+from crm.core.web import int_arg
+from crm.workflow import task_queries
+from crm.workflow.task_queries import TaskFilters
+
+# import_name is the package so that `templates/` resolves to crm/inbox/templates.
+bp = Blueprint("inbox", "crm.inbox", template_folder="templates", url_prefix="/tasks")
+
+VIEW_LABELS = {
+    "mine": _l("My tasks"),
+    "group": _l("Group tasks"),
+    "overdue": _l("Overdue"),
+    "today": _l("Due today"),
+    "all": _l("All in my scope"),
+    "completed": _l("Completed by me"),
+}
+VIEW_ENDPOINTS = {"mine": "inbox.mine", "group": "inbox.group", "overdue": "inbox.overdue", "today": "inbox.today",
+                  "all": "inbox.scope", "completed": "inbox.completed"}
+DUE_LABELS = {"overdue": _l("Overdue"), "today": _l("Due today"), "week": _l("Due in the next 7 days"),
+              "none": _l("No due date")}
+SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "priority": _l("Highest priority first")}
+
+EVENT_LABELS = {
+    "created": _l("Process started"),
+    "task_completed": _l("Task completed"),
+    "timer_fired": _l("Timer fired"),
+    "message_received": _l("Message received"),
+    "error": _l("Error"),
+    "retried": _l("Retried"),
+    "suspended": _l("Suspended"),
+    "resumed": _l("Resumed"),
+    "terminated": _l("Terminated"),
+    "migrated": _l("Moved to another version"),
+    "claimed": _l("Claimed"),
+    "unclaimed": _l("Released to the group"),
+    "reassigned": _l("Reassigned"),
+    "delegated": _l("Delegated"),
+    "delegation_returned": _l("Returned by the delegate"),
+    "task_updated": _l("Dates or priority changed"),
+    "commented": _l("Commented"),
+    "comment_deleted": _l("Comment deleted"),
+    "attachment_added": _l("File attached"),
+    "attachment_removed": _l("File removed"),
+    "draft_saved": _l("Draft saved"),
+}
+
+FIELD_LABELS = {"due_at": _l("Due"), "follow_up_at": _l("Follow up"), "priority": _l("Priority")}
+
+
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize()))
+
+
+def filters_from_args(view: str, args: Any = None) -> TaskFilters:
+    """The list filters of the query string; anything malformed counts as absent."""
+    args = args if args is not None else request.args
+    process = (args.get("process") or "").strip()
+    object_type = (args.get("object_type") or "").strip()
+    due = args.get("due") or None
+    sort = args.get("sort") or "newest"
+    return TaskFilters(
+        view=view,
+        process=process if re.fullmatch(r"[\w.-]{1,100}", process) else None,
+        store_id=int_arg("store_id") if args is request.args else _int(args.get("store_id")),
+        due=due if due in task_queries.DUE_WINDOWS else None,
+        object_type=object_type if re.fullmatch(r"[a-z_]{1,50}", object_type) else None,
+        object_id=int_arg("object_id") if args is request.args else _int(args.get("object_id")),
+        q=re.sub(r"[\x00-\x1f\x7f]", "", (args.get("q") or "").strip())[:100],
+        sort=sort if sort in task_queries.SORTS else "newest",
+    )
+
+
+def _int(raw: Any) -> int | None:
+    text = str(raw or "")
+    return int(text) if text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def tz() -> Any:
+    return get_timezone()
+
+
+def counts(user: Any) -> dict[str, int]:
+    """The inbox counts of this request (one query, cached for the request)."""
+    cached = g.get("_inbox_counts")
+    if cached is None:
+        cached = task_queries.inbox_counts(user)
+        g._inbox_counts = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def open_task_count(user: Any) -> int | None:
+    """The navigation badge: my open tasks plus the group tasks I may claim."""
+    c = counts(user)
+    return (c["mine"] + c["group"]) or None

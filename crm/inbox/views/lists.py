@@ -1,0 +1,141 @@
+"""The inbox lists (mine, group, overdue, due today, all in my scope, completed by me) with filters,
+keyset pages and saved filters."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
+
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_login import login_required
+
+from crm.core.clock import utcnow
+from crm.core.errors import ValidationFailed
+from crm.extensions import db
+from crm.inbox.views.common import DUE_LABELS
+from crm.inbox.views.common import SORT_LABELS
+from crm.inbox.views.common import VIEW_ENDPOINTS
+from crm.inbox.views.common import VIEW_LABELS
+from crm.inbox.views.common import bp
+from crm.inbox.views.common import counts
+from crm.inbox.views.common import filters_from_args
+from crm.inbox.views.common import tz
+from crm.workflow import task_queries
+from crm.workflow import tasks
+
+
+def _list(view: str) -> Any:
+    filters = filters_from_args(view)
+    now = utcnow()
+    page = task_queries.list_tasks(current_user, filters, request.args.get("cursor") or None,
+                                   current_app.config["PAGE_SIZE"], now=now, tz=tz())
+    items = page.items
+    people = {t.assignee_id for t in items} | {t.completed_by_id for t in items} | {t.delegated_by_id for t in items}
+    return render_template(
+        "inbox/list.html",
+        view=view,
+        page=page,
+        filters=filters,
+        now=now,
+        counts=counts(current_user),
+        view_labels=VIEW_LABELS,
+        view_endpoints=VIEW_ENDPOINTS,
+        due_labels=DUE_LABELS,
+        sort_labels=SORT_LABELS,
+        names=task_queries.user_names({p for p in people if p}),
+        stores=task_queries.store_names({t.store_id for t in items if t.store_id}),
+        candidates=task_queries.candidate_counts([t.id for t in items]) if view == "group" else {},
+        processes=task_queries.process_names(),
+        store_choices=task_queries.store_choices(current_user),
+        saved=tasks.saved_filters(current_user),
+        saved_query=urlencode(filters.query_args()),
+    )
+
+
+@bp.route("/")
+@login_required
+def mine() -> Any:
+    return _list("mine")
+
+
+@bp.route("/group")
+@login_required
+def group() -> Any:
+    return _list("group")
+
+
+@bp.route("/overdue")
+@login_required
+def overdue() -> Any:
+    return _list("overdue")
+
+
+@bp.route("/today")
+@login_required
+def today() -> Any:
+    return _list("today")
+
+
+@bp.route("/scope")
+@login_required
+def scope() -> Any:
+    return _list("all")
+
+
+@bp.route("/completed")
+@login_required
+def completed() -> Any:
+    return _list("completed")
+
+
+# Saved filters ----------------------------------------------------------------------------------------------
+def _view_of(raw: Any) -> str:
+    return raw if raw in VIEW_ENDPOINTS else "mine"
+
+
+@bp.route("/filters", methods=["POST"])
+@login_required
+def save_filter() -> Any:
+    view = _view_of(request.form.get("view"))
+    raw_query = request.form.get("query") or ""
+    # Keep only what the list understands, checked the way the list reads it.
+    filters = filters_from_args(view, dict(parse_qsl(raw_query[:2000])))
+    query = urlencode({"view": view, **filters.query_args()})
+    try:
+        saved = tasks.save_filter(request.form.get("name"), query, actor=current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for(VIEW_ENDPOINTS[view], **filters.query_args()), code=303)
+    flash(_("The filter %(name)s was saved.", name=saved.name), "success")
+    return redirect(url_for("inbox.apply_filter", filter_id=saved.id), code=303)
+
+
+@bp.route("/filters/<int:filter_id>")
+@login_required
+def apply_filter(filter_id: int) -> Any:
+    saved = tasks.get_filter(filter_id, current_user)
+    args = dict(parse_qsl(saved.query))
+    view = _view_of(args.pop("view", None))
+    filters = filters_from_args(view, args)
+    return redirect(url_for(VIEW_ENDPOINTS[view], **filters.query_args()))
+
+
+@bp.route("/filters/<int:filter_id>/delete", methods=["POST"])
+@login_required
+def delete_filter(filter_id: int) -> Any:
+    saved = tasks.get_filter(filter_id, current_user)
+    name = saved.name
+    tasks.delete_filter(saved.id, actor=current_user)
+    flash(_("The filter %(name)s was deleted.", name=name), "success")
+    return redirect(url_for("inbox.mine"), code=303)

@@ -1,0 +1,179 @@
+"""Reads of the task inbox: the lists (mine, group, overdue, due today, everything in scope, completed by
+me) with their filters and keyset pages, and the counts the navigation shows.
+
+Every list goes through `crm.auth.scopes.visible` (HumanTask's visibility: the actor's data scope, plus
+the tasks they are assigned to or a candidate of), then narrows to its own view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import select
+
+from crm.auth.scopes import scope_context
+from crm.auth.scopes import visible
+from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
+from crm.extensions import db
+from crm.org.models import OrgUnit
+from crm.org.models import UnitKind
+from crm.org.models import User
+from crm.workflow.deploy import current_definitions
+from crm.workflow.models import HumanTask
+from crm.workflow.models import HumanTaskCandidate
+from crm.workflow.models import TaskStatus
+
+VIEWS = ("mine", "group", "overdue", "today", "all", "completed")
+DUE_WINDOWS = ("overdue", "today", "week", "none")
+SORTS = ("newest", "oldest", "priority")
+OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+@dataclass
+class TaskFilters:
+    view: str = "mine"
+    process: str | None = None
+    store_id: int | None = None
+    due: str | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    q: str = ""
+    sort: str = "newest"
+
+    @property
+    def is_filtered(self) -> bool:
+        return any((self.process, self.store_id, self.due, self.object_type, self.object_id, self.q))
+
+    def query_args(self) -> dict[str, Any]:
+        """The filters as query arguments (what a saved filter keeps), without the defaults."""
+        args = {"process": self.process, "store_id": self.store_id, "due": self.due,
+                "object_type": self.object_type, "object_id": self.object_id, "q": self.q or None,
+                "sort": self.sort if self.sort != "newest" else None}
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def _is_candidate(actor: Any) -> Any:
+    return exists().where(HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor.id)
+
+
+def _window(now: datetime, tz: Any) -> tuple[datetime, datetime]:
+    """Start and end of the actor's today, in UTC."""
+    local = now.astimezone(tz)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if hasattr(tz, "normalize"):  # pytz: re-attach the offset valid at midnight
+        start = tz.localize(start.replace(tzinfo=None))
+    return start, start + timedelta(days=1)
+
+
+def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Select[Any], list[SortKey]]:
+    stmt = visible(select(HumanTask), actor, HumanTask)
+    view = filters.view
+    if view == "mine":
+        stmt = stmt.where(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
+    elif view == "group":
+        stmt = stmt.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor))
+    elif view == "completed":
+        stmt = stmt.where(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == actor.id)
+    else:
+        stmt = stmt.where(HumanTask.status.in_(OPEN))
+    start, end = _window(now, tz)
+    if view == "overdue":
+        stmt = stmt.where(HumanTask.due_at < now)
+    elif view == "today":
+        stmt = stmt.where(HumanTask.due_at >= start, HumanTask.due_at < end)
+    if filters.due == "overdue":
+        stmt = stmt.where(HumanTask.due_at < now)
+    elif filters.due == "today":
+        stmt = stmt.where(HumanTask.due_at >= start, HumanTask.due_at < end)
+    elif filters.due == "week":
+        stmt = stmt.where(HumanTask.due_at >= start, HumanTask.due_at < start + timedelta(days=7))
+    elif filters.due == "none":
+        stmt = stmt.where(HumanTask.due_at.is_(None))
+    if filters.process:
+        stmt = stmt.where(HumanTask.process_key == filters.process)
+    if filters.store_id:
+        stmt = stmt.where(HumanTask.store_id == filters.store_id)
+    if filters.object_type:
+        stmt = stmt.where(HumanTask.object_type == filters.object_type)
+    if filters.object_id:
+        stmt = stmt.where(HumanTask.object_id == filters.object_id)
+    if filters.q:
+        pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(HumanTask.title.ilike(pattern, escape="\\"))
+    if view == "completed":
+        keys = [SortKey(HumanTask.completed_at, descending=True), SortKey(HumanTask.id, descending=True)]
+    elif view in ("overdue", "today"):
+        keys = [SortKey(HumanTask.due_at), SortKey(HumanTask.id)]
+    elif filters.sort == "oldest":
+        keys = [SortKey(HumanTask.id)]
+    elif filters.sort == "priority":
+        keys = [SortKey(HumanTask.priority, descending=True), SortKey(HumanTask.id, descending=True)]
+    else:
+        keys = [SortKey(HumanTask.id, descending=True)]
+    return stmt, keys
+
+
+def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int, *, now: datetime, tz: Any) -> Page[Any]:
+    stmt, keys = _base(actor, filters, now, tz)
+    return keyset_page(db.session, stmt, keys, cursor=cursor, limit=limit)
+
+
+def inbox_counts(actor: Any) -> dict[str, int]:
+    """{"mine": open tasks assigned to the actor, "group": unclaimed tasks they may claim} in one query;
+    each part runs on its own index (assignee / candidate user)."""
+    ctx = scope_context(actor)
+    if not ctx.scopes:
+        return {"mine": 0, "group": 0}
+    mine = select(func.count()).select_from(HumanTask).where(
+        HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
+    group = (
+        select(func.count()).select_from(HumanTaskCandidate)
+        .join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id)
+        .where(HumanTaskCandidate.user_id == actor.id, HumanTask.status == TaskStatus.OPEN,
+               HumanTask.assignee_id.is_(None))
+    )
+    if ctx.store_filter is not None:
+        mine = mine.where(HumanTask.store_id.in_(ctx.store_filter))
+        group = group.where(HumanTask.store_id.in_(ctx.store_filter))
+    row = db.session.execute(select(mine.scalar_subquery(), group.scalar_subquery())).one()
+    return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
+
+
+# Names for a page of tasks (one query each, never one per row) ------------------------------------------
+def user_names(ids: set[int]) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+def store_names(ids: set[int]) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).all())
+
+
+def candidate_counts(task_ids: list[int]) -> dict[int, int]:
+    if not task_ids:
+        return {}
+    stmt = (select(HumanTaskCandidate.task_id, func.count()).where(HumanTaskCandidate.task_id.in_(task_ids))
+            .group_by(HumanTaskCandidate.task_id))
+    return {int(t): int(n) for t, n in db.session.execute(stmt)}
+
+
+def process_names() -> dict[str, str]:
+    """Process key -> name of its current version (the filter's choices)."""
+    return {key: (d.name or key) for key, d in sorted(current_definitions().items()) if not key.endswith(".dmn")}
+
+
+def store_choices(actor: Any) -> list[tuple[int, str]]:
+    stmt = visible(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == UnitKind.STORE), actor, OrgUnit)
+    return [(int(i), n) for i, n in db.session.execute(stmt.order_by(OrgUnit.name, OrgUnit.id))]

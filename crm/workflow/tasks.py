@@ -1,0 +1,609 @@
+"""Task actions as services: claim, unclaim, reassign, delegate, dates and priority, comments,
+attachments, drafts, and each user's saved inbox filters.
+
+Every action takes the actor explicitly, flushes and never commits (the request owns the transaction).
+The task row is read again under a lock (`SELECT … FOR UPDATE` on PostgreSQL) so that two people acting
+on one task at once are serialised: the first wins, the second gets a clear `Conflict`. Each action is
+permission-checked and writes a `ProcessEvent`, so it shows in the instance history.
+
+Who may do what:
+- see a task: its assignee, its candidates, and users whose data scope covers it (`HumanTask.__visibility__`);
+  anyone else gets `NotFound`, exactly like a missing task;
+- claim: candidates of an unclaimed task; unclaim: the assignee (a delegate returns the task to whoever
+  delegated it), or a manager;
+- manager of a task: `process.admin`, or `task.reassign` together with a data scope covering the task or
+  being a supervisor (up the chain) of its assignee or of one of its candidates. Managers reassign,
+  delegate, unclaim and set the due date and priority; the assignee may also delegate and set the
+  follow-up date;
+- comment: anyone who sees the task; attach files and save drafts: on open tasks, by those who may
+  complete them (the assignee, or a candidate of an unclaimed task)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete
+from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
+
+from crm.auth.scopes import scope_context
+from crm.auth.scopes import visible
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict
+from crm.core.errors import InvalidTransition
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+from crm.core.validation import check_text
+from crm.extensions import db
+from crm.org.models import User
+from crm.workflow import engine
+from crm.workflow.models import TASK_SCOPE
+from crm.workflow.models import HumanTask
+from crm.workflow.models import HumanTaskCandidate
+from crm.workflow.models import ProcessEvent
+from crm.workflow.models import ProcessInstance
+from crm.workflow.models import ProcessSpec
+from crm.workflow.models import SavedTaskFilter
+from crm.workflow.models import TaskAttachment
+from crm.workflow.models import TaskComment
+from crm.workflow.models import TaskStatus
+
+KEEP: Any = object()  # "leave this value as it is" for set_dates
+COMMENT_MAX = 4000
+
+
+# Reading and locking --------------------------------------------------------------------------------------
+def _valid_id(raw: Any) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 0 < value < 2**31:
+        raise NotFound()
+    return value
+
+
+def get_task(task_id: Any, actor: User) -> HumanTask:
+    """The task, if the actor may see it (assignee, candidate, or in their data scope); else NotFound."""
+    stmt = visible(select(HumanTask).where(HumanTask.id == _valid_id(task_id)), actor, HumanTask)
+    task = db.session.scalar(stmt)
+    if task is None:
+        raise NotFound()
+    return task
+
+
+def _locked(task_id: Any, actor: User) -> HumanTask:
+    """The task read again under a row lock (PostgreSQL), if the actor may see it."""
+    stmt = visible(select(HumanTask).where(HumanTask.id == _valid_id(task_id)), actor, HumanTask)
+    stmt = stmt.execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=HumanTask)
+    task = db.session.scalar(stmt)
+    if task is None:
+        raise NotFound()
+    return task
+
+
+def candidate_ids(task: HumanTask) -> list[int]:
+    return list(db.session.scalars(
+        select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task.id).order_by(HumanTaskCandidate.user_id)
+    ))
+
+
+def is_candidate(task: HumanTask, user: User) -> bool:
+    return db.session.scalar(
+        select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task.id, HumanTaskCandidate.user_id == user.id)
+    ) is not None
+
+
+def can_complete(task: HumanTask, actor: User) -> bool:
+    """The assignee, or a candidate of an unclaimed task (the runtime checks the same)."""
+    if not task.is_open:
+        return False
+    if task.assignee_id is not None:
+        return task.assignee_id == actor.id
+    return is_candidate(task, actor)
+
+
+def _supervises(actor: User, user_ids: Iterable[int]) -> bool:
+    """Is the actor above any of these users in the supervisor chain?"""
+    ids = [uid for uid in user_ids if uid and uid != actor.id]
+    if not ids:
+        return False
+    chain = select(User.id).where(User.supervisor_id == actor.id).cte("below", recursive=True)
+    below = aliased(User)
+    chain = chain.union(select(below.id).where(below.supervisor_id == chain.c.id))
+    return db.session.scalar(select(chain.c.id).where(chain.c.id.in_(ids)).limit(1)) is not None
+
+
+def can_manage(task: HumanTask, actor: User) -> bool:
+    """May reassign, delegate, unclaim for others and set the due date and priority of this task."""
+    if actor.can("process.admin"):
+        return True
+    if not actor.can("task.reassign"):
+        return False
+    in_scope = db.session.scalar(
+        select(HumanTask.id).where(HumanTask.id == task.id, scope_context(actor).clause(HumanTask, TASK_SCOPE))
+    )
+    if in_scope is not None:
+        return True
+    people = [task.assignee_id] if task.assignee_id else candidate_ids(task)
+    return _supervises(actor, [uid for uid in people if uid is not None])
+
+
+def _check_open(task: HumanTask) -> None:
+    if not task.is_open:
+        raise Conflict(_l("This task was already completed or cancelled."))
+
+
+def _name(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.name if user is not None else str(_l("someone else"))
+
+
+def _event(task: HumanTask, kind: str, actor: User, **details: Any) -> None:
+    details = {"task_id": task.id, "title": task.title, **details}
+    db.session.add(ProcessEvent(
+        instance_id=task.instance_id, kind=kind, actor_id=actor.id, task_guid=task.task_guid, bpmn_id=task.bpmn_id,
+        details=json.loads(json.dumps(details, default=str)), occurred_at=utcnow(),
+    ))
+
+
+def _add_candidate(task: HumanTask, user_id: int) -> None:
+    if not db.session.get(HumanTaskCandidate, (task.id, user_id)):
+        db.session.add(HumanTaskCandidate(task_id=task.id, user_id=user_id))
+
+
+# Claim, unclaim, reassign, delegate -------------------------------------------------------------------------
+def claim(task_id: Any, *, actor: User) -> HumanTask:
+    task = _locked(task_id, actor)
+    _check_open(task)
+    if task.assignee_id == actor.id:
+        return task
+    if task.assignee_id is not None:
+        raise Conflict(_l("%(name)s has already claimed this task.", name=_name(task.assignee_id)))
+    if not is_candidate(task, actor):
+        raise PermissionDenied(_l("Only the candidates of this task can claim it."))
+    task.assignee_id = actor.id
+    task.delegated_by_id = None
+    task.status = TaskStatus.CLAIMED
+    _event(task, "claimed", actor)
+    db.session.flush()
+    return task
+
+
+def unclaim(task_id: Any, *, actor: User) -> HumanTask:
+    """Give the task back to its candidates; a delegate gives it back to whoever delegated it."""
+    task = _locked(task_id, actor)
+    _check_open(task)
+    if task.assignee_id is None:
+        raise InvalidTransition(_l("Nobody has claimed this task."))
+    own = task.assignee_id == actor.id
+    if not own and not can_manage(task, actor):
+        raise PermissionDenied(_l("Only the assignee or their supervisor can release this task."))
+    if own and task.delegated_by_id is not None:
+        owner = task.delegated_by_id
+        task.assignee_id, task.delegated_by_id = owner, None
+        _event(task, "delegation_returned", actor, to=owner)
+        db.session.flush()
+        return task
+    others = [uid for uid in candidate_ids(task) if uid != task.assignee_id]
+    if not others and not can_manage(task, actor):
+        raise InvalidTransition(_l("Nobody else may take this task; ask your supervisor to reassign it."))
+    previous = task.assignee_id
+    task.assignee_id = None
+    task.delegated_by_id = None
+    task.status = TaskStatus.OPEN
+    _event(task, "unclaimed", actor, previous=previous)
+    db.session.flush()
+    return task
+
+
+def assignable_users(task: HumanTask, actor: User) -> list[User]:
+    """Active users the actor may hand this task to: in the task's store, and visible to the actor."""
+    stmt = visible(select(User).where(User.active), actor, User)
+    if task.store_id is not None:
+        stmt = stmt.where(User.store_id == task.store_id)
+    return list(db.session.scalars(stmt.order_by(User.name, User.id).limit(500)))
+
+
+def _target(task: HumanTask, user_id: Any, actor: User) -> User:
+    message = _l("Choose an active colleague of the task's store.")
+    try:
+        key = int(user_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"user_id": message}) from None
+    if not 0 < key < 2**31:
+        raise ValidationFailed({"user_id": message})
+    stmt = visible(select(User).where(User.id == key, User.active), actor, User)
+    if task.store_id is not None:
+        stmt = stmt.where(User.store_id == task.store_id)
+    user = db.session.scalar(stmt)
+    if user is None:
+        raise ValidationFailed({"user_id": message})
+    return user
+
+
+def reassign(task_id: Any, user_id: Any, *, actor: User) -> HumanTask:
+    task = _locked(task_id, actor)
+    _check_open(task)
+    if not can_manage(task, actor):
+        raise PermissionDenied(_l("Only a supervisor of the people on this task can reassign it."))
+    user = _target(task, user_id, actor)
+    if task.assignee_id == user.id:
+        return task
+    previous = task.assignee_id
+    task.assignee_id = user.id
+    task.delegated_by_id = None
+    task.status = TaskStatus.CLAIMED
+    _add_candidate(task, user.id)
+    _event(task, "reassigned", actor, previous=previous, to=user.id)
+    db.session.flush()
+    return task
+
+
+def delegate(task_id: Any, user_id: Any, *, actor: User) -> HumanTask:
+    """Hand a claimed task to someone else, keeping its owner: the delegate completes it or returns it."""
+    task = _locked(task_id, actor)
+    _check_open(task)
+    if task.assignee_id is None:
+        raise InvalidTransition(_l("Only a claimed task can be delegated; claim it first."))
+    if task.assignee_id != actor.id and not can_manage(task, actor):
+        raise PermissionDenied(_l("Only the assignee or their supervisor can delegate this task."))
+    user = _target(task, user_id, actor)
+    if user.id == task.assignee_id:
+        raise ValidationFailed({"user_id": _l("The task is already assigned to %(name)s.", name=user.name)})
+    owner = task.delegated_by_id or task.assignee_id
+    previous = task.assignee_id
+    task.assignee_id = user.id
+    task.delegated_by_id = owner if owner != user.id else None
+    _add_candidate(task, user.id)
+    _event(task, "delegated", actor, previous=previous, to=user.id, owner=owner)
+    db.session.flush()
+    return task
+
+
+# Dates and priority ---------------------------------------------------------------------------------------
+def set_dates(
+    task_id: Any, *, actor: User, due_at: Any = KEEP, follow_up_at: Any = KEEP, priority: Any = KEEP
+) -> HumanTask:
+    """Due date and priority: managers of the task. Follow-up date (a personal reminder): the assignee
+    or a manager. Dates are aware datetimes or None (cleared)."""
+    task = _locked(task_id, actor)
+    _check_open(task)
+    manager = can_manage(task, actor)
+    if (due_at is not KEEP or priority is not KEEP) and not manager:
+        raise PermissionDenied(_l("Only a supervisor of the people on this task can change its due date or priority."))
+    if follow_up_at is not KEEP and not manager and task.assignee_id != actor.id:
+        raise PermissionDenied(_l("Only the assignee can set a follow-up date."))
+    errors: dict[str, Any] = {}
+    for field, value in (("due_at", due_at), ("follow_up_at", follow_up_at)):
+        if value is not KEEP and value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            errors[field] = _l("Enter a date and time.")
+    if priority is not KEEP and (isinstance(priority, bool) or priority not in (0, 1, 2)):
+        errors["priority"] = _l("Choose a priority from the list.")
+    if errors:
+        raise ValidationFailed(errors)
+    changes: dict[str, Any] = {}
+    for field, value in (("due_at", due_at), ("follow_up_at", follow_up_at), ("priority", priority)):
+        if value is KEEP or getattr(task, field) == value:
+            continue
+        changes[field] = {"old": getattr(task, field), "new": value}
+        setattr(task, field, value)
+    if changes:
+        _event(task, "task_updated", actor, changes=changes)
+    db.session.flush()
+    return task
+
+
+# Comments ---------------------------------------------------------------------------------------------------
+def add_comment(task_id: Any, body: Any, *, actor: User) -> TaskComment:
+    task = get_task(task_id, actor)
+    errors: dict[str, str] = {}
+    text = check_text(body if isinstance(body, str) else None, errors, "body", max_length=COMMENT_MAX)
+    if errors:
+        raise ValidationFailed(errors)
+    comment = TaskComment(task_id=task.id, instance_id=task.instance_id, author_id=actor.id, body=text,
+                          created_at=utcnow())
+    db.session.add(comment)
+    db.session.flush()
+    _event(task, "commented", actor, comment_id=comment.id, text=text[:500])
+    db.session.flush()
+    return comment
+
+
+def comments(task: HumanTask) -> list[TaskComment]:
+    return list(db.session.scalars(select(TaskComment).where(TaskComment.task_id == task.id).order_by(TaskComment.id)))
+
+
+def delete_comment(task_id: Any, comment_id: Any, *, actor: User) -> None:
+    task = get_task(task_id, actor)
+    comment = db.session.get(TaskComment, _valid_id(comment_id))
+    if comment is None or comment.task_id != task.id:
+        raise NotFound()
+    if comment.author_id != actor.id and not actor.can("process.admin"):
+        raise PermissionDenied(_l("Only its author can delete a comment."))
+    db.session.delete(comment)
+    _event(task, "comment_deleted", actor, comment_id=comment.id)
+    db.session.flush()
+
+
+# Attachments ------------------------------------------------------------------------------------------------
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            head.decode(encoding)
+            return True
+        except UnicodeDecodeError:
+            continue
+    # The read may have cut a multi-byte character in two at the end.
+    try:
+        head[:-3].decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+_ZIP = (b"PK\x03\x04",)
+_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+# extension -> (content type, magic prefixes; None = plain text)
+ATTACHMENT_TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
+    ".pdf": ("application/pdf", (b"%PDF-",)),
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    ".webp": ("image/webp", (b"RIFF",)),
+    ".txt": ("text/plain", None),
+    ".csv": ("text/csv", None),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP),
+    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", _ZIP),
+    ".xls": ("application/vnd.ms-excel", _OLE),
+    ".doc": ("application/msword", _OLE),
+}
+
+
+def upload_folder() -> Path:
+    configured = current_app.config.get("TASK_ATTACHMENT_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+
+
+def max_attachment_bytes() -> int:
+    return int(current_app.config.get("TASK_ATTACHMENT_MAX_BYTES") or 10 * 1024 * 1024)
+
+
+def clean_filename(raw: Any) -> str:
+    name = unicodedata.normalize("NFC", str(raw or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().strip(".")
+    if len(name) > 200:
+        stem, ext = os.path.splitext(name)
+        name = stem[: 200 - len(ext)] + ext
+    return name
+
+
+def sniff(filename: str, head: bytes, *, accept: Iterable[str] | None = None) -> str:
+    """The content type of an upload whose extension is allowed and whose content matches it; raises
+    ValueError with a user message otherwise."""
+    ext = os.path.splitext(filename)[1].lower()
+    allowed = [e for e in ATTACHMENT_TYPES if accept is None or e in set(accept)]
+    if ext not in allowed:
+        raise ValueError(str(_l("Files of this type are not accepted. Accepted: %(types)s.",
+                                types=", ".join(e.lstrip(".") for e in allowed))))
+    content_type, magic = ATTACHMENT_TYPES[ext]
+    ok = _is_text(head) if magic is None else head.startswith(magic)
+    if ok and ext == ".webp":
+        ok = head[8:12] == b"WEBP"
+    if not ok:
+        raise ValueError(str(_l("The file's content does not match its type (%(ext)s).", ext=ext.lstrip("."))))
+    return content_type
+
+
+def add_attachment(
+    task_id: Any,
+    filename: Any,
+    stream: IO[bytes],
+    *,
+    actor: User,
+    field: str | None = None,
+    accept: Iterable[str] | None = None,
+    error_field: str = "file",
+) -> TaskAttachment:
+    """Store an uploaded file for an open task: size limit `TASK_ATTACHMENT_MAX_BYTES`, allowed types by
+    extension and sniffed content. Field errors are named `error_field`."""
+    task = _locked(task_id, actor)
+    _check_open(task)
+    if not can_complete(task, actor) and not can_manage(task, actor):
+        raise PermissionDenied(_l("Only the assignee of this task can attach files to it."))
+    name = clean_filename(filename)
+    if not name:
+        raise ValidationFailed({error_field: _l("Choose a file.")})
+    limit = max_attachment_bytes()
+    content = stream.read(limit + 1)
+    if len(content) > limit:
+        raise ValidationFailed({error_field: _l("The file is larger than %(mb)s MB.", mb=_megabytes(limit))})
+    if not content:
+        raise ValidationFailed({error_field: _l("The file is empty.")})
+    try:
+        content_type = sniff(name, content[:8192], accept=accept)
+    except ValueError as exc:
+        raise ValidationFailed({error_field: str(exc)}) from None
+    now = utcnow()
+    relative = f"{now:%Y}/{now:%m}/{secrets.token_hex(16)}{os.path.splitext(name)[1].lower()}"
+    path = upload_folder() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    _remember_file(path, "crm_new_files")
+    attachment = TaskAttachment(
+        task_id=task.id, instance_id=task.instance_id, original_name=name, stored_name=relative, size=len(content),
+        content_type=content_type, field=field, uploaded_by_id=actor.id, uploaded_at=now,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    _event(task, "attachment_added", actor, attachment_id=attachment.id, name=name, size=len(content))
+    db.session.flush()
+    return attachment
+
+
+def _megabytes(n: int) -> str:
+    value = n / (1024 * 1024)
+    return f"{value:.0f}" if value >= 1 else f"{value:.2f}"
+
+
+def attachments(task: HumanTask) -> list[TaskAttachment]:
+    return list(db.session.scalars(
+        select(TaskAttachment).where(TaskAttachment.task_id == task.id).order_by(TaskAttachment.id)
+    ))
+
+
+def get_attachment(task_id: Any, attachment_id: Any, actor: User) -> tuple[HumanTask, TaskAttachment, Path]:
+    """(task, attachment, file path) for a download; NotFound unless the actor sees the task and the
+    attachment belongs to it and its file exists."""
+    task = get_task(task_id, actor)
+    attachment = db.session.get(TaskAttachment, _valid_id(attachment_id))
+    if attachment is None or attachment.task_id != task.id:
+        raise NotFound()
+    root = upload_folder().resolve()
+    path = (root / attachment.stored_name).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound()
+    return task, attachment, path
+
+
+def delete_attachment(task_id: Any, attachment_id: Any, *, actor: User) -> None:
+    task = _locked(task_id, actor)
+    attachment = db.session.get(TaskAttachment, _valid_id(attachment_id))
+    if attachment is None or attachment.task_id != task.id:
+        raise NotFound()
+    _check_open(task)
+    if attachment.uploaded_by_id != actor.id and not actor.can("process.admin"):
+        raise PermissionDenied(_l("Only whoever uploaded a file can remove it."))
+    _remember_file(upload_folder() / attachment.stored_name, "crm_deleted_files")
+    db.session.delete(attachment)
+    _event(task, "attachment_removed", actor, attachment_id=attachment.id, name=attachment.original_name)
+    db.session.flush()
+
+
+# Files follow the transaction: new files go when it rolls back, removed ones when it commits.
+def _remember_file(path: Path, key: str) -> None:
+    db.session.info.setdefault(key, []).append(str(path))
+
+
+def _unlink(paths: list[str]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+
+
+@event.listens_for(Session, "after_commit")
+def _files_after_commit(session: Session) -> None:
+    session.info.pop("crm_new_files", None)
+    _unlink(session.info.pop("crm_deleted_files", []))
+
+
+@event.listens_for(Session, "after_rollback")
+def _files_after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint (a failed process step, say): the request may still commit
+    _unlink(session.info.pop("crm_new_files", []))
+    session.info.pop("crm_deleted_files", None)
+
+
+# Drafts -----------------------------------------------------------------------------------------------------
+def save_draft(task_id: Any, data: dict[str, Any], *, actor: User) -> HumanTask:
+    """Keep form data without completing the task (the assignee, or a candidate of an unclaimed task)."""
+    task = _locked(task_id, actor)
+    _check_open(task)
+    if not can_complete(task, actor):
+        raise PermissionDenied(_l("This task is not yours to work on; claim it first."))
+    task.draft = json.loads(json.dumps(data, default=str))
+    _event(task, "draft_saved", actor)
+    db.session.flush()
+    return task
+
+
+def task_data(task: HumanTask) -> dict[str, Any]:
+    """A copy of the engine's data of a READY task (read-only: no lock, nothing saved). Empty when the
+    task is no longer READY in the engine."""
+    from uuid import UUID
+
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance is None:
+        return {}
+    specs_json = None
+    if not engine.knows_specs(instance.spec_sha256):
+        spec = db.session.get(ProcessSpec, instance.spec_sha256)
+        if spec is None:
+            return {}
+        specs_json = spec.specs
+    wf = engine.load_state(instance.state, instance.spec_sha256, specs_json)
+    try:
+        spiff_task = wf.get_task_from_id(UUID(task.task_guid))
+    except Exception:  # noqa: BLE001 — the task is gone from the engine (completed, cancelled)
+        return {}
+    return json.loads(json.dumps(spiff_task.data, default=str))
+
+
+# Saved filters ------------------------------------------------------------------------------------------------
+FILTER_MAX = 50  # per user
+
+
+def saved_filters(actor: User) -> list[SavedTaskFilter]:
+    return list(db.session.scalars(
+        select(SavedTaskFilter).where(SavedTaskFilter.user_id == actor.id).order_by(SavedTaskFilter.name)
+    ))
+
+
+def get_filter(filter_id: Any, actor: User) -> SavedTaskFilter:
+    row = db.session.get(SavedTaskFilter, _valid_id(filter_id))
+    if row is None or row.user_id != actor.id:
+        raise NotFound()
+    return row
+
+
+def save_filter(name: Any, query: str, *, actor: User) -> SavedTaskFilter:
+    """Save (or overwrite, by name) one of the actor's inbox filters."""
+    errors: dict[str, str] = {}
+    text = check_text(name if isinstance(name, str) else None, errors, "name", max_length=80)
+    if len(query) > 1000:
+        errors["query"] = str(_l("This filter is too long to save."))
+    if errors:
+        raise ValidationFailed(errors)
+    row = db.session.scalar(select(SavedTaskFilter).where(SavedTaskFilter.user_id == actor.id,
+                                                          SavedTaskFilter.name == text))
+    if row is None:
+        count = db.session.scalar(select(func.count()).select_from(SavedTaskFilter)
+                                  .where(SavedTaskFilter.user_id == actor.id)) or 0
+        if count >= FILTER_MAX:
+            raise ValidationFailed({"name": _l("You have %(n)d saved filters; delete one first.", n=count)})
+        row = SavedTaskFilter(user_id=actor.id, name=text, query=query, created_at=utcnow())
+        db.session.add(row)
+    else:
+        row.query = query
+    db.session.flush()
+    return row
+
+
+def delete_filter(filter_id: Any, *, actor: User) -> None:
+    row = get_filter(filter_id, actor)
+    db.session.execute(delete(SavedTaskFilter).where(SavedTaskFilter.id == row.id))
+    db.session.flush()
