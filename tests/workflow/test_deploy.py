@@ -111,7 +111,7 @@ def test_every_problem_of_a_diagram_is_listed_with_its_element(baseline):
     assert versions() == baseline
 
 
-def test_form_files_must_exist_next_to_the_diagram(deploy, tmp_path):
+def test_form_files_must_exist_next_to_the_diagram(tmp_path):
     from crm.workflow import registry
 
     source = DATA / "gateways"
