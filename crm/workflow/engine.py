@@ -190,8 +190,10 @@ def load_state(state: str, sha256: str, specs_json: str | None) -> CrmWorkflow:
         part = json.loads(specs_json, cls=SERIALIZER.json_decoder_cls)
         _spec_parts[sha256] = part
     d = json.loads(state, cls=SERIALIZER.json_decoder_cls)
-    d["spec"] = part["spec"]
-    d["subprocess_specs"] = part["subprocess_specs"]
+    # Copies: the library's from_dict pops keys (the task specs' extensions) out of the dicts it is given,
+    # and the cached part must serve the next load intact (else forms, instructions and properties vanish).
+    d["spec"] = copy.deepcopy(part["spec"])
+    d["subprocess_specs"] = copy.deepcopy(part["subprocess_specs"])
     SERIALIZER.migrate(d)  # in place: older serializer versions are upgraded
     wf = SERIALIZER.from_dict(d)
     wf.script_engine = script_engine()
