@@ -170,12 +170,13 @@ def _register_request_hooks(app: Flask) -> None:
             # Permissions and scope are cached on the user object for one request only.
             user.__dict__.pop("_permissions", None)
             user.__dict__.pop("_scope_context", None)
+            user.__dict__.pop("_requested_store_filter", None)
         db.session.info["actor_id"] = user.id if user is not None else None
         g.actor = user
         if user is not None:
-            from crm.auth.scopes import set_store_filter
+            from crm.auth.scopes import request_store_filter
 
-            set_store_filter(user, session.get("store_filter"))
+            request_store_filter(user, session.get("store_filter"))
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

@@ -190,7 +190,17 @@ def scope_context(actor: User) -> ScopeContext:
     if ctx is None:
         ctx = ScopeContext(db.session, actor)
         actor.__dict__["_scope_context"] = ctx
+        requested = actor.__dict__.get("_requested_store_filter")
+        if requested:
+            set_store_filter(actor, requested)
     return ctx  # type: ignore[no-any-return]
+
+
+def request_store_filter(actor: User, store_ids: Iterable[int] | None) -> None:
+    """Remember the store switcher's choice; it applies when the actor's scope is first needed, so a
+    request that queries nothing scoped never computes the scope."""
+    actor.__dict__["_requested_store_filter"] = list(store_ids) if store_ids else None
+    actor.__dict__.pop("_scope_context", None)
 
 
 def set_store_filter(actor: User, store_ids: Iterable[int] | None) -> list[int] | None:

@@ -13,6 +13,7 @@ plus the multi-instance item when it names a user (an int, or a dict with `user_
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -34,12 +35,18 @@ _role = table("role", column("id"), column("key"))
 _user_role = table("user_role", column("user_id"), column("role_id"))
 
 
+@lru_cache(maxsize=1024)
+def _compiled(template: str) -> Any:
+    return _jinja.from_string(template)
+
+
 def render(template: str | None, data: dict[str, Any]) -> str | None:
-    """Titles and instructions may use {{ }} over the task data; a broken template shows as written."""
-    if not template:
+    """Titles and instructions may use {{ }} over the task data; a broken template shows as written.
+    Text without {{ is returned as is; compiled templates are cached (titles repeat across instances)."""
+    if not template or "{" not in template:
         return template
     try:
-        return _jinja.from_string(template).render(**data)
+        return _compiled(template).render(**data)  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 — admin-written text: show it raw rather than fail the step
         return template
 

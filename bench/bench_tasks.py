@@ -1,0 +1,165 @@
+"""Task completion through HTTP vs. SpiffWorkflow alone, and the inbox page at scale (issue 3 targets).
+
+    .venv/bin/python -m bench.bench_tasks                 # PostgreSQL (CRM_BENCH_DATABASE_URL)
+    .venv/bin/python -m bench.bench_tasks --open-tasks 100000 --candidate-tasks 2000
+
+1. Completion: N instances of bench/processes/bench_review.bpmn (13 nodes: user task, script, exclusive
+   gateway, user task, script, parallel split, 2 scripts, join, user task, end) wait at their first user
+   task; each is completed by `POST /tasks/<id>/form` (load + lock, validate the form, run, save, inbox
+   sync, commit). Beside it, the same step by SpiffWorkflow alone in memory: deserialize, complete, run,
+   serialize. Reported: p50/p95 of both and their ratio.
+2. Inbox: `--open-tasks` open human tasks over 10 stores, `--candidate-tasks` of them offering to one
+   user; p50/p95 of that user's group-tasks page (`GET /tasks/group`) and My tasks."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from uuid import UUID
+
+from flask_migrate import upgrade
+from sqlalchemy import insert
+from sqlalchemy import select
+
+from bench.common import fmt
+from bench.common import fresh_schema
+from bench.common import make_app
+from bench.common import measure
+
+HERE = Path(__file__).parent
+
+
+def _org() -> tuple[object, list[int]]:
+    from crm.auth.defaults import ensure_default_roles
+    from crm.auth.services import hash_password
+    from crm.org import services
+    from crm.org.models import User
+
+    roles = ensure_default_roles()
+    system = User(id=0, name="system")
+    hq = services.create_unit({"kind": "hq", "name": "Bench HQ"}, actor=system)
+    stores = [services.create_unit({"kind": "store", "parent_id": hq.id, "name": f"Store {i}", "platform": "tmall",
+                                    "shop_name": f"Shop {i}"}, actor=system) for i in range(10)]
+    user = services.create_user({"mobile": "13911110000", "name": "Bench user", "org_unit_id": stores[0].id},
+                                password_hash=hash_password("Bench#2026"), roles=[roles["supervisor"]], actor=system)
+    return user, [s.id for s in stores]
+
+
+def in_memory_step(runs: int) -> dict[str, float]:
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from crm.workflow.engine import SERIALIZER
+    from crm.workflow.engine import new_workflow
+    from crm.workflow.engine import script_engine
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(HERE / "processes" / "bench_review.bpmn"))
+    wf = new_workflow(parser.get_spec("bench_review"), parser.get_subprocess_specs("bench_review"),
+                      {"subject": "pallets", "initiator_id": 1})
+    wf.do_engine_steps()
+    saved = SERIALIZER.serialize_json(wf)
+
+    def step() -> None:
+        w = SERIALIZER.deserialize_json(saved)
+        w.script_engine = script_engine()
+        task = w.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.data.update({"approved": True})
+        task.run()
+        w.do_engine_steps()
+        SERIALIZER.serialize_json(w)
+
+    return measure(step, runs=runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=300)
+    parser.add_argument("--open-tasks", type=int, default=100_000)
+    parser.add_argument("--candidate-tasks", type=int, default=2_000)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    with fresh_schema() as url:
+        app = make_app(url)
+        with app.app_context():
+            upgrade()
+            from crm.extensions import db
+            from crm.workflow import registry
+            from crm.workflow import runtime
+            from crm.workflow.deploy import deploy_directory
+            from crm.workflow.models import HumanTask
+            from crm.workflow.models import HumanTaskCandidate
+            from crm.workflow.models import TaskStatus
+
+            registry.register_forms_dir(HERE / "processes")
+            deploy_directory(HERE / "processes")
+            user, stores = _org()
+            db.session.commit()
+            task_ids = []
+            for _ in range(args.instances + 5):
+                inst = runtime.start("bench_review", object_type="bench", object_id=1, store_id=stores[0],
+                                     data={"subject": "pallets"}, actor_id=user.id)
+                task_ids.append(db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst.id)))
+            db.session.commit()
+            stamp = user.get_id()
+            user_id = user.id
+            inst_id = inst.id
+
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"] = stamp
+        pending = iter(task_ids)
+
+        def complete() -> None:
+            resp = client.post(f"/tasks/{next(pending)}/form", data={"approved": "true"})
+            assert resp.status_code == 303, (resp.status_code, __import__("re").findall(r"alert-danger[^>]*>([^<]*)", resp.get_data(as_text=True)))
+
+        # Requests outside any pushed app context: each gets its own, as on a server (a shared one leaks g).
+        http = measure(complete, runs=args.instances, warmup=5)
+        with app.app_context():
+            memory = in_memory_step(args.runs)
+        print(f"complete a user task via HTTP (13-node process)  {fmt(http)}")
+        print(f"same step, SpiffWorkflow alone in memory          {fmt(memory)}")
+        print(f"ratio HTTP / in memory: p50 {http['p50'] / memory['p50']:.1f}x, p95 {http['p95'] / memory['p95']:.1f}x")
+
+        with app.app_context():
+            t0 = time.perf_counter()
+            rows = []
+            for i in range(args.open_tasks):
+                rows.append({
+                    "instance_id": inst_id, "task_guid": str(UUID(int=i + 1)), "process_key": "bench_review",
+                    "bpmn_id": "review", "title": f"Review order {i}", "store_id": stores[i % 10],
+                    "object_type": "bench", "object_id": i, "status": TaskStatus.OPEN, "priority": i % 3,
+                    "created_at": runtime.utcnow(),
+                })
+                if len(rows) == 5000:
+                    db.session.execute(insert(HumanTask), rows)
+                    rows = []
+            if rows:
+                db.session.execute(insert(HumanTask), rows)
+            ids = list(db.session.scalars(select(HumanTask.id).where(HumanTask.object_type == "bench",
+                                                                       HumanTask.bpmn_id == "review",
+                                                                       HumanTask.status == TaskStatus.OPEN)))
+            step = max(1, len(ids) // args.candidate_tasks)
+            mine = ids[::step][: args.candidate_tasks]
+            db.session.execute(insert(HumanTaskCandidate), [{"task_id": t, "user_id": user_id} for t in mine])
+            db.session.commit()
+            db.session.execute(__import__("sqlalchemy").text("ANALYZE"))
+            db.session.commit()
+            print(f"{args.open_tasks} open tasks, {len(mine)} offered to the user (setup {time.perf_counter() - t0:.1f} s)")
+
+        def group() -> None:
+            resp = client.get("/tasks/group")
+            assert resp.status_code == 200, resp.status_code
+
+        def mine_page() -> None:
+            resp = client.get("/tasks/")
+            assert resp.status_code == 200, resp.status_code
+
+        print(f"inbox: group tasks page (2 k candidates)          {fmt(measure(group, runs=args.runs))}")
+        print(f"inbox: my tasks page                              {fmt(measure(mine_page, runs=args.runs))}")
+
+
+if __name__ == "__main__":
+    main()
