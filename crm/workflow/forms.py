@@ -711,14 +711,15 @@ def validate(form: Form, instance: dict[str, Any], errors: Errors | None = None)
     cls = validator_for(schema, default=Draft202012Validator)
     validator = cls(schema, format_checker=FormatChecker())
     for error in sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
-        base = _error_path(form, ".".join(str(p) for p in error.absolute_path))
+        where = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = [n for n in error.validator_value if isinstance(error.instance, dict) and n not in error.instance]
             for name in missing:
-                path = f"{base}.{name}" if base else name
+                path = f"{where}.{name}" if where else name
                 if path not in already:
                     _add(errors, path, _l("%(field)s is required.", field=_field_title(form, path)))
             continue
+        base = _error_path(form, where)
         if base in already or any(base.startswith(p + ".") for p in already):
             continue
         _add(errors, base, _message(error, _field_title(form, base)))
@@ -785,7 +786,17 @@ def parse_form(
     values = _coerce_object(form.fields, raw, "", ctx)
     _keep(form.fields, data, draft or {}, values, posted.files, "", store, errors, None)
     validate(form, values, errors)
+    _merge_kept(form.fields, raw, values)
     return _final(values), raw, errors
+
+
+def _merge_kept(fields: list[Field], raw: dict[str, Any], values: Mapping[str, Any]) -> None:
+    """Show read-only, hidden and file fields again with the values they hold (never posted back)."""
+    for f in fields:
+        if f.widget == "group" and isinstance(raw.get(f.name), dict) and isinstance(values.get(f.name), Mapping):
+            _merge_kept(f.children, raw[f.name], values[f.name])
+        elif (f.readonly or f.widget in ("hidden", "file")) and f.name in values:
+            raw[f.name] = values[f.name]
 
 
 def parse_json(form: Form, body: Any, data: Mapping[str, Any], attachment_ids: set[int]) -> tuple[dict[str, Any], Errors]:

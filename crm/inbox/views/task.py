@@ -316,8 +316,7 @@ def submit(task_id: int) -> Any:
         if errors:
             db.session.rollback()  # nothing of this attempt is kept (uploads included)
             task = tasks.get_task(task_id, current_user)
-            return _render(task, status=422, form_raw=raw, form_errors=errors,
-                           alert=_("The task was not completed: please correct the highlighted fields."))
+            return _render(task, status=422, form_raw=raw, form_errors=errors)
         title = task.title
         runtime.complete_task(task.id, values, actor_id=actor.id)
     except DomainError as exc:
@@ -342,8 +341,7 @@ def _save_draft(task: HumanTask, form: Any, posted: Posted, data: dict[str, Any]
         if errors:
             db.session.rollback()
             task = tasks.get_task(task.id, actor)
-            return _render(task, status=422, form_raw=values, form_errors=errors,
-                           alert=_("The draft was not saved: please correct the highlighted fields."))
+            return _render(task, status=422, form_raw=values, form_errors=errors)
         tasks.save_draft(task.id, values, actor=actor)
     except DomainError as exc:
         return _refused(task.id, exc)
