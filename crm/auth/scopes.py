@@ -186,6 +186,11 @@ class ScopeContext:
 
 
 def scope_context(actor: User) -> ScopeContext:
+    # The web edge may hand in Flask-Login's `current_user` proxy: keep the user itself, or the cached
+    # context would later resolve the proxy to whoever is signed in then (or to nobody).
+    unwrap = getattr(actor, "_get_current_object", None)
+    if unwrap is not None:
+        actor = unwrap()
     ctx = actor.__dict__.get("_scope_context")
     if ctx is None:
         ctx = ScopeContext(db.session, actor)

@@ -215,12 +215,17 @@ def unclaim(task_id: Any, *, actor: User) -> HumanTask:
     return task
 
 
-def assignable_users(task: HumanTask, actor: User) -> list[User]:
-    """Active users the actor may hand this task to: in the task's store, and visible to the actor."""
-    stmt = visible(select(User).where(User.active), actor, User)
+def _colleagues(task: HumanTask, actor: User) -> Any:
+    """Active users a task may go to: the people of its store (the isolation boundary); a task of no
+    store goes to people the actor may see."""
+    stmt = select(User).where(User.active)
     if task.store_id is not None:
-        stmt = stmt.where(User.store_id == task.store_id)
-    return list(db.session.scalars(stmt.order_by(User.name, User.id).limit(500)))
+        return stmt.where(User.store_id == task.store_id)
+    return visible(stmt, actor, User)
+
+
+def assignable_users(task: HumanTask, actor: User) -> list[User]:
+    return list(db.session.scalars(_colleagues(task, actor).order_by(User.name, User.id).limit(500)))
 
 
 def _target(task: HumanTask, user_id: Any, actor: User) -> User:
@@ -231,10 +236,7 @@ def _target(task: HumanTask, user_id: Any, actor: User) -> User:
         raise ValidationFailed({"user_id": message}) from None
     if not 0 < key < 2**31:
         raise ValidationFailed({"user_id": message})
-    stmt = visible(select(User).where(User.id == key, User.active), actor, User)
-    if task.store_id is not None:
-        stmt = stmt.where(User.store_id == task.store_id)
-    user = db.session.scalar(stmt)
+    user = db.session.scalar(_colleagues(task, actor).where(User.id == key))
     if user is None:
         raise ValidationFailed({"user_id": message})
     return user
