@@ -83,17 +83,18 @@ def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Sel
         stmt = stmt.where(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == actor.id)
     else:
         stmt = stmt.where(HumanTask.status.in_(OPEN))
+    # "Due today" and "in the next 7 days" are still to do (not yet late): overdue is its own view.
     start, end = _window(now, tz)
     if view == "overdue":
         stmt = stmt.where(HumanTask.due_at < now)
     elif view == "today":
-        stmt = stmt.where(HumanTask.due_at >= start, HumanTask.due_at < end)
+        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < end)
     if filters.due == "overdue":
         stmt = stmt.where(HumanTask.due_at < now)
     elif filters.due == "today":
-        stmt = stmt.where(HumanTask.due_at >= start, HumanTask.due_at < end)
+        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < end)
     elif filters.due == "week":
-        stmt = stmt.where(HumanTask.due_at >= start, HumanTask.due_at < start + timedelta(days=7))
+        stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < start + timedelta(days=7))
     elif filters.due == "none":
         stmt = stmt.where(HumanTask.due_at.is_(None))
     if filters.process:

@@ -11,10 +11,10 @@ Who may do what:
   anyone else gets `NotFound`, exactly like a missing task;
 - claim: candidates of an unclaimed task; unclaim: the assignee (a delegate returns the task to whoever
   delegated it), or a manager;
-- manager of a task: `process.admin`, or `task.reassign` together with a data scope covering the task or
-  being a supervisor (up the chain) of its assignee or of one of its candidates. Managers reassign,
-  delegate, unclaim and set the due date and priority; the assignee may also delegate and set the
-  follow-up date;
+- manager of a task: `process.admin`, or `task.reassign` together with a data scope covering the task,
+  or being its assignee, one of its candidates of an unclaimed task, or a supervisor (up the chain) of
+  them. Managers reassign, delegate, unclaim and set the due date and priority; the assignee may also
+  delegate and set the follow-up date;
 - comment: anyone who sees the task; attach files and save drafts: on open tasks, by those who may
   complete them (the assignee, or a candidate of an unclaimed task)."""
 
@@ -144,6 +144,8 @@ def can_manage(task: HumanTask, actor: User) -> bool:
     if in_scope is not None:
         return True
     people = [task.assignee_id] if task.assignee_id else candidate_ids(task)
+    if actor.id in people:  # their own (or their group's) task
+        return True
     return _supervises(actor, [uid for uid in people if uid is not None])
 
 
