@@ -12,6 +12,7 @@ def register_api(app: Flask) -> None:
     from crm.api import me
     from crm.api import org_units
     from crm.api import roles
+    from crm.api import tasks
     from crm.api import tokens
     from crm.api import users
     from crm.api.common import document_problem_responses
@@ -19,7 +20,7 @@ def register_api(app: Flask) -> None:
     from crm.extensions import csrf
 
     document_problem_responses(api)
-    for module in (me, org_units, users, roles, tokens):
+    for module in (me, org_units, users, roles, tokens, tasks):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

@@ -1,0 +1,176 @@
+"""/api/v1/tasks — the caller's task inbox: list (mine, group, overdue, today, all in scope, completed by
+me) with the inbox filters, one task with its form (JSON Schema + uiSchema) and current values, claim,
+unclaim, complete.
+
+Tasks the caller may not see (not their assignee, not a candidate, outside their data scope) answer 404
+like missing ones. Completion validates `data` exactly like the page's form: values coerced to the
+schema's types (money as text with 2 decimals), errors per field path (`lines.0.qty`) in the request's
+language; a file field takes the id of an attachment of the task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_babel import get_timezone
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from marshmallow import fields
+from marshmallow import validate
+
+from crm.api.common import ApiBlueprint
+from crm.api.common import PageArgsSchema
+from crm.api.common import page_schema
+from crm.core.clock import utcnow
+from crm.core.errors import Conflict
+from crm.core.errors import ValidationFailed
+from crm.extensions import db
+from crm.workflow import forms
+from crm.workflow import runtime
+from crm.workflow import task_queries
+from crm.workflow import tasks
+from crm.workflow.models import HumanTask
+from crm.workflow.models import TaskStatus
+from crm.workflow.task_queries import TaskFilters
+
+blp = ApiBlueprint(
+    "Tasks", __name__, url_prefix="/api/v1/tasks",
+    description="The task inbox: list, read with the form, claim, unclaim, complete.",
+)
+
+MAX_ID = 2**31 - 1
+
+
+def _id(**kwargs: Any) -> fields.Int:
+    return fields.Int(validate=validate.Range(1, MAX_ID, error=_l("Choose a valid value.")), **kwargs)
+
+
+class TaskSchema(ma.Schema):
+    id = fields.Int()
+    title = fields.Str()
+    status = fields.Enum(TaskStatus, by_value=True)
+    process_key = fields.Str()
+    bpmn_id = fields.Str(metadata={"description": "The user task's id in the diagram."})
+    instance_id = fields.Int()
+    store_id = fields.Int(allow_none=True)
+    object_type = fields.Str(allow_none=True)
+    object_id = fields.Int(allow_none=True)
+    assignee_id = fields.Int(allow_none=True)
+    delegated_by_id = fields.Int(allow_none=True)
+    priority = fields.Int(metadata={"description": "0 normal, 1 high, 2 urgent."})
+    due_at = fields.DateTime(allow_none=True)
+    follow_up_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by_id = fields.Int(allow_none=True)
+
+
+class TaskFormSchema(ma.Schema):
+    schema = fields.Dict(metadata={"description": "The JSON Schema of the form."})
+    uischema = fields.Dict(metadata={"description": "The uiSchema (RJSF conventions)."})
+
+
+class TaskDetailSchema(TaskSchema):
+    instructions = fields.Str(allow_none=True)
+    candidate_ids = fields.List(fields.Int())
+    form = fields.Nested(TaskFormSchema, allow_none=True, metadata={"description": "Null for a task without form."})
+    data = fields.Dict(metadata={"description": "The form's current values: task data, then the draft."})
+    attachments = fields.List(fields.Dict(), metadata={"description": "Files of the task: id, name, size, type."})
+
+
+class TaskListArgsSchema(PageArgsSchema):
+    view = fields.Str(load_default="mine", validate=validate.OneOf(task_queries.VIEWS),
+                      metadata={"description": "mine, group (claimable), overdue, today, all (in scope), completed."})
+    process = fields.Str(validate=validate.Length(max=100), metadata={"description": "A process key."})
+    store_id = _id()
+    due = fields.Str(validate=validate.OneOf(task_queries.DUE_WINDOWS))
+    object_type = fields.Str(validate=validate.Length(max=50))
+    object_id = _id()
+    q = fields.Str(validate=validate.Length(max=100), metadata={"description": "Part of the title."})
+    sort = fields.Str(load_default="newest", validate=validate.OneOf(task_queries.SORTS))
+
+
+class CompleteSchema(ma.Schema):
+    data = fields.Raw(load_default=dict, metadata={"description": "The form's values (a JSON object)."})
+
+
+TaskPageSchema = page_schema(TaskSchema, "TaskPage")
+
+
+def _detail(task: HumanTask) -> dict[str, Any]:
+    data = tasks.task_data(task) if task.is_open else {}
+    form = forms.load_form(task.form_schema, task.form_uischema, data) if task.is_open else None
+    out: dict[str, Any] = {name: getattr(task, name) for name in TaskSchema().fields}
+    out.update(
+        instructions=task.instructions,
+        candidate_ids=tasks.candidate_ids(task),
+        form={"schema": form.schema, "uischema": form.uischema} if form is not None else None,
+        data=forms.initial_values(form, data, task.draft) if form is not None else {},
+        attachments=[{"id": a.id, "name": a.original_name, "size": a.size, "content_type": a.content_type,
+                      "field": a.field} for a in tasks.attachments(task)],
+    )
+    return out
+
+
+@blp.route("")
+class Tasks(MethodView):
+    @blp.requires("api.use")
+    @blp.arguments(TaskListArgsSchema, location="query")
+    @blp.response(200, TaskPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List the caller's tasks (newest first unless sorted otherwise)"""
+        filters = TaskFilters(view=args["view"], process=args.get("process"), store_id=args.get("store_id"),
+                              due=args.get("due"), object_type=args.get("object_type"),
+                              object_id=args.get("object_id"), q=(args.get("q") or "").strip(), sort=args["sort"])
+        return task_queries.list_tasks(current_user, filters, args["cursor"], args["limit"], now=utcnow(),
+                                       tz=get_timezone())
+
+
+@blp.route("/<int:task_id>")
+class TaskItem(MethodView):
+    @blp.requires("api.use")
+    @blp.errors(404, 409)
+    @blp.response(200, TaskDetailSchema)
+    def get(self, task_id: int) -> Any:
+        """One task, with its form and the form's current values"""
+        return _detail(tasks.get_task(task_id, current_user))
+
+
+@blp.route("/<int:task_id>/claim", methods=["POST"])
+@blp.requires("api.use")
+@blp.errors(404, 409)
+@blp.response(200, TaskSchema)
+def claim(task_id: int) -> Any:
+    """Claim a task offered to the caller (the first claim wins; a later one answers 409)"""
+    return tasks.claim(task_id, actor=current_user)
+
+
+@blp.route("/<int:task_id>/unclaim", methods=["POST"])
+@blp.requires("api.use")
+@blp.errors(404, 409)
+@blp.response(200, TaskSchema)
+def unclaim(task_id: int) -> Any:
+    """Give a claimed task back to its candidates (a delegate gives it back to its owner)"""
+    return tasks.unclaim(task_id, actor=current_user)
+
+
+@blp.route("/<int:task_id>/complete", methods=["POST"])
+@blp.requires("api.use")
+@blp.errors(404, 409)
+@blp.arguments(CompleteSchema)
+@blp.response(200, TaskSchema)
+def complete(body: dict[str, Any], task_id: int) -> Any:
+    """Complete a task with its form's data; the process runs on to its next wait"""
+    task = tasks.get_task(task_id, current_user)
+    if not task.is_open:
+        raise Conflict(_l("This task was already completed or cancelled."))
+    data = tasks.task_data(task)
+    form = forms.load_form(task.form_schema, task.form_uischema, data)
+    values: dict[str, Any] = {}
+    if form is not None:
+        values, errors = forms.parse_json(form, body["data"], data, {a.id for a in tasks.attachments(task)})
+        if errors:
+            raise ValidationFailed(errors)
+    runtime.complete_task(task.id, values, actor_id=current_user.id)
+    return db.session.get(HumanTask, task.id, populate_existing=True)
