@@ -19,6 +19,8 @@ from werkzeug.routing import Rule
 from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.extensions import db
+from crm.workflow import task_files
+from crm.workflow import task_filters
 from crm.workflow import tasks as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
@@ -61,8 +63,8 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     deploy_inbox_process()
     task = start_review(org.store_a, candidates=[org.hq_admin])
     comment = task_services.add_comment(task.id, "A comment", actor=org.hq_admin)
-    attachment = task_services.add_attachment(task.id, "note.txt", io.BytesIO(b"hello"), actor=org.hq_admin)
-    saved = task_services.save_filter("Mine", "view=mine", actor=org.hq_admin)
+    attachment = task_files.add_attachment(task.id, "note.txt", io.BytesIO(b"hello"), actor=org.hq_admin)
+    saved = task_filters.save_filter("Mine", "view=mine", actor=org.hq_admin)
     ids = {"user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
            "attachment_id": attachment.id, "filter_id": saved.id}

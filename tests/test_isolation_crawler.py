@@ -38,6 +38,7 @@ from crm.core.audit import OperationLog
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
+from crm.workflow import task_filters
 from crm.workflow import tasks as task_services
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
@@ -165,7 +166,7 @@ def world(org: Org) -> World:
                                   stored_name="crawler/none.pdf", size=1, content_type="application/pdf",
                                   uploaded_by_id=org.b_sup.id)
     db.session.add(attachment_b)
-    filter_b = task_services.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
+    filter_b = task_filters.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
     secrets += [task_b.title, task_c.title, comment_b.body, attachment_b.original_name, filter_b.name]
     b_token, b_plain = create_token(org.b_rep, "B's token")
     _row, crawler_plain = create_token(crawler, "crawler")

@@ -28,6 +28,7 @@ from crm.core.errors import ValidationFailed
 from crm.extensions import db
 from crm.workflow import forms
 from crm.workflow import runtime
+from crm.workflow import task_files
 from crm.workflow import task_queries
 from crm.workflow import tasks
 from crm.workflow.models import HumanTask
@@ -108,7 +109,7 @@ def _detail(task: HumanTask) -> dict[str, Any]:
         form={"schema": form.schema, "uischema": form.uischema} if form is not None else None,
         data=forms.initial_values(form, data, task.draft) if form is not None else {},
         attachments=[{"id": a.id, "name": a.original_name, "size": a.size, "content_type": a.content_type,
-                      "field": a.field} for a in tasks.attachments(task)],
+                      "field": a.field} for a in task_files.attachments(task)],
     )
     return out
 
@@ -169,7 +170,7 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
     form = forms.load_form(task.form_schema, task.form_uischema, data)
     values: dict[str, Any] = {}
     if form is not None:
-        values, errors = forms.parse_json(form, body["data"], data, {a.id for a in tasks.attachments(task)})
+        values, errors = forms.parse_json(form, body["data"], data, {a.id for a in task_files.attachments(task)})
         if errors:
             raise ValidationFailed(errors)
     runtime.complete_task(task.id, values, actor_id=current_user.id)

@@ -1,5 +1,5 @@
-"""Task actions as services: claim, unclaim, reassign, delegate, dates and priority, comments,
-attachments, drafts, and each user's saved inbox filters.
+"""Task actions as services: claim, unclaim, reassign, delegate, dates and priority, comments, drafts
+(files: `task_files`; saved inbox filters: `task_filters`; the lists: `task_queries`).
 
 Every action takes the actor explicitly, flushes and never commits (the request owns the transaction).
 The task row is read again under a lock (`SELECT … FOR UPDATE` on PostgreSQL) so that two people acting
@@ -20,25 +20,13 @@ Who may do what:
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import re
-import secrets
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
-from typing import IO
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete
-from sqlalchemy import event
-from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
 from crm.auth.scopes import scope_context
@@ -59,8 +47,6 @@ from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import ProcessSpec
-from crm.workflow.models import SavedTaskFilter
-from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskComment
 from crm.workflow.models import TaskStatus
 
@@ -69,7 +55,7 @@ COMMENT_MAX = 4000
 
 
 # Reading and locking --------------------------------------------------------------------------------------
-def _valid_id(raw: Any) -> int:
+def valid_id(raw: Any) -> int:
     try:
         value = int(raw)
     except (TypeError, ValueError):
@@ -81,16 +67,16 @@ def _valid_id(raw: Any) -> int:
 
 def get_task(task_id: Any, actor: User) -> HumanTask:
     """The task, if the actor may see it (assignee, candidate, or in their data scope); else NotFound."""
-    stmt = visible(select(HumanTask).where(HumanTask.id == _valid_id(task_id)), actor, HumanTask)
+    stmt = visible(select(HumanTask).where(HumanTask.id == valid_id(task_id)), actor, HumanTask)
     task = db.session.scalar(stmt)
     if task is None:
         raise NotFound()
     return task
 
 
-def _locked(task_id: Any, actor: User) -> HumanTask:
+def locked_task(task_id: Any, actor: User) -> HumanTask:
     """The task read again under a row lock (PostgreSQL), if the actor may see it."""
-    stmt = visible(select(HumanTask).where(HumanTask.id == _valid_id(task_id)), actor, HumanTask)
+    stmt = visible(select(HumanTask).where(HumanTask.id == valid_id(task_id)), actor, HumanTask)
     stmt = stmt.execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=HumanTask)
@@ -149,7 +135,7 @@ def can_manage(task: HumanTask, actor: User) -> bool:
     return _supervises(actor, [uid for uid in people if uid is not None])
 
 
-def _check_open(task: HumanTask) -> None:
+def check_open(task: HumanTask) -> None:
     if not task.is_open:
         raise Conflict(_l("This task was already completed or cancelled."))
 
@@ -159,7 +145,7 @@ def _name(user_id: int | None) -> str:
     return user.name if user is not None else str(_l("someone else"))
 
 
-def _event(task: HumanTask, kind: str, actor: User, **details: Any) -> None:
+def record_event(task: HumanTask, kind: str, actor: User, **details: Any) -> None:
     details = {"task_id": task.id, "title": task.title, **details}
     db.session.add(ProcessEvent(
         instance_id=task.instance_id, kind=kind, actor_id=actor.id, task_guid=task.task_guid, bpmn_id=task.bpmn_id,
@@ -174,8 +160,8 @@ def _add_candidate(task: HumanTask, user_id: int) -> None:
 
 # Claim, unclaim, reassign, delegate -------------------------------------------------------------------------
 def claim(task_id: Any, *, actor: User) -> HumanTask:
-    task = _locked(task_id, actor)
-    _check_open(task)
+    task = locked_task(task_id, actor)
+    check_open(task)
     if task.assignee_id == actor.id:
         return task
     if task.assignee_id is not None:
@@ -185,15 +171,15 @@ def claim(task_id: Any, *, actor: User) -> HumanTask:
     task.assignee_id = actor.id
     task.delegated_by_id = None
     task.status = TaskStatus.CLAIMED
-    _event(task, "claimed", actor)
+    record_event(task, "claimed", actor)
     db.session.flush()
     return task
 
 
 def unclaim(task_id: Any, *, actor: User) -> HumanTask:
     """Give the task back to its candidates; a delegate gives it back to whoever delegated it."""
-    task = _locked(task_id, actor)
-    _check_open(task)
+    task = locked_task(task_id, actor)
+    check_open(task)
     if task.assignee_id is None:
         raise InvalidTransition(_l("Nobody has claimed this task."))
     own = task.assignee_id == actor.id
@@ -202,7 +188,7 @@ def unclaim(task_id: Any, *, actor: User) -> HumanTask:
     if own and task.delegated_by_id is not None:
         owner = task.delegated_by_id
         task.assignee_id, task.delegated_by_id = owner, None
-        _event(task, "delegation_returned", actor, to=owner)
+        record_event(task, "delegation_returned", actor, to=owner)
         db.session.flush()
         return task
     others = [uid for uid in candidate_ids(task) if uid != task.assignee_id]
@@ -212,7 +198,7 @@ def unclaim(task_id: Any, *, actor: User) -> HumanTask:
     task.assignee_id = None
     task.delegated_by_id = None
     task.status = TaskStatus.OPEN
-    _event(task, "unclaimed", actor, previous=previous)
+    record_event(task, "unclaimed", actor, previous=previous)
     db.session.flush()
     return task
 
@@ -245,8 +231,8 @@ def _target(task: HumanTask, user_id: Any, actor: User) -> User:
 
 
 def reassign(task_id: Any, user_id: Any, *, actor: User) -> HumanTask:
-    task = _locked(task_id, actor)
-    _check_open(task)
+    task = locked_task(task_id, actor)
+    check_open(task)
     if not can_manage(task, actor):
         raise PermissionDenied(_l("Only a supervisor of the people on this task can reassign it."))
     user = _target(task, user_id, actor)
@@ -257,15 +243,15 @@ def reassign(task_id: Any, user_id: Any, *, actor: User) -> HumanTask:
     task.delegated_by_id = None
     task.status = TaskStatus.CLAIMED
     _add_candidate(task, user.id)
-    _event(task, "reassigned", actor, previous=previous, to=user.id)
+    record_event(task, "reassigned", actor, previous=previous, to=user.id)
     db.session.flush()
     return task
 
 
 def delegate(task_id: Any, user_id: Any, *, actor: User) -> HumanTask:
     """Hand a claimed task to someone else, keeping its owner: the delegate completes it or returns it."""
-    task = _locked(task_id, actor)
-    _check_open(task)
+    task = locked_task(task_id, actor)
+    check_open(task)
     if task.assignee_id is None:
         raise InvalidTransition(_l("Only a claimed task can be delegated; claim it first."))
     if task.assignee_id != actor.id and not can_manage(task, actor):
@@ -278,7 +264,7 @@ def delegate(task_id: Any, user_id: Any, *, actor: User) -> HumanTask:
     task.assignee_id = user.id
     task.delegated_by_id = owner if owner != user.id else None
     _add_candidate(task, user.id)
-    _event(task, "delegated", actor, previous=previous, to=user.id, owner=owner)
+    record_event(task, "delegated", actor, previous=previous, to=user.id, owner=owner)
     db.session.flush()
     return task
 
@@ -289,8 +275,8 @@ def set_dates(
 ) -> HumanTask:
     """Due date and priority: managers of the task. Follow-up date (a personal reminder): the assignee
     or a manager. Dates are aware datetimes or None (cleared)."""
-    task = _locked(task_id, actor)
-    _check_open(task)
+    task = locked_task(task_id, actor)
+    check_open(task)
     manager = can_manage(task, actor)
     if (due_at is not KEEP or priority is not KEEP) and not manager:
         raise PermissionDenied(_l("Only a supervisor of the people on this task can change its due date or priority."))
@@ -311,7 +297,7 @@ def set_dates(
         changes[field] = {"old": getattr(task, field), "new": value}
         setattr(task, field, value)
     if changes:
-        _event(task, "task_updated", actor, changes=changes)
+        record_event(task, "task_updated", actor, changes=changes)
     db.session.flush()
     return task
 
@@ -327,7 +313,7 @@ def add_comment(task_id: Any, body: Any, *, actor: User) -> TaskComment:
                           created_at=utcnow())
     db.session.add(comment)
     db.session.flush()
-    _event(task, "commented", actor, comment_id=comment.id, text=text[:500])
+    record_event(task, "commented", actor, comment_id=comment.id, text=text[:500])
     db.session.flush()
     return comment
 
@@ -338,209 +324,25 @@ def comments(task: HumanTask) -> list[TaskComment]:
 
 def delete_comment(task_id: Any, comment_id: Any, *, actor: User) -> None:
     task = get_task(task_id, actor)
-    comment = db.session.get(TaskComment, _valid_id(comment_id))
+    comment = db.session.get(TaskComment, valid_id(comment_id))
     if comment is None or comment.task_id != task.id:
         raise NotFound()
     if comment.author_id != actor.id and not actor.can("process.admin"):
         raise PermissionDenied(_l("Only its author can delete a comment."))
     db.session.delete(comment)
-    _event(task, "comment_deleted", actor, comment_id=comment.id)
+    record_event(task, "comment_deleted", actor, comment_id=comment.id)
     db.session.flush()
-
-
-# Attachments ------------------------------------------------------------------------------------------------
-def _is_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            head.decode(encoding)
-            return True
-        except UnicodeDecodeError:
-            continue
-    # The read may have cut a multi-byte character in two at the end.
-    try:
-        head[:-3].decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-_ZIP = (b"PK\x03\x04",)
-_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
-# extension -> (content type, magic prefixes; None = plain text)
-ATTACHMENT_TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
-    ".pdf": ("application/pdf", (b"%PDF-",)),
-    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
-    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
-    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
-    ".gif": ("image/gif", (b"GIF87a", b"GIF89a")),
-    ".webp": ("image/webp", (b"RIFF",)),
-    ".txt": ("text/plain", None),
-    ".csv": ("text/csv", None),
-    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _ZIP),
-    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _ZIP),
-    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", _ZIP),
-    ".xls": ("application/vnd.ms-excel", _OLE),
-    ".doc": ("application/msword", _OLE),
-}
-
-
-def upload_folder() -> Path:
-    configured = current_app.config.get("TASK_ATTACHMENT_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
-
-
-def max_attachment_bytes() -> int:
-    return int(current_app.config.get("TASK_ATTACHMENT_MAX_BYTES") or 10 * 1024 * 1024)
-
-
-def clean_filename(raw: Any) -> str:
-    name = unicodedata.normalize("NFC", str(raw or ""))
-    name = re.split(r"[\\/]", name)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().strip(".")
-    if len(name) > 200:
-        stem, ext = os.path.splitext(name)
-        name = stem[: 200 - len(ext)] + ext
-    return name
-
-
-def sniff(filename: str, head: bytes, *, accept: Iterable[str] | None = None) -> str:
-    """The content type of an upload whose extension is allowed and whose content matches it; raises
-    ValueError with a user message otherwise."""
-    ext = os.path.splitext(filename)[1].lower()
-    allowed = [e for e in ATTACHMENT_TYPES if accept is None or e in set(accept)]
-    if ext not in allowed:
-        raise ValueError(str(_l("Files of this type are not accepted. Accepted: %(types)s.",
-                                types=", ".join(e.lstrip(".") for e in allowed))))
-    content_type, magic = ATTACHMENT_TYPES[ext]
-    ok = _is_text(head) if magic is None else head.startswith(magic)
-    if ok and ext == ".webp":
-        ok = head[8:12] == b"WEBP"
-    if not ok:
-        raise ValueError(str(_l("The file's content does not match its type (%(ext)s).", ext=ext.lstrip("."))))
-    return content_type
-
-
-def add_attachment(
-    task_id: Any,
-    filename: Any,
-    stream: IO[bytes],
-    *,
-    actor: User,
-    field: str | None = None,
-    accept: Iterable[str] | None = None,
-    error_field: str = "file",
-) -> TaskAttachment:
-    """Store an uploaded file for an open task: size limit `TASK_ATTACHMENT_MAX_BYTES`, allowed types by
-    extension and sniffed content. Field errors are named `error_field`."""
-    task = _locked(task_id, actor)
-    _check_open(task)
-    if not can_complete(task, actor) and not can_manage(task, actor):
-        raise PermissionDenied(_l("Only the assignee of this task can attach files to it."))
-    name = clean_filename(filename)
-    if not name:
-        raise ValidationFailed({error_field: _l("Choose a file.")})
-    limit = max_attachment_bytes()
-    content = stream.read(limit + 1)
-    if len(content) > limit:
-        raise ValidationFailed({error_field: _l("The file is larger than %(mb)s MB.", mb=_megabytes(limit))})
-    if not content:
-        raise ValidationFailed({error_field: _l("The file is empty.")})
-    try:
-        content_type = sniff(name, content[:8192], accept=accept)
-    except ValueError as exc:
-        raise ValidationFailed({error_field: str(exc)}) from None
-    now = utcnow()
-    relative = f"{now:%Y}/{now:%m}/{secrets.token_hex(16)}{os.path.splitext(name)[1].lower()}"
-    path = upload_folder() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    _remember_file(path, "crm_new_files")
-    attachment = TaskAttachment(
-        task_id=task.id, instance_id=task.instance_id, original_name=name, stored_name=relative, size=len(content),
-        content_type=content_type, field=field, uploaded_by_id=actor.id, uploaded_at=now,
-    )
-    db.session.add(attachment)
-    db.session.flush()
-    _event(task, "attachment_added", actor, attachment_id=attachment.id, name=name, size=len(content))
-    db.session.flush()
-    return attachment
-
-
-def _megabytes(n: int) -> str:
-    value = n / (1024 * 1024)
-    return f"{value:.0f}" if value >= 1 else f"{value:.2f}"
-
-
-def attachments(task: HumanTask) -> list[TaskAttachment]:
-    return list(db.session.scalars(
-        select(TaskAttachment).where(TaskAttachment.task_id == task.id).order_by(TaskAttachment.id)
-    ))
-
-
-def get_attachment(task_id: Any, attachment_id: Any, actor: User) -> tuple[HumanTask, TaskAttachment, Path]:
-    """(task, attachment, file path) for a download; NotFound unless the actor sees the task and the
-    attachment belongs to it and its file exists."""
-    task = get_task(task_id, actor)
-    attachment = db.session.get(TaskAttachment, _valid_id(attachment_id))
-    if attachment is None or attachment.task_id != task.id:
-        raise NotFound()
-    root = upload_folder().resolve()
-    path = (root / attachment.stored_name).resolve()
-    if root not in path.parents or not path.is_file():
-        raise NotFound()
-    return task, attachment, path
-
-
-def delete_attachment(task_id: Any, attachment_id: Any, *, actor: User) -> None:
-    task = _locked(task_id, actor)
-    attachment = db.session.get(TaskAttachment, _valid_id(attachment_id))
-    if attachment is None or attachment.task_id != task.id:
-        raise NotFound()
-    _check_open(task)
-    if attachment.uploaded_by_id != actor.id and not actor.can("process.admin"):
-        raise PermissionDenied(_l("Only whoever uploaded a file can remove it."))
-    _remember_file(upload_folder() / attachment.stored_name, "crm_deleted_files")
-    db.session.delete(attachment)
-    _event(task, "attachment_removed", actor, attachment_id=attachment.id, name=attachment.original_name)
-    db.session.flush()
-
-
-# Files follow the transaction: new files go when it rolls back, removed ones when it commits.
-def _remember_file(path: Path, key: str) -> None:
-    db.session.info.setdefault(key, []).append(str(path))
-
-
-def _unlink(paths: list[str]) -> None:
-    for p in paths:
-        with contextlib.suppress(OSError):
-            os.unlink(p)
-
-
-@event.listens_for(Session, "after_commit")
-def _files_after_commit(session: Session) -> None:
-    session.info.pop("crm_new_files", None)
-    _unlink(session.info.pop("crm_deleted_files", []))
-
-
-@event.listens_for(Session, "after_rollback")
-def _files_after_rollback(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint (a failed process step, say): the request may still commit
-    _unlink(session.info.pop("crm_new_files", []))
-    session.info.pop("crm_deleted_files", None)
 
 
 # Drafts -----------------------------------------------------------------------------------------------------
 def save_draft(task_id: Any, data: dict[str, Any], *, actor: User) -> HumanTask:
     """Keep form data without completing the task (the assignee, or a candidate of an unclaimed task)."""
-    task = _locked(task_id, actor)
-    _check_open(task)
+    task = locked_task(task_id, actor)
+    check_open(task)
     if not can_complete(task, actor):
         raise PermissionDenied(_l("This task is not yours to work on; claim it first."))
     task.draft = json.loads(json.dumps(data, default=str))
-    _event(task, "draft_saved", actor)
+    record_event(task, "draft_saved", actor)
     db.session.flush()
     return task
 
@@ -565,49 +367,3 @@ def task_data(task: HumanTask) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 — the task is gone from the engine (completed, cancelled)
         return {}
     return json.loads(json.dumps(spiff_task.data, default=str))
-
-
-# Saved filters ------------------------------------------------------------------------------------------------
-FILTER_MAX = 50  # per user
-
-
-def saved_filters(actor: User) -> list[SavedTaskFilter]:
-    return list(db.session.scalars(
-        select(SavedTaskFilter).where(SavedTaskFilter.user_id == actor.id).order_by(SavedTaskFilter.name)
-    ))
-
-
-def get_filter(filter_id: Any, actor: User) -> SavedTaskFilter:
-    row = db.session.get(SavedTaskFilter, _valid_id(filter_id))
-    if row is None or row.user_id != actor.id:
-        raise NotFound()
-    return row
-
-
-def save_filter(name: Any, query: str, *, actor: User) -> SavedTaskFilter:
-    """Save (or overwrite, by name) one of the actor's inbox filters."""
-    errors: dict[str, str] = {}
-    text = check_text(name if isinstance(name, str) else None, errors, "name", max_length=80)
-    if len(query) > 1000:
-        errors["query"] = str(_l("This filter is too long to save."))
-    if errors:
-        raise ValidationFailed(errors)
-    row = db.session.scalar(select(SavedTaskFilter).where(SavedTaskFilter.user_id == actor.id,
-                                                          SavedTaskFilter.name == text))
-    if row is None:
-        count = db.session.scalar(select(func.count()).select_from(SavedTaskFilter)
-                                  .where(SavedTaskFilter.user_id == actor.id)) or 0
-        if count >= FILTER_MAX:
-            raise ValidationFailed({"name": _l("You have %(n)d saved filters; delete one first.", n=count)})
-        row = SavedTaskFilter(user_id=actor.id, name=text, query=query, created_at=utcnow())
-        db.session.add(row)
-    else:
-        row.query = query
-    db.session.flush()
-    return row
-
-
-def delete_filter(filter_id: Any, *, actor: User) -> None:
-    row = get_filter(filter_id, actor)
-    db.session.execute(delete(SavedTaskFilter).where(SavedTaskFilter.id == row.id))
-    db.session.flush()

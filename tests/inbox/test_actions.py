@@ -19,6 +19,7 @@ from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
 from crm.workflow import runtime
+from crm.workflow import task_files
 from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import ProcessEvent
@@ -223,7 +224,7 @@ def test_upload_download_and_remove_a_file(task, inbox, login_as, uploads):
     resp = post(client, f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(PDF), "报价单 v2.pdf")},
                 content_type="multipart/form-data")
     assert resp.status_code == 303
-    [attachment] = tasks.attachments(task)
+    [attachment] = task_files.attachments(task)
     assert (attachment.original_name, attachment.size, attachment.content_type) == ("报价单 v2.pdf", len(PDF), "application/pdf")
     assert attachment.uploaded_by_id == inbox.a_rep1.id
     stored = uploads / attachment.stored_name
@@ -237,7 +238,7 @@ def test_upload_download_and_remove_a_file(task, inbox, login_as, uploads):
     assert login_as(inbox.b_manager).get(f"/tasks/{task.id}/attachments/{attachment.id}").status_code == 404
     assert post(login_as(inbox.a_manager), f"/tasks/{task.id}/attachments/{attachment.id}/delete").status_code == 403
     assert post(login_as(inbox.a_rep1), f"/tasks/{task.id}/attachments/{attachment.id}/delete").status_code == 303
-    assert tasks.attachments(task) == [] and not stored.exists()  # the file goes when the removal commits
+    assert task_files.attachments(task) == [] and not stored.exists()  # the file goes when the removal commits
     assert kinds(task)[-2:] == ["attachment_added", "attachment_removed"]
 
 
@@ -262,22 +263,22 @@ def test_files_too_big_or_of_the_wrong_type_are_refused(task, inbox, login_as, u
 
 def test_text_files_in_chinese_encodings_are_accepted(task, inbox):
     tasks.claim(task.id, actor=inbox.a_rep1)
-    attachment = tasks.add_attachment(task.id, "客户.csv", io.BytesIO("名称,数量\n托盘,3\n".encode("gb18030")),
+    attachment = task_files.add_attachment(task.id, "客户.csv", io.BytesIO("名称,数量\n托盘,3\n".encode("gb18030")),
                                       actor=inbox.a_rep1)
     assert attachment.content_type == "text/csv"
 
 
 def test_only_people_working_on_the_task_attach_files(task, inbox):
     with pytest.raises(PermissionDenied):
-        tasks.add_attachment(task.id, "x.pdf", io.BytesIO(PDF), actor=inbox.east_manager)  # sees it, no more
+        task_files.add_attachment(task.id, "x.pdf", io.BytesIO(PDF), actor=inbox.east_manager)  # sees it, no more
     with pytest.raises(NotFound):
-        tasks.add_attachment(task.id, "x.pdf", io.BytesIO(PDF), actor=inbox.b_sup)
+        task_files.add_attachment(task.id, "x.pdf", io.BytesIO(PDF), actor=inbox.b_sup)
 
 
 def test_a_file_written_in_a_transaction_that_rolls_back_is_removed(task, inbox, uploads):
     tasks.claim(task.id, actor=inbox.a_rep1)
     db.session.commit()
-    attachment = tasks.add_attachment(task.id, "x.png", io.BytesIO(PNG), actor=inbox.a_rep1)
+    attachment = task_files.add_attachment(task.id, "x.png", io.BytesIO(PNG), actor=inbox.a_rep1)
     path = uploads / attachment.stored_name
     assert path.exists()
     db.session.rollback()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.workflow import task_files
 from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
@@ -99,10 +100,10 @@ def test_complete_validates_like_the_form(task, api_inbox, call):
 def test_complete_with_a_file_names_an_attachment_of_the_task(task, review, api_inbox, call):
     rep = api_inbox.a_rep1
     tasks.claim(task.id, actor=rep)
-    attachment = tasks.add_attachment(task.id, "voucher.png", io.BytesIO(PNG), actor=rep)
+    attachment = task_files.add_attachment(task.id, "voucher.png", io.BytesIO(PNG), actor=rep)
     elsewhere = review(candidates=[rep])
     tasks.claim(elsewhere.id, actor=rep)
-    foreign = tasks.add_attachment(elsewhere.id, "other.png", io.BytesIO(PNG), actor=rep)
+    foreign = task_files.add_attachment(elsewhere.id, "other.png", io.BytesIO(PNG), actor=rep)
     db.session.commit()
     assert_problem(call("POST", f"/api/v1/tasks/{task.id}/complete", rep,
                         json={"data": {**VALID, "voucher": foreign.id}}), 422, "voucher")

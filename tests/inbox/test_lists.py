@@ -12,6 +12,7 @@ from sqlalchemy import event
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.workflow import runtime
+from crm.workflow import task_filters
 from crm.workflow import tasks
 from tests.org.test_views import html
 from tests.org.test_views import post
@@ -153,7 +154,7 @@ def test_saved_filters_are_personal(board, inbox, login_as):
     resp = post(client, "/tasks/filters", {"name": "Overdue in A", "view": "all",
                                            "query": "due=overdue&q=SO&store_id=x&evil=1"})
     assert resp.status_code == 303
-    [saved] = tasks.saved_filters(inbox.a_manager)
+    [saved] = task_filters.saved_filters(inbox.a_manager)
     assert saved.query == "view=all&due=overdue&q=SO"
     resp = client.get(f"/tasks/filters/{saved.id}")
     assert resp.status_code == 302 and resp.headers["Location"] == "/tasks/scope?due=overdue&q=SO"
@@ -161,15 +162,15 @@ def test_saved_filters_are_personal(board, inbox, login_as):
     assert "Overdue in A" in page
     # Saving under the same name replaces the filter.
     post(client, "/tasks/filters", {"name": "Overdue in A", "view": "today", "query": ""})
-    assert [s.query for s in tasks.saved_filters(inbox.a_manager)] == ["view=today"]
+    assert [s.query for s in task_filters.saved_filters(inbox.a_manager)] == ["view=today"]
     assert post(client, "/tasks/filters", {"name": "", "view": "all"}).status_code == 303  # refused, flashed
-    assert len(tasks.saved_filters(inbox.a_manager)) == 1
+    assert len(task_filters.saved_filters(inbox.a_manager)) == 1
     # Somebody else's filter is not there for them.
     other = login_as(inbox.a_sup)
     assert other.get(f"/tasks/filters/{saved.id}").status_code == 404
     assert post(other, f"/tasks/filters/{saved.id}/delete").status_code == 404
     assert post(login_as(inbox.a_manager), f"/tasks/filters/{saved.id}/delete").status_code == 303
-    assert tasks.saved_filters(inbox.a_manager) == []
+    assert task_filters.saved_filters(inbox.a_manager) == []
 
 
 def test_empty_states(inbox, login_as):

@@ -28,8 +28,8 @@ from crm.inbox.views.common import bp
 from crm.inbox.views.common import counts
 from crm.inbox.views.common import filters_from_args
 from crm.inbox.views.common import tz
+from crm.workflow import task_filters
 from crm.workflow import task_queries
-from crm.workflow import tasks
 
 
 def _list(view: str) -> Any:
@@ -55,7 +55,7 @@ def _list(view: str) -> Any:
         candidates=task_queries.candidate_counts([t.id for t in items]) if view == "group" else {},
         processes=task_queries.process_names(),
         store_choices=task_queries.store_choices(current_user),
-        saved=tasks.saved_filters(current_user),
+        saved=task_filters.saved_filters(current_user),
         saved_query=urlencode(filters.query_args()),
     )
 
@@ -110,7 +110,7 @@ def save_filter() -> Any:
     filters = filters_from_args(view, dict(parse_qsl(raw_query[:2000])))
     query = urlencode({"view": view, **filters.query_args()})
     try:
-        saved = tasks.save_filter(request.form.get("name"), query, actor=current_user)
+        saved = task_filters.save_filter(request.form.get("name"), query, actor=current_user)
     except ValidationFailed as exc:
         db.session.rollback()
         for messages in exc.errors.values():
@@ -124,7 +124,7 @@ def save_filter() -> Any:
 @bp.route("/filters/<int:filter_id>")
 @login_required
 def apply_filter(filter_id: int) -> Any:
-    saved = tasks.get_filter(filter_id, current_user)
+    saved = task_filters.get_filter(filter_id, current_user)
     args = dict(parse_qsl(saved.query))
     view = _view_of(args.pop("view", None))
     filters = filters_from_args(view, args)
@@ -134,8 +134,8 @@ def apply_filter(filter_id: int) -> Any:
 @bp.route("/filters/<int:filter_id>/delete", methods=["POST"])
 @login_required
 def delete_filter(filter_id: int) -> Any:
-    saved = tasks.get_filter(filter_id, current_user)
+    saved = task_filters.get_filter(filter_id, current_user)
     name = saved.name
-    tasks.delete_filter(saved.id, actor=current_user)
+    task_filters.delete_filter(saved.id, actor=current_user)
     flash(_("The filter %(name)s was deleted.", name=name), "success")
     return redirect(url_for("inbox.mine"), code=303)

@@ -29,6 +29,7 @@ from crm.inbox.views.common import event_label
 from crm.inbox.views.common import tz
 from crm.workflow import forms
 from crm.workflow import runtime
+from crm.workflow import task_files
 from crm.workflow import task_queries
 from crm.workflow import tasks
 from crm.workflow.forms import FormUnavailable
@@ -78,7 +79,7 @@ def _render(
     candidate_ids = tasks.candidate_ids(task)
     events, event_names = _history(task)
     comments = tasks.comments(task)
-    attachments = tasks.attachments(task)
+    attachments = task_files.attachments(task)
     manager = task.is_open and tasks.can_manage(task, actor)
     own = task.assignee_id == actor.id
     names = task_queries.user_names({*candidate_ids, task.assignee_id or 0, task.delegated_by_id or 0,
@@ -255,7 +256,7 @@ def upload(task_id: int) -> Any:
         if upload is None or not upload.filename:
             tasks.get_task(task_id, current_user)  # a hidden task stays hidden
             raise ValidationFailed({"file": _l("Choose a file.")})
-        saved = tasks.add_attachment(task_id, upload.filename, upload.stream, actor=current_user)
+        saved = task_files.add_attachment(task_id, upload.filename, upload.stream, actor=current_user)
     except DomainError as exc:
         return _refused(task_id, exc)
     flash(_("The file %(name)s was attached.", name=saved.original_name), "success")
@@ -265,7 +266,7 @@ def upload(task_id: int) -> Any:
 @bp.route("/<int:task_id>/attachments/<int:attachment_id>")
 @login_required
 def download(task_id: int, attachment_id: int) -> Any:
-    _task, attachment, path = tasks.get_attachment(task_id, attachment_id, current_user)
+    _task, attachment, path = task_files.get_attachment(task_id, attachment_id, current_user)
     # Read whole (at most TASK_ATTACHMENT_MAX_BYTES): no file handle outlives the request.
     response = send_file(io.BytesIO(path.read_bytes()), mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.original_name, max_age=0)
@@ -278,7 +279,7 @@ def download(task_id: int, attachment_id: int) -> Any:
 @login_required
 def delete_attachment(task_id: int, attachment_id: int) -> Any:
     try:
-        tasks.delete_attachment(task_id, attachment_id, actor=current_user)
+        task_files.delete_attachment(task_id, attachment_id, actor=current_user)
     except DomainError as exc:
         return _refused(task_id, exc)
     flash(_("The file was removed."), "success")
@@ -302,7 +303,7 @@ def submit(task_id: int) -> Any:
     actor = current_user._get_current_object()
 
     def store(field: Any, path: str, upload: Any) -> int:
-        return tasks.add_attachment(task.id, upload.filename, upload.stream, actor=actor, field=path,
+        return task_files.add_attachment(task.id, upload.filename, upload.stream, actor=actor, field=path,
                                     accept=field.accept, error_field=path).id
 
     if request.form.get("_action") == "draft":
