@@ -264,7 +264,7 @@ def test_files_too_big_or_of_the_wrong_type_are_refused(task, inbox, login_as, u
 def test_text_files_in_chinese_encodings_are_accepted(task, inbox):
     tasks.claim(task.id, actor=inbox.a_rep1)
     attachment = task_files.add_attachment(task.id, "客户.csv", io.BytesIO("名称,数量\n托盘,3\n".encode("gb18030")),
-                                      actor=inbox.a_rep1)
+                                           actor=inbox.a_rep1)
     assert attachment.content_type == "text/csv"
 
 

@@ -304,7 +304,7 @@ def submit(task_id: int) -> Any:
 
     def store(field: Any, path: str, upload: Any) -> int:
         return task_files.add_attachment(task.id, upload.filename, upload.stream, actor=actor, field=path,
-                                    accept=field.accept, error_field=path).id
+                                         accept=field.accept, error_field=path).id
 
     if request.form.get("_action") == "draft":
         return _save_draft(task, form, posted, data, store)
