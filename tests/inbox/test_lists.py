@@ -47,7 +47,7 @@ def test_my_tasks_and_group_tasks(board, inbox, login_as):
     assert listed(client.get("/tasks/")) == ["Review order SO-1"]
     assert listed(client.get("/tasks/group")) == ["Review order SO-2"]
     page = html(client.get("/tasks/group"))
-    assert "3 candidates" in page and 'class="btn btn-sm btn-primary claim-button"' in page
+    assert "3 candidates" in page and "claim-button" in page
     assert listed(login_as(inbox.a_rep2).get("/tasks/")) == []
     assert listed(login_as(inbox.a_sup).get("/tasks/group")) == ["Review order SO-3", "Review order SO-2"]
     assert listed(login_as(inbox.b_rep).get("/tasks/group")) == ["Review order SO-9"]
