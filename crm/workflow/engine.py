@@ -129,9 +129,39 @@ class CrmWorkflow(BpmnWorkflow):
         return super().get_tasks_iterator(first_task, **kwargs)
 
 
+class _SharedSpecConverter(BpmnWorkflowConverter):
+    """Restores a workflow around spec objects restored once per spec hash (guide §8.3: a load cost
+    about a quarter), when the dict carries them under "_crm_specs"; otherwise the library's way.
+    The body mirrors BpmnWorkflowConverter.from_dict of SpiffWorkflow 3.2.0: re-check it on upgrades."""
+
+    def from_dict(self, dct: dict[str, Any]) -> Any:
+        shared = dct.pop("_crm_specs", None)
+        if shared is None:
+            return super().from_dict(dct)
+        from uuid import UUID
+
+        spec, subprocess_specs = shared
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        if not getattr(workflow, "crm_state_only", False):
+            return super().to_dict(workflow)  # type: ignore[no-any-return]
+        # The state alone: the specs are stored once per hash, converting them on every save is waste.
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct  # type: ignore[no-any-return]
+
+
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
-    config[CrmWorkflow] = BpmnWorkflowConverter
+    config[CrmWorkflow] = _SharedSpecConverter
     reg = BpmnWorkflowSerializer.configure(config)
     reg.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
     reg.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
@@ -163,7 +193,11 @@ def specs_of(wf: BpmnWorkflow) -> tuple[str, str]:
 
 
 def dump_state(wf: BpmnWorkflow) -> str:
-    d = SERIALIZER.to_dict(wf)
+    wf.crm_state_only = True
+    try:
+        d = SERIALIZER.to_dict(wf)
+    finally:
+        wf.crm_state_only = False
     d.pop("spec", None)
     d.pop("subprocess_specs", None)
     d["serializer_version"] = SERIALIZER.VERSION
@@ -181,6 +215,22 @@ def knows_specs(sha256: str) -> bool:
     return sha256 in _spec_parts
 
 
+_spec_objects: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+
+def _shared_specs(sha256: str, part: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The spec objects of a spec part, restored once. Restoring consumes the dicts it is given (the
+    library pops the task specs' extensions), so it restores from a copy and keeps the part intact."""
+    objects = _spec_objects.get(sha256)
+    if objects is None:
+        restore = SERIALIZER.registry.restore
+        spec = restore(copy.deepcopy(part["spec"]))
+        subprocess_specs = {name: restore(d) for name, d in copy.deepcopy(part["subprocess_specs"]).items()}
+        objects = (spec, subprocess_specs)
+        _spec_objects[sha256] = objects
+    return objects
+
+
 def load_state(state: str, sha256: str, specs_json: str | None) -> CrmWorkflow:
     """Rebuild a workflow from its state and its spec part (cached by hash after the first load)."""
     part = _spec_parts.get(sha256)
@@ -190,11 +240,12 @@ def load_state(state: str, sha256: str, specs_json: str | None) -> CrmWorkflow:
         part = json.loads(specs_json, cls=SERIALIZER.json_decoder_cls)
         _spec_parts[sha256] = part
     d = json.loads(state, cls=SERIALIZER.json_decoder_cls)
-    # Copies: the library's from_dict pops keys (the task specs' extensions) out of the dicts it is given,
-    # and the cached part must serve the next load intact (else forms, instructions and properties vanish).
-    d["spec"] = copy.deepcopy(part["spec"])
-    d["subprocess_specs"] = copy.deepcopy(part["subprocess_specs"])
-    SERIALIZER.migrate(d)  # in place: older serializer versions are upgraded
+    if d.get("serializer_version") == SERIALIZER.VERSION:
+        d["_crm_specs"] = _shared_specs(sha256, part)
+    else:  # an older format: the library's migrations need the spec dicts
+        d["spec"] = copy.deepcopy(part["spec"])
+        d["subprocess_specs"] = copy.deepcopy(part["subprocess_specs"])
+        SERIALIZER.migrate(d)
     wf = SERIALIZER.from_dict(d)
     wf.script_engine = script_engine()
     wf.crm_properties = part.get("properties", {})

@@ -110,14 +110,15 @@ def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, 
     instance.last_error = None
     instance.error_task_id = None
     instance.updated_at = utcnow()  # also bumps lock_version even if the state text is unchanged
-    before = instance.waiting or {}
+    before = instance.waiting
     tasks = sorted(str(t.id) for t in engine.ready_user_tasks(wf))
     messages = sorted(engine.waiting_message_names(wf)) if not wf.is_completed() else []
-    if tasks != before.get("tasks") or completed_guid is not None or instance.waiting is None:
+    # Set before the syncs flush, so the instance row is written once per step.
+    instance.waiting = {"tasks": tasks, "messages": messages}
+    if before is None or tasks != before.get("tasks") or completed_guid is not None:
         inbox_sync.sync(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
-    if messages != before.get("messages") or instance.waiting is None:
+    if before is None or messages != before.get("messages"):
         _sync_subscriptions(instance, set(messages))
-    instance.waiting = {"tasks": tasks, "messages": messages}  # _step flushes once, with the event
 
 
 def _sync_subscriptions(instance: ProcessInstance, names: set[str]) -> None:

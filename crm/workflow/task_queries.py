@@ -126,16 +126,19 @@ def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int,
     return keyset_page(db.session, stmt, keys, cursor=cursor, limit=limit)
 
 
+BADGE_CAP = 100  # the navigation shows "99+" beyond this
+
+
 def inbox_counts(actor: Any) -> dict[str, int]:
-    """{"mine": open tasks assigned to the actor, "group": unclaimed tasks they may claim} in one query;
-    each part runs on its own index (assignee / candidate user)."""
+    """{"mine": open tasks assigned to the actor, "group": unclaimed tasks they may claim}, each capped at
+    BADGE_CAP: a LIMIT lets PostgreSQL walk the assignee / candidate index and stop, where an exact
+    count of 2 k candidates among 100 k tasks chose a hash join over every task (27 ms)."""
     ctx = scope_context(actor)
     if not ctx.scopes:
         return {"mine": 0, "group": 0}
-    mine = select(func.count()).select_from(HumanTask).where(
-        HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
+    mine = select(HumanTask.id).where(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
     group = (
-        select(func.count()).select_from(HumanTaskCandidate)
+        select(HumanTaskCandidate.task_id)
         .join(HumanTask, HumanTask.id == HumanTaskCandidate.task_id)
         .where(HumanTaskCandidate.user_id == actor.id, HumanTask.status == TaskStatus.OPEN,
                HumanTask.assignee_id.is_(None))
@@ -143,7 +146,11 @@ def inbox_counts(actor: Any) -> dict[str, int]:
     if ctx.store_filter is not None:
         mine = mine.where(HumanTask.store_id.in_(ctx.store_filter))
         group = group.where(HumanTask.store_id.in_(ctx.store_filter))
-    row = db.session.execute(select(mine.scalar_subquery(), group.scalar_subquery())).one()
+
+    def capped(stmt: Select[Any]) -> Any:
+        return select(func.count()).select_from(stmt.limit(BADGE_CAP).subquery()).scalar_subquery()
+
+    row = db.session.execute(select(capped(mine), capped(group))).one()
     return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
 
 
