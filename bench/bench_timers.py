@@ -57,6 +57,9 @@ def main() -> None:
             from crm.workflow.models import ProcessEvent
             from crm.workflow.models import ProcessInstance
 
+            from crm.workflow import registry
+
+            registry.register_forms_dir(HERE / "processes")
             deploy_directory(HERE / "processes")
             first = runtime.start("bench_timer")
             db.session.commit()
