@@ -9,19 +9,17 @@ its "Supervisor" lane."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from crm.config import Config
 from crm.extensions import db
 from crm.org.models import OrgUnit
-from tests.browser import test_smoke as smoke
+from tests.browser.conftest import serve
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
 from tests.inbox.support import deploy_inbox_process
@@ -29,8 +27,6 @@ from tests.inbox.support import start_review
 
 pytestmark = pytest.mark.browser
 
-browser = smoke.browser  # the same fixtures: Debian's Chromium; a page saving a screenshot on failure
-page = smoke.page
 SUPERVISOR = "13800000102"  # 郑主管, supervisor in 天猫旗舰店
 
 
@@ -46,17 +42,8 @@ def inbox_server(tmp_path: Path) -> Iterator[str]:
             store = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "天猫旗舰店"))
             start_review(store, order_no="SO-4242", customer="华东物流")
             db.session.commit()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="browser-inbox-server", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        with serve(app) as base_url:
+            yield base_url
 
 
 def test_claim_fill_fix_and_complete_a_task(inbox_server: str, page: Any) -> None:

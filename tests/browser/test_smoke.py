@@ -7,30 +7,22 @@ Chromium (never a downloaded browser). Without /usr/bin/chromium the test is ski
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from crm.config import Config
 from crm.extensions import db
 from crm.org.models import User
+from tests.browser.conftest import serve
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "crm" / "translations" / "zh" / "LC_MESSAGES" / "messages.mo"
 SALESPERSON = ("13800000103", "王芳")
 
@@ -52,47 +44,8 @@ def live_server(server_database: str) -> Iterator[str]:
         assert result.exit_code == 0, result.output
         assert SALESPERSON[0] in result.output
         assert db.session.scalar(select(User.name).where(User.mobile == SALESPERSON[0])) == SALESPERSON[1]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium for the browser tests")
-        pytest.skip(f"{CHROMIUM} is not installed (apt install chromium); browser tests skipped outside CI")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(10000)
-    try:
-        yield page
-    finally:
-        report = getattr(request.node, "rep_call", None)  # set by tests/browser/conftest.py
-        if report is None or report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        context.close()
+    with serve(app) as url:
+        yield url
 
 
 def test_sign_in_switch_language_sign_out(live_server: str, page: Any) -> None:
