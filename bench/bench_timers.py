@@ -51,13 +51,12 @@ def main() -> None:
         with app.app_context():
             upgrade()
             from crm.extensions import db
+            from crm.workflow import registry
             from crm.workflow import runtime
             from crm.workflow.deploy import deploy_directory
             from crm.workflow.models import InstanceStatus
             from crm.workflow.models import ProcessEvent
             from crm.workflow.models import ProcessInstance
-
-            from crm.workflow import registry
 
             registry.register_forms_dir(HERE / "processes")
             deploy_directory(HERE / "processes")
