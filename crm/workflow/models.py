@@ -17,6 +17,7 @@ from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import exists
 from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -24,6 +25,7 @@ from sqlalchemy.orm import relationship
 from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
+from crm.extensions import db
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -205,8 +207,19 @@ def _involved(actor: Any) -> Any:
 # Supervisors and managers see the tasks of their scope (the assignee is the owner, the store the
 # location); everyone sees the tasks they are assigned to or a candidate of.
 TASK_SCOPE = Visibility(location="store_id", owner="assignee_id", location_is_store=True)
+def _involves(task: HumanTask, actor: Any) -> bool:
+    """_involved, on a loaded task: its assignee or one of its candidates."""
+    if task.assignee_id == actor.id:
+        return True
+    return db.session.scalar(
+        select(HumanTaskCandidate.user_id).where(
+            HumanTaskCandidate.task_id == task.id, HumanTaskCandidate.user_id == actor.id
+        )
+    ) is not None
+
+
 HumanTask.__visibility__ = Visibility(  # type: ignore[attr-defined]
-    location="store_id", owner="assignee_id", location_is_store=True, extra=_involved
+    location="store_id", owner="assignee_id", location_is_store=True, extra=_involved, involves=_involves
 )
 
 

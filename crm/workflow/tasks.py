@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from crm.auth.scopes import get_visible
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
 from crm.core.clock import utcnow
@@ -67,11 +68,7 @@ def valid_id(raw: Any) -> int:
 
 def get_task(task_id: Any, actor: User) -> HumanTask:
     """The task, if the actor may see it (assignee, candidate, or in their data scope); else NotFound."""
-    stmt = visible(select(HumanTask).where(HumanTask.id == valid_id(task_id)), actor, HumanTask)
-    task = db.session.scalar(stmt)
-    if task is None:
-        raise NotFound()
-    return task
+    return get_visible(HumanTask, valid_id(task_id), actor)
 
 
 def locked_task(task_id: Any, actor: User) -> HumanTask:

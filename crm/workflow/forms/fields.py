@@ -12,6 +12,8 @@ from dataclasses import field as dc_field
 from datetime import datetime
 from decimal import Decimal
 from decimal import InvalidOperation
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask_babel import get_timezone
@@ -103,12 +105,30 @@ def walk(fields: list[Field]) -> list[Field]:
 
 
 # Loading ---------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _check_schema(schema_json: str) -> None:
+    """Checking a schema against its meta-schema is slow; a schema text is checked once."""
+    schema = json.loads(schema_json)
+    validator_for(schema, default=Draft202012Validator).check_schema(schema)
+
+
 def _read_json(filename: str) -> dict[str, Any]:
     path = registry.find_form(filename)
     if path is None:
         raise FormUnavailable(_l("The form file %(name)s is missing; tell a process administrator.", name=filename))
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return copy.deepcopy(_parsed(str(path), mtime, filename))
+
+
+@lru_cache(maxsize=256)
+def _parsed(path: str, mtime_ns: int, filename: str) -> dict[str, Any]:
+    """A form file parsed once per version (path + modification time): tasks load their form on every
+    request, and reading and checking the JSON each time cost milliseconds."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         raise FormUnavailable(_l("The form file %(name)s is not valid JSON; tell a process administrator.",
                                  name=filename)) from None
@@ -129,7 +149,7 @@ def load_form(schema_file: str | None, uischema_file: str | None, data: Mapping[
         sibling = re.sub(r"\.schema\.json$", ".uischema.json", schema_file)
         uischema = _read_json(sibling) if sibling != schema_file and registry.find_form(sibling) else {}
     try:
-        validator_for(schema, default=Draft202012Validator).check_schema(schema)
+        _check_schema(json.dumps(schema, sort_keys=True))
     except SchemaError as exc:
         raise FormUnavailable(_l("The form file %(name)s is not a valid JSON Schema: %(error)s",
                                  name=schema_file, error=exc.message)) from None
