@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--open-tasks", type=int, default=100_000)
     parser.add_argument("--candidate-tasks", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the HTTP completions with cProfile and print the top functions")
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -116,6 +118,21 @@ def main() -> None:
             assert resp.status_code == 303, (resp.status_code, __import__("re").findall(r"alert-danger[^>]*>([^<]*)", resp.get_data(as_text=True)))
 
         # Requests outside any pushed app context: each gets its own, as on a server (a shared one leaks g).
+        if args.profile:
+            import cProfile
+            import pstats
+
+            for _ in range(5):
+                complete()
+            prof = cProfile.Profile()
+            prof.runcall(lambda: [complete() for _ in range(args.instances - 1)])
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(r"crm/|SpiffWorkflow|jsonschema|jinja|babel|flask_login|werkzeug/(wrappers|formparser)", 70)
+            import logging
+
+            logging.basicConfig()
+            logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+            complete()
+            return
         http = measure(complete, runs=args.instances, warmup=5)
         with app.app_context():
             memory = in_memory_step(args.runs)

@@ -20,6 +20,7 @@ from flask_login import login_required
 from flask_login import login_user
 from flask_login import logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.auth import queries
 from crm.auth import services
@@ -54,7 +55,8 @@ def load_user(user_id: str) -> User | None:
     raw_id, _sep, stamp = user_id.partition(":")
     if not raw_id.isdigit():
         return None
-    user = db.session.get(User, int(raw_id))
+    # Roles in the same statement: every request needs them (permissions, scope).
+    user = db.session.get(User, int(raw_id), options=[joinedload(User.roles)])
     if user is None or not user.active or user.security_stamp != stamp:
         return None
     return user

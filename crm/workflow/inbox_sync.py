@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import column
 from sqlalchemy import select
 from sqlalchemy import table
+from sqlalchemy import update
 
 from crm.core.clock import utcnow
 from crm.extensions import db
@@ -111,7 +112,7 @@ def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int],
     lane = task.task_spec.lane
     if not roles and lane:
         roles = [lane.strip().lower().replace(" ", "_")]
-    candidates |= _role_holders(roles, instance.store_id)
+    holders = _role_holders(roles, instance.store_id)
     item = _mi_item(task)
     item_users = _user_ids(item)
     if len(item_users) == 1 and assignee is None:
@@ -120,72 +121,96 @@ def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int],
     candidates.update(_user_ids(task.data.get("assignees")))
     if assignee is not None:
         candidates.add(assignee)
-    if candidates:  # only users that exist and are active (an expression may name anyone)
-        candidates = set(db.session.scalars(select(User.id).where(User.id.in_(candidates), User.active)))
+    unchecked = candidates - holders
+    if unchecked:  # only users that exist and are active (an expression may name anyone); holders are
+        unchecked = set(db.session.scalars(select(User.id).where(User.id.in_(unchecked), User.active)))
+    candidates = holders | unchecked
     if assignee is not None and assignee not in candidates:
         assignee = None
     return assignee, candidates, item
 
 
-def sync(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, actor_id: int | None) -> None:
-    ready = {str(t.id): t for t in engine.ready_user_tasks(wf)}
-    open_rows = {
-        row.task_guid: row
-        for row in db.session.scalars(
-            select(HumanTask).where(
+def sync(
+    instance: ProcessInstance,
+    ready_tasks: list[Any],
+    *,
+    completed_guid: str | None,
+    actor_id: int | None,
+    open_guids: list[str] | None = None,
+) -> None:
+    """Close the rows of tasks that are no longer READY and add rows for new READY tasks.
+
+    `open_guids` are the tasks the instance was waiting on before this step (`process_instance.waiting`,
+    written in the same transaction as the rows, so it names exactly the open rows); without it the
+    open rows are read. Everything is written with the step's one flush plus one candidates insert."""
+    ready = {str(t.id): t for t in ready_tasks}
+    now = utcnow()
+    if open_guids is None:
+        open_guids = list(db.session.scalars(
+            select(HumanTask.task_guid).where(
                 HumanTask.instance_id == instance.id, HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
             )
-        )
-    }
-    now = utcnow()
-    for guid, row in open_rows.items():
-        if guid in ready:
-            continue
-        if guid == completed_guid:
-            row.status = TaskStatus.COMPLETED
-            row.completed_by_id = actor_id
-        else:
-            row.status = TaskStatus.CANCELLED
-        row.completed_at = now
-        row.draft = None
-    for guid, task in ready.items():
-        if guid in open_rows:
-            continue
-        ts = task.task_spec
-        ext = getattr(ts, "extensions", None) or {}
-        props = _props(task)
-        assignee, candidates, item = resolve(task, instance)
-        due_hours = props.get("due_hours")
-        try:
-            priority = max(0, min(2, int(props.get("priority") or 0)))
-        except ValueError:
-            priority = 0
-        row = HumanTask(
-            instance_id=instance.id,
-            task_guid=guid,
-            process_key=task.workflow.spec.name,
-            bpmn_id=ts.bpmn_id,
-            title=(render(ts.bpmn_name, task.data) or ts.bpmn_id)[:300],
-            instructions=render(ext.get("instructionsForEndUser") or ts.documentation, task.data),
-            form_schema=ext.get("formJsonSchemaFilename"),
-            form_uischema=ext.get("formUiSchemaFilename"),
-            lane=ts.lane,
-            store_id=instance.store_id,
-            object_type=instance.object_type,
-            object_id=instance.object_id,
-            assignee_id=assignee,
-            status=TaskStatus.CLAIMED if assignee else TaskStatus.OPEN,
-            priority=priority,
-            due_at=now + timedelta(hours=float(due_hours)) if _is_number(due_hours) else None,
-            created_at=now,
-            item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
-        )
-        db.session.add(row)
-        db.session.flush()
-        if candidates:
+        ))
+    gone = [guid for guid in open_guids if guid not in ready]
+    for guids, values in (
+        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
+        ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
+    ):
+        if guids:
             db.session.execute(
-                HumanTaskCandidate.__table__.insert(), [{"task_id": row.id, "user_id": uid} for uid in sorted(candidates)]
+                update(HumanTask)
+                .where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(guids),
+                       HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
+                .values(completed_at=now, draft=None, **values)
+                .execution_options(synchronize_session="evaluate")
             )
+    known = set(open_guids)
+    new_rows: list[tuple[HumanTask, set[int]]] = []
+    with db.session.no_autoflush:  # one flush for all new rows, after their candidates are resolved
+        for guid, task in ready.items():
+            if guid in known:
+                continue
+            new_rows.append(_new_row(instance, task, guid, now))
+    if not new_rows:
+        return
+    db.session.flush()  # the rows' ids, for their candidates
+    candidates = [{"task_id": row.id, "user_id": uid} for row, users in new_rows for uid in sorted(users)]
+    if candidates:
+        db.session.execute(HumanTaskCandidate.__table__.insert(), candidates)
+
+
+def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple[HumanTask, set[int]]:
+    ts = task.task_spec
+    ext = getattr(ts, "extensions", None) or {}
+    props = _props(task)
+    assignee, candidates, item = resolve(task, instance)
+    due_hours = props.get("due_hours")
+    try:
+        priority = max(0, min(2, int(props.get("priority") or 0)))
+    except ValueError:
+        priority = 0
+    row = HumanTask(
+        instance_id=instance.id,
+        task_guid=guid,
+        process_key=task.workflow.spec.name,
+        bpmn_id=ts.bpmn_id,
+        title=(render(ts.bpmn_name, task.data) or ts.bpmn_id)[:300],
+        instructions=render(ext.get("instructionsForEndUser") or ts.documentation, task.data),
+        form_schema=ext.get("formJsonSchemaFilename"),
+        form_uischema=ext.get("formUiSchemaFilename"),
+        lane=ts.lane,
+        store_id=instance.store_id,
+        object_type=instance.object_type,
+        object_id=instance.object_id,
+        assignee_id=assignee,
+        status=TaskStatus.CLAIMED if assignee else TaskStatus.OPEN,
+        priority=priority,
+        due_at=now + timedelta(hours=float(due_hours)) if _is_number(due_hours) else None,
+        created_at=now,
+        item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
+    )
+    db.session.add(row)
+    return row, candidates
 
 
 def _is_number(value: Any) -> bool:

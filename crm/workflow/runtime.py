@@ -70,6 +70,9 @@ def _lock(instance_id: int) -> ProcessInstance:
 
 
 def _load(instance: ProcessInstance) -> Any:
+    wf = _take_prepared(instance)
+    if wf is not None:
+        return wf
     specs_json = None
     if not engine.knows_specs(instance.spec_sha256):
         specs_json = db.session.get(ProcessSpec, instance.spec_sha256).specs  # type: ignore[union-attr]
@@ -111,12 +114,14 @@ def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, 
     instance.error_task_id = None
     instance.updated_at = utcnow()  # also bumps lock_version even if the state text is unchanged
     before = instance.waiting
-    tasks = sorted(str(t.id) for t in engine.ready_user_tasks(wf))
+    ready = engine.ready_user_tasks(wf)
+    tasks = sorted(str(t.id) for t in ready)
     messages = sorted(engine.waiting_message_names(wf)) if not wf.is_completed() else []
     # Set before the syncs flush, so the instance row is written once per step.
     instance.waiting = {"tasks": tasks, "messages": messages}
     if before is None or tasks != before.get("tasks") or completed_guid is not None:
-        inbox_sync.sync(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
+        inbox_sync.sync(instance, ready, completed_guid=completed_guid, actor_id=actor_id,
+                        open_guids=None if before is None else before.get("tasks"))
     if before is None or messages != before.get("messages"):
         _sync_subscriptions(instance, set(messages))
 
@@ -159,9 +164,9 @@ def _step(
         _attach_context(wf, instance, actor_id)
         action(wf)
         wf.do_engine_steps()
-        _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
-        if event is not None:
+        if event is not None:  # added first, so the step's one flush writes it with the instance and tasks
             _event(instance_id, event[0], actor_id, **event[1])
+        _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
         db.session.flush()
         savepoint.commit()
         return instance
@@ -223,13 +228,56 @@ def start(
     return _step(instance, lambda wf: None, actor_id=actor_id)
 
 
-def _task_for_update(task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    task = db.session.get(HumanTask, task_id)
-    if task is None:
+# A request that completes a task first reads the task's data to validate its form. `lock_task` takes the
+# locks and deserializes the workflow once for both: the rows stay locked until the transaction ends, and
+# the workflow is handed to the step if the instance's lock_version is still the same. Both memos are
+# tied to the session's current root transaction, so nothing outlives it.
+def _memo(name: str) -> dict[Any, Any]:
+    root = db.session().get_transaction()
+    memo = db.session.info.get(name)
+    if memo is None or memo[0] is not root:
+        memo = (root, {})
+        db.session.info[name] = memo
+    return memo[1]  # type: ignore[no-any-return]
+
+
+def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    """The task and its instance, read again under a row lock on both (PostgreSQL) for the rest of the
+    transaction: claims, completions and timers of the same instance wait for it."""
+    locked = _memo("crm_locked_tasks")
+    if task_id in locked:
+        return locked[task_id]  # type: ignore[no-any-return]  # held here: the identity map keeps weak refs
+    stmt = (
+        select(HumanTask, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(HumanTask.id == task_id)
+        .execution_options(populate_existing=True)
+    )
+    if _dialect() == "postgresql":
+        # The instance only, as every step does (locking the task row too could deadlock with a timer
+        # step that holds the instance and closes the task). The engine re-checks the task is READY.
+        stmt = stmt.with_for_update(of=ProcessInstance)
+    row = db.session.execute(stmt).first()
+    if row is None:
         raise NotFound()
-    instance = _lock(task.instance_id)
-    db.session.refresh(task)  # read it again now that the instance is locked
-    return task, instance
+    locked[task_id] = (row[0], row[1])
+    return row[0], row[1]
+
+
+def prepared_workflow(instance: ProcessInstance) -> Any:
+    """The instance's workflow for reading (a task's data), kept for this transaction's next step of the
+    instance so it is not deserialized twice. Callers must not change it."""
+    wf = _load(instance)
+    _memo("crm_prepared_workflows")[instance.id] = (instance.lock_version, wf)
+    return wf
+
+
+def _take_prepared(instance: ProcessInstance) -> Any:
+    kept = _memo("crm_prepared_workflows").pop(instance.id, None)
+    if kept is None or kept[0] != instance.lock_version:
+        return None
+    return kept[1]
+
 
 
 def _check_open(task: HumanTask, instance: ProcessInstance) -> None:
@@ -250,7 +298,7 @@ def is_candidate(task_id: int, user_id: int) -> bool:
 def complete_task(task_id: int, data: dict[str, Any], *, actor_id: int) -> ProcessInstance:
     """Complete a user task with (already validated) form data. The actor must be its assignee, or a
     candidate of an unclaimed task."""
-    task, instance = _task_for_update(task_id)
+    task, instance = lock_task(task_id)
     _check_open(task, instance)
     if task.assignee_id is not None and task.assignee_id != actor_id:
         raise Conflict(_l("This task is claimed by someone else."))

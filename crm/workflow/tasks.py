@@ -42,6 +42,7 @@ from crm.core.validation import check_text
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import engine
+from crm.workflow import runtime
 from crm.workflow.models import TASK_SCOPE
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
@@ -344,21 +345,29 @@ def save_draft(task_id: Any, data: dict[str, Any], *, actor: User) -> HumanTask:
     return task
 
 
-def task_data(task: HumanTask) -> dict[str, Any]:
-    """A copy of the engine's data of a READY task (read-only: no lock, nothing saved). Empty when the
-    task is no longer READY in the engine."""
+def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any]:
+    """A copy of the engine's data of a READY task (nothing saved). Empty when the task is no longer
+    READY in the engine.
+
+    `for_completion`: the caller is about to complete the task in this transaction; the task and its
+    instance are read under the lock the completion takes anyway (so the form is validated against the
+    data the step will see), and the workflow is deserialized once for both."""
     from uuid import UUID
 
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    if instance is None:
-        return {}
-    specs_json = None
-    if not engine.knows_specs(instance.spec_sha256):
-        spec = db.session.get(ProcessSpec, instance.spec_sha256)
-        if spec is None:
+    if for_completion:
+        task, instance = runtime.lock_task(task.id)
+        wf = runtime.prepared_workflow(instance)
+    else:
+        instance = db.session.get(ProcessInstance, task.instance_id)
+        if instance is None:
             return {}
-        specs_json = spec.specs
-    wf = engine.load_state(instance.state, instance.spec_sha256, specs_json)
+        specs_json = None
+        if not engine.knows_specs(instance.spec_sha256):
+            spec = db.session.get(ProcessSpec, instance.spec_sha256)
+            if spec is None:
+                return {}
+            specs_json = spec.specs
+        wf = engine.load_state(instance.state, instance.spec_sha256, specs_json)
     try:
         spiff_task = wf.get_task_from_id(UUID(task.task_guid))
     except Exception:  # noqa: BLE001 — the task is gone from the engine (completed, cancelled)

@@ -292,9 +292,9 @@ def delete_attachment(task_id: int, attachment_id: int) -> Any:
 def submit(task_id: int) -> Any:
     """Complete the task with the form's data, or keep it as a draft (`_action=draft`)."""
     task = tasks.get_task(task_id, current_user)
+    data = tasks.task_data(task, for_completion=True) if task.is_open else {}  # re-reads the task, locked
     if not task.is_open:
         return _render(task, status=409, alert=_("This task was already completed or cancelled."))
-    data = tasks.task_data(task)
     try:
         form = forms.load_form(task.form_schema, task.form_uischema, data)
     except FormUnavailable as exc:
