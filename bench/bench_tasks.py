@@ -79,8 +79,9 @@ def main() -> None:
     parser.add_argument("--open-tasks", type=int, default=100_000)
     parser.add_argument("--candidate-tasks", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the HTTP completions with cProfile and print the top functions")
+    parser.add_argument("--profile", choices=["complete", "group"],
+                        help="profile the HTTP completions or the group page with cProfile and print the top "
+                             "functions (and the SQL of one more request) instead of measuring")
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -118,7 +119,7 @@ def main() -> None:
             assert resp.status_code == 303, (resp.status_code, __import__("re").findall(r"alert-danger[^>]*>([^<]*)", resp.get_data(as_text=True)))
 
         # Requests outside any pushed app context: each gets its own, as on a server (a shared one leaks g).
-        if args.profile:
+        if args.profile == "complete":
             import cProfile
             import pstats
 
@@ -174,8 +175,25 @@ def main() -> None:
             resp = client.get("/tasks/")
             assert resp.status_code == 200, resp.status_code
 
+        if args.profile == "group":
+            _profile(group, args.runs)
+            return
         print(f"inbox: group tasks page (2 k candidates)          {fmt(measure(group, runs=args.runs))}")
         print(f"inbox: my tasks page                              {fmt(measure(mine_page, runs=args.runs))}")
+
+
+def _profile(fn: object, runs: int) -> None:
+    import cProfile
+    import logging
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.runcall(lambda: [fn() for _ in range(runs)])  # type: ignore[operator]
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(
+        r"crm\/|SpiffWorkflow|jsonschema|jinja|babel|flask_login|werkzeug\/(wrappers|formparser)", 70)
+    logging.basicConfig()
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    fn()  # type: ignore[operator]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import UnitKind
 from crm.org.models import User
-from crm.workflow.deploy import current_definitions
+from crm.workflow.deploy import current_names
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import TaskStatus
@@ -179,7 +179,7 @@ def candidate_counts(task_ids: list[int]) -> dict[int, int]:
 
 def process_names() -> dict[str, str]:
     """Process key -> name of its current version (the filter's choices)."""
-    return {key: (d.name or key) for key, d in sorted(current_definitions().items()) if not key.endswith(".dmn")}
+    return {key: (name or key) for key, name in sorted(current_names().items()) if not key.endswith(".dmn")}
 
 
 def store_choices(actor: Any) -> list[tuple[int, str]]:

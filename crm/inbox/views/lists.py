@@ -39,6 +39,9 @@ def _list(view: str) -> Any:
                                    current_app.config["PAGE_SIZE"], now=now, tz=tz())
     items = page.items
     people = {t.assignee_id for t in items} | {t.completed_by_id for t in items} | {t.delegated_by_id for t in items}
+    store_choices = task_queries.store_choices(current_user)
+    stores = dict(store_choices)  # the filter's choices name most rows' stores; look up only the others
+    stores.update(task_queries.store_names({t.store_id for t in items if t.store_id} - stores.keys()))
     return render_template(
         "inbox/list.html",
         view=view,
@@ -51,10 +54,10 @@ def _list(view: str) -> Any:
         due_labels=DUE_LABELS,
         sort_labels=SORT_LABELS,
         names=task_queries.user_names({p for p in people if p}),
-        stores=task_queries.store_names({t.store_id for t in items if t.store_id}),
+        stores=stores,
         candidates=task_queries.candidate_counts([t.id for t in items]) if view == "group" else {},
         processes=task_queries.process_names(),
-        store_choices=task_queries.store_choices(current_user),
+        store_choices=store_choices,
         saved=task_filters.saved_filters(current_user),
         saved_query=urlencode(filters.query_args()),
     )
