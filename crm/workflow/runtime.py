@@ -345,10 +345,19 @@ def send_message(
         ).distinct().order_by(MessageSubscription.instance_id)
     ))
     delivered: list[int] = []
+    held = False
     failed: StepFailed | None = None
     for instance_id in instance_ids:
         instance = _lock(instance_id)
-        if instance.status != InstanceStatus.RUNNING or name not in _subscribed(instance_id):
+        if name not in _subscribed(instance_id):
+            continue
+        if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.ERROR):
+            # Kept on the instance and delivered when it runs again (resume, or a retry that succeeds).
+            _event(instance_id, "message_held", actor_id, message=name, payload=payload)
+            db.session.flush()
+            held = True
+            continue
+        if instance.status != InstanceStatus.RUNNING:
             continue
         try:
             _step(instance, lambda wf: engine.deliver_message(wf, name, payload), actor_id=actor_id,
@@ -360,7 +369,7 @@ def send_message(
         delivered.append(instance_id)
     if failed is not None:
         raise failed
-    if not delivered:
+    if not delivered and not held:
         db.session.add(UnmatchedMessage(message_name=name, object_type=object_type, object_id=object_id,
                                         store_id=store_id, payload=payload, sent_by_id=actor_id, received_at=utcnow()))
         db.session.flush()
@@ -415,7 +424,41 @@ def retry(instance_id: int, *, actor_id: int) -> ProcessInstance:
         wf.refresh_timers()
 
     # The retry carries the message on, so a retry that fails again leaves it for the next one.
-    return _step(instance, action, actor_id=actor_id, event=("retried", dict(pending or {})))
+    _step(instance, action, actor_id=actor_id, event=("retried", dict(pending or {})))
+    return _deliver_held(instance, actor_id)
+
+
+def _deliver_held(instance: ProcessInstance, actor_id: int | None) -> ProcessInstance:
+    """Deliver, oldest first, the messages sent while the instance was suspended or in error. One that
+    the instance no longer waits for is stored as unmatched; one whose delivery fails stays held (the
+    instance is in error again, and its retry delivers it)."""
+    for event in _held_messages(instance.id):
+        if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.ERROR):
+            break  # kept for the next resume or retry
+        name, payload = event.details["message"], event.details.get("payload") or {}
+        if instance.status != InstanceStatus.RUNNING or name not in _subscribed(instance.id):
+            db.session.add(UnmatchedMessage(
+                message_name=name, object_type=instance.object_type, object_id=instance.object_id,
+                store_id=instance.store_id, payload=payload, sent_by_id=event.actor_id, received_at=event.occurred_at,
+            ))
+            _event(instance.id, "held_message_released", actor_id, held_event_id=event.id, matched=False)
+            db.session.flush()
+            continue
+        _step(instance, lambda wf, name=name, payload=payload: engine.deliver_message(wf, name, payload),
+              actor_id=actor_id, event=("message_received", {"message": name, "payload": payload,
+                                                            "held_event_id": event.id}))
+    return instance
+
+
+def _held_messages(instance_id: int) -> list[ProcessEvent]:
+    events = list(db.session.scalars(
+        select(ProcessEvent).where(
+            ProcessEvent.instance_id == instance_id,
+            ProcessEvent.kind.in_(["message_held", "message_received", "retried", "held_message_released"]),
+        ).order_by(ProcessEvent.id)
+    ))
+    done = {e.details.get("held_event_id") for e in events if e.kind != "message_held"}
+    return [e for e in events if e.kind == "message_held" and e.id not in done]
 
 
 def _last_pending(instance_id: int) -> dict[str, Any] | None:
@@ -447,7 +490,7 @@ def resume(instance_id: int, *, actor_id: int) -> ProcessInstance:
     instance.status = InstanceStatus.ERROR if instance.last_error else InstanceStatus.RUNNING
     _event(instance.id, "resumed", actor_id)
     db.session.flush()
-    return instance
+    return _deliver_held(instance, actor_id)
 
 
 def terminate(instance_id: int, *, actor_id: int, reason: str | None = None) -> ProcessInstance:

@@ -200,3 +200,28 @@ def test_a_retry_that_fails_again_keeps_the_message_for_the_next_one(payment, or
     assert reload(instance).status == InstanceStatus.COMPLETED
     assert data(instance)["payment"] == {"amount": 7}
     assert effects(instance) == ["paid"]
+
+
+def test_a_message_sent_while_in_error_is_kept_and_stored_as_unmatched_if_no_longer_awaited(payment, org, broken):
+    from sqlalchemy import select
+
+    from crm.workflow.models import UnmatchedMessage
+
+    broken.add("expired")
+    t0 = utcnow()
+    instance = payment(55)
+    with time_machine.travel(t0 + timedelta(hours=49), tick=False):
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert reload(instance).status == InstanceStatus.ERROR
+        # Still waiting for the payment in its saved state: the message is kept, not lost, not unmatched.
+        assert runtime.send_message("payment_received", "order", 55, {"amount": 9}) == []
+        db.session.commit()
+        assert kinds(instance)[-1] == "message_held"
+        broken.discard("expired")
+        runtime.retry(instance.id, actor_id=org.hq_admin.id)  # the timer wins: the order expired
+        db.session.commit()
+    assert reload(instance).status == InstanceStatus.COMPLETED and effects(instance) == ["expired"]
+    assert kinds(instance)[-1] == "held_message_released"
+    [stored] = db.session.scalars(select(UnmatchedMessage).where(UnmatchedMessage.object_id == 55)).all()
+    assert (stored.message_name, stored.payload) == ("payment_received", {"amount": 9})

@@ -17,6 +17,7 @@ from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import TaskStatus
+from tests.workflow.helpers import data
 from tests.workflow.helpers import effects
 from tests.workflow.helpers import kinds
 from tests.workflow.helpers import one_task
@@ -50,21 +51,23 @@ def test_suspend_holds_tasks_timers_and_messages_until_resume(case, org):
         runtime.suspend(case.id, actor_id=admin.id)
     with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
         assert runtime.fire_due_timers() == 0
-        # A message meanwhile is not delivered to the suspended instance, and not lost: it is stored.
+        # A message meanwhile is not delivered to the suspended instance, and not lost: it is kept on it.
         assert runtime.send_message("customer_replied", "ticket", 3, {"text": "hello"}) == []
-        runtime.resume(case.id, actor_id=admin.id)
+        assert subscribed(case) == ["customer_replied"] and effects(case) == []
+        runtime.resume(case.id, actor_id=admin.id)  # delivers the kept message (its step sees the due timer)
         db.session.commit()
         assert reload(case).status == InstanceStatus.RUNNING
-        assert runtime.fire_due_timers() == 1  # the overdue reminder runs after resume
+        runtime.fire_due_timers()
+        db.session.commit()
     with pytest.raises(InvalidTransition):
         runtime.resume(case.id, actor_id=admin.id)
-    assert effects(case) == ["reminder"]
-    assert subscribed(case) == ["customer_replied"]  # still waiting for the reply
+    assert effects(case) == ["reminder"]  # the overdue reminder ran once, after resume
+    assert subscribed(case) == []
     runtime.complete_task(task.id, {}, actor_id=org.a_sup.id)
-    runtime.send_message("customer_replied", "ticket", 3, {"text": "again"})
     db.session.commit()
-    assert reload(case).status == InstanceStatus.COMPLETED
-    assert kinds(case)[:3] == ["created", "suspended", "resumed"]
+    assert reload(case).status == InstanceStatus.COMPLETED and data(case)["reply"] == {"text": "hello"}
+    assert kinds(case)[:4] == ["created", "suspended", "message_held", "resumed"]
+    assert kinds(case).count("message_received") == 1
 
 
 def test_resume_returns_an_instance_in_error_to_error(case, org, broken):

@@ -38,6 +38,8 @@ EVENT_LABELS = {
     "task_completed": _l("Task completed"),
     "timer_fired": _l("Timer fired"),
     "message_received": _l("Message received"),
+    "message_held": _l("Message kept until the process runs again"),
+    "held_message_released": _l("Kept message no longer awaited (stored as unmatched)"),
     "error": _l("Error"),
     "retried": _l("Retried"),
     "suspended": _l("Suspended"),
