@@ -311,3 +311,59 @@ def test_saving_a_draft_of_a_group_task_claims_it(review, inbox, login_as):
 def test_only_the_assignee_saves_drafts(task, inbox, login_as):
     assert post(login_as(inbox.a_rep2), f"/tasks/{task.id}/form", {"_action": "draft", "note": "x"}).status_code == 403
     assert post(login_as(inbox.b_rep), f"/tasks/{task.id}/form", {"_action": "draft", "note": "x"}).status_code == 404
+
+
+# Local $ref (RJSF "definitions") ----------------------------------------------------------------------------
+REF_SCHEMA = {
+    "type": "object",
+    "definitions": {
+        "address": {"type": "object", "title": "Address", "required": ["city"],
+                    "properties": {"city": {"type": "string", "title": "City"}, "street": {"type": "string"}}},
+        "line": {"type": "object", "properties": {"sku": {"type": "string"}, "qty": {"$ref": "#/$defs/count"}}},
+    },
+    "$defs": {"count": {"type": "integer", "minimum": 1, "title": "Quantity"}},
+    "required": ["ship_to"],
+    "properties": {
+        "ship_to": {"$ref": "#/definitions/address", "title": "Ship to"},
+        "bill_to": {"$ref": "#/definitions/address"},
+        "lines": {"type": "array", "items": {"$ref": "#/definitions/line"}},
+    },
+}
+
+
+def _write_form(tmp_path, name, schema):
+    import json
+
+    from crm.workflow import registry
+
+    (tmp_path / name).write_text(json.dumps(schema), encoding="utf-8")
+    registry.register_forms_dir(tmp_path)
+    return name
+
+
+def test_local_references_are_drawn_as_their_targets_and_validated(tmp_path):
+    name = _write_form(tmp_path, "reftest.order.schema.json", REF_SCHEMA)
+    form = forms.load_form(name, None, {})
+    widgets = {f.path: (f.widget, f.title) for f in forms.walk(form.fields)}
+    assert widgets["ship_to"] == ("group", "Ship to")  # the keyword beside $ref wins over the target's title
+    assert widgets["bill_to"] == ("group", "Address")
+    assert widgets["ship_to.city"] == ("text", "City") and widgets["lines"][0] == "table"
+    assert widgets["qty"] == ("integer", "Quantity")  # a reference inside a referenced definition
+    values, _raw, errors = forms.parse_form(form, Posted(MultiDict(
+        {"ship_to.street": "1 Road", "lines.0.sku": "P-1", "lines.0.qty": "0"}), {}), {})
+    assert "ship_to.city" in errors and "lines.0.qty" in errors  # the original schema validates ($ref kept)
+
+
+@pytest.mark.parametrize("schema, message", [
+    ({"type": "object", "properties": {"a": {"$ref": "other.schema.json#/definitions/x"}}}, "refers to another file"),
+    ({"type": "object", "properties": {"a": {"$ref": "#/definitions/missing"}}}, "does not define"),
+    ({"type": "object", "definitions": {"node": {"type": "object", "properties": {"next": {"$ref": "#/definitions/node"}}}},
+      "properties": {"a": {"$ref": "#/definitions/node"}}}, "recursive reference"),
+])
+def test_references_that_cannot_be_drawn_make_the_form_unavailable_with_a_reason(tmp_path, schema, message):
+    from crm.workflow.forms import FormUnavailable
+
+    name = _write_form(tmp_path, f"reftest.bad{abs(hash(message))}.schema.json", schema)
+    with pytest.raises(FormUnavailable) as caught:
+        forms.load_form(name, None, {})
+    assert message in str(caught.value.message)

@@ -138,6 +138,48 @@ def _parsed(path: str, mtime_ns: int, filename: str) -> dict[str, Any]:
     return value
 
 
+def inline_refs(schema: dict[str, Any], filename: str = "") -> dict[str, Any]:
+    """The schema with its local `$ref`s ("#/definitions/address", "#/$defs/line") replaced by what they
+    point to, for rendering (validation keeps the original: jsonschema resolves references itself).
+    Keywords beside a `$ref` (a title, say) override the target's, as RJSF does. References to other
+    files and recursive references cannot be drawn as fields and make the form unavailable."""
+
+    def target(ref: str) -> Any:
+        if not ref.startswith("#"):
+            raise FormUnavailable(_l("The form file %(name)s refers to another file (%(ref)s); only references "
+                                     "inside the file are supported.", name=filename, ref=ref))
+        node: Any = schema
+        for part in [p for p in ref[1:].split("/") if p]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise FormUnavailable(_l("The form file %(name)s refers to %(ref)s, which it does not define.",
+                                         name=filename, ref=ref))
+        return node
+
+    def walk(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if ref in seen:
+                raise FormUnavailable(_l("The form file %(name)s has a recursive reference (%(ref)s) that cannot "
+                                         "be shown as a form.", name=filename, ref=ref))
+            resolved = walk(target(ref), (*seen, ref))
+            siblings = {k: walk(v, seen) for k, v in node.items() if k != "$ref"}
+            return {**resolved, **siblings} if isinstance(resolved, dict) else resolved
+        return {k: walk(v, seen) for k, v in node.items() if k not in ("definitions", "$defs")}
+
+    if "$ref" not in json.dumps(schema):
+        return schema
+    return walk(schema, ())  # type: ignore[no-any-return]
+
+
 def load_form(schema_file: str | None, uischema_file: str | None, data: Mapping[str, Any]) -> Form | None:
     """The form of a task (None when the task has none). `data` fills {{ }} in titles and descriptions."""
     if not schema_file:
@@ -154,7 +196,7 @@ def load_form(schema_file: str | None, uischema_file: str | None, data: Mapping[
         raise FormUnavailable(_l("The form file %(name)s is not a valid JSON Schema: %(error)s",
                                  name=schema_file, error=exc.message)) from None
     ctx = dict(data)
-    fields = _object_fields(schema, uischema, "", ctx)
+    fields = _object_fields(inline_refs(schema, schema_file), uischema, "", ctx)
     return Form(schema=schema, uischema=uischema, title=_text(schema.get("title"), ctx),
                 description=_text(schema.get("description"), ctx), fields=fields)
 
