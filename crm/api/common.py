@@ -27,6 +27,7 @@ from marshmallow import fields
 from marshmallow import validate
 from webargs.flaskparser import FlaskParser
 from webargs.flaskparser import abort
+from werkzeug.datastructures import CombinedMultiDict
 
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import set_store_filter
@@ -117,10 +118,21 @@ class ApiParser(FlaskParser):
     def _handle_invalid_json_error(self, error: Any, req: Any, *args: Any, **kwargs: Any) -> NoReturn:
         abort(400, exc=error, messages={"json": [str(_l("The request body is not valid JSON."))]})
 
+    def load_multipart(self, req: Any, schema: ma.Schema) -> Any:
+        """A multipart/form-data body: its files and its plain fields in one schema (one requestBody)."""
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+ApiParser.__location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
 
 # Blueprint ----------------------------------------------------------------------------------------------
 class ApiBlueprint(Blueprint):
-    """A flask-smorest blueprint whose views answer only to API tokens (see `register_auth`)."""
+    """A flask-smorest blueprint whose views answer only to API tokens (see `register_auth`).
+    `location="multipart"` reads a file upload with its plain fields (documented as multipart/form-data)."""
+
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart": "multipart/form-data"}
 
     ARGUMENTS_PARSER = ApiParser()
 

@@ -1,21 +1,25 @@
 """/api/v1/tasks — the caller's task inbox: list (mine, group, overdue, today, all in scope, completed by
 me) with the inbox filters, one task with its form (JSON Schema + uiSchema) and current values, claim,
-unclaim, complete.
+unclaim, complete, and the task's files (upload, download, remove).
 
 Tasks the caller may not see (not their assignee, not a candidate, outside their data scope) answer 404
 like missing ones. Completion validates `data` exactly like the page's form: values coerced to the
 schema's types (money as text with 2 decimals), errors per field path (`lines.0.qty`) in the request's
-language; a file field takes the id of an attachment of the task."""
+language; a file field takes the id of an attachment of the task, uploaded first with
+`POST /api/v1/tasks/<id>/attachments` (multipart, `file` and the form field it is for)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import marshmallow as ma
+from flask import send_file
 from flask.views import MethodView
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_smorest.fields import Upload
 from marshmallow import fields
 from marshmallow import validate
 
@@ -37,7 +41,7 @@ from crm.workflow.task_queries import TaskFilters
 
 blp = ApiBlueprint(
     "Tasks", __name__, url_prefix="/api/v1/tasks",
-    description="The task inbox: list, read with the form, claim, unclaim, complete.",
+    description="The task inbox: list, read with the form, claim, unclaim, complete; the task's files.",
 )
 
 MAX_ID = 2**31 - 1
@@ -99,6 +103,25 @@ class CompleteSchema(ma.Schema):
 TaskPageSchema = page_schema(TaskSchema, "TaskPage")
 
 
+class UploadSchema(ma.Schema):
+    file = Upload(required=True, metadata={"description": "The file (size and type limits as on the page)."})
+    field = fields.Str(validate=validate.Length(max=200), metadata={
+        "description": "The form's file field this file is for (its path, e.g. `voucher`): the field's "
+                       "allowed types apply. Omit for a file attached to the task only."})
+
+
+class AttachmentSchema(ma.Schema):
+    id = fields.Int()
+    name = fields.Str()
+    size = fields.Int()
+    content_type = fields.Str()
+    field = fields.Str(allow_none=True)
+
+
+def _attachment(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "name": a.original_name, "size": a.size, "content_type": a.content_type, "field": a.field}
+
+
 def _detail(task: HumanTask) -> dict[str, Any]:
     data = tasks.task_data(task) if task.is_open else {}
     form = forms.load_form(task.form_schema, task.form_uischema, data) if task.is_open else None
@@ -108,8 +131,7 @@ def _detail(task: HumanTask) -> dict[str, Any]:
         candidate_ids=tasks.candidate_ids(task),
         form={"schema": form.schema, "uischema": form.uischema} if form is not None else None,
         data=forms.initial_values(form, data, task.draft) if form is not None else {},
-        attachments=[{"id": a.id, "name": a.original_name, "size": a.size, "content_type": a.content_type,
-                      "field": a.field} for a in task_files.attachments(task)],
+        attachments=[_attachment(a) for a in task_files.attachments(task)],
     )
     return out
 
@@ -166,7 +188,7 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
     task = tasks.get_task(task_id, current_user)
     if not task.is_open:
         raise Conflict(_l("This task was already completed or cancelled."))
-    data = tasks.task_data(task)
+    data = tasks.task_data(task, for_completion=True)
     form = forms.load_form(task.form_schema, task.form_uischema, data)
     values: dict[str, Any] = {}
     if form is not None:
@@ -175,3 +197,48 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
             raise ValidationFailed(errors)
     runtime.complete_task(task.id, values, actor_id=current_user.id)
     return db.session.get(HumanTask, task.id, populate_existing=True)
+
+
+@blp.route("/<int:task_id>/attachments", methods=["POST"])
+@blp.requires("api.use")
+@blp.errors(404, 409)
+@blp.arguments(UploadSchema, location="multipart")
+@blp.response(201, AttachmentSchema)
+def upload(args: dict[str, Any], task_id: int) -> Any:
+    """Attach a file to an open task (its assignee); name its id in a file field when completing"""
+    task = tasks.get_task(task_id, current_user)
+    accept = None
+    field = args.get("field") or None
+    if field is not None:
+        form = forms.load_form(task.form_schema, task.form_uischema, {}) if task.is_open else None
+        target = form.find(field) if form is not None else None
+        if target is None or target.widget != "file":
+            raise ValidationFailed({"field": _l("The form of this task has no file field %(name)s.", name=field)})
+        accept = target.accept
+    upload = args["file"]
+    return _attachment(task_files.add_attachment(task.id, upload.filename, upload.stream, actor=current_user,
+                                                 field=field, accept=accept))
+
+
+@blp.route("/<int:task_id>/attachments/<int:attachment_id>", methods=["GET"])
+@blp.requires("api.use")
+@blp.errors(404)
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+def download(task_id: int, attachment_id: int) -> Any:
+    """Download a file of a task the caller may see"""
+    _task, attachment, path = task_files.get_attachment(task_id, attachment_id, current_user)
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.original_name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/<int:task_id>/attachments/<int:attachment_id>", methods=["DELETE"])
+@blp.requires("api.use")
+@blp.errors(404, 409)
+@blp.response(204)
+def remove(task_id: int, attachment_id: int) -> Any:
+    """Remove a file from an open task (whoever uploaded it, or a process admin)"""
+    task_files.delete_attachment(task_id, attachment_id, actor=current_user)
+    return ""

@@ -40,10 +40,11 @@ def test_every_route_is_documented(app, spec):
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
     routes = _api_routes(app)
     assert documented == routes
-    assert len(routes) == 24
+    assert len(routes) == 27
     assert {path for path, _ in routes} >= {
         "/api/v1/me", "/api/v1/org-units/{unit_id}", "/api/v1/users/{user_id}/disable", "/api/v1/roles/{role_id}",
         "/api/v1/tokens/{token_id}", "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/tasks/{task_id}/attachments/{attachment_id}",
     }
 
 
@@ -58,7 +59,9 @@ def test_every_operation_documents_its_schemas_and_problems(spec):
             responses = op["responses"]
             success = [code for code in responses if code.startswith("2")]
             assert success, where
-            if success != ["204"]:
+            if path.endswith("/attachments/{attachment_id}") and method == "get":  # a file download
+                assert "application/octet-stream" in responses["200"]["content"], where
+            elif success != ["204"]:
                 assert "$ref" in str(responses[success[0]]["content"]["application/json"]["schema"]), where
             assert responses["401"] == {"$ref": "#/components/responses/UNAUTHORIZED"}, where
             if "{" in path:
@@ -74,7 +77,7 @@ def test_every_operation_documents_its_schemas_and_problems(spec):
 
 def test_path_variables_carry_the_isolation_names(spec):
     names = {p["name"] for ops in spec["paths"].values() for p in ops.get("parameters", []) if p["in"] == "path"}
-    assert names == {"unit_id", "user_id", "role_id", "token_id", "task_id"}
+    assert names == {"unit_id", "user_id", "role_id", "token_id", "task_id", "attachment_id"}
 
 
 def test_list_operations_share_the_page_envelope(spec):
@@ -92,6 +95,13 @@ def test_secrets_are_not_in_the_schemas(spec):
     assert "password_hash" not in text and "token_hash" not in text and "security_stamp" not in text
     user_create = spec["components"]["schemas"]["UserCreate"]
     assert "password" in user_create["properties"] and "password" not in spec["components"]["schemas"]["User"]["properties"]
+
+
+def test_uploads_are_documented_as_one_multipart_body(spec):
+    op = spec["paths"]["/api/v1/tasks/{task_id}/attachments"]["post"]
+    body = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert "parameters" not in op or all(p["in"] == "path" for p in op["parameters"])
+    assert body  # a $ref to the upload schema with `file` (binary) and `field`
 
 
 def test_swagger_ui(client):

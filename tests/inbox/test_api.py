@@ -113,6 +113,46 @@ def test_complete_with_a_file_names_an_attachment_of_the_task(task, review, api_
     assert completed.status == TaskStatus.COMPLETED
 
 
+def test_files_are_uploaded_downloaded_and_removed_through_the_api(task, review, api_inbox, call):
+    rep, other = api_inbox.a_rep1, api_inbox.a_rep2
+    url = f"/api/v1/tasks/{task.id}/attachments"
+
+    def upload(user, name, content, **form):
+        return call("POST", url, user, data={"file": (io.BytesIO(content), name), **form},
+                    content_type="multipart/form-data")
+
+    tasks.claim(task.id, actor=rep)
+    db.session.commit()
+    assert_problem(upload(other, "voucher.png", PNG), 403)  # a candidate, but the task is claimed by rep
+    assert_problem(upload(rep, "notes.exe", b"MZ\x90\x00"), 422, "file")
+    assert_problem(upload(rep, "voucher.png", PNG, field="no_such_field"), 422, "field")
+    assert_problem(upload(rep, "voucher.txt", b"plain text", field="voucher"), 422, "file")  # .pdf, .png only
+    assert_problem(call("POST", url, rep, data={}, content_type="multipart/form-data"), 422, "file")
+    resp = upload(rep, "voucher.png", PNG, field="voucher")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    attachment = resp.get_json()
+    assert attachment["name"] == "voucher.png" and attachment["field"] == "voucher" and attachment["size"] == len(PNG)
+
+    download = call("GET", f"{url}/{attachment['id']}", rep)
+    assert download.status_code == 200 and download.data == PNG and download.mimetype == "image/png"
+    assert call("GET", f"{url}/{attachment['id']}", api_inbox.b_rep).status_code == 404  # another store
+    elsewhere = review(candidates=[rep])
+    assert call("GET", f"/api/v1/tasks/{elsewhere.id}/attachments/{attachment['id']}", rep).status_code == 404
+
+    resp = call("POST", f"/api/v1/tasks/{task.id}/complete", rep, json={"data": {**VALID, "voucher": attachment["id"]}})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert_problem(call("DELETE", f"{url}/{attachment['id']}", rep), 409)  # the task is done: its files stay
+
+    spare = review(candidates=[rep])
+    tasks.claim(spare.id, actor=rep)
+    db.session.commit()
+    spare_url = f"/api/v1/tasks/{spare.id}/attachments"
+    added = call("POST", spare_url, rep, data={"file": (io.BytesIO(PNG), "a.png")},
+                 content_type="multipart/form-data").get_json()
+    assert call("DELETE", f"{spare_url}/{added['id']}", rep).status_code == 204
+    assert call("GET", f"{spare_url}/{added['id']}", rep).status_code == 404
+
+
 def test_the_api_needs_a_token(task, client):
     assert client.get("/api/v1/tasks").status_code == 401
     assert client.post(f"/api/v1/tasks/{task.id}/claim").status_code == 401
