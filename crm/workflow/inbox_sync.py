@@ -231,3 +231,4 @@ def close_all(instance: ProcessInstance) -> None:
     ):
         row.status = TaskStatus.CANCELLED
         row.completed_at = now
+        row.draft = None  # like a task cancelled by the engine: unsent form data goes with it

@@ -87,6 +87,8 @@ def test_resume_returns_an_instance_in_error_to_error(case, org, broken):
 
 def test_terminate_cancels_tasks_subscriptions_and_timers(case, org):
     task = one_task(case, "work")
+    task.draft = {"note": "half-written"}
+    db.session.commit()
     assert subscribed(case) == ["customer_replied"] and case.next_timer_at is not None
     runtime.terminate(case.id, actor_id=org.hq_admin.id, reason="customer withdrew")
     db.session.commit()
@@ -94,6 +96,7 @@ def test_terminate_cancels_tasks_subscriptions_and_timers(case, org):
     assert case.status == InstanceStatus.TERMINATED and case.completed_at is not None
     assert case.next_timer_at is None
     assert tasks(case) == [] and [t.id for t in tasks(case, TaskStatus.CANCELLED)] == [task.id]
+    assert tasks(case, TaskStatus.CANCELLED)[0].draft is None  # unsent form data goes with the task
     assert subscribed(case) == []
     assert runtime.history(case.id)[-1].details == {"reason": "customer withdrew"}
     # Nothing moves it any more.
