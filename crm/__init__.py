@@ -78,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.org.models  # noqa: F401
+    import crm.sales.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
 
     db.init_app(app)
@@ -144,11 +145,13 @@ def _register_blueprints(app: Flask) -> None:
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.org.views import bp as org_bp
+    from crm.sales.views import bp as sales_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(sales_bp)
     register_api(app)
 
 

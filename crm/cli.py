@@ -64,7 +64,10 @@ def seed_demo(if_empty: bool) -> None:
     else:
         db.session.info["actor_id"] = None
         roles = ensure_default_roles()
-        demo.seed(hash_password(password), roles)
+        created = demo.seed(hash_password(password), roles)
+        from crm.sales import demo as sales_demo
+
+        sales_demo.seed(created["users"]["13800000001"])  # the super admin fills the catalogue
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

@@ -19,6 +19,7 @@ from werkzeug.routing import Rule
 from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.extensions import db
+from crm.sales import services as sales_services
 from crm.workflow import task_files
 from crm.workflow import task_filters
 from crm.workflow import tasks as task_services
@@ -65,9 +66,12 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     comment = task_services.add_comment(task.id, "A comment", actor=org.hq_admin)
     attachment = task_files.add_attachment(task.id, "note.txt", io.BytesIO(b"hello"), actor=org.hq_admin)
     saved = task_filters.save_filter("Mine", "view=mine", actor=org.hq_admin)
+    category = sales_services.create_category({"name": "Pallets"}, actor=org.hq_admin)
+    product = sales_services.create_product({"sku": "PL-1", "name": "Pallet", "list_price": "80",
+                                             "category_id": category.id}, actor=org.hq_admin)
     ids = {"user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
-           "attachment_id": attachment.id, "filter_id": saved.id}
+           "attachment_id": attachment.id, "filter_id": saved.id, "product_id": product.id, "category_id": category.id}
     db.session.commit()
     app.test_client_class = RequestIsolatedClient
     client = app.test_client()

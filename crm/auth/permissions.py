@@ -90,6 +90,13 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "process.admin": _l("Monitor and repair process instances"),
         },
     },
+    "products": {
+        "label": _l("Products"),
+        "permissions": {
+            "product.manage": _l("Create and edit products and categories, put them on or off the shelf, import"),
+            "product.cost": _l("See cost prices and margins"),
+        },
+    },
     "tasks": {
         "label": _l("Tasks"),
         "permissions": {

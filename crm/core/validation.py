@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
+from decimal import InvalidOperation
 
 from email_validator import EmailNotValidError
 from email_validator import validate_email
@@ -64,3 +66,43 @@ def check_text(raw: str | None, errors: dict[str, str], field: str, *, max_lengt
     elif _CONTROL_RE.search(text):
         errors[field] = str(_l("Remove the invisible control characters from this text."))
     return text
+
+
+MONEY_MAX = Decimal("999999999999.99")  # what Numeric(14, 2) holds
+_MONEY_RE = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def check_money(
+    raw: object, errors: dict[str, str], field: str, *, required: bool = True, minimum: Decimal | None = Decimal(0)
+) -> Decimal | None:
+    """An amount in RMB as Decimal with 2 places. Accepts "1,280.5", "¥1280.50", full-width digits and
+    numbers; refuses more than 2 decimals (no silent rounding of money), amounts below `minimum` and
+    beyond what the column holds."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            errors[field] = str(_l("Enter an amount."))
+        return None
+    if isinstance(raw, bool):
+        errors[field] = str(_l("Enter an amount such as 1280.50."))
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    text = re.sub(r"[\s,，¥￥]|^RMB|^CNY", "", text, flags=re.IGNORECASE)
+    if not _MONEY_RE.match(text):
+        errors[field] = str(_l("Enter an amount such as 1280.50."))
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        errors[field] = str(_l("Enter an amount such as 1280.50."))
+        return None
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):  # type: ignore[operator]
+        errors[field] = str(_l("Use at most 2 decimal places."))
+        return None
+    value = value.quantize(Decimal("0.01"))
+    if minimum is not None and value < minimum:
+        errors[field] = str(_l("The amount cannot be less than %(min)s.", min=f"{minimum:.2f}"))
+        return None
+    if abs(value) > MONEY_MAX:
+        errors[field] = str(_l("The amount is too large."))
+        return None
+    return value

@@ -1,0 +1,17 @@
+"""The sales pages (blueprint `sales`): the product catalogue so far; opportunities, quotes and orders
+join it."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from crm.core.nav import NavItem
+from crm.core.nav import add_nav
+
+# import_name is the package, so that `templates/` resolves to crm/sales/templates.
+bp = Blueprint("sales", "crm.sales", template_folder="templates")
+
+from crm.sales.views import products  # noqa: E402,F401  — registers the routes on bp
+
+add_nav(NavItem("main", "sales.products", _l("Products"), "box-seam", order=40))
