@@ -120,19 +120,9 @@ def main() -> None:
 
         # Requests outside any pushed app context: each gets its own, as on a server (a shared one leaks g).
         if args.profile == "complete":
-            import cProfile
-            import pstats
-
             for _ in range(5):
                 complete()
-            prof = cProfile.Profile()
-            prof.runcall(lambda: [complete() for _ in range(args.instances - 1)])
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(r"crm/|SpiffWorkflow|jsonschema|jinja|babel|flask_login|werkzeug/(wrappers|formparser)", 70)
-            import logging
-
-            logging.basicConfig()
-            logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
-            complete()
+            _profile(complete, args.instances - 1, callees=r"inbox_sync.py:\d+\(sync\)")
             return
         http = measure(complete, runs=args.instances, warmup=5)
         with app.app_context():
@@ -182,15 +172,19 @@ def main() -> None:
         print(f"inbox: my tasks page                              {fmt(measure(mine_page, runs=args.runs))}")
 
 
-def _profile(fn: object, runs: int) -> None:
+def _profile(fn: object, runs: int, callees: str | None = None) -> None:
+    """Profile `runs` calls; print our and the libraries' busiest functions (and the callees of
+    `callees`), then the SQL of one more call."""
     import cProfile
     import logging
     import pstats
 
     prof = cProfile.Profile()
     prof.runcall(lambda: [fn() for _ in range(runs)])  # type: ignore[operator]
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(
-        r"crm\/|SpiffWorkflow|jsonschema|jinja|babel|flask_login|werkzeug\/(wrappers|formparser)", 70)
+    stats = pstats.Stats(prof).sort_stats("cumulative")
+    stats.print_stats(r"crm/|SpiffWorkflow|jsonschema|jinja|babel|flask_login|werkzeug/(wrappers|formparser)", 70)
+    if callees:
+        stats.print_callees(callees)
     logging.basicConfig()
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
     fn()  # type: ignore[operator]
