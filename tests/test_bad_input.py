@@ -53,6 +53,9 @@ NOT_FUZZED = {"static", "auth.logout", "api-docs.openapi_json", "api-docs.openap
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
+
+
 @pytest.fixture
 def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The super admin signed in (page client + bearer token), and real ids for every kind of URL variable."""
@@ -71,7 +74,8 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
                                              "category_id": category.id}, actor=org.hq_admin)
     ids = {"user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
-           "attachment_id": attachment.id, "filter_id": saved.id, "product_id": product.id, "category_id": category.id}
+           "attachment_id": attachment.id, "filter_id": saved.id, "product_id": product.id, "category_id": category.id,
+           "image_id": sales_services.add_image(product, "p.png", io.BytesIO(PNG_BYTES), actor=org.hq_admin).id}
     db.session.commit()
     app.test_client_class = RequestIsolatedClient
     client = app.test_client()

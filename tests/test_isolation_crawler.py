@@ -39,6 +39,7 @@ from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
 from crm.sales import services as sales_services
+from crm.sales.models import ProductImage
 from crm.workflow import task_filters
 from crm.workflow import tasks as task_services
 from crm.workflow.models import HumanTask
@@ -92,6 +93,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     # The product catalogue is company master data: everyone reads it, changing it needs product.manage.
     "product_id": Global(("product:pallet",), withheld_for_reads=(), withheld_for_writes=("product.manage",)),
     "category_id": Global(("category:pallets",), withheld_for_reads=(), withheld_for_writes=("product.manage",)),
+    "image_id": Global(("image:pallet",), withheld_for_reads=(), withheld_for_writes=("product.manage",)),
     "filename": Static("crm.css"),
     "lang": Static("en"),
 }
@@ -182,9 +184,13 @@ def world(org: Org) -> World:
     objects |= {f"role:{k}": v for k, v in org.roles.items()}
     objects |= {"role:custom": custom, "token:b_rep": b_token}
     category = sales_services.create_category({"name": "Pallets"}, actor=org.hq_admin)
-    objects |= {"category:pallets": category, "product:pallet": sales_services.create_product(
+    pallet = sales_services.create_product(
         {"sku": "PL-1210", "name": "Nine-leg pallet", "list_price": "88", "category_id": category.id},
-        actor=org.hq_admin)}
+        actor=org.hq_admin)
+    picture = ProductImage(product_id=pallet.id, original_name="pallet.png", stored_name="crawler/none.png",
+                           content_type="image/png", size=1)
+    db.session.add(picture)
+    objects |= {"category:pallets": category, "product:pallet": pallet, "image:pallet": picture}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b}
     db.session.commit()

@@ -4,8 +4,10 @@ user with `api.use` reads it; `product.manage` changes it; cost price and margin
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from flask import send_file
 from flask.views import MethodView
 from flask_login import current_user
 
@@ -91,6 +93,19 @@ class ProductItem(MethodView):
         if not current_user.can("product.cost"):
             data.pop("cost_price", None)
         return _out(services.update_product(product, data, actor=current_user, lock_version=lock_version))
+
+
+@blp.route("/products/<int:product_id>/images/<int:image_id>", methods=["GET"])
+@blp.requires("api.use")
+@blp.errors(404)
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+def image(product_id: int, image_id: int) -> Any:
+    """Download a picture of a product"""
+    picture, path = queries.get_image(product_id, image_id)
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype=picture.content_type, max_age=0,
+                         download_name=picture.original_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @blp.route("/product-categories")

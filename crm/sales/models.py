@@ -8,6 +8,7 @@ orders, which are store rows."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -20,6 +21,7 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from crm.core.audit import Audited
+from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import TimestampMixin
 
@@ -74,6 +76,8 @@ class Product(Audited, TimestampMixin, Base):
     lock_version: Mapped[int] = mapped_column(default=1)
 
     category: Mapped[ProductCategory | None] = relationship()
+    images: Mapped[list[ProductImage]] = relationship(order_by="ProductImage.position, ProductImage.id",
+                                                      cascade="all, delete-orphan", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": lock_version}
     __audit_exclude__ = frozenset({"created_at", "updated_at", "lock_version"})
@@ -87,6 +91,24 @@ class Product(Audited, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Product {self.id} {self.sku}>"
+
+
+class ProductImage(Base):
+    """A picture of a product (the file lies in the upload store, `crm.core.files`); the first one is the
+    product's thumbnail."""
+
+    __tablename__ = "product_image"
+    __table_args__ = (Index("ix_product_image_product", "product_id", "position", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    original_name: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 MATERIALS = {

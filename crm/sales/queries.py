@@ -15,12 +15,14 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from crm.core.errors import NotFound
+from crm.core.files import stored_path
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.sales.models import Product
 from crm.sales.models import ProductCategory
+from crm.sales.models import ProductImage
 
 SORTS = {
     "name": (SortKey(Product.name), SortKey(Product.id)),
@@ -170,3 +172,23 @@ def on_shelf_products(ids: set[int]) -> dict[int, Product]:
     if not ids:
         return {}
     return {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids), Product.on_shelf))}
+
+
+def covers(product_ids: list[int]) -> dict[int, int]:
+    """product id -> id of its first picture, for a page of products (one query)."""
+    if not product_ids:
+        return {}
+    first = (select(ProductImage.product_id, func.min(ProductImage.position).label("p"))
+             .where(ProductImage.product_id.in_(product_ids)).group_by(ProductImage.product_id).subquery())
+    stmt = (select(ProductImage.product_id, func.min(ProductImage.id))
+            .join(first, (first.c.product_id == ProductImage.product_id) & (first.c.p == ProductImage.position))
+            .group_by(ProductImage.product_id))
+    return {int(p): int(i) for p, i in db.session.execute(stmt)}
+
+
+def get_image(product_id: Any, image_id: Any) -> tuple[ProductImage, Any]:
+    """(image, file path) of a picture of that product; NotFound otherwise."""
+    image = db.session.get(ProductImage, _as_id(image_id))
+    if image is None or image.product_id != _as_id(product_id):
+        raise NotFound()
+    return image, stored_path(image.stored_name)

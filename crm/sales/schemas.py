@@ -36,6 +36,13 @@ class CategoryPatchSchema(ma.Schema):
     active = fields.Bool()
 
 
+class ImageSchema(ma.Schema):
+    id = fields.Int()
+    name = fields.Str(attribute="original_name")
+    content_type = fields.Str()
+    size = fields.Int()
+
+
 class ProductSchema(ma.Schema):
     id = fields.Int()
     sku = fields.Str()
@@ -55,6 +62,8 @@ class ProductSchema(ma.Schema):
     on_shelf = fields.Bool(metadata={"description": "Only on-shelf products go into new quotes and orders."})
     description = fields.Str(allow_none=True)
     lock_version = fields.Int(metadata={"description": "Send it back in PATCH to refuse a change based on stale data."})
+    images = fields.List(fields.Nested(ImageSchema), metadata={
+        "description": "Pictures, cover first; download with GET /products/{product_id}/images/{image_id}."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

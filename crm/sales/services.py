@@ -7,14 +7,17 @@ import unicodedata
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
+from typing import IO
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import select
 
+from crm.core import files
 from crm.core import tabular
 from crm.core.errors import Conflict
+from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.validation import check_money
@@ -24,6 +27,7 @@ from crm.org.models import User
 from crm.sales.models import MATERIALS
 from crm.sales.models import Product
 from crm.sales.models import ProductCategory
+from crm.sales.models import ProductImage
 
 MAX_CATEGORY_DEPTH = 5
 LOAD_MAX_KG = 1_000_000
@@ -392,3 +396,47 @@ def _categories_by_name() -> dict[str, ProductCategory]:
         out.setdefault(c.name.lower(), c)
         out[" / ".join(names).lower()] = c
     return out
+
+
+# Images -----------------------------------------------------------------------------------------------------
+MAX_IMAGES = 8
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+
+
+def add_image(product: Product, filename: Any, stream: IO[bytes], *, actor: User) -> ProductImage:
+    """A PNG, JPEG, GIF or WebP picture (at most 5 MB, at most 8 per product), shown after the others."""
+    _require_manage(actor)
+    count = db.session.scalar(select(func.count()).select_from(ProductImage).where(ProductImage.product_id == product.id))
+    if (count or 0) >= MAX_IMAGES:
+        raise ValidationFailed({"file": _l("A product has at most %(n)d pictures; remove one first.", n=MAX_IMAGES)})
+    stored = files.store_upload(filename, stream, accept=files.IMAGE_TYPES, limit=IMAGE_MAX_BYTES)
+    last = db.session.scalar(select(func.max(ProductImage.position)).where(ProductImage.product_id == product.id))
+    image = ProductImage(product_id=product.id, original_name=stored.name, stored_name=stored.relative,
+                         content_type=stored.content_type, size=stored.size, position=(last or 0) + 1,
+                         uploaded_by_id=actor.id)
+    db.session.add(image)
+    db.session.flush()
+    return image
+
+
+def remove_image(product: Product, image_id: Any, *, actor: User) -> None:
+    _require_manage(actor)
+    image = db.session.get(ProductImage, _as_id(image_id))
+    if image is None or image.product_id != product.id:
+        raise NotFound()
+    files.remove_stored(image.stored_name)
+    db.session.delete(image)
+    db.session.flush()
+
+
+def make_cover(product: Product, image_id: Any, *, actor: User) -> None:
+    """Show this picture first (the list's thumbnail)."""
+    _require_manage(actor)
+    images = list(db.session.scalars(select(ProductImage).where(ProductImage.product_id == product.id)
+                                     .order_by(ProductImage.position, ProductImage.id)))
+    chosen = next((i for i in images if i.id == _as_id(image_id)), None)
+    if chosen is None:
+        raise NotFound()
+    for position, image in enumerate([chosen] + [i for i in images if i is not chosen]):
+        image.position = position
+    db.session.flush()

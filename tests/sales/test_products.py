@@ -313,3 +313,56 @@ def test_api_categories(api_roles, tree, call):
     assert moved.status_code == 200 and moved.get_json()["depth"] == 0
     assert_problem(call("PATCH", f"/api/v1/product-categories/{tree['pallets'].id}", org.hq_manager,
                         json={"active": False}), 409)
+
+
+# Pictures ---------------------------------------------------------------------------------------------------
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 20
+
+
+@pytest.fixture
+def uploads(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_DIR", str(tmp_path / "uploads"))
+    return tmp_path / "uploads"
+
+
+def test_pictures_upload_cover_and_remove(org, catalogue, uploads, login_as, call, api_roles):
+    client = login_as(org.hq_manager)
+    p = catalogue["p1"]
+    url = f"/products/{p.id}/images"
+    assert post(client, url, {"file": (io.BytesIO(PNG), "front.png")}, content_type="multipart/form-data").status_code == 303
+    assert post(client, url, {"file": (io.BytesIO(JPEG), "side.jpg")}, content_type="multipart/form-data").status_code == 303
+    refused = post(client, url, {"file": (io.BytesIO(b"%PDF-1.4"), "sheet.pdf")}, content_type="multipart/form-data",
+                   follow_redirects=True)
+    assert "not accepted" in html(refused)
+    db.session.expire_all()
+    front, side = db.session.get(Product, p.id).images
+    assert (front.original_name, side.original_name) == ("front.png", "side.jpg")
+    # Everyone signed in sees the pictures; the list shows the cover.
+    rep = login_as(org.a_rep1)
+    shown = rep.get(f"/products/{p.id}/images/{front.id}")
+    assert shown.status_code == 200 and shown.data == PNG and shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert f"/products/{p.id}/images/{front.id}" in html(rep.get("/products/"))
+    assert rep.get(f"/products/{catalogue['p2'].id}/images/{front.id}").status_code == 404  # not that product's
+    assert post(rep, f"/products/{p.id}/images/{front.id}/delete").status_code == 403
+    client = login_as(org.hq_manager)
+    assert post(client, f"/products/{p.id}/images/{side.id}/cover").status_code == 303
+    db.session.expire_all()
+    assert [i.id for i in db.session.get(Product, p.id).images] == [side.id, front.id]
+    listed = call("GET", f"/api/v1/products/{p.id}", org.a_rep1).get_json()["images"]
+    assert [i["name"] for i in listed] == ["side.jpg", "front.png"]
+    assert call("GET", f"/api/v1/products/{p.id}/images/{side.id}", org.a_rep1).data == JPEG
+    stored = uploads / front.stored_name
+    assert stored.exists()
+    assert post(client, f"/products/{p.id}/images/{front.id}/delete").status_code == 303
+    assert not stored.exists()  # removed once the request committed
+    assert client.get(f"/products/{p.id}/images/{front.id}").status_code == 404
+
+
+def test_at_most_eight_pictures(admin, catalogue, uploads):
+    p = catalogue["p2"]
+    for n in range(services.MAX_IMAGES):
+        services.add_image(p, f"{n}.png", io.BytesIO(PNG), actor=admin)
+    with pytest.raises(ValidationFailed) as caught:
+        services.add_image(p, "9.png", io.BytesIO(PNG), actor=admin)
+    assert "at most 8 pictures" in caught.value.errors["file"][0]

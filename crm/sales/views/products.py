@@ -3,6 +3,7 @@ edit (with a stale-edit check), on/off the shelf, import from a spreadsheet, and
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +14,7 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import send_file
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -78,7 +80,7 @@ def products() -> Any:
         "sales/products.html", page=page, filters=filters, sort_labels=SORT_LABELS, shelf_labels=SHELF_LABELS,
         materials=MATERIALS, category_choices=queries.category_choices(active_only=False),
         categories=queries.category_names({p.category_id for p in page.items if p.category_id}),
-        show_cost=_can_see_cost(),
+        covers=queries.covers([p.id for p in page.items]), show_cost=_can_see_cost(),
     )
 
 
@@ -117,7 +119,7 @@ def product_detail(product_id: int) -> Any:
             changes={k: v for k, v in (item["entry"].changes or {}).items() if k not in hidden})}
             for item in entries]
     return render_template("sales/product_detail.html", product=product, entries=entries, field_labels=FIELD_LABELS,
-                           materials=MATERIALS, show_cost=_can_see_cost())
+                           materials=MATERIALS, show_cost=_can_see_cost(), max_images=services.MAX_IMAGES)
 
 
 def _form_of(product: Product | None) -> dict[str, Any]:
@@ -208,6 +210,52 @@ def product_import() -> Any:
     flash(_("Import done: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
             created=result.created, updated=result.updated, unchanged=result.unchanged), "success")
     return redirect(url_for("sales.products", shelf="all"), code=303)
+
+
+# Pictures ---------------------------------------------------------------------------------------------------
+@bp.route("/products/<int:product_id>/images", methods=["POST"])
+@permission_required("product.manage")
+def image_upload(product_id: int) -> Any:
+    product = queries.get_product(product_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"file": _l("Choose a file.")})
+        services.add_image(product, upload.filename, upload.stream, actor=current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for("sales.product_detail", product_id=product_id, _anchor="pictures"), code=303)
+    flash(_("The picture was added."), "success")
+    return redirect(url_for("sales.product_detail", product_id=product_id, _anchor="pictures"), code=303)
+
+
+@bp.route("/products/<int:product_id>/images/<int:image_id>")
+@login_required
+def image(product_id: int, image_id: int) -> Any:
+    picture, path = queries.get_image(product_id, image_id)
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype=picture.content_type, max_age=0,
+                         download_name=picture.original_name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/products/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
+@permission_required("product.manage")
+def image_delete(product_id: int, image_id: int) -> Any:
+    services.remove_image(queries.get_product(product_id), image_id, actor=current_user)
+    flash(_("The picture was removed."), "success")
+    return redirect(url_for("sales.product_detail", product_id=product_id, _anchor="pictures"), code=303)
+
+
+@bp.route("/products/<int:product_id>/images/<int:image_id>/cover", methods=["POST"])
+@permission_required("product.manage")
+def image_cover(product_id: int, image_id: int) -> Any:
+    services.make_cover(queries.get_product(product_id), image_id, actor=current_user)
+    return redirect(url_for("sales.product_detail", product_id=product_id, _anchor="pictures"), code=303)
 
 
 # Categories -------------------------------------------------------------------------------------------------
