@@ -54,7 +54,10 @@ def _register_jobs(app: Flask) -> None:
     from crm.core.jobs import register_job
     from crm.workflow.jobs import fire_due_timers
 
+    from crm.notify.jobs import send_email
+
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
+    register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
     register_job("workflow.fire_due_timers", fire_due_timers, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
 
@@ -75,10 +78,14 @@ def _sqlite_begin(conn: Any) -> None:
 
 def _init_extensions(app: Flask) -> None:
     # Every model module must be imported before the mappers configure and before Alembic compares.
+    import crm.approvals.models  # noqa: F401
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.org.models  # noqa: F401
+    import crm.notify.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
+    # Contexts register their service-task operators with the engine.
+    import crm.approvals.bpmn  # noqa: F401
 
     db.init_app(app)
     with app.app_context():
@@ -140,15 +147,19 @@ def _accepted_language(languages: dict[str, str]) -> str | None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.api import register_api
+    from crm.approvals.views import bp as approvals_bp
     from crm.auth.views import bp as auth_bp
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
+    from crm.notify.views import bp as notify_bp
     from crm.org.views import bp as org_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(approvals_bp)
+    app.register_blueprint(notify_bp)
     register_api(app)
 
 

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("approvals", "crm.approvals", template_folder="templates", url_prefix="/approvals")

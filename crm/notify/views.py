@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("notify", "crm.notify", template_folder="templates", url_prefix="/notifications")
