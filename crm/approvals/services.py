@@ -438,7 +438,9 @@ def decide(task_id: int, *, approved: bool, comment: str | None, actor: User) ->
     step_index = request.current_step
     decision = {"approved": bool(approved), "comment": comment or "", "by": actor.id, "at": utcnow().isoformat()}
     try:
-        runtime.complete_task(task.id, {"decision": decision}, actor_id=actor.id)
+        # Each multi-instance task of approval.bpmn collects its own output item.
+        runtime.complete_task(task.id, {"decision": decision, "seq_decision": decision,
+                                        "escalated_decision": decision}, actor_id=actor.id)
     except Conflict as exc:
         raise AlreadyDecided() from exc
     outcome = DecisionOutcome.APPROVED if approved else DecisionOutcome.REJECTED
