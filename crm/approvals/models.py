@@ -183,16 +183,31 @@ class ApprovalDecision(Base):
 
 
 def _request_involves_clause(actor: Any) -> Any:
-    """Requests the actor submitted or decided: theirs whatever their data scope says."""
+    """Requests the actor submitted, decided or may decide: theirs whatever their data scope says."""
     from sqlalchemy import exists
+
+    from crm.workflow.models import HumanTask
+    from crm.workflow.models import HumanTaskCandidate
 
     decided = exists().where(ApprovalDecision.request_id == ApprovalRequest.id,
                              ApprovalDecision.decided_by_id == actor.id)
-    return or_(ApprovalRequest.submitter_id == actor.id, decided)
+    asked = exists().where(HumanTask.instance_id == ApprovalRequest.instance_id,
+                           HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor.id)
+    return or_(ApprovalRequest.submitter_id == actor.id, decided, asked)
 
 
 def _request_involves(request: ApprovalRequest, actor: Any) -> bool:
-    return request.submitter_id == actor.id or any(d.decided_by_id == actor.id for d in request.decisions)
+    if request.submitter_id == actor.id or any(d.decided_by_id == actor.id for d in request.decisions):
+        return True
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.workflow.models import HumanTask
+    from crm.workflow.models import HumanTaskCandidate
+
+    return db.session.scalar(select(HumanTask.id).join(HumanTaskCandidate, HumanTaskCandidate.task_id == HumanTask.id)
+                             .where(HumanTask.instance_id == request.instance_id,
+                                    HumanTaskCandidate.user_id == actor.id).limit(1)) is not None
 
 
 # Managers and supervisors see the requests of their scope (the submitter is the owner).
