@@ -143,7 +143,7 @@ def clean_step(raw: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
     except ValueError:
         admin_id = -1
     if on_empty == "admin":
-        if admin_id is None or admin_id < 1 or db.session.get(User, admin_id) is None:
+        if admin_id is None or not 0 < admin_id < 2**31 or db.session.get(User, admin_id) is None:
             err("fallback_admin_id", _l("Choose the admin who gets the approval when nobody resolves."))
     step["fallback_admin_id"] = admin_id if on_empty == "admin" else None
     for name in ("reminder_hours", "escalation_hours"):

@@ -85,10 +85,14 @@ def create_chain(data: dict[str, Any], *, actor: User) -> ApprovalChain:
     store_id = data.get("store_id") or None
     if store_id is not None:
         try:
-            store = db.session.get(OrgUnit, int(store_id))
+            sid = int(store_id)
+            store = db.session.get(OrgUnit, sid) if 0 < sid < 2**31 else None
         except (TypeError, ValueError):
             store = None
-        if store is None or not store.is_store:
+        from crm.auth.scopes import visible
+
+        if (store is None or not store.is_store or db.session.scalar(
+                visible(select(OrgUnit.id), actor, OrgUnit).where(OrgUnit.id == store.id)) is None):
             errors["store_id"] = _l("Choose a store, or none for the whole company.")
         else:
             store_id = store.id
@@ -418,6 +422,14 @@ def _approval_task(task_id: int) -> tuple[HumanTask, ApprovalRequest]:
     if request is None:
         raise NotFound()
     return task, request
+
+
+def approval_task_for(task_id: int, actor: User) -> HumanTask:
+    """An approval task the actor may decide (assignee or candidate) or submitted; NotFound otherwise."""
+    task, request = _approval_task(task_id)
+    if request.submitter_id != actor.id and task.assignee_id != actor.id and not runtime.is_candidate(task.id, actor.id):
+        raise NotFound()
+    return task
 
 
 def decide(task_id: int, *, approved: bool, comment: str | None, actor: User) -> ApprovalRequest:

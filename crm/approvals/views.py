@@ -106,6 +106,7 @@ def _names(ids: set[int | None]) -> dict[int, str]:
 @bp.post("/tasks/<int:task_id>/decide")
 @login_required
 def decide(task_id: int) -> Any:
+    services.approval_task_for(task_id, current_user)  # 404 before looking at the input
     choice = request.form.get("decision")
     if choice not in ("approve", "reject"):
         raise ValidationFailed({"decision": _l("Choose approve or reject.")})
@@ -143,7 +144,11 @@ def request_detail(request_id: int) -> Any:
 
 # Chains (admin) -------------------------------------------------------------------------------------------
 def _stores() -> list[OrgUnit]:
-    return list(db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "store", OrgUnit.active).order_by(OrgUnit.name)))
+    """The stores the admin may configure a chain for (within their place in the org tree)."""
+    from crm.auth.scopes import visible
+
+    return list(db.session.scalars(visible(select(OrgUnit), current_user, OrgUnit)
+                                   .where(OrgUnit.kind == "store", OrgUnit.active).order_by(OrgUnit.name)))
 
 
 @bp.get("/chains")
@@ -151,7 +156,8 @@ def _stores() -> list[OrgUnit]:
 @permission_required("approval.configure")
 def chains() -> Any:
     stores = {s.id: s.name for s in _stores()}
-    return render_template("approvals/chains.html", chains=queries.chains(), stores=stores, keys=services.KNOWN_KEYS,
+    chains_ = [c for c in queries.chains() if c.store_id is None or c.store_id in stores]
+    return render_template("approvals/chains.html", chains=chains_, stores=stores, keys=services.KNOWN_KEYS,
                            errors={}, form={})
 
 
@@ -166,14 +172,16 @@ def create_chain() -> Any:
     except ValidationFailed as exc:
         db.session.rollback()
         stores = {s.id: s.name for s in _stores()}
-        return render_template("approvals/chains.html", chains=queries.chains(), stores=stores,
+        chains_ = [c for c in queries.chains() if c.store_id is None or c.store_id in stores]
+        return render_template("approvals/chains.html", chains=chains_, stores=stores,
                                keys=services.KNOWN_KEYS, errors=exc.errors, form=form), 422
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 
 
 def _chain(chain_id: int) -> ApprovalChain:
+    """A chain the admin may see: company-wide, or of a store within their scope."""
     chain = db.session.get(ApprovalChain, chain_id)
-    if chain is None:
+    if chain is None or (chain.store_id is not None and chain.store_id not in {s.id for s in _stores()}):
         raise NotFound()
     return chain
 

@@ -248,7 +248,8 @@ def publish_announcement(data: dict[str, Any], *, actor: User) -> Announcement:
     unit_id = data.get("unit_id")
     if unit_id not in (None, ""):
         try:
-            unit = db.session.get(OrgUnit, int(unit_id))
+            uid = int(unit_id)
+            unit = db.session.get(OrgUnit, uid) if 0 < uid < 2**31 else None
         except (TypeError, ValueError):
             unit = None
         if unit is None or unit.id not in {u.id for u in _publishable_units(actor)}:
@@ -273,7 +274,10 @@ def publish_announcement(data: dict[str, Any], *, actor: User) -> Announcement:
             raw = raw.replace(",", " ").split()
         try:
             user_ids = sorted({int(u) for u in raw})
+            if any(not 0 < u < 2**31 for u in user_ids):
+                raise ValueError
         except (TypeError, ValueError):
+            user_ids = []
             errors["user_ids"] = _l("List user ids separated by commas.")
         if not user_ids and "user_ids" not in errors:
             errors["user_ids"] = _l("Choose at least one user.")
