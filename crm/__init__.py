@@ -52,9 +52,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_jobs(app: Flask) -> None:
     from crm.auth.jobs import purge_login_throttle
     from crm.core.jobs import register_job
-    from crm.workflow.jobs import fire_due_timers
-
     from crm.notify.jobs import send_email
+    from crm.workflow.jobs import fire_due_timers
 
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
     register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
@@ -78,14 +77,14 @@ def _sqlite_begin(conn: Any) -> None:
 
 def _init_extensions(app: Flask) -> None:
     # Every model module must be imported before the mappers configure and before Alembic compares.
+    # Contexts register their service-task operators with the engine.
+    import crm.approvals.bpmn  # noqa: F401
     import crm.approvals.models  # noqa: F401
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
-    import crm.org.models  # noqa: F401
     import crm.notify.models  # noqa: F401
+    import crm.org.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
-    # Contexts register their service-task operators with the engine.
-    import crm.approvals.bpmn  # noqa: F401
 
     db.init_app(app)
     with app.app_context():

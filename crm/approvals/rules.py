@@ -142,9 +142,8 @@ def clean_step(raw: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
         admin_id = _int(raw.get("fallback_admin_id"))
     except ValueError:
         admin_id = -1
-    if on_empty == "admin":
-        if admin_id is None or not 0 < admin_id < 2**31 or db.session.get(User, admin_id) is None:
-            err("fallback_admin_id", _l("Choose the admin who gets the approval when nobody resolves."))
+    if on_empty == "admin" and (admin_id is None or not 0 < admin_id < 2**31 or db.session.get(User, admin_id) is None):
+        err("fallback_admin_id", _l("Choose the admin who gets the approval when nobody resolves."))
     step["fallback_admin_id"] = admin_id if on_empty == "admin" else None
     for name in ("reminder_hours", "escalation_hours"):
         try:

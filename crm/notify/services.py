@@ -3,6 +3,7 @@ announcements and mark them read. Services flush, never commit."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from collections.abc import Iterable
@@ -205,10 +206,8 @@ def send_due_emails(limit: int = 100, now: datetime | None = None) -> dict[str, 
                 row.next_attempt_at = now + backoff(row.attempts)
                 result["retry"] += 1
     if smtp is not None:
-        try:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
             smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
     db.session.flush()
     return result
 
