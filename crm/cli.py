@@ -65,6 +65,9 @@ def seed_demo(if_empty: bool) -> None:
         db.session.info["actor_id"] = None
         roles = ensure_default_roles()
         demo.seed(hash_password(password), roles)
+        from crm.approvals import demo as approvals_demo
+
+        approvals_demo.seed()
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)
