@@ -51,8 +51,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_jobs(app: Flask) -> None:
     from crm.auth.jobs import purge_login_throttle
+    from crm.core import signals
     from crm.core.jobs import register_job
     from crm.notify.jobs import send_email
+    from crm.notify.services import on_task_opened
+
+    signals.task_opened.connect(on_task_opened)
     from crm.workflow.jobs import fire_due_timers
 
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)

@@ -315,3 +315,10 @@ def mark_announcement_read(announcement_id: int, *, actor: User) -> None:
     if exists is None:
         db.session.add(AnnouncementRead(announcement_id=a.id, user_id=actor.id, read_at=utcnow()))
         db.session.flush()
+
+
+def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int], store_id: int | None,
+                   **_: Any) -> None:
+    """The `task_assigned` notification of a new inbox task (connected by create_app)."""
+    notify(user_ids, "task_assigned", str(_l("New task: %(title)s", title=title)), url=f"/tasks/{task_id}",
+           store_id=store_id)

@@ -21,6 +21,7 @@ from sqlalchemy import column
 from sqlalchemy import select
 from sqlalchemy import table
 
+from crm.core import signals
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.org.models import User
@@ -186,6 +187,9 @@ def sync(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, acto
             db.session.execute(
                 HumanTaskCandidate.__table__.insert(), [{"task_id": row.id, "user_id": uid} for uid in sorted(candidates)]
             )
+        if (candidates or assignee) and str(props.get("notify", "")).lower() != "false":
+            signals.task_opened.send(row, task_id=row.id, title=row.title, user_ids=[assignee] if assignee else sorted(candidates),
+                                     store_id=row.store_id, object_type=row.object_type, object_id=row.object_id)
 
 
 def _is_number(value: Any) -> bool:

@@ -185,3 +185,15 @@ def test_roles_users_time_window_and_read_receipts(org):
     services.mark_announcement_read(sup.id, actor=org.a_sup)
     assert titles(org.a_sup) == []
     assert [u.id for u, _ in queries.read_receipts(sup.id, org.a_manager)] == [org.a_sup.id]
+
+
+def test_a_new_inbox_task_notifies_its_candidates(org):
+    from tests.inbox.support import deploy_inbox_process
+    from tests.inbox.support import start_review
+
+    deploy_inbox_process()
+    task = start_review(org.store_a, order_no="SO-77", candidates=[org.a_rep2])
+    notes = queries.notifications(org.a_rep2).items
+    assert [(n.kind, n.url) for n in notes] == [("task_assigned", f"/tasks/{task.id}")]
+    assert "SO-77" in notes[0].title
+    assert queries.notifications(org.b_rep).items == []
