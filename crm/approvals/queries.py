@@ -59,10 +59,6 @@ def pending(user: Any, filters: QueueFilters | None = None, *, cursor: str | Non
                        limit=limit, scalars=False)
 
 
-def pending_count(user: Any) -> int:
-    return len(pending(user, limit=100).items)
-
-
 def decided_by(user: Any, filters: QueueFilters | None = None, *, cursor: str | None = None, limit: int = 50) -> Any:
     """The user's decisions, newest first: rows (decision, request)."""
     stmt = (select(ApprovalDecision, ApprovalRequest)

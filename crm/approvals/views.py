@@ -41,11 +41,8 @@ bp = Blueprint("approvals", "crm.approvals", template_folder="templates", url_pr
 VIEWS = {"pending": _l("Waiting for me"), "decided": _l("Decided by me"), "all": _l("All in my scope")}
 
 
-def _pending_badge(user: Any) -> int | None:
-    return queries.pending_count(user) or None
-
-
-add_nav(NavItem("main", "approvals.queue", _l("Approvals"), "check2-square", order=15, badge=_pending_badge))
+# No badge of its own: approval tasks are inbox tasks, counted by the Tasks badge (one query per page).
+add_nav(NavItem("main", "approvals.queue", _l("Approvals"), "check2-square", order=15))
 add_nav(NavItem("admin", "approvals.chains", _l("Approval chains"), "diagram-3", permission="approval.configure",
                 order=60))
 
