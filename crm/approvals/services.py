@@ -304,8 +304,8 @@ def enter_step(request_id: int, step_index: int) -> dict[str, Any]:
     request.current_step = step_index
     if step.get("auto"):
         _log(request, step_index, DecisionOutcome.AUTO_PASSED, step.get("reason"))
-    else:
-        notify(step["approvers"][:1] if step["mode"] == "sequential" else step["approvers"], "approval_requested",
+    elif step["mode"] != "sequential":  # sequential: each turn's task announces itself (notify_kind)
+        notify(step["approvers"], "approval_requested",
                str(_l("Approval requested: %(title)s", title=_title(request))),
                body=str(_l("Step: %(step)s", step=step.get("title") or "")), url=QUEUE_URL, store_id=request.store_id)
     db.session.flush()

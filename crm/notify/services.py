@@ -318,7 +318,12 @@ def mark_announcement_read(announcement_id: int, *, actor: User) -> None:
 
 
 def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int], store_id: int | None,
-                   **_: Any) -> None:
-    """The `task_assigned` notification of a new inbox task (connected by create_app)."""
-    notify(user_ids, "task_assigned", str(_l("New task: %(title)s", title=title)), url=f"/tasks/{task_id}",
-           store_id=store_id)
+                   kind: str = "task_assigned", **_: Any) -> None:
+    """The notification of a new inbox task (connected by create_app): `task_assigned`, or the kind the
+    task's element names (`notify_kind`, e.g. approval_requested for each turn of a sequential approval)."""
+    if kind == "approval_requested":
+        notify(user_ids, kind, str(_l("Approval requested: %(title)s", title=title)), url="/approvals/",
+               store_id=store_id)
+        return
+    notify(user_ids, kind if kind in KINDS else "task_assigned", str(_l("New task: %(title)s", title=title)),
+           url=f"/tasks/{task_id}", store_id=store_id)

@@ -189,7 +189,8 @@ def sync(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, acto
             )
         if (candidates or assignee) and str(props.get("notify", "")).lower() != "false":
             signals.task_opened.send(row, task_id=row.id, title=row.title, user_ids=[assignee] if assignee else sorted(candidates),
-                                     store_id=row.store_id, object_type=row.object_type, object_id=row.object_id)
+                                     store_id=row.store_id, object_type=row.object_type, object_id=row.object_id,
+                                     kind=props.get("notify_kind") or "task_assigned")
 
 
 def _is_number(value: Any) -> bool:

@@ -63,8 +63,10 @@ def test_every_supervisor_up_to_level_n_in_sequence(org, chain, submit):
     chain([step("supervisors_up_to", "sequential", level=3)])
     instance = submit(org.a_rep1)
     assert list(open_tasks(instance)) == [org.a_sup.id]
+    assert "approval_requested" not in kinds_for(org.a_manager)  # not their turn yet
     decide(instance, org.a_sup)
     assert list(open_tasks(instance)) == [org.a_manager.id]
+    assert kinds_for(org.a_manager) == ["approval_requested"]
     decide(instance, org.a_manager)
     assert list(open_tasks(instance)) == [org.east_manager.id]
     decide(instance, org.east_manager)
