@@ -184,7 +184,7 @@ def _chain(chain_id: int) -> ApprovalChain:
 
 
 def _render_chain(chain: ApprovalChain, *, errors: dict[str, Any] | None = None, form: dict[str, Any] | None = None,
-                  preview: list[dict[str, Any]] | None = None, status: int = 200) -> Any:
+                  preview: list[dict[str, Any]] | None = None, status: int = 200, editing: int | None = None) -> Any:
     versions = list(db.session.scalars(select(ApprovalChainVersion).where(ApprovalChainVersion.chain_id == chain.id)
                                        .order_by(ApprovalChainVersion.version.desc()).limit(20)))
     steps = services.current_steps(chain)
@@ -197,14 +197,34 @@ def _render_chain(chain: ApprovalChain, *, errors: dict[str, Any] | None = None,
     return render_template("approvals/chain.html", chain=chain, steps=steps, versions=versions, store=store,
                            users=_names(ids), rules_=rules.RULES, modes=rules.MODES, operators=rules.OPERATORS,
                            on_empty=rules.ON_EMPTY, roles=roles, errors=errors or {}, form=form or {},
-                           preview=preview, describe=rules.describe_condition, types=approvables()), status
+                           preview=preview, describe=rules.describe_condition, types=approvables(),
+                           editing=editing), status
 
 
 @bp.get("/chains/<int:chain_id>")
 @login_required
 @permission_required("approval.configure")
 def chain_detail(chain_id: int) -> Any:
-    return _render_chain(_chain(chain_id))
+    """The chain; `?edit=<index>` opens that step in the step form."""
+    chain = _chain(chain_id)
+    index = request.args.get("edit", "")
+    steps = services.current_steps(chain)
+    if index.isdigit() and int(index) < len(steps):
+        return _render_chain(chain, form=_form_of(steps[int(index)]), editing=int(index))
+    return _render_chain(chain)
+
+
+def _form_of(step: dict[str, Any]) -> dict[str, Any]:
+    cond = step.get("condition") or {}
+    value = cond.get("value")
+    return {
+        "title": step.get("title"), "rule": step.get("rule"), "mode": step.get("mode"),
+        "user_ids": ", ".join(str(u) for u in step.get("user_ids") or []), "level": step.get("level") or "",
+        "role": step.get("role") or "", "on_empty": step.get("on_empty"),
+        "fallback_admin_id": step.get("fallback_admin_id") or "", "reminder_hours": step.get("reminder_hours") or "",
+        "escalation_hours": step.get("escalation_hours") or "", "condition_field": cond.get("field") or "",
+        "condition_op": cond.get("op") or "", "condition_value": ", ".join(value) if isinstance(value, list) else (value or ""),
+    }
 
 
 def _step_from_form(form: Any) -> dict[str, Any]:
@@ -235,6 +255,21 @@ def add_step(chain_id: int) -> Any:
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
         return _render_chain(_chain(chain_id), errors=errors, form=request.form.to_dict(), status=422)
     flash(_l("Step added: version %(v)s.", v=chain.current_version), "success")
+    return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
+
+
+@bp.post("/chains/<int:chain_id>/steps/<int:index>")
+@login_required
+@permission_required("approval.configure")
+def edit_step(chain_id: int, index: int) -> Any:
+    chain = _chain(chain_id)
+    try:
+        services.put_step(chain.id, index, _step_from_form(request.form), actor=current_user, lock_version=_lock())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
+        return _render_chain(_chain(chain_id), errors=errors, form=request.form.to_dict(), status=422, editing=index)
+    flash(_l("Step saved: version %(v)s.", v=chain.current_version), "success")
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 
 

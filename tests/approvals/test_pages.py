@@ -86,5 +86,16 @@ def test_chain_admin_pages(org, client, login_as):
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "A Manager" in text and "A Supervisor" in text
     assert text.index("Store:") < text.index("Team:")
+    edit = client.get(f"/approvals/chains/{chain.id}?edit=0").get_data(as_text=True)
+    assert 'value="Store"' in edit and "Save step" in edit
+    r = client.post(f"/approvals/chains/{chain.id}/steps/0", data={
+        "csrf_token": token, "title": "Store manager", "rule": "store_role", "role": "store_manager", "mode": "any",
+        "condition_field": "amount", "condition_op": "between", "condition_value": "1000, 5000"})
+    assert r.status_code == 302
+    db.session.refresh(chain)
+    from crm.approvals.services import current_steps
+
+    assert current_steps(chain)[0]["condition"] == {"field": "amount", "op": "between", "value": ["1000", "5000"]}
+    assert chain.current_version == 5
     login_as(org.a_sup)
     assert client.get("/approvals/chains").status_code == 403
