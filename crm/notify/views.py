@@ -90,13 +90,30 @@ def preferences() -> Any:
     return render_template("notify/preferences.html", kinds=services.KINDS, prefs=prefs)
 
 
+def _choices() -> dict[str, Any]:
+    """The units (within the publisher's scope) and roles the publish form offers."""
+    if not current_user.can("announcement.publish"):
+        return {"units": [], "roles": []}
+    from sqlalchemy import select
+
+    from crm.auth.models import Role
+    from crm.auth.scopes import visible
+    from crm.org.models import OrgUnit
+
+    units = db.session.scalars(visible(select(OrgUnit), current_user, OrgUnit)
+                               .where(OrgUnit.active).order_by(OrgUnit.path).limit(500))
+    roles = db.session.scalars(select(Role).order_by(Role.name))
+    return {"units": [(u.id, ("— " * u.depth) + u.name) for u in units],
+            "roles": [(r.key, r.display_name) for r in roles]}
+
+
 @bp.get("/announcements")
 @login_required
 def announcements() -> Any:
     page = queries.announcements(current_user, cursor=request.args.get("cursor") or None)
     mine = queries.published_by(current_user) if current_user.can("announcement.publish") else []
     return render_template("notify/announcements.html", page=page, mine=mine, audiences=AUDIENCE_LABELS,
-                           errors={}, form={})
+                           errors={}, form={}, **_choices())
 
 
 def _when(raw: str | None, field: str) -> datetime | None:
@@ -125,7 +142,7 @@ def publish() -> Any:
         db.session.rollback()
         page = queries.announcements(current_user)
         return render_template("notify/announcements.html", page=page, mine=queries.published_by(current_user),
-                               audiences=AUDIENCE_LABELS, errors=exc.errors, form=form), 422
+                               audiences=AUDIENCE_LABELS, errors=exc.errors, form=form, **_choices()), 422
     flash(_l("Published."), "success")
     return redirect(url_for("notify.announcements"))
 

@@ -197,3 +197,23 @@ def test_a_new_inbox_task_notifies_its_candidates(org):
     assert [(n.kind, n.url) for n in notes] == [("task_assigned", f"/tasks/{task.id}")]
     assert "SO-77" in notes[0].title
     assert queries.notifications(org.b_rep).items == []
+
+
+def test_publish_page_offers_only_units_in_scope_and_shows_errors(org, client, login_as):
+    from tests.conftest import csrf
+
+    login_as(org.a_manager)
+    page = client.get("/notifications/announcements").get_data(as_text=True)
+    assert "Store A" in page and "Store B" not in page
+    token = csrf(client, "/notifications/announcements")
+    r = client.post("/notifications/announcements", data={"csrf_token": token, "title": "", "body": "x",
+                                                          "audience": "unit", "unit_id": str(org.store_b.id)})
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    assert "Enter a title." in body and "Choose an org unit within your scope." in body
+    r = client.post("/notifications/announcements", data={"csrf_token": token, "title": "Meeting", "body": "Thu",
+                                                          "audience": "unit", "unit_id": str(org.store_a.id),
+                                                          "publish_at": "2020-01-01T09:00"})
+    assert r.status_code == 302
+    login_as(org.a_rep1)
+    assert "Meeting" in client.get("/").get_data(as_text=True)  # on the home page until read
