@@ -51,10 +51,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_jobs(app: Flask) -> None:
     from crm.auth.jobs import purge_login_throttle
+    from crm.core import signals
     from crm.core.jobs import register_job
+    from crm.notify.jobs import send_email
+    from crm.notify.services import on_task_opened
+
+    signals.task_opened.connect(on_task_opened)
     from crm.workflow.jobs import fire_due_timers
 
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
+    register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
     register_job("workflow.fire_due_timers", fire_due_timers, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
 
@@ -75,8 +81,12 @@ def _sqlite_begin(conn: Any) -> None:
 
 def _init_extensions(app: Flask) -> None:
     # Every model module must be imported before the mappers configure and before Alembic compares.
+    # Contexts register their service-task operators with the engine.
+    import crm.approvals.bpmn  # noqa: F401
+    import crm.approvals.models  # noqa: F401
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
+    import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
     import crm.sales.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
@@ -141,9 +151,11 @@ def _accepted_language(languages: dict[str, str]) -> str | None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.api import register_api
+    from crm.approvals.views import bp as approvals_bp
     from crm.auth.views import bp as auth_bp
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
+    from crm.notify.views import bp as notify_bp
     from crm.org.views import bp as org_bp
     from crm.sales.views import bp as sales_bp
 
@@ -152,6 +164,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(sales_bp)
+    app.register_blueprint(approvals_bp)
+    app.register_blueprint(notify_bp)
     register_api(app)
 
 

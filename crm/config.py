@@ -63,6 +63,20 @@ class Config:
 
     DEMO_PASSWORD = "Demo#2026"
 
+    # E-mail (notifications): the outbox is sent by the `notify.send_email` job over SMTP. Without
+    # SMTP_HOST nothing is sent (mails wait in the outbox). SMTP_SSL: implicit TLS (port 465);
+    # SMTP_STARTTLS: upgrade a plain connection (port 587).
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    SMTP_SSL = False
+    SMTP_FROM = "crm@localhost"
+    SMTP_TIMEOUT = 10
+    EMAIL_INTERVAL_SECONDS = 30
+    BASE_URL = ""  # e.g. https://crm.example.com: links in e-mails become absolute
+
 
 class TestingConfig(Config):
     TESTING = True

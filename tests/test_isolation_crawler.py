@@ -94,6 +94,13 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "product_id": Global(("product:pallet",), withheld_for_reads=(), withheld_for_writes=("product.manage",)),
     "category_id": Global(("category:pallets",), withheld_for_reads=(), withheld_for_writes=("product.manage",)),
     "image_id": Global(("image:pallet",), withheld_for_reads=(), withheld_for_writes=("product.manage",)),
+    "request_id": Outside(("approval_request:b",)),
+    "notification_id": Outside(("notification:b_rep",)),
+    "announcement_id": Outside(("announcement:b",)),
+    # Approval chains are company configuration, guarded by approval.configure.
+    "chain_id": Global(("chain:company",), withheld_for_reads=("approval.configure",),
+                       withheld_for_writes=("approval.configure",)),
+    "index": Static("0"),
     "filename": Static("crm.css"),
     "lang": Static("en"),
 }
@@ -143,7 +150,8 @@ def world(org: Org) -> World:
                                   "permissions": all_permissions()}, actor=org.hq_admin)
     limited = save_role(None, {"key": "crawler_plain", "name": "Crawler plain", "data_scope": DataScope.ALL.value,
                                "permissions": [p for p in all_permissions()
-                                               if p not in ("role.manage", "user.view", "product.manage")]},
+                                               if p not in ("role.manage", "user.view", "product.manage",
+                                                            "approval.configure")]},
                         actor=org.hq_admin)
     custom = save_role(None, {"key": "custom", "name": "Custom", "data_scope": "store", "permissions": ["org.view"]},
                        actor=org.hq_admin)
@@ -175,6 +183,22 @@ def world(org: Org) -> World:
     db.session.add(attachment_b)
     filter_b = task_filters.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
     secrets += [task_b.title, task_c.title, comment_b.body, attachment_b.original_name, filter_b.name]
+    # Approvals, notifications and announcements of store B.
+    from crm.approvals import services as approval_services
+    from crm.approvals.models import ApprovalRequest
+    from crm.notify import services as notify_services
+
+    request_b = ApprovalRequest(store_id=org.store_b.id, chain_key="expense", submitter_id=org.b_rep.id,
+                                object_type="test_expense", object_id=1,
+                                summary={"title": f"{SECRET}-Approval-B", "lines": []}, snapshot={"steps": []})
+    db.session.add(request_b)
+    [notification_b] = notify_services.notify([org.b_rep.id], "approval_decided", f"{SECRET}-Notification-B")
+    announcement_b = notify_services.publish_announcement(
+        {"title": f"{SECRET}-Announcement-B", "body": "b", "audience": "unit", "unit_id": org.store_b.id},
+        actor=org.b_manager)
+    chain = approval_services.create_chain({"key": "crawl_chain", "steps": [
+        {"title": "Team", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
+    secrets += [f"{SECRET}-Approval-B", notification_b.title, announcement_b.title]
     b_token, b_plain = create_token(org.b_rep, "B's token")
     _row, crawler_plain = create_token(crawler, "crawler")
     _row, limited_plain = create_token(plain, "crawler plain")
@@ -192,7 +216,8 @@ def world(org: Org) -> World:
     db.session.add(picture)
     objects |= {"category:pallets": category, "product:pallet": pallet, "image:pallet": picture}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
-                "filter:b_rep": filter_b}
+                "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
+                "announcement:b": announcement_b, "chain:company": chain}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,

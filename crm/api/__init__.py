@@ -9,7 +9,9 @@ from flask import Flask
 
 def register_api(app: Flask) -> None:
     """Called by `create_app` after `api.init_app`."""
+    from crm.api import approvals
     from crm.api import me
+    from crm.api import notifications
     from crm.api import org_units
     from crm.api import products
     from crm.api import roles
@@ -21,7 +23,7 @@ def register_api(app: Flask) -> None:
     from crm.extensions import csrf
 
     document_problem_responses(api)
-    for module in (me, org_units, users, roles, tokens, tasks, products):
+    for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

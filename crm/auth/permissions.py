@@ -103,6 +103,19 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "task.reassign": _l("Reassign and delegate the tasks of people in scope, set their due dates and priority"),
         },
     },
+    "approvals": {
+        "label": _l("Approvals"),
+        "permissions": {
+            "approval.configure": _l("Configure approval chains"),
+            "approval.view_all": _l("See every approval request in scope (not only own and decided)"),
+        },
+    },
+    "notify": {
+        "label": _l("Announcements"),
+        "permissions": {
+            "announcement.publish": _l("Publish announcements to people in scope"),
+        },
+    },
 }
 
 

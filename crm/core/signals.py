@@ -12,3 +12,7 @@ signals = Namespace()
 user_disabled = signals.signal("user-disabled")
 # Sent after a user logs in successfully (kwargs: user).
 user_logged_in = signals.signal("user-logged-in")
+# Sent by the workflow inbox when a user task opens (kwargs: task_id, title, user_ids, store_id,
+# object_type, object_id, kind: the element's notify_kind property or task_assigned). Receivers (notifications) run in the step's transaction. A task whose element
+# has the property notify=false (e.g. approvals, which notify in their own words) is not announced.
+task_opened = signals.signal("task-opened")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import update
 
+from crm.core import signals
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.org.models import User
@@ -165,7 +166,7 @@ def sync(
                 .execution_options(synchronize_session="evaluate")
             )
     known = set(open_guids)
-    new_rows: list[tuple[HumanTask, set[int]]] = []
+    new_rows: list[tuple[HumanTask, set[int], dict[str, str]]] = []
     with db.session.no_autoflush:  # one flush for all new rows, after their candidates are resolved
         for guid, task in ready.items():
             if guid in known:
@@ -174,12 +175,21 @@ def sync(
     if not new_rows:
         return
     db.session.flush()  # the rows' ids, for their candidates
-    candidates = [{"task_id": row.id, "user_id": uid} for row, users in new_rows for uid in sorted(users)]
+    candidates = [{"task_id": row.id, "user_id": uid} for row, users, _props in new_rows for uid in sorted(users)]
     if candidates:
         db.session.execute(HumanTaskCandidate.__table__.insert(), candidates)
+    for row, users, props in new_rows:
+        # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
+        if (users or row.assignee_id) and str(props.get("notify", "")).lower() != "false":
+            signals.task_opened.send(
+                row, task_id=row.id, title=row.title,
+                user_ids=[row.assignee_id] if row.assignee_id else sorted(users),
+                store_id=row.store_id, object_type=row.object_type, object_id=row.object_id,
+                kind=props.get("notify_kind") or "task_assigned",
+            )
 
 
-def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple[HumanTask, set[int]]:
+def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple[HumanTask, set[int], dict[str, str]]:
     ts = task.task_spec
     ext = getattr(ts, "extensions", None) or {}
     props = _props(task)
@@ -210,7 +220,7 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
         item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
     )
     db.session.add(row)
-    return row, candidates
+    return row, candidates, props
 
 
 def _is_number(value: Any) -> bool:

@@ -1,0 +1,329 @@
+"""Notify users (bell + e-mail outbox), mark read, preferences; deliver the outbox over SMTP; publish
+announcements and mark them read. Services flush, never commit."""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from collections.abc import Iterable
+from datetime import datetime
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate
+from email.utils import make_msgid
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy import update
+
+from crm.core.clock import utcnow
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+from crm.extensions import db
+from crm.notify.models import Announcement
+from crm.notify.models import AnnouncementRead
+from crm.notify.models import AnnouncementRecipient
+from crm.notify.models import AudienceKind
+from crm.notify.models import EmailOutbox
+from crm.notify.models import EmailStatus
+from crm.notify.models import Notification
+from crm.notify.models import NotificationPreference
+from crm.org.models import OrgUnit
+from crm.org.models import User
+
+# Kinds other contexts use; a kind not listed here still works (it is shown as written).
+KINDS: dict[str, Any] = {
+    "task_assigned": _l("A task was assigned to you"),
+    "approval_requested": _l("Approval requested"),
+    "approval_reminder": _l("Approval reminder"),
+    "approval_escalated": _l("Approval escalated to you"),
+    "approval_decided": _l("Your request was decided"),
+    "announcement": _l("Announcement"),
+}
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_MAX_SECONDS = 6 * 3600
+
+
+def _preferences(user_ids: list[int], kind: str) -> dict[int, NotificationPreference]:
+    if not user_ids:
+        return {}
+    return {p.user_id: p for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id.in_(user_ids),
+                                             NotificationPreference.kind == kind)
+    )}
+
+
+def notify(
+    user_ids: Iterable[int], kind: str, title: str, *, body: str | None = None, url: str | None = None,
+    store_id: int | None = None, email: bool = True,
+) -> list[Notification]:
+    """One notification per (active) user, and an outbox e-mail for those who have an address and did
+    not switch e-mail off for this kind. Written in the caller's transaction."""
+    ids = sorted({int(u) for u in user_ids if u})
+    if not ids:
+        return []
+    users = list(db.session.scalars(select(User).where(User.id.in_(ids), User.active)))
+    prefs = _preferences([u.id for u in users], kind)
+    now = utcnow()
+    out: list[Notification] = []
+    for user in users:
+        pref = prefs.get(user.id)
+        if pref is None or pref.in_app:
+            n = Notification(user_id=user.id, store_id=store_id, kind=kind, title=str(title)[:300], body=body,
+                             url=url, created_at=now)
+            db.session.add(n)
+            out.append(n)
+        if email and user.email and (pref is None or pref.email):
+            text = (body or "") + (f"\n\n{_absolute(url)}" if url else "")
+            db.session.add(EmailOutbox(user_id=user.id, to_address=user.email, subject=str(title)[:300],
+                                       body=text.strip() or str(title), created_at=now, next_attempt_at=now))
+    db.session.flush()
+    return out
+
+
+def _absolute(url: str) -> str:
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    return base + url if base and url.startswith("/") else url
+
+
+def mark_read(notification_id: int, *, actor: User) -> Notification:
+    n = db.session.get(Notification, notification_id)
+    if n is None or n.user_id != actor.id:
+        raise NotFound()
+    if n.read_at is None:
+        n.read_at = utcnow()
+        db.session.flush()
+    return n
+
+
+def mark_all_read(*, actor: User) -> int:
+    result = db.session.execute(
+        update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def set_preference(kind: str, *, actor: User, in_app: bool, email: bool) -> NotificationPreference:
+    if kind not in KINDS:
+        raise ValidationFailed({"kind": _l("Unknown kind of notification.")})
+    pref = db.session.scalar(select(NotificationPreference).where(
+        NotificationPreference.user_id == actor.id, NotificationPreference.kind == kind))
+    if pref is None:
+        pref = NotificationPreference(user_id=actor.id, kind=kind)
+        db.session.add(pref)
+    pref.in_app = bool(in_app)
+    pref.email = bool(email)
+    db.session.flush()
+    return pref
+
+
+# E-mail delivery ------------------------------------------------------------------------------------------
+def backoff(attempts: int) -> timedelta:
+    """1 min, 2, 4, 8 … capped at 6 h."""
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def _smtp_config() -> dict[str, Any]:
+    c = current_app.config
+    return {
+        "host": c.get("SMTP_HOST"), "port": int(c.get("SMTP_PORT") or 25), "user": c.get("SMTP_USER"),
+        "password": c.get("SMTP_PASSWORD"), "starttls": bool(c.get("SMTP_STARTTLS")), "ssl": bool(c.get("SMTP_SSL")),
+        "sender": c.get("SMTP_FROM") or "crm@localhost", "timeout": float(c.get("SMTP_TIMEOUT") or 10),
+    }
+
+
+def _connect(cfg: dict[str, Any]) -> smtplib.SMTP:
+    if cfg["ssl"]:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg["host"], cfg["port"], timeout=cfg["timeout"],
+                                               context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(cfg["host"], cfg["port"], timeout=cfg["timeout"])
+        if cfg["starttls"]:
+            smtp.starttls(context=ssl.create_default_context())
+    if cfg["user"]:
+        smtp.login(cfg["user"], cfg["password"] or "")
+    return smtp
+
+
+def _message(row: EmailOutbox, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.to_address
+    msg["Subject"] = row.subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(idstring=f"crm-outbox-{row.id}")
+    msg.set_content(row.body)
+    return msg
+
+
+def send_due_emails(limit: int = 100, now: datetime | None = None) -> dict[str, int]:
+    """Deliver due outbox rows over SMTP (CRM_SMTP_*). Rows are taken with FOR UPDATE SKIP LOCKED on
+    PostgreSQL, so several schedulers never send one twice. A failure is kept on the row and retried
+    with exponential backoff; after MAX_ATTEMPTS the row is marked failed."""
+    cfg = _smtp_config()
+    result = {"sent": 0, "retry": 0, "failed": 0}
+    if not cfg["host"]:
+        return result
+    now = now or utcnow()
+    stmt = (select(EmailOutbox).where(EmailOutbox.status == EmailStatus.PENDING, EmailOutbox.next_attempt_at <= now)
+            .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(limit))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(db.session.scalars(stmt))
+    if not rows:
+        return result
+    smtp: smtplib.SMTP | None = None
+    connect_error: str | None = None
+    try:
+        smtp = _connect(cfg)
+    except (OSError, smtplib.SMTPException) as exc:
+        connect_error = f"{type(exc).__name__}: {exc}"
+    for row in rows:
+        error = connect_error
+        if smtp is not None:
+            try:
+                smtp.send_message(_message(row, cfg["sender"]))
+            except (OSError, smtplib.SMTPException) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+        row.attempts += 1
+        if error is None:
+            row.status = EmailStatus.SENT
+            row.sent_at = utcnow()
+            row.last_error = None
+            result["sent"] += 1
+        else:
+            row.last_error = error[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = EmailStatus.FAILED
+                result["failed"] += 1
+            else:
+                row.next_attempt_at = now + backoff(row.attempts)
+                result["retry"] += 1
+    if smtp is not None:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+    db.session.flush()
+    return result
+
+
+# Announcements --------------------------------------------------------------------------------------------
+def _publishable_units(actor: User) -> list[OrgUnit]:
+    """The units an actor may address: their own unit's store / subsidiary / HQ subtree."""
+    from crm.auth.scopes import visible
+
+    return list(db.session.scalars(visible(select(OrgUnit), actor, OrgUnit)))
+
+
+def publish_announcement(data: dict[str, Any], *, actor: User) -> Announcement:
+    """Publish to everyone (HQ only), an org unit (and below), a role (optionally within a unit) or
+    chosen users. A store manager can only address their own store."""
+    if not actor.can("announcement.publish"):
+        raise PermissionDenied()
+    errors: dict[str, Any] = {}
+    title = str(data.get("title") or "").strip()
+    body = str(data.get("body") or "").strip()
+    if not title:
+        errors["title"] = _l("Enter a title.")
+    elif len(title) > 200:
+        errors["title"] = _l("At most 200 characters.")
+    if not body:
+        errors["body"] = _l("Enter the text.")
+    elif len(body) > 20000:
+        errors["body"] = _l("At most 20000 characters.")
+    try:
+        audience = AudienceKind(data.get("audience") or "")
+    except ValueError:
+        audience = None
+        errors["audience"] = _l("Choose who receives it.")
+    home = db.session.get(OrgUnit, actor.org_unit_id)
+    at_hq = home is not None and home.parent_id is None
+    unit: OrgUnit | None = None
+    unit_id = data.get("unit_id")
+    if unit_id not in (None, ""):
+        try:
+            uid = int(unit_id)
+            unit = db.session.get(OrgUnit, uid) if 0 < uid < 2**31 else None
+        except (TypeError, ValueError):
+            unit = None
+        if unit is None or unit.id not in {u.id for u in _publishable_units(actor)}:
+            errors["unit_id"] = _l("Choose an org unit within your scope.")
+            unit = None
+    if audience == AudienceKind.ALL and not at_hq:
+        errors["audience"] = _l("Only headquarters can address everyone; choose your store or subsidiary.")
+    if audience == AudienceKind.UNIT and unit is None and "unit_id" not in errors:
+        errors["unit_id"] = _l("Choose the subsidiary, store or department.")
+    role_key = str(data.get("role_key") or "").strip() or None
+    if audience == AudienceKind.ROLE:
+        from crm.auth.models import Role
+
+        if not role_key or db.session.scalar(select(Role.id).where(Role.key == role_key)) is None:
+            errors["role_key"] = _l("Choose a role.")
+        if unit is None and not at_hq and "unit_id" not in errors:
+            errors["unit_id"] = _l("Choose the unit whose role holders receive it.")
+    user_ids: list[int] = []
+    if audience == AudienceKind.USERS:
+        raw = data.get("user_ids") or []
+        if isinstance(raw, str):
+            raw = raw.replace(",", " ").split()
+        try:
+            user_ids = sorted({int(u) for u in raw})
+            if any(not 0 < u < 2**31 for u in user_ids):
+                raise ValueError
+        except (TypeError, ValueError):
+            user_ids = []
+            errors["user_ids"] = _l("List user ids separated by commas.")
+        if not user_ids and "user_ids" not in errors:
+            errors["user_ids"] = _l("Choose at least one user.")
+        elif user_ids:
+            from crm.auth.scopes import visible
+
+            seen = set(db.session.scalars(visible(select(User.id).where(User.id.in_(user_ids)), actor, User)))
+            if set(user_ids) - seen:
+                errors["user_ids"] = _l("Choose users within your scope.")
+    publish_at = data.get("publish_at") or utcnow()
+    expires_at = data.get("expires_at")
+    if expires_at is not None and expires_at <= publish_at:
+        errors["expires_at"] = _l("The expiry must be after the publication time.")
+    if errors:
+        raise ValidationFailed(errors)
+    assert audience is not None
+    a = Announcement(
+        title=title, body=body, audience=audience, unit_id=unit.id if unit else None,
+        unit_path=unit.path if unit else None, role_key=role_key if audience == AudienceKind.ROLE else None,
+        pinned=bool(data.get("pinned")), publish_at=publish_at, expires_at=expires_at,
+        created_by_id=actor.id, created_at=utcnow(),
+    )
+    db.session.add(a)
+    db.session.flush()
+    for uid in user_ids:
+        db.session.add(AnnouncementRecipient(announcement_id=a.id, user_id=uid))
+    db.session.flush()
+    return a
+
+
+def mark_announcement_read(announcement_id: int, *, actor: User) -> None:
+    from crm.notify.queries import announcement_for
+
+    a = announcement_for(announcement_id, actor)
+    exists = db.session.get(AnnouncementRead, (a.id, actor.id))
+    if exists is None:
+        db.session.add(AnnouncementRead(announcement_id=a.id, user_id=actor.id, read_at=utcnow()))
+        db.session.flush()
+
+
+def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int], store_id: int | None,
+                   kind: str = "task_assigned", **_: Any) -> None:
+    """The notification of a new inbox task (connected by create_app): `task_assigned`, or the kind the
+    task's element names (`notify_kind`, e.g. approval_requested for each turn of a sequential approval)."""
+    if kind == "approval_requested":
+        notify(user_ids, kind, str(_l("Approval requested: %(title)s", title=title)), url="/approvals/",
+               store_id=store_id)
+        return
+    notify(user_ids, kind if kind in KINDS else "task_assigned", str(_l("New task: %(title)s", title=title)),
+           url=f"/tasks/{task_id}", store_id=store_id)
