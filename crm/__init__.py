@@ -144,11 +144,13 @@ def _register_blueprints(app: Flask) -> None:
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.org.views import bp as org_bp
+    from crm.processes.views import bp as processes_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(processes_bp)
     register_api(app)
 
 

@@ -95,7 +95,7 @@ def deploy_files(
         definition = ProcessDefinition(
             key=key,
             version=(previous.version + 1) if previous else 1,
-            name=parsed.process_name,
+            name=(parsed.process_name or "")[:200] or None,
             bpmn_xml=content.decode("utf-8"),
             sha256=sha,
             source=source if source != "file" else f"file:processes/{Path(filename).name}",
@@ -142,4 +142,23 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
                 parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
         _catalogue.clear()  # only the newest set is needed for new instances
         _catalogue[version_set] = parser
+    return definition, parser.get_spec(key), parser.get_subprocess_specs(key)
+
+
+def fresh_spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
+    """Like `spec_for`, from a parser of its own: spec objects the caller may change (migration adds the
+    specs of completed tasks the new version removed) without touching the shared catalogue."""
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    current = current_definitions()
+    definition = current.get(key)
+    if definition is None or definition.key.endswith(".dmn"):
+        raise UnknownProcess()
+    parser = SpiffBpmnParser()
+    for d in sorted(current.values(), key=lambda d: d.key):
+        if d.key.endswith(".dmn"):
+            parser.add_dmn_str(d.bpmn_xml.encode(), _filename(d))
+    for d in sorted(current.values(), key=lambda d: d.key):
+        if not d.key.endswith(".dmn"):
+            parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
     return definition, parser.get_spec(key), parser.get_subprocess_specs(key)

@@ -297,5 +297,10 @@ def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool)
     return problems
 
 
+# Public names for the editor's save (it reads the process id before deploying).
+parse_xml = _parse_xml
+main_process = _main_process
+
+
 def spiff_error_text(exc: SpiffWorkflowException) -> str:
     return _text(exc)

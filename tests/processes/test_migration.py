@@ -1,0 +1,120 @@
+"""Moving running instances to a new version (guide §8.4): the preview says what will happen, the result
+matches it, unsafe moves are refused with a reason, and the move is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crm.core.audit import OperationLog
+from crm.core.errors import Conflict
+from crm.extensions import db
+from crm.workflow import instances as admin
+from crm.workflow import runtime
+from crm.workflow.migration import MigrationRefused
+from crm.workflow.models import InstanceStatus
+from tests.workflow.helpers import kinds
+from tests.workflow.helpers import one_task
+from tests.workflow.helpers import reload
+
+KEY = "wf_mig"
+
+
+def _at_b(deploy_chain: Any, owner: Any, store: Any) -> Any:
+    """v1 = A -> B -> C; an instance that completed A and waits at B."""
+    deploy_chain(KEY, "A", "B", "C")
+    instance = runtime.start(KEY, object_type="order", object_id=1, store_id=store.id, actor_id=owner.id)
+    runtime.complete_task(one_task(instance).id, {"a": 1}, actor_id=owner.id)
+    db.session.commit()
+    assert one_task(instance).bpmn_id == "B"
+    return instance
+
+
+def _finish(instance: Any, owner: Any) -> list[str]:
+    """Complete every task in turn; the bpmn ids in the order they came."""
+    path = []
+    while reload(instance).status == InstanceStatus.RUNNING:
+        task = one_task(instance)
+        path.append(task.bpmn_id)
+        runtime.complete_task(task.id, {}, actor_id=owner.id)
+    return path
+
+
+def _move(instance: Any, owner: Any) -> Any:
+    plan = admin.migration_preview(instance.id, actor=owner)
+    assert plan.safe, plan.reasons
+    admin.migrate(instance.id, plan.token, actor=owner)
+    db.session.commit()
+    return plan
+
+
+def test_a_task_added_before_the_current_one_will_not_run(org: Any, owner: Any, deploy_chain: Any) -> None:
+    instance = _at_b(deploy_chain, owner, org.store_a)
+    deploy_chain(KEY, "A", "X", "B", "C")
+    plan = _move(instance, owner)
+    assert plan.added_skipped == ["Step X (X)"]
+    assert plan.added_will_run == []
+    assert plan.waiting_before == plan.waiting_after == ["Step B (B)"]
+    assert reload(instance).definition.version == 2
+    assert _finish(instance, owner) == ["B", "C"]
+    assert reload(instance).status == InstanceStatus.COMPLETED
+    assert "migrated" in kinds(instance)
+
+
+def test_a_task_added_after_the_current_one_runs(org: Any, owner: Any, deploy_chain: Any) -> None:
+    instance = _at_b(deploy_chain, owner, org.store_a)
+    deploy_chain(KEY, "A", "B", "Y", "C")
+    plan = _move(instance, owner)
+    assert plan.added_will_run == ["Step Y (Y)"]
+    assert plan.added_skipped == []
+    assert _finish(instance, owner) == ["B", "Y", "C"]
+
+
+def test_a_removed_completed_task_keeps_its_history(org: Any, owner: Any, deploy_chain: Any) -> None:
+    instance = _at_b(deploy_chain, owner, org.store_a)
+    deploy_chain(KEY, "B", "C")
+    plan = _move(instance, owner)
+    assert plan.removed_completed == ["Step A (A)"]
+    assert plan.waiting_after == ["Step B (B)"]
+    # The instance loads again (the removed task's spec is kept in its own copy) and finishes.
+    assert _finish(instance, owner) == ["B", "C"]
+    assert reload(instance).status == InstanceStatus.COMPLETED
+    completed = [e.bpmn_id for e in runtime.history(instance.id) if e.kind == "task_completed"]
+    assert completed == ["A", "B", "C"]
+
+
+def test_removing_the_task_the_instance_waits_at_is_refused(org: Any, owner: Any, deploy_chain: Any) -> None:
+    instance = _at_b(deploy_chain, owner, org.store_a)
+    deploy_chain(KEY, "A", "C")
+    plan = admin.migration_preview(instance.id, actor=owner)
+    assert not plan.safe
+    assert any("Step B (B)" in r and "no longer" in r for r in plan.reasons), plan.reasons
+    with pytest.raises(MigrationRefused):
+        admin.migrate(instance.id, plan.token or "x", actor=owner)
+    db.session.rollback()
+    assert reload(instance).definition.version == 1
+    assert one_task(instance).bpmn_id == "B"
+
+
+def test_a_stale_preview_is_not_applied(org: Any, owner: Any, deploy_chain: Any) -> None:
+    instance = _at_b(deploy_chain, owner, org.store_a)
+    deploy_chain(KEY, "A", "B", "Y", "C")
+    plan = admin.migration_preview(instance.id, actor=owner)
+    runtime.complete_task(one_task(instance).id, {}, actor_id=owner.id)  # the instance moves on meanwhile
+    db.session.commit()
+    with pytest.raises(Conflict):
+        admin.migrate(instance.id, plan.token, actor=owner)
+    db.session.rollback()
+    assert reload(instance).definition.version == 1
+
+
+def test_the_move_is_audited(org: Any, owner: Any, deploy_chain: Any) -> None:
+    instance = _at_b(deploy_chain, owner, org.store_a)
+    deploy_chain(KEY, "A", "B", "Y", "C")
+    _move(instance, owner)
+    log = db.session.scalars(select(OperationLog).where(OperationLog.object_type == "process_instance",
+                                                        OperationLog.object_id == instance.id)).all()
+    assert [e.action for e in log] == ["process_migrated"]
+    assert log[0].actor_id == owner.id
