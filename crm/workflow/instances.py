@@ -173,12 +173,18 @@ def element_states(instance: ProcessInstance) -> ElementStates:
             except Exception:  # noqa: BLE001 — the failed step was rolled back; the task may not exist
                 failing = None
         if failing is None:
+            failing = db.session.scalar(
+                select(ProcessEvent.bpmn_id).where(ProcessEvent.instance_id == instance.id, ProcessEvent.kind == "error")
+                .order_by(ProcessEvent.id.desc()).limit(1)
+            )
+        if failing is None:
             match = re.search(r"\[([\w.-]+)\]", instance.last_error)
             failing = match.group(1) if match else None
         if failing:
             failed.add(failing)
             active.discard(failing)
-    last = wf.last_task.data if wf.last_task is not None else wf.data
+    # The data of the last completed task; before the first step (a start that failed) the seed data.
+    last = wf.last_task.data if wf.last_task is not None else wf.task_tree.data
     return ElementStates(sorted(completed - active - failed), sorted(active), sorted(failed), rows,
                          _jsonable(wf.data if wf.is_completed() else last))
 
