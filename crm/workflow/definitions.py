@@ -94,6 +94,8 @@ def get_version(key: str, version: Any) -> ProcessDefinition:
         number = int(version)
     except (TypeError, ValueError):
         raise NotFound() from None
+    if not 0 < number < 2**31:
+        raise NotFound()
     found = db.session.scalar(
         select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == number)
     )
