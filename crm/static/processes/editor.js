@@ -21,6 +21,14 @@
   var messages = document.getElementById("editor-messages");
   var selected = null;
   var marked = [];
+  var writing = false; // true while the panel writes to the model: no re-render under the user's hands
+
+  function fromPanel(fn) {
+    return function () {
+      writing = true;
+      try { return fn.apply(null, arguments); } finally { writing = false; }
+    };
+  }
 
   function newDiagram() {
     var id = "Process_" + Math.random().toString(36).slice(2, 9);
@@ -157,7 +165,7 @@
     if (opts.list) { input.setAttribute("list", opts.list); }
     if (opts.readonly) { input.readOnly = true; }
     input.value = value || "";
-    input.addEventListener("change", function () { onChange(input.value.trim() === "" ? "" : input.value); });
+    input.addEventListener("change", fromPanel(function () { onChange(input.value.trim() === "" ? "" : input.value); }));
     wrap.appendChild(lab);
     wrap.appendChild(input);
     panel.appendChild(wrap);
@@ -175,14 +183,14 @@
     var table = document.createElement("div");
     table.dataset.field = name;
     panel.appendChild(table);
-    function commit() {
+    var commit = fromPanel(function () {
       var out = [];
       table.querySelectorAll(".pair").forEach(function (row) {
         var inputs = row.querySelectorAll("input");
         if (inputs[0].value.trim()) { out.push([inputs[0].value.trim(), inputs[1].value]); }
       });
       onChange(out);
-    }
+    });
     function addRow(a, b) {
       var row = document.createElement("div");
       row.className = "input-group input-group-sm mb-1 pair";
@@ -297,7 +305,7 @@
         modeling.updateModdleProperties(element, timer, props);
       };
       var timerInput = field(L.timer_value, current, writeTimer, { name: "timer" });
-      select.addEventListener("change", function () { writeTimer(timerInput.value); });
+      select.addEventListener("change", fromPanel(function () { writeTimer(timerInput.value); }));
     }
     var message = eventDefinition(bo, "bpmn:MessageEventDefinition");
     var messageOwner = message || ((bo.$instanceOf("bpmn:ReceiveTask") || bo.$instanceOf("bpmn:SendTask")) ? bo : null);
@@ -328,7 +336,7 @@
   modeler.on("selection.changed", function (e) { render(e.newSelection.length === 1 ? e.newSelection[0] : null); });
   modeler.on("element.changed", function (e) {
     // Keep the panel in step with edits made on the canvas (label editing, undo), unless typing in it.
-    if (selected && e.element === selected && !panel.contains(document.activeElement)) { render(selected); }
+    if (!writing && selected && e.element === selected) { render(selected); }
   });
 
   // Saving --------------------------------------------------------------------------------------------------
