@@ -118,3 +118,43 @@ def test_the_move_is_audited(org: Any, owner: Any, deploy_chain: Any) -> None:
                                                         OperationLog.object_id == instance.id)).all()
     assert [e.action for e in log] == ["process_migrated"]
     assert log[0].actor_id == owner.id
+
+
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_wf_caller" targetNamespace="x">
+  <bpmn:process id="wf_caller" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:callActivity id="call" name="Review" calledElement="wf_callee"/>
+    {extra}
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+    {flows}
+  </bpmn:process>
+</bpmn:definitions>
+"""
+AFTER = ('<bpmn:userTask id="after" name="After the review"><bpmn:extensionElements><spiffworkflow:properties>'
+         '<spiffworkflow:property name="assignee" value="initiator_id"/></spiffworkflow:properties>'
+         '</bpmn:extensionElements></bpmn:userTask>')
+
+
+def test_a_task_added_after_a_running_call_activity_runs(org: Any, owner: Any, deploy_chain: Any) -> None:
+    """Guide §8.4 (1): the FUTURE path below a STARTED call activity keeps the old route with the library
+    alone; the migration re-predicts it, so the new task runs once the called process ends."""
+    from crm.workflow.deploy import deploy_files
+
+    deploy_chain("wf_callee", "inner")
+    v1 = CALLER.format(extra="", flows='<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end"/>')
+    deploy_files({"wf_caller.bpmn": v1.encode()}, source="file")
+    db.session.commit()
+    instance = runtime.start("wf_caller", store_id=org.store_a.id, actor_id=owner.id)
+    db.session.commit()
+    assert one_task(instance).bpmn_id == "inner"
+    v2 = CALLER.format(extra=AFTER, flows='<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="after"/>'
+                                         '<bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>')
+    deploy_files({"wf_caller.bpmn": v2.encode()}, source="file")
+    db.session.commit()
+    plan = _move(instance, owner)
+    assert plan.added_will_run == ["After the review (after)"]
+    assert _finish(instance, owner) == ["inner", "after"]
+    assert reload(instance).status == InstanceStatus.COMPLETED
