@@ -14,9 +14,7 @@ from crm.workflow.deploy import current_definitions
 from crm.workflow.models import InstanceStatus
 from crm.workflow.runtime import StepFailed
 from tests.api.conftest import assert_problem
-from tests.api.conftest import call  # noqa: F401  (fixture)
 from tests.api.conftest import grant
-from tests.api.conftest import token  # noqa: F401  (fixture)
 from tests.factories import UserFactory
 from tests.processes.conftest import chain
 from tests.workflow.helpers import reload
