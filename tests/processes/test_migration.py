@@ -158,3 +158,44 @@ def test_a_task_added_after_a_running_call_activity_runs(org: Any, owner: Any, d
     assert plan.added_will_run == ["After the review (after)"]
     assert _finish(instance, owner) == ["inner", "after"]
     assert reload(instance).status == InstanceStatus.COMPLETED
+
+
+def test_an_instance_inside_a_multi_instance_approval_moves_and_finishes(org: Any, owner: Any) -> None:
+    """Guide §8.4 (2): with freshly parsed specs the multi-instance children are not wired to their parent
+    and completing the approval left the instance stuck; the migration's round-trip re-wires them. The
+    task added after the tally (a future path below the STARTED multi-instance task) runs."""
+    from pathlib import Path
+
+    from crm.workflow import registry
+    from crm.workflow.deploy import deploy_files
+
+    folder = Path(__file__).resolve().parents[1] / "workflow" / "data" / "multi"
+    registry.register_forms_dir(folder)
+    v1 = (folder / "wf_mi.bpmn").read_text()
+    deploy_files({"wf_mi.bpmn": v1.encode()}, source="file")
+    db.session.commit()
+    approvers = [org.a_sup, org.a_manager]
+    instance = runtime.start("wf_mi", object_type="user", object_id=org.a_rep1.id, store_id=org.store_a.id,
+                             actor_id=owner.id, data={"mode": "all", "approvers": [u.id for u in approvers]})
+    db.session.commit()
+    from tests.workflow.helpers import tasks as open_tasks
+
+    first = next(t for t in open_tasks(instance) if t.assignee_id == org.a_sup.id)
+    runtime.complete_task(first.id, {"decision": {"approved": True}}, actor_id=org.a_sup.id)
+    db.session.commit()
+    v2 = v1.replace('<bpmn:sequenceFlow id="f3" sourceRef="tally" targetRef="end"/>',
+                    '<bpmn:sequenceFlow id="f3" sourceRef="tally" targetRef="after"/>'
+                    '<bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>')
+    v2 = v2.replace('<bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>',
+                    AFTER + '<bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>')
+    deploy_files({"wf_mi.bpmn": v2.encode()}, source="file")
+    db.session.commit()
+    plan = _move(instance, owner)
+    assert plan.added_will_run == ["After the review (after)"]
+    second = one_task(instance)
+    assert second.assignee_id == org.a_manager.id
+    runtime.complete_task(second.id, {"decision": {"approved": True}}, actor_id=org.a_manager.id)
+    db.session.commit()
+    assert one_task(instance).bpmn_id == "after"
+    runtime.complete_task(one_task(instance).id, {}, actor_id=owner.id)
+    assert reload(instance).status == InstanceStatus.COMPLETED
