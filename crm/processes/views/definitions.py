@@ -21,6 +21,7 @@ from crm.processes.views.common import any_permission
 from crm.processes.views.common import bp
 from crm.processes.views.common import source_label
 from crm.workflow import definitions as defs
+from crm.workflow import layout
 from crm.workflow import registry
 from crm.workflow.deploy import DeploymentRejected
 from crm.workflow.deploy import current_definitions
@@ -66,9 +67,9 @@ def download(key: str, version: int) -> Any:
 @bp.route("/definitions/<key>/<int:version>/xml")
 @any_permission(*VIEWERS)
 def xml(key: str, version: int) -> Any:
-    """The diagram for the viewer and the editor (same-origin fetch)."""
+    """The diagram for the viewer and the editor (same-origin fetch); laid out when it has no DI."""
     definition = defs.get_version(key, version)
-    return Response(definition.bpmn_xml, mimetype="application/xml")
+    return Response(layout.with_layout(definition.bpmn_xml), mimetype="application/xml")
 
 
 @bp.route("/definitions/<key>/diff")

@@ -23,6 +23,7 @@ from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
 from crm.processes.views.common import bp
 from crm.workflow import instances as admin
+from crm.workflow import layout
 from crm.workflow import task_queries
 from crm.workflow import tasks as task_services
 from crm.workflow.instances import InstanceFilters
@@ -180,4 +181,4 @@ def instance_xml(instance_id: int) -> Any:
     from flask import Response
 
     instance = admin.get_instance(instance_id, current_user)
-    return Response(instance.definition.bpmn_xml, mimetype="application/xml")
+    return Response(layout.with_layout(instance.definition.bpmn_xml), mimetype="application/xml")
