@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import func
 from sqlalchemy import select
 
+from crm.auth.scopes import visible
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
@@ -115,16 +116,15 @@ def get_definition(definition_id: Any) -> ProcessDefinition:
     return found
 
 
-def live_instances_on_old_versions(key: str, limit: int = 200) -> list[ProcessInstance]:
-    """Live instances not on the current version (candidates for migration), oldest first."""
+def live_instances_on_old_versions(key: str, actor: Any, limit: int = 200) -> list[ProcessInstance]:
+    """Live instances in the actor's scope not on the current version (candidates for migration), oldest
+    first."""
     current = current_definitions().get(key)
     if current is None:
         return []
-    return list(db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.process_key == key, ProcessInstance.status.in_(LIVE),
-                                      ProcessInstance.definition_id != current.id)
-        .order_by(ProcessInstance.id).limit(limit)
-    ))
+    stmt = select(ProcessInstance).where(ProcessInstance.process_key == key, ProcessInstance.status.in_(LIVE),
+                                         ProcessInstance.definition_id != current.id)
+    return list(db.session.scalars(visible(stmt, actor, ProcessInstance).order_by(ProcessInstance.id).limit(limit)))
 
 
 # The diff of two versions ----------------------------------------------------------------------------------

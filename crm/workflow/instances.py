@@ -311,3 +311,40 @@ def unmatched_messages(actor: Any, cursor: str | None, limit: int) -> Page[Any]:
     _require_admin(actor)
     stmt = visible(select(UnmatchedMessage), actor, UnmatchedMessage)
     return keyset_page(db.session, stmt, [SortKey(UnmatchedMessage.id, descending=True)], cursor=cursor, limit=limit)
+
+
+# Moving many instances --------------------------------------------------------------------------------------
+BULK_LIMIT = 50
+
+
+def bulk_previews(key: str, actor: Any) -> list[tuple[ProcessInstance, migration.MigrationPlan]]:
+    """The migration preview of every live instance of `key` (in the actor's scope) not on the current
+    version, oldest first, at most BULK_LIMIT."""
+    from crm.workflow.definitions import live_instances_on_old_versions
+
+    _require_admin(actor)
+    return [(i, migration.preview(i)) for i in live_instances_on_old_versions(key, actor, BULK_LIMIT)]
+
+
+def migrate_many(items: list[tuple[Any, Any]], *, actor: Any) -> tuple[list[int], dict[int, str]]:
+    """Move each (instance id, preview token); one that cannot move (refused, changed since its preview)
+    is left as it was and reported, the others move. Returns (moved ids, id -> reason)."""
+    from crm.core.errors import DomainError
+
+    _require_admin(actor)
+    moved: list[int] = []
+    failed: dict[int, str] = {}
+    for raw_id, token in items:
+        instance_id = _int(raw_id)
+        if instance_id is None:
+            continue
+        savepoint = db.session.begin_nested()
+        try:
+            migrate(instance_id, token, actor=actor)
+        except DomainError as exc:
+            savepoint.rollback()
+            failed[instance_id] = str(exc.message) + "".join(f" {m}" for ms in exc.errors.values() for m in ms)
+            continue
+        savepoint.commit()
+        moved.append(instance_id)
+    return moved, failed

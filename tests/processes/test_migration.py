@@ -15,6 +15,7 @@ from crm.workflow import instances as admin
 from crm.workflow import runtime
 from crm.workflow.migration import MigrationRefused
 from crm.workflow.models import InstanceStatus
+from tests.factories import UserFactory
 from tests.workflow.helpers import kinds
 from tests.workflow.helpers import one_task
 from tests.workflow.helpers import reload
@@ -199,3 +200,40 @@ def test_an_instance_inside_a_multi_instance_approval_moves_and_finishes(org: An
     assert one_task(instance).bpmn_id == "after"
     runtime.complete_task(one_task(instance).id, {}, actor_id=owner.id)
     assert reload(instance).status == InstanceStatus.COMPLETED
+
+
+def test_moving_many_instances_from_the_process_page(client: Any, login_as: Any, org: Any, owner: Any,
+                                                     deploy_chain: Any) -> None:
+    from tests.conftest import csrf
+
+    deploy_chain(KEY, "A", "B", "C")
+    at = {}
+    for steps, name in ((0, "A"), (1, "B"), (2, "C")):
+        instance = runtime.start(KEY, store_id=org.store_a.id, actor_id=owner.id)
+        for _ in range(steps):
+            runtime.complete_task(one_task(instance).id, {}, actor_id=owner.id)
+        at[name] = instance
+    in_b = runtime.start(KEY, store_id=org.store_b.id, actor_id=owner.id)
+    db.session.commit()
+    deploy_chain(KEY, "A", "C")  # B removed
+    store_admin = UserFactory(name="A Proc Admin", unit=org.store_a, roles=[org.roles["process_owner"]])
+    db.session.commit()
+    login_as(store_admin)
+    page = client.get(f"/processes/definitions/{KEY}/migrate").get_data(as_text=True)
+    assert f'data-instance="{in_b.id}"' not in page  # another store's instance is not listed
+    assert f'value="{at["B"].id}"' not in page  # refused: it waits at B
+    assert "which the new version no longer has" in page
+    token = {name: page.split(f'name="token_{at[name].id}" value="')[1].split('"')[0] for name in ("A", "C")}
+    form = {"csrf_token": csrf(client, "/processes/"), "confirm": "yes",
+            "instance_ids": [str(at["A"].id), str(at["C"].id), str(at["B"].id), str(in_b.id)],
+            f"token_{at['A'].id}": token["A"], f"token_{at['C'].id}": token["C"],
+            f"token_{at['B'].id}": "forged", f"token_{in_b.id}": "forged"}
+    resp = client.post(f"/processes/definitions/{KEY}/migrate", data=form)
+    assert resp.status_code == 303
+    assert [reload(at[n]).definition.version for n in ("A", "B", "C")] == [2, 1, 2]
+    assert reload(in_b).definition.version == 1
+    listing = client.get(f"/processes/definitions/{KEY}/migrate").get_data(as_text=True)
+    assert "2 instances were moved to v2" in listing
+    assert f"#{at['B'].id} was not moved" in listing and f"#{in_b.id} was not moved" in listing
+    assert _finish(at["A"], owner) == ["A", "C"]
+    assert _finish(at["C"], owner) == ["C"]

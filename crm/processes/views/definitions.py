@@ -41,7 +41,7 @@ def process(key: str) -> Any:
     rows = defs.versions(key)
     return render_template(
         "processes/process.html", key=key, rows=rows, current=rows[0].definition,
-        old_instances=defs.live_instances_on_old_versions(key), source_label=source_label,
+        old_instances=defs.live_instances_on_old_versions(key, current_user), source_label=source_label,
     )
 
 
@@ -147,3 +147,36 @@ def save() -> Any:
         "url": url_for("processes.version", key=created.key, version=created.version),
         "edit_url": url_for("processes.edit", key=created.key),
     })
+
+
+@bp.route("/definitions/<key>/migrate", methods=["GET", "POST"])
+@permission_required("process.admin")
+def migrate_many(key: str) -> Any:
+    """Preview the move of every live instance on an older version; move the ones ticked."""
+    from flask import flash
+    from flask import redirect
+
+    from crm.workflow import instances as admin
+
+    current = current_definitions().get(key)
+    if current is None or key.endswith(".dmn"):
+        abort(404)
+    errors: list[str] = []
+    if request.method == "POST":
+        chosen = request.form.getlist("instance_ids")
+        if not chosen:
+            errors.append(_("Tick the instances to move."))
+        elif request.form.get("confirm") != "yes":
+            errors.append(_("Tick the box to confirm that you reviewed what will change."))
+        else:
+            items = [(raw, request.form.get(f"token_{raw}")) for raw in chosen[:admin.BULK_LIMIT]]
+            moved, failed = admin.migrate_many(items, actor=current_user)
+            if moved:
+                flash(_("%(num)s instances were moved to v%(version)s.", num=len(moved), version=current.version),
+                      "success")
+            for instance_id, reason in failed.items():
+                flash(_("#%(id)s was not moved: %(reason)s", id=instance_id, reason=reason), "danger")
+            return redirect(url_for("processes.migrate_many", key=key), code=303)
+    previews = admin.bulk_previews(key, current_user)
+    return render_template("processes/migrate_many.html", key=key, current=current, previews=previews,
+                           errors=errors), (400 if errors else 200)
