@@ -119,6 +119,14 @@ def list_instances(actor: Any, filters: InstanceFilters, cursor: str | None, lim
     return keyset_page(db.session, stmt, [SortKey(ProcessInstance.id, descending=True)], cursor=cursor, limit=limit)
 
 
+def starter_choices(actor: Any, limit: int = 500) -> list[tuple[int, str]]:
+    """People the actor may see, for the "started by" filter."""
+    from crm.org.models import User
+
+    stmt = visible(select(User.id, User.name), actor, User).order_by(User.name, User.id).limit(limit)
+    return [(int(i), str(n)) for i, n in db.session.execute(stmt)]
+
+
 def get_instance(instance_id: Any, actor: Any) -> ProcessInstance:
     return get_visible(ProcessInstance, instance_id, actor)
 

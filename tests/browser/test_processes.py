@@ -18,9 +18,11 @@ from crm.org.models import User
 from crm.workflow import runtime
 from crm.workflow.deploy import current_definitions
 from crm.workflow.deploy import deploy_files
+from crm.workflow.models import HumanTask
 from tests.browser.conftest import serve
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
+from tests.processes.conftest import chain
 
 pytestmark = pytest.mark.browser
 
@@ -41,16 +43,21 @@ def process_server(tmp_path: Path) -> Iterator[tuple[str, Any, int]]:
             owner = db.session.scalar(select(User).where(User.mobile == OWNER))
             instance = runtime.start("wf_browser", object_type="order", object_id=1, store_id=store.id,
                                      actor_id=owner.id)
+            # A diagram written without layout (no BPMN DI): the pages lay it out.
+            deploy_files({"wf_plain.bpmn": chain("wf_plain", "first", "second").encode()}, source="file")
+            plain = runtime.start("wf_plain", store_id=store.id, actor_id=owner.id)
+            runtime.complete_task(db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == plain.id)),
+                                  {}, actor_id=owner.id)
             db.session.commit()
-            instance_id = instance.id
+            instance_id, plain_id = instance.id, plain.id
         with serve(app) as base_url:
-            yield base_url, app, instance_id
+            yield base_url, app, instance_id, plain_id
 
 
 def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
-    base, app, instance_id = process_server
+    base, app, instance_id, plain_id = process_server
     page.goto(f"{base}/login")
     page.fill("#identifier", OWNER)
     page.fill("#password", Config.DEMO_PASSWORD)
@@ -92,11 +99,17 @@ def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: 
     expect(page.locator("#diagram [data-element-id='check'].crm-active")).to_have_count(1)
     expect(page.locator("#diagram [data-element-id='start'].crm-completed")).to_have_count(1)
 
+    # The same on an instance of a diagram without layout.
+    page.goto(f"{base}/processes/{plain_id}")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='second'].crm-active")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='first'].crm-completed")).to_have_count(1)
+
 
 def test_a_rejected_save_lists_the_problems(process_server: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
-    base, app, _instance_id = process_server
+    base, app, _instance_id, _plain_id = process_server
     page.goto(f"{base}/login")
     page.fill("#identifier", OWNER)
     page.fill("#password", Config.DEMO_PASSWORD)

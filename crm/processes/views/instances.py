@@ -42,7 +42,7 @@ def instances() -> Any:
     return render_template(
         "processes/instances.html", page=page, filters=filters, statuses=list(InstanceStatus),
         status_badges=STATUS_BADGES, processes=task_queries.process_names(),
-        store_choices=task_queries.store_choices(current_user),
+        store_choices=task_queries.store_choices(current_user), starter_choices=admin.starter_choices(current_user),
         names=task_queries.user_names({i.started_by_id for i in items if i.started_by_id}
                                       | ({filters.started_by_id} if filters.started_by_id else set())),
         stores=task_queries.store_names({i.store_id for i in items if i.store_id}),
