@@ -293,8 +293,11 @@ def reassign(instance_id: Any, task_id: Any, user_id: Any, *, actor: Any) -> Hum
         raise ValidationFailed({"task_id": _l("Choose an open task of this process.")})
     previous = task.assignee_id
     task = tasks.reassign(task.id, user_id, actor=actor)
+    from crm.workflow.task_queries import user_names
+
+    names = user_names({previous or 0, task.assignee_id or 0})
     _audit(instance, "process_task_reassigned", actor, note=task.title, task=task.bpmn_id,
-           previous=str(previous or ""), to=str(task.assignee_id or ""))
+           previous=names.get(previous or 0, ""), to=names.get(task.assignee_id or 0, ""))
     db.session.flush()
     return task
 

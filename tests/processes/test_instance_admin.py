@@ -76,6 +76,8 @@ def test_suspend_resume_retry_terminate_are_audited(client: Any, login_as: Any, 
     assert _audit(instance) == ["process_suspended", "process_resumed", "process_retried", "process_retried",
                                 "process_terminated"]
     assert {"suspended", "resumed", "retried", "terminated"} <= set(kinds(instance))
+    page = client.get(url).get_data(as_text=True)  # the operation log is on the page (audit.view)
+    assert "Process suspended" in page and "Process terminated" in page and "Customer withdrew" in page
     # A finished process cannot be suspended: a clear answer, no 500.
     resp = _post(client, f"{url}/suspend")
     assert resp.status_code == 409 and "Only a running process" in resp.get_data(as_text=True)

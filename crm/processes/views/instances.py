@@ -14,10 +14,12 @@ from flask import request
 from flask import url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login import login_required
 
 from crm.auth.decorators import permission_required
+from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
@@ -30,6 +32,10 @@ from crm.workflow.instances import InstanceFilters
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import event_label
 from crm.workflow.runtime import StepFailed
+
+
+AUDIT_FIELDS = {"task": _l("Task"), "previous": _l("Previous assignee"), "to": _l("New assignee"),
+                "from_version": _l("From version"), "to_version": _l("To version")}
 
 
 @bp.route("/")
@@ -71,6 +77,8 @@ def _detail(instance_id: int, *, status: int = 200, alert: str | None = None) ->
         store_name=task_queries.store_names({instance.store_id}).get(instance.store_id) if instance.store_id else None,
         process_name=current.get(instance.process_key, instance.process_key), status_badges=STATUS_BADGES,
         assignable=assignable, alert=alert, can_deploy=current_user.can("process.deploy"),
+        timeline_entries=timeline(db.session, "process_instance", instance.id) if current_user.can("audit.view") else None,
+        field_labels=AUDIT_FIELDS,
     ), status
 
 
