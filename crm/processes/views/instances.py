@@ -33,7 +33,6 @@ from crm.workflow.models import InstanceStatus
 from crm.workflow.models import event_label
 from crm.workflow.runtime import StepFailed
 
-
 AUDIT_FIELDS = {"task": _l("Task"), "previous": _l("Previous assignee"), "to": _l("New assignee"),
                 "from_version": _l("From version"), "to_version": _l("To version")}
 
