@@ -218,10 +218,10 @@ def migrate(instance_id: int, token: str, *, actor_id: int) -> tuple[ProcessInst
     plan, wf, specs = _run(instance)
     if not plan.safe:
         raise MigrationRefused(plan.reasons)
-    if plan.same_version:
-        raise InvalidTransition(_l("The instance already runs on the current version."))
     if not token or token != plan.token:
         raise Conflict(_l("The instance or the process changed since the preview. Review the new preview and confirm again."))
+    if plan.same_version:
+        raise InvalidTransition(_l("The instance already runs on the current version."))
     assert wf is not None and specs is not None
     sha, text = specs
     runtime._ensure_spec(sha, text)
