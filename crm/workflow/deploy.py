@@ -4,7 +4,8 @@ A deployment is a set of files (processes/*.bpmn and *.dmn at start-up or from `
 deploy`; one file from the editor). They pass `validation.validate_files` together with the current
 versions of every other file; a rejected deployment changes nothing. Each accepted file whose content
 changed becomes version N+1 of its process (its key is the file's executable process id; a DMN file's
-key is its file name)."""
+key is its file name). A file from processes/ whose content was deployed before is not deployed again:
+a newer version saved in the browser editor stays current across restarts."""
 
 from __future__ import annotations
 
@@ -92,6 +93,11 @@ def deploy_files(
         if previous is not None and previous.sha256 == sha:
             out.unchanged.append(key)
             continue
+        if source == "file" and previous is not None and _deployed_before(key, sha):
+            # The file did not change since it was deployed; a newer version (saved in the browser editor)
+            # stays current instead of being reverted at every start-up.
+            out.unchanged.append(key)
+            continue
         definition = ProcessDefinition(
             key=key,
             version=(previous.version + 1) if previous else 1,
@@ -106,6 +112,12 @@ def deploy_files(
         out.created.append(definition)
     db.session.flush()
     return out
+
+
+def _deployed_before(key: str, sha: str) -> bool:
+    return db.session.scalar(
+        select(ProcessDefinition.id).where(ProcessDefinition.key == key, ProcessDefinition.sha256 == sha).limit(1)
+    ) is not None
 
 
 def deploy_directory(directory: Path | None = None, *, actor_id: int | None = None) -> DeployResult:

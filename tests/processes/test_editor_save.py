@@ -139,3 +139,19 @@ def test_saving_needs_process_deploy(client: Any, login_as: Any, org: Any) -> No
     assert resp.status_code == 403
     assert "wf_x" not in current_definitions()
     assert client.get("/processes/editor").status_code == 403
+
+
+def test_an_editor_version_survives_a_restart_with_the_old_file(client: Any, login_as: Any, owner: Any,
+                                                               tmp_path: Path) -> None:
+    from crm.workflow.deploy import deploy_directory
+
+    (tmp_path / "wf_restart.bpmn").write_text(chain("wf_restart", "A"))
+    deploy_directory(tmp_path)
+    db.session.commit()
+    login_as(owner)
+    assert _save(client, chain("wf_restart", "A", "B"), comment="edited", key="wf_restart").status_code == 200
+    assert deploy_directory(tmp_path).unchanged == ["wf_restart"]  # start-up with the unchanged file
+    assert current_definitions()["wf_restart"].version == 2
+    (tmp_path / "wf_restart.bpmn").write_text(chain("wf_restart", "A", "C"))  # the file really changed
+    created = deploy_directory(tmp_path).created
+    assert [(d.key, d.version, d.source) for d in created] == [("wf_restart", 3, "file:processes/wf_restart.bpmn")]
