@@ -25,21 +25,25 @@ from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
 from crm.core.audit import OperationLog
 from crm.core.clock import utcnow
+from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.extensions import db
+from crm.org.models import User
 from crm.workflow import migration
 from crm.workflow import runtime
 from crm.workflow import tasks
+from crm.workflow.definitions import live_instances_on_old_versions
 from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
 from crm.workflow.models import UnmatchedMessage
+from crm.workflow.task_queries import user_names
 
 ADMIN = "process.admin"
 
@@ -121,8 +125,6 @@ def list_instances(actor: Any, filters: InstanceFilters, cursor: str | None, lim
 
 def starter_choices(actor: Any, limit: int = 500) -> list[tuple[int, str]]:
     """People the actor may see, for the "started by" filter."""
-    from crm.org.models import User
-
     stmt = visible(select(User.id, User.name), actor, User).order_by(User.name, User.id).limit(limit)
     return [(int(i), str(n)) for i, n in db.session.execute(stmt)]
 
@@ -293,8 +295,6 @@ def reassign(instance_id: Any, task_id: Any, user_id: Any, *, actor: Any) -> Hum
         raise ValidationFailed({"task_id": _l("Choose an open task of this process.")})
     previous = task.assignee_id
     task = tasks.reassign(task.id, user_id, actor=actor)
-    from crm.workflow.task_queries import user_names
-
     names = user_names({previous or 0, task.assignee_id or 0})
     _audit(instance, "process_task_reassigned", actor, note=task.title, task=task.bpmn_id,
            previous=names.get(previous or 0, ""), to=names.get(task.assignee_id or 0, ""))
@@ -331,8 +331,6 @@ BULK_LIMIT = 50
 def bulk_previews(key: str, actor: Any) -> list[tuple[ProcessInstance, migration.MigrationPlan]]:
     """The migration preview of every live instance of `key` (in the actor's scope) not on the current
     version, oldest first, at most BULK_LIMIT."""
-    from crm.workflow.definitions import live_instances_on_old_versions
-
     _require_admin(actor)
     return [(i, migration.preview(i)) for i in live_instances_on_old_versions(key, actor, BULK_LIMIT)]
 
@@ -340,8 +338,6 @@ def bulk_previews(key: str, actor: Any) -> list[tuple[ProcessInstance, migration
 def migrate_many(items: list[tuple[Any, Any]], *, actor: Any) -> tuple[list[int], dict[int, str]]:
     """Move each (instance id, preview token); one that cannot move (refused, changed since its preview)
     is left as it was and reported, the others move. Returns (moved ids, id -> reason)."""
-    from crm.core.errors import DomainError
-
     _require_admin(actor)
     moved: list[int] = []
     failed: dict[int, str] = {}

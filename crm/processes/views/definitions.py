@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Response
 from flask import abort
+from flask import flash
 from flask import jsonify
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -21,6 +23,7 @@ from crm.processes.views.common import any_permission
 from crm.processes.views.common import bp
 from crm.processes.views.common import source_label
 from crm.workflow import definitions as defs
+from crm.workflow import instances as admin
 from crm.workflow import layout
 from crm.workflow import registry
 from crm.workflow.deploy import DeploymentRejected
@@ -153,11 +156,6 @@ def save() -> Any:
 @permission_required("process.admin")
 def migrate_many(key: str) -> Any:
     """Preview the move of every live instance on an older version; move the ones ticked."""
-    from flask import flash
-    from flask import redirect
-
-    from crm.workflow import instances as admin
-
     current = current_definitions().get(key)
     if current is None or key.endswith(".dmn"):
         abort(404)
