@@ -244,3 +244,46 @@ def retry(instance_id: int) -> Any:
 def terminate(body: dict[str, Any], instance_id: int) -> Any:
     """End an instance for good, with the reason; its open tasks are cancelled"""
     return _action(instance_id, "terminate", body)
+
+
+class MigrationPlanSchema(ma.Schema):
+    instance_id = fields.Int()
+    from_version = fields.Int()
+    to_version = fields.Int()
+    safe = fields.Bool(metadata={"description": "False: refused, see `reasons`."})
+    reasons = fields.List(fields.Str())
+    waiting_before = fields.List(fields.Str())
+    waiting_after = fields.List(fields.Str())
+    added_will_run = fields.List(fields.Str())
+    added_skipped = fields.List(fields.Str(), metadata={"description": "New tasks before where the instance is."})
+    removed_completed = fields.List(fields.Str())
+    removed_not_reached = fields.List(fields.Str())
+    changed = fields.List(fields.Str())
+    renamed = fields.Dict(keys=fields.Str(), values=fields.Str())
+    token = fields.Str(metadata={"description": "Send it back to apply exactly this plan."})
+
+
+class MigrateSchema(ma.Schema):
+    token = fields.Str(required=True, validate=validate.Length(min=1, max=64),
+                       metadata={"description": "The `token` of the preview the caller reviewed."})
+
+
+@blp.route("/process-instances/<int:instance_id>/migration")
+class Migration(MethodView):
+    @blp.requires("api.use", "process.admin")
+    @blp.errors(404)
+    @blp.response(200, MigrationPlanSchema)
+    def get(self, instance_id: int) -> Any:
+        """Preview moving the instance to the current version of its process"""
+        plan = admin.migration_preview(instance_id, actor=current_user)
+        return {**plan.summary(), "safe": plan.safe, "token": plan.token}
+
+    @blp.requires("api.use", "process.admin")
+    @blp.errors(404, 409)
+    @blp.arguments(MigrateSchema)
+    @blp.response(200, InstanceDetailSchema)
+    def post(self, body: dict[str, Any], instance_id: int) -> Any:
+        """Move the instance as previewed (409 when it or the process changed since the preview, or refused)"""
+        admin.migrate(instance_id, body["token"], actor=current_user)
+        db.session.flush()
+        return _detail(instance_id)

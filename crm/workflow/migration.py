@@ -237,4 +237,5 @@ def migrate(instance_id: int, token: str, *, actor_id: int) -> tuple[ProcessInst
     runtime._event(instance.id, "migrated", actor_id, from_version=plan.from_version, to_version=plan.to_version,
                    report=plan.summary())
     db.session.flush()
+    db.session.expire(instance, ["definition"])  # loaded as the old version: read the new one next time
     return instance, plan

@@ -89,3 +89,17 @@ def test_instances_and_repair(call: Any, api_owner: Any, org: Any, deploy_chain:
     b_user = UserFactory(name="B Api", unit=org.store_b, roles=[org.roles["store_manager"]])
     db.session.commit()
     assert call("GET", f"/api/v1/process-instances/{instance.id}", b_user).status_code == 404
+
+
+def test_migration_over_the_api(call: Any, api_owner: Any, org: Any, deploy_chain: Any) -> None:
+    deploy_chain("wf_api_mig", "A", "B")
+    instance = runtime.start("wf_api_mig", store_id=org.store_a.id, actor_id=api_owner.id)
+    db.session.commit()
+    deploy_chain("wf_api_mig", "A", "N", "B")
+    url = f"/api/v1/process-instances/{instance.id}/migration"
+    plan = call("GET", url, api_owner).get_json()
+    assert plan["safe"] and plan["added_will_run"] == ["Step N (N)"] and (plan["from_version"], plan["to_version"]) == (1, 2)
+    assert_problem(call("POST", url, api_owner, json={"token": "stale"}), 409)
+    assert call("GET", url, org.a_manager).status_code == 403
+    resp = call("POST", url, api_owner, json={"token": plan["token"]})
+    assert resp.status_code == 200 and resp.get_json()["version"] == 2

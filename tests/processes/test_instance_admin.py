@@ -108,6 +108,7 @@ def test_repair_needs_process_admin_and_the_scope(client: Any, login_as: Any, or
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "DATA-ONLY-FOR-ADMINS" not in text and 'id="retry"' not in text and 'id="history"' in text
+    assert 'id="waiting-at"' in text
     for action in ("suspend", "resume", "retry", "terminate", "migrate"):
         assert _post(client, f"/processes/{instance.id}/{action}", reason="x").status_code == 403, action
     assert reload(instance).status == InstanceStatus.ERROR

@@ -22,6 +22,7 @@
   var selected = null;
   var marked = [];
   var writing = false; // true while the panel writes to the model: no re-render under the user's hands
+  var dirty = false; // changed since opened or last deployed: ask before leaving the page
 
   function fromPanel(fn) {
     return function () {
@@ -92,6 +93,7 @@
         alertBox("warning", L.warnings, result.warnings.map(function (w) { return li(w.message); }), "import-warnings");
       }
       canvasEl.dataset.ready = "1";
+      dirty = false;
       render(null);
     }).catch(function (err) {
       alertBox("danger", L.open_failed + " " + (err && err.message ? err.message : err), [], "open-error");
@@ -333,6 +335,10 @@
       }, "properties");
     }
   }
+  modeler.on("commandStack.changed", function () { dirty = true; });
+  window.addEventListener("beforeunload", function (ev) {
+    if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
+  });
   modeler.on("selection.changed", function (e) { render(e.newSelection.length === 1 ? e.newSelection[0] : null); });
   modeler.on("element.changed", function (e) {
     // Keep the panel in step with edits made on the canvas (label editing, undo), unless typing in it.
@@ -360,6 +366,7 @@
     }).then(function (res) {
       var data = res.data;
       if (data.ok) {
+        dirty = false;
         var box = alertBox("success", data.message || L.saved, [], "save-result");
         if (data.url) {
           var a = document.createElement("a");
