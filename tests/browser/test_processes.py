@@ -93,6 +93,11 @@ def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: 
     expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
     expect(page.locator("#diagram [data-element-id='check']")).to_contain_text("twice")  # the label is wrapped into lines
 
+    # The changes from v1: the task is marked changed on the diagram, and named in words.
+    page.goto(f"{base}/processes/definitions/wf_browser/diff")
+    expect(page.locator("#diagram [data-element-id='check'].crm-changed")).to_have_count(1)
+    expect(page.locator("#diff-changed li[data-id='check']")).to_contain_text("name, properties")
+
     # The running instance stays on v1; its waiting task is highlighted.
     page.goto(f"{base}/processes/{instance_id}")
     expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)

@@ -24,7 +24,8 @@
         var registry = viewer.get("elementRegistry");
         canvas.zoom("fit-viewport", "auto");
         if (states) {
-          [["completed", "crm-completed"], ["active", "crm-active"], ["failed", "crm-failed"]].forEach(function (pair) {
+          [["completed", "crm-completed"], ["active", "crm-active"], ["failed", "crm-failed"],
+           ["added", "crm-added"], ["changed", "crm-changed"]].forEach(function (pair) {
             (states[pair[0]] || []).forEach(function (id) {
               if (registry.get(id)) { canvas.addMarker(id, pair[1]); }
             });
