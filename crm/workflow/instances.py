@@ -18,6 +18,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -43,9 +44,11 @@ from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
 from crm.workflow.models import UnmatchedMessage
+from crm.workflow.runtime import StepFailed
 from crm.workflow.task_queries import user_names
 
 ADMIN = "process.admin"
+LIVE = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED)
 
 
 # The list -------------------------------------------------------------------------------------------------
@@ -355,3 +358,60 @@ def migrate_many(items: list[tuple[Any, Any]], *, actor: Any) -> tuple[list[int]
         savepoint.commit()
         moved.append(instance_id)
     return moved, failed
+
+
+# Overlays and bulk retry per definition ---------------------------------------------------------------------
+def element_counts(definition_id: int, actor: Any) -> dict[str, dict[str, int]]:
+    """For a version's diagram: per element, how many live instances (in the actor's scope) wait there at
+    an open user task ("active") and how many failed there ("failed")."""
+    counts: dict[str, dict[str, int]] = {}
+    live = visible(select(ProcessInstance.id).where(ProcessInstance.definition_id == definition_id,
+                                                    ProcessInstance.status.in_(LIVE)), actor, ProcessInstance)
+    stmt = (select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
+            .where(HumanTask.instance_id.in_(live.scalar_subquery()),
+                   HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
+            .group_by(HumanTask.bpmn_id))
+    for bpmn_id, n in db.session.execute(stmt):
+        counts.setdefault(bpmn_id, {})["active"] = int(n)
+    failing = visible(select(ProcessInstance.id).where(ProcessInstance.definition_id == definition_id,
+                                                       ProcessInstance.status == InstanceStatus.ERROR),
+                      actor, ProcessInstance)
+    last_error = (select(func.max(ProcessEvent.id)).where(ProcessEvent.kind == "error",
+                                                          ProcessEvent.instance_id.in_(failing.scalar_subquery()))
+                  .group_by(ProcessEvent.instance_id))
+    stmt = (select(ProcessEvent.bpmn_id, func.count()).where(ProcessEvent.id.in_(last_error.scalar_subquery()),
+                                                             ProcessEvent.bpmn_id.is_not(None))
+            .group_by(ProcessEvent.bpmn_id))
+    for bpmn_id, n in db.session.execute(stmt):
+        counts.setdefault(bpmn_id, {})["failed"] = int(n)
+    return counts
+
+
+def failed_instances(key: str, actor: Any, limit: int = BULK_LIMIT) -> list[ProcessInstance]:
+    stmt = select(ProcessInstance).where(ProcessInstance.process_key == key,
+                                         ProcessInstance.status == InstanceStatus.ERROR)
+    return list(db.session.scalars(visible(stmt, actor, ProcessInstance).order_by(ProcessInstance.id).limit(limit)))
+
+
+def retry_many(key: str, *, actor: Any) -> tuple[list[int], dict[int, str]]:
+    """Retry every failed instance of `key` in the actor's scope (at most BULK_LIMIT at a time); each in
+    its own savepoint, so one failing again does not undo the others. Returns (ids now running, id ->
+    the new error)."""
+    _require_admin(actor)
+    fixed: list[int] = []
+    failed: dict[int, str] = {}
+    for instance in failed_instances(key, actor):
+        savepoint = db.session.begin_nested()
+        try:
+            retry(instance.id, actor=actor)
+        except StepFailed as exc:
+            savepoint.commit()  # the retry's audit entry and the new error are kept
+            failed[instance.id] = exc.detail
+            continue
+        except DomainError as exc:
+            savepoint.rollback()
+            failed[instance.id] = str(exc.message)
+            continue
+        savepoint.commit()
+        fixed.append(instance.id)
+    return fixed, failed

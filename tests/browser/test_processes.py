@@ -93,6 +93,10 @@ def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: 
     expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
     expect(page.locator("#diagram [data-element-id='check']")).to_contain_text("twice")  # the label is wrapped into lines
 
+    # v1's diagram counts the instance waiting at its task.
+    page.goto(f"{base}/processes/definitions/wf_browser/1")
+    expect(page.locator("#diagram .crm-count[data-count='active'][data-element='check']")).to_have_text("1")
+
     # The changes from v1: the task is marked changed on the diagram, and named in words.
     page.goto(f"{base}/processes/definitions/wf_browser/diff")
     expect(page.locator("#diagram [data-element-id='check'].crm-changed")).to_have_count(1)

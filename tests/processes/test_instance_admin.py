@@ -202,3 +202,34 @@ def test_unmatched_messages_page(client: Any, login_as: Any, org: Any, owner: An
     assert "order_paid" not in client.get("/processes/unmatched-messages").get_data(as_text=True)
     login_as(org.a_manager)
     assert client.get("/processes/unmatched-messages").status_code == 403
+
+
+def test_counts_on_the_diagram_and_retry_them_all(client: Any, login_as: Any, org: Any, owner: Any,
+                                                  deploy_chain: Any, broken: set[str]) -> None:
+    first = _failing(deploy_chain, broken, org.store_a, org.a_rep1)
+    with pytest.raises(StepFailed):
+        runtime.start("wf_book", store_id=org.store_b.id, actor_id=org.b_rep.id)
+    db.session.commit()
+    version = first.definition
+    assert admin.element_counts(version.id, owner) == {"post": {"failed": 2}}
+    store_admin = UserFactory(name="A Proc Admin", unit=org.store_a, roles=[org.roles["process_owner"]])
+    db.session.commit()
+    assert admin.element_counts(version.id, store_admin) == {"post": {"failed": 1}}  # only their store
+    login_as(owner)
+    page = client.get("/processes/definitions/wf_book").get_data(as_text=True)
+    assert 'id="retry-all"' in page and "2 instances of this process stopped with an error" in page
+    assert "data-counts=" in client.get(f"/processes/definitions/wf_book/{version.version}").get_data(as_text=True)
+    # Still broken: both fail again, the errors are kept and reported.
+    resp = _post(client, "/processes/definitions/wf_book/retry-failed")
+    assert resp.status_code == 303
+    assert "failed again" in client.get("/processes/definitions/wf_book").get_data(as_text=True)
+    assert reload(first).status == InstanceStatus.ERROR
+    broken.discard("post")
+    login_as(store_admin)  # retries only what they see
+    _post(client, "/processes/definitions/wf_book/retry-failed")
+    assert reload(first).status == InstanceStatus.RUNNING
+    assert admin.element_counts(version.id, owner) == {"check": {"active": 1}, "post": {"failed": 1}}
+    login_as(owner)
+    _post(client, "/processes/definitions/wf_book/retry-failed")
+    assert admin.element_counts(version.id, owner) == {"check": {"active": 2}}
+    assert _audit(first).count("process_retried") == 2

@@ -45,7 +45,24 @@ def process(key: str) -> Any:
     return render_template(
         "processes/process.html", key=key, rows=rows, current=rows[0].definition,
         old_instances=defs.live_instances_on_old_versions(key, current_user), source_label=source_label,
+        failed=admin.failed_instances(key, current_user) if current_user.can("process.admin") else [],
     )
+
+
+@bp.route("/definitions/<key>/retry-failed", methods=["POST"])
+@permission_required("process.admin")
+def retry_failed(key: str) -> Any:
+    """Retry every failed instance of the process (in scope); report the ones that fail again."""
+    if key not in current_definitions() or key.endswith(".dmn"):
+        abort(404)
+    fixed, failed = admin.retry_many(key, actor=current_user)
+    if fixed:
+        flash(_("%(num)s failed instances run again.", num=len(fixed)), "success")
+    for instance_id, reason in failed.items():
+        flash(_("#%(id)s failed again: %(reason)s", id=instance_id, reason=reason), "danger")
+    if not fixed and not failed:
+        flash(_("No instance of this process is in error."), "info")
+    return redirect(url_for("processes.process", key=key), code=303)
 
 
 @bp.route("/definitions/<key>/<int:version>")
@@ -55,7 +72,7 @@ def version(key: str, version: int) -> Any:
     rows = defs.versions(key)
     row = next(r for r in rows if r.definition.id == definition.id)
     return render_template("processes/version.html", key=key, definition=definition, row=row, rows=rows,
-                           source_label=source_label)
+                           source_label=source_label, counts=admin.element_counts(definition.id, current_user))
 
 
 @bp.route("/definitions/<key>/<int:version>/download")

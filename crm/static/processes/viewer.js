@@ -5,6 +5,8 @@
   var box = document.getElementById("diagram");
   if (!box || !window.BpmnJS) { return; }
   var states = box.dataset.states ? JSON.parse(box.dataset.states) : null;
+  var counts = box.dataset.counts ? JSON.parse(box.dataset.counts) : null;
+  var countLabels = box.dataset.countLabels ? JSON.parse(box.dataset.countLabels) : {};
 
   function message(text) {
     var p = document.createElement("p");
@@ -29,6 +31,24 @@
             (states[pair[0]] || []).forEach(function (id) {
               if (registry.get(id)) { canvas.addMarker(id, pair[1]); }
             });
+          });
+        }
+        if (counts) {
+          var overlays = viewer.get("overlays");
+          Object.keys(counts).forEach(function (id) {
+            if (!registry.get(id)) { return; }
+            [["active", "text-bg-primary", { bottom: 6, left: -6 }], ["failed", "text-bg-danger", { bottom: 6, right: 12 }]]
+              .forEach(function (kind) {
+                var n = counts[id][kind[0]];
+                if (!n) { return; }
+                var badge = document.createElement("span");
+                badge.className = "badge rounded-pill crm-count " + kind[1];
+                badge.dataset.count = kind[0];
+                badge.dataset.element = id;
+                badge.title = n + " " + (countLabels[kind[0]] || "");
+                badge.textContent = String(n);
+                overlays.add(id, { position: kind[2], html: badge });
+              });
           });
         }
         box.dataset.ready = "1";
