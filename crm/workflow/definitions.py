@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 from sqlalchemy import func
@@ -281,10 +282,11 @@ def save_from_editor(xml: Any, *, key: str | None, comment: Any, actor_id: int) 
     main, _name = main_process(filename, tree)
     if main is not None:
         if key is not None and main != key:
-            raise DeploymentRejected([Problem(filename, f"The diagram's executable process is {main!r}, but this "
-                                                        f"editor edits {key!r}. Keep the process id {key!r}.", main)])
+            raise DeploymentRejected([Problem(filename, _("The diagram's executable process is %(main)s, but this "
+                                                          "editor edits %(key)s. Keep the process id %(key)s.",
+                                                          main=repr(main), key=repr(key)), main)])
         if not KEY_RE.fullmatch(main):
-            raise DeploymentRejected([Problem(filename, "The process id must start with a letter or _ and have at "
-                                                        "most 100 letters, digits, _, . or -.", main)])
+            raise DeploymentRejected([Problem(filename, _("The process id must start with a letter or _ and have at "
+                                                          "most 100 letters, digits, _, . or -."), main)])
         filename = f"{main}.bpmn"  # a new diagram with the id of an existing process becomes its next version
     return deploy_files({filename: content}, source="editor", actor_id=actor_id, comment=text)

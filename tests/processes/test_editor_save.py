@@ -155,3 +155,16 @@ def test_an_editor_version_survives_a_restart_with_the_old_file(client: Any, log
     (tmp_path / "wf_restart.bpmn").write_text(chain("wf_restart", "A", "C"))  # the file really changed
     created = deploy_directory(tmp_path).created
     assert [(d.key, d.version, d.source) for d in created] == [("wf_restart", 3, "file:processes/wf_restart.bpmn")]
+
+
+def test_problems_come_in_the_users_language(client: Any, login_as: Any, owner: Any) -> None:
+    login_as(owner)
+    with client.session_transaction() as sess:
+        sess["lang"] = "zh"
+    resp = _save(client, (DATA / "wf_broken.bpmn").read_text())
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["title"] and not body["title"].startswith("The diagram was not deployed")
+    messages = " ".join(p["message"] for p in body["problems"])
+    assert "请加引号" in messages and "未知的服务操作 'sales.no_such_operator'" in messages
+    assert "表单文件 'no_such_form.schema.json' 在 forms/ 中不存在" in messages
