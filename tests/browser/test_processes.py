@@ -15,6 +15,7 @@ from crm.config import Config
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
+from crm.workflow import registry
 from crm.workflow import runtime
 from crm.workflow.deploy import current_definitions
 from crm.workflow.deploy import deploy_files
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.browser
 
 OWNER = "13800000004"  # 赵流程, process owner at HQ
 DIAGRAM = Path(__file__).resolve().parents[1] / "processes" / "data" / "wf_browser.bpmn"
+MULTI = Path(__file__).resolve().parents[1] / "workflow" / "data" / "multi"
 
 
 @pytest.fixture
@@ -48,6 +50,9 @@ def process_server(tmp_path: Path) -> Iterator[tuple[str, Any, int]]:
             plain = runtime.start("wf_plain", store_id=store.id, actor_id=owner.id)
             runtime.complete_task(db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == plain.id)),
                                   {}, actor_id=owner.id)
+            # A multi-instance approval as SpiffWorkflow writes it (collections named by variable).
+            registry.register_forms_dir(MULTI)
+            deploy_files({"wf_mi.bpmn": (MULTI / "wf_mi.bpmn").read_bytes()}, source="file")
             db.session.commit()
             instance_id, plain_id = instance.id, plain.id
         with serve(app) as base_url:
@@ -137,3 +142,30 @@ def test_a_rejected_save_lists_the_problems(process_server: Any, page: Any) -> N
     expect(page.locator("#canvas [data-element-id='check'].crm-failed")).to_have_count(1)
     with app.app_context():
         assert current_definitions()["wf_browser"].version == 1
+
+
+def test_a_multi_instance_diagram_keeps_its_collections(process_server: Any, page: Any) -> None:
+    """SpiffWorkflow names a multi-instance task's collections by variable; bpmn-js alone would drop
+    them as unresolved references and the saved diagram would lose its approvers."""
+    from playwright.sync_api import expect
+
+    base, app, _instance_id, _plain_id = process_server
+    page.goto(f"{base}/login")
+    page.fill("#identifier", OWNER)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")
+    page.goto(f"{base}/processes/definitions/wf_mi/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='decide']")
+    name = page.locator("#panel-body [data-field='name']")
+    name.fill("Approve the request")
+    name.press("Tab")
+    page.fill("#comment", "Clearer name")
+    page.click("#save")
+    expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_mi was deployed")
+    with app.app_context():
+        saved = current_definitions()["wf_mi"].bpmn_xml
+        assert "<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>" in saved
+        assert "<bpmn:loopDataOutputRef>decisions</bpmn:loopDataOutputRef>" in saved
+        assert "dataObject" not in saved
+        assert 'name="Approve the request"' in saved

@@ -11,7 +11,7 @@
     keyboard: { bindTo: document },
     moddleExtensions: { spiffworkflow: window.SPIFFWORKFLOW_MODDLE }
   });
-  window.crmModeler = modeler;
+  window.crmModeler = modeler;  // tests read the model through it
   var moddle = modeler.get("moddle");
   var modeling = modeler.get("modeling");
   var registry = modeler.get("elementRegistry");
@@ -84,10 +84,57 @@
     return item;
   }
 
+  // Multi-instance references --------------------------------------------------------------------------------
+  // SpiffWorkflow writes a multi-instance task's collections as variable names
+  // (<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>); BPMN reads them as references to elements,
+  // so bpmn-js would drop them as unresolved. While the diagram is open, each such name gets a placeholder
+  // data object with that id; the placeholders are removed again from every diagram that leaves the editor.
+  var BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+  var placeholders = [];
+  function parse(xml) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    return doc.getElementsByTagName("parsererror").length ? null : doc;
+  }
+  function protectRefs(xml) {
+    var doc = parse(xml);
+    placeholders = [];
+    if (!doc) { return xml; }
+    var ids = {};
+    Array.prototype.forEach.call(doc.querySelectorAll("[id]"), function (el) { ids[el.getAttribute("id")] = true; });
+    ["loopDataInputRef", "loopDataOutputRef"].forEach(function (tag) {
+      Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_NS, tag), function (el) {
+        var ref = el.textContent.trim();
+        var container = el.parentNode;
+        while (container && container.localName !== "process" && container.localName !== "subProcess") {
+          container = container.parentNode;
+        }
+        if (!ref || ids[ref] || !container) { return; }
+        var holder = doc.createElementNS(BPMN_NS, (el.prefix ? el.prefix + ":" : "") + "dataObject");
+        holder.setAttribute("id", ref);
+        container.insertBefore(holder, container.firstChild);
+        ids[ref] = true;
+        placeholders.push(ref);
+      });
+    });
+    return placeholders.length ? new XMLSerializer().serializeToString(doc) : xml;
+  }
+  function unprotectRefs(xml) {
+    if (!placeholders.length) { return xml; }
+    var doc = parse(xml);
+    if (!doc) { return xml; }
+    Array.prototype.slice.call(doc.getElementsByTagNameNS(BPMN_NS, "dataObject")).forEach(function (el) {
+      if (placeholders.indexOf(el.getAttribute("id")) >= 0) { el.parentNode.removeChild(el); }
+    });
+    return new XMLSerializer().serializeToString(doc);
+  }
+  function exportXML() {
+    return modeler.saveXML({ format: true }).then(function (result) { return unprotectRefs(result.xml); });
+  }
+
   // Opening -------------------------------------------------------------------------------------------------
   function open(xml) {
     clearMessages();
-    return modeler.importXML(xml).then(function (result) {
+    return modeler.importXML(protectRefs(xml)).then(function (result) {
       modeler.get("canvas").zoom("fit-viewport", "auto");
       if (result.warnings && result.warnings.length) {
         alertBox("warning", L.warnings, result.warnings.map(function (w) { return li(w.message); }), "import-warnings");
@@ -114,8 +161,8 @@
     ev.target.value = "";
   });
   document.getElementById("download-bpmn").addEventListener("click", function () {
-    modeler.saveXML({ format: true }).then(function (result) {
-      var blob = new Blob([result.xml], { type: "application/xml" });
+    exportXML().then(function (xml) {
+      var blob = new Blob([xml], { type: "application/xml" });
       var a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
       a.download = (cfg.key || "diagram") + ".bpmn";
@@ -354,12 +401,12 @@
     if (!comment) { alertBox("danger", L.no_comment, [], "save-error"); return; }
     var button = document.getElementById("save");
     button.disabled = true;
-    modeler.saveXML({ format: true }).then(function (result) {
+    exportXML().then(function (xml) {
       return fetch(cfg.saveUrl, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ xml: result.xml, comment: comment, key: cfg.key })
+        body: JSON.stringify({ xml: xml, comment: comment, key: cfg.key })
       });
     }).then(function (resp) {
       return resp.json().then(function (data) { return { status: resp.status, data: data }; });
