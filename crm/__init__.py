@@ -157,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.inbox.views import bp as inbox_bp
     from crm.notify.views import bp as notify_bp
     from crm.org.views import bp as org_bp
+    from crm.processes.views import bp as processes_bp
     from crm.sales.views import bp as sales_bp
 
     app.register_blueprint(auth_bp)
@@ -166,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sales_bp)
     app.register_blueprint(approvals_bp)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(processes_bp)
     register_api(app)
 
 

@@ -45,9 +45,11 @@ HOSTILE_QUERY: list[Any] = ["", "abc", "-1", "99999999999999999999", "a\x00b", "
 COMMON_FIELDS = ["name", "mobile", "email", "kind", "parent_id", "org_unit_id", "supervisor_id", "head_id",
                  "transfer_to_id", "role_ids", "password", "current_password", "new_password", "confirm_password",
                  "data_scope", "permissions", "key", "description", "code", "platform", "shop_name", "position",
-                 "gender", "lang", "next", "store_id", "identifier", "cursor", "limit", "q", "active"]
+                 "gender", "lang", "next", "store_id", "identifier", "cursor", "limit", "q", "active", "reason", "token",
+                 "confirm", "task_id", "xml", "comment", "status", "started_by_id", "started_from", "has_error"]
 COMMON_QUERY = ["cursor", "limit", "q", "unit_id", "org_unit_id", "parent_id", "kind", "active", "role_id",
-                "store_id", "supervisor_id", "page", "sort", "order"]
+                "store_id", "supervisor_id", "page", "sort", "order", "status", "started_by_id",
+                "started_from", "started_to", "has_error", "process", "a", "b"]
 NOT_FUZZED = {"static", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
               "api-docs.openapi_redoc", "api-docs.openapi_rapidoc"}
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -75,7 +77,8 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     ids = {"user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
            "attachment_id": attachment.id, "filter_id": saved.id, "product_id": product.id, "category_id": category.id,
-           "image_id": sales_services.add_image(product, "p.png", io.BytesIO(PNG_BYTES), actor=org.hq_admin).id}
+           "image_id": sales_services.add_image(product, "p.png", io.BytesIO(PNG_BYTES), actor=org.hq_admin).id,
+           "instance_id": task.instance_id, "key": "wf_inbox", "version": 1}
     db.session.commit()
     app.test_client_class = RequestIsolatedClient
     client = app.test_client()
@@ -113,6 +116,8 @@ PAGE_IDS = [
     "/admin/roles/999999/edit", "/admin/roles/99999999999999/edit", "/account/tokens/99999999999999/revoke",
     "/tasks/999999", "/tasks/99999999999999", "/tasks/0", "/tasks/abc", "/tasks/filters/99999999999999",
     "/tasks/1/attachments/99999999999999",
+    "/processes/999999", "/processes/99999999999999", "/processes/definitions/nope",
+    "/processes/definitions/wf_inbox/99999999999999", "/processes/999999/migrate",
 ]
 API_IDS = [
     "/api/v1/users/abc", "/api/v1/users/999999", "/api/v1/users/99999999999999", "/api/v1/users/0",

@@ -44,6 +44,7 @@ from crm.workflow import task_filters
 from crm.workflow import tasks as task_services
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
+from crm.workflow.models import ProcessInstance
 from crm.workflow.models import SavedTaskFilter
 from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskComment
@@ -87,6 +88,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "attachment_id": Outside(("attachment:b",)),
     "comment_id": Outside(("comment:b",)),
     "filter_id": Outside(("filter:b_rep",)),
+    "instance_id": Outside(("instance:b", "instance:c")),
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),
@@ -102,6 +104,9 @@ VARIABLES: dict[str, Outside | Global | Static] = {
                        withheld_for_writes=("approval.configure",)),
     "index": Static("0"),
     "filename": Static("crm.css"),
+    # Process definitions are company-wide configuration guarded by process.deploy / process.admin.
+    "key": Static("wf_inbox"),
+    "version": Static("1"),
     "lang": Static("en"),
 }
 
@@ -217,7 +222,8 @@ def world(org: Org) -> World:
     objects |= {"category:pallets": category, "product:pallet": pallet, "image:pallet": picture}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
-                "announcement:b": announcement_b, "chain:company": chain}
+                "announcement:b": announcement_b, "chain:company": chain,
+                "instance:b": task_b.instance, "instance:c": task_c.instance}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,
@@ -257,6 +263,7 @@ def snapshot() -> dict[str, Any]:
         "user_role": rows(user_role),
         "api_token": rows(ApiToken.__table__, drop=("last_used_at",)),
         "human_task": rows(HumanTask.__table__),
+        "process_instance": rows(ProcessInstance.__table__),
         "human_task_candidate": rows(HumanTaskCandidate.__table__),
         "task_comment": rows(TaskComment.__table__),
         "task_attachment": rows(TaskAttachment.__table__),

@@ -13,6 +13,7 @@ def register_api(app: Flask) -> None:
     from crm.api import me
     from crm.api import notifications
     from crm.api import org_units
+    from crm.api import processes
     from crm.api import products
     from crm.api import roles
     from crm.api import tasks
@@ -23,7 +24,7 @@ def register_api(app: Flask) -> None:
     from crm.extensions import csrf
 
     document_problem_responses(api)
-    for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications):
+    for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

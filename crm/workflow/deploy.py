@@ -4,7 +4,8 @@ A deployment is a set of files (processes/*.bpmn and *.dmn at start-up or from `
 deploy`; one file from the editor). They pass `validation.validate_files` together with the current
 versions of every other file; a rejected deployment changes nothing. Each accepted file whose content
 changed becomes version N+1 of its process (its key is the file's executable process id; a DMN file's
-key is its file name)."""
+key is its file name). A file from processes/ whose content was deployed before is not deployed again:
+a newer version saved in the browser editor stays current across restarts."""
 
 from __future__ import annotations
 
@@ -101,10 +102,15 @@ def deploy_files(
         if previous is not None and previous.sha256 == sha:
             out.unchanged.append(key)
             continue
+        if source == "file" and previous is not None and _deployed_before(key, sha):
+            # The file did not change since it was deployed; a newer version (saved in the browser editor)
+            # stays current instead of being reverted at every start-up.
+            out.unchanged.append(key)
+            continue
         definition = ProcessDefinition(
             key=key,
             version=(previous.version + 1) if previous else 1,
-            name=parsed.process_name,
+            name=(parsed.process_name or "")[:200] or None,
             bpmn_xml=content.decode("utf-8"),
             sha256=sha,
             source=source if source != "file" else f"file:processes/{Path(filename).name}",
@@ -115,6 +121,12 @@ def deploy_files(
         out.created.append(definition)
     db.session.flush()
     return out
+
+
+def _deployed_before(key: str, sha: str) -> bool:
+    return db.session.scalar(
+        select(ProcessDefinition.id).where(ProcessDefinition.key == key, ProcessDefinition.sha256 == sha).limit(1)
+    ) is not None
 
 
 def deploy_directory(directory: Path | None = None, *, actor_id: int | None = None) -> DeployResult:
@@ -151,4 +163,23 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
                 parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
         _catalogue.clear()  # only the newest set is needed for new instances
         _catalogue[version_set] = parser
+    return definition, parser.get_spec(key), parser.get_subprocess_specs(key)
+
+
+def fresh_spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
+    """Like `spec_for`, from a parser of its own: spec objects the caller may change (migration adds the
+    specs of completed tasks the new version removed) without touching the shared catalogue."""
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    current = current_definitions()
+    definition = current.get(key)
+    if definition is None or definition.key.endswith(".dmn"):
+        raise UnknownProcess()
+    parser = SpiffBpmnParser()
+    for d in sorted(current.values(), key=lambda d: d.key):
+        if d.key.endswith(".dmn"):
+            parser.add_dmn_str(d.bpmn_xml.encode(), _filename(d))
+    for d in sorted(current.values(), key=lambda d: d.key):
+        if not d.key.endswith(".dmn"):
+            parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
     return definition, parser.get_spec(key), parser.get_subprocess_specs(key)

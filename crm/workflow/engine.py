@@ -95,7 +95,9 @@ class CrmScriptEngine(PythonScriptEngine):
         try:
             result = handler(ctx, **params)
         except Exception as exc:  # the base class would turn this into NameError: script (guide §3.6)
-            raise OperatorFailed(f"{operation_name}: {exc}") from exc
+            failed = OperatorFailed(f"{operation_name}: {exc}")
+            failed.task = task  # type: ignore[attr-defined]  (the admin diagram marks the failing element)
+            raise failed from exc
         return json.dumps(result, default=_json_default)
 
 
@@ -350,3 +352,9 @@ def error_message(exc: BaseException) -> str:
 def error_task_id(exc: BaseException) -> str | None:
     task = getattr(exc, "task", None)
     return str(task.id) if task is not None else None
+
+
+def error_bpmn_id(exc: BaseException) -> str | None:
+    """The element the failing task stands for (the diagram marks it; the task itself was rolled back)."""
+    task = getattr(exc, "task", None)
+    return getattr(task.task_spec, "bpmn_id", None) if task is not None else None

@@ -82,11 +82,46 @@ INSTANCE_STATUS_LABELS = {
 }
 
 
+# What the history timeline calls each kind of process event (instance page, task page).
+EVENT_LABELS = {
+    "created": _l("Process started"),
+    "task_completed": _l("Task completed"),
+    "timer_fired": _l("Timer fired"),
+    "message_received": _l("Message received"),
+    "message_held": _l("Message kept until the process runs again"),
+    "held_message_released": _l("Kept message no longer awaited (stored as unmatched)"),
+    "error": _l("Error"),
+    "retried": _l("Retried"),
+    "suspended": _l("Suspended"),
+    "resumed": _l("Resumed"),
+    "terminated": _l("Terminated"),
+    "migrated": _l("Moved to another version"),
+    "claimed": _l("Claimed"),
+    "unclaimed": _l("Released to the group"),
+    "reassigned": _l("Reassigned"),
+    "delegated": _l("Delegated"),
+    "delegation_returned": _l("Returned by the delegate"),
+    "task_updated": _l("Dates or priority changed"),
+    "commented": _l("Commented"),
+    "comment_deleted": _l("Comment deleted"),
+    "attachment_added": _l("File attached"),
+    "attachment_removed": _l("File removed"),
+    "draft_saved": _l("Draft saved"),
+}
+
+
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize()))
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (
         Index("ix_process_instance_object", "object_type", "object_id"),
         Index("ix_process_instance_next_timer_at", "next_timer_at"),
+        # The instance admin filters (starter, start dates) and its keyset order (newest first).
+        Index("ix_process_instance_started_by", "started_by_id", "id"),
+        Index("ix_process_instance_started_at", "started_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -312,3 +347,19 @@ class SavedTaskFilter(Base):
     name: Mapped[str] = mapped_column(String(80))
     query: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _instance_involved(actor: Any) -> Any:
+    """Instances with a task the actor is assigned to or a candidate of: theirs whatever their scope."""
+    task = exists().where(HumanTask.instance_id == ProcessInstance.id, _involved(actor))
+    return or_(ProcessInstance.started_by_id == actor.id, task)
+
+
+# Instances are placed by their object's store and owned by who started them (DESIGN §5); the people on
+# one of their tasks see them too.
+ProcessInstance.__visibility__ = Visibility(  # type: ignore[attr-defined]
+    location="store_id", owner="started_by_id", location_is_store=True, extra=_instance_involved
+)
+UnmatchedMessage.__visibility__ = Visibility(  # type: ignore[attr-defined]
+    location="store_id", owner="sent_by_id", location_is_store=True
+)

@@ -83,3 +83,12 @@ def find_form(filename: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def form_files() -> list[str]:
+    """Every form file name in the registered folders (the editor offers them)."""
+    names: set[str] = set()
+    for folder in _forms_dirs:
+        if folder.is_dir():
+            names.update(p.name for p in folder.glob("*.json") if p.is_file())
+    return sorted(names)

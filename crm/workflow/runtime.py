@@ -179,19 +179,20 @@ def _step(
     except Exception as exc:  # noqa: BLE001 — anything the engine or an operator raises is the step's error
         savepoint.rollback()
         detail = engine.error_message(exc)
-        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event)
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
         raise StepFailed(instance_id, detail) from exc
 
 
 def _record_error(
-    instance_id: int, detail: str, task_id: str | None, actor_id: int | None, event: tuple[str, dict[str, Any]] | None
+    instance_id: int, detail: str, task_id: str | None, actor_id: int | None, event: tuple[str, dict[str, Any]] | None,
+    bpmn_id: str | None = None,
 ) -> None:
     instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
     assert instance is not None
     instance.status = InstanceStatus.ERROR
     instance.last_error = detail
     instance.error_task_id = task_id
-    _event(instance_id, "error", actor_id, message=detail, during=event[0] if event else None,
+    _event(instance_id, "error", actor_id, message=detail, during=event[0] if event else None, bpmn_id=bpmn_id,
            **({"pending": event[1]} if event else {}))
     db.session.flush()
 

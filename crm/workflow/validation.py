@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -41,9 +43,9 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}"
         if self.line:
-            where += f", line {self.line}"
+            where += _(", line %(line)s", line=self.line)
         if self.element_id:
-            where += f", element {self.element_id}"
+            where += _(", element %(element)s", element=self.element_id)
         return f"{where}: {self.message}"
 
 
@@ -75,16 +77,16 @@ def _parse_xml(filename: str, content: bytes, problems: list[Problem]) -> Any | 
     try:
         tree = etree.fromstring(content, _XML_PARSER)
     except etree.XMLSyntaxError as exc:
-        problems.append(Problem(filename, f"XML syntax error: {exc.msg}", line=exc.lineno))
+        problems.append(Problem(filename, _("XML syntax error: %(error)s", error=exc.msg), line=exc.lineno))
         return None
     except ValueError as exc:  # e.g. a str with an encoding declaration
-        problems.append(Problem(filename, f"Not a readable XML document: {exc}"))
+        problems.append(Problem(filename, _("Not a readable XML document: %(error)s", error=exc)))
         return None
     if tree.getroottree().docinfo.doctype:
         # Entities are left unexpanded above, but a stored file is parsed again later by the library's
         # own parser (default settings): refuse DTDs outright. BPMN and DMN files never need one.
-        problems.append(Problem(filename, "The file declares a DOCTYPE (DTD or entities), which diagrams may not "
-                                          "contain.", line=_line_of(content, b"<!DOCTYPE")))
+        problems.append(Problem(filename, _("The file declares a DOCTYPE (DTD or entities), which diagrams may not "
+                                            "contain."), line=_line_of(content, b"<!DOCTYPE")))
         return None
     return tree
 
@@ -100,9 +102,9 @@ def _xsd(filename: str, tree: Any, problems: list[Problem]) -> None:
         schema = VALIDATOR.validator
         if not schema.validate(tree):
             for err in schema.error_log:
-                problems.append(Problem(filename, f"Schema: {err.message}", line=err.line or None))
+                problems.append(Problem(filename, _("Schema: %(error)s", error=err.message), line=err.line or None))
     except Exception as exc:  # noqa: BLE001 — anything the schema code raises is a problem of the file
-        problems.append(Problem(filename, f"Schema check failed: {_text(exc)}"))
+        problems.append(Problem(filename, _("Schema check failed: %(error)s", error=_text(exc))))
 
 
 def _main_process(filename: str, tree: Any) -> tuple[str | None, str | None]:
@@ -141,7 +143,7 @@ def validate_files(
         main, name = _main_process(filename, tree)
         lines = {el.get("id"): el.sourceline for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
         if main is None:
-            problems.append(Problem(filename, "The file has no executable process (isExecutable=\"true\")."))
+            problems.append(Problem(filename, _('The file has no executable process (isExecutable="true").')))
         files[filename] = ParsedFile(filename, tree, main, name, lines)
     if not files:
         return ValidationResult(problems, files, None)
@@ -176,7 +178,7 @@ def validate_files(
         except ValidationException as exc:
             problems.append(_from_validation(pf, exc))
         except Exception as exc:  # noqa: BLE001
-            problems.append(Problem(pf.filename, f"The diagram cannot be read: {_text(exc)}"))
+            problems.append(Problem(pf.filename, _("The diagram cannot be read: %(error)s", error=_text(exc))))
 
     for pf in added:
         if pf.main_process is None:
@@ -188,14 +190,14 @@ def validate_files(
             problems.append(_from_validation(pf, exc))
             continue
         except Exception as exc:  # noqa: BLE001
-            problems.append(Problem(pf.filename, f"The process cannot be built: {_text(exc)}"))
+            problems.append(Problem(pf.filename, _("The process cannot be built: %(error)s", error=_text(exc))))
             continue
         try:
             specs.extend(parser.get_subprocess_specs(pf.main_process).values())
         except ValidationException as exc:
             problems.append(_from_validation(pf, exc))
         except Exception as exc:  # noqa: BLE001
-            problems.append(Problem(pf.filename, f"A called or embedded process cannot be built: {_text(exc)}"))
+            problems.append(Problem(pf.filename, _("A called or embedded process cannot be built: %(error)s", error=_text(exc))))
         for spec in specs:
             # Lint what this file defines (its processes and embedded sub-processes), not called files.
             if spec is not None and spec.name in pf.lines:
@@ -251,7 +253,8 @@ def _snippets(ts: Any) -> list[tuple[str, str, str]]:
 def _timer_problem(code: str) -> str | None:
     body = ast.parse(code, mode="eval").body
     if isinstance(body, ast.Name) and body.id[:1] in "PR" and any(c.isdigit() for c in body.id):
-        return f'The timer {code!r} is a Python expression, not ISO text: write "{code}" with quotes.'
+        return _('The timer %(code)s is a Python expression, not ISO text: write "%(text)s" with quotes.',
+                 code=repr(code), text=code)
     if isinstance(body, ast.Constant) and isinstance(body.value, str):
         value = body.value
         try:
@@ -260,8 +263,26 @@ def _timer_problem(code: str) -> str | None:
             else:
                 TimerEventDefinition.parse_time_or_duration(value)
         except Exception as exc:  # noqa: BLE001 — the library raises bare Exception('Invalid duration')
-            return f"The timer value {value!r} is not a valid ISO 8601 date, duration or cycle ({_text(exc)})."
+            return _("The timer value %(value)s is not a valid ISO 8601 date, duration or cycle (%(error)s).",
+                     value=repr(value), error=_text(exc))
     return None
+
+
+KIND_LABELS = {
+    "condition": _l("condition"),
+    "script": _l("script"),
+    "prescript": _l("pre-script"),
+    "postscript": _l("post-script"),
+    "loop cardinality": _l("loop cardinality"),
+    "completion condition": _l("completion condition"),
+    "timer": _l("timer"),
+}
+
+
+def _kind_label(kind: str) -> str:
+    if kind.startswith("service parameter "):
+        return _("service parameter %(name)s", name=kind[len("service parameter "):])
+    return str(KIND_LABELS.get(kind, kind))
 
 
 def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool) -> list[Problem]:
@@ -279,7 +300,8 @@ def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool)
             try:
                 ast.parse(code, mode=mode)
             except SyntaxError as exc:
-                add(f"The {kind} is not valid Python: {exc.msg} (line {exc.lineno}): {code!r}.")
+                add(_("The %(kind)s is not valid Python: %(error)s (line %(line)s): %(code)s.", kind=_kind_label(kind),
+                      error=exc.msg, line=exc.lineno, code=repr(code)))
                 continue
             if kind == "timer":
                 problem = _timer_problem(code)
@@ -287,14 +309,19 @@ def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool)
                     add(problem)
         op = getattr(ts, "operation_name", None)
         if op is not None and op not in operators:
-            add(f"Unknown service operator {op!r}.")
+            add(_("Unknown service operator %(name)s.", name=repr(op)))
         if check_forms:
             ext = getattr(ts, "extensions", None) or {}
             for key in ("formJsonSchemaFilename", "formUiSchemaFilename"):
                 name = ext.get(key)
                 if name and registry.find_form(name) is None:
-                    add(f"The form file {name!r} does not exist in forms/.")
+                    add(_("The form file %(name)s does not exist in forms/.", name=repr(name)))
     return problems
+
+
+# Public names for the editor's save (it reads the process id before deploying).
+parse_xml = _parse_xml
+main_process = _main_process
 
 
 def spiff_error_text(exc: SpiffWorkflowException) -> str:

@@ -40,10 +40,10 @@ def test_every_route_is_documented(app, spec):
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
     routes = _api_routes(app)
     assert documented == routes
-    assert len(routes) == 52
+    assert len(routes) == 63
     assert {path for path, _ in routes} >= {
         "/api/v1/me", "/api/v1/org-units/{unit_id}", "/api/v1/users/{user_id}/disable", "/api/v1/roles/{role_id}",
-        "/api/v1/tokens/{token_id}", "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/tokens/{token_id}", "/api/v1/tasks/{task_id}/complete", "/api/v1/process-instances/{instance_id}/retry",
         "/api/v1/tasks/{task_id}/attachments/{attachment_id}",
     }
 
@@ -78,12 +78,13 @@ def test_every_operation_documents_its_schemas_and_problems(spec):
 def test_path_variables_carry_the_isolation_names(spec):
     names = {p["name"] for ops in spec["paths"].values() for p in ops.get("parameters", []) if p["in"] == "path"}
     assert names == {"unit_id", "user_id", "role_id", "token_id", "task_id", "attachment_id", "product_id", "category_id",
-                     "image_id", "request_id", "chain_id", "announcement_id", "notification_id"}
+                     "image_id", "request_id", "chain_id", "announcement_id", "notification_id", "instance_id", "key"}
 
 
 def test_list_operations_share_the_page_envelope(spec):
     schemas = spec["components"]["schemas"]
-    for path in ("/api/v1/org-units", "/api/v1/users", "/api/v1/roles", "/api/v1/tokens", "/api/v1/tasks"):
+    for path in ("/api/v1/org-units", "/api/v1/users", "/api/v1/roles", "/api/v1/tokens", "/api/v1/tasks",
+                 "/api/v1/process-instances"):
         op = spec["paths"][path]["get"]
         assert {p["name"] for p in op["parameters"]} >= {"limit", "cursor"}
         ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]

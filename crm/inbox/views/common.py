@@ -14,6 +14,8 @@ from flask_babel import lazy_gettext as _l
 
 from crm.core.web import int_arg
 from crm.workflow import task_queries
+from crm.workflow.models import EVENT_LABELS  # noqa: F401  (re-exported for the inbox pages)
+from crm.workflow.models import event_label  # noqa: F401
 from crm.workflow.task_queries import TaskFilters
 
 # import_name is the package so that `templates/` resolves to crm/inbox/templates.
@@ -33,37 +35,7 @@ DUE_LABELS = {"overdue": _l("Overdue"), "today": _l("Due today"), "week": _l("Du
               "none": _l("No due date")}
 SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "priority": _l("Highest priority first")}
 
-EVENT_LABELS = {
-    "created": _l("Process started"),
-    "task_completed": _l("Task completed"),
-    "timer_fired": _l("Timer fired"),
-    "message_received": _l("Message received"),
-    "message_held": _l("Message kept until the process runs again"),
-    "held_message_released": _l("Kept message no longer awaited (stored as unmatched)"),
-    "error": _l("Error"),
-    "retried": _l("Retried"),
-    "suspended": _l("Suspended"),
-    "resumed": _l("Resumed"),
-    "terminated": _l("Terminated"),
-    "migrated": _l("Moved to another version"),
-    "claimed": _l("Claimed"),
-    "unclaimed": _l("Released to the group"),
-    "reassigned": _l("Reassigned"),
-    "delegated": _l("Delegated"),
-    "delegation_returned": _l("Returned by the delegate"),
-    "task_updated": _l("Dates or priority changed"),
-    "commented": _l("Commented"),
-    "comment_deleted": _l("Comment deleted"),
-    "attachment_added": _l("File attached"),
-    "attachment_removed": _l("File removed"),
-    "draft_saved": _l("Draft saved"),
-}
-
 FIELD_LABELS = {"due_at": _l("Due"), "follow_up_at": _l("Follow up"), "priority": _l("Priority")}
-
-
-def event_label(kind: str) -> str:
-    return str(EVENT_LABELS.get(kind, kind.replace("_", " ").capitalize()))
 
 
 def filters_from_args(view: str, args: Any = None) -> TaskFilters:

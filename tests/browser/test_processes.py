@@ -1,0 +1,171 @@
+"""The BPMN editor and the instance admin in a real browser: the demo process owner opens the editor on
+a deployed diagram, renames a task and adds a property through the side panel, saves, sees the new
+version and its diagram; then opens a running instance and sees its active task highlighted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crm.config import Config
+from crm.extensions import db
+from crm.org.models import OrgUnit
+from crm.org.models import User
+from crm.workflow import registry
+from crm.workflow import runtime
+from crm.workflow.deploy import current_definitions
+from crm.workflow.deploy import deploy_files
+from crm.workflow.models import HumanTask
+from tests.browser.conftest import serve
+from tests.conftest import isolated_database
+from tests.conftest import make_test_app
+from tests.processes.conftest import chain
+
+pytestmark = pytest.mark.browser
+
+OWNER = "13800000004"  # 赵流程, process owner at HQ
+DIAGRAM = Path(__file__).resolve().parents[1] / "processes" / "data" / "wf_browser.bpmn"
+MULTI = Path(__file__).resolve().parents[1] / "workflow" / "data" / "multi"
+
+
+@pytest.fixture
+def process_server(tmp_path: Path) -> Iterator[tuple[str, Any, int]]:
+    with isolated_database(tmp_path, "crm_browser_processes") as url:
+        app = make_test_app(url)
+        with app.app_context():
+            db.create_all()
+            result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
+            assert result.exit_code == 0, result.output
+            deploy_files({"wf_browser.bpmn": DIAGRAM.read_bytes()}, source="file", comment="first cut")
+            store = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "天猫旗舰店"))
+            owner = db.session.scalar(select(User).where(User.mobile == OWNER))
+            instance = runtime.start("wf_browser", object_type="order", object_id=1, store_id=store.id,
+                                     actor_id=owner.id)
+            # A diagram written without layout (no BPMN DI): the pages lay it out.
+            deploy_files({"wf_plain.bpmn": chain("wf_plain", "first", "second").encode()}, source="file")
+            plain = runtime.start("wf_plain", store_id=store.id, actor_id=owner.id)
+            runtime.complete_task(db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == plain.id)),
+                                  {}, actor_id=owner.id)
+            # A multi-instance approval as SpiffWorkflow writes it (collections named by variable).
+            registry.register_forms_dir(MULTI)
+            deploy_files({"wf_mi.bpmn": (MULTI / "wf_mi.bpmn").read_bytes()}, source="file")
+            db.session.commit()
+            instance_id, plain_id = instance.id, plain.id
+        with serve(app) as base_url:
+            yield base_url, app, instance_id, plain_id
+
+
+def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    base, app, instance_id, plain_id = process_server
+    page.goto(f"{base}/login")
+    page.fill("#identifier", OWNER)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("#mainnav")).to_be_visible()
+
+    page.goto(f"{base}/processes/definitions/wf_browser/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='check']")
+    name = page.locator("#panel-body [data-field='name']")
+    expect(name).to_have_value("Check the order")
+    name.fill("Check the order twice")
+    name.press("Tab")
+    page.click("[data-add='properties']")
+    rows = page.locator("[data-field='properties'] .pair")
+    expect(rows).to_have_count(2)
+    rows.nth(1).locator("input").nth(0).fill("status")
+    rows.nth(1).locator("input").nth(1).fill("checking")
+    rows.nth(1).locator("input").nth(1).press("Tab")
+    page.fill("#comment", "Check twice")
+    page.click("#save")
+    expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_browser was deployed")
+
+    with app.app_context():
+        current = current_definitions()["wf_browser"]
+        assert current.version == 2 and current.comment == "Check twice" and current.source == "editor"
+        assert 'name="Check the order twice"' in current.bpmn_xml
+        assert 'name="status" value="checking"' in current.bpmn_xml
+        assert 'name="assignee" value="initiator_id"' in current.bpmn_xml  # the existing property is kept
+
+    page.click("#open-version")
+    expect(page.locator("h1")).to_contain_text("v2")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='check']")).to_contain_text("twice")  # the label is wrapped into lines
+
+    # v1's diagram counts the instance waiting at its task.
+    page.goto(f"{base}/processes/definitions/wf_browser/1")
+    expect(page.locator("#diagram .crm-count[data-count='active'][data-element='check']")).to_have_text("1")
+
+    # The changes from v1: the task is marked changed on the diagram, and named in words.
+    page.goto(f"{base}/processes/definitions/wf_browser/diff")
+    expect(page.locator("#diagram [data-element-id='check'].crm-changed")).to_have_count(1)
+    expect(page.locator("#diff-changed li[data-id='check']")).to_contain_text("name, properties")
+
+    # The running instance stays on v1; its waiting task is highlighted.
+    page.goto(f"{base}/processes/{instance_id}")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='check'].crm-active")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='start'].crm-completed")).to_have_count(1)
+
+    # The same on an instance of a diagram without layout.
+    page.goto(f"{base}/processes/{plain_id}")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='second'].crm-active")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='first'].crm-completed")).to_have_count(1)
+
+
+def test_a_rejected_save_lists_the_problems(process_server: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    base, app, _instance_id, _plain_id = process_server
+    page.goto(f"{base}/login")
+    page.fill("#identifier", OWNER)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")
+    page.goto(f"{base}/processes/definitions/wf_browser/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='check']")
+    form = page.locator("#panel-body [data-field='form']")
+    form.fill("no_such_form.schema.json")
+    form.press("Tab")
+    page.fill("#comment", "Broken")
+    page.click("#save")
+    problems = page.locator("#save-problems")
+    expect(problems).to_contain_text("The form file 'no_such_form.schema.json' does not exist")
+    expect(problems.locator("li[data-element='check']")).to_have_count(1)
+    expect(page.locator("#canvas [data-element-id='check'].crm-failed")).to_have_count(1)
+    with app.app_context():
+        assert current_definitions()["wf_browser"].version == 1
+
+
+def test_a_multi_instance_diagram_keeps_its_collections(process_server: Any, page: Any) -> None:
+    """SpiffWorkflow names a multi-instance task's collections by variable; bpmn-js alone would drop
+    them as unresolved references and the saved diagram would lose its approvers."""
+    from playwright.sync_api import expect
+
+    base, app, _instance_id, _plain_id = process_server
+    page.goto(f"{base}/login")
+    page.fill("#identifier", OWNER)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")
+    page.goto(f"{base}/processes/definitions/wf_mi/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='decide']")
+    name = page.locator("#panel-body [data-field='name']")
+    name.fill("Approve the request")
+    name.press("Tab")
+    page.fill("#comment", "Clearer name")
+    page.click("#save")
+    expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_mi was deployed")
+    with app.app_context():
+        saved = current_definitions()["wf_mi"].bpmn_xml
+        assert "<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>" in saved
+        assert "<bpmn:loopDataOutputRef>decisions</bpmn:loopDataOutputRef>" in saved
+        assert "dataObject" not in saved
+        assert 'name="Approve the request"' in saved
