@@ -197,7 +197,7 @@ def _render_chain(chain: ApprovalChain, *, errors: dict[str, Any] | None = None,
     return render_template("approvals/chain.html", chain=chain, steps=steps, versions=versions, store=store,
                            users=_names(ids), rules_=rules.RULES, modes=rules.MODES, operators=rules.OPERATORS,
                            on_empty=rules.ON_EMPTY, roles=roles, errors=errors or {}, form=form or {},
-                           preview=preview, describe=rules.describe_condition, types=approvables(),
+                           preview=preview, describe=rules.describe_condition, types=approvables(), people=_people(),
                            editing=editing), status
 
 
@@ -219,7 +219,7 @@ def _form_of(step: dict[str, Any]) -> dict[str, Any]:
     value = cond.get("value")
     return {
         "title": step.get("title"), "rule": step.get("rule"), "mode": step.get("mode"),
-        "user_ids": ", ".join(str(u) for u in step.get("user_ids") or []), "level": step.get("level") or "",
+        "user_ids": [str(u) for u in step.get("user_ids") or []], "level": step.get("level") or "",
         "role": step.get("role") or "", "on_empty": step.get("on_empty"),
         "fallback_admin_id": step.get("fallback_admin_id") or "", "reminder_hours": step.get("reminder_hours") or "",
         "escalation_hours": step.get("escalation_hours") or "", "condition_field": cond.get("field") or "",
@@ -227,15 +227,34 @@ def _form_of(step: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+PEOPLE_CAP = 500
+
+
+def _people() -> list[tuple[int, str]]:
+    """Active users the admin may see, for the user choices of a step ("name · unit"), capped."""
+    from crm.auth.scopes import visible
+
+    rows = db.session.execute(
+        visible(select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.org_unit_id)
+                .where(User.active), current_user, User).order_by(User.name, User.id).limit(PEOPLE_CAP)
+    ).all()
+    return [(int(uid), f"{name} · {unit}") for uid, name, unit in rows]
+
+
 def _step_from_form(form: Any) -> dict[str, Any]:
     return {
         "title": form.get("title"), "rule": form.get("rule"), "mode": form.get("mode"),
-        "user_ids": form.get("user_ids"), "level": form.get("level"), "role": form.get("role"),
+        "user_ids": form.getlist("user_ids") if len(form.getlist("user_ids")) > 1 else form.get("user_ids"), "level": form.get("level"), "role": form.get("role"),
         "on_empty": form.get("on_empty"), "fallback_admin_id": form.get("fallback_admin_id"),
         "reminder_hours": form.get("reminder_hours"), "escalation_hours": form.get("escalation_hours"),
         "condition": {"field": form.get("condition_field"), "op": form.get("condition_op"),
                       "value": form.get("condition_value")},
     }
+
+
+def _posted() -> dict[str, Any]:
+    """The step form as sent, to show it again (the user choice keeps all its values)."""
+    return request.form.to_dict() | {"user_ids": request.form.getlist("user_ids")}
 
 
 def _lock() -> int | None:
@@ -253,7 +272,7 @@ def add_step(chain_id: int) -> Any:
     except ValidationFailed as exc:
         db.session.rollback()
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
-        return _render_chain(_chain(chain_id), errors=errors, form=request.form.to_dict(), status=422)
+        return _render_chain(_chain(chain_id), errors=errors, form=_posted(), status=422)
     flash(_l("Step added: version %(v)s.", v=chain.current_version), "success")
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 
@@ -268,7 +287,7 @@ def edit_step(chain_id: int, index: int) -> Any:
     except ValidationFailed as exc:
         db.session.rollback()
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
-        return _render_chain(_chain(chain_id), errors=errors, form=request.form.to_dict(), status=422, editing=index)
+        return _render_chain(_chain(chain_id), errors=errors, form=_posted(), status=422, editing=index)
     flash(_l("Step saved: version %(v)s.", v=chain.current_version), "success")
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 

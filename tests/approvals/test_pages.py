@@ -99,3 +99,29 @@ def test_chain_admin_pages(org, client, login_as):
     assert chain.current_version == 5
     login_as(org.a_sup)
     assert client.get("/approvals/chains").status_code == 403
+
+
+def test_steps_choose_users_from_lists_not_ids(org, client, login_as):
+    login_as(org.hq_admin)
+    token = csrf(client, "/approvals/chains")
+    client.post("/approvals/chains", data={"csrf_token": token, "key": "contract", "name": "Contracts"})
+    chain = db.session.query(ApprovalChain).filter_by(key="contract").one()
+    page = client.get(f"/approvals/chains/{chain.id}").get_data(as_text=True)
+    assert f'<option value="{org.a_sup.id}"' in page and "A Supervisor ·" in page  # name · unit
+    r = client.post(f"/approvals/chains/{chain.id}/steps", data={
+        "csrf_token": token, "title": "Board", "rule": "users", "mode": "all", "on_empty": "admin",
+        "user_ids": [str(org.a_sup.id), str(org.a_manager.id)], "fallback_admin_id": str(org.hq_admin.id)})
+    assert r.status_code == 302
+    from crm.approvals.services import current_steps
+
+    db.session.refresh(chain)
+    step = current_steps(chain)[0]
+    assert step["user_ids"] == [org.a_sup.id, org.a_manager.id] and step["fallback_admin_id"] == org.hq_admin.id
+    edit = client.get(f"/approvals/chains/{chain.id}?edit=0").get_data(as_text=True)
+    assert f'<option value="{org.a_manager.id}" selected>' in edit
+    # A refused form shows the users chosen, still chosen.
+    r = client.post(f"/approvals/chains/{chain.id}/steps", data={
+        "csrf_token": token, "title": "", "rule": "users", "mode": "all", "user_ids": [str(org.a_sup.id), str(org.a_rep1.id)]})
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    assert f'<option value="{org.a_rep1.id}" selected>' in body and f'<option value="{org.a_sup.id}" selected>' in body
