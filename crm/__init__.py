@@ -52,10 +52,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_jobs(app: Flask) -> None:
     from crm.auth.jobs import purge_login_throttle
     from crm.core.jobs import register_job
+    from crm.customers.jobs import follow_up_reminders
+    from crm.customers.jobs import run_imports
     from crm.workflow.jobs import fire_due_timers
 
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
     register_job("workflow.fire_due_timers", fire_due_timers, "interval",
+                 seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
+    register_job("customers.follow_up_reminders", follow_up_reminders, "interval", minutes=1)
+    register_job("customers.run_imports", run_imports, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
 
 
@@ -77,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
     # Every model module must be imported before the mappers configure and before Alembic compares.
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
+    import crm.customers.models  # noqa: F401
     import crm.org.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
 
@@ -141,11 +147,13 @@ def _accepted_language(languages: dict[str, str]) -> str | None:
 def _register_blueprints(app: Flask) -> None:
     from crm.api import register_api
     from crm.auth.views import bp as auth_bp
+    from crm.customers.views import bp as customers_bp
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.org.views import bp as org_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(customers_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)

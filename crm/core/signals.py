@@ -12,3 +12,6 @@ signals = Namespace()
 user_disabled = signals.signal("user-disabled")
 # Sent after a user logs in successfully (kwargs: user).
 user_logged_in = signals.signal("user-logged-in")
+# Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,
+# user_id = the author to remind, due_at). crm.customers.jobs sends it; notify subscribes to it.
+follow_up_due = signals.signal("follow-up-due")
