@@ -15,6 +15,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import event
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
@@ -119,7 +120,7 @@ def _team_clause(actor: Any) -> Any:
 class Customer(Audited, TimestampMixin, Base):
     __tablename__ = "customer"
     __audit_exclude__ = frozenset({"created_at", "updated_at", "mobile_norm", "chat_id_norm", "lock_version",
-                                   "last_activity_at"})
+                                   "last_activity_at", "tags_text"})
     __table_args__ = (
         Index("uq_customer_store_mobile", "store_id", "mobile_norm", unique=True),
         Index("uq_customer_store_chat", "store_id", "chat_id_norm", unique=True),
@@ -152,6 +153,9 @@ class Customer(Audited, TimestampMixin, Base):
     level: Mapped[CustomerLevel | None] = mapped_column(_enum(CustomerLevel, "customer_level"))
     industry: Mapped[str | None] = mapped_column(String(80), index=True)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    # ",vip,冷链," kept from `tags` on every write: the tag filter is one LIKE on both databases (JSON text
+    # differs between them: SQLite escapes non-ASCII).
+    tags_text: Mapped[str] = mapped_column(String(400), default="")
     product_preferences: Mapped[str | None] = mapped_column(String(500))
     intention: Mapped[Intention | None] = mapped_column(_enum(Intention, "purchase_intention"))
     remarks: Mapped[str | None] = mapped_column(Text)
@@ -179,6 +183,12 @@ class Customer(Audited, TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Customer {self.id} {self.name!r}>"
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _tags_text(mapper: Any, connection: Any, target: Customer) -> None:
+    target.tags_text = ("," + ",".join(target.tags) + ",") if target.tags else ""
 
 
 class Contact(Audited, TimestampMixin, Base):

@@ -168,7 +168,7 @@ def filtered(actor: User, f: CustomerFilters) -> Select[Any]:
         conds = [Customer.name.contains(f.q, autoescape=True), Customer.company.contains(f.q, autoescape=True)]
         if mobile.isdigit() and len(mobile) >= 4:
             conds.append(Customer.mobile_norm == mobile if len(mobile) == 11 else
-                         Customer.mobile_norm.contains(mobile, autoescape=True))
+                         Customer.mobile_norm.startswith(mobile, autoescape=True))
         conds.append(Customer.chat_id_norm == normalise_chat_id(f.q))
         stmt = stmt.where(or_(*conds))
     if f.owner == "me":
@@ -187,8 +187,7 @@ def filtered(actor: User, f: CustomerFilters) -> Select[Any]:
         if getattr(f, key):
             stmt = stmt.where(getattr(Customer, key) == getattr(f, key))
     if f.tag:
-        # Tags are a short JSON list; a text match of the quoted tag works on both databases.
-        stmt = stmt.where(func.cast(Customer.tags, db.String).contains(f'"{f.tag}"', autoescape=True))
+        stmt = stmt.where(Customer.tags_text.contains(f",{f.tag},", autoescape=True))
     for key in ("locked", "won"):
         if getattr(f, key):
             stmt = stmt.where(getattr(Customer, key).is_(getattr(f, key) == "yes"))

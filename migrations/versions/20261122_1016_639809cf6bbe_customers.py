@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('level', sa.Enum('a', 'b', 'c', 'd', name='customer_level', native_enum=False, length=32), nullable=True),
     sa.Column('industry', sa.String(length=80), nullable=True),
     sa.Column('tags', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('tags_text', sa.String(length=400), nullable=False),
     sa.Column('product_preferences', sa.String(length=500), nullable=True),
     sa.Column('intention', sa.Enum('high', 'medium', 'low', 'none', name='purchase_intention', native_enum=False, length=32), nullable=True),
     sa.Column('remarks', sa.Text(), nullable=True),
