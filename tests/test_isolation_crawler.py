@@ -35,6 +35,14 @@ from crm.auth.permissions import all_permissions
 from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.core.audit import OperationLog
+from crm.customers import follow_ups as customer_follow_ups
+from crm.customers import services as customer_services
+from crm.customers.models import Contact
+from crm.customers.models import Customer
+from crm.customers.models import CustomerTeamMember
+from crm.customers.models import FollowUp
+from crm.customers.models import ImportJob
+from crm.customers.models import SavedCustomerView
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -85,6 +93,12 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "attachment_id": Outside(("attachment:b",)),
     "comment_id": Outside(("comment:b",)),
     "filter_id": Outside(("filter:b_rep",)),
+    "customer_id": Outside(("customer:b", "customer:c")),
+    "contact_id": Outside(("contact:b",)),
+    "follow_up_id": Outside(("follow_up:b",)),
+    "view_id": Outside(("customer_view:b_rep",)),
+    "job_id": Outside(("import_job:b",)),
+    "index": Static("0"),
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),
@@ -108,7 +122,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static"}
 LIST_FILTERS: dict[str, str] = {
     "unit_id": "unit:b_sales", "org_unit_id": "unit:b_sales", "store_id": "unit:store_b", "parent_id": "unit:store_b",
     "unit": "unit:store_b", "store": "unit:store_b", "user_id": "user:b_rep", "supervisor_id": "user:b_rep",
-    "owner_id": "user:b_rep",
+    "owner_id": "user:b_rep", "owner": "user:b_rep",
 }
 SECRET = "ZZ-Secret"
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -168,6 +182,24 @@ def world(org: Org) -> World:
     db.session.add(attachment_b)
     filter_b = task_filters.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
     secrets += [task_b.title, task_c.title, comment_b.body, attachment_b.original_name, filter_b.name]
+    # Customers of stores B and C, with a contact, a follow-up, a team member, a saved view, an import job.
+    customer_b = customer_services.create_customer({"name": f"{SECRET}-Customer-B", "mobile": "13512345671",
+                                                    "chat_id": "zz_secret_b"}, actor=org.b_rep)
+    customer_c = customer_services.create_customer({"name": f"{SECRET}-Customer-C", "mobile": "13512345672"},
+                                                   actor=org.c_rep)
+    contact_b = customer_services.add_contact(customer_b, {"name": f"{SECRET}-Contact"}, actor=org.b_rep)
+    follow_up_b = customer_follow_ups.record_follow_up(customer_b, {"kind": "phone", "content": f"{SECRET}-FollowUp"},
+                                                       actor=org.b_rep)
+    follow_up_b.attachments = [{"name": f"{SECRET}-Att.txt", "stored": "crawler/none.txt", "size": 1,
+                                "type": "text/plain"}]
+    customer_services.add_team_member(customer_b, org.b_sup.id, "read", None, actor=org.b_rep)
+    view_b = customer_services.save_view(f"{SECRET}-View", "q=x", [], actor=org.b_rep)
+    job_b = ImportJob(store_id=org.store_b.id, created_by_id=org.b_manager.id, file_name=f"{SECRET}-Import.csv",
+                      stored_name="crawler/none.csv", file_format="csv")
+    db.session.add(job_b)
+    db.session.flush()
+    secrets += [customer_b.name, customer_c.name, customer_b.mobile, customer_c.mobile, "zz_secret_b",
+                contact_b.name, follow_up_b.content, view_b.name, job_b.file_name, f"{SECRET}-Att.txt"]
     b_token, b_plain = create_token(org.b_rep, "B's token")
     _row, crawler_plain = create_token(crawler, "crawler")
     _row, limited_plain = create_token(plain, "crawler plain")
@@ -178,6 +210,8 @@ def world(org: Org) -> World:
     objects |= {"role:custom": custom, "token:b_rep": b_token}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b}
+    objects |= {"customer:b": customer_b, "customer:c": customer_c, "contact:b": contact_b, "follow_up:b": follow_up_b,
+                "customer_view:b_rep": view_b, "import_job:b": job_b}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,
@@ -221,6 +255,12 @@ def snapshot() -> dict[str, Any]:
         "task_comment": rows(TaskComment.__table__),
         "task_attachment": rows(TaskAttachment.__table__),
         "saved_task_filter": rows(SavedTaskFilter.__table__),
+        "customer": rows(Customer.__table__),
+        "customer_contact": rows(Contact.__table__),
+        "customer_follow_up": rows(FollowUp.__table__),
+        "customer_team_member": rows(CustomerTeamMember.__table__),
+        "customer_saved_view": rows(SavedCustomerView.__table__),
+        "customer_import_job": rows(ImportJob.__table__),
         "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
     }
 

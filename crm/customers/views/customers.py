@@ -116,7 +116,7 @@ def delete_view(view_id: int) -> Any:
 @bp.route("/export")
 @permission_required("customer.export")
 def export() -> Any:
-    fmt = request.args.get("format", "xlsx")
+    fmt = request.args.get("format", "csv")
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed({"format": _("Choose CSV or Excel.")})
     filters = queries.parse_filters(request.args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import flash
@@ -54,7 +55,11 @@ def follow_up_file(customer_id: int, follow_up_id: int, index: int) -> Any:
     item, path = services.get_attachment(customer, follow_up_id, index)
     if not path.is_file():
         raise NotFound()
-    return send_file(path, mimetype=item["type"], as_attachment=True, download_name=item["name"])
+    # Bytes, not the path: the file handle is closed at once (uploads are at most a few MB).
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype=item["type"], as_attachment=True,
+                         download_name=item["name"])
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/follow-up")
