@@ -40,10 +40,11 @@ def test_every_route_is_documented(app, spec):
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
     routes = _api_routes(app)
     assert documented == routes
-    assert len(routes) == 24
+    assert len(routes) == 38  # 24 + customers 14
     assert {path for path, _ in routes} >= {
         "/api/v1/me", "/api/v1/org-units/{unit_id}", "/api/v1/users/{user_id}/disable", "/api/v1/roles/{role_id}",
         "/api/v1/tokens/{token_id}", "/api/v1/tasks/{task_id}/complete",
+        "/api/v1/customers/{customer_id}/follow-ups",
     }
 
 
@@ -74,7 +75,7 @@ def test_every_operation_documents_its_schemas_and_problems(spec):
 
 def test_path_variables_carry_the_isolation_names(spec):
     names = {p["name"] for ops in spec["paths"].values() for p in ops.get("parameters", []) if p["in"] == "path"}
-    assert names == {"unit_id", "user_id", "role_id", "token_id", "task_id"}
+    assert names == {"unit_id", "user_id", "role_id", "token_id", "task_id", "customer_id", "contact_id", "job_id"}
 
 
 def test_list_operations_share_the_page_envelope(spec):
