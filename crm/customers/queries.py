@@ -25,13 +25,13 @@ from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
+from crm.core.validation import normalise_mobile
 from crm.customers.models import Customer
 from crm.customers.models import CustomerLevel
 from crm.customers.models import FollowUp
 from crm.customers.models import Intention
 from crm.customers.models import SavedCustomerView
 from crm.customers.services import normalise_chat_id
-from crm.core.validation import normalise_mobile
 from crm.extensions import db
 from crm.org.models import Platform
 from crm.org.models import User

@@ -32,17 +32,17 @@ from crm.core.errors import ValidationFailed
 from crm.core.validation import check_email
 from crm.core.validation import check_text
 from crm.core.validation import normalise_mobile
-from crm.extensions import db
-from crm.org.models import OrgUnit
-from crm.org.models import Platform
-from crm.org.models import UnitKind
-from crm.org.models import User
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import CustomerLevel
 from crm.customers.models import CustomerTeamMember
 from crm.customers.models import Intention
 from crm.customers.models import TeamAccess
+from crm.extensions import db
+from crm.org.models import OrgUnit
+from crm.org.models import Platform
+from crm.org.models import UnitKind
+from crm.org.models import User
 
 Errors = dict[str, str]
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")

@@ -117,9 +117,8 @@ def test_visibility_self_scope_and_team_with_expiry(org: Org) -> None:
     services.add_team_member(c, org.a_rep2.id, "write", None, actor=org.a_rep1)
     assert services.can_edit(c, org.a_rep2)
     services.add_team_member(c, org.a_rep2.id, "read", expiry.isoformat(), actor=org.a_rep1)
-    with time_machine.travel(expiry + timedelta(minutes=1)):
-        with pytest.raises(NotFound):
-            get_visible(Customer, c.id, org.a_rep2)
+    with time_machine.travel(expiry + timedelta(minutes=1)), pytest.raises(NotFound):
+        get_visible(Customer, c.id, org.a_rep2)
 
 
 def test_team_members_come_from_the_customer_store(org: Org) -> None:

@@ -153,7 +153,7 @@ def test_import_pages(client: Any, login_as: Any, org: Org, app: Any, tmp_path: 
     try:
         login_as(org.a_manager)
         token = csrf(client, "/customers/import")
-        data = "name,mobile\nGood,13800000021\n,13800000022\n".encode()
+        data = b"name,mobile\nGood,13800000021\n,13800000022\n"
         resp = client.post("/customers/import", data={"csrf_token": token, "file": (io.BytesIO(data), "c.csv")},
                            content_type="multipart/form-data")
         assert resp.status_code == 302

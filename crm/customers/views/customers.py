@@ -26,9 +26,9 @@ from crm.customers import imports as import_services
 from crm.customers import merge as merge_services
 from crm.customers import queries
 from crm.customers import services
+from crm.customers.models import TEAM_ACCESS_LABELS
 from crm.customers.models import Contact
 from crm.customers.models import Customer
-from crm.customers.models import TEAM_ACCESS_LABELS
 from crm.customers.views.common import FIELD_LABELS
 from crm.customers.views.common import Errors
 from crm.customers.views.common import bp
