@@ -64,7 +64,10 @@ def seed_demo(if_empty: bool) -> None:
     else:
         db.session.info["actor_id"] = None
         roles = ensure_default_roles()
-        demo.seed(hash_password(password), roles)
+        built = demo.seed(hash_password(password), roles)
+        from crm.customers import demo as customer_demo
+
+        customer_demo.seed(built["users"])
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)
