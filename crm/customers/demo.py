@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from typing import Any
 
 from crm.core.clock import utcnow
 from crm.customers.models import Contact
