@@ -165,7 +165,7 @@ def filtered(actor: User, f: CustomerFilters) -> Select[Any]:
         stmt = stmt.where(Customer.id.in_(f.ids))
     if f.q:
         mobile = normalise_mobile(f.q)
-        conds = [Customer.name.contains(f.q, autoescape=True), Customer.company.contains(f.q, autoescape=True)]
+        conds = [Customer.name.icontains(f.q, autoescape=True), Customer.company.icontains(f.q, autoescape=True)]
         if mobile.isdigit() and len(mobile) >= 4:
             conds.append(Customer.mobile_norm == mobile if len(mobile) == 11 else
                          Customer.mobile_norm.startswith(mobile, autoescape=True))

@@ -37,6 +37,7 @@ for _action, _label in {
     "unlocked": _l("Unlocked"),
     "merged": _l("Merged with a duplicate"),
     "follow_up_recorded": _l("Follow-up recorded"),
+    "imported": _l("Imported from a file"),
 }.items():
     register_action_label(_action, _label)
 
