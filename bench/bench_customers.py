@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import time
 
 from flask_migrate import upgrade
@@ -133,6 +134,15 @@ def main() -> None:
                 resp = c.get("/customers")
                 assert resp.status_code == 200, resp.status_code
 
+            if os.environ.get("BENCH_PROFILE_PAGE") and "manager" in label:
+                import cProfile
+                import pstats
+                prof = cProfile.Profile()
+                prof.enable()
+                for _ in range(20):
+                    page()
+                prof.disable()
+                pstats.Stats(prof).sort_stats("tottime").print_stats(25)
             print(f"{label:<24} page /customers?{query}  {fmt(measure(page, runs=args.runs))}")
             print(f"{label:<24} page /customers (no filter)     {fmt(measure(plain, runs=args.runs))}")
             print(f"{label:<24} GET /api/v1/customers?{query}  {fmt(measure(api, runs=args.runs))}")
@@ -168,7 +178,6 @@ def main() -> None:
             imports.confirm(job, job.mapping, "skip", manager.id, actor=manager)
             db.session.commit()
             started = time.perf_counter()
-            import os
             if os.environ.get("BENCH_PROFILE"):
                 import cProfile
                 import pstats

@@ -215,8 +215,22 @@ def sort_keys(f: CustomerFilters) -> list[SortKey]:
 
 
 def list_customers(actor: User, f: CustomerFilters, cursor: str | None, limit: int) -> Page[Customer]:
-    stmt = filtered(actor, f).options(selectinload(Customer.owner), selectinload(Customer.store))
-    return keyset_page(db.session, stmt, sort_keys(f), cursor=cursor, limit=limit)
+    page = keyset_page(db.session, filtered(actor, f), sort_keys(f), cursor=cursor, limit=limit)
+    page.extra["names"] = names_for(page.items)
+    return page
+
+
+def names_for(customers: list[Customer]) -> dict[str, dict[int, str]]:
+    """Owner and store names of a page of customers, in two small queries (no user objects, no roles)."""
+    owners = {c.owner_id for c in customers if c.owner_id}
+    stores = {c.store_id for c in customers}
+    from crm.org.models import OrgUnit
+
+    return {
+        "owners": dict(db.session.execute(select(User.id, User.name).where(User.id.in_(owners))).all()) if owners else {},
+        "stores": dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(stores))).all())
+        if stores else {},
+    }
 
 
 def capped_count(actor: User, f: CustomerFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:

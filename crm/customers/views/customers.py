@@ -88,8 +88,15 @@ def index() -> Any:
         people=people_choices(), stores=store_choices(), views=queries.saved_views(current_user),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],
         query_without=lambda *keys: [(k, v) for k, v in args.items(multi=True) if k not in keys],
-        cap=queries.COUNT_CAP,
+        cap=queries.COUNT_CAP, short_dt=short_dt,
     ), status
+
+
+def short_dt(value: Any) -> str:
+    """A cheap local date and time for list cells (Babel's formatter costs ~0.2 ms a cell)."""
+    if value is None:
+        return "—"
+    return value.astimezone(queries.LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.route("/views", methods=["POST"])
