@@ -93,8 +93,7 @@ def merge(source: Customer, target: Customer, *, actor: User, source_version: An
     source.mobile_norm = None
     source.chat_id_norm = None
     flush()
-    for handler_name, handler in list(_handlers):
-        del handler_name
+    for _name, handler in list(_handlers):
         handler(source, target, actor)
     for key, value in {**fill, **keys}.items():
         setattr(target, key, value)

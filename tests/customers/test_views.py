@@ -174,3 +174,27 @@ def test_import_pages(client: Any, login_as: Any, org: Org, app: Any, tmp_path: 
         app.config["TASK_ATTACHMENT_DIR"] = None
     assert db.session.get(ImportJob, job_id) is not None
     assert mobile()
+
+
+def test_merge_page(client: Any, login_as: Any, org: Org) -> None:
+    target = make_customer(org.a_rep1, name="Keep me", mobile="13800000031")
+    source = make_customer(org.a_rep2, name="Fold me", mobile="", chat_id="fold_me")
+    hidden = make_customer(org.b_rep, name="Other store")
+    db.session.commit()
+    login_as(org.a_manager)
+    page = client.get(f"/customers/{target.id}/merge")
+    assert page.status_code == 200
+    token = csrf(client, f"/customers/{target.id}/merge")
+    resp = client.post(f"/customers/{target.id}/merge", data={"csrf_token": token, "source_id": hidden.id})
+    assert resp.status_code == 422 and "Other store" not in resp.get_data(as_text=True)
+    resp = client.post(f"/customers/{target.id}/merge", data={"csrf_token": token, "source_id": "abc"})
+    assert resp.status_code == 422
+    resp = client.post(f"/customers/{target.id}/merge", data={"csrf_token": token, "source_id": source.id})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Customer, source.id) is None
+    assert db.session.get(Customer, target.id).chat_id_norm == "fold_me"
+    page = client.get(f"/customers/{target.id}").get_data(as_text=True)
+    assert "Merged with a duplicate" in page and "Fold me" in page
+    login_as(org.a_rep1)
+    assert client.get(f"/customers/{target.id}/merge").status_code == 403

@@ -19,7 +19,9 @@ from werkzeug.datastructures import MultiDict
 
 from crm.auth.decorators import permission_required
 from crm.core.clock import utcnow
+from crm.core.errors import Conflict
 from crm.core.errors import DomainError
+from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.customers import follow_ups as follow_up_services
 from crm.customers import imports as import_services
@@ -43,7 +45,6 @@ from crm.customers.views.common import readable_timeline
 from crm.customers.views.common import store_choices
 from crm.customers.views.common import visible_customers
 from crm.extensions import db
-from crm.org.models import User
 
 
 def _filters_or_errors(args: Any) -> tuple[queries.CustomerFilters, Errors]:
@@ -147,7 +148,7 @@ def bulk() -> Any:
         return redirect(back)
     if action == "export":
         if not current_user.can("customer.export"):
-            raise services.PermissionDenied()
+            raise PermissionDenied()
         fmt = form.get("format") if form.get("format") in ("csv", "xlsx") else "xlsx"
         return redirect(url_for("customers.export", format=fmt, ids=[c.id for c in customers]))
     try:
@@ -224,7 +225,7 @@ def edit(customer_id: int) -> Any:
     except ValidationFailed as exc:
         db.session.rollback()
         return _render_form(customer, form, exc.errors, 422)
-    except services.Conflict as exc:
+    except Conflict as exc:
         db.session.rollback()
         customer = load(customer_id)
         return _render_form(customer, form, {"_conflict": [str(exc.message)]}, 409)
@@ -370,9 +371,3 @@ def merge(customer_id: int) -> Any:
     return render_template("customers/merge.html", customer=target, candidates=candidates, errors=errors), \
         422 if errors else 200
 
-
-def owner_name(user_id: int | None) -> str:
-    if user_id is None:
-        return ""
-    user = db.session.get(User, user_id)
-    return user.name if user else ""
