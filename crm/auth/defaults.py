@@ -24,7 +24,7 @@ DEFAULT_ROLES: list[dict[str, Any]] = [
     {"key": "store_manager", "name": "Store manager", "scope": DataScope.STORE,
      "permissions": ["org.view", "user.view", "user.manage", "audit.view", "task.reassign",
                      "customer.view", "customer.create", "customer.edit", "customer.transfer", "customer.lock",
-                     "customer.import", "customer.export", "customer.merge"],
+                     "customer.import", "customer.export", "customer.merge", "lead.manage"],
      "description": "Runs one store and its people."},
     {"key": "supervisor", "name": "Supervisor", "scope": DataScope.SELF_AND_SUBORDINATES,
      "permissions": ["user.view", "audit.view", "task.reassign", "customer.view", "customer.create",
@@ -42,7 +42,7 @@ DEFAULT_ROLES: list[dict[str, Any]] = [
      "description": "Edits and deploys BPMN diagrams, watches running instances."},
     {"key": "admin", "name": "Admin", "scope": DataScope.ALL,
      "permissions": ["org.view", "org.manage", "user.view", "user.manage", "role.manage", "audit.view", "api.use",
-                     "customer.view", "customer.import", "customer.export", "customer.merge"],
+                     "customer.view", "customer.import", "customer.export", "customer.merge", "lead.manage"],
      "description": "Org tree, users, roles and rules."},
 ]
 

@@ -101,6 +101,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "customer.import": _l("Import customers from CSV or Excel files"),
             "customer.export": _l("Export customers in scope"),
             "customer.merge": _l("Merge duplicate customers"),
+            "lead.manage": _l("Set up lead web forms and lead assignment rules"),
         },
     },
     "tasks": {

@@ -322,12 +322,123 @@ class ImportJob(Base):
 
 
 
+# Leads (线索) ----------------------------------------------------------------------------------------------
+class LeadStatus(enum.StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    CONVERTED = "converted"
+    INVALID = "invalid"
+
+    @property
+    def label(self) -> str:
+        return str(LEAD_STATUS_LABELS[self])
+
+
+LEAD_STATUS_LABELS = {
+    LeadStatus.NEW: _l("New"),
+    LeadStatus.CONTACTED: _l("Contacted"),
+    LeadStatus.CONVERTED: _l("Converted"),
+    LeadStatus.INVALID: _l("Invalid"),
+}
+
+
+class Lead(Audited, TimestampMixin, Base):
+    """A lighter record than a customer: an enquiry from a web form, a file or typed in. `owner_id` NULL
+    means it waits in the store's lead pool; converting it creates a customer (checked for duplicates)."""
+
+    __tablename__ = "lead"
+    __audit_exclude__ = frozenset({"created_at", "updated_at", "mobile_norm", "chat_id_norm", "source_ip_hash"})
+    __table_args__ = (
+        Index("ix_lead_store_status", "store_id", "status", "created_at", "id"),
+        Index("ix_lead_owner_status", "owner_id", "status", "created_at", "id"),
+        Index("ix_lead_store_mobile", "store_id", "mobile_norm"),
+        Index("ix_lead_form_ip", "web_form_id", "source_ip_hash", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    company: Mapped[str | None] = mapped_column(String(200))
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    mobile_norm: Mapped[str | None] = mapped_column(String(20))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    chat_id_norm: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    province: Mapped[str | None] = mapped_column(String(40))
+    city: Mapped[str | None] = mapped_column(String(40))
+    source_platform: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | web_form | import
+    message: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[LeadStatus] = mapped_column(_enum(LeadStatus, "lead_status"), default=LeadStatus.NEW)
+    web_form_id: Mapped[int | None] = mapped_column(ForeignKey("lead_web_form.id", ondelete="SET NULL"))
+    source_ip_hash: Mapped[str | None] = mapped_column(String(64))
+    assigned_at: Mapped[datetime | None]
+    converted_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], viewonly=True)
+
+    # The store's lead pool is open to the people of that store (they claim from it).
+    __visibility__ = Visibility(location="store_id", owner="owner_id", store="store_id", location_is_store=True,
+                                extra=lambda actor: _lead_pool_clause(actor),
+                                involves=lambda row, actor: row.owner_id == actor.id)
+
+
+def _lead_pool_clause(actor: Any) -> Any:
+    from sqlalchemy import and_
+    from sqlalchemy import false
+
+    if actor.store_id is None:
+        return false()
+    return and_(Lead.owner_id.is_(None), Lead.store_id == actor.store_id)
+
+
+class LeadWebForm(Base):
+    """A public, embeddable form feeding a store's lead pool, identified by an unguessable token."""
+
+    __tablename__ = "lead_web_form"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __visibility__ = Visibility(location="store_id", owner=None, location_is_store=True)
+
+
+class LeadAssignmentRule(Base):
+    """Who gets new pool leads of a store: round-robin among `member_ids` (the one with the fewest leads
+    today first), for leads matching the province / platform condition (empty = any), each member taking
+    at most `daily_capacity` a day. Rules are tried by `priority` (lowest first)."""
+
+    __tablename__ = "lead_assignment_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    priority: Mapped[int] = mapped_column(default=100)
+    provinces: Mapped[list[Any]] = mapped_column(default=list)
+    platforms: Mapped[list[Any]] = mapped_column(default=list)
+    member_ids: Mapped[list[Any]] = mapped_column(default=list)
+    daily_capacity: Mapped[int] = mapped_column(default=50)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __visibility__ = Visibility(location="store_id", owner=None, location_is_store=True)
+
+
 def _register() -> None:
     from crm.core.ownership import register_owned
 
-    # Disabling a user hands their customers (and the contacts they own) to whoever takes over.
+    # Disabling a user hands their customers, the contacts they own and their leads to whoever takes over.
     register_owned(Customer, _l("Customers"))
     register_owned(Contact, _l("Customer contacts"))
+    register_owned(Lead, _l("Leads"))
 
 
 _register()
