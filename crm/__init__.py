@@ -148,12 +148,16 @@ def _register_blueprints(app: Flask) -> None:
     from crm.api import register_api
     from crm.auth.views import bp as auth_bp
     from crm.customers.views import bp as customers_bp
+    from crm.customers.views import public as lead_forms_bp
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.org.views import bp as org_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(lead_forms_bp)
+    # The public lead form is posted from other sites: no session, no CSRF cookie (honeypot and rate limit).
+    csrf.exempt(lead_forms_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)

@@ -20,6 +20,7 @@ from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.customers import follow_ups as customer_follow_ups
 from crm.customers import imports as customer_imports
+from crm.customers import leads as customer_leads
 from crm.customers import services as customer_services
 from crm.extensions import db
 from crm.workflow import task_files
@@ -50,7 +51,8 @@ COMMON_FIELDS = ["name", "mobile", "email", "kind", "parent_id", "org_unit_id", 
                  "gender", "lang", "next", "store_id", "identifier", "cursor", "limit", "q", "active",
                  "chat_id", "level", "intention", "tags", "content", "next_contact_at", "to_user_id", "access",
                  "expires_at", "reason", "source_id", "lock_version", "on_duplicate", "map_name", "ids", "action",
-                 "format", "locked", "owner_id", "user_id"]
+                 "format", "locked", "owner_id", "user_id", "status", "what", "priority", "daily_capacity",
+                 "provinces", "platforms", "member_ids", "website", "message"]
 COMMON_QUERY = ["cursor", "limit", "q", "unit_id", "org_unit_id", "parent_id", "kind", "active", "role_id",
                 "store_id", "supervisor_id", "page", "sort", "order", "owner", "level", "no_follow_days",
                 "created_from", "follow_to", "dir", "cols", "view_id", "format", "ids", "tag", "bucket"]
@@ -80,7 +82,9 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     view = customer_services.save_view("Fuzz view", "q=x", [], actor=org.hq_admin)
     job = customer_imports.upload("f.csv", io.BytesIO(b"name,mobile\nA,13512340001\n"), actor=org.hq_admin,
                                   store_id=org.store_a.id)
-    ids = {"customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
+    lead = customer_leads.create_lead({"name": "Fuzz lead", "mobile": "13512340002"}, actor=org.a_manager)
+    web_form = customer_leads.create_web_form(org.store_a.id, "Fuzz form", actor=org.a_manager)
+    ids = {"lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
            "view_id": view.id, "job_id": job.id,
            "user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,

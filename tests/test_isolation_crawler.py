@@ -36,12 +36,14 @@ from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.core.audit import OperationLog
 from crm.customers import follow_ups as customer_follow_ups
+from crm.customers import leads as customer_leads
 from crm.customers import services as customer_services
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import CustomerTeamMember
 from crm.customers.models import FollowUp
 from crm.customers.models import ImportJob
+from crm.customers.models import Lead
 from crm.customers.models import SavedCustomerView
 from crm.extensions import db
 from crm.org.models import OrgUnit
@@ -99,6 +101,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "view_id": Outside(("customer_view:b_rep",)),
     "job_id": Outside(("import_job:b",)),
     "index": Static("0"),
+    "lead_id": Outside(("lead:b", "lead:c")),
+    "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/test_leads.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),
@@ -116,7 +120,7 @@ SKIPPED_ENDPOINTS: dict[str, str] = {
 }
 
 # Endpoints anyone may use without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static", "lead_forms.web_form"}
 
 # Query arguments a list may filter by; each is tried with an id outside store A.
 LIST_FILTERS: dict[str, str] = {
@@ -194,6 +198,10 @@ def world(org: Org) -> World:
                                 "type": "text/plain"}]
     customer_services.add_team_member(customer_b, org.b_sup.id, "read", None, actor=org.b_rep)
     view_b = customer_services.save_view(f"{SECRET}-View", "q=x", [], actor=org.b_rep)
+    lead_b = customer_leads.create_lead({"name": f"{SECRET}-Lead-B", "mobile": "13512345673", "owner_id": "pool"},
+                                        actor=org.b_manager)
+    lead_c = customer_leads.create_lead({"name": f"{SECRET}-Lead-C", "mobile": "13512345674"}, actor=org.c_rep)
+    secrets += [lead_b.name, lead_c.name, "13512345673", "13512345674"]
     job_b = ImportJob(store_id=org.store_b.id, created_by_id=org.b_manager.id, file_name=f"{SECRET}-Import.csv",
                       stored_name="crawler/none.csv", file_format="csv")
     db.session.add(job_b)
@@ -211,7 +219,7 @@ def world(org: Org) -> World:
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b}
     objects |= {"customer:b": customer_b, "customer:c": customer_c, "contact:b": contact_b, "follow_up:b": follow_up_b,
-                "customer_view:b_rep": view_b, "import_job:b": job_b}
+                "customer_view:b_rep": view_b, "import_job:b": job_b, "lead:b": lead_b, "lead:c": lead_c}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,
@@ -261,6 +269,7 @@ def snapshot() -> dict[str, Any]:
         "customer_team_member": rows(CustomerTeamMember.__table__),
         "customer_saved_view": rows(SavedCustomerView.__table__),
         "customer_import_job": rows(ImportJob.__table__),
+        "lead": rows(Lead.__table__),
         "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
     }
 

@@ -90,3 +90,41 @@ def test_convert_with_dedup(org: Org) -> None:
     with pytest.raises(services.DuplicateCustomer) as exc:
         leads.convert(dup, actor=org.a_rep1)
     assert "owned by A Rep Two" in exc.value.errors["mobile"][0] and "Hidden Co" not in exc.value.errors["mobile"][0]
+
+
+def test_lead_pages_and_public_form(client: Any, login_as: Any, org: Org) -> None:
+    from tests.conftest import csrf
+
+    form = leads.create_web_form(org.store_a.id, "询价表", actor=org.a_manager)
+    db.session.commit()
+    public = client.get(f"/f/{form.token}")
+    assert public.status_code == 200 and "询价表" in public.get_data(as_text=True)
+    assert "Set-Cookie" not in public.headers
+    sent = client.post(f"/f/{form.token}", data={"name": "访客", "mobile": "136 0000 4444", "message": "要托盘"})
+    assert sent.status_code == 200 and 'id="sent"' in sent.get_data(as_text=True)
+    bad = client.post(f"/f/{form.token}", data={"name": "", "mobile": "1"})
+    assert bad.status_code == 422 and 'data-field-error="mobile"' in bad.get_data(as_text=True)
+    spam = client.post(f"/f/{form.token}", data={"name": "Bot", "mobile": "13600004445", "website": "x"})
+    assert spam.status_code == 422 and "automated" in spam.get_data(as_text=True)
+    assert client.get("/f/unknown").status_code == 404
+    lead = db.session.scalar(select(Lead).where(Lead.mobile_norm == "13600004444"))
+    login_as(org.a_rep1)
+    assert "访客" in client.get("/customers/leads?view=pool").get_data(as_text=True)
+    token = csrf(client, f"/customers/leads/{lead.id}")
+    assert client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "claim"}).status_code == 302
+    resp = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "convert"})
+    assert resp.status_code == 302 and "/customers/" in resp.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(Lead, lead.id).status == LeadStatus.CONVERTED
+    resp = client.post("/customers/leads/new", data={"csrf_token": token, "name": "Typed", "mobile": "13600005555"})
+    assert resp.status_code == 302
+    assert client.post("/customers/leads/new", data={"csrf_token": token, "name": ""}).status_code == 422
+    login_as(org.b_manager)
+    assert client.get(f"/customers/leads/{lead.id}").status_code == 404
+    login_as(org.a_manager)
+    token = csrf(client, "/customers/leads/setup")
+    resp = client.post("/customers/leads/setup", data={"csrf_token": token, "what": "rule", "name": "All",
+                                                        "priority": "1", "daily_capacity": "5",
+                                                        "member_ids": [org.a_rep1.id]})
+    assert resp.status_code == 302
+    assert "All" in client.get("/customers/leads/setup").get_data(as_text=True)

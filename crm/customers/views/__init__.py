@@ -12,9 +12,12 @@ from crm.core.nav import add_nav
 from crm.customers.views import customers  # noqa: F401  (registers the routes)
 from crm.customers.views import follow_ups  # noqa: F401
 from crm.customers.views import imports  # noqa: F401
+from crm.customers.views import leads  # noqa: F401
 from crm.customers.views.common import bp
+from crm.customers.views.leads import public
 
-__all__ = ["bp"]
+__all__ = ["bp", "public"]
 
 add_nav(NavItem("main", "customers.index", _l("Customers"), "person-vcard", "customer.view", order=20))
+add_nav(NavItem("main", "customers.leads", _l("Leads"), "funnel", "customer.view", order=22))
 add_nav(NavItem("main", "customers.to_follow_up", _l("To follow up"), "telephone-forward", "customer.view", order=25))
