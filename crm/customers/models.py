@@ -16,6 +16,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import event
+from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
@@ -107,14 +108,21 @@ TEAM_ACCESS_LABELS = {TeamAccess.READ: _l("Read only"), TeamAccess.WRITE: _l("Re
 
 
 def _team_clause(actor: Any) -> Any:
-    """Customers the actor is an unexpired team member of (the `extra` of the customer's visibility)."""
+    """Customers the actor is an unexpired team member of (the `extra` of the customer's visibility).
+
+    The ids are read first (one small indexed query) and put in the clause as a list: OR-ed with the scope,
+    a sub-select would keep PostgreSQL from using the owner / store indexes (a full scan at 1 M rows), while
+    an empty list folds away and a short one becomes a primary-key lookup."""
+    from crm.extensions import db
+
     now = utcnow()
-    return Customer.id.in_(
-        select(CustomerTeamMember.customer_id).where(
-            CustomerTeamMember.user_id == actor.id,
-            or_(CustomerTeamMember.expires_at.is_(None), CustomerTeamMember.expires_at > now),
-        )
-    )
+    ids = list(db.session.scalars(select(CustomerTeamMember.customer_id).where(
+        CustomerTeamMember.user_id == actor.id,
+        or_(CustomerTeamMember.expires_at.is_(None), CustomerTeamMember.expires_at > now),
+    ).limit(5000)))
+    if not ids:
+        return false()
+    return Customer.id.in_(ids)
 
 
 class Customer(Audited, TimestampMixin, Base):
