@@ -182,3 +182,41 @@ class TeamMemberSchema(ma.Schema):
     user_id = _id(required=True)
     access = fields.Str(load_default="read", metadata={"enum": [m.value for m in TeamAccess]})
     expires_at = fields.Str(allow_none=True)
+
+
+class LeadSchema(ma.Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    owner_id = fields.Int(allow_none=True, metadata={"description": "NULL: in the store's lead pool."})
+    name = fields.Str()
+    company = fields.Str(allow_none=True)
+    mobile = fields.Str(allow_none=True)
+    chat_id = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    province = fields.Str(allow_none=True)
+    city = fields.Str(allow_none=True)
+    source_platform = fields.Str(allow_none=True)
+    source = fields.Str()
+    message = fields.Str(allow_none=True)
+    status = fields.Str(attribute="status.value")
+    converted_customer_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class LeadCreateSchema(ma.Schema):
+    name = _text(120, required=True)
+    company = _text(200, allow_none=True)
+    mobile = _text(32, allow_none=True)
+    chat_id = _text(64, allow_none=True)
+    email = _text(254, allow_none=True)
+    province = _text(40, allow_none=True)
+    city = _text(40, allow_none=True)
+    source_platform = _text(32, allow_none=True)
+    message = _text(2000, allow_none=True)
+    store_id = _id()
+    to_pool = fields.Bool(load_default=False, metadata={"description": "Into the lead pool (assignment rules apply)."})
+
+
+class LeadQuerySchema(ma.Schema):
+    view = fields.Str(load_default="mine", validate=validate.OneOf(["mine", "pool", "all"]))
+    status = fields.Str(load_default="", metadata={"description": "new, contacted, converted or invalid; empty: any."})

@@ -84,3 +84,18 @@ def test_contacts_follow_ups_and_team(call: Any, api_org: Org) -> None:
     assert call("DELETE", f"{BASE}/{c.id}/contacts/{cid}", o.a_rep2).status_code == 403  # read-only member
     assert call("DELETE", f"{BASE}/{c.id}/contacts/{cid}", o.a_rep1).status_code == 204
     assert db.session.get(Customer, c.id) is not None
+
+
+def test_leads_api(call: Any, api_org: Org) -> None:
+    o = api_org
+    made = call("POST", "/api/v1/leads", o.a_manager, json={"name": "API lead", "mobile": "13600006666", "to_pool": True})
+    assert made.status_code == 201 and made.get_json()["owner_id"] is None
+    lead_id = made.get_json()["id"]
+    assert [x["id"] for x in call("GET", "/api/v1/leads?view=pool", o.a_rep1).get_json()["items"]] == [lead_id]
+    assert call("GET", f"/api/v1/leads/{lead_id}", o.b_manager).status_code == 404
+    assert call("POST", f"/api/v1/leads/{lead_id}/claim", o.a_rep1).get_json()["owner_id"] == o.a_rep1.id
+    converted = call("POST", f"/api/v1/leads/{lead_id}/convert", o.a_rep1)
+    assert converted.status_code == 201 and converted.get_json()["mobile_norm"] == "13600006666"
+    assert_problem(call("POST", f"/api/v1/leads/{lead_id}/convert", o.a_rep1), 422, "status")
+    assert_problem(call("POST", "/api/v1/leads", o.a_rep1, json={"name": "x", "mobile": "1"}), 422, "mobile")
+    assert_problem(call("GET", "/api/v1/leads?view=everything", o.a_rep1), 422, "view")
