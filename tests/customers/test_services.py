@@ -191,3 +191,18 @@ def test_update_changes_keys_with_dedup(org: Org) -> None:
     assert b.mobile_norm == "13800138012" and b.level.value == "a" and a.mobile_norm == "13800138010"
     with pytest.raises(PermissionDenied):
         services.update_customer(b, {"name": "x"}, actor=org.a_rep2, partial=True)
+
+
+def test_transfer_moves_related_records_through_registered_handlers(org: Org) -> None:
+    from crm.customers.services import owners
+
+    moved: list[tuple[int, int | None, int]] = []
+    services.register_transfer_handler("test.orders", lambda c, old, new, actor: moved.append((c.id, old, new)))
+    try:
+        c = make_customer(org.a_rep1)
+        services.transfer([c], org.a_rep2.id, actor=org.a_sup, with_related=False)
+        assert moved == []
+        services.transfer([c], org.a_rep3.id, actor=org.a_sup)
+        assert moved == [(c.id, org.a_rep2.id, org.a_rep3.id)]
+    finally:
+        owners._transfer_handlers.pop("test.orders", None)

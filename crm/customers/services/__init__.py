@@ -8,6 +8,15 @@ from crm.customers.services.contacts import add_contact as add_contact
 from crm.customers.services.contacts import delete_contact as delete_contact
 from crm.customers.services.contacts import get_contact as get_contact
 from crm.customers.services.contacts import update_contact as update_contact
+from crm.customers.services.owners import add_team_member as add_team_member
+from crm.customers.services.owners import parse_expiry as parse_expiry
+from crm.customers.services.owners import register_transfer_handler as register_transfer_handler
+from crm.customers.services.owners import release_to_pool as release_to_pool
+from crm.customers.services.owners import remove_team_member as remove_team_member
+from crm.customers.services.owners import set_locked as set_locked
+from crm.customers.services.owners import team as team
+from crm.customers.services.owners import touch_follow_up as touch_follow_up
+from crm.customers.services.owners import transfer as transfer
 from crm.customers.services.profile import PROFILE_FIELDS as PROFILE_FIELDS
 from crm.customers.services.profile import DuplicateCustomer as DuplicateCustomer
 from crm.customers.services.profile import can_edit as can_edit
@@ -29,11 +38,3 @@ from crm.customers.services.profile import update_customer as update_customer
 from crm.customers.services.saved_views import delete_view as delete_view
 from crm.customers.services.saved_views import get_view as get_view
 from crm.customers.services.saved_views import save_view as save_view
-from crm.customers.services.team import add_team_member as add_team_member
-from crm.customers.services.team import parse_expiry as parse_expiry
-from crm.customers.services.team import release_to_pool as release_to_pool
-from crm.customers.services.team import remove_team_member as remove_team_member
-from crm.customers.services.team import set_locked as set_locked
-from crm.customers.services.team import team as team
-from crm.customers.services.team import touch_follow_up as touch_follow_up
-from crm.customers.services.team import transfer as transfer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -92,9 +93,20 @@ def team(customer: Customer) -> list[CustomerTeamMember]:
 
 
 # Transfer, lock, pool -----------------------------------------------------------------------------------
+# Contexts owning records of a customer (opportunities, orders ...) register here to move them along when
+# the customer is transferred with `with_related=True`: handler(customer, old_owner_id, new_owner_id, actor).
+TransferHandler = Callable[[Customer, Any, int, User], Any]
+_transfer_handlers: dict[str, TransferHandler] = {}
+
+
+def register_transfer_handler(name: str, handler: TransferHandler) -> None:
+    _transfer_handlers[name] = handler
+
+
 def transfer(customers: Iterable[Customer], to_user_id: Any, *, actor: User, with_contacts: bool = True,
-             keep_old_owner: bool = False, reason: str = "") -> int:
-    """Give customers to another person of their store. The old owner may stay as a read-write team member."""
+             keep_old_owner: bool = False, reason: str = "", with_related: bool = True) -> int:
+    """Give customers to another person of their store, optionally with their contacts and (through the
+    registered handlers) related records. The old owner may stay as a read-write team member."""
     reason = check_text(reason, {}, "reason", max_length=500, required=False)
     moved = 0
     for customer in customers:
@@ -111,6 +123,9 @@ def transfer(customers: Iterable[Customer], to_user_id: Any, *, actor: User, wit
         if with_contacts:
             for contact in db.session.scalars(select(Contact).where(Contact.customer_id == customer.id)):
                 contact.owner_id = to_user.id
+        if with_related:
+            for handler in list(_transfer_handlers.values()):
+                handler(customer, old_owner_id, to_user.id, actor)
         if keep_old_owner and old_owner_id is not None:
             db.session.flush()
             row = _team_row(customer, old_owner_id) or CustomerTeamMember(
