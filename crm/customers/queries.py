@@ -280,3 +280,24 @@ def to_follow_up(actor: User, bucket: str, limit: int = 200) -> list[FollowUp]:
 def saved_views(actor: User) -> list[SavedCustomerView]:
     return list(db.session.scalars(select(SavedCustomerView).where(SavedCustomerView.user_id == actor.id)
                                    .order_by(SavedCustomerView.name)))
+
+
+# Cross-store duplicates (HQ report) ---------------------------------------------------------------------------
+def cross_store_duplicates(actor: User, key: str, after: str | None, limit: int = 50) -> tuple[list[tuple[str, list[Customer]]], str | None]:
+    """Mobile numbers (or WeChat IDs) held by customers of more than one store the actor can see, with those
+    customers; keyset pages on the key. Within a store a key is unique, so duplicates only cross stores."""
+    column = Customer.mobile_norm if key == "mobile" else Customer.chat_id_norm
+    stmt = visible(select(column), actor, Customer).where(column.is_not(None))
+    if after:
+        stmt = stmt.where(column > after)
+    keys = list(db.session.scalars(stmt.group_by(column).having(func.count(func.distinct(Customer.store_id)) > 1)
+                                   .order_by(column).limit(limit + 1)))
+    more = len(keys) > limit
+    keys = keys[:limit]
+    rows: dict[str, list[Customer]] = {k: [] for k in keys}
+    if keys:
+        found = visible(select(Customer).where(column.in_(keys)), actor, Customer).options(
+            selectinload(Customer.store), selectinload(Customer.owner)).order_by(Customer.store_id, Customer.id)
+        for customer in db.session.scalars(found):
+            rows[getattr(customer, column.key)].append(customer)
+    return list(rows.items()), (keys[-1] if more and keys else None)

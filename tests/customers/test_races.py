@@ -100,7 +100,7 @@ def test_two_edits_with_the_same_version_one_wins(world: Any) -> None:
             cid, version = customer.id, customer.lock_version
             db.session.remove()
 
-        def editor(name: str) -> Callable[[User], Any]:
+        def editor(name: str, cid: int = cid, version: int = version) -> Callable[[User], Any]:
             def prepare(actor: User) -> Any:
                 customer = db.session.get(Customer, cid)
                 return lambda: services.update_customer(customer, {"company": name}, actor=actor,
@@ -122,7 +122,7 @@ def test_two_creations_with_the_same_mobile_one_wins(world: Any) -> None:
     for round_ in range(3):
         mobile = f"1380000{round_:04d}"
 
-        def creator(name: str) -> Callable[[User], Any]:
+        def creator(name: str, mobile: str = mobile) -> Callable[[User], Any]:
             def prepare(actor: User) -> Any:
                 return lambda: services.create_customer({"name": name, "mobile": mobile}, actor=actor)
             return prepare

@@ -198,3 +198,22 @@ def test_merge_page(client: Any, login_as: Any, org: Org) -> None:
     assert "Merged with a duplicate" in page and "Fold me" in page
     login_as(org.a_rep1)
     assert client.get(f"/customers/{target.id}/merge").status_code == 403
+
+
+def test_cross_store_duplicates_report(client: Any, login_as: Any, org: Org) -> None:
+    make_customer(org.a_rep1, name="Shared in A", mobile="13800000041")
+    make_customer(org.b_rep, name="Shared in B", mobile="138 0000 0041")
+    make_customer(org.c_rep, name="Shared in C", mobile="13800000041")
+    make_customer(org.a_rep1, name="Only in A", mobile="13800000042")
+    db.session.commit()
+    login_as(org.hq_admin)
+    page = client.get("/customers/duplicates").get_data(as_text=True)
+    assert "Shared in A" in page and "Shared in B" in page and "Shared in C" in page and "Only in A" not in page
+    login_as(org.east_manager)  # sees stores A and B only; lacks customer.merge by default
+    assert client.get("/customers/duplicates").status_code == 403
+    from crm.customers import queries as q
+
+    groups, _next = q.cross_store_duplicates(org.east_manager, "mobile", None)
+    assert [(k, sorted(c.name for c in cs)) for k, cs in groups] == [("13800000041", ["Shared in A", "Shared in B"])]
+    login_as(org.a_manager)  # one store: nothing crosses
+    assert "Shared in B" not in client.get("/customers/duplicates").get_data(as_text=True)

@@ -371,3 +371,12 @@ def merge(customer_id: int) -> Any:
     return render_template("customers/merge.html", customer=target, candidates=candidates, errors=errors), \
         422 if errors else 200
 
+
+
+@bp.route("/duplicates")
+@permission_required("customer.merge")
+def duplicates() -> Any:
+    key = "chat" if request.args.get("key") == "chat" else "mobile"
+    after = (request.args.get("after") or "").strip()[:64] or None
+    groups, next_after = queries.cross_store_duplicates(current_user, key, after)
+    return render_template("customers/duplicates.html", groups=groups, key=key, next_after=next_after)
