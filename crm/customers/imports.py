@@ -405,20 +405,24 @@ def export_row(c: Customer) -> list[Any]:
 
 def export(rows: Iterator[Customer], file_format: str) -> bytes:
     titles = [str(FIELDS[f][0]) if f in FIELDS else f for f in EXPORT_FIELDS]
+    return write_table(titles, (export_row(c) for c in rows), file_format)
+
+
+def write_table(titles: list[str], rows: Iterator[list[Any]], file_format: str) -> bytes:
+    """CSV (UTF-8 with a BOM, so Excel reads Chinese) or XLSX (openpyxl's streaming writer)."""
     if file_format == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(titles)
-        for c in rows:
-            writer.writerow(export_row(c))
+        writer.writerows(rows)
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("customers")
+    ws = wb.create_sheet("export")
     ws.append(titles)
-    for c in rows:
-        ws.append(export_row(c))
+    for row in rows:
+        ws.append(row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

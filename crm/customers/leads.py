@@ -301,3 +301,28 @@ def list_leads(actor: User, *, view: str, status: str, cursor: str | None, limit
     return keyset_page(db.session, stmt, [SortKey(Lead.created_at, descending=True), SortKey(Lead.id, descending=True)],
                        cursor=cursor, limit=limit)
 
+
+
+LEAD_EXPORT = [("id", "id"), ("name", _l("Name")), ("company", _l("Company")), ("mobile", _l("Mobile number")),
+               ("chat_id", _l("WeChat ID")), ("email", _l("E-mail")), ("province", _l("Province")),
+               ("city", _l("City")), ("source_platform", _l("Source platform")), ("source", _l("Source")),
+               ("status", _l("Status")), ("owner", _l("Owner")), ("message", _l("Message")),
+               ("created_at", _l("Created"))]
+
+
+def export_rows(actor: User, *, view: str, status: str) -> Any:
+    """Every lead of the list the actor is looking at, as export rows (keyset batches of 1,000)."""
+    cursor = None
+    while True:
+        page = list_leads(actor, view=view, status=status, cursor=cursor, limit=500)
+        owners = dict(db.session.execute(select(User.id, User.name).where(
+            User.id.in_({lead.owner_id for lead in page.items if lead.owner_id}))).all())
+        for lead in page.items:
+            values = {key: getattr(lead, key, None) for key, _label in LEAD_EXPORT}
+            values["status"] = lead.status.value
+            values["owner"] = owners.get(lead.owner_id, "")
+            values["created_at"] = lead.created_at.isoformat(timespec="minutes")
+            yield ["" if values[k] is None else values[k] for k, _label in LEAD_EXPORT]
+        if not page.has_next:
+            return
+        cursor = page.next_cursor

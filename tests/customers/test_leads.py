@@ -128,3 +128,17 @@ def test_lead_pages_and_public_form(client: Any, login_as: Any, org: Org) -> Non
                                                         "member_ids": [org.a_rep1.id]})
     assert resp.status_code == 302
     assert "All" in client.get("/customers/leads/setup").get_data(as_text=True)
+
+
+def test_lead_export_stays_in_scope(client: Any, login_as: Any, org: Org) -> None:
+    leads.create_lead({"name": "Pool of A", "mobile": "13600007777", "owner_id": "pool"}, actor=org.a_manager)
+    leads.create_lead({"name": "Mine of A", "mobile": "13600007778"}, actor=org.a_sup)
+    leads.create_lead({"name": "Lead of B", "mobile": "13600007779", "owner_id": "pool"}, actor=org.b_manager)
+    db.session.commit()
+    login_as(org.a_manager)
+    body = client.get("/customers/leads/export?view=all&format=csv").data.decode("utf-8-sig")
+    assert "Pool of A" in body and "Mine of A" in body and "Lead of B" not in body
+    xlsx = client.get("/customers/leads/export?view=pool&format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
+    login_as(org.a_rep1)  # salespeople hold no customer.export
+    assert client.get("/customers/leads/export").status_code == 403

@@ -50,6 +50,24 @@ def leads() -> Any:
                            statuses=[(k.value, str(v)) for k, v in LEAD_STATUS_LABELS.items()])
 
 
+@bp.route("/leads/export")
+@permission_required("customer.export")
+def lead_export() -> Any:
+    from flask import Response
+
+    from crm.core.clock import utcnow
+    from crm.customers.imports import write_table
+
+    fmt = "xlsx" if request.args.get("format") == "xlsx" else "csv"
+    view = request.args.get("view", "mine")
+    view = view if view in ("mine", "pool", "all") else "mine"
+    rows = services.export_rows(current_user, view=view, status=request.args.get("status", ""))
+    body = write_table([str(label) for _k, label in services.LEAD_EXPORT], rows, fmt)
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="leads-{utcnow():%Y%m%d-%H%M}.{fmt}"'})
+
+
 def _render_new(form: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:
     return render_template("customers/lead_form.html", form=form, errors=errors, platform_choices=platform_choices(),
                            stores=store_choices() if current_user.store_id is None else []), status
