@@ -140,7 +140,8 @@ def guess_mapping(columns: list[str]) -> dict[str, int]:
 
 
 # Upload and confirm -------------------------------------------------------------------------------------
-def upload(filename: Any, stream: IO[bytes], *, actor: User, store_id: Any = None) -> ImportJob:
+def upload(filename: Any, stream: IO[bytes], *, actor: User, store_id: Any = None, target: str = "customers"
+           ) -> ImportJob:
     if not actor.can("customer.import"):
         raise PermissionDenied()
     name = clean_filename(filename)
@@ -161,8 +162,10 @@ def upload(filename: Any, stream: IO[bytes], *, actor: User, store_id: Any = Non
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     db.session.info.setdefault("crm_new_files", []).append(str(path))
+    if target not in ("customers", "leads"):
+        raise ValidationFailed({"target": _l("Choose a value from the list.")})
     job = ImportJob(store_id=store, created_by_id=actor.id, file_name=name, stored_name=relative,
-                    file_format=ext.lstrip("."), status=ImportStatus.DRAFT)
+                    file_format=ext.lstrip("."), status=ImportStatus.DRAFT, target=target)
     try:
         columns = header(str(path), job.file_format)
     except ValidationFailed:
@@ -209,7 +212,7 @@ def confirm(job: ImportJob, mapping: dict[str, Any], on_duplicate: str, default_
         raise ValidationFailed({"map_name": _l("Choose the column holding the customer's name.")})
     if "mobile" not in clean and "chat_id" not in clean:
         raise ValidationFailed({"map_mobile": _l("Choose the column of the mobile number or of the WeChat ID.")})
-    if on_duplicate not in ("skip", "update"):
+    if on_duplicate not in (("skip", "create") if job.target == "leads" else ("skip", "update")):
         raise ValidationFailed({"on_duplicate": _l("Choose what to do with duplicates.")})
     owner_id = None
     if default_owner not in (None, "", "pool"):
@@ -268,6 +271,24 @@ def run_chunk(job: ImportJob) -> None:
                 job.failed += 1
                 continue
         parsed.append((line, clean, owner_id))
+    if job.target == "leads":
+        from crm.customers.lead_imports import store_leads
+
+        store_leads(job, parsed, errors, reasons)
+    else:
+        _store_customers(job, parsed, errors, reasons)
+    job.processed_rows = start + len(raw_rows)
+    job.errors = errors
+    job.skip_reasons = reasons
+    if len(raw_rows) < CHUNK:
+        job.status = ImportStatus.DONE
+        job.finished_at = utcnow()
+        job.processed_rows = max(job.processed_rows, job.total_rows)
+    db.session.flush()
+
+
+def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int | None]],
+                     errors: list[dict[str, Any]], reasons: dict[str, int]) -> None:
     mobiles = {c["mobile_norm"] for _l_, c, _o in parsed if c.get("mobile_norm")}
     chats = {c["chat_id_norm"] for _l_, c, _o in parsed if c.get("chat_id_norm")}
     existing: dict[tuple[str, str], Any] = {}  # a Customer, or the row dict of one created from this file
@@ -336,14 +357,6 @@ def run_chunk(job: ImportJob) -> None:
                 table.c.created_at == now)
         db.session.execute(log.insert().from_select(
             ["occurred_at", "actor_id", "object_type", "object_id", "store_id", "action", "changes", "note"], picked))
-    job.processed_rows = start + len(raw_rows)
-    job.errors = errors
-    job.skip_reasons = reasons
-    if len(raw_rows) < CHUNK:
-        job.status = ImportStatus.DONE
-        job.finished_at = utcnow()
-        job.processed_rows = max(job.processed_rows, job.total_rows)
-    db.session.flush()
 
 
 def run_imports(max_chunks: int = 5) -> int:

@@ -303,6 +303,7 @@ class ImportJob(Base):
     file_name: Mapped[str] = mapped_column(String(200))
     stored_name: Mapped[str] = mapped_column(String(200))
     file_format: Mapped[str] = mapped_column(String(8))  # csv | xlsx
+    target: Mapped[str] = mapped_column(String(16), default="customers")  # customers | leads
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)  # our field -> column index
     on_duplicate: Mapped[str] = mapped_column(String(16), default="skip")  # skip | update
     status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"), default=ImportStatus.DRAFT)

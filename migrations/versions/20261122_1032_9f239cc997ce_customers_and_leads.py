@@ -109,6 +109,7 @@ def upgrade():
     sa.Column('file_name', sa.String(length=200), nullable=False),
     sa.Column('stored_name', sa.String(length=200), nullable=False),
     sa.Column('file_format', sa.String(length=8), nullable=False),
+    sa.Column('target', sa.String(length=16), nullable=False),
     sa.Column('mapping', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('on_duplicate', sa.String(length=16), nullable=False),
     sa.Column('status', sa.Enum('draft', 'pending', 'running', 'done', 'failed', name='import_status', native_enum=False, length=32), nullable=False),

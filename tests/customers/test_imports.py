@@ -168,3 +168,34 @@ def test_merge_registry_lets_other_contexts_repoint(org: Org) -> None:
         assert seen == [(a.id, b.id)]
     finally:
         merge._handlers[:] = [h for h in merge._handlers if h[0] != "test.orders"]
+
+
+@pytest.mark.parametrize("on_duplicate", ["skip", "create"])
+def test_lead_import_dedups_against_customers_and_leads(org: Org, upload_dir: Any, on_duplicate: str) -> None:
+    from crm.customers import leads as lead_services
+    from crm.customers.models import Lead
+
+    make_customer(org.a_manager, mobile="13800000051")
+    lead_services.create_lead({"name": "Known lead", "mobile": "13800000052"}, actor=org.a_manager)
+    lead_services.save_rule(org.store_a.id, {"name": "All", "member_ids": [str(org.a_rep1.id), str(org.a_rep2.id)]},
+                            actor=org.a_manager)
+    rows = [
+        ["Fresh one", "13800000053", "", "浙江", "", "wants a quote"],
+        ["Is a customer", "13800000051", "", "", "", ""],
+        ["Is a lead", "13800000052", "", "", "", ""],
+        ["Fresh two", "13800000054", "", "", "", ""],
+        ["", "1", "", "", "", ""],
+    ]
+    job = imports.upload("leads.csv", rows_file(rows, "csv"), actor=org.a_manager, target="leads")
+    with pytest.raises(ValidationFailed):
+        imports.confirm(job, job.mapping, "update", "pool", actor=org.a_manager)
+    imports.confirm(job, job.mapping, on_duplicate, "pool", actor=org.a_manager)
+    run_to_end()
+    assert job.status == ImportStatus.DONE and job.failed == 1
+    if on_duplicate == "skip":
+        assert (job.created, job.skipped) == (2, 2)
+    else:
+        assert (job.created, job.skipped) == (4, 0)
+    fresh = db.session.scalars(select(Lead).where(Lead.source == "import").order_by(Lead.id)).all()
+    assert fresh[0].name == "Fresh one" and fresh[0].message == "wants a quote" and fresh[0].province == "浙江"
+    assert {lead.owner_id for lead in fresh} == {org.a_rep1.id, org.a_rep2.id}  # the rule handed them out

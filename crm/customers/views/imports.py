@@ -35,7 +35,8 @@ def import_upload() -> Any:
             if upload is None or not upload.filename:
                 raise ValidationFailed({"file": _("Choose a .csv or .xlsx file.")})
             job = services.upload(upload.filename, upload.stream, actor=current_user,
-                                  store_id=request.form.get("store_id"))
+                                  store_id=request.form.get("store_id"),
+                                  target="leads" if request.form.get("target") == "leads" else "customers")
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.errors
