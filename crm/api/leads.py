@@ -17,7 +17,9 @@ from crm.auth.scopes import get_visible
 from crm.customers import leads
 from crm.customers.models import Lead
 from crm.customers.schemas import CustomerSchema
+from crm.customers.schemas import FollowUpWriteSchema
 from crm.customers.schemas import LeadCreateSchema
+from crm.customers.schemas import LeadFollowUpSchema
 from crm.customers.schemas import LeadQuerySchema
 from crm.customers.schemas import LeadSchema
 
@@ -77,3 +79,13 @@ def claim(lead_id: int) -> Any:
 def convert(lead_id: int) -> Any:
     """Convert a lead into a customer with a primary contact"""
     return leads.convert(get_visible(Lead, lead_id, current_user), actor=current_user)
+
+
+@blp.route("/<int:lead_id>/follow-ups", methods=["POST"])
+@blp.requires("customer.edit")
+@blp.errors(404)
+@blp.arguments(FollowUpWriteSchema)
+@blp.response(201, LeadFollowUpSchema)
+def follow_up(data: dict[str, Any], lead_id: int) -> Any:
+    """Record a follow-up on a lead (a new lead becomes contacted)"""
+    return leads.record_follow_up(get_visible(Lead, lead_id, current_user), data, actor=current_user)

@@ -34,8 +34,11 @@ from crm.core.validation import normalise_mobile
 from crm.customers import services
 from crm.customers.models import Contact
 from crm.customers.models import Customer
+from crm.customers.models import FollowUp
+from crm.customers.models import FollowUpKind
 from crm.customers.models import Lead
 from crm.customers.models import LeadAssignmentRule
+from crm.customers.models import LeadFollowUp
 from crm.customers.models import LeadStatus
 from crm.customers.models import LeadWebForm
 from crm.extensions import db
@@ -227,6 +230,36 @@ def create_web_form(store_id: int, name: Any, *, actor: User) -> LeadWebForm:
     return form
 
 
+# Follow-ups ---------------------------------------------------------------------------------------------------
+def record_follow_up(lead: Lead, data: dict[str, Any], *, actor: User) -> LeadFollowUp:
+    _check_manage(lead, actor, "customer.edit")
+    errors: dict[str, str] = {}
+    try:
+        kind = FollowUpKind(str(data.get("kind") or ""))
+    except ValueError:
+        errors["kind"] = str(_l("Choose how you were in touch."))
+    content = check_text(data.get("content"), errors, "content", max_length=5000)
+    next_at = None
+    try:
+        next_at = services.parse_expiry(data.get("next_contact_at"), "next_contact_at")
+    except ValidationFailed as exc:
+        errors.update({k: v[0] for k, v in exc.errors.items()})
+    if errors:
+        raise ValidationFailed(errors)
+    row = LeadFollowUp(store_id=lead.store_id, lead_id=lead.id, author_id=actor.id, kind=kind, content=content,
+                       occurred_at=utcnow(), next_contact_at=next_at)
+    db.session.add(row)
+    if lead.status == LeadStatus.NEW:
+        lead.status = LeadStatus.CONTACTED
+    services.flush()
+    return row
+
+
+def lead_follow_ups(lead: Lead) -> list[LeadFollowUp]:
+    return list(db.session.scalars(select(LeadFollowUp).where(LeadFollowUp.lead_id == lead.id)
+                                   .order_by(LeadFollowUp.occurred_at.desc(), LeadFollowUp.id.desc())))
+
+
 # Ownership and conversion -----------------------------------------------------------------------------------
 def _check_manage(lead: Lead, actor: User, permission: str) -> None:
     if not actor.can(permission):
@@ -281,6 +314,14 @@ def convert(lead: Lead, *, actor: User) -> Customer:
     customer = services.create_customer(data, actor=actor)
     db.session.add(Contact(store_id=lead.store_id, customer_id=customer.id, owner_id=customer.owner_id, name=lead.name,
                            mobile=lead.mobile_norm, chat_id=lead.chat_id, email=lead.email, is_primary=True))
+    # The lead's follow-ups become the customer's (history kept; no reminders are sent for the past ones).
+    history = lead_follow_ups(lead)
+    for old in reversed(history):
+        db.session.add(FollowUp(store_id=lead.store_id, customer_id=customer.id, author_id=old.author_id,
+                                kind=old.kind, content=old.content, occurred_at=old.occurred_at,
+                                next_contact_at=old.next_contact_at, reminder_sent_at=old.occurred_at))
+    if history:
+        services.touch_follow_up(customer, history[0].occurred_at, None)
     lead.status = LeadStatus.CONVERTED
     lead.converted_customer_id = customer.id
     services.flush()

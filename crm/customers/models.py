@@ -406,6 +406,24 @@ def _lead_pool_clause(actor: Any) -> Any:
     return and_(Lead.owner_id.is_(None), Lead.store_id == actor.store_id)
 
 
+class LeadFollowUp(Base):
+    """A contact with a lead; converting the lead copies these into the customer's follow-ups."""
+
+    __tablename__ = "lead_follow_up"
+    __table_args__ = (Index("ix_lead_follow_up_lead", "lead_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[FollowUpKind] = mapped_column(_enum(FollowUpKind, "lead_follow_up_kind"))
+    content: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_contact_at: Mapped[datetime | None]
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], viewonly=True)
+
+
 class LeadWebForm(Base):
     """A public, embeddable form feeding a store's lead pool, identified by an unguessable token."""
 

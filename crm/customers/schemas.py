@@ -220,3 +220,13 @@ class LeadCreateSchema(ma.Schema):
 class LeadQuerySchema(ma.Schema):
     view = fields.Str(load_default="mine", validate=validate.OneOf(["mine", "pool", "all"]))
     status = fields.Str(load_default="", metadata={"description": "new, contacted, converted or invalid; empty: any."})
+
+
+class LeadFollowUpSchema(ma.Schema):
+    id = fields.Int()
+    lead_id = fields.Int()
+    author_id = fields.Int(allow_none=True)
+    kind = fields.Enum(FollowUpKind, by_value=True)
+    content = fields.Str()
+    occurred_at = fields.DateTime()
+    next_contact_at = fields.DateTime(allow_none=True)

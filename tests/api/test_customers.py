@@ -94,6 +94,8 @@ def test_leads_api(call: Any, api_org: Org) -> None:
     assert [x["id"] for x in call("GET", "/api/v1/leads?view=pool", o.a_rep1).get_json()["items"]] == [lead_id]
     assert call("GET", f"/api/v1/leads/{lead_id}", o.b_manager).status_code == 404
     assert call("POST", f"/api/v1/leads/{lead_id}/claim", o.a_rep1).get_json()["owner_id"] == o.a_rep1.id
+    fu = call("POST", f"/api/v1/leads/{lead_id}/follow-ups", o.a_rep1, json={"kind": "phone", "content": "Called"})
+    assert fu.status_code == 201 and fu.get_json()["lead_id"] == lead_id
     converted = call("POST", f"/api/v1/leads/{lead_id}/convert", o.a_rep1)
     assert converted.status_code == 201 and converted.get_json()["mobile_norm"] == "13600006666"
     assert_problem(call("POST", f"/api/v1/leads/{lead_id}/convert", o.a_rep1), 422, "status")

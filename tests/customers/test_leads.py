@@ -142,3 +142,38 @@ def test_lead_export_stays_in_scope(client: Any, login_as: Any, org: Org) -> Non
     assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
     login_as(org.a_rep1)  # salespeople hold no customer.export
     assert client.get("/customers/leads/export").status_code == 403
+
+
+def test_lead_follow_ups_move_to_the_customer_on_conversion(org: Org) -> None:
+    from crm.customers.models import FollowUp
+
+    lead = leads.create_lead({"name": "Follow me", "mobile": "13600008888"}, actor=org.a_rep1)
+    with pytest.raises(ValidationFailed) as exc:
+        leads.record_follow_up(lead, {"kind": "fax", "content": ""}, actor=org.a_rep1)
+    assert set(exc.value.errors) == {"kind", "content"}
+    with pytest.raises(NotFound):
+        leads.record_follow_up(lead, {"kind": "phone", "content": "x"}, actor=org.b_rep)
+    leads.record_follow_up(lead, {"kind": "phone", "content": "First call"}, actor=org.a_rep1)
+    leads.record_follow_up(lead, {"kind": "wechat", "content": "Sent the catalogue"}, actor=org.a_rep1)
+    assert lead.status == LeadStatus.CONTACTED
+    customer = leads.convert(lead, actor=org.a_rep1)
+    moved = db.session.scalars(select(FollowUp.content).where(FollowUp.customer_id == customer.id)
+                               .order_by(FollowUp.id)).all()
+    assert moved == ["First call", "Sent the catalogue"] and customer.last_follow_up_at is not None
+
+
+def test_lead_follow_up_page(client: Any, login_as: Any, org: Org) -> None:
+    from tests.conftest import csrf
+
+    lead = leads.create_lead({"name": "Page lead", "mobile": "13600009999"}, actor=org.a_rep1)
+    db.session.commit()
+    login_as(org.a_rep1)
+    token = csrf(client, f"/customers/leads/{lead.id}")
+    ok = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "follow_up", "kind": "sms",
+                                                          "content": "Texted the price list"})
+    assert ok.status_code == 302
+    page = client.get(f"/customers/leads/{lead.id}").get_data(as_text=True)
+    assert "Texted the price list" in page
+    bad = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "follow_up", "kind": "sms",
+                                                           "content": ""})
+    assert bad.status_code == 422 and 'data-field-error="content"' in bad.get_data(as_text=True)

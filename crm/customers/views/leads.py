@@ -30,6 +30,7 @@ from crm.customers.models import LeadWebForm
 from crm.customers.services import DuplicateCustomer
 from crm.customers.views.common import bp
 from crm.customers.views.common import form_values
+from crm.customers.views.common import kind_choices
 from crm.customers.views.common import people_choices
 from crm.customers.views.common import platform_choices
 from crm.customers.views.common import store_choices
@@ -107,6 +108,9 @@ def lead_detail(lead_id: int) -> Any:
             elif action == "transfer":
                 services.transfer_leads([lead], request.form.get("to_user_id"), actor=current_user)
                 flash(_("The lead was transferred."), "success")
+            elif action == "follow_up":
+                services.record_follow_up(lead, form_values(), actor=current_user)
+                flash(_("The follow-up was recorded."), "success")
             elif action == "status":
                 services.set_status(lead, request.form.get("status"), actor=current_user)
                 flash(_("The lead was updated."), "success")
@@ -125,6 +129,8 @@ def lead_detail(lead_id: int) -> Any:
             return redirect(url_for("customers.lead_detail", lead_id=lead_id))
         lead = get_visible(Lead, lead_id, current_user)
     return render_template("customers/lead_detail.html", lead=lead, errors=errors, duplicates=duplicates,
+                           follow_ups=services.lead_follow_ups(lead), kind_choices=kind_choices(),
+                           form=form_values() if errors else {},
                            people=people_choices(lead.store_id),
                            statuses=[(k.value, str(v)) for k, v in LEAD_STATUS_LABELS.items() if k.value != "converted"]
                            ), 422 if errors else 200
