@@ -76,6 +76,33 @@ def seed(users: dict[str, User], per_store: int = 30, seed_value: int = 2026) ->
                 customer.last_activity_at = max(created, when)
             made += 1
     db.session.flush()
+    _seed_leads(stores, rnd)
     return made
+
+
+def _seed_leads(stores: dict[int, list[User]], rnd: random.Random) -> None:
+    """Per store: a web form, a round-robin rule over its salespeople, and a few leads (some in the pool)."""
+    import secrets
+
+    from crm.customers.models import Lead
+    from crm.customers.models import LeadAssignmentRule
+    from crm.customers.models import LeadWebForm
+
+    now = utcnow()
+    for store_id, reps in sorted(stores.items()):
+        db.session.add(LeadWebForm(store_id=store_id, name="官网询价表", token=secrets.token_urlsafe(24)))
+        db.session.add(LeadAssignmentRule(store_id=store_id, name="销售轮流分配", priority=10, daily_capacity=20,
+                                          member_ids=[r.id for r in reps]))
+        for i in range(8):
+            owner = reps[i % len(reps)] if i % 3 else None
+            person = rnd.choice(SURNAMES) + rnd.choice(GIVEN)
+            province, city = rnd.choice(PLACES)
+            mobile = f"18{store_id % 10}{rnd.randint(10_000_000, 99_999_999)}"
+            db.session.add(Lead(store_id=store_id, owner_id=owner.id if owner else None, name=person,
+                                company=f"{city}{rnd.choice(COMPANIES)}公司", mobile=mobile, mobile_norm=mobile,
+                                province=province, city=city, source=rnd.choice(["web_form", "manual", "import"]),
+                                message=rnd.choice(NOTES), assigned_at=now if owner else None,
+                                created_at=now - timedelta(hours=rnd.randint(1, 96))))
+    db.session.flush()
 
 

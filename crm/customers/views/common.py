@@ -98,8 +98,10 @@ def people_choices(store_id: int | None = None) -> list[tuple[int, str]]:
         stores.append(current_user.store_id)
     if not stores:
         return []
+    # Capped: an HQ view over every store would otherwise list thousands of people in each select.
     rows = db.session.execute(select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.store_id)
-                              .where(User.active, User.store_id.in_(stores)).order_by(OrgUnit.name, User.name))
+                              .where(User.active, User.store_id.in_(stores)).order_by(OrgUnit.name, User.name)
+                              .limit(500))
     multi = len(set(stores)) > 1
     return [(i, f"{n} · {s}" if multi else n) for i, n, s in rows]
 
