@@ -193,7 +193,8 @@ def preview(job: ImportJob) -> tuple[list[str], list[list[str]]]:
     return header(file_path(job), job.file_format), rows
 
 
-def confirm(job: ImportJob, mapping: dict[str, Any], on_duplicate: str, default_owner: Any, *, actor: User) -> ImportJob:
+def save_mapping(job: ImportJob, mapping: dict[str, Any]) -> ImportJob:
+    """Check and keep the column mapping of a draft import (the duplicate preview uses it)."""
     if job.status != ImportStatus.DRAFT:
         raise ValidationFailed({"mapping": _l("This import has already started.")})
     columns = header(file_path(job), job.file_format)
@@ -212,18 +213,87 @@ def confirm(job: ImportJob, mapping: dict[str, Any], on_duplicate: str, default_
         raise ValidationFailed({"map_name": _l("Choose the column holding the customer's name.")})
     if "mobile" not in clean and "chat_id" not in clean:
         raise ValidationFailed({"map_mobile": _l("Choose the column of the mobile number or of the WeChat ID.")})
-    if on_duplicate not in (("skip", "create") if job.target == "leads" else ("skip", "update")):
+    job.mapping = clean
+    db.session.flush()
+    return job
+
+
+def choices_for(job: ImportJob) -> tuple[str, ...]:
+    return ("skip", "create") if job.target == "leads" else ("skip", "update")
+
+
+def confirm(job: ImportJob, mapping: dict[str, Any], on_duplicate: str, default_owner: Any, *, actor: User,
+            row_choices: dict[str, Any] | None = None) -> ImportJob:
+    save_mapping(job, mapping)
+    allowed = choices_for(job)
+    if on_duplicate not in allowed:
         raise ValidationFailed({"on_duplicate": _l("Choose what to do with duplicates.")})
+    rows: dict[str, str] = {}
+    for row, choice in (row_choices or {}).items():
+        if choice in (None, ""):
+            continue
+        if not str(row).isdigit() or choice not in allowed:
+            raise ValidationFailed({f"row_{row}": _l("Choose a value from the list.")})
+        rows[str(int(row))] = choice
     owner_id = None
     if default_owner not in (None, "", "pool"):
         owner_id = store_user(default_owner, job.store_id, "default_owner_id").id
-    job.mapping = clean
     job.on_duplicate = on_duplicate
+    job.row_choices = rows
     job.default_owner_id = owner_id
     job.total_rows = sum(1 for row in iter_rows(file_path(job), job.file_format) if any(row))
     job.status = ImportStatus.PENDING
     db.session.flush()
     return job
+
+
+def duplicate_preview(job: ImportJob, actor: User, scan: int = 2000, show: int = 50) -> list[dict[str, Any]]:
+    """Rows among the first `scan` whose mobile number or WeChat ID already exists in the store, with what
+    the actor may learn about the existing record, so a choice can be made row by row."""
+    from crm.customers.models import Lead
+    from crm.customers.services import describe
+    from crm.customers.services import normalise_chat_id
+
+    mapping = job.mapping or {}
+    found: list[tuple[int, str, str | None, str | None]] = []
+    for offset, row in enumerate(iter_rows(file_path(job), job.file_format)):
+        if offset >= scan:
+            break
+
+        def cell(field: str, row: list[str] = row) -> str:
+            index = mapping.get(field)
+            return row[index] if index is not None and index < len(row) else ""
+
+        mobile = normalise_mobile(cell("mobile")) or None
+        chat = normalise_chat_id(cell("chat_id")) or None
+        if mobile or chat:
+            found.append((offset + 2, cell("name"), mobile, chat))
+    mobiles = {m for _r, _n, m, _c in found if m}
+    chats = {c for _r, _n, _m, c in found if c}
+    known: dict[tuple[str, str], str] = {}
+    models: list[Any] = [Customer] + ([Lead] if job.target == "leads" else [])
+    for model in models:
+        conds = []
+        if mobiles:
+            conds.append(model.mobile_norm.in_(mobiles))
+        if chats:
+            conds.append(model.chat_id_norm.in_(chats))
+        if not conds:
+            continue
+        for obj in db.session.scalars(select(model).where(model.store_id == job.store_id, or_(*conds))):
+            text = describe(obj, actor) if model is Customer else str(_l("a lead of this store"))
+            if obj.mobile_norm:
+                known.setdefault(("m", obj.mobile_norm), text)
+            if obj.chat_id_norm:
+                known.setdefault(("c", obj.chat_id_norm), text)
+    out = []
+    for row, name, mobile, chat in found:
+        existing = known.get(("m", mobile or "")) or known.get(("c", chat or ""))
+        if existing:
+            out.append({"row": row, "name": name, "key": mobile or chat, "existing": existing})
+            if len(out) >= show:
+                break
+    return out
 
 
 # Processing ---------------------------------------------------------------------------------------------
@@ -320,7 +390,7 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
                 _skip(reasons, str(_l("duplicate row in the file")))
                 job.skipped += 1
                 continue
-            if job.on_duplicate == "skip":
+            if (job.row_choices or {}).get(str(line), job.on_duplicate) == "skip":
                 _skip(reasons, str(_l("already a customer of this store")))
                 job.skipped += 1
                 continue

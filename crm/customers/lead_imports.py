@@ -48,14 +48,15 @@ def store_leads(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int | No
     seen = _known(job.store_id, Lead, mobiles, chats)
     now = utcnow()
     rows: list[dict[str, Any]] = []
-    for _line, clean, owner_id in parsed:
+    for line, clean, owner_id in parsed:
         keys = {("m", clean.get("mobile_norm") or ""), ("c", clean.get("chat_id_norm") or "")}
-        if job.on_duplicate == "skip" and keys & customers:
+        choice = (job.row_choices or {}).get(str(line), job.on_duplicate)
+        if choice == "skip" and keys & customers:
             reason = str(_l("already a customer of this store"))
             reasons[reason] = reasons.get(reason, 0) + 1
             job.skipped += 1
             continue
-        if job.on_duplicate == "skip" and keys & seen:
+        if choice == "skip" and keys & seen:
             reason = str(_l("already a lead of this store"))
             reasons[reason] = reasons.get(reason, 0) + 1
             job.skipped += 1

@@ -305,7 +305,9 @@ class ImportJob(Base):
     file_format: Mapped[str] = mapped_column(String(8))  # csv | xlsx
     target: Mapped[str] = mapped_column(String(16), default="customers")  # customers | leads
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)  # our field -> column index
-    on_duplicate: Mapped[str] = mapped_column(String(16), default="skip")  # skip | update
+    on_duplicate: Mapped[str] = mapped_column(String(16), default="skip")  # skip | update (customers) | create (leads)
+    # Choices made row by row on the preview ({"12": "update"}); other duplicates follow `on_duplicate`.
+    row_choices: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"), default=ImportStatus.DRAFT)
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)

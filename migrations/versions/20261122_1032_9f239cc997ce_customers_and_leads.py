@@ -112,6 +112,7 @@ def upgrade():
     sa.Column('target', sa.String(length=16), nullable=False),
     sa.Column('mapping', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('on_duplicate', sa.String(length=16), nullable=False),
+    sa.Column('row_choices', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.Enum('draft', 'pending', 'running', 'done', 'failed', name='import_status', native_enum=False, length=32), nullable=False),
     sa.Column('total_rows', sa.Integer(), nullable=False),
     sa.Column('processed_rows', sa.Integer(), nullable=False),

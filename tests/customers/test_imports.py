@@ -199,3 +199,35 @@ def test_lead_import_dedups_against_customers_and_leads(org: Org, upload_dir: An
     fresh = db.session.scalars(select(Lead).where(Lead.source == "import").order_by(Lead.id)).all()
     assert fresh[0].name == "Fresh one" and fresh[0].message == "wants a quote" and fresh[0].province == "浙江"
     assert {lead.owner_id for lead in fresh} == {org.a_rep1.id, org.a_rep2.id}  # the rule handed them out
+
+
+def test_duplicates_are_previewed_and_chosen_row_by_row(org: Org, upload_dir: Any) -> None:
+    keep = make_customer(org.a_rep1, name="Keep me", mobile="13800000061")
+    refresh = make_customer(org.a_rep1, name="Refresh me", mobile="13800000062")
+    rows = [
+        ["Dup keep", "13800000061", "", "上海", "", ""],
+        ["Dup refresh", "13800000062", "", "上海", "", ""],
+        ["New", "13800000063", "", "", "", ""],
+    ]
+    job = imports.upload("rows.csv", rows_file(rows, "csv"), actor=org.a_manager)
+    preview = imports.duplicate_preview(job, org.a_manager)
+    assert [(d["row"], d["key"]) for d in preview] == [(2, "13800000061"), (3, "13800000062")]
+    assert "Keep me" in preview[0]["existing"] and "A Rep One" in preview[0]["existing"]
+    with pytest.raises(ValidationFailed):
+        imports.confirm(job, job.mapping, "skip", None, actor=org.a_manager, row_choices={"3": "explode"})
+    imports.confirm(job, job.mapping, "skip", None, actor=org.a_manager, row_choices={"3": "update", "2": ""})
+    run_to_end()
+    assert (job.created, job.updated, job.skipped) == (1, 1, 1)
+    assert keep.province is None and refresh.name == "Dup refresh" and refresh.province == "上海"
+
+
+def test_duplicate_preview_names_only_what_the_importer_may_see(org: Org, upload_dir: Any) -> None:
+    from crm.extensions import db as _db
+
+    make_customer(org.a_rep1, name="Secret Name", mobile="13800000071")
+    org.roles["salesperson"].permissions = sorted({*org.roles["salesperson"].permission_list, "customer.import"})
+    _db.session.flush()
+    org.a_rep2.__dict__.pop("_permissions", None)
+    job = imports.upload("rows.csv", rows_file([["X", "13800000071", "", "", "", ""]], "csv"), actor=org.a_rep2)
+    [row] = imports.duplicate_preview(job, org.a_rep2)
+    assert "Secret Name" not in row["existing"] and "A Rep One" in row["existing"]

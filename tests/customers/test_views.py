@@ -217,3 +217,31 @@ def test_cross_store_duplicates_report(client: Any, login_as: Any, org: Org) -> 
     assert [(k, sorted(c.name for c in cs)) for k, cs in groups] == [("13800000041", ["Shared in A", "Shared in B"])]
     login_as(org.a_manager)  # one store: nothing crosses
     assert "Shared in B" not in client.get("/customers/duplicates").get_data(as_text=True)
+
+
+def test_import_mapping_page_lists_duplicates_with_a_choice_each(client: Any, login_as: Any, org: Org, app: Any,
+                                                                tmp_path: Any) -> None:
+    app.config["TASK_ATTACHMENT_DIR"] = str(tmp_path)
+    try:
+        existing = make_customer(org.a_rep1, name="Already here", mobile="13800000081")
+        db.session.commit()
+        login_as(org.a_manager)
+        token = csrf(client, "/customers/import")
+        data = "姓名,电话\nAgain,13800000081\nFresh,13800000082\n".encode()
+        resp = client.post("/customers/import", data={"csrf_token": token, "file": (io.BytesIO(data), "d.csv")},
+                           content_type="multipart/form-data")
+        job_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+        page = client.get(f"/customers/import/{job_id}").get_data(as_text=True)
+        assert 'id="duplicate-rows"' in page and 'name="row_2"' in page and "Already here" in page
+        check = client.post(f"/customers/import/{job_id}", data={"csrf_token": token, "step": "check",
+                                                                  "map_name": "0", "map_mobile": "1"})
+        assert check.status_code == 302
+        start = client.post(f"/customers/import/{job_id}", data={
+            "csrf_token": token, "map_name": "0", "map_mobile": "1", "on_duplicate": "skip", "row_2": "update",
+            "default_owner_id": "pool"})
+        assert start.status_code == 302
+        imports.run_imports()
+        db.session.expire_all()
+        assert db.session.get(Customer, existing.id).name == "Again"
+    finally:
+        app.config["TASK_ATTACHMENT_DIR"] = None

@@ -59,9 +59,13 @@ def import_mapping(job_id: int) -> Any:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         mapping = {field: request.form.get(f"map_{field}") for field in services.FIELDS}
+        row_choices = {key[4:]: value for key, value in request.form.items() if key.startswith("row_")}
         try:
+            if request.form.get("step") == "check":  # keep the mapping, show the duplicates it finds
+                services.save_mapping(job, mapping)
+                return redirect(url_for("customers.import_mapping", job_id=job.id) + "#duplicates")
             services.confirm(job, mapping, request.form.get("on_duplicate", "skip"),
-                             request.form.get("default_owner_id"), actor=current_user)
+                             request.form.get("default_owner_id"), actor=current_user, row_choices=row_choices)
         except ValidationFailed as exc:
             db.session.rollback()
             job = _job(job_id)
@@ -70,9 +74,13 @@ def import_mapping(job_id: int) -> Any:
             flash(_("The import has started; this page shows its progress."), "success")
             return redirect(url_for("customers.import_status", job_id=job.id))
     columns, rows = services.preview(job)
+    duplicates = services.duplicate_preview(job, current_user)
     return render_template("customers/import_mapping.html", job=job, columns=columns, rows=rows, fields=services.FIELDS,
                            column_choices=[(i, c or f"#{i + 1}") for i, c in enumerate(columns)],
-                           errors=errors, people=people_choices(job.store_id)), 422 if errors else 200
+                           errors=errors, people=people_choices(job.store_id), duplicates=duplicates,
+                           row_choices=[("", _("As chosen above"))] + [
+                               (c, {"skip": _("Skip"), "update": _("Update"), "create": _("Create anyway")}[c])
+                               for c in services.choices_for(job)]), 422 if errors else 200
 
 
 @bp.route("/import/<int:job_id>/status")
