@@ -91,3 +91,41 @@ def test_create_a_customer_and_record_a_follow_up(customer_server: tuple[str, An
     expect(page.locator("#n-created")).to_have_text("1")
     expect(page.locator("#n-failed")).to_have_text("1")
     expect(page.locator("#error-report")).to_be_visible()
+
+
+def test_public_lead_form_feeds_the_pool_and_the_lead_is_converted(customer_server: tuple[str, Any], page: Any,
+                                                                   browser: Any) -> None:
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from crm.customers.models import LeadWebForm
+    from crm.org.models import OrgUnit
+
+    base, app = customer_server
+    with app.app_context():
+        store = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "天猫旗舰店"))
+        token = db.session.scalar(select(LeadWebForm.token).where(LeadWebForm.store_id == store.id))
+        db.session.remove()
+
+    # A visitor, no account, no cookies: a mistake first, then a valid enquiry.
+    visitor = browser.new_context(locale="zh-CN")
+    form = visitor.new_page()
+    form.goto(f"{base}/f/{token}")
+    form.fill("#p-name", "赵先生")
+    form.fill("#p-mobile", "12345")
+    form.click("#send")
+    expect(form.locator('[data-field-error="mobile"]')).to_be_visible()
+    form.fill("#p-mobile", "139 1234 5678")
+    form.fill("#p-message", "需要 500 片九脚托盘")
+    visitor.clear_cookies()  # the form needs no cookie (an iframe on another site may have none)
+    form.click("#send")
+    expect(form.locator("#sent")).to_be_visible()
+    visitor.close()
+
+    sign_in(page, base, MANAGER)  # the store manager sees the lead wherever the assignment rule put it
+    page.goto(f"{base}/customers/leads?view=all")
+    page.click("text=赵先生")
+    expect(page.locator("#lead-name")).to_contain_text("赵先生")
+    page.click("#convert-lead")
+    expect(page.locator("#customer-name")).to_contain_text("赵先生")
+    expect(page.locator("#profile")).to_contain_text("139 1234 5678")
