@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_login import current_user
 from sqlalchemy import select
@@ -184,6 +185,19 @@ class FollowUps(MethodView):
     def post(self, data: dict[str, Any], customer_id: int) -> Any:
         """Record a follow-up (sends the workflow message follow_up_recorded)"""
         return follow_ups.record_follow_up(_load(customer_id), data, actor=current_user)
+
+
+class DueArgsSchema(ma.Schema):
+    bucket = ma.fields.Str(load_default="today", validate=ma.validate.OneOf(["overdue", "today", "upcoming"]))
+
+
+@blp.route("/follow-ups/due")
+@blp.requires("customer.view")
+@blp.arguments(DueArgsSchema, location="query")
+@blp.response(200, FollowUpSchema(many=True))
+def follow_ups_due(args: dict[str, Any]) -> Any:
+    """The caller's next contacts: overdue, today or upcoming (Asia/Shanghai days), at most 200"""
+    return queries.to_follow_up(current_user, args["bucket"])
 
 
 @blp.route("/imports/<int:job_id>")

@@ -101,3 +101,20 @@ def test_leads_api(call: Any, api_org: Org) -> None:
     assert_problem(call("POST", f"/api/v1/leads/{lead_id}/convert", o.a_rep1), 422, "status")
     assert_problem(call("POST", "/api/v1/leads", o.a_rep1, json={"name": "x", "mobile": "1"}), 422, "mobile")
     assert_problem(call("GET", "/api/v1/leads?view=everything", o.a_rep1), 422, "view")
+
+
+def test_follow_ups_due(call: Any, api_org: Org) -> None:
+    from datetime import timedelta
+
+    from crm.core.clock import utcnow
+    from crm.customers import follow_ups
+
+    o = api_org
+    c = make_customer(o.a_rep1)
+    follow_ups.record_follow_up(c, {"kind": "phone", "content": "Call back in 3 days",
+                                    "next_contact_at": (utcnow() + timedelta(days=3)).isoformat()}, actor=o.a_rep1)
+    db.session.commit()
+    upcoming = call("GET", "/api/v1/customers/follow-ups/due?bucket=upcoming", o.a_rep1).get_json()
+    assert [f["customer_id"] for f in upcoming] == [c.id]
+    assert call("GET", "/api/v1/customers/follow-ups/due?bucket=overdue", o.a_rep1).get_json() == []
+    assert_problem(call("GET", "/api/v1/customers/follow-ups/due?bucket=later", o.a_rep1), 422, "bucket")
