@@ -4,6 +4,7 @@ contacts, team, transfer, lock, release to the pool and merge."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 
 from flask import Response
@@ -68,11 +69,7 @@ def index() -> Any:
     if args.get("view_id"):
         view = services.get_view(args.get("view_id"), actor=current_user)
         if len(args) == 1:  # opening a saved view: its filters and columns
-            query = MultiDict([(k, v) for part in view.query.split("&") if "=" in part
-                               for k, v in [part.split("=", 1)]])
-            from urllib.parse import unquote_plus
-
-            query = MultiDict([(k, unquote_plus(v)) for k, v in query.items(multi=True)])
+            query = MultiDict(parse_qsl(view.query, keep_blank_values=False))
             for col in view.columns:
                 query.add("cols", col)
             query.add("view_id", str(view.id))
