@@ -241,10 +241,28 @@ def confirm(job: ImportJob, mapping: dict[str, Any], on_duplicate: str, default_
     job.on_duplicate = on_duplicate
     job.row_choices = rows
     job.default_owner_id = owner_id
+    if job.file_format == "xlsx":
+        _to_csv(job)
     job.total_rows = sum(1 for row in iter_rows(file_path(job), job.file_format) if any(row))
     job.status = ImportStatus.PENDING
     db.session.flush()
     return job
+
+
+def _to_csv(job: ImportJob) -> None:
+    """Rewrite a workbook as CSV once: every chunk re-reads its file from the top, and openpyxl parses the
+    sheet's XML from the start each time (quadratic on a 100 k-row workbook); CSV parses ten times faster."""
+    source = file_path(job)
+    target = source.rsplit(".", 1)[0] + ".csv"
+    columns = header(source, "xlsx")
+    with open(target, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in iter_rows(source, "xlsx"):
+            writer.writerow(row)
+    db.session.info.setdefault("crm_new_files", []).append(target)
+    job.stored_name = job.stored_name.rsplit(".", 1)[0] + ".csv"
+    job.file_format = "csv"
 
 
 def duplicate_preview(job: ImportJob, actor: User, scan: int = 2000, show: int = 50) -> list[dict[str, Any]]:
