@@ -114,6 +114,8 @@ def test_lead_pages_and_public_form(client: Any, login_as: Any, org: Org) -> Non
     assert client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "claim"}).status_code == 302
     resp = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "convert"})
     assert resp.status_code == 302 and "/customers/" in resp.headers["Location"]
+    detail = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Converted from the lead 访客" in detail
     db.session.expire_all()
     assert db.session.get(Lead, lead.id).status == LeadStatus.CONVERTED
     resp = client.post("/customers/leads/new", data={"csrf_token": token, "name": "Typed", "mobile": "13600005555"})

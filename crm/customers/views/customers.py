@@ -16,9 +16,11 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from crm.auth.decorators import permission_required
+from crm.auth.scopes import visible
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import DomainError
@@ -32,6 +34,7 @@ from crm.customers import services
 from crm.customers.models import TEAM_ACCESS_LABELS
 from crm.customers.models import Contact
 from crm.customers.models import Customer
+from crm.customers.models import Lead
 from crm.customers.views.common import FIELD_LABELS
 from crm.customers.views.common import Errors
 from crm.customers.views.common import bp
@@ -244,6 +247,8 @@ def _render_detail(customer: Customer, errors: Errors | None = None, form: dict[
         people=people_choices(customer.store_id), kind_choices=kind_choices(),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],
         errors=errors or {}, form=form or {}, tab=tab,
+        leads=list(db.session.scalars(visible(select(Lead).where(Lead.converted_customer_id == customer.id),
+                                              current_user, Lead))),
     ), status
 
 
