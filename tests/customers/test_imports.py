@@ -231,3 +231,39 @@ def test_duplicate_preview_names_only_what_the_importer_may_see(org: Org, upload
     job = imports.upload("rows.csv", rows_file([["X", "13800000071", "", "", "", ""]], "csv"), actor=org.a_rep2)
     [row] = imports.duplicate_preview(job, org.a_rep2)
     assert "Secret Name" not in row["existing"] and "A Rep One" in row["existing"]
+
+
+def test_a_100k_row_file_runs_in_the_background_with_progress(client: Any, login_as: Any, org: Org,
+                                                              upload_dir: Any) -> None:
+    """The issue's acceptance test: 100,000 rows, duplicates and bad rows among them; the status page shows
+    the progress while the job works through its chunks, and the result has exact counts."""
+    import time
+
+    make_customer(org.a_manager, mobile="13500000000")  # row 2 duplicates it
+    out = io.StringIO()
+    out.write("name,mobile\n")
+    for i in range(100_000):
+        if i % 1000 == 999:
+            out.write(f",1350{i:07d}\n")  # no name
+        elif i % 500 == 0:
+            out.write(f"Dup {i},13500000000\n")
+        else:
+            out.write(f"Customer {i},1350{i:07d}\n")
+    job = imports.upload("big.csv", io.BytesIO(out.getvalue().encode()), actor=org.a_manager)
+    imports.confirm(job, job.mapping, "skip", "pool", actor=org.a_manager)
+    db.session.commit()
+    started = time.perf_counter()
+    imports.run_imports(max_chunks=1)
+    login_as(org.a_manager)
+    status = client.get(f"/customers/import/{job.id}/status", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-status="running"' in status and "5000 of 100000 rows processed" in status
+    assert 'hx-trigger="every 2s"' in status  # the page keeps polling
+    run_to_end()
+    elapsed = time.perf_counter() - started
+    assert job.status == ImportStatus.DONE and job.processed_rows == 100_000
+    assert (job.created, job.skipped, job.failed) == (99_700, 200, 100)
+    assert len(job.errors) == 100 and job.errors[0] == {"row": 1001, "field": "Name", "value": "",
+                                                        "message": "This field is required."}
+    status = client.get(f"/customers/import/{job.id}/status", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-status="done"' in status and "hx-trigger" not in status
+    print(f"100k-row import: {elapsed:.1f} s")
