@@ -21,6 +21,7 @@ from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import CustomerTeamMember
 from crm.customers.models import FollowUp
+from crm.customers.models import Lead
 from crm.customers.services import PROFILE_FIELDS
 from crm.customers.services import can_manage
 from crm.customers.services import check_version
@@ -39,8 +40,9 @@ def register_merge_handler(name: str, handler: MergeHandler) -> None:
 
 def _move_children(source: Customer, target: Customer, actor: User) -> None:
     for model in (Contact, FollowUp):
-        db.session.execute(update(model).where(model.customer_id == source.id).values(customer_id=target.id)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(update(model).where(model.customer_id == source.id).values(customer_id=target.id))
+    db.session.execute(update(Lead).where(Lead.converted_customer_id == source.id)
+                       .values(converted_customer_id=target.id))
     # Team members: keep the wider access of the two; the owners need no team row.
     target_rows = {r.user_id: r for r in db.session.scalars(
         select(CustomerTeamMember).where(CustomerTeamMember.customer_id == target.id))}

@@ -130,8 +130,14 @@ def test_bad_files_and_mappings(org: Org, upload_dir: Any) -> None:
 
 
 def test_merge_keeps_follow_ups_contacts_and_history(org: Org) -> None:
+    from crm.customers import leads as lead_services
+    from crm.customers.models import Lead
+
     target = make_customer(org.a_rep1, name="Target", mobile="13800000011", tags="vip")
-    source = make_customer(org.a_rep2, name="Source", mobile="", chat_id="src_wx", company="Source Co", tags="冷链")
+    lead = lead_services.create_lead({"name": "Source lead", "chat_id": "src_wx"}, actor=org.a_rep2)
+    source = lead_services.convert(lead, actor=org.a_rep2)
+    services.update_customer(source, {"company": "Source Co", "tags": "冷链", "name": "Source"}, actor=org.a_rep2,
+                             partial=True)
     services.add_contact(source, {"name": "Buyer"}, actor=org.a_rep2)
     follow_ups.record_follow_up(source, {"kind": "phone", "content": "from source"}, actor=org.a_rep2)
     follow_ups.record_follow_up(target, {"kind": "sms", "content": "from target"}, actor=org.a_rep1)
@@ -147,7 +153,9 @@ def test_merge_keeps_follow_ups_contacts_and_history(org: Org) -> None:
     assert target.chat_id_norm == "src_wx" and target.company == "Source Co" and target.tags == ["vip", "冷链"]
     assert {f.content for f in db.session.scalars(select(FollowUp).where(FollowUp.customer_id == target.id))} == {
         "from source", "from target"}
-    assert db.session.scalar(select(Contact.name).where(Contact.customer_id == target.id)) == "Buyer"
+    assert set(db.session.scalars(select(Contact.name).where(Contact.customer_id == target.id))) == {
+        "Buyer", "Source lead"}
+    assert db.session.get(Lead, lead.id).converted_customer_id == target.id
     assert [m.user_id for m in services.team(target)] == [org.a_rep2.id]  # the source's owner keeps access
     logs = db.session.scalar(select(func.count()).select_from(OperationLog).where(
         OperationLog.object_type == "customer", OperationLog.object_id == target.id))
