@@ -276,6 +276,16 @@ def to_follow_up(actor: User, bucket: str, limit: int = 200) -> list[FollowUp]:
     return list(db.session.scalars(stmt.order_by(FollowUp.next_contact_at, FollowUp.id).limit(limit)))
 
 
+def due_count(actor: User, cap: int = 99) -> int:
+    """Open next contacts of the actor due by the end of today (the navigation badge), counted up to `cap` + 1."""
+    end = _start(utcnow().astimezone(LOCAL).date()) + timedelta(days=1)
+    latest = (select(func.max(FollowUp.id)).where(FollowUp.author_id == actor.id, FollowUp.next_contact_at.is_not(None))
+              .group_by(FollowUp.customer_id))
+    inner = (select(FollowUp.id).where(FollowUp.id.in_(latest), FollowUp.next_contact_at < end)
+             .limit(cap + 1).subquery())
+    return min(int(db.session.scalar(select(func.count()).select_from(inner)) or 0), cap + 1)  # 100 shows "99+"
+
+
 # Saved views ------------------------------------------------------------------------------------------------
 def saved_views(actor: User) -> list[SavedCustomerView]:
     return list(db.session.scalars(select(SavedCustomerView).where(SavedCustomerView.user_id == actor.id)

@@ -106,3 +106,16 @@ def test_to_follow_up_buckets(org: Org) -> None:
         assert names == {"overdue": [overdue.id], "today": [today.id], "upcoming": [later.id]}
         assert queries.to_follow_up(org.a_rep2, "overdue") == []
     assert db.session.scalar(select(FollowUp.id).where(FollowUp.customer_id == later.id))
+
+
+def test_due_badge_counts_overdue_and_today(org: Org) -> None:
+    with time_machine.travel("2026-11-20 02:00:00+00:00", tick=False):
+        a, b = make_customer(org.a_rep1), make_customer(org.a_rep1)
+        follow_ups.record_follow_up(a, {"kind": "phone", "content": "x",
+                                        "next_contact_at": (utcnow() + timedelta(hours=2)).isoformat()}, actor=org.a_rep1)
+        follow_ups.record_follow_up(b, {"kind": "phone", "content": "x",
+                                        "next_contact_at": (utcnow() + timedelta(days=5)).isoformat()}, actor=org.a_rep1)
+        assert queries.due_count(org.a_rep1) == 1
+    with time_machine.travel("2026-11-26 02:00:00+00:00", tick=False):
+        assert queries.due_count(org.a_rep1) == 2
+        assert queries.due_count(org.a_rep2) == 0
