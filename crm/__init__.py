@@ -57,11 +57,16 @@ def _register_jobs(app: Flask) -> None:
     from crm.notify.services import on_task_opened
 
     signals.task_opened.connect(on_task_opened)
+    from crm.customers.jobs import follow_up_reminders
+    from crm.customers.jobs import run_imports
     from crm.workflow.jobs import fire_due_timers
 
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
     register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
     register_job("workflow.fire_due_timers", fire_due_timers, "interval",
+                 seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
+    register_job("customers.follow_up_reminders", follow_up_reminders, "interval", minutes=1)
+    register_job("customers.run_imports", run_imports, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
 
 
@@ -86,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
     import crm.approvals.models  # noqa: F401
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
+    import crm.customers.models  # noqa: F401
     import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
     import crm.sales.models  # noqa: F401
@@ -153,6 +159,8 @@ def _register_blueprints(app: Flask) -> None:
     from crm.api import register_api
     from crm.approvals.views import bp as approvals_bp
     from crm.auth.views import bp as auth_bp
+    from crm.customers.views import bp as customers_bp
+    from crm.customers.views import public as lead_forms_bp
     from crm.dashboard.views import bp as dashboard_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.notify.views import bp as notify_bp
@@ -161,6 +169,10 @@ def _register_blueprints(app: Flask) -> None:
     from crm.sales.views import bp as sales_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(lead_forms_bp)
+    # The public lead form is posted from other sites: no session, no CSRF cookie (honeypot and rate limit).
+    csrf.exempt(lead_forms_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(org_bp)

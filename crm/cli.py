@@ -66,10 +66,12 @@ def seed_demo(if_empty: bool) -> None:
         roles = ensure_default_roles()
         created = demo.seed(hash_password(password), roles)
         from crm.approvals import demo as approvals_demo
+        from crm.customers import demo as customer_demo
         from crm.sales import demo as sales_demo
 
         sales_demo.seed(created["users"]["13800000001"])  # the super admin fills the catalogue
         approvals_demo.seed()
+        customer_demo.seed(created["users"])
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

@@ -18,6 +18,10 @@ from werkzeug.routing import Rule
 
 from crm.auth.services import create_token
 from crm.auth.services import save_role
+from crm.customers import follow_ups as customer_follow_ups
+from crm.customers import imports as customer_imports
+from crm.customers import leads as customer_leads
+from crm.customers import services as customer_services
 from crm.extensions import db
 from crm.sales import services as sales_services
 from crm.workflow import task_files
@@ -46,10 +50,15 @@ COMMON_FIELDS = ["name", "mobile", "email", "kind", "parent_id", "org_unit_id", 
                  "transfer_to_id", "role_ids", "password", "current_password", "new_password", "confirm_password",
                  "data_scope", "permissions", "key", "description", "code", "platform", "shop_name", "position",
                  "gender", "lang", "next", "store_id", "identifier", "cursor", "limit", "q", "active", "reason", "token",
-                 "confirm", "task_id", "xml", "comment", "status", "started_by_id", "started_from", "has_error"]
+                 "confirm", "task_id", "xml", "comment", "status", "started_by_id", "started_from", "has_error",
+                 "chat_id", "level", "intention", "tags", "content", "next_contact_at", "to_user_id", "access",
+                 "expires_at", "source_id", "lock_version", "on_duplicate", "map_name", "ids", "action",
+                 "format", "locked", "owner_id", "user_id", "what", "priority", "daily_capacity",
+                 "provinces", "platforms", "member_ids", "website", "message"]
 COMMON_QUERY = ["cursor", "limit", "q", "unit_id", "org_unit_id", "parent_id", "kind", "active", "role_id",
                 "store_id", "supervisor_id", "page", "sort", "order", "status", "started_by_id",
-                "started_from", "started_to", "has_error", "process", "a", "b"]
+                "started_from", "started_to", "has_error", "process", "a", "b", "owner", "level", "no_follow_days",
+                "created_from", "follow_to", "dir", "cols", "view_id", "format", "ids", "tag", "bucket"]
 NOT_FUZZED = {"static", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
               "api-docs.openapi_redoc", "api-docs.openapi_rapidoc"}
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -74,7 +83,19 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     category = sales_services.create_category({"name": "Pallets"}, actor=org.hq_admin)
     product = sales_services.create_product({"sku": "PL-1", "name": "Pallet", "list_price": "80",
                                              "category_id": category.id}, actor=org.hq_admin)
-    ids = {"user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
+    customer = customer_services.create_customer({"name": "Fuzz customer", "mobile": "13512340000"},
+                                                 actor=org.a_manager)
+    contact = customer_services.add_contact(customer, {"name": "Fuzz contact"}, actor=org.a_manager)
+    follow_up = customer_follow_ups.record_follow_up(customer, {"kind": "phone", "content": "Fuzz"}, actor=org.a_manager,
+                                                     files=[("f.txt", io.BytesIO(b"x"))])
+    view = customer_services.save_view("Fuzz view", "q=x", [], actor=org.hq_admin)
+    job = customer_imports.upload("f.csv", io.BytesIO(b"name,mobile\nA,13512340001\n"), actor=org.hq_admin,
+                                  store_id=org.store_a.id)
+    lead = customer_leads.create_lead({"name": "Fuzz lead", "mobile": "13512340002"}, actor=org.a_manager)
+    web_form = customer_leads.create_web_form(org.store_a.id, "Fuzz form", actor=org.a_manager)
+    ids = {"lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
+           "view_id": view.id, "job_id": job.id,
+           "user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
            "attachment_id": attachment.id, "filter_id": saved.id, "product_id": product.id, "category_id": category.id,
            "image_id": sales_services.add_image(product, "p.png", io.BytesIO(PNG_BYTES), actor=org.hq_admin).id,

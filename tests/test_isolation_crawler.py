@@ -35,6 +35,16 @@ from crm.auth.permissions import all_permissions
 from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.core.audit import OperationLog
+from crm.customers import follow_ups as customer_follow_ups
+from crm.customers import leads as customer_leads
+from crm.customers import services as customer_services
+from crm.customers.models import Contact
+from crm.customers.models import Customer
+from crm.customers.models import CustomerTeamMember
+from crm.customers.models import FollowUp
+from crm.customers.models import ImportJob
+from crm.customers.models import Lead
+from crm.customers.models import SavedCustomerView
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -89,6 +99,13 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "comment_id": Outside(("comment:b",)),
     "filter_id": Outside(("filter:b_rep",)),
     "instance_id": Outside(("instance:b", "instance:c")),
+    "customer_id": Outside(("customer:b", "customer:c")),
+    "contact_id": Outside(("contact:b",)),
+    "follow_up_id": Outside(("follow_up:b",)),
+    "view_id": Outside(("customer_view:b_rep",)),
+    "job_id": Outside(("import_job:b",)),
+    "lead_id": Outside(("lead:b", "lead:c")),
+    "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/test_leads.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),
@@ -120,13 +137,13 @@ SKIPPED_ENDPOINTS: dict[str, str] = {
 }
 
 # Endpoints anyone may use without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static", "lead_forms.web_form"}
 
 # Query arguments a list may filter by; each is tried with an id outside store A.
 LIST_FILTERS: dict[str, str] = {
     "unit_id": "unit:b_sales", "org_unit_id": "unit:b_sales", "store_id": "unit:store_b", "parent_id": "unit:store_b",
     "unit": "unit:store_b", "store": "unit:store_b", "user_id": "user:b_rep", "supervisor_id": "user:b_rep",
-    "owner_id": "user:b_rep",
+    "owner_id": "user:b_rep", "owner": "user:b_rep",
 }
 SECRET = "ZZ-Secret"
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -204,6 +221,28 @@ def world(org: Org) -> World:
     chain = approval_services.create_chain({"key": "crawl_chain", "steps": [
         {"title": "Team", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
     secrets += [f"{SECRET}-Approval-B", notification_b.title, announcement_b.title]
+    # Customers of stores B and C, with a contact, a follow-up, a team member, a saved view, an import job.
+    customer_b = customer_services.create_customer({"name": f"{SECRET}-Customer-B", "mobile": "13512345671",
+                                                    "chat_id": "zz_secret_b"}, actor=org.b_rep)
+    customer_c = customer_services.create_customer({"name": f"{SECRET}-Customer-C", "mobile": "13512345672"},
+                                                   actor=org.c_rep)
+    contact_b = customer_services.add_contact(customer_b, {"name": f"{SECRET}-Contact"}, actor=org.b_rep)
+    follow_up_b = customer_follow_ups.record_follow_up(customer_b, {"kind": "phone", "content": f"{SECRET}-FollowUp"},
+                                                       actor=org.b_rep)
+    follow_up_b.attachments = [{"name": f"{SECRET}-Att.txt", "stored": "crawler/none.txt", "size": 1,
+                                "type": "text/plain"}]
+    customer_services.add_team_member(customer_b, org.b_sup.id, "read", None, actor=org.b_rep)
+    view_b = customer_services.save_view(f"{SECRET}-View", "q=x", [], actor=org.b_rep)
+    lead_b = customer_leads.create_lead({"name": f"{SECRET}-Lead-B", "mobile": "13512345673", "owner_id": "pool"},
+                                        actor=org.b_manager)
+    lead_c = customer_leads.create_lead({"name": f"{SECRET}-Lead-C", "mobile": "13512345674"}, actor=org.c_rep)
+    secrets += [lead_b.name, lead_c.name, "13512345673", "13512345674"]
+    job_b = ImportJob(store_id=org.store_b.id, created_by_id=org.b_manager.id, file_name=f"{SECRET}-Import.csv",
+                      stored_name="crawler/none.csv", file_format="csv")
+    db.session.add(job_b)
+    db.session.flush()
+    secrets += [customer_b.name, customer_c.name, customer_b.mobile, customer_c.mobile, "zz_secret_b",
+                contact_b.name, follow_up_b.content, view_b.name, job_b.file_name, f"{SECRET}-Att.txt"]
     b_token, b_plain = create_token(org.b_rep, "B's token")
     _row, crawler_plain = create_token(crawler, "crawler")
     _row, limited_plain = create_token(plain, "crawler plain")
@@ -224,6 +263,8 @@ def world(org: Org) -> World:
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,
                 "instance:b": task_b.instance, "instance:c": task_c.instance}
+    objects |= {"customer:b": customer_b, "customer:c": customer_c, "contact:b": contact_b, "follow_up:b": follow_up_b,
+                "customer_view:b_rep": view_b, "import_job:b": job_b, "lead:b": lead_b, "lead:c": lead_c}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,
@@ -268,6 +309,13 @@ def snapshot() -> dict[str, Any]:
         "task_comment": rows(TaskComment.__table__),
         "task_attachment": rows(TaskAttachment.__table__),
         "saved_task_filter": rows(SavedTaskFilter.__table__),
+        "customer": rows(Customer.__table__),
+        "customer_contact": rows(Contact.__table__),
+        "customer_follow_up": rows(FollowUp.__table__),
+        "customer_team_member": rows(CustomerTeamMember.__table__),
+        "customer_saved_view": rows(SavedCustomerView.__table__),
+        "customer_import_job": rows(ImportJob.__table__),
+        "lead": rows(Lead.__table__),
         "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
     }
 

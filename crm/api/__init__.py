@@ -10,6 +10,8 @@ from flask import Flask
 def register_api(app: Flask) -> None:
     """Called by `create_app` after `api.init_app`."""
     from crm.api import approvals
+    from crm.api import customers
+    from crm.api import leads
     from crm.api import me
     from crm.api import notifications
     from crm.api import org_units
@@ -24,7 +26,8 @@ def register_api(app: Flask) -> None:
     from crm.extensions import csrf
 
     document_problem_responses(api)
-    for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes):
+    for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes,
+                   customers, leads):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

@@ -97,6 +97,20 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "product.cost": _l("See cost prices and margins"),
         },
     },
+    "customers": {
+        "label": _l("Customers"),
+        "permissions": {
+            "customer.view": _l("View customers in scope, their contacts and follow-ups"),
+            "customer.create": _l("Create customers"),
+            "customer.edit": _l("Edit customers, contacts and record follow-ups"),
+            "customer.transfer": _l("Transfer customers to another owner or release them to the pool"),
+            "customer.lock": _l("Lock and unlock customers"),
+            "customer.import": _l("Import customers from CSV or Excel files"),
+            "customer.export": _l("Export customers in scope"),
+            "customer.merge": _l("Merge duplicate customers"),
+            "lead.manage": _l("Set up lead web forms and lead assignment rules"),
+        },
+    },
     "tasks": {
         "label": _l("Tasks"),
         "permissions": {

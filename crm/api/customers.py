@@ -1,0 +1,209 @@
+"""/api/v1/customers — customers, their contacts, follow-ups and team; import job status.
+
+Same services, rules and messages as the pages: customers outside the caller's scope answer 404; a
+duplicate mobile number or WeChat ID answers 422 on that field, naming only what the caller may see; a
+stale `lock_version` answers 409."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from crm.api.common import ApiBlueprint
+from crm.api.common import PageArgsSchema
+from crm.api.common import page_schema
+from crm.auth.scopes import get_visible
+from crm.customers import follow_ups
+from crm.customers import queries
+from crm.customers import services
+from crm.customers.models import Contact
+from crm.customers.models import Customer
+from crm.customers.models import ImportJob
+from crm.customers.schemas import ContactSchema
+from crm.customers.schemas import ContactWriteSchema
+from crm.customers.schemas import CustomerCreateSchema
+from crm.customers.schemas import CustomerQuerySchema
+from crm.customers.schemas import CustomerSchema
+from crm.customers.schemas import CustomerUpdateSchema
+from crm.customers.schemas import FollowUpSchema
+from crm.customers.schemas import FollowUpWriteSchema
+from crm.customers.schemas import ImportJobSchema
+from crm.customers.schemas import LockSchema
+from crm.customers.schemas import TeamMemberSchema
+from crm.customers.schemas import TransferSchema
+from crm.extensions import db
+
+blp = ApiBlueprint("Customers", __name__, url_prefix="/api/v1/customers",
+                   description="Customers, contacts, follow-ups, team members; import job status.")
+
+CustomerPageSchema = page_schema(CustomerSchema, "CustomerPage")
+
+
+class CustomerListArgsSchema(CustomerQuerySchema, PageArgsSchema):
+    pass
+
+
+def _load(customer_id: int) -> Customer:
+    return get_visible(Customer, customer_id, current_user)
+
+
+@blp.route("")
+class Customers(MethodView):
+    @blp.requires("customer.view")
+    @blp.arguments(CustomerListArgsSchema, location="query")
+    @blp.response(200, CustomerPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List the customers the caller may see, with filters and keyset pages"""
+        limit, cursor = args.pop("limit"), args.pop("cursor")
+        filters = queries.parse_filters(MultiDict({k: str(v) for k, v in args.items()}))
+        return queries.list_customers(current_user, filters, cursor, limit)
+
+    @blp.requires("customer.create")
+    @blp.arguments(CustomerCreateSchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a customer (checked for duplicates by mobile number and WeChat ID within the store)"""
+        if "owner_id" in data and data["owner_id"] is None:
+            data["owner_id"] = "pool"
+        return services.create_customer(data, actor=current_user)
+
+
+@blp.route("/<int:customer_id>")
+class CustomerItem(MethodView):
+    @blp.requires("customer.view")
+    @blp.errors(404)
+    @blp.response(200, CustomerSchema)
+    def get(self, customer_id: int) -> Any:
+        """One customer"""
+        return _load(customer_id)
+
+    @blp.requires("customer.edit")
+    @blp.errors(404, 409)
+    @blp.arguments(CustomerUpdateSchema)
+    @blp.response(200, CustomerSchema)
+    def patch(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Change a customer's profile (only the fields sent)"""
+        customer = _load(customer_id)
+        version = data.pop("lock_version", None)
+        return services.update_customer(customer, data, actor=current_user, lock_version=version, partial=True)
+
+
+@blp.route("/<int:customer_id>/transfer", methods=["POST"])
+@blp.requires("customer.transfer")
+@blp.errors(404)
+@blp.arguments(TransferSchema)
+@blp.response(200, CustomerSchema)
+def transfer(data: dict[str, Any], customer_id: int) -> Any:
+    """Give a customer to another person of its store"""
+    customer = _load(customer_id)
+    services.transfer([customer], data["to_user_id"], actor=current_user, with_contacts=data["with_contacts"],
+                      keep_old_owner=data["keep_old_owner"], reason=data["reason"])
+    return customer
+
+
+@blp.route("/<int:customer_id>/lock", methods=["POST"])
+@blp.requires("customer.lock")
+@blp.errors(404, 409)
+@blp.arguments(LockSchema)
+@blp.response(200, CustomerSchema)
+def lock(data: dict[str, Any], customer_id: int) -> Any:
+    """Lock (exempt from high-seas recycling) or unlock a customer"""
+    return services.set_locked(_load(customer_id), data["locked"], actor=current_user,
+                               lock_version=data.get("lock_version"))
+
+
+@blp.route("/<int:customer_id>/team", methods=["POST"])
+@blp.requires("customer.edit")
+@blp.errors(404)
+@blp.arguments(TeamMemberSchema)
+@blp.response(200, CustomerSchema)
+def team_add(data: dict[str, Any], customer_id: int) -> Any:
+    """Add a team member (read or write, optional expiry) or change one"""
+    customer = _load(customer_id)
+    services.add_team_member(customer, data["user_id"], data["access"], data.get("expires_at"), actor=current_user)
+    return customer
+
+
+@blp.route("/<int:customer_id>/contacts")
+class Contacts(MethodView):
+    @blp.requires("customer.view")
+    @blp.errors(404)
+    @blp.response(200, ContactSchema(many=True))
+    def get(self, customer_id: int) -> Any:
+        """The contacts of a customer"""
+        customer = _load(customer_id)
+        return list(db.session.scalars(select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.id)))
+
+    @blp.requires("customer.edit")
+    @blp.errors(404)
+    @blp.arguments(ContactWriteSchema)
+    @blp.response(201, ContactSchema)
+    def post(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Add a contact"""
+        return services.add_contact(_load(customer_id), data, actor=current_user)
+
+
+@blp.route("/<int:customer_id>/contacts/<int:contact_id>")
+class ContactItem(MethodView):
+    @blp.requires("customer.edit")
+    @blp.errors(404)
+    @blp.arguments(ContactWriteSchema)
+    @blp.response(200, ContactSchema)
+    def put(self, data: dict[str, Any], customer_id: int, contact_id: int) -> Any:
+        """Replace a contact's details"""
+        customer = _load(customer_id)
+        return services.update_contact(customer, services.get_contact(customer, contact_id), data, actor=current_user)
+
+    @blp.requires("customer.edit")
+    @blp.errors(404)
+    @blp.response(204)
+    def delete(self, customer_id: int, contact_id: int) -> Any:
+        """Remove a contact"""
+        customer = _load(customer_id)
+        services.delete_contact(customer, services.get_contact(customer, contact_id), actor=current_user)
+        return None
+
+
+@blp.route("/<int:customer_id>/follow-ups")
+class FollowUps(MethodView):
+    @blp.requires("customer.view")
+    @blp.errors(404)
+    @blp.response(200, FollowUpSchema(many=True))
+    def get(self, customer_id: int) -> Any:
+        """The follow-ups of a customer, newest first (at most 200)"""
+        return follow_ups.follow_ups(_load(customer_id))
+
+    @blp.requires("customer.edit")
+    @blp.errors(404)
+    @blp.arguments(FollowUpWriteSchema)
+    @blp.response(201, FollowUpSchema)
+    def post(self, data: dict[str, Any], customer_id: int) -> Any:
+        """Record a follow-up (sends the workflow message follow_up_recorded)"""
+        return follow_ups.record_follow_up(_load(customer_id), data, actor=current_user)
+
+
+class DueArgsSchema(ma.Schema):
+    bucket = ma.fields.Str(load_default="today", validate=ma.validate.OneOf(["overdue", "today", "upcoming"]))
+
+
+@blp.route("/follow-ups/due")
+@blp.requires("customer.view")
+@blp.arguments(DueArgsSchema, location="query")
+@blp.response(200, FollowUpSchema(many=True))
+def follow_ups_due(args: dict[str, Any]) -> Any:
+    """The caller's next contacts: overdue, today or upcoming (Asia/Shanghai days), at most 200"""
+    return queries.to_follow_up(current_user, args["bucket"])
+
+
+@blp.route("/imports/<int:job_id>")
+@blp.requires("customer.import")
+@blp.errors(404)
+@blp.response(200, ImportJobSchema)
+def import_status(job_id: int) -> Any:
+    """The progress and result of an import job"""
+    return get_visible(ImportJob, job_id, current_user)

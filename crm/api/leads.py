@@ -1,0 +1,91 @@
+"""/api/v1/leads — leads: list (mine, the store's pool, all in scope), create, claim, convert.
+
+Same services and rules as the pages; leads outside the caller's scope answer 404; converting checks the
+new customer for duplicates (422 on `mobile` / `chat_id`, naming only what the caller may see)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import current_user
+
+from crm.api.common import ApiBlueprint
+from crm.api.common import PageArgsSchema
+from crm.api.common import page_schema
+from crm.auth.scopes import get_visible
+from crm.customers import leads
+from crm.customers.models import Lead
+from crm.customers.schemas import CustomerSchema
+from crm.customers.schemas import FollowUpWriteSchema
+from crm.customers.schemas import LeadCreateSchema
+from crm.customers.schemas import LeadFollowUpSchema
+from crm.customers.schemas import LeadQuerySchema
+from crm.customers.schemas import LeadSchema
+
+blp = ApiBlueprint("Leads", __name__, url_prefix="/api/v1/leads", description="Leads (线索) and the lead pool.")
+
+LeadPageSchema = page_schema(LeadSchema, "LeadPage")
+
+
+class LeadListArgsSchema(LeadQuerySchema, PageArgsSchema):
+    pass
+
+
+@blp.route("")
+class Leads(MethodView):
+    @blp.requires("customer.view")
+    @blp.arguments(LeadListArgsSchema, location="query")
+    @blp.response(200, LeadPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List leads: mine, the store's pool or all in scope, newest first"""
+        return leads.list_leads(current_user, view=args["view"], status=args["status"], cursor=args["cursor"],
+                                limit=args["limit"])
+
+    @blp.requires("customer.create")
+    @blp.arguments(LeadCreateSchema)
+    @blp.response(201, LeadSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a lead, owned by the caller or in the pool"""
+        if data.pop("to_pool", False):
+            data["owner_id"] = "pool"
+        return leads.create_lead(data, actor=current_user)
+
+
+@blp.route("/<int:lead_id>")
+@blp.requires("customer.view")
+@blp.errors(404)
+@blp.response(200, LeadSchema)
+def get_lead(lead_id: int) -> Any:
+    """One lead"""
+    return get_visible(Lead, lead_id, current_user)
+
+
+@blp.route("/<int:lead_id>/claim", methods=["POST"])
+@blp.requires("customer.create")
+@blp.errors(404)
+@blp.response(200, LeadSchema)
+def claim(lead_id: int) -> Any:
+    """Take a pool lead"""
+    lead = get_visible(Lead, lead_id, current_user)
+    leads.transfer_leads([lead], current_user.id, actor=current_user)
+    return lead
+
+
+@blp.route("/<int:lead_id>/convert", methods=["POST"])
+@blp.requires("customer.create")
+@blp.errors(404)
+@blp.response(201, CustomerSchema)
+def convert(lead_id: int) -> Any:
+    """Convert a lead into a customer with a primary contact"""
+    return leads.convert(get_visible(Lead, lead_id, current_user), actor=current_user)
+
+
+@blp.route("/<int:lead_id>/follow-ups", methods=["POST"])
+@blp.requires("customer.edit")
+@blp.errors(404)
+@blp.arguments(FollowUpWriteSchema)
+@blp.response(201, LeadFollowUpSchema)
+def follow_up(data: dict[str, Any], lead_id: int) -> Any:
+    """Record a follow-up on a lead (a new lead becomes contacted)"""
+    return leads.record_follow_up(get_visible(Lead, lead_id, current_user), data, actor=current_user)

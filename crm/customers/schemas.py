@@ -1,0 +1,232 @@
+"""marshmallow schemas of customers, contacts and follow-ups for the REST API.
+
+Input schemas check types only; the rules (required name, mobile numbers, dedup, choices) live in
+`crm.customers.services`, which answers with per-field messages in the user's language."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields
+from marshmallow import validate
+
+from crm.customers.models import CustomerLevel
+from crm.customers.models import FollowUpKind
+from crm.customers.models import ImportStatus
+from crm.customers.models import Intention
+from crm.customers.models import TeamAccess
+
+MAX_ID = 2**31 - 1
+
+
+def _id(**kwargs: object) -> fields.Int:
+    return fields.Int(validate=validate.Range(1, MAX_ID, error=_l("Choose a valid value.")), **kwargs)  # type: ignore[arg-type]
+
+
+def _text(n: int, **kwargs: object) -> fields.Str:
+    return fields.Str(validate=validate.Length(max=n * 2), **kwargs)  # type: ignore[arg-type]
+
+
+# Output ---------------------------------------------------------------------------------------------------
+class CustomerSchema(ma.Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    owner_id = fields.Int(allow_none=True, metadata={"description": "NULL: the customer is in the high seas."})
+    name = fields.Str()
+    company = fields.Str(allow_none=True)
+    mobile = fields.Str(allow_none=True)
+    mobile_norm = fields.Str(allow_none=True, metadata={"description": "11 digits, the dedup key."})
+    chat_id = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    province = fields.Str(allow_none=True)
+    city = fields.Str(allow_none=True)
+    address = fields.Str(allow_none=True)
+    source_platform = fields.Str(allow_none=True)
+    source_store = fields.Str(allow_none=True)
+    level = fields.Enum(CustomerLevel, by_value=True, allow_none=True)
+    industry = fields.Str(allow_none=True)
+    tags = fields.List(fields.Str())
+    product_preferences = fields.Str(allow_none=True)
+    intention = fields.Enum(Intention, by_value=True, allow_none=True)
+    remarks = fields.Str(allow_none=True)
+    locked = fields.Bool()
+    won = fields.Bool()
+    last_follow_up_at = fields.DateTime(allow_none=True)
+    next_follow_up_at = fields.DateTime(allow_none=True)
+    last_deal_at = fields.DateTime(allow_none=True)
+    owned_since = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    lock_version = fields.Int(metadata={"description": "Send it back with changes: a stale one answers 409."})
+
+
+class ContactSchema(ma.Schema):
+    id = fields.Int()
+    customer_id = fields.Int()
+    name = fields.Str()
+    position = fields.Str(allow_none=True)
+    mobile = fields.Str(allow_none=True)
+    chat_id = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    is_primary = fields.Bool()
+    remarks = fields.Str(allow_none=True)
+
+
+class FollowUpSchema(ma.Schema):
+    id = fields.Int()
+    customer_id = fields.Int()
+    author_id = fields.Int(allow_none=True)
+    kind = fields.Enum(FollowUpKind, by_value=True)
+    content = fields.Str()
+    occurred_at = fields.DateTime()
+    next_contact_at = fields.DateTime(allow_none=True)
+
+
+class ImportJobSchema(ma.Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    file_name = fields.Str()
+    status = fields.Enum(ImportStatus, by_value=True)
+    total_rows = fields.Int()
+    processed_rows = fields.Int()
+    progress = fields.Int(metadata={"description": "Per cent."})
+    created = fields.Int()
+    updated = fields.Int()
+    skipped = fields.Int()
+    failed = fields.Int()
+    skip_reasons = fields.Dict(keys=fields.Str(), values=fields.Int())
+    errors = fields.List(fields.Dict(), metadata={"description": "Refused rows: row, field, value, message."})
+
+
+# Input ----------------------------------------------------------------------------------------------------
+class CustomerWriteSchema(ma.Schema):
+    name = _text(120)
+    company = _text(200, allow_none=True)
+    mobile = _text(32, allow_none=True)
+    chat_id = _text(64, allow_none=True)
+    email = _text(254, allow_none=True)
+    province = _text(40, allow_none=True)
+    city = _text(40, allow_none=True)
+    address = _text(300, allow_none=True)
+    source_platform = _text(32, allow_none=True)
+    source_store = _text(120, allow_none=True)
+    level = fields.Str(allow_none=True, metadata={"enum": [m.value for m in CustomerLevel]})
+    industry = _text(80, allow_none=True)
+    tags = fields.List(fields.Str(validate=validate.Length(max=100)), validate=validate.Length(max=50))
+    product_preferences = _text(500, allow_none=True)
+    intention = fields.Str(allow_none=True, metadata={"enum": [m.value for m in Intention]})
+    remarks = _text(5000, allow_none=True)
+
+
+class CustomerCreateSchema(CustomerWriteSchema):
+    name = _text(120, required=True)
+    store_id = _id(metadata={"description": "Required above store level; a store user's customers go to their store."})
+    owner_id = _id(allow_none=True, metadata={"description": "Default: the caller (in their store). null: high seas."})
+
+
+class CustomerUpdateSchema(CustomerWriteSchema):
+    lock_version = fields.Int(metadata={"description": "The version you read; 409 when someone saved meanwhile."})
+
+
+class CustomerQuerySchema(ma.Schema):
+    q = fields.Str(validate=validate.Length(max=100))
+    owner = fields.Str(metadata={"description": "me, pool, or a user id."})
+    store_id = _id()
+    level = fields.Str()
+    intention = fields.Str()
+    source_platform = fields.Str()
+    industry = fields.Str()
+    province = fields.Str()
+    city = fields.Str()
+    tag = fields.Str()
+    locked = fields.Str(metadata={"enum": ["yes", "no"]})
+    won = fields.Str(metadata={"enum": ["yes", "no"]})
+    created_from = fields.Str(metadata={"description": "YYYY-MM-DD"})
+    created_to = fields.Str()
+    follow_from = fields.Str()
+    follow_to = fields.Str()
+    no_follow_days = fields.Str(metadata={"description": "Customers with no follow-up for this many days."})
+    sort = fields.Str(metadata={"enum": ["created", "activity", "name", "updated"]})
+    dir = fields.Str(metadata={"enum": ["asc", "desc"]})
+
+
+class TransferSchema(ma.Schema):
+    to_user_id = _id(required=True)
+    with_contacts = fields.Bool(load_default=True)
+    keep_old_owner = fields.Bool(load_default=False)
+    reason = _text(500, load_default="")
+
+
+class LockSchema(ma.Schema):
+    locked = fields.Bool(required=True)
+    lock_version = fields.Int()
+
+
+class ContactWriteSchema(ma.Schema):
+    name = _text(80, required=True)
+    position = _text(80, allow_none=True)
+    mobile = _text(32, allow_none=True)
+    chat_id = _text(64, allow_none=True)
+    email = _text(254, allow_none=True)
+    is_primary = fields.Bool(load_default=False)
+    remarks = _text(500, allow_none=True)
+
+
+class FollowUpWriteSchema(ma.Schema):
+    kind = fields.Str(required=True, metadata={"enum": [m.value for m in FollowUpKind]})
+    content = _text(5000, required=True)
+    next_contact_at = fields.Str(allow_none=True, metadata={"description": "ISO 8601, in the future."})
+
+
+class TeamMemberSchema(ma.Schema):
+    user_id = _id(required=True)
+    access = fields.Str(load_default="read", metadata={"enum": [m.value for m in TeamAccess]})
+    expires_at = fields.Str(allow_none=True)
+
+
+class LeadSchema(ma.Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    owner_id = fields.Int(allow_none=True, metadata={"description": "NULL: in the store's lead pool."})
+    name = fields.Str()
+    company = fields.Str(allow_none=True)
+    mobile = fields.Str(allow_none=True)
+    chat_id = fields.Str(allow_none=True)
+    email = fields.Str(allow_none=True)
+    province = fields.Str(allow_none=True)
+    city = fields.Str(allow_none=True)
+    source_platform = fields.Str(allow_none=True)
+    source = fields.Str()
+    message = fields.Str(allow_none=True)
+    status = fields.Str(attribute="status.value")
+    converted_customer_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class LeadCreateSchema(ma.Schema):
+    name = _text(120, required=True)
+    company = _text(200, allow_none=True)
+    mobile = _text(32, allow_none=True)
+    chat_id = _text(64, allow_none=True)
+    email = _text(254, allow_none=True)
+    province = _text(40, allow_none=True)
+    city = _text(40, allow_none=True)
+    source_platform = _text(32, allow_none=True)
+    message = _text(2000, allow_none=True)
+    store_id = _id()
+    to_pool = fields.Bool(load_default=False, metadata={"description": "Into the lead pool (assignment rules apply)."})
+
+
+class LeadQuerySchema(ma.Schema):
+    view = fields.Str(load_default="mine", validate=validate.OneOf(["mine", "pool", "all"]))
+    status = fields.Str(load_default="", metadata={"description": "new, contacted, converted or invalid; empty: any."})
+
+
+class LeadFollowUpSchema(ma.Schema):
+    id = fields.Int()
+    lead_id = fields.Int()
+    author_id = fields.Int(allow_none=True)
+    kind = fields.Enum(FollowUpKind, by_value=True)
+    content = fields.Str()
+    occurred_at = fields.DateTime()
+    next_contact_at = fields.DateTime(allow_none=True)
