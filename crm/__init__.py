@@ -57,6 +57,9 @@ def _register_jobs(app: Flask) -> None:
     from crm.notify.services import on_task_opened
 
     signals.task_opened.connect(on_task_opened)
+    from crm.notify.services import on_follow_up_due
+
+    signals.follow_up_due.connect(on_follow_up_due)
     from crm.customers.jobs import follow_up_reminders
     from crm.customers.jobs import run_imports
     from crm.workflow.jobs import fire_due_timers

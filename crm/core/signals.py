@@ -18,5 +18,5 @@ user_logged_in = signals.signal("user-logged-in")
 task_opened = signals.signal("task-opened")
 
 # Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,
-# user_id = the author to remind, due_at). crm.customers.jobs sends it; notify subscribes to it.
+# user_id = the author to remind, due_at, customer_name). crm.customers.jobs sends it; notify subscribes to it.
 follow_up_due = signals.signal("follow-up-due")

@@ -136,6 +136,6 @@ def send_due_reminders(limit: int = 500) -> int:
         row.reminder_sent_at = now
         db.session.flush()
         follow_up_due.send(None, follow_up_id=row.id, customer_id=row.customer_id, store_id=row.store_id,
-                           user_id=row.author_id, due_at=row.next_contact_at)
+                           user_id=row.author_id, due_at=row.next_contact_at, customer_name=row.customer.name)
         sent += 1
     return sent

@@ -43,6 +43,7 @@ KINDS: dict[str, Any] = {
     "approval_escalated": _l("Approval escalated to you"),
     "approval_decided": _l("Your request was decided"),
     "announcement": _l("Announcement"),
+    "follow_up_due": _l("Time to follow up a customer"),
 }
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 60
@@ -327,3 +328,12 @@ def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int]
         return
     notify(user_ids, kind if kind in KINDS else "task_assigned", str(_l("New task: %(title)s", title=title)),
            url=f"/tasks/{task_id}", store_id=store_id)
+
+
+def on_follow_up_due(sender: Any, *, customer_id: int, store_id: int | None, user_id: int | None,
+                     customer_name: str = "", **_: Any) -> None:
+    """The reminder of a follow-up's next-contact time (crm.core.signals.follow_up_due, connected by
+    create_app), to the salesperson who wrote it."""
+    if user_id:
+        notify([user_id], "follow_up_due", str(_l("Follow up with %(name)s now", name=customer_name or f"#{customer_id}")),
+               url=f"/customers/{customer_id}", store_id=store_id)

@@ -80,7 +80,7 @@ def test_reminder_signal_goes_out_once(org: Org) -> None:
     finally:
         follow_up_due.disconnect(receiver)
     assert received == [{"follow_up_id": fu.id, "customer_id": c.id, "store_id": org.store_a.id,
-                         "user_id": org.a_rep1.id, "due_at": due}]
+                         "user_id": org.a_rep1.id, "due_at": due, "customer_name": c.name}]
 
 
 def test_a_new_follow_up_answers_the_open_reminder(org: Org) -> None:
@@ -119,3 +119,20 @@ def test_due_badge_counts_overdue_and_today(org: Org) -> None:
     with time_machine.travel("2026-11-26 02:00:00+00:00", tick=False):
         assert queries.due_count(org.a_rep1) == 2
         assert queries.due_count(org.a_rep2) == 0
+
+
+def test_the_reminder_reaches_the_author_as_a_notification(org: Org) -> None:
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.notify.models import Notification
+
+    c = make_customer(org.a_rep1, name="宏达物流")
+    due = utcnow() + timedelta(hours=1)
+    follow_ups.record_follow_up(c, {"kind": "phone", "content": "Quote sent", "next_contact_at": due.isoformat()},
+                                actor=org.a_rep1)
+    with time_machine.travel(due + timedelta(minutes=1)):
+        assert follow_ups.send_due_reminders() == 1
+    [note] = db.session.scalars(select(Notification).where(Notification.kind == "follow_up_due")).all()
+    assert note.user_id == org.a_rep1.id and "宏达物流" in note.title and note.url == f"/customers/{c.id}"
+    assert note.store_id == org.store_a.id
