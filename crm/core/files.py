@@ -119,25 +119,26 @@ def _megabytes(n: int) -> str:
 
 def store_upload(
     filename: Any, stream: IO[bytes], *, accept: Iterable[str] | None = None, error_field: str = "file",
-    limit: int | None = None,
+    limit: int | None = None, folder: str = "",
 ) -> StoredFile:
-    """Check and write an upload; field errors are named `error_field`. The file is removed again if
-    the transaction rolls back."""
+    """Check and write an upload under `folder` (e.g. "customers"); field errors are named
+    `error_field` and name the file. The file is removed again if the transaction rolls back."""
     name = clean_filename(filename)
     if not name:
         raise ValidationFailed({error_field: _l("Choose a file.")})
     limit = limit or max_attachment_bytes()
     content = stream.read(limit + 1)
     if len(content) > limit:
-        raise ValidationFailed({error_field: _l("The file is larger than %(mb)s MB.", mb=_megabytes(limit))})
+        raise ValidationFailed({error_field: _l("%(name)s is larger than %(mb)s MB.", name=name, mb=_megabytes(limit))})
     if not content:
-        raise ValidationFailed({error_field: _l("The file is empty.")})
+        raise ValidationFailed({error_field: _l("%(name)s is empty.", name=name)})
     try:
         content_type = sniff(name, content[:8192], accept=accept)
     except ValueError as exc:
-        raise ValidationFailed({error_field: str(exc)}) from None
+        raise ValidationFailed({error_field: f"{name}: {exc}"}) from None
     now = utcnow()
-    relative = f"{now:%Y}/{now:%m}/{secrets.token_hex(16)}{os.path.splitext(name)[1].lower()}"
+    prefix = f"{folder.strip('/')}/" if folder else ""
+    relative = f"{prefix}{now:%Y}/{now:%m}/{secrets.token_hex(16)}{os.path.splitext(name)[1].lower()}"
     path = upload_folder() / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)

@@ -5,8 +5,6 @@ at the next-contact time is a signal (`crm.core.signals.follow_up_due`) sent onc
 
 from __future__ import annotations
 
-import os
-import secrets
 from datetime import datetime
 from typing import IO
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from crm.core import files
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
 from crm.core.errors import NotFound
@@ -30,37 +29,14 @@ from crm.customers.services import touch_follow_up
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import runtime
-from crm.workflow.task_files import clean_filename
-from crm.workflow.task_files import max_attachment_bytes
-from crm.workflow.task_files import sniff
-from crm.workflow.task_files import upload_folder
 
 MAX_FILES = 5
 FOLLOW_UP_RECORDED = "follow_up_recorded"
 
 
 def _store_file(filename: Any, stream: IO[bytes]) -> dict[str, Any]:
-    name = clean_filename(filename)
-    if not name:
-        raise ValidationFailed({"attachments": _l("Choose a file.")})
-    limit = max_attachment_bytes()
-    content = stream.read(limit + 1)
-    if len(content) > limit:
-        raise ValidationFailed({"attachments": _l("%(name)s is larger than %(mb)d MB.", name=name,
-                                                  mb=limit // (1024 * 1024))})
-    if not content:
-        raise ValidationFailed({"attachments": _l("%(name)s is empty.", name=name)})
-    try:
-        content_type = sniff(name, content[:8192])
-    except ValueError as exc:
-        raise ValidationFailed({"attachments": f"{name}: {exc}"}) from None
-    now = utcnow()
-    relative = f"customers/{now:%Y}/{now:%m}/{secrets.token_hex(16)}{os.path.splitext(name)[1].lower()}"
-    path = upload_folder() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    db.session.info.setdefault("crm_new_files", []).append(str(path))  # removed again if the request rolls back
-    return {"name": name, "stored": relative, "size": len(content), "type": content_type}
+    stored = files.store_upload(filename, stream, error_field="attachments", folder="customers")
+    return {"name": stored.name, "stored": stored.relative, "size": stored.size, "type": stored.content_type}
 
 
 def record_follow_up(customer: Customer, data: dict[str, Any], *, actor: User,
@@ -118,7 +94,7 @@ def get_attachment(customer: Customer, follow_up_id: Any, index: Any) -> tuple[d
     if row is None or row.customer_id != customer.id or not 0 <= pos < len(row.attachments or []):
         raise NotFound()
     item = row.attachments[pos]
-    return item, upload_folder() / item["stored"]
+    return item, files.stored_path(item["stored"])
 
 
 def send_due_reminders(limit: int = 500) -> int:

@@ -25,6 +25,8 @@ from crm.core.audit import OperationLog
 from crm.core.clock import utcnow
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.files import clean_filename
+from crm.core.files import upload_folder
 from crm.core.validation import normalise_mobile
 from crm.customers.models import Customer
 from crm.customers.models import ImportJob
@@ -34,8 +36,6 @@ from crm.customers.services import resolve_store
 from crm.customers.services import store_user
 from crm.extensions import db
 from crm.org.models import User
-from crm.workflow.task_files import clean_filename
-from crm.workflow.task_files import upload_folder
 
 CHUNK = 5000
 MAX_ERRORS = 5000
