@@ -4,7 +4,6 @@ once, the requester is told once, and the process moved on once."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -29,46 +28,26 @@ from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
 from tests.approvals.conftest import DATA
-from tests.conftest import isolated_database
-from tests.conftest import make_test_app
+from tests.committed import committed_app
+from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
+from tests.committed import requires_postgres
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CRM_TEST_DATABASE_URL"),
-    reason="concurrency needs PostgreSQL (row locks): set CRM_TEST_DATABASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def db_session() -> Any:
-    """Replaces the suite's savepointed session: these tests commit for real, in their own schema."""
-    yield None
+pytestmark = requires_postgres("concurrency needs PostgreSQL (row locks)")
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from crm.auth.defaults import ensure_default_roles
-    from tests import factories
+    def setup(org: Any, roles: Any) -> dict[str, Any]:
+        deploy_directory(PROCESS_DIR)
+        deploy_directory(DATA)
+        services.create_chain({"key": "expense", "steps": [
+            {"title": "Either", "rule": "users", "mode": "any", "user_ids": [org.a_sup.id, org.a_manager.id]}]},
+            actor=org.hq_admin)
+        return {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id,
+                "store_a": org.store_a.id}
 
-    with isolated_database(tmp_path_factory.mktemp("approvals_conc"), "crm_apconc") as url:
-        app = make_test_app(url)
-        with app.app_context():
-            db.create_all()
-            org = factories.build_org(ensure_default_roles())
-            deploy_directory(PROCESS_DIR)
-            deploy_directory(DATA)
-            services.create_chain({"key": "expense", "steps": [
-                {"title": "Either", "rule": "users", "mode": "any", "user_ids": [org.a_sup.id, org.a_manager.id]}]},
-                actor=org.hq_admin)
-            db.session.commit()
-            users = {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id,
-                     "store_a": org.store_a.id}
-            db.session.remove()
-        try:
-            yield app, users
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with committed_app(tmp_path_factory.mktemp("approvals_conc"), "crm_apconc", setup) as (_url, app, users):
+        yield app, users
 
 
 def _race(app: Any, calls: list[tuple[int, int]]) -> list[tuple[str, str]]:

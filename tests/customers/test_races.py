@@ -4,7 +4,6 @@ the same mobile number at once (the unique index lets exactly one in; the other 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,40 +18,20 @@ from crm.customers import services
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
-from tests.conftest import isolated_database
-from tests.conftest import make_test_app
+from tests.committed import committed_app
+from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
+from tests.committed import requires_postgres
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CRM_TEST_DATABASE_URL"),
-    reason="a real race needs PostgreSQL (row locks): set CRM_TEST_DATABASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def db_session() -> Any:
-    """Replaces the suite's savepointed session: this test commits for real, in its own schema."""
-    yield None
+pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
 
 
 @pytest.fixture
 def world(tmp_path: Any) -> Any:
-    from crm.auth.defaults import ensure_default_roles
-    from tests import factories
+    def setup(org: Any, roles: Any) -> dict[str, Any]:
+        return {"a_rep1": org.a_rep1.id, "a_sup": org.a_sup.id, "a_manager": org.a_manager.id}
 
-    with isolated_database(tmp_path, "crm_cust_race") as url:
-        app = make_test_app(url)
-        with app.app_context():
-            db.create_all()
-            org = factories.build_org(ensure_default_roles())
-            db.session.commit()
-            ids = {"a_rep1": org.a_rep1.id, "a_sup": org.a_sup.id, "a_manager": org.a_manager.id}
-            db.session.remove()
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with committed_app(tmp_path, "crm_cust_race", setup) as (_url, app, ids):
+        yield app, ids
 
 
 def at_once(app: Any, steps: dict[str, Callable[[User], Any]], users: dict[str, int]) -> dict[str, str]:

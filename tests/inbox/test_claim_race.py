@@ -4,7 +4,6 @@ gets a Conflict naming the winner; the history holds one "claimed"."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -19,43 +18,23 @@ from crm.org.models import User
 from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import ProcessEvent
-from tests.conftest import isolated_database
-from tests.conftest import make_test_app
+from tests.committed import committed_app
+from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
+from tests.committed import requires_postgres
 from tests.inbox.support import deploy_inbox_process
 from tests.inbox.support import start_review
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CRM_TEST_DATABASE_URL"),
-    reason="a real race needs PostgreSQL (row locks): set CRM_TEST_DATABASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def db_session() -> Any:
-    """Replaces the suite's savepointed session: this test commits for real, in its own schema."""
-    yield None
+pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
 
 
 @pytest.fixture
 def world(tmp_path: Any) -> Any:
-    from crm.auth.defaults import ensure_default_roles
-    from tests import factories
+    def setup(org: Any, roles: Any) -> dict[str, Any]:
+        deploy_inbox_process()
+        return {"store_a": org.store_a.id, "a_rep1": org.a_rep1.id, "a_rep2": org.a_rep2.id}
 
-    with isolated_database(tmp_path, "crm_claim") as url:
-        app = make_test_app(url)
-        with app.app_context():
-            db.create_all()
-            org = factories.build_org(ensure_default_roles())
-            deploy_inbox_process()
-            db.session.commit()
-            ids = {"store_a": org.store_a.id, "a_rep1": org.a_rep1.id, "a_rep2": org.a_rep2.id}
-            db.session.remove()
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with committed_app(tmp_path, "crm_claim", setup) as (_url, app, ids):
+        yield app, ids
 
 
 def _claim_at_once(app: Any, task_id: int, user_ids: list[int]) -> dict[int, str]:

@@ -4,7 +4,6 @@ a task completion — exactly one of them wins, and the instance stays loadable 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -16,45 +15,26 @@ from crm.workflow import runtime
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
-from tests.conftest import isolated_database
-from tests.conftest import make_test_app
+from tests import factories
+from tests.committed import committed_app
+from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
+from tests.committed import requires_postgres
 from tests.processes.conftest import chain
 from tests.workflow.test_concurrency import _open_task_ids
 from tests.workflow.test_concurrency import _race
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CRM_TEST_DATABASE_URL"),
-    reason="concurrency needs PostgreSQL (row locks): set CRM_TEST_DATABASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def db_session() -> Any:
-    """Replaces the suite's savepointed session: these tests commit for real, in their own schema."""
-    yield None
+pytestmark = requires_postgres("concurrency needs PostgreSQL (row locks)")
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from crm.auth.defaults import ensure_default_roles
-    from tests import factories
+    def setup(org: Any, roles: Any) -> dict[str, Any]:
+        owner = factories.UserFactory(name="Owner", unit=org.hq, roles=[roles["process_owner"]])
+        db.session.flush()
+        return {"owner": owner.id, "store_a": org.store_a.id}
 
-    with isolated_database(tmp_path_factory.mktemp("procconc"), "crm_procconc") as url:
-        app = make_test_app(url)
-        with app.app_context():
-            db.create_all()
-            roles = ensure_default_roles()
-            org = factories.build_org(roles)
-            owner = factories.UserFactory(name="Owner", unit=org.hq, roles=[roles["process_owner"]])
-            db.session.commit()
-            ids = {"owner": owner.id, "store_a": org.store_a.id}
-            db.session.remove()
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with committed_app(tmp_path_factory.mktemp("procconc"), "crm_procconc", setup) as (_url, app, ids):
+        yield app, ids
 
 
 def _instances_and_new_version(app: Any, ids: dict[str, int], key: str, version_steps: tuple[str, ...]) -> list[int]:

@@ -9,7 +9,6 @@ wins, never both."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -31,48 +30,29 @@ from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
-from tests.conftest import isolated_database
+from tests.committed import committed_app
+from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
+from tests.committed import requires_postgres
 from tests.conftest import make_test_app
 from tests.workflow.conftest import DATA
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CRM_TEST_DATABASE_URL"),
-    reason="concurrency needs PostgreSQL (row locks, SKIP LOCKED): set CRM_TEST_DATABASE_URL",
-)
+pytestmark = requires_postgres("concurrency needs PostgreSQL (row locks, SKIP LOCKED)")
 
 TIMERS = 200
-
-
-@pytest.fixture(autouse=True)
-def db_session() -> Any:
-    """Replaces the suite's savepointed session: these tests commit for real, in their own schema."""
-    yield None
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(database url, app, {name: user id}) on a fresh schema with roles, an org and the scenarios."""
-    from crm.auth.defaults import ensure_default_roles
-    from tests import factories
+    def setup(org: Any, roles: Any) -> dict[str, Any]:
+        for scenario in ("concurrency", "timers"):
+            registry.register_forms_dir(DATA / scenario)
+            deploy_directory(DATA / scenario)
+        return {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id,
+                "store_a": org.store_a.id}
 
-    with isolated_database(tmp_path_factory.mktemp("concurrency"), "crm_conc") as url:
-        app = make_test_app(url)
-        with app.app_context():
-            db.create_all()
-            org = factories.build_org(ensure_default_roles())
-            for scenario in ("concurrency", "timers"):
-                registry.register_forms_dir(DATA / scenario)
-                deploy_directory(DATA / scenario)
-            db.session.commit()
-            users = {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id,
-                     "store_a": org.store_a.id}
-            db.session.remove()
-        try:
-            yield url, app, users
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+    with committed_app(tmp_path_factory.mktemp("concurrency"), "crm_conc", setup) as (url, app, users):
+        yield url, app, users
 
 
 def _events(instance_ids: list[int], kind: str) -> Counter[int]:
