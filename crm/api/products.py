@@ -4,10 +4,8 @@ user with `api.use` reads it; `product.manage` changes it; cost price and margin
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import send_file
 from flask.views import MethodView
 from flask_login import current_user
 
@@ -15,6 +13,7 @@ from crm.api.common import ApiBlueprint
 from crm.api.common import PageArgsSchema
 from crm.api.common import page_schema
 from crm.core.pagination import Page
+from crm.core.web import stored_file_response
 from crm.sales import queries
 from crm.sales import services
 from crm.sales.models import Product
@@ -102,10 +101,7 @@ class ProductItem(MethodView):
 def image(product_id: int, image_id: int) -> Any:
     """Download a picture of a product"""
     picture, path = queries.get_image(product_id, image_id)
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=picture.content_type, max_age=0,
-                         download_name=picture.original_name)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(path, picture.content_type, picture.original_name, inline=True)
 
 
 @blp.route("/product-categories")

@@ -10,11 +10,9 @@ language; a file field takes the id of an attachment of the task, uploaded first
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import marshmallow as ma
-from flask import send_file
 from flask.views import MethodView
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
@@ -29,6 +27,7 @@ from crm.api.common import page_schema
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import ValidationFailed
+from crm.core.web import stored_file_response
 from crm.extensions import db
 from crm.workflow import forms
 from crm.workflow import runtime
@@ -227,11 +226,7 @@ def upload(args: dict[str, Any], task_id: int) -> Any:
 def download(task_id: int, attachment_id: int) -> Any:
     """Download a file of a task the caller may see"""
     _task, attachment, path = task_files.get_attachment(task_id, attachment_id, current_user)
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.original_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return stored_file_response(path, attachment.content_type, attachment.original_name)
 
 
 @blp.route("/<int:task_id>/attachments/<int:attachment_id>", methods=["DELETE"])

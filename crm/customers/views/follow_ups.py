@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import send_file
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,6 +16,7 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.web import stored_file_response
 from crm.customers import follow_ups as services
 from crm.customers import queries
 from crm.customers.views.common import bp
@@ -56,10 +55,7 @@ def follow_up_file(customer_id: int, follow_up_id: int, index: int) -> Any:
     if not path.is_file():
         raise NotFound()
     # Bytes, not the path: the file handle is closed at once (uploads are at most a few MB).
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=item["type"], as_attachment=True,
-                         download_name=item["name"])
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(path, item["type"], item["name"])
 
 
 @bp.route("/follow-up")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,6 @@ from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import send_file
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +20,7 @@ from flask_login import login_required
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.web import safe_next
+from crm.core.web import stored_file_response
 from crm.extensions import db
 from crm.inbox.views.common import FIELD_LABELS
 from crm.inbox.views.common import bp
@@ -267,12 +266,7 @@ def upload(task_id: int) -> Any:
 @login_required
 def download(task_id: int, attachment_id: int) -> Any:
     _task, attachment, path = task_files.get_attachment(task_id, attachment_id, current_user)
-    # Read whole (at most TASK_ATTACHMENT_MAX_BYTES): no file handle outlives the request.
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.original_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return stored_file_response(path, attachment.content_type, attachment.original_name)
 
 
 @bp.route("/<int:task_id>/attachments/<int:attachment_id>/delete", methods=["POST"])

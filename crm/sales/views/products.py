@@ -3,7 +3,6 @@ edit (with a stale-edit check), on/off the shelf, import from a spreadsheet, and
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +13,6 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import send_file
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +25,7 @@ from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import check_money
+from crm.core.web import stored_file_response
 from crm.extensions import db
 from crm.sales import queries
 from crm.sales import services
@@ -236,11 +235,7 @@ def image_upload(product_id: int) -> Any:
 @login_required
 def image(product_id: int, image_id: int) -> Any:
     picture, path = queries.get_image(product_id, image_id)
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=picture.content_type, max_age=0,
-                         download_name=picture.original_name)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(path, picture.content_type, picture.original_name, inline=True, cache_seconds=3600)
 
 
 @bp.route("/products/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
