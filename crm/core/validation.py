@@ -106,3 +106,13 @@ def check_money(
         errors[field] = str(_l("The amount is too large."))
         return None
     return value
+
+
+def as_id(raw: object) -> int:
+    """A database id from user input (URL, form, file cell): a positive 32-bit integer, else 0, which
+    no row has (so a lookup simply finds nothing)."""
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        return 0
+    return value if 0 < value < 2**31 else 0

@@ -19,6 +19,7 @@ from crm.core.files import stored_path
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
+from crm.core.validation import as_id
 from crm.extensions import db
 from crm.sales.models import Product
 from crm.sales.models import ProductCategory
@@ -91,25 +92,17 @@ def export_rows(filters: ProductFilters, *, batch: int = 1000) -> Iterator[Produ
 
 
 def get_product(product_id: Any) -> Product:
-    product = db.session.get(Product, _as_id(product_id))
+    product = db.session.get(Product, as_id(product_id))
     if product is None:
         raise NotFound()
     return product
 
 
 def get_category(category_id: Any) -> ProductCategory:
-    category = db.session.get(ProductCategory, _as_id(category_id))
+    category = db.session.get(ProductCategory, as_id(category_id))
     if category is None:
         raise NotFound()
     return category
-
-
-def _as_id(raw: Any) -> int:
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        return 0
-    return value if 0 < value < 2**31 else 0
 
 
 @dataclass
@@ -188,7 +181,7 @@ def covers(product_ids: list[int]) -> dict[int, int]:
 
 def get_image(product_id: Any, image_id: Any) -> tuple[ProductImage, Any]:
     """(image, file path) of a picture of that product; NotFound otherwise."""
-    image = db.session.get(ProductImage, _as_id(image_id))
-    if image is None or image.product_id != _as_id(product_id):
+    image = db.session.get(ProductImage, as_id(image_id))
+    if image is None or image.product_id != as_id(product_id):
         raise NotFound()
     return image, stored_path(image.stored_name)

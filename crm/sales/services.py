@@ -20,6 +20,7 @@ from crm.core.errors import Conflict
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import as_id
 from crm.core.validation import check_money
 from crm.core.validation import check_text
 from crm.extensions import db
@@ -56,7 +57,7 @@ def _category_fields(data: dict[str, Any], errors: dict[str, str]) -> dict[str, 
 def _parent(raw: Any, errors: dict[str, str], *, moving: ProductCategory | None = None) -> ProductCategory | None:
     if raw in (None, ""):
         return None
-    parent = db.session.get(ProductCategory, _as_id(raw))
+    parent = db.session.get(ProductCategory, as_id(raw))
     if parent is None:
         errors["parent_id"] = str(_l("Choose an existing category."))
         return None
@@ -67,14 +68,6 @@ def _parent(raw: Any, errors: dict[str, str], *, moving: ProductCategory | None 
     elif parent.depth + 1 >= MAX_CATEGORY_DEPTH:
         errors["parent_id"] = str(_l("Categories nest at most %(n)d levels deep.", n=MAX_CATEGORY_DEPTH))
     return parent
-
-
-def _as_id(raw: Any) -> int:
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        return 0
-    return value if 0 < value < 2**31 else 0
 
 
 def _check_name_free(name: str, parent_id: int | None, errors: dict[str, str], exclude_id: int | None = None) -> None:
@@ -200,7 +193,7 @@ def _product_fields(data: dict[str, Any], errors: dict[str, str], *, current: Pr
         if raw in (None, ""):
             out["category_id"] = None
         else:
-            category = db.session.get(ProductCategory, _as_id(raw))
+            category = db.session.get(ProductCategory, as_id(raw))
             if category is None:
                 errors["category_id"] = str(_l("Choose an existing category."))
             elif not category.active and (current is None or current.category_id != category.id):
@@ -421,7 +414,7 @@ def add_image(product: Product, filename: Any, stream: IO[bytes], *, actor: User
 
 def remove_image(product: Product, image_id: Any, *, actor: User) -> None:
     _require_manage(actor)
-    image = db.session.get(ProductImage, _as_id(image_id))
+    image = db.session.get(ProductImage, as_id(image_id))
     if image is None or image.product_id != product.id:
         raise NotFound()
     files.remove_stored(image.stored_name)
@@ -434,7 +427,7 @@ def make_cover(product: Product, image_id: Any, *, actor: User) -> None:
     _require_manage(actor)
     images = list(db.session.scalars(select(ProductImage).where(ProductImage.product_id == product.id)
                                      .order_by(ProductImage.position, ProductImage.id)))
-    chosen = next((i for i in images if i.id == _as_id(image_id)), None)
+    chosen = next((i for i in images if i.id == as_id(image_id)), None)
     if chosen is None:
         raise NotFound()
     for position, image in enumerate([chosen] + [i for i in images if i is not chosen]):
