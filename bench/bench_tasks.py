@@ -166,7 +166,7 @@ def main() -> None:
             assert resp.status_code == 200, resp.status_code
 
         if args.profile == "group":
-            _profile(group, args.runs)
+            _profile(group, args.runs, callees=r"lists.py:\d+\(_list\)")
             return
         print(f"inbox: group tasks page (2 k candidates)          {fmt(measure(group, runs=args.runs))}")
         print(f"inbox: my tasks page                              {fmt(measure(mine_page, runs=args.runs))}")
@@ -178,9 +178,29 @@ def _profile(fn: object, runs: int, callees: str | None = None) -> None:
     import cProfile
     import logging
     import pstats
+    import time as _time
+    from collections import defaultdict
 
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    spent: dict[str, list[float]] = defaultdict(list)
+
+    def before(conn: object, cursor: object, statement: str, *args: object) -> None:
+        conn.info["t0"] = _time.perf_counter()  # type: ignore[attr-defined]
+
+    def after(conn: object, cursor: object, statement: str, *args: object) -> None:
+        spent[" ".join(statement.split()[:3])[:60]].append(_time.perf_counter() - conn.info["t0"])  # type: ignore[attr-defined]
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "after_cursor_execute", after)
     prof = cProfile.Profile()
     prof.runcall(lambda: [fn() for _ in range(runs)])  # type: ignore[operator]
+    event.remove(Engine, "before_cursor_execute", before)
+    event.remove(Engine, "after_cursor_execute", after)
+    print("SQL per request (ms, mean over the runs):")
+    for stmt, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {sum(times) * 1000 / runs:6.2f}  x{len(times) / runs:.1f}  {stmt}")
     stats = pstats.Stats(prof).sort_stats("cumulative")
     stats.print_stats(r"crm/|SpiffWorkflow|jsonschema|jinja|babel|flask_login|werkzeug/(wrappers|formparser)", 70)
     if callees:

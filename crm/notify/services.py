@@ -50,15 +50,6 @@ BACKOFF_BASE_SECONDS = 60
 BACKOFF_MAX_SECONDS = 6 * 3600
 
 
-def _preferences(user_ids: list[int], kind: str) -> dict[int, NotificationPreference]:
-    if not user_ids:
-        return {}
-    return {p.user_id: p for p in db.session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(user_ids),
-                                             NotificationPreference.kind == kind)
-    )}
-
-
 def notify(
     user_ids: Iterable[int], kind: str, title: str, *, body: str | None = None, url: str | None = None,
     store_id: int | None = None, email: bool = True,
@@ -68,20 +59,25 @@ def notify(
     ids = sorted({int(u) for u in user_ids if u})
     if not ids:
         return []
-    users = list(db.session.scalars(select(User).where(User.id.in_(ids), User.active)))
-    prefs = _preferences([u.id for u in users], kind)
+    # One query for the recipients and their preference for this kind (this runs inside process steps:
+    # every new inbox task notifies its candidates).
+    recipients = db.session.execute(
+        select(User.id, User.email, NotificationPreference.in_app, NotificationPreference.email)
+        .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
+                   & (NotificationPreference.kind == kind))
+        .where(User.id.in_(ids), User.active)
+    ).all()
     now = utcnow()
     out: list[Notification] = []
-    for user in users:
-        pref = prefs.get(user.id)
-        if pref is None or pref.in_app:
-            n = Notification(user_id=user.id, store_id=store_id, kind=kind, title=str(title)[:300], body=body,
+    for user_id, address, in_app, by_email in recipients:
+        if in_app is None or in_app:
+            n = Notification(user_id=user_id, store_id=store_id, kind=kind, title=str(title)[:300], body=body,
                              url=url, created_at=now)
             db.session.add(n)
             out.append(n)
-        if email and user.email and (pref is None or pref.email):
+        if email and address and (by_email is None or by_email):
             text = (body or "") + (f"\n\n{_absolute(url)}" if url else "")
-            db.session.add(EmailOutbox(user_id=user.id, to_address=user.email, subject=str(title)[:300],
+            db.session.add(EmailOutbox(user_id=user_id, to_address=address, subject=str(title)[:300],
                                        body=text.strip() or str(title), created_at=now, next_attempt_at=now))
     db.session.flush()
     return out
