@@ -97,6 +97,13 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "product.cost": _l("See cost prices and margins"),
         },
     },
+    "quotes": {
+        "label": _l("Quotes"),
+        "permissions": {
+            "quote.view": _l("View quotes in scope and their price history"),
+            "quote.edit": _l("Create, edit, submit and revise quotes; attach or request invoices"),
+        },
+    },
     "customers": {
         "label": _l("Customers"),
         "permissions": {
