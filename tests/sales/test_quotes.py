@@ -212,3 +212,20 @@ def test_a_process_owner_moves_the_threshold_to_85_percent_in_the_editor_and_new
         QuoteStatus.APPROVED, QuoteStatus.APPROVED, QuoteStatus.PENDING_APPROVAL)
     db.session.refresh(before)
     assert before.status == QuoteStatus.PENDING_APPROVAL  # the running one stays on its version
+
+
+def test_the_pdf_renders_chinese_product_names_as_extractable_text(org, products, customers, app):
+    import io
+
+    from pypdf import PdfReader
+
+    from crm.sales.pdf import render_quote
+
+    q = submitted(org.a_rep1, customers["a"], line(products["p100"], "90.00", 12), line(products["p200"], "190.00"))
+    with app.test_request_context():
+        data = render_quote(q)
+    assert data.startswith(b"%PDF-")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    for expected in ("九脚塑料托盘 1210", "川字托盘 1311", "宁波港物流", q.number, "Store A", "¥1,270.00",
+                     q.valid_until.isoformat()):
+        assert expected in text, (expected, text)
