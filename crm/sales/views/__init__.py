@@ -13,5 +13,7 @@ from crm.core.nav import add_nav
 bp = Blueprint("sales", "crm.sales", template_folder="templates")
 
 from crm.sales.views import products  # noqa: E402,F401  — registers the routes on bp
+from crm.sales.views import quotes  # noqa: E402,F401
 
 add_nav(NavItem("main", "sales.products", _l("Products"), "box-seam", order=40))
+add_nav(NavItem("main", "sales.quotes", _l("Quotes"), "file-earmark-text", order=41, permission="quote.view"))
