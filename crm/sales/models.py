@@ -267,6 +267,10 @@ class QuoteLine(Base):
     product: Mapped[Product] = relationship(viewonly=True)
 
     @property
+    def product_name(self) -> str:
+        return self.product.name
+
+    @property
     def amount(self) -> Decimal:
         return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
 
