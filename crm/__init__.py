@@ -100,6 +100,7 @@ def _init_extensions(app: Flask) -> None:
     import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
     import crm.sales.bpmn  # noqa: F401
+    import crm.sales.hooks  # noqa: F401
     import crm.sales.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
 

@@ -97,7 +97,13 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
 
     quote = quote_services.create_quote({"customer_id": customer.id, "lines": [
         {"product_id": product.id, "quantity": 2, "unit_price": "70"}]}, actor=org.a_manager)
-    ids = {"quote_id": quote.id, "lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
+    from crm.sales import opportunity_services
+
+    pipeline = opportunity_services.save_pipeline(None, {"name": "Fuzz", "store_id": org.store_a.id, "stages": [
+        {"name": "One", "win_rate": "10"}, {"name": "Two", "win_rate": "50"}]}, actor=org.hq_admin)
+    opportunity = opportunity_services.create_opportunity({"customer_id": customer.id, "pipeline_id": pipeline.id,
+                                                           "name": "Fuzz deal"}, actor=org.a_manager)
+    ids = {"quote_id": quote.id, "pipeline_id": pipeline.id, "opportunity_id": opportunity.id, "lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
            "view_id": view.id, "job_id": job.id,
            "user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,

@@ -104,6 +104,14 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "quote.edit": _l("Create, edit, submit and revise quotes; attach or request invoices"),
         },
     },
+    "opportunities": {
+        "label": _l("Opportunities"),
+        "permissions": {
+            "opportunity.view": _l("View opportunities in scope, the board, funnel and forecast"),
+            "opportunity.edit": _l("Create and edit opportunities, move them between stages, close them won or lost"),
+            "pipeline.manage": _l("Configure the store's pipelines, stages and win rates"),
+        },
+    },
     "customers": {
         "label": _l("Customers"),
         "permissions": {
