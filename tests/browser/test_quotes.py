@@ -109,6 +109,8 @@ def test_quote_at_85_percent_through_the_discount_audit_to_the_pdf(quote_server:
     assert data.startswith(b"%PDF-")
 
     page.goto(f"{base}/opportunities/")
+    page.select_option("#f-pipeline", page.locator("#f-pipeline option", has_text="批发").get_attribute("value"))
+    expect(page.locator("h1")).to_contain_text("批发")
     card = page.locator(".opp-card", has_text="港口年度托盘")
     expect(card).to_be_visible()
     card.locator("select[name=stage_id]").select_option(label="寄样")
