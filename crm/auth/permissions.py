@@ -109,7 +109,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
         "permissions": {
             "opportunity.view": _l("View opportunities in scope, the board, funnel and forecast"),
             "opportunity.edit": _l("Create and edit opportunities, move them between stages, close them won or lost"),
-            "pipeline.manage": _l("Configure the store's pipelines, stages and win rates"),
+            "pipeline.manage": _l("Configure the pipelines of a store, their stages and win rates"),
         },
     },
     "customers": {
