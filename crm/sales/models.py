@@ -195,6 +195,7 @@ class Quote(Audited, TimestampMixin, Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunity.id", ondelete="SET NULL"), index=True)
     number: Mapped[str] = mapped_column(String(30))
     version: Mapped[int] = mapped_column(default=1)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("quote.id"))

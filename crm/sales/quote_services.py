@@ -30,6 +30,7 @@ from crm.core.validation import check_text
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
+from crm.sales.models import Opportunity
 from crm.sales.models import Product
 from crm.sales.models import Quote
 from crm.sales.models import QuoteLine
@@ -143,10 +144,21 @@ def _totals(quote: Quote) -> None:
 
 
 def create_quote(data: dict[str, Any], *, actor: User) -> Quote:
-    """A draft quote for a customer in the actor's scope; its store is the customer's."""
+    """A draft quote for a customer in the actor's scope (or for an opportunity's customer, linked to the
+    opportunity); its store is the customer's."""
     _require_edit(actor)
     errors: dict[str, str] = {}
+    opportunity = None
+    if data.get("opportunity_id") not in (None, ""):
+        try:
+            opportunity = get_visible(Opportunity, as_id(data.get("opportunity_id")), actor)
+        except NotFound:
+            errors["opportunity_id"] = str(_l("Choose one of your opportunities."))
+        if opportunity is not None and data.get("customer_id") in (None, ""):
+            data = {**data, "customer_id": opportunity.customer_id}
     customer = _customer(data.get("customer_id"), actor, errors)
+    if opportunity is not None and customer is not None and opportunity.customer_id != customer.id:
+        errors["opportunity_id"] = str(_l("The opportunity is of another customer."))
     valid_until = _valid_until(data.get("valid_until"), errors)
     note = check_text(data.get("note"), errors, "note", max_length=2000, required=False) or None
     lines = _parse_lines(data.get("lines"), errors)
@@ -155,7 +167,7 @@ def create_quote(data: dict[str, Any], *, actor: User) -> Quote:
     assert customer is not None and valid_until is not None
     now = utcnow()
     quote = Quote(store_id=customer.store_id, owner_id=actor.id, customer_id=customer.id,
-                  number=f"tmp-{now.timestamp()}-{actor.id}", version=1, status=QuoteStatus.DRAFT,
+                  opportunity_id=opportunity.id if opportunity is not None else None, number=f"tmp-{now.timestamp()}-{actor.id}", version=1, status=QuoteStatus.DRAFT,
                   valid_until=valid_until, note=note, created_by_id=actor.id)
     db.session.add(quote)
     db.session.flush()
@@ -263,7 +275,8 @@ def revise_quote(quote_id: Any, *, actor: User) -> Quote:
     newer = db.session.scalar(select(Quote.id).where(Quote.number == old.number, Quote.version > old.version))
     if newer is not None:
         raise Conflict(_l("This quote was already revised; open the newest version."))
-    quote = Quote(store_id=old.store_id, owner_id=old.owner_id, customer_id=old.customer_id, number=old.number,
+    quote = Quote(store_id=old.store_id, owner_id=old.owner_id, customer_id=old.customer_id,
+                  opportunity_id=old.opportunity_id, number=old.number,
                   version=old.version + 1, previous_id=old.id, status=QuoteStatus.DRAFT,
                   valid_until=max(old.valid_until, _today() + timedelta(days=DEFAULT_VALID_DAYS))
                   if old.status == QuoteStatus.EXPIRED else max(old.valid_until, _today()),

@@ -133,6 +133,7 @@ class QuoteSchema(ma.Schema):
     store_id = fields.Int()
     owner_id = fields.Int()
     customer_id = fields.Int()
+    opportunity_id = fields.Int(allow_none=True)
     status = fields.Str(metadata={
         "enum": ["draft", "pending_approval", "approved", "rejected", "converted", "expired"]})
     valid_until = fields.Date()
@@ -153,7 +154,9 @@ class QuoteLineWriteSchema(ma.Schema):
 
 
 class QuoteWriteSchema(ma.Schema):
-    customer_id = fields.Raw(required=True, metadata={"type": "integer"})
+    customer_id = fields.Raw(load_default=None, metadata={"type": "integer",
+                                                          "description": "Required unless opportunity_id is given."})
+    opportunity_id = fields.Raw(load_default=None, metadata={"type": "integer"})
     valid_until = fields.Str(load_default=None, metadata={"format": "date", "description": "Default: in 30 days."})
     note = fields.Str(load_default=None, allow_none=True)
     lines = fields.List(fields.Nested(QuoteLineWriteSchema), load_default=list)

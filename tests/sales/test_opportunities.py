@@ -215,3 +215,27 @@ def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
     won = call("POST", f"/api/v1/opportunities/{body['id']}/close", org.a_rep1, json={"outcome": "won"})
     assert won.get_json()["status"] == "won" and won.get_json()["weighted_amount"] == "5000.00"
     assert call("GET", f"/api/v1/opportunities/{body['id']}", org.b_rep).status_code in (403, 404)
+
+
+def test_a_quote_from_an_opportunity(org, pipes, customers, products, login_as, quote_process):
+    from crm.sales import quote_services
+
+    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Quoted deal")
+    q = quote_services.create_quote({"opportunity_id": o.id, "lines": [
+        {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
+    db.session.commit()
+    assert (q.customer_id, q.opportunity_id) == (customers["a"].id, o.id)
+    with pytest.raises(ValidationFailed) as err:
+        quote_services.create_quote({"opportunity_id": o.id, "customer_id": customers["a2"].id, "lines": [
+            {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
+    assert set(err.value.errors) == {"opportunity_id"}
+    b = opp(org.b_rep, customers["b"], pipes["b"])
+    with pytest.raises(ValidationFailed) as err:
+        quote_services.create_quote({"opportunity_id": b.id, "lines": [
+            {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
+    assert "opportunity_id" in err.value.errors
+    client = login_as(org.a_rep1)
+    assert q.number in client.get(f"/opportunities/{o.id}").get_data(as_text=True)
+    assert 'id="quote-opportunity"' in client.get(f"/quotes/{q.id}").get_data(as_text=True)
+    page = client.get(f"/quotes/new?customer_id={customers['a'].id}&opportunity_id={o.id}").get_data(as_text=True)
+    assert f'name="opportunity_id" value="{o.id}"' in page

@@ -34,8 +34,10 @@ from crm.org.models import User
 from crm.sales import opportunity_queries
 from crm.sales import opportunity_services
 from crm.sales.models import OPPORTUNITY_STATUS_LABELS
+from crm.sales.models import QUOTE_STATUS_LABELS
 from crm.sales.models import Pipeline
 from crm.sales.models import Product
+from crm.sales.models import Quote
 from crm.sales.views import bp
 
 for _name, _label in {"stage_moved": _l("Moved to another stage"), "closed_won": _l("Closed as won"),
@@ -158,7 +160,10 @@ def opportunity_detail(opportunity_id: int) -> Any:
             db.session.rollback()
             errors, status = {"_form": [str(exc.message)]}, exc.status
         opp = opportunity_services.get_opportunity(opportunity_id, current_user)
+    quotes = db.session.scalars(visible(select(Quote).where(Quote.opportunity_id == opp.id), current_user, Quote)
+                                .order_by(Quote.id)).all()
     return render_template("sales/opportunity_detail.html", opp=opp, errors=errors, status_labels=OPPORTUNITY_STATUS_LABELS,
+                           quotes=quotes, quote_status_labels=QUOTE_STATUS_LABELS,
                            entries=timeline(db.session, "opportunity", opp.id), team=_team_choices(opp.store_id),
                            **_choices()), status
 

@@ -92,7 +92,8 @@ def _lines_from_form() -> list[dict[str, Any]]:
 
 def _form_of(quote: Quote | None) -> dict[str, Any]:
     if quote is None:
-        return {"customer_id": request.args.get("customer_id", ""), "valid_until": "", "note": "", "lines": []}
+        return {"customer_id": request.args.get("customer_id", ""), "opportunity_id": request.args.get("opportunity_id", ""),
+                "valid_until": "", "note": "", "lines": []}
     return {"customer_id": quote.customer_id, "valid_until": quote.valid_until.isoformat(), "note": quote.note or "",
             "lock_version": quote.lock_version,
             "lines": [{"product_id": ln.product_id, "quantity": ln.quantity, "unit_price": ln.unit_price}
@@ -111,7 +112,8 @@ def _render_form(quote: Quote | None, form: dict[str, Any], errors: dict[str, An
 def quote_new() -> Any:
     if request.method == "GET":
         return _render_form(None, _form_of(None), {})
-    form = {"customer_id": request.form.get("customer_id", ""), "valid_until": request.form.get("valid_until", ""),
+    form = {"customer_id": request.form.get("customer_id", ""), "opportunity_id": request.form.get("opportunity_id", ""),
+            "valid_until": request.form.get("valid_until", ""),
             "note": request.form.get("note", ""), "lines": _lines_from_form()}
     try:
         quote = quote_services.create_quote(form, actor=current_user)

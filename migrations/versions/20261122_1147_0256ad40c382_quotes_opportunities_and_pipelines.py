@@ -1,8 +1,8 @@
 """quotes, opportunities and pipelines
 
-Revision ID: 04dff3c7c146
+Revision ID: 0256ad40c382
 Revises: 9f239cc997ce
-Create Date: 2026-11-22 11:37:47.315078
+Create Date: 2026-11-22 11:47:03.107852
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ from sqlalchemy import Text  # noqa: F401 — autogenerate writes JSONB(astext_t
 
 
 # revision identifiers, used by Alembic.
-revision = '04dff3c7c146'
+revision = '0256ad40c382'
 down_revision = '9f239cc997ce'
 branch_labels = None
 depends_on = None
@@ -82,45 +82,6 @@ def upgrade():
         batch_op.create_index('ix_opportunity_owner', ['owner_id', 'status', 'expected_close'], unique=False)
         batch_op.create_index('ix_opportunity_store', ['store_id', 'status', 'expected_close'], unique=False)
 
-    op.create_table('quote',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('store_id', sa.Integer(), nullable=False),
-    sa.Column('owner_id', sa.Integer(), nullable=False),
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=30), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('previous_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.Enum('draft', 'pending_approval', 'approved', 'rejected', 'converted', 'expired', name='quote_status', native_enum=False, length=32), nullable=False),
-    sa.Column('valid_until', sa.Date(), nullable=False),
-    sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('list_total', sa.Numeric(precision=14, scale=2), nullable=False),
-    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
-    sa.Column('submitted_at', crm.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('decided_at', crm.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('decision_comment', sa.Text(), nullable=True),
-    sa.Column('invoice_requested', sa.Boolean(), nullable=False),
-    sa.Column('invoice_stored_name', sa.String(length=300), nullable=True),
-    sa.Column('invoice_original_name', sa.String(length=200), nullable=True),
-    sa.Column('invoice_content_type', sa.String(length=100), nullable=True),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('lock_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_quote_created_by_id_user'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_quote_customer_id_customer')),
-    sa.ForeignKeyConstraint(['owner_id'], ['user.id'], name=op.f('fk_quote_owner_id_user')),
-    sa.ForeignKeyConstraint(['previous_id'], ['quote.id'], name=op.f('fk_quote_previous_id_quote')),
-    sa.ForeignKeyConstraint(['store_id'], ['org_unit.id'], name=op.f('fk_quote_store_id_org_unit')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_quote'))
-    )
-    with op.batch_alter_table('quote', schema=None) as batch_op:
-        batch_op.create_index('ix_quote_customer', ['customer_id', 'id'], unique=False)
-        batch_op.create_index('ix_quote_owner_created', ['owner_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_quote_status_valid', ['status', 'valid_until'], unique=False)
-        batch_op.create_index('ix_quote_store_created', ['store_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_quote_store_status', ['store_id', 'status'], unique=False)
-        batch_op.create_index('uq_quote_number_version', ['number', 'version'], unique=True)
-
     op.create_table('opportunity_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('opportunity_id', sa.Integer(), nullable=False),
@@ -144,6 +105,48 @@ def upgrade():
     )
     with op.batch_alter_table('opportunity_product', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_opportunity_product_opportunity_id'), ['opportunity_id'], unique=False)
+
+    op.create_table('quote',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('opportunity_id', sa.Integer(), nullable=True),
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('previous_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('draft', 'pending_approval', 'approved', 'rejected', 'converted', 'expired', name='quote_status', native_enum=False, length=32), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('list_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('submitted_at', crm.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', crm.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_comment', sa.Text(), nullable=True),
+    sa.Column('invoice_requested', sa.Boolean(), nullable=False),
+    sa.Column('invoice_stored_name', sa.String(length=300), nullable=True),
+    sa.Column('invoice_original_name', sa.String(length=200), nullable=True),
+    sa.Column('invoice_content_type', sa.String(length=100), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('lock_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', crm.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_quote_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_quote_customer_id_customer')),
+    sa.ForeignKeyConstraint(['opportunity_id'], ['opportunity.id'], name=op.f('fk_quote_opportunity_id_opportunity'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['owner_id'], ['user.id'], name=op.f('fk_quote_owner_id_user')),
+    sa.ForeignKeyConstraint(['previous_id'], ['quote.id'], name=op.f('fk_quote_previous_id_quote')),
+    sa.ForeignKeyConstraint(['store_id'], ['org_unit.id'], name=op.f('fk_quote_store_id_org_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quote'))
+    )
+    with op.batch_alter_table('quote', schema=None) as batch_op:
+        batch_op.create_index('ix_quote_customer', ['customer_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quote_opportunity_id'), ['opportunity_id'], unique=False)
+        batch_op.create_index('ix_quote_owner_created', ['owner_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_quote_status_valid', ['status', 'valid_until'], unique=False)
+        batch_op.create_index('ix_quote_store_created', ['store_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_quote_store_status', ['store_id', 'status'], unique=False)
+        batch_op.create_index('uq_quote_number_version', ['number', 'version'], unique=True)
 
     op.create_table('quote_line',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -179,6 +182,16 @@ def downgrade():
         batch_op.drop_index('ix_quote_line_customer_history')
 
     op.drop_table('quote_line')
+    with op.batch_alter_table('quote', schema=None) as batch_op:
+        batch_op.drop_index('uq_quote_number_version')
+        batch_op.drop_index('ix_quote_store_status')
+        batch_op.drop_index('ix_quote_store_created')
+        batch_op.drop_index('ix_quote_status_valid')
+        batch_op.drop_index('ix_quote_owner_created')
+        batch_op.drop_index(batch_op.f('ix_quote_opportunity_id'))
+        batch_op.drop_index('ix_quote_customer')
+
+    op.drop_table('quote')
     with op.batch_alter_table('opportunity_product', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_opportunity_product_opportunity_id'))
 
@@ -188,15 +201,6 @@ def downgrade():
         batch_op.drop_index('ix_opportunity_member_user')
 
     op.drop_table('opportunity_member')
-    with op.batch_alter_table('quote', schema=None) as batch_op:
-        batch_op.drop_index('uq_quote_number_version')
-        batch_op.drop_index('ix_quote_store_status')
-        batch_op.drop_index('ix_quote_store_created')
-        batch_op.drop_index('ix_quote_status_valid')
-        batch_op.drop_index('ix_quote_owner_created')
-        batch_op.drop_index('ix_quote_customer')
-
-    op.drop_table('quote')
     with op.batch_alter_table('opportunity', schema=None) as batch_op:
         batch_op.drop_index('ix_opportunity_store')
         batch_op.drop_index('ix_opportunity_owner')
