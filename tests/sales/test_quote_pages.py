@@ -91,3 +91,12 @@ def test_invoice_hook_attach_a_file_and_request_an_invoice(org, products, custom
         assert q.invoice_requested and calls == [(q.id, org.a_rep1.id)]
     finally:
         quote_services.INVOICE_REQUEST_HANDLERS.clear()
+
+
+def test_editing_a_draft_shows_the_past_prices_beside_the_line(org, products, customers, login_as):
+    submitted(org.a_rep1, customers["a"], line(products["p100"], "96.00"))
+    from tests.sales.quote_support import quote
+
+    draft = quote(org.a_rep1, customers["a"], line(products["p100"], "91.00"))
+    html = login_as(org.a_rep1).get(f"/quotes/{draft.id}/edit").get_data(as_text=True)
+    assert "line-history" in html and "¥96.00" in html

@@ -1,5 +1,5 @@
-"""The sales pages (blueprint `sales`): the product catalogue so far; opportunities, quotes and orders
-join it."""
+"""The sales pages (blueprint `sales`): the product catalogue, opportunities (board, forecast, pipeline
+settings) and quotes; orders join them."""
 
 from __future__ import annotations
 

@@ -103,7 +103,8 @@ def _form_of(quote: Quote | None) -> dict[str, Any]:
 def _render_form(quote: Quote | None, form: dict[str, Any], errors: dict[str, Any], status: int = 200) -> Any:
     rows = max(FORM_ROWS, len(form.get("lines") or []) + 2)
     lines = list(form.get("lines") or []) + [{} for _i in range(rows - len(form.get("lines") or []))]
-    return render_template("sales/quote_form.html", quote=quote, form=form, lines=lines, errors=errors,
+    history = quote_queries.price_history(quote) if quote is not None else {"customer": {}, "store": {}}
+    return render_template("sales/quote_form.html", quote=quote, form=form, lines=lines, errors=errors, history=history,
                            customers=_customer_choices(), products=_product_choices(), **_globals()), status
 
 
