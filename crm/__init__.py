@@ -62,6 +62,7 @@ def _register_jobs(app: Flask) -> None:
     signals.follow_up_due.connect(on_follow_up_due)
     from crm.customers.jobs import follow_up_reminders
     from crm.customers.jobs import run_imports
+    from crm.sales.jobs import expire_quotes
     from crm.workflow.jobs import fire_due_timers
 
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
@@ -69,6 +70,7 @@ def _register_jobs(app: Flask) -> None:
     register_job("workflow.fire_due_timers", fire_due_timers, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
     register_job("customers.follow_up_reminders", follow_up_reminders, "interval", minutes=1)
+    register_job("sales.expire_quotes", expire_quotes, "interval", minutes=10)
     register_job("customers.run_imports", run_imports, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
 
@@ -97,6 +99,8 @@ def _init_extensions(app: Flask) -> None:
     import crm.customers.models  # noqa: F401
     import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
+    import crm.sales.bpmn  # noqa: F401
+    import crm.sales.hooks  # noqa: F401
     import crm.sales.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
 

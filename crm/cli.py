@@ -72,6 +72,7 @@ def seed_demo(if_empty: bool) -> None:
         sales_demo.seed(created["users"]["13800000001"])  # the super admin fills the catalogue
         approvals_demo.seed()
         customer_demo.seed(created["users"])
+        sales_demo.seed_opportunities_and_quotes(created["users"])
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

@@ -93,7 +93,17 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
                                   store_id=org.store_a.id)
     lead = customer_leads.create_lead({"name": "Fuzz lead", "mobile": "13512340002"}, actor=org.a_manager)
     web_form = customer_leads.create_web_form(org.store_a.id, "Fuzz form", actor=org.a_manager)
-    ids = {"lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
+    from crm.sales import quote_services
+
+    quote = quote_services.create_quote({"customer_id": customer.id, "lines": [
+        {"product_id": product.id, "quantity": 2, "unit_price": "70"}]}, actor=org.a_manager)
+    from crm.sales import opportunity_services
+
+    pipeline = opportunity_services.save_pipeline(None, {"name": "Fuzz", "store_id": org.store_a.id, "stages": [
+        {"name": "One", "win_rate": "10"}, {"name": "Two", "win_rate": "50"}]}, actor=org.hq_admin)
+    opportunity = opportunity_services.create_opportunity({"customer_id": customer.id, "pipeline_id": pipeline.id,
+                                                           "name": "Fuzz deal"}, actor=org.a_manager)
+    ids = {"quote_id": quote.id, "pipeline_id": pipeline.id, "opportunity_id": opportunity.id, "lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
            "view_id": view.id, "job_id": job.id,
            "user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
@@ -139,11 +149,12 @@ PAGE_IDS = [
     "/tasks/1/attachments/99999999999999",
     "/processes/999999", "/processes/99999999999999", "/processes/definitions/nope",
     "/processes/definitions/wf_inbox/99999999999999", "/processes/999999/migrate",
+    "/quotes/99999999999999", "/quotes/0/pdf", "/quotes/999999/edit",
 ]
 API_IDS = [
     "/api/v1/users/abc", "/api/v1/users/999999", "/api/v1/users/99999999999999", "/api/v1/users/0",
     "/api/v1/org-units/99999999999999999999", "/api/v1/roles/999999", "/api/v1/roles/99999999999999",
-    "/api/v1/no-such-thing",
+    "/api/v1/no-such-thing", "/api/v1/quotes/99999999999999", "/api/v1/quotes/0/pdf",
 ]
 
 

@@ -105,6 +105,9 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "view_id": Outside(("customer_view:b_rep",)),
     "job_id": Outside(("import_job:b",)),
     "lead_id": Outside(("lead:b", "lead:c")),
+    "quote_id": Outside(("quote:b", "quote:c")),
+    "opportunity_id": Outside(("opportunity:b",)),
+    "pipeline_id": Outside(("pipeline:b",)),
     "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/test_leads.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
@@ -259,6 +262,24 @@ def world(org: Org) -> World:
                            content_type="image/png", size=1)
     db.session.add(picture)
     objects |= {"category:pallets": category, "product:pallet": pallet, "image:pallet": picture}
+    # Quotes of stores B and C (the note carries the secret).
+    from crm.sales import quote_services
+
+    quote_b = quote_services.create_quote({"customer_id": customer_b.id, "note": f"{SECRET}-Quote-B", "lines": [
+        {"product_id": pallet.id, "quantity": 3, "unit_price": "77.77"}]}, actor=org.b_rep)
+    quote_c = quote_services.create_quote({"customer_id": customer_c.id, "note": f"{SECRET}-Quote-C", "lines": [
+        {"product_id": pallet.id, "quantity": 1, "unit_price": "66.66"}]}, actor=org.c_rep)
+    secrets += [f"{SECRET}-Quote-B", f"{SECRET}-Quote-C", quote_b.number, quote_c.number]
+    objects |= {"quote:b": quote_b, "quote:c": quote_c}
+    from crm.sales import opportunity_services
+
+    pipeline_b = opportunity_services.save_pipeline(None, {"name": f"{SECRET}-Pipeline-B", "stages": [
+        {"name": f"{SECRET}-Stage-B", "win_rate": "30"}]}, actor=org.b_manager)
+    opportunity_b = opportunity_services.create_opportunity({"customer_id": customer_b.id, "pipeline_id": pipeline_b.id,
+                                                             "name": f"{SECRET}-Opportunity-B", "amount": "12345"},
+                                                            actor=org.b_rep)
+    secrets += [pipeline_b.name, f"{SECRET}-Stage-B", opportunity_b.name]
+    objects |= {"pipeline:b": pipeline_b, "opportunity:b": opportunity_b}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,

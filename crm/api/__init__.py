@@ -14,9 +14,11 @@ def register_api(app: Flask) -> None:
     from crm.api import leads
     from crm.api import me
     from crm.api import notifications
+    from crm.api import opportunities
     from crm.api import org_units
     from crm.api import processes
     from crm.api import products
+    from crm.api import quotes
     from crm.api import roles
     from crm.api import tasks
     from crm.api import tokens
@@ -27,7 +29,7 @@ def register_api(app: Flask) -> None:
 
     document_problem_responses(api)
     for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes,
-                   customers, leads):
+                   customers, leads, quotes, opportunities):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

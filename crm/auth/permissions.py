@@ -97,6 +97,21 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "product.cost": _l("See cost prices and margins"),
         },
     },
+    "quotes": {
+        "label": _l("Quotes"),
+        "permissions": {
+            "quote.view": _l("View quotes in scope and their price history"),
+            "quote.edit": _l("Create, edit, submit and revise quotes; attach or request invoices"),
+        },
+    },
+    "opportunities": {
+        "label": _l("Opportunities"),
+        "permissions": {
+            "opportunity.view": _l("View opportunities in scope, the board, funnel and forecast"),
+            "opportunity.edit": _l("Create and edit opportunities, move them between stages, close them won or lost"),
+            "pipeline.manage": _l("Configure the pipelines of a store, their stages and win rates"),
+        },
+    },
     "customers": {
         "label": _l("Customers"),
         "permissions": {

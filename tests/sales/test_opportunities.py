@@ -1,0 +1,241 @@
+"""Opportunities: pipelines per store with win rates, create with cross-store refusal, stage moves (saved,
+logged, stale boards refused), won/lost, funnel and forecast, the board page, customer transfer and merge."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crm.core.audit import OperationLog
+from crm.core.errors import Conflict
+from crm.core.errors import InvalidTransition
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+from crm.extensions import db
+from crm.sales import opportunity_queries
+from crm.sales import opportunity_services as svc
+from crm.sales.models import OpportunityStatus
+from tests.conftest import csrf
+
+STAGES = [{"name": "Lead", "win_rate": "10"}, {"name": "Sample sent", "win_rate": "40"},
+          {"name": "Negotiation", "win_rate": "75.5"}]
+
+
+@pytest.fixture
+def pipes(org):
+    a = svc.save_pipeline(None, {"name": "Wholesale", "stages": STAGES}, actor=org.a_manager)
+    b = svc.save_pipeline(None, {"name": "B pipeline", "stages": STAGES[:2]}, actor=org.b_manager)
+    db.session.commit()
+    return {"a": a, "b": b}
+
+
+def opp(user, customer, pipeline, name="Deal", amount="10000", **extra):
+    o = svc.create_opportunity({"customer_id": customer.id, "pipeline_id": pipeline.id, "name": name,
+                                "amount": amount, **extra}, actor=user)
+    db.session.commit()
+    return o
+
+
+def test_pipelines_are_per_store_with_ordered_stages_and_win_rates(org, pipes):
+    a = pipes["a"]
+    assert a.store_id == org.store_a.id and [s.name for s in a.stages] == ["Lead", "Sample sent", "Negotiation"]
+    assert [s.win_rate for s in a.stages] == [Decimal("0.1"), Decimal("0.4"), Decimal("0.755")]
+    with pytest.raises(ValidationFailed) as err:
+        svc.save_pipeline(None, {"name": "", "stages": [{"name": "X", "win_rate": "120"}, {"name": "Y", "win_rate": "a"}]},
+                          actor=org.a_manager)
+    assert set(err.value.errors) == {"name", "stages.0.win_rate", "stages.1.win_rate"}
+    with pytest.raises(PermissionDenied):
+        svc.save_pipeline(None, {"name": "Mine", "stages": STAGES}, actor=org.a_rep1)
+    with pytest.raises(NotFound):
+        svc.save_pipeline(pipes["b"].id, {"name": "Hijack", "stages": STAGES}, actor=org.a_manager)
+    # reorder and retire a stage: ids kept
+    lead, sample, nego = a.stages
+    svc.save_pipeline(a.id, {"name": "Wholesale", "stages": [
+        {"id": nego.id, "name": "Negotiation", "win_rate": "80"}, {"id": lead.id, "name": "Lead", "win_rate": "5"}]},
+        actor=org.a_manager)
+    db.session.commit()
+    assert [(s.name, s.active) for s in a.stages] == [("Negotiation", True), ("Lead", True), ("Sample sent", False)]
+
+
+def test_create_refuses_cross_store_references(org, pipes, customers, products):
+    with pytest.raises(ValidationFailed) as err:
+        svc.create_opportunity({"customer_id": customers["a"].id, "pipeline_id": pipes["b"].id, "name": "X",
+                                "amount": "1.001", "member_ids": [org.b_rep.id],
+                                "products": [{"product_id": products["off"].id}]}, actor=org.a_rep1)
+    assert set(err.value.errors) == {"pipeline_id", "amount", "member_ids", "products.0.product_id"}
+    with pytest.raises(ValidationFailed) as err:
+        svc.create_opportunity({"customer_id": customers["b"].id, "pipeline_id": pipes["a"].id, "name": "X"},
+                               actor=org.a_rep1)
+    assert "customer_id" in err.value.errors
+    o = opp(org.a_rep1, customers["a"], pipes["a"], member_ids=[org.a_rep2.id],
+            products=[{"product_id": products["p100"].id, "quantity": 300}], expected_close="2026-12-31")
+    assert o.stage.name == "Lead" and o.store_id == org.store_a.id and o.owner_id == org.a_rep1.id
+    assert [m.user_id for m in o.members] == [org.a_rep2.id] and o.products[0].quantity == 300
+    # the team member sees it; the other store does not
+    assert svc.get_opportunity(o.id, org.a_rep2).id == o.id
+    with pytest.raises(NotFound):
+        svc.get_opportunity(o.id, org.b_rep)
+
+
+def test_moves_are_saved_logged_and_stale_boards_refused(org, pipes, customers):
+    o = opp(org.a_rep1, customers["a"], pipes["a"])
+    lead, sample, nego = pipes["a"].stages
+    seen = o.lock_version
+    svc.move_stage(o.id, sample.id, actor=org.a_rep1, lock_version=seen)
+    db.session.commit()
+    assert o.stage_id == sample.id
+    log = db.session.scalars(db.select(OperationLog).where(OperationLog.object_type == "opportunity",
+                                                           OperationLog.object_id == o.id,
+                                                           OperationLog.action == "stage_moved")).one()
+    assert log.note == "Lead → Sample sent" and log.actor_id == org.a_rep1.id
+    with pytest.raises(Conflict):
+        svc.move_stage(o.id, nego.id, actor=org.a_rep1, lock_version=seen)  # the other tab's stale board
+    db.session.rollback()
+    with pytest.raises(ValidationFailed):
+        svc.move_stage(o.id, pipes["b"].stages[0].id, actor=org.a_rep1)
+    db.session.rollback()
+    with pytest.raises(NotFound):
+        svc.move_stage(o.id, nego.id, actor=org.b_rep)
+
+
+def test_won_lost_with_reason_funnel_and_forecast(org, pipes, customers):
+    lead, sample, nego = pipes["a"].stages
+    o1 = opp(org.a_rep1, customers["a"], pipes["a"], name="One", amount="10000")
+    o2 = opp(org.a_rep1, customers["a2"], pipes["a"], name="Two", amount="20000")
+    o4 = opp(org.b_rep, customers["b"], pipes["b"], name="B one", amount="99999")
+    svc.move_stage(o2.id, nego.id, actor=org.a_rep1)
+    with pytest.raises(ValidationFailed) as err:
+        svc.close_opportunity(o1.id, "lost", "", actor=org.a_rep1)
+    assert "reason" in err.value.errors
+    svc.close_opportunity(o1.id, "won", "signed", actor=org.a_rep1)
+    db.session.commit()
+    assert o1.status == OpportunityStatus.WON and o1.closed_at is not None
+    with pytest.raises(InvalidTransition):
+        svc.move_stage(o1.id, sample.id, actor=org.a_rep1)
+    db.session.rollback()
+
+    rows = {r.name: r for r in opportunity_queries.forecast(org.a_manager, by="owner")}
+    assert rows["A Rep One"].weighted == Decimal("15100.00")  # 20000 × 75.5 %
+    assert rows["A Rep One"].won_amount == Decimal("10000.00") and rows["A Rep One"].open_count == 1
+    stores = {r.name: r for r in opportunity_queries.forecast(org.a_manager, by="store")}
+    assert set(stores) == {"Store A"}
+    columns = opportunity_queries.board(pipes["a"], org.a_manager)
+    assert [len(c.cards) for c in columns] == [0, 0, 1] and columns[2].weighted == Decimal("15100.00")
+    assert o4.store_id == org.store_b.id
+
+
+def test_board_page_move_by_form_and_json(org, pipes, customers, login_as):
+    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Board deal")
+    client = login_as(org.a_rep1)
+    html = client.get("/opportunities/").get_data(as_text=True)
+    assert "Board deal" in html and 'draggable="true"' in html and f'id="move-{o.id}"' in html
+    sample = pipes["a"].stages[1]
+    token = csrf(client, "/opportunities/")
+    seen = o.lock_version
+    resp = client.post(f"/opportunities/{o.id}/move", data={"csrf_token": token, "stage_id": sample.id,
+                                                           "lock_version": seen},
+                       headers={"Accept": "application/json"})
+    assert resp.status_code == 200 and resp.get_json()["ok"] and resp.get_json()["stage_id"] == sample.id
+    stale = client.post(f"/opportunities/{o.id}/move", data={"csrf_token": token, "stage_id": pipes["a"].stages[2].id,
+                                                            "lock_version": seen},
+                        headers={"Accept": "application/json"})
+    assert stale.status_code == 409 and not stale.get_json()["ok"]
+    assert client.get("/opportunities/forecast").status_code == 200
+    assert client.get(f"/opportunities/{o.id}").status_code == 200
+    other = login_as(org.b_rep)
+    assert other.get(f"/opportunities/{o.id}").status_code == 404
+    assert "Board deal" not in other.get("/opportunities/").get_data(as_text=True)
+
+
+def test_pipeline_settings_page(org, login_as):
+    client = login_as(org.a_manager)
+    token = csrf(client, "/opportunities/pipelines")
+    resp = client.post("/opportunities/pipelines", data={"csrf_token": token, "name": "Export",
+                                                         "stages-0-name": "Contact", "stages-0-win_rate": "20",
+                                                         "stages-1-name": "Offer", "stages-1-win_rate": "x"})
+    assert resp.status_code == 422 and 'data-field-error="stages.1.win_rate"' in resp.get_data(as_text=True)
+    resp = client.post("/opportunities/pipelines", data={"csrf_token": token, "name": "Export",
+                                                         "stages-0-name": "Contact", "stages-0-win_rate": "20"})
+    assert resp.status_code == 303
+    assert login_as(org.a_rep1).get("/opportunities/pipelines").status_code == 403
+
+
+def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, customers, products, quote_process):
+    from crm.customers.merge import merge
+    from crm.customers.services.owners import transfer
+    from tests.sales.quote_support import line
+    from tests.sales.quote_support import submitted
+
+    o = opp(org.a_rep1, customers["a"], pipes["a"])
+    transfer([customers["a"]], org.a_rep2.id, actor=org.a_manager)
+    db.session.commit()
+    db.session.refresh(o)
+    assert o.owner_id == org.a_rep2.id
+    assert svc.customers_with_open_opportunities([customers["a"].id, customers["a2"].id]) == {customers["a"].id}
+    q = submitted(org.a_rep1, customers["a2"], line(products["p100"], "95.00"))
+    o2 = opp(org.a_rep1, customers["a2"], pipes["a"], name="Merged deal")
+    merge(customers["a2"], customers["a"], actor=org.a_manager)
+    db.session.commit()
+    for row in (q, o2, *q.lines):
+        db.session.refresh(row)
+    assert q.customer_id == o2.customer_id == q.lines[0].customer_id == customers["a"].id
+
+
+@pytest.fixture
+def api_ready(org):
+    from tests.api.conftest import grant
+
+    grant(org.roles["salesperson"], "api.use")  # before anyone's permissions are cached
+    db.session.commit()
+
+
+def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
+    from tests.api.conftest import assert_problem
+
+    lead, sample, nego = pipes["a"].stages
+    listed = call("GET", "/api/v1/pipelines", org.a_rep1).get_json()
+    assert isinstance(listed, list), listed
+    assert [p["name"] for p in listed] == ["Wholesale"]
+    made = call("POST", "/api/v1/opportunities", org.a_rep1, json={
+        "customer_id": customers["a"].id, "pipeline_id": pipes["a"].id, "name": "API deal", "amount": "5000"})
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["stage_id"] == lead.id and body["weighted_amount"] == "500.00"
+    moved = call("POST", f"/api/v1/opportunities/{body['id']}/move", org.a_rep1,
+                 json={"stage_id": nego.id, "lock_version": body["lock_version"]})
+    assert moved.status_code == 200 and moved.get_json()["stage_id"] == nego.id
+    assert_problem(call("POST", f"/api/v1/opportunities/{body['id']}/move", org.a_rep1,
+                        json={"stage_id": sample.id, "lock_version": body["lock_version"]}), 409)
+    board = call("GET", f"/api/v1/opportunities?pipeline_id={pipes['a'].id}", org.a_rep1).get_json()
+    assert [o["name"] for o in board] == ["API deal"]
+    assert_problem(call("POST", f"/api/v1/opportunities/{body['id']}/close", org.a_rep1,
+                        json={"outcome": "lost"}), 422, "reason")
+    won = call("POST", f"/api/v1/opportunities/{body['id']}/close", org.a_rep1, json={"outcome": "won"})
+    assert won.get_json()["status"] == "won" and won.get_json()["weighted_amount"] == "5000.00"
+    assert call("GET", f"/api/v1/opportunities/{body['id']}", org.b_rep).status_code in (403, 404)
+
+
+def test_a_quote_from_an_opportunity(org, pipes, customers, products, login_as, quote_process):
+    from crm.sales import quote_services
+
+    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Quoted deal")
+    q = quote_services.create_quote({"opportunity_id": o.id, "lines": [
+        {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
+    db.session.commit()
+    assert (q.customer_id, q.opportunity_id) == (customers["a"].id, o.id)
+    with pytest.raises(ValidationFailed) as err:
+        quote_services.create_quote({"opportunity_id": o.id, "customer_id": customers["a2"].id, "lines": [
+            {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
+    assert set(err.value.errors) == {"opportunity_id"}
+    b = opp(org.b_rep, customers["b"], pipes["b"])
+    with pytest.raises(ValidationFailed) as err:
+        quote_services.create_quote({"opportunity_id": b.id, "lines": [
+            {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
+    assert "opportunity_id" in err.value.errors
+    client = login_as(org.a_rep1)
+    assert q.number in client.get(f"/opportunities/{o.id}").get_data(as_text=True)
+    assert 'id="quote-opportunity"' in client.get(f"/quotes/{q.id}").get_data(as_text=True)
+    page = client.get(f"/quotes/new?customer_id={customers['a'].id}&opportunity_id={o.id}").get_data(as_text=True)
+    assert f'name="opportunity_id" value="{o.id}"' in page
