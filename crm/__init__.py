@@ -71,6 +71,14 @@ def _register_jobs(app: Flask) -> None:
     register_job("customers.follow_up_reminders", follow_up_reminders, "interval", minutes=1)
     register_job("customers.run_imports", run_imports, "interval",
                  seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
+    from crm.highseas.jobs import sweep as highseas_sweep
+    from crm.highseas.services import on_customer_locking
+    from crm.highseas.services import on_customer_released
+
+    signals.customer_released.connect(on_customer_released)
+    signals.customer_locking.connect(on_customer_locking)
+    hour, _, minute = str(app.config.get("HIGHSEAS_SWEEP_AT", "02:00")).partition(":")
+    register_job("highseas.sweep", highseas_sweep, "cron", hour=int(hour), minute=int(minute or 0))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -95,6 +103,8 @@ def _init_extensions(app: Flask) -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.customers.models  # noqa: F401
+    import crm.highseas.bpmn  # noqa: F401
+    import crm.highseas.models  # noqa: F401
     import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
     import crm.sales.models  # noqa: F401
@@ -165,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.customers.views import bp as customers_bp
     from crm.customers.views import public as lead_forms_bp
     from crm.dashboard.views import bp as dashboard_bp
+    from crm.highseas.views import bp as highseas_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.notify.views import bp as notify_bp
     from crm.org.views import bp as org_bp
@@ -183,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(approvals_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(processes_bp)
+    app.register_blueprint(highseas_bp)
     register_api(app)
 
 
