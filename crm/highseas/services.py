@@ -438,9 +438,8 @@ def sweep_pool(pool: HighSeasPool, *, batch: int = 500) -> dict[str, int]:
                        str(_l("%(name)s was recycled to the high seas", name=customer.name)), body=reason,
                        url=_url(customer), store_id=customer.store_id)
                 result["recycled"] += 1
-            elif horizon and when - timedelta(days=horizon) <= now:
-                if _remind(customer, when):
-                    result["reminded"] += 1
+            elif horizon and when - timedelta(days=horizon) <= now and _remind(customer, when):
+                result["reminded"] += 1
         db.session.flush()
     return result
 

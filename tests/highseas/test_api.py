@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.extensions import db
-from tests.api.conftest import assert_problem
 import pytest
 
-from tests.api.conftest import call  # noqa: F401
+from crm.extensions import db
+from tests.api.conftest import assert_problem
 from tests.api.conftest import grant
-from tests.api.conftest import token  # noqa: F401
 from tests.highseas.conftest import make_customer
 from tests.highseas.conftest import set_pool
 

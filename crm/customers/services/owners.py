@@ -13,10 +13,10 @@ from sqlalchemy import update
 
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
-from crm.core.signals import customer_locking
-from crm.core.signals import customer_released
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.signals import customer_locking
+from crm.core.signals import customer_released
 from crm.core.validation import check_text
 from crm.customers.models import Contact
 from crm.customers.models import Customer
