@@ -148,10 +148,11 @@ def update_pool(pool: HighSeasPool, data: dict[str, Any], *, actor: User, lock_v
                 from crm.core.errors import Conflict
 
                 raise Conflict()
-        except ValueError:
+        except (TypeError, ValueError):
             raise ValidationFailed({"lock_version": _l("Invalid version; reload the page.")}) from None
     errors: Errors = {}
-    name = str(data.get("name") or "").strip()
+    raw_name = data.get("name")
+    name = raw_name.strip() if isinstance(raw_name, str) else ""
     if not name:
         errors["name"] = str(_l("This field is required."))
     elif len(name) > 100:
