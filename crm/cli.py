@@ -91,6 +91,9 @@ def seed_demo(if_empty: bool) -> None:
         sales_demo.seed(created["users"]["13800000001"])  # the super admin fills the catalogue
         approvals_demo.seed()
         customer_demo.seed(created["users"])
+        from crm.highseas import demo as highseas_demo
+
+        highseas_demo.seed()
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)
