@@ -24,6 +24,7 @@ from crm.core.nav import NavItem
 from crm.core.nav import add_nav
 from crm.core.web import form_data
 from crm.core.web import int_arg
+from crm.core.web import register_action_label
 from crm.customers.models import CustomerLevel
 from crm.extensions import db
 from crm.highseas import queries
@@ -40,6 +41,18 @@ add_nav(NavItem("main", "highseas.my_claims", _l("My claim applications"), "hand
                 order=13))
 add_nav(NavItem("main", "highseas.audit", _l("Claim audit"), "clipboard-check", permission="highseas.assign",
                 order=14))
+
+
+for _action, _label in {
+    "high_seas_recycled": _l("Recycled to the high seas"),
+    "high_seas_released": _l("Moved to the high seas"),
+    "high_seas_claimed": _l("Claimed from the high seas"),
+    "high_seas_assigned": _l("Assigned from the high seas"),
+    "high_seas_returned": _l("Returned to the pool"),
+    "high_seas_claim_applied": _l("Claim applied for"),
+    "high_seas_claim_rejected": _l("Claim rejected"),
+}.items():
+    register_action_label(_action, _label)
 
 
 @bp.app_context_processor
