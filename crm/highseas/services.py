@@ -18,10 +18,14 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from crm.core.audit import OperationLog
+from crm.core.audit import encode_value
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
@@ -380,31 +384,84 @@ def claim_expired(claim_id: int) -> dict[str, Any]:
 
 
 # The sweep ----------------------------------------------------------------------------------------------
-def _candidates(pool: HighSeasPool, now: datetime, horizon_days: int, limit: int, after_id: int) -> list[Customer]:
+# Set-based: candidate rows are read as plain tuples (no ORM objects), taken with FOR UPDATE SKIP LOCKED on
+# PostgreSQL (a customer in the middle of a claim or an assignment is left for the next run), decided by
+# `rules.recycle_due`, and each batch is written with one UPDATE of the customers, one of their contacts,
+# one multi-row INSERT of the moves and one of the operation-log events. Owners and supervisors get one
+# notification per run, not one per customer.
+_SWEEP_COLUMNS = (Customer.id, Customer.store_id, Customer.name, Customer.owner_id, Customer.level, Customer.won, Customer.locked,
+                  Customer.owned_since, Customer.created_at, Customer.last_follow_up_at, Customer.last_deal_at)
+
+
+def _candidates(pool: HighSeasPool, now: datetime, horizon_days: int, limit: int, after_id: int) -> list[Any]:
     """Owned, unlocked customers of the pool's store whose rule clocks are old enough to matter now (or
     within the reminder horizon); the precise decision is `rules.recycle_due`."""
     days = rules.min_days(pool)
     assert days is not None
     cutoff = now - timedelta(days=max(days - horizon_days, 0))
-    stmt = select(Customer).where(
+    stmt = select(*_SWEEP_COLUMNS).where(
         Customer.store_id == pool.store_id, Customer.owner_id.is_not(None), Customer.locked.is_(False),
         Customer.id > after_id,
-        or_(Customer.owned_since.is_(None), Customer.owned_since < cutoff),
-        or_(Customer.last_follow_up_at.is_(None), Customer.last_follow_up_at < cutoff,
-            Customer.last_deal_at.is_(None), Customer.last_deal_at < cutoff),
+        or_(Customer.owned_since.is_(None), Customer.owned_since <= cutoff),
+        or_(Customer.last_follow_up_at.is_(None), Customer.last_follow_up_at <= cutoff,
+            Customer.last_deal_at.is_(None), Customer.last_deal_at <= cutoff),
     )
     if pool.exempt_won:
         stmt = stmt.where(Customer.won.is_(False))
     owners = rules.member_ids(pool)
     if owners is not None:
         stmt = stmt.where(Customer.owner_id.in_(owners))
-    stmt = stmt.order_by(Customer.id).limit(limit).execution_options(populate_existing=True)
+    stmt = stmt.order_by(Customer.id).limit(limit)
     if _pg():
-        stmt = stmt.with_for_update(skip_locked=True, of=Customer)
-    return list(db.session.scalars(stmt))
+        stmt = stmt.with_for_update(skip_locked=True, of=Customer.__table__)
+    return list(db.session.execute(stmt))
 
 
-def sweep_pool(pool: HighSeasPool, *, batch: int = 500) -> dict[str, int]:
+def _change(old: Any, new: Any) -> dict[str, Any]:
+    old_type, old_v = encode_value(old)
+    new_type, new_v = encode_value(new)
+    return {"type": new_type if new_type != "null" else old_type, "old": old_v, "new": new_v}
+
+
+def _recycle_many(store_id: int, items: list[tuple[Any, str, str]], now: datetime) -> None:
+    """Write one batch of recycles: items are (row, rule, reason); rows are locked by the caller."""
+    ids = [row.id for row, _, _ in items]
+    table = Customer.__table__
+    db.session.execute(update(table).where(table.c.id.in_(ids), table.c.owner_id.is_not(None)).values(
+        owner_id=None, owned_since=None, lock_version=table.c.lock_version + 1, updated_at=now))
+    contacts = Contact.__table__
+    db.session.execute(update(contacts).where(contacts.c.customer_id.in_(ids)).values(owner_id=None))
+    db.session.execute(insert(HighSeasMove.__table__), [
+        {"store_id": store_id, "customer_id": row.id, "kind": MoveKind.RECYCLED.value, "from_owner_id": row.owner_id,
+         "to_owner_id": None, "reason": reason[:500], "rule": rule, "actor_id": None, "at": now}
+        for row, rule, reason in items])
+    db.session.execute(insert(OperationLog.__table__), [
+        {"occurred_at": now, "actor_id": None, "object_type": "customer", "object_id": row.id, "store_id": store_id,
+         "action": "high_seas_recycled", "note": reason[:300],
+         "changes": {"owner_id_old": _change(None, row.owner_id), "owner_id_new": _change(None, None),
+                     "rule": _change(None, rule)}}
+        for row, rule, reason in items])
+
+
+def _tell_recycled(store_id: int, recycled: dict[int, list[tuple[int, str]]]) -> None:
+    """One notification per owner and one per supervisor for the whole run."""
+    by_person: dict[int, list[tuple[int, str]]] = {}
+    for owner_id, customers in recycled.items():
+        for person in {owner_id, _supervisor_of(owner_id)} - {None}:
+            by_person.setdefault(int(person), []).extend(customers)  # type: ignore[arg-type]
+    for person, customers in by_person.items():
+        if len(customers) == 1:
+            cid, name = customers[0]
+            notify([person], "highseas_moved", str(_l("%(name)s was recycled to the high seas", name=name)),
+                   url=f"/customers/{cid}", store_id=store_id)
+        else:
+            names = ", ".join(name for _, name in customers[:10]) + ("…" if len(customers) > 10 else "")
+            notify([person], "highseas_moved",
+                   str(_l("%(n)d customers were recycled to the high seas", n=len(customers))), body=names,
+                   url="/high-seas/", store_id=store_id)
+
+
+def sweep_pool(pool: HighSeasPool, *, batch: int = 2000) -> dict[str, int]:
     result = {"recycled": 0, "reminded": 0}
     if not pool.auto_recycle or rules.min_days(pool) is None:
         return result
@@ -413,38 +470,37 @@ def sweep_pool(pool: HighSeasPool, *, batch: int = 500) -> dict[str, int]:
     open_claims = set(db.session.scalars(select(HighSeasClaim.customer_id).where(
         HighSeasClaim.store_id == pool.store_id, HighSeasClaim.status.in_(OPEN_CLAIM))))
     horizon = pool.remind_days or 0
+    recycled: dict[int, list[tuple[int, str]]] = {}
     after = 0
     while True:
         rows = _candidates(pool, now, horizon, batch, after)
         if not rows:
             break
         after = rows[-1].id
-        for customer in rows:
-            if customer.id in exempt or customer.id in open_claims:
+        todo: list[tuple[Any, str, str]] = []
+        for row in rows:
+            if row.id in exempt or row.id in open_claims:
                 continue
-            due = rules.recycle_due(pool, customer)
+            due = rules.recycle_due(pool, row)  # type: ignore[arg-type]
             if due is None:
                 continue
             when, rule, days = due
-            if when.tzinfo is None:
-                from datetime import UTC
-
-                when = when.replace(tzinfo=UTC)
             if when <= now:
-                owner_id = customer.owner_id
-                reason = str(rules.RULE_REASONS[rule] % {"days": days})
-                _set_owner(customer, None, MoveKind.RECYCLED, reason, actor_id=None, rule=rule)
-                notify([u for u in {owner_id, _supervisor_of(owner_id)} if u], "highseas_moved",
-                       str(_l("%(name)s was recycled to the high seas", name=customer.name)), body=reason,
-                       url=_url(customer), store_id=customer.store_id)
-                result["recycled"] += 1
-            elif horizon and when - timedelta(days=horizon) <= now and _remind(customer, when):
+                todo.append((row, rule, str(rules.RULE_REASONS[rule] % {"days": days})))
+                recycled.setdefault(row.owner_id, []).append((row.id, row.name))
+            elif horizon and when - timedelta(days=horizon) <= now and _remind(row, when):
                 result["reminded"] += 1
-        db.session.flush()
+        if todo:
+            _recycle_many(pool.store_id, todo, now)
+            result["recycled"] += len(todo)
+    if recycled:
+        db.session.expire_all()  # customers loaded in this session are stale now
+        _tell_recycled(pool.store_id, recycled)
+    db.session.flush()
     return result
 
 
-def _remind(customer: Customer, when: datetime) -> bool:
+def _remind(customer: Any, when: datetime) -> bool:
     due_on = when.astimezone(LOCAL).date().isoformat()
     assert customer.owner_id is not None
     try:

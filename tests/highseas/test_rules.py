@@ -229,3 +229,52 @@ def test_assign_refusals(org):
     db.session.rollback()
     assert owner(c) is None
     assert db.session.scalar(select(HighSeasMove).where(HighSeasMove.kind == MoveKind.ASSIGNED)) is None
+
+
+def test_sweep_matches_a_plain_recomputation_of_the_rules(org, clock):
+    """60 customers with random clocks, levels, won and locked flags: the sweep recycles exactly those a
+    straightforward reading of the rules picks; contacts lose their owner too; one notification per owner."""
+    import random
+
+    from crm.customers.models import Contact
+    from crm.customers.models import CustomerLevel
+
+    rnd = random.Random(7)
+    set_pool(org.store_a, follow_up_days=30, deal_days=45, level_days={"a": 60}, remind_days=None, exempt_won=True)
+    now = services.utcnow()
+    rows = []
+    for i in range(60):
+        owner_user = org.a_rep1 if i % 2 else org.a_rep2
+        c = make_customer(owner_user, level=rnd.choice(["a", "b", "c", "d"]))
+        c.owned_since = now - timedelta(days=rnd.randint(0, 120))
+        c.last_follow_up_at = now - timedelta(days=rnd.randint(0, 120)) if rnd.random() < 0.7 else None
+        c.last_deal_at = now - timedelta(days=rnd.randint(0, 120)) if rnd.random() < 0.5 else None
+        c.won = rnd.random() < 0.2
+        c.locked = rnd.random() < 0.1
+        rows.append(c)
+    customers.add_contact(rows[0], {"name": "Buyer"}, actor=rows[0].owner)
+    db.session.commit()
+
+    def expected(c):
+        if c.locked or c.won:
+            return False
+        start = c.owned_since
+        fu_days = 60 if c.level == CustomerLevel.A else 30
+        fu_base = max(start, c.last_follow_up_at) if c.last_follow_up_at else start
+        deal_base = max(start, c.last_deal_at) if c.last_deal_at else start
+        return fu_base + timedelta(days=fu_days) <= now or deal_base + timedelta(days=45) <= now
+
+    want = {c.id for c in rows if expected(c)}
+    versions = {c.id: c.lock_version for c in rows}
+    assert 5 < len(want) < 55
+    result = sweep()
+    assert result["recycled"] == len(want)
+    got = {c.id for c in rows if owner(c) is None}
+    assert got == want
+    for c in rows:
+        assert c.lock_version == versions[c.id] + (1 if c.id in want else 0)
+    contact = db.session.scalars(select(Contact).where(Contact.customer_id == rows[0].id)).one()
+    assert (contact.owner_id is None) == (rows[0].id in want)
+    rep1_notes = notes(org.a_rep1, "highseas_moved")
+    assert len(rep1_notes) == 1 and "were recycled" in rep1_notes[0]
+    assert sweep()["recycled"] == 0
