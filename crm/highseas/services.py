@@ -17,15 +17,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
+from sqlalchemy import null
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from crm.core.audit import OperationLog
-from crm.core.audit import encode_value
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
@@ -417,37 +419,59 @@ def _candidates(pool: HighSeasPool, now: datetime, horizon_days: int, limit: int
     return list(db.session.execute(stmt))
 
 
-def _change(old: Any, new: Any) -> dict[str, Any]:
-    old_type, old_v = encode_value(old)
-    new_type, new_v = encode_value(new)
-    return {"type": new_type if new_type != "null" else old_type, "old": old_v, "new": new_v}
+def _json_object(*pairs: Any) -> Any:
+    """A JSON object built by the database (json_build_object / json_object)."""
+    if _pg():
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return cast(func.json_build_object(*pairs), JSONB)
+    return func.json_object(*pairs)
 
 
 def _recycle_many(store_id: int, items: list[tuple[Any, str, str]], now: datetime) -> None:
-    """Write one batch of recycles: items are (row, rule, reason); rows are locked by the caller."""
-    ids = [row.id for row, _, _ in items]
+    """Write one batch of recycles: items are (row, rule, reason); rows are locked by the caller. The moves
+    and the operation-log events are INSERT … SELECT from the customers (one per distinct reason), before
+    the UPDATE that clears the owners."""
     table = Customer.__table__
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row, rule, reason in items:
+        groups.setdefault((rule, reason), []).append(row.id)
+    moves = HighSeasMove.__table__
+    log = OperationLog.__table__
+    for (rule, reason), ids in groups.items():
+        chosen = select(table.c.id).where(table.c.id.in_(ids), table.c.owner_id.is_not(None))
+        db.session.execute(insert(moves).from_select(
+            ["store_id", "customer_id", "kind", "from_owner_id", "to_owner_id", "reason", "rule", "actor_id", "at"],
+            select(table.c.store_id, table.c.id, literal(MoveKind.RECYCLED.value), table.c.owner_id,
+                   null(), literal(reason[:500]), literal(rule), null(), literal(now, type_=moves.c.at.type))
+            .where(table.c.id.in_(chosen))))
+        owner_change = _json_object(literal("type"), literal("int"), literal("old"), null(),
+                                    literal("new"), table.c.owner_id)
+        nothing = _json_object(literal("type"), literal("null"), literal("old"), null(), literal("new"), null())
+        rule_change = _json_object(literal("type"), literal("str"), literal("old"), null(), literal("new"),
+                                   literal(rule))
+        db.session.execute(insert(log).from_select(
+            ["occurred_at", "actor_id", "object_type", "object_id", "store_id", "action", "changes", "note"],
+            select(literal(now, type_=log.c.occurred_at.type), null(), literal("customer"), table.c.id,
+                   table.c.store_id, literal("high_seas_recycled"),
+                   _json_object(literal("owner_id_old"), owner_change, literal("owner_id_new"), nothing,
+                                literal("rule"), rule_change),
+                   literal(reason[:300]))
+            .where(table.c.id.in_(chosen))))
+    ids = [row.id for row, _, _ in items]
     db.session.execute(update(table).where(table.c.id.in_(ids), table.c.owner_id.is_not(None)).values(
         owner_id=None, owned_since=None, lock_version=table.c.lock_version + 1, updated_at=now))
     contacts = Contact.__table__
     db.session.execute(update(contacts).where(contacts.c.customer_id.in_(ids)).values(owner_id=None))
-    db.session.execute(insert(HighSeasMove.__table__), [
-        {"store_id": store_id, "customer_id": row.id, "kind": MoveKind.RECYCLED.value, "from_owner_id": row.owner_id,
-         "to_owner_id": None, "reason": reason[:500], "rule": rule, "actor_id": None, "at": now}
-        for row, rule, reason in items])
-    db.session.execute(insert(OperationLog.__table__), [
-        {"occurred_at": now, "actor_id": None, "object_type": "customer", "object_id": row.id, "store_id": store_id,
-         "action": "high_seas_recycled", "note": reason[:300],
-         "changes": {"owner_id_old": _change(None, row.owner_id), "owner_id_new": _change(None, None),
-                     "rule": _change(None, rule)}}
-        for row, rule, reason in items])
 
 
 def _tell_recycled(store_id: int, recycled: dict[int, list[tuple[int, str]]]) -> None:
     """One notification per owner and one per supervisor for the whole run."""
     by_person: dict[int, list[tuple[int, str]]] = {}
+    supervisors = {uid: sup for uid, sup in db.session.execute(
+        select(User.id, User.supervisor_id).where(User.id.in_(list(recycled))))}
     for owner_id, customers in recycled.items():
-        for person in {owner_id, _supervisor_of(owner_id)} - {None}:
+        for person in {owner_id, supervisors.get(owner_id)} - {None}:
             by_person.setdefault(int(person), []).extend(customers)  # type: ignore[arg-type]
     for person, customers in by_person.items():
         if len(customers) == 1:

@@ -61,6 +61,7 @@ def test_no_follow_up_rule_recycles_with_reason(org, clock):
                                                         OperationLog.object_id == c.id,
                                                         OperationLog.action == "high_seas_recycled")).one()
     assert "30 days" in (event.note or "")
+    assert event.changes["owner_id_old"]["new"] == org.a_rep1.id and event.changes["rule"]["new"] == "follow_up"
     assert any("recycled" in t for t in notes(org.a_rep1, "highseas_moved"))
     assert any("recycled" in t for t in notes(org.a_sup, "highseas_moved"))  # the owner's supervisor
     assert sweep()["recycled"] == 0  # nothing twice
