@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
 
     _register_jobs(app)
+    _connect_contexts()
     from crm.cli import register_cli
 
     register_cli(app)
@@ -51,28 +52,51 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_jobs(app: Flask) -> None:
     from crm.auth.jobs import purge_login_throttle
-    from crm.core import signals
     from crm.core.jobs import register_job
-    from crm.notify.jobs import send_email
-    from crm.notify.services import on_task_opened
-
-    signals.task_opened.connect(on_task_opened)
-    from crm.notify.services import on_follow_up_due
-
-    signals.follow_up_due.connect(on_follow_up_due)
     from crm.customers.jobs import follow_up_reminders
     from crm.customers.jobs import run_imports
+    from crm.highseas.jobs import sweep as highseas_sweep
+    from crm.notify.jobs import send_email
     from crm.sales.jobs import expire_quotes
     from crm.workflow.jobs import fire_due_timers
 
+    every = int(app.config["SCHEDULER_INTERVAL_SECONDS"])
     register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
     register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
-    register_job("workflow.fire_due_timers", fire_due_timers, "interval",
-                 seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
+    register_job("workflow.fire_due_timers", fire_due_timers, "interval", seconds=every)
     register_job("customers.follow_up_reminders", follow_up_reminders, "interval", minutes=1)
+    register_job("customers.run_imports", run_imports, "interval", seconds=every)
     register_job("sales.expire_quotes", expire_quotes, "interval", minutes=10)
-    register_job("customers.run_imports", run_imports, "interval",
-                 seconds=int(app.config["SCHEDULER_INTERVAL_SECONDS"]))
+    hour, minute = _clock_time(app.config.get("HIGHSEAS_SWEEP_AT", "02:00"), "CRM_HIGHSEAS_SWEEP_AT")
+    register_job("highseas.sweep", highseas_sweep, "cron", hour=hour, minute=minute)
+
+
+def _clock_time(value: Any, setting: str) -> tuple[int, int]:
+    """"HH:MM" -> (hour, minute); a setting that is not a time of day stops start-up with its name."""
+    text = str(value).strip()
+    hour, _, minute = text.partition(":")
+    if hour.isdigit() and (minute or "0").isdigit() and int(hour) < 24 and int(minute or 0) < 60:
+        return int(hour), int(minute or 0)
+    raise RuntimeError(f"{setting} must be a time of day such as 02:00, not {text!r}")
+
+
+def _connect_contexts() -> None:
+    """Contexts learn about each other only here (and through BPMN): upstream sends core signals and
+    offers registries; downstream subscribes and registers."""
+    from crm.core import signals
+    from crm.highseas.rules import register_exemption
+    from crm.highseas.services import on_customer_locking
+    from crm.highseas.services import on_customer_released
+    from crm.notify.services import on_follow_up_due
+    from crm.notify.services import on_task_opened
+    from crm.sales.opportunity_queries import open_opportunity_customer_ids
+
+    signals.task_opened.connect(on_task_opened)
+    signals.follow_up_due.connect(on_follow_up_due)
+    signals.customer_released.connect(on_customer_released)
+    signals.customer_locking.connect(on_customer_locking)
+    # The recycle sweep spares customers with an open opportunity (when the pool says so).
+    register_exemption("open_opportunity", open_opportunity_customer_ids)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -97,6 +121,8 @@ def _init_extensions(app: Flask) -> None:
     import crm.auth.models  # noqa: F401
     import crm.core.audit  # noqa: F401
     import crm.customers.models  # noqa: F401
+    import crm.highseas.bpmn  # noqa: F401
+    import crm.highseas.models  # noqa: F401
     import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
     import crm.sales.bpmn  # noqa: F401
@@ -169,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.customers.views import bp as customers_bp
     from crm.customers.views import public as lead_forms_bp
     from crm.dashboard.views import bp as dashboard_bp
+    from crm.highseas.views import bp as highseas_bp
     from crm.inbox.views import bp as inbox_bp
     from crm.notify.views import bp as notify_bp
     from crm.org.views import bp as org_bp
@@ -187,6 +214,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(approvals_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(processes_bp)
+    app.register_blueprint(highseas_bp)
     register_api(app)
 
 

@@ -20,6 +20,25 @@ processes_cli = AppGroup("processes", help="BPMN process definitions.")
 crm_cli.add_command(processes_cli)
 
 
+highseas_cli = AppGroup("highseas", help="The high seas (customer pools).")
+crm_cli.add_command(highseas_cli)
+
+
+@highseas_cli.command("sweep")
+@click.option("--store", "store_id", type=int, default=None, help="Only this store's pool.")
+def highseas_sweep(store_id: int | None) -> None:
+    """Run the recycle sweep now (what the scheduler runs daily): recycle, remind, record every reason."""
+    from crm.highseas.services import sweep
+
+    try:
+        result = sweep(store_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"recycled {result['recycled']}, reminded {result['reminded']}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(crm_cli)
 
@@ -67,12 +86,14 @@ def seed_demo(if_empty: bool) -> None:
         created = demo.seed(hash_password(password), roles)
         from crm.approvals import demo as approvals_demo
         from crm.customers import demo as customer_demo
+        from crm.highseas import demo as highseas_demo
         from crm.sales import demo as sales_demo
 
         sales_demo.seed(created["users"]["13800000001"])  # the super admin fills the catalogue
         approvals_demo.seed()
         customer_demo.seed(created["users"])
         sales_demo.seed_opportunities_and_quotes(created["users"])
+        highseas_demo.seed()
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

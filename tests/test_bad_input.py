@@ -54,11 +54,25 @@ COMMON_FIELDS = ["name", "mobile", "email", "kind", "parent_id", "org_unit_id", 
                  "chat_id", "level", "intention", "tags", "content", "next_contact_at", "to_user_id", "access",
                  "expires_at", "source_id", "lock_version", "on_duplicate", "map_name", "ids", "action",
                  "format", "locked", "owner_id", "user_id", "what", "priority", "daily_capacity",
-                 "provinces", "platforms", "member_ids", "website", "message"]
+                 "provinces", "platforms", "member_ids", "website", "message", "customer_ids", "role",
+                 "follow_up_days", "deal_days", "remind_days", "return_visit_days", "cooldown_days",
+                 "daily_claim_quota", "max_owned", "max_locked", "level_days_a"]
 COMMON_QUERY = ["cursor", "limit", "q", "unit_id", "org_unit_id", "parent_id", "kind", "active", "role_id",
                 "store_id", "supervisor_id", "page", "sort", "order", "status", "started_by_id",
                 "started_from", "started_to", "has_error", "process", "a", "b", "owner", "level", "no_follow_days",
-                "created_from", "follow_to", "dir", "cols", "view_id", "format", "ids", "tag", "bucket"]
+                "created_from", "follow_to", "dir", "cols", "view_id", "format", "ids", "tag", "bucket", "audit"]
+def _claim(org: Any, customer_services: Any) -> Any:
+    """A high-seas claim application of store A (a pool customer, the row written directly)."""
+    from crm.highseas.models import HighSeasClaim
+
+    pooled = customer_services.create_customer({"name": "Fuzz pool", "mobile": "13512340009", "owner_id": "pool"},
+                                               actor=org.a_manager)
+    row = HighSeasClaim(store_id=org.store_a.id, customer_id=pooled.id, applicant_id=org.a_rep1.id, reason="fuzz")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
 NOT_FUZZED = {"static", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
               "api-docs.openapi_redoc", "api-docs.openapi_rapidoc"}
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -109,7 +123,8 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,
            "attachment_id": attachment.id, "filter_id": saved.id, "product_id": product.id, "category_id": category.id,
            "image_id": sales_services.add_image(product, "p.png", io.BytesIO(PNG_BYTES), actor=org.hq_admin).id,
-           "instance_id": task.instance_id, "key": "wf_inbox", "version": 1}
+           "instance_id": task.instance_id, "key": "wf_inbox", "version": 1, "store_id": org.store_a.id,
+           "claim_id": _claim(org, customer_services).id}
     db.session.commit()
     app.test_client_class = RequestIsolatedClient
     client = app.test_client()

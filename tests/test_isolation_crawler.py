@@ -46,6 +46,8 @@ from crm.customers.models import ImportJob
 from crm.customers.models import Lead
 from crm.customers.models import SavedCustomerView
 from crm.extensions import db
+from crm.highseas.models import ClaimStatus
+from crm.highseas.models import HighSeasClaim
 from crm.org.models import OrgUnit
 from crm.org.models import User
 from crm.sales import services as sales_services
@@ -108,6 +110,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "quote_id": Outside(("quote:b", "quote:c")),
     "opportunity_id": Outside(("opportunity:b",)),
     "pipeline_id": Outside(("pipeline:b",)),
+    "store_id": Outside(("unit:store_b", "unit:store_c")),
+    "claim_id": Outside(("hs_claim:b",)),
     "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/test_leads.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
@@ -286,6 +290,15 @@ def world(org: Org) -> World:
                 "instance:b": task_b.instance, "instance:c": task_c.instance}
     objects |= {"customer:b": customer_b, "customer:c": customer_c, "contact:b": contact_b, "follow_up:b": follow_up_b,
                 "customer_view:b_rep": view_b, "import_job:b": job_b, "lead:b": lead_b, "lead:c": lead_c}
+    # The high seas: a pool customer of store B with a claim application.
+    pool_b = customer_services.create_customer({"name": f"{SECRET}-Pool-B", "mobile": "13512345675",
+                                                "owner_id": "pool"}, actor=org.b_manager)
+    claim_b = HighSeasClaim(store_id=org.store_b.id, customer_id=pool_b.id, applicant_id=org.b_rep.id,
+                            reason=f"{SECRET}-Claim", status=ClaimStatus.PENDING)
+    db.session.add(claim_b)
+    db.session.flush()
+    secrets += [pool_b.name, claim_b.reason]
+    objects |= {"hs_claim:b": claim_b}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,

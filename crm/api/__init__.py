@@ -11,6 +11,7 @@ def register_api(app: Flask) -> None:
     """Called by `create_app` after `api.init_app`."""
     from crm.api import approvals
     from crm.api import customers
+    from crm.api import highseas
     from crm.api import leads
     from crm.api import me
     from crm.api import notifications
@@ -29,7 +30,7 @@ def register_api(app: Flask) -> None:
 
     document_problem_responses(api)
     for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes,
-                   customers, leads, quotes, opportunities):
+                   customers, leads, quotes, opportunities, highseas):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

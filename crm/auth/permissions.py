@@ -126,6 +126,14 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "lead.manage": _l("Set up lead web forms and lead assignment rules"),
         },
     },
+    "highseas": {
+        "label": _l("High seas"),
+        "permissions": {
+            "highseas.view": _l("See the high seas of own store and apply to claim customers"),
+            "highseas.assign": _l("Assign high-seas customers, audit claims, act as pool admin"),
+            "highseas.configure": _l("Configure pools: members, recycle rules, quotas and caps"),
+        },
+    },
     "tasks": {
         "label": _l("Tasks"),
         "permissions": {

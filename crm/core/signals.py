@@ -20,3 +20,10 @@ task_opened = signals.signal("task-opened")
 # Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,
 # user_id = the author to remind, due_at, customer_name). crm.customers.jobs sends it; notify subscribes to it.
 follow_up_due = signals.signal("follow-up-due")
+
+# Sent by customers after a customer was released to the high seas by hand (kwargs: customer,
+# old_owner_id, reason, actor). The highseas context records the move with its reason.
+customer_released = signals.signal("customer-released")
+# Sent by customers before a customer is locked (kwargs: customer, actor). A receiver may refuse by raising
+# a DomainError (the highseas cap on locked customers).
+customer_locking = signals.signal("customer-locking")

@@ -44,6 +44,9 @@ KINDS: dict[str, Any] = {
     "approval_decided": _l("Your request was decided"),
     "announcement": _l("Announcement"),
     "follow_up_due": _l("Time to follow up a customer"),
+    "highseas_claim": _l("High-seas claim"),
+    "highseas_reminder": _l("A customer is about to go back to the high seas"),
+    "highseas_moved": _l("A customer moved in or out of the high seas"),
 }
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 60

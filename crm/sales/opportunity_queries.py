@@ -98,3 +98,10 @@ def forecast(actor: User, *, by: str = "owner", pipeline_id: int | None = None) 
                                open_amount=Decimal(r.open_amount).quantize(cents),
                                weighted=Decimal(r.weighted).quantize(cents), won_amount=Decimal(r.won).quantize(cents))
                    for r in rows), key=lambda x: (-x.weighted, x.name))
+
+
+def open_opportunity_customer_ids(store_id: int) -> Any:
+    """SELECT of the store's customers that have an open opportunity: the high seas' "open opportunity"
+    exemption (registered by create_app), so the recycle sweep leaves them with their owner."""
+    return select(Opportunity.customer_id).where(Opportunity.store_id == store_id,
+                                                 Opportunity.status == OpportunityStatus.OPEN).distinct()

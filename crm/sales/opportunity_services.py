@@ -11,7 +11,6 @@ from decimal import InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -339,11 +338,3 @@ def on_customers_merged(source: Customer, target: Customer, actor: User) -> None
     db.session.execute(update(Opportunity).where(Opportunity.customer_id == source.id).values(customer_id=target.id))
     db.session.execute(update(Quote).where(Quote.customer_id == source.id).values(customer_id=target.id))
     db.session.execute(update(QuoteLine).where(QuoteLine.customer_id == source.id).values(customer_id=target.id))
-
-
-def customers_with_open_opportunities(customer_ids: list[int]) -> set[int]:
-    """The "open opportunity" exemption for the high-seas recycle sweep (issue 7 may call it)."""
-    if not customer_ids:
-        return set()
-    return set(db.session.scalars(select(func.distinct(Opportunity.customer_id)).where(
-        Opportunity.customer_id.in_(customer_ids), Opportunity.status == OpportunityStatus.OPEN)))

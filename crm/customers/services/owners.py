@@ -15,6 +15,8 @@ from crm.core.audit import record_event
 from crm.core.clock import utcnow
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.signals import customer_locking
+from crm.core.signals import customer_released
 from crm.core.validation import check_text
 from crm.customers.models import Contact
 from crm.customers.models import Customer
@@ -162,6 +164,7 @@ def release_to_pool(customers: Iterable[Customer], reason: str, *, actor: User) 
         flush()
         record_event(db.session, customer, "released_to_pool", actor_id=actor.id, note=reason,
                      details={"owner_id_old": old})
+        customer_released.send(None, customer=customer, old_owner_id=old, reason=reason, actor=actor)
         moved += 1
     flush()
     return moved
@@ -172,6 +175,8 @@ def set_locked(customer: Customer, locked: bool, *, actor: User, lock_version: A
     check_version(customer, lock_version)
     if customer.locked == locked:
         return customer
+    if locked:
+        customer_locking.send(None, customer=customer, actor=actor)
     customer.locked = locked
     flush()
     record_event(db.session, customer, "locked" if locked else "unlocked", actor_id=actor.id)

@@ -1,0 +1,109 @@
+"""The high seas at scale (issue 7 targets): the recycle sweep over `--customers` customers in 10 stores,
+checked against a plain SQL recomputation of the rules, and the first page of the pool list.
+
+    .venv/bin/python -m bench.bench_highseas                       # 1 M customers
+    .venv/bin/python -m bench.bench_highseas --customers 100000
+
+Data: bench_customers' generator (every 10th customer in the pool, last follow-up 0–89 days ago, owned
+since 0–399 days, every 5th won, every 50th locked). Pools: 30 days without follow-up (60 for level a),
+won customers exempt, no reminder. Measured: `crm.highseas.services.sweep()` (all 10 stores, committed),
+then `/high-seas/` first page for a salesperson of a store (HTTP through the test client)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from bench.bench_customers import CUSTOMERS_SQL
+from bench.common import fmt
+from bench.common import fresh_schema
+from bench.common import make_app
+from bench.common import measure
+from bench.generate import Scale
+from bench.generate import generate_org
+
+# The rules in plain SQL, independent of the service: owned, unlocked, not won, and the later of the last
+# follow-up and owned_since (created_at when NULL) older than 30 days (60 for level a).
+EXPECTED_SQL = """
+SELECT count(*) FROM customer
+WHERE owner_id IS NOT NULL AND NOT locked AND NOT won
+  AND greatest(coalesce(last_follow_up_at, coalesce(owned_since, created_at)), coalesce(owned_since, created_at))
+      + (CASE WHEN level = 'a' THEN 60 ELSE 30 END) * interval '1 day' <= :now
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    with fresh_schema() as url:
+        app = make_app(url)
+        with app.app_context():
+            upgrade()
+            from crm.auth.services import hash_password
+            from crm.core.clock import utcnow
+            from crm.extensions import db
+            from crm.highseas import rules
+            from crm.highseas import services
+            from crm.highseas.models import HighSeasMove
+
+            scale = generate_org(Scale(), hash_password("Bench#2026"))
+            db.session.commit()
+            db.session.execute(text("CREATE TABLE bench_owner AS SELECT row_number() OVER (ORDER BY id) - 1 AS idx, "
+                                    "store_id, id AS user_id FROM \"user\" WHERE id = ANY(:ids)"),
+                               {"ids": scale.users["salesperson"]})
+            owners = db.session.scalar(text("SELECT count(*) FROM bench_owner"))
+            db.session.execute(text(CUSTOMERS_SQL), {"n": args.customers, "owners": owners})
+            db.session.commit()
+            for store_id in db.session.scalars(text("SELECT DISTINCT store_id FROM bench_owner")):
+                pool = rules.pool_for(store_id)
+                pool.follow_up_days, pool.level_days, pool.deal_days = 30, {"a": 60}, None
+                pool.remind_days, pool.exempt_won = None, True
+            db.session.commit()
+            db.session.remove()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE customer"))
+            now = utcnow()
+            expected = db.session.scalar(text(EXPECTED_SQL), {"now": now})
+            import os
+
+            started = time.perf_counter()
+            if os.environ.get("BENCH_PROFILE"):
+                import cProfile
+                import pstats
+
+                prof = cProfile.Profile()
+                prof.enable()
+                result = services.sweep()
+                prof.disable()
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+            else:
+                result = services.sweep()
+            db.session.commit()
+            elapsed = time.perf_counter() - started
+            moved = db.session.scalar(text("SELECT count(*) FROM highseas_move WHERE kind = 'recycled'"))
+            print(f"customers: {args.customers}; sweep: {elapsed:.1f} s, recycled {result['recycled']} "
+                  f"(moves {moved}), plain SQL says {expected}: {'IDENTICAL' if moved == expected else 'DIFFERENT'}")
+            assert HighSeasMove
+            rep_id = db.session.scalar(text("SELECT user_id FROM bench_owner WHERE idx = 7"))
+            from crm.org.models import User
+
+            stamp = db.session.get(User, rep_id).get_id()
+            db.session.remove()
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"] = stamp
+
+        def page() -> None:
+            resp = client.get("/high-seas/")
+            assert resp.status_code == 200, resp.status_code
+
+        print(f"salesperson page /high-seas/ (first page)   {fmt(measure(page, runs=args.runs))}")
+
+
+if __name__ == "__main__":
+    main()

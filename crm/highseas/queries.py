@@ -1,0 +1,120 @@
+"""Reads of the high seas: the pool list (keyset), claim applications (mine / audit), move history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from crm.auth.scopes import scope_context
+from crm.auth.scopes import visible
+from crm.core.clock import utcnow
+from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
+from crm.customers.models import Customer
+from crm.customers.models import CustomerLevel
+from crm.extensions import db
+from crm.highseas import rules
+from crm.highseas.models import INTO_POOL
+from crm.highseas.models import ClaimStatus
+from crm.highseas.models import HighSeasClaim
+from crm.highseas.models import HighSeasMove
+from crm.org.models import OrgUnit
+from crm.org.models import User
+
+
+def pool_stores(actor: User) -> list[OrgUnit]:
+    """Stores whose pool the actor may open (member or admin)."""
+    ids = scope_context(actor).selectable_stores()
+    stores = list(db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)).order_by(OrgUnit.name, OrgUnit.id))) \
+        if ids else []
+    return [s for s in stores if rules.role_in(rules.pool_for(s.id), actor) is not None]
+
+
+@dataclass
+class PoolFilters:
+    q: str | None = None
+    level: CustomerLevel | None = None
+
+
+def pool_page(store_id: int, filters: PoolFilters, *, cursor: str | None = None, limit: int = 50) -> Page[Any]:
+    """Pool customers of one store, newest first, with how long each has been in the pool and the former
+    owner (one extra query for the page, never one per row). Access is checked by the caller."""
+    stmt = select(Customer).where(Customer.owner_id.is_(None), Customer.store_id == store_id)
+    if filters.q:
+        stmt = stmt.where(Customer.name.like(f"%{filters.q.replace('%', '').replace('_', '')}%"))
+    if filters.level is not None:
+        stmt = stmt.where(Customer.level == filters.level)
+    page = keyset_page(db.session, stmt, [SortKey(Customer.created_at, True), SortKey(Customer.id, True)],
+                       cursor=cursor, limit=limit)
+    ids = [c.id for c in page.items]
+    entered: dict[int, tuple[datetime, int | None, str]] = {}
+    if ids:
+        last = (select(HighSeasMove.customer_id, func.max(HighSeasMove.id).label("mid"))
+                .where(HighSeasMove.customer_id.in_(ids), HighSeasMove.kind.in_(INTO_POOL))
+                .group_by(HighSeasMove.customer_id).subquery())
+        for move in db.session.scalars(select(HighSeasMove).join(last, HighSeasMove.id == last.c.mid)):
+            entered[move.customer_id] = (move.at, move.from_owner_id, move.reason)
+        pending = set(db.session.scalars(select(HighSeasClaim.customer_id).where(
+            HighSeasClaim.customer_id.in_(ids), HighSeasClaim.status == ClaimStatus.PENDING)))
+    else:
+        pending = set()
+    now = utcnow()
+    names = _names({e[1] for e in entered.values() if e[1]})
+    page.extra = {
+        "entered": {cid: {"at": at, "days": max((now - at).days, 0), "former": names.get(former or 0),
+                          "reason": reason} for cid, (at, former, reason) in entered.items()},
+        "pending": pending,
+    }
+    return page
+
+
+def _names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {uid: name for uid, name in db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))}
+
+
+def my_claims(actor: User, *, cursor: str | None = None, limit: int = 50) -> Page[Any]:
+    stmt = select(HighSeasClaim).where(HighSeasClaim.applicant_id == actor.id)
+    return _claims_page(stmt, cursor, limit)
+
+
+def audit_claims(actor: User, status: ClaimStatus | None = None, *, cursor: str | None = None,
+                 limit: int = 50) -> Page[Any]:
+    """Claims in the supervisor's scope (their team's applications: the claim's owner is the applicant)."""
+    stmt = visible(select(HighSeasClaim), actor, HighSeasClaim)
+    if status is not None:
+        stmt = stmt.where(HighSeasClaim.status == status)
+    return _claims_page(stmt, cursor, limit)
+
+
+def _claims_page(stmt: Any, cursor: str | None, limit: int) -> Page[Any]:
+    page = keyset_page(db.session, stmt, [SortKey(HighSeasClaim.created_at, True), SortKey(HighSeasClaim.id, True)],
+                       cursor=cursor, limit=limit)
+    cids = {c.customer_id for c in page.items}
+    customers = {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(cids)))} if cids else {}
+    page.extra = {"customers": customers,
+                  "users": _names({c.applicant_id for c in page.items} | {c.former_owner_id for c in page.items
+                                                                           if c.former_owner_id})}
+    return page
+
+
+def get_claim(claim_id: Any, actor: User) -> HighSeasClaim:
+    from crm.auth.scopes import get_visible
+
+    return get_visible(HighSeasClaim, claim_id, actor)
+
+
+def history(customer_id: int, limit: int = 100) -> list[HighSeasMove]:
+    return list(db.session.scalars(select(HighSeasMove).where(HighSeasMove.customer_id == customer_id)
+                                   .order_by(HighSeasMove.at.desc(), HighSeasMove.id.desc()).limit(limit)))
+
+
+def store_people(store_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.store_id == store_id, User.active.is_(True))
+                                   .order_by(User.name, User.id)))

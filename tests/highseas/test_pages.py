@@ -1,0 +1,124 @@
+"""The high-seas pages: pool list (store isolation, filters, days in the pool), claim from the page, batch
+assignment, my claims, claim audit, rule settings with bad input, the recycle badge on the customer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from crm.extensions import db
+from crm.highseas import rules
+from crm.highseas import services
+from crm.highseas.models import ClaimStatus
+from crm.highseas.models import HighSeasClaim
+from tests.conftest import csrf
+from tests.highseas.conftest import make_customer
+from tests.highseas.conftest import set_pool
+
+
+def pooled(org, **fields):
+    c = make_customer(org.a_rep1, **fields)
+    services.move_to_pool([c], "stale lead", actor=org.a_sup)
+    db.session.commit()
+    return c
+
+
+def test_pool_list_shows_store_customers_and_days(client, login_as, org, clock):
+    c = pooled(org, name="Pool Alpha", level="b")
+    b_cust = make_customer(org.b_rep, name="Bee Pool")
+    services.move_to_pool([b_cust], "cleanup", actor=org.b_sup)
+    db.session.commit()
+    clock.shift(timedelta(days=4))
+    login_as(org.a_rep2)
+    page = client.get("/high-seas/").get_data(as_text=True)
+    assert "Pool Alpha" in page and "Bee Pool" not in page
+    assert "4 days" in page and "stale lead" in page and "A Rep One" in page
+    assert "Pool Alpha" not in client.get("/high-seas/?level=a").get_data(as_text=True)
+    assert "Pool Alpha" in client.get("/high-seas/?q=Alpha&level=b").get_data(as_text=True)
+    # another store's pool is not reachable by URL either
+    assert "Bee Pool" not in client.get(f"/high-seas/?store_id={org.store_b.id}").get_data(as_text=True)
+    assert client.get("/high-seas/?cursor=garbage").status_code == 422
+    assert c.id
+
+
+def test_claim_from_the_page(client, login_as, org, clock, claim_process):
+    c = pooled(org)
+    login_as(org.a_rep2)
+    token = csrf(client, "/high-seas/")
+    r = client.post(f"/high-seas/customers/{c.id}/claim", data={"csrf_token": token, "reason": ""})
+    assert r.status_code == 302
+    assert db.session.query(HighSeasClaim).count() == 0
+    r = client.post(f"/high-seas/customers/{c.id}/claim", data={"csrf_token": token, "reason": "old contact"},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "old contact" in page  # my claims
+    assert db.session.query(HighSeasClaim).one().status == ClaimStatus.VISITING
+    # another store's salesperson gets a 404
+    login_as(org.b_rep)
+    r = client.post(f"/high-seas/customers/{c.id}/claim", data={"csrf_token": csrf(client, "/"), "reason": "x"})
+    assert r.status_code == 404
+
+
+def test_batch_assign_from_the_page(client, login_as, org):
+    cs = [pooled(org) for _ in range(2)]
+    login_as(org.a_sup)
+    token = csrf(client, "/high-seas/")
+    r = client.post(f"/high-seas/assign?store_id={org.store_a.id}", data={
+        "csrf_token": token, "customer_ids": [c.id for c in cs], "owner_id": org.a_rep2.id, "reason": "share"})
+    assert r.status_code == 302
+    for c in cs:
+        db.session.refresh(c)
+        assert c.owner_id == org.a_rep2.id
+    login_as(org.a_rep1)
+    assert client.post("/high-seas/assign", data={"csrf_token": csrf(client, "/"), "customer_ids": [1],
+                                                  "owner_id": org.a_rep1.id}).status_code == 403
+
+
+def test_claim_audit_and_my_claims(client, login_as, org, clock, supervisor_chain):
+    c = pooled(org, name="Audit Me")
+    services.apply_claim(c.id, "met at fair", actor=org.a_rep2)
+    db.session.commit()
+    login_as(org.a_sup)
+    page = client.get("/high-seas/audit").get_data(as_text=True)
+    assert "Audit Me" in page and "A Rep Two" in page and "Waiting for approval" in page
+    assert "Audit Me" in client.get("/high-seas/audit?status=pending").get_data(as_text=True)
+    assert "Audit Me" not in client.get("/high-seas/audit?status=kept").get_data(as_text=True)
+    login_as(org.b_sup)
+    assert "Audit Me" not in client.get("/high-seas/audit").get_data(as_text=True)
+    login_as(org.a_rep1)
+    assert "Audit Me" not in client.get("/high-seas/claims").get_data(as_text=True)
+    assert client.get("/high-seas/audit").status_code == 403
+
+
+def test_settings_page(client, login_as, org):
+    login_as(org.a_manager)
+    url = f"/high-seas/settings/{org.store_a.id}"
+    assert client.get(url).status_code == 200
+    token = csrf(client, url)
+    pool = rules.pool_for(org.store_a.id)
+    bad = client.post(url, data={"csrf_token": token, "name": "", "follow_up_days": "abc", "return_visit_days": "0",
+                                 "level_days_a": "-1", "lock_version": pool.lock_version})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "Enter a whole number." in text and "Enter a number from 1 to 365." in text
+    ok = client.post(url, data={"csrf_token": token, "name": "A pool", "follow_up_days": "20", "deal_days": "",
+                                "return_visit_days": "5", "level_days_a": "45", "cooldown_days": "3",
+                                "auto_recycle": "1", "exempt_won": "1", "lock_version": pool.lock_version})
+    assert ok.status_code == 302
+    db.session.refresh(pool)
+    assert (pool.follow_up_days, pool.deal_days, pool.return_visit_days, pool.level_days) == (20, None, 5, {"a": 45})
+    assert client.post(url, data={"csrf_token": token, "action": "member", "user_id": org.a_rep1.id,
+                                  "role": "admin"}).status_code == 302
+    assert [m.user_id for m in rules.members(pool)] == [org.a_rep1.id]
+    login_as(org.b_manager)
+    assert client.get(url).status_code == 404
+    login_as(org.a_rep1)
+    assert client.get(url).status_code == 403
+
+
+def test_recycle_badge_on_customer(client, login_as, org, clock):
+    set_pool(org.store_a, follow_up_days=10)
+    c = make_customer(org.a_rep1)
+    clock.shift(timedelta(days=8))
+    login_as(org.a_rep1)
+    page = client.get(f"/customers/{c.id}").get_data(as_text=True)
+    assert "High seas in 2 days" in page
