@@ -105,3 +105,10 @@ def open_opportunity_customer_ids(store_id: int) -> Any:
     exemption (registered by create_app), so the recycle sweep leaves them with their owner."""
     return select(Opportunity.customer_id).where(Opportunity.store_id == store_id,
                                                  Opportunity.status == OpportunityStatus.OPEN).distinct()
+
+
+def of_customer(actor: User, customer_id: int, limit: int = 20) -> list[Opportunity]:
+    """The customer's opportunities the actor may see, open first, newest first (the customer page)."""
+    stmt = visible(select(Opportunity).where(Opportunity.customer_id == customer_id), actor, Opportunity)
+    return list(db.session.scalars(stmt.order_by(case((Opportunity.status == OpportunityStatus.OPEN, 0), else_=1),
+                                                 Opportunity.id.desc()).limit(limit)))

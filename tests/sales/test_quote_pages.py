@@ -100,3 +100,21 @@ def test_editing_a_draft_shows_the_past_prices_beside_the_line(org, products, cu
     draft = quote(org.a_rep1, customers["a"], line(products["p100"], "91.00"))
     html = login_as(org.a_rep1).get(f"/quotes/{draft.id}/edit").get_data(as_text=True)
     assert "line-history" in html and "¥96.00" in html
+
+
+def test_the_customer_page_lists_its_quotes_and_opportunities_with_links_to_new_ones(org, products, customers,
+                                                                                      login_as):
+    from crm.sales import opportunity_services
+
+    mine = submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00"))
+    other = submitted(org.a_rep1, customers["a2"], line(products["p100"], "96.00"))
+    pipeline = opportunity_services.save_pipeline(None, {"name": "Wholesale", "stages": [
+        {"name": "Lead", "win_rate": "10"}]}, actor=org.a_manager)
+    deal = opportunity_services.create_opportunity({"customer_id": customers["a"].id, "pipeline_id": pipeline.id,
+                                                    "name": "800 pallets", "amount": "64000"}, actor=org.a_rep1)
+    db.session.commit()
+    page = login_as(org.a_rep1).get(f"/customers/{customers['a'].id}?tab=related").get_data(as_text=True)
+    assert f"/quotes/{mine.id}" in page and f"/quotes/{other.id}" not in page
+    assert f"/opportunities/{deal.id}" in page and "800 pallets" in page
+    assert f"/quotes/new?customer_id={customers['a'].id}" in page
+    assert f"/opportunities/new?customer_id={customers['a'].id}" in page

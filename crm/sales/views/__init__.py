@@ -20,3 +20,31 @@ add_nav(NavItem("main", "sales.products", _l("Products"), "box-seam", order=40))
 add_nav(NavItem("main", "sales.opportunities", _l("Opportunities"), "kanban", order=39, permission="opportunity.view"))
 add_nav(NavItem("main", "sales.quotes", _l("Quotes"), "file-earmark-text", order=41, permission="quote.view"))
 add_nav(NavItem("admin", "sales.pipelines", _l("Pipelines"), "kanban", order=45, permission="pipeline.manage"))
+
+
+@bp.app_context_processor
+def customer_sales_context() -> dict[str, object]:
+    """`customer_sales(customer)` for the customer page (crm/customers knows nothing of sales): the
+    customer's opportunities and quotes the user may see, and links to start new ones."""
+    from flask import render_template
+    from flask_login import current_user
+    from markupsafe import Markup
+
+    from crm.sales import opportunity_queries
+    from crm.sales import quote_queries
+    from crm.sales.models import OPPORTUNITY_STATUS_LABELS
+    from crm.sales.models import QUOTE_STATUS_LABELS
+
+    def customer_sales(customer: object) -> Markup:
+        if not current_user.is_authenticated:
+            return Markup("")
+        can_quotes, can_opps = current_user.can("quote.view"), current_user.can("opportunity.view")
+        customer_id = customer.id  # type: ignore[attr-defined]
+        return Markup(render_template(
+            "sales/_customer_sales.html", customer=customer,
+            quotes=quote_queries.list_quotes(current_user, customer_id=customer_id, limit=10).items if can_quotes else None,
+            opportunities=opportunity_queries.of_customer(current_user, customer_id) if can_opps else None,
+            quote_labels=QUOTE_STATUS_LABELS, opportunity_labels=OPPORTUNITY_STATUS_LABELS,
+        ))
+
+    return {"customer_sales": customer_sales}
