@@ -6,7 +6,7 @@ checked against a plain SQL recomputation of the rules, and the first page of th
 
 Data: bench_customers' generator (every 10th customer in the pool, last follow-up 0–89 days ago, owned
 since 0–399 days, every 5th won, every 50th locked). Pools: 30 days without follow-up (60 for level a),
-won customers exempt, no reminder. Measured: `crm.highseas.services.sweep()` (all 10 stores, committed),
+won customers exempt, no reminder. Measured: `crm.highseas.sweep.sweep()` (all 10 stores, committed),
 then `/high-seas/` first page for a salesperson of a store (HTTP through the test client)."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> None:
             from crm.core.clock import utcnow
             from crm.extensions import db
             from crm.highseas import rules
-            from crm.highseas import services
+            from crm.highseas import sweep as recycling
             from crm.highseas.models import HighSeasMove
 
             scale = generate_org(Scale(), hash_password("Bench#2026"))
@@ -78,11 +78,11 @@ def main() -> None:
 
                 prof = cProfile.Profile()
                 prof.enable()
-                result = services.sweep()
+                result = recycling.sweep()
                 prof.disable()
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
             else:
-                result = services.sweep()
+                result = recycling.sweep()
             db.session.commit()
             elapsed = time.perf_counter() - started
             moved = db.session.scalar(text("SELECT count(*) FROM highseas_move WHERE kind = 'recycled'"))

@@ -28,7 +28,7 @@ crm_cli.add_command(highseas_cli)
 @click.option("--store", "store_id", type=int, default=None, help="Only this store's pool.")
 def highseas_sweep(store_id: int | None) -> None:
     """Run the recycle sweep now (what the scheduler runs daily): recycle, remind, record every reason."""
-    from crm.highseas.services import sweep
+    from crm.highseas.sweep import sweep
 
     try:
         result = sweep(store_id)

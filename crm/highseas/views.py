@@ -30,6 +30,7 @@ from crm.extensions import db
 from crm.highseas import queries
 from crm.highseas import rules
 from crm.highseas import services
+from crm.highseas import sweep as recycling
 from crm.highseas.models import CLAIM_LABELS
 from crm.highseas.models import ClaimStatus
 from crm.highseas.models import PoolRole
@@ -61,7 +62,7 @@ def highseas_helpers() -> dict[str, Any]:
 
     def days_until_recycle(customer: Any) -> int | None:
         try:
-            return services.days_until_recycle(customer)
+            return recycling.days_until_recycle(customer)
         except DomainError:
             return None
 

@@ -18,6 +18,7 @@ from crm.customers.follow_ups import record_follow_up
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.highseas import services
+from crm.highseas import sweep as recycling
 from crm.highseas.models import ClaimStatus
 from crm.highseas.models import HighSeasClaim
 from crm.workflow import runtime
@@ -194,7 +195,7 @@ def test_sweep_leaves_customers_with_open_claims(org, clock, supervisor_chain):
     row = claim(c, org.a_rep2)
     decide(row, org.a_sup)
     clock.shift(timedelta(days=31))
-    services.sweep()
+    recycling.sweep()
     db.session.commit()
     assert db.session.get(Customer, c.id).owner_id == org.a_rep2.id
     assert db.session.scalar(select(HighSeasClaim.status).where(HighSeasClaim.id == row.id)) == ClaimStatus.VISITING

@@ -22,6 +22,7 @@ from crm.customers.models import Customer
 from crm.extensions import db
 from crm.highseas import rules
 from crm.highseas import services
+from crm.highseas import sweep as recycling
 from crm.highseas.models import HighSeasClaim
 from crm.highseas.models import HighSeasMove
 from crm.org.models import User
@@ -134,7 +135,7 @@ def test_claim_racing_the_sweep(world: Any) -> None:
     target = stale_ids[0]
 
     def do_sweep(actor: User) -> Any:
-        return lambda: services.sweep()
+        return lambda: recycling.sweep()
 
     def do_claim(actor: User) -> Any:
         def run() -> None:
@@ -165,6 +166,6 @@ def test_claim_racing_the_sweep(world: Any) -> None:
         assert db.session.scalar(select(func.count()).select_from(HighSeasMove).where(
             HighSeasMove.customer_id == target, HighSeasMove.kind == "claimed")) == 1
         # A second sweep changes nothing.
-        assert services.sweep()["recycled"] == 0
+        assert recycling.sweep()["recycled"] == 0
         db.session.rollback()
         db.session.remove()

@@ -18,6 +18,7 @@ from crm.customers.models import Customer
 from crm.extensions import db
 from crm.highseas import rules
 from crm.highseas import services
+from crm.highseas import sweep as recycling
 from crm.highseas.models import HighSeasMove
 from crm.highseas.models import MoveKind
 from tests.highseas.conftest import make_customer
@@ -27,7 +28,7 @@ from tests.highseas.conftest import set_pool
 
 
 def sweep() -> dict[str, int]:
-    result = services.sweep()
+    result = recycling.sweep()
     db.session.commit()
     return result
 
@@ -127,7 +128,7 @@ def test_registered_exemption_open_opportunity(org, clock):
         clock.shift(timedelta(days=31))
         sweep()
         assert owner(kept) == org.a_rep1.id and owner(other) is None
-        assert services.days_until_recycle(kept) is None
+        assert recycling.days_until_recycle(kept) is None
         set_pool(org.store_a, follow_up_days=30, remind_days=None, exempt_open_opportunity=False)
         sweep()
         assert owner(kept) is None
@@ -181,7 +182,7 @@ def test_reminder_n_days_before_once(org, clock):
     assert sweep()["reminded"] == 0  # the next daily run does not repeat it
     assert len(notes(org.a_rep1, "highseas_reminder")) == 1
     assert c.name in notes(org.a_rep1, "highseas_reminder")[0]
-    assert services.days_until_recycle(c) == 2
+    assert recycling.days_until_recycle(c) == 2
 
 
 def test_pool_members_limit_whose_customers_recycle(org, clock):
