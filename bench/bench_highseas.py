@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import timedelta
+from typing import Any
 
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -28,7 +30,7 @@ from bench.generate import generate_org
 # The rules in plain SQL, independent of the service: owned, unlocked, not won, and the later of the last
 # follow-up and owned_since (created_at when NULL) older than 30 days (60 for level a).
 EXPECTED_SQL = """
-SELECT count(*) FROM customer
+SELECT id FROM customer
 WHERE owner_id IS NOT NULL AND NOT locked AND NOT won
   AND greatest(coalesce(last_follow_up_at, coalesce(owned_since, created_at)), coalesce(owned_since, created_at))
       + (CASE WHEN level = 'a' THEN 60 ELSE 30 END) * interval '1 day' <= :now
@@ -67,27 +69,35 @@ def main() -> None:
             db.session.remove()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE customer"))
-            now = utcnow()
-            expected = db.session.scalar(text(EXPECTED_SQL), {"now": now})
-            import os
+            import time_machine
 
-            started = time.perf_counter()
-            if os.environ.get("BENCH_PROFILE"):
-                import cProfile
-                import pstats
+            def night(label: str, at: Any) -> None:
+                """One sweep at `at` (committed), timed, and compared with the plain SQL recomputation."""
+                with time_machine.travel(at, tick=False):  # the sweep and the recomputation see the same now
+                    now = utcnow()
+                    db.session.execute(text("DROP TABLE IF EXISTS bench_expected"))
+                    db.session.execute(text("CREATE TABLE bench_expected AS " + EXPECTED_SQL), {"now": now})
+                    before = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM highseas_move"))
+                    db.session.commit()
+                    started = time.perf_counter()
+                    result = recycling.sweep()
+                    db.session.commit()
+                    elapsed = time.perf_counter() - started
+                moved = "SELECT customer_id FROM highseas_move WHERE kind = 'recycled' AND id > :before"
+                expected = db.session.scalar(text("SELECT count(*) FROM bench_expected"))
+                missing = db.session.scalar(text(f"SELECT count(*) FROM (SELECT id FROM bench_expected EXCEPT {moved}) x"),
+                                            {"before": before})
+                extra = db.session.scalar(text(f"SELECT count(*) FROM ({moved} EXCEPT SELECT id FROM bench_expected) x"),
+                                          {"before": before})
+                same = "IDENTICAL" if not missing and not extra else f"DIFFERENT ({missing} missing, {extra} extra)"
+                print(f"customers: {args.customers}; {label} sweep: {elapsed:.1f} s, recycled {result['recycled']}; "
+                      f"plain SQL says {expected}: {same}", flush=True)
 
-                prof = cProfile.Profile()
-                prof.enable()
-                result = recycling.sweep()
-                prof.disable()
-                pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
-            else:
-                result = recycling.sweep()
-            db.session.commit()
-            elapsed = time.perf_counter() - started
-            moved = db.session.scalar(text("SELECT count(*) FROM highseas_move WHERE kind = 'recycled'"))
-            print(f"customers: {args.customers}; sweep: {elapsed:.1f} s, recycled {result['recycled']} "
-                  f"(moves {moved}), plain SQL says {expected}: {'IDENTICAL' if moved == expected else 'DIFFERENT'}")
+            first = utcnow()
+            night("catch-up night", first)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE customer"))  # what autovacuum does after a big night
+            night("steady-state night (+1 day)", first + timedelta(days=1))
             assert HighSeasMove
             rep_id = db.session.scalar(text("SELECT user_id FROM bench_owner WHERE idx = 7"))
             from crm.org.models import User
