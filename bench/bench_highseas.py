@@ -37,10 +37,36 @@ WHERE owner_id IS NOT NULL AND NOT locked AND NOT won
 """
 
 
+def _statement_timer(engine: Any) -> dict[str, Any]:
+    """Seconds per statement (by its first line) until "remove" is called."""
+    from sqlalchemy import event
+
+    spent: dict[str, Any] = {}
+
+    def before(conn: Any, *_: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        key = statement.strip().split("\n")[0][:80]
+        calls, secs = spent.get(key, (0, 0.0))
+        spent[key] = (calls + 1, secs + time.perf_counter() - conn.info["bench_t0"])
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+
+    def remove() -> None:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+    spent["remove"] = remove
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--statements", action="store_true", help="print where each sweep spends its time")
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -79,6 +105,7 @@ def main() -> None:
                     db.session.execute(text("CREATE TABLE bench_expected AS " + EXPECTED_SQL), {"now": now})
                     before = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM highseas_move"))
                     db.session.commit()
+                    spent = _statement_timer(db.engine) if args.statements else None
                     started = time.perf_counter()
                     result = recycling.sweep()
                     db.session.commit()
@@ -90,6 +117,10 @@ def main() -> None:
                 extra = db.session.scalar(text(f"SELECT count(*) FROM ({moved} EXCEPT SELECT id FROM bench_expected) x"),
                                           {"before": before})
                 same = "IDENTICAL" if not missing and not extra else f"DIFFERENT ({missing} missing, {extra} extra)"
+                if spent is not None:
+                    spent.pop("remove")()
+                    for line, (calls, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:8]:
+                        print(f"    {secs:6.2f} s {calls:3d}× {line}")
                 print(f"customers: {args.customers}; {label} sweep: {elapsed:.1f} s, recycled {result['recycled']}; "
                       f"plain SQL says {expected}: {same}", flush=True)
 
