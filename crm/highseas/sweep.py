@@ -247,3 +247,30 @@ def days_until_recycle(customer: Customer) -> int | None:
         return None
     when = due[0] if due[0].tzinfo else due[0].replace(tzinfo=ZoneInfo("UTC"))
     return max((when - utcnow()).days, 0)
+
+
+def days_until_recycle_many(customers: list[Any]) -> dict[int, int]:
+    """`days_until_recycle` for a page of customers in one query per store on the page (the customer
+    list's column): computed in SQL by the same rules as the sweep; exempt / not due: absent."""
+    ids_by_store: dict[int, list[int]] = {}
+    for c in customers:
+        if c.owner_id is not None:
+            ids_by_store.setdefault(c.store_id, []).append(c.id)
+    out: dict[int, int] = {}
+    now = utcnow()
+    dialect = _dialect()
+    for store_id, ids in ids_by_store.items():
+        pool = rules.pool_for(store_id)
+        if not pool.auto_recycle or rules.min_days(pool) is None:
+            continue
+        sql = rules_sql.PoolRules(pool, dialect)
+        left = sql.due_epoch() - rules_sql.epoch(literal(now, type_=Customer.created_at.type), dialect)
+        for cid, seconds in db.session.execute(select(Customer.id, left).where(Customer.id.in_(ids), *sql.eligible())):
+            if seconds is not None:
+                out[cid] = max(int(float(seconds) // 86400), 0)
+    return out
+
+
+def days_until_recycle_cells(customers: list[Any]) -> dict[int, str]:
+    """The customer list's "Days until recycle" cells (registered in `crm._connect_contexts`)."""
+    return {cid: str(_l("%(n)d days", n=days)) for cid, days in days_until_recycle_many(customers).items()}
