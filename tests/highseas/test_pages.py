@@ -179,3 +179,31 @@ def test_days_until_recycle_in_sql_matches_the_rules(org, clock):
     single = {c.id: recycling.days_until_recycle(c) for c in rows}
     assert many == {cid: d for cid, d in single.items() if d is not None}
     assert len(many) > 10
+
+
+def test_pool_export_and_import_into_the_pool_from_the_page(client, login_as, org, clock):
+    """The page's export (CSV of the store's pool with its filters) and its import link, which opens the
+    customers import with the store chosen and "to the high seas" as the owner of rows without one."""
+    import io
+
+    pooled(org, name="Page Export One", level="c")
+    make_customer(org.a_rep1, name="Page Owned")
+    login_as(org.a_manager)
+    page = client.get(f"/high-seas/?store_id={org.store_a.id}").get_data(as_text=True)
+    assert 'id="pool-export-csv"' in page and 'id="pool-import"' in page
+    body = client.get(f"/high-seas/export?store_id={org.store_a.id}&level=c&format=csv").get_data(as_text=True)
+    assert "Page Export One" in body and "Page Owned" not in body
+    assert client.get(f"/high-seas/export?store_id={org.store_a.id}&format=doc").status_code == 422
+    upload = client.get(f"/customers/import?store_id={org.store_a.id}&to=pool").get_data(as_text=True)
+    assert 'name="to" value="pool"' in upload
+    resp = client.post("/customers/import", data={
+        "csrf_token": csrf(client, f"/customers/import?store_id={org.store_a.id}&to=pool"), "target": "customers",
+        "store_id": str(org.store_a.id), "to": "pool",
+        "file": (io.BytesIO("name,mobile\nImported To Pool,13812345678\n".encode()), "pool.csv")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302 and "to=pool" in resp.headers["Location"]
+    mapping = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert '<option value="pool" selected' in mapping
+    login_as(org.a_rep2)  # a salesperson cannot export
+    assert client.get(f"/high-seas/export?store_id={org.store_a.id}").status_code == 403
+    assert 'id="pool-export-csv"' not in client.get("/high-seas/").get_data(as_text=True)
