@@ -44,7 +44,8 @@ def import_upload() -> Any:
             to = {"to": "pool"} if request.form.get("to") == "pool" else {}
             return redirect(url_for("customers.import_mapping", job_id=job.id, **to))
     return render_template("customers/import_upload.html", errors=errors,
-                           stores=store_choices() if current_user.store_id is None else []), 422 if errors else 200
+                           stores=store_choices() if current_user.store_id is None else [],
+                           preset_store=request.values.get("store_id", type=int)), 422 if errors else 200
 
 
 def _job(job_id: int) -> ImportJob:
