@@ -199,7 +199,7 @@ def test_pool_export_and_import_into_the_pool_from_the_page(client, login_as, or
     resp = client.post("/customers/import", data={
         "csrf_token": csrf(client, f"/customers/import?store_id={org.store_a.id}&to=pool"), "target": "customers",
         "store_id": str(org.store_a.id), "to": "pool",
-        "file": (io.BytesIO("name,mobile\nImported To Pool,13812345678\n".encode()), "pool.csv")},
+        "file": (io.BytesIO(b"name,mobile\nImported To Pool,13812345678\n"), "pool.csv")},
         content_type="multipart/form-data")
     assert resp.status_code == 302 and "to=pool" in resp.headers["Location"]
     mapping = client.get(resp.headers["Location"]).get_data(as_text=True)
