@@ -34,15 +34,16 @@ from crm.notify.services import notify_many
 from crm.org.models import User
 
 # The sweep ----------------------------------------------------------------------------------------------
-# Set-based, per store, with the same Core statements on PostgreSQL and SQLite; the rules are decided in
-# SQL (`rules_sql.PoolRules`, the SQL reading of `rules.recycle_due`):
-#   1. INSERT the moves (with rule and reason) SELECTed from the due customers; on PostgreSQL that SELECT
-#      takes its rows FOR UPDATE SKIP LOCKED, so a customer in the middle of a claim, an assignment or a
-#      manual move is left for the next night, and a row changed meanwhile is re-checked by PostgreSQL;
-#   2. INSERT … SELECT the operation-log events from those moves (a run's moves: its store, kind and time);
-#   3. UPDATE the customers (and their contacts) of those moves: no owner;
-#   4. one multi-row INSERT of the notifications to the former owners and their supervisors;
-#   5. reminders: customers whose rules run out within `remind_days`, one multi-row INSERT … ON CONFLICT
+# Set-based, with the same Core statements on PostgreSQL and SQLite; the rules are decided in SQL
+# (`rules_sql.PoolRules`, the SQL reading of `rules.recycle_due`, checked against it by the tests):
+#   1. per pool (each has its rules): INSERT the moves (rule, reason, former owner) SELECTed from the due
+#      customers; on PostgreSQL that SELECT takes its rows FOR UPDATE SKIP LOCKED, so a customer in the
+#      middle of a claim, an assignment or a manual move is left for the next night, and a row changed
+#      meanwhile is re-checked by PostgreSQL before it is taken;
+#   2. once for the run (all stores, so every page is visited once): INSERT … SELECT the operation-log
+#      events from the run's moves, UPDATE the customers (and their contacts) of those moves: no owner;
+#   3. one multi-row INSERT of notifications per store to the former owners and their supervisors;
+#   4. reminders: customers whose rules run out within `remind_days`, one multi-row INSERT … ON CONFLICT
 #      DO NOTHING (one reminder per customer, owner and day), then one multi-row INSERT of notifications.
 # Nothing is read into Python per customer except the (few) reminder candidates and the first names for
 # the notification texts.
