@@ -143,7 +143,13 @@ def main() -> None:
             resp = client.get("/high-seas/")
             assert resp.status_code == 200, resp.status_code
 
+        with app.app_context():
+            spent = _statement_timer(db.engine) if args.statements else None
         print(f"salesperson page /high-seas/ (first page)   {fmt(measure(page, runs=args.runs))}")
+        if spent is not None:
+            spent.pop("remove")()
+            for line, (calls, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:6]:
+                print(f"    {secs * 1000 / calls:6.2f} ms a call, {calls:3d}× {line}")
 
 
 if __name__ == "__main__":

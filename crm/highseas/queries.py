@@ -55,10 +55,15 @@ def pool_page(store_id: int, filters: PoolFilters, *, cursor: str | None = None,
     ids = [c.id for c in page.items]
     entered: dict[int, tuple[datetime, int | None, str]] = {}
     if ids:
-        last = (select(HighSeasMove.customer_id, func.max(HighSeasMove.id).label("mid"))
-                .where(HighSeasMove.customer_id.in_(ids), HighSeasMove.kind.in_(INTO_POOL))
-                .group_by(HighSeasMove.customer_id).subquery())
-        for move in db.session.scalars(select(HighSeasMove).join(last, HighSeasMove.id == last.c.mid)):
+        # The last move into the pool per customer, as a correlated subquery per page row (an index probe
+        # each): a GROUP BY over `customer_id IN (…)` lets PostgreSQL scan the whole table when its
+        # statistics lag behind a big sweep night (80 ms instead of 1 at 1 M customers).
+        inner = HighSeasMove.__table__.alias("m")
+        last_id = (select(func.max(inner.c.id)).where(inner.c.customer_id == Customer.id,
+                                                      inner.c.kind.in_([k.value for k in INTO_POOL]))
+                   .scalar_subquery())
+        last = [mid for mid in db.session.scalars(select(last_id).where(Customer.id.in_(ids))) if mid]
+        for move in db.session.scalars(select(HighSeasMove).where(HighSeasMove.id.in_(last))) if last else []:
             entered[move.customer_id] = (move.at, move.from_owner_id, move.reason)
         pending = set(db.session.scalars(select(HighSeasClaim.customer_id).where(
             HighSeasClaim.customer_id.in_(ids), HighSeasClaim.status == ClaimStatus.PENDING)))
