@@ -29,6 +29,7 @@ from crm.core.audit import Audited
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import TimestampMixin
+from crm.core.db import trigram_index
 from crm.org.models import OrgUnit
 from crm.org.models import User
 
@@ -145,6 +146,9 @@ class Customer(Audited, TimestampMixin, Base):
         # few pool customers among many owned ones does not scan the owned ones.
         Index("ix_customer_pool_created", "store_id", "created_at", "id",
               postgresql_where=text("owner_id IS NULL"), sqlite_where=text("owner_id IS NULL")),
+        # The list's search box: name or company contains the text (PostgreSQL only; see queries.filtered).
+        trigram_index("ix_customer_name_trgm", "name"),
+        trigram_index("ix_customer_company_trgm", "company"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

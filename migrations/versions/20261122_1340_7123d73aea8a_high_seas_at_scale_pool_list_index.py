@@ -4,9 +4,9 @@ The pool list reads a store's customers without an owner, newest first. A partia
 (store_id, created_at, id) WHERE owner_id IS NULL keeps the first page an index range read however few
 pool customers a store has among its owned ones (issue 7: p95 ≤ 50 ms at 1 M customers).
 
-Revision ID: 7c1e5a9d2b40
-Revises: 3d94cf92f76b
-Create Date: 2026-11-22 13:10:00.000000
+Revision ID: 7123d73aea8a
+Revises: 7c1e5a9d2b40
+Create Date: 2026-11-22 13:40:00.000000
 
 """
 from alembic import op
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7c1e5a9d2b40'
-down_revision = '3d94cf92f76b'
+revision = '7123d73aea8a'
+down_revision = '7c1e5a9d2b40'
 branch_labels = None
 depends_on = None
 
