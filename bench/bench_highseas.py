@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import timedelta
+from typing import Any
 
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -28,17 +30,43 @@ from bench.generate import generate_org
 # The rules in plain SQL, independent of the service: owned, unlocked, not won, and the later of the last
 # follow-up and owned_since (created_at when NULL) older than 30 days (60 for level a).
 EXPECTED_SQL = """
-SELECT count(*) FROM customer
+SELECT id FROM customer
 WHERE owner_id IS NOT NULL AND NOT locked AND NOT won
   AND greatest(coalesce(last_follow_up_at, coalesce(owned_since, created_at)), coalesce(owned_since, created_at))
       + (CASE WHEN level = 'a' THEN 60 ELSE 30 END) * interval '1 day' <= :now
 """
 
 
+def _statement_timer(engine: Any) -> dict[str, Any]:
+    """Seconds per statement (by its first line) until "remove" is called."""
+    from sqlalchemy import event
+
+    spent: dict[str, Any] = {}
+
+    def before(conn: Any, *_: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        key = statement.strip().split("\n")[0][:80]
+        calls, secs = spent.get(key, (0, 0.0))
+        spent[key] = (calls + 1, secs + time.perf_counter() - conn.info["bench_t0"])
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+
+    def remove() -> None:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+    spent["remove"] = remove
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--statements", action="store_true", help="print where each sweep spends its time")
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -67,27 +95,40 @@ def main() -> None:
             db.session.remove()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE customer"))
-            now = utcnow()
-            expected = db.session.scalar(text(EXPECTED_SQL), {"now": now})
-            import os
+            import time_machine
 
-            started = time.perf_counter()
-            if os.environ.get("BENCH_PROFILE"):
-                import cProfile
-                import pstats
+            def night(label: str, at: Any) -> None:
+                """One sweep at `at` (committed), timed, and compared with the plain SQL recomputation."""
+                with time_machine.travel(at, tick=False):  # the sweep and the recomputation see the same now
+                    now = utcnow()
+                    db.session.execute(text("DROP TABLE IF EXISTS bench_expected"))
+                    db.session.execute(text("CREATE TABLE bench_expected AS " + EXPECTED_SQL), {"now": now})
+                    before = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM highseas_move"))
+                    db.session.commit()
+                    spent = _statement_timer(db.engine) if args.statements else None
+                    started = time.perf_counter()
+                    result = recycling.sweep()
+                    db.session.commit()
+                    elapsed = time.perf_counter() - started
+                moved = "SELECT customer_id FROM highseas_move WHERE kind = 'recycled' AND id > :before"
+                expected = db.session.scalar(text("SELECT count(*) FROM bench_expected"))
+                missing = db.session.scalar(text(f"SELECT count(*) FROM (SELECT id FROM bench_expected EXCEPT {moved}) x"),
+                                            {"before": before})
+                extra = db.session.scalar(text(f"SELECT count(*) FROM ({moved} EXCEPT SELECT id FROM bench_expected) x"),
+                                          {"before": before})
+                same = "IDENTICAL" if not missing and not extra else f"DIFFERENT ({missing} missing, {extra} extra)"
+                if spent is not None:
+                    spent.pop("remove")()
+                    for line, (calls, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:8]:
+                        print(f"    {secs:6.2f} s {calls:3d}× {line}")
+                print(f"customers: {args.customers}; {label} sweep: {elapsed:.1f} s, recycled {result['recycled']}; "
+                      f"plain SQL says {expected}: {same}", flush=True)
 
-                prof = cProfile.Profile()
-                prof.enable()
-                result = recycling.sweep()
-                prof.disable()
-                pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
-            else:
-                result = recycling.sweep()
-            db.session.commit()
-            elapsed = time.perf_counter() - started
-            moved = db.session.scalar(text("SELECT count(*) FROM highseas_move WHERE kind = 'recycled'"))
-            print(f"customers: {args.customers}; sweep: {elapsed:.1f} s, recycled {result['recycled']} "
-                  f"(moves {moved}), plain SQL says {expected}: {'IDENTICAL' if moved == expected else 'DIFFERENT'}")
+            first = utcnow()
+            night("catch-up night", first)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE customer"))  # what autovacuum does after a big night
+            night("steady-state night (+1 day)", first + timedelta(days=1))
             assert HighSeasMove
             rep_id = db.session.scalar(text("SELECT user_id FROM bench_owner WHERE idx = 7"))
             from crm.org.models import User
@@ -102,7 +143,13 @@ def main() -> None:
             resp = client.get("/high-seas/")
             assert resp.status_code == 200, resp.status_code
 
+        with app.app_context():
+            spent = _statement_timer(db.engine) if args.statements else None
         print(f"salesperson page /high-seas/ (first page)   {fmt(measure(page, runs=args.runs))}")
+        if spent is not None:
+            spent.pop("remove")()
+            for line, (calls, secs) in sorted(spent.items(), key=lambda kv: -kv[1][1])[:6]:
+                print(f"    {secs * 1000 / calls:6.2f} ms a call, {calls:3d}× {line}")
 
 
 if __name__ == "__main__":

@@ -83,10 +83,14 @@ def _clock_time(value: Any, setting: str) -> tuple[int, int]:
 def _connect_contexts() -> None:
     """Contexts learn about each other only here (and through BPMN): upstream sends core signals and
     offers registries; downstream subscribes and registers."""
+    from flask_babel import lazy_gettext as _l
+
     from crm.core import signals
+    from crm.customers.queries import register_list_column
     from crm.highseas.rules import register_exemption
     from crm.highseas.services import on_customer_locking
     from crm.highseas.services import on_customer_released
+    from crm.highseas.sweep import days_until_recycle_cells
     from crm.notify.services import on_follow_up_due
     from crm.notify.services import on_task_opened
     from crm.sales.opportunity_queries import open_opportunity_customer_ids
@@ -97,6 +101,8 @@ def _connect_contexts() -> None:
     signals.customer_locking.connect(on_customer_locking)
     # The recycle sweep spares customers with an open opportunity (when the pool says so).
     register_exemption("open_opportunity", open_opportunity_customer_ids)
+    # The customer list can show how many days an owned customer has before the sweep recycles it.
+    register_list_column("days_until_recycle", _l("Days until recycle"), days_until_recycle_cells)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

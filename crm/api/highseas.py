@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from marshmallow import fields
+from marshmallow import validate
 
 from crm.api.common import ApiBlueprint
 from crm.api.common import PageArgsSchema
@@ -64,6 +68,26 @@ def pool_customers(args: dict[str, Any], store_id: int) -> Any:
                       "store_id": c.store_id, "entered_pool_at": e.get("at"), "days_in_pool": e.get("days"),
                       "former_owner": e.get("former"), "reason": e.get("reason"), "claim_pending": c.id in pending})
     return {"items": items, "next_cursor": page.next_cursor}
+
+
+class PoolExportArgsSchema(PoolQuerySchema):
+    format = fields.Str(load_default="csv", validate=validate.OneOf(["csv", "xlsx"], error=_l("Choose CSV or Excel.")),
+                        metadata={"description": "csv (UTF-8 with BOM) or xlsx"})
+
+
+@blp.route("/pools/<int:store_id>/customers/export", methods=["GET"])
+@blp.requires("customer.export")
+@blp.errors(404)
+@blp.arguments(PoolExportArgsSchema, location="query")
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream",
+              description="The file (text/csv or XLSX), with a Content-Disposition file name")
+def pool_export(args: dict[str, Any], store_id: int) -> Any:
+    """The customers in a store's pool (same filters as the listing) as a CSV or XLSX file"""
+    if store_id not in {s.id for s in queries.pool_stores(current_user)}:
+        raise NotFound()
+    filters = queries.PoolFilters(q=args.get("q"), level=CustomerLevel(args["level"]) if args.get("level") else None)
+    body, name, mimetype = queries.export_file(store_id, filters, args["format"])
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @blp.route("/customers/<int:customer_id>/claim", methods=["POST"])

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy import false
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -141,6 +142,10 @@ class Customer(Audited, TimestampMixin, Base):
         Index("ix_customer_store_name", "store_id", "name", "id"),
         Index("ix_customer_store_level", "store_id", "level"),
         Index("ix_customer_store_follow", "store_id", "last_follow_up_at"),
+        # The high-seas pool list (owner_id IS NULL), newest first: a small partial index, so a store with
+        # few pool customers among many owned ones does not scan the owned ones.
+        Index("ix_customer_pool_created", "store_id", "created_at", "id",
+              postgresql_where=text("owner_id IS NULL"), sqlite_where=text("owner_id IS NULL")),
         # The list's search box: name or company contains the text (PostgreSQL only; see queries.filtered).
         trigram_index("ix_customer_name_trgm", "name"),
         trigram_index("ix_customer_company_trgm", "company"),

@@ -4,6 +4,7 @@ list, saved views. Every read goes through `crm.auth.scopes.visible`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -60,6 +61,27 @@ COLUMNS: dict[str, Any] = {
     "created_at": _l("Created"), "store": _l("Store"),
 }
 DEFAULT_COLUMNS = ["company", "mobile", "owner", "level", "last_follow_up_at", "next_follow_up_at"]
+
+# Columns other contexts add to the list (customers imports none of them; they register in
+# `crm._connect_contexts`): key -> function(page rows) returning {customer id: cell text}, called once per
+# page and only when the column is chosen, so it must answer for the whole page in a query or two.
+ColumnValues = Callable[[list[Customer]], dict[int, str]]
+EXTRA_COLUMNS: dict[str, ColumnValues] = {}
+
+
+def register_list_column(key: str, label: Any, values: ColumnValues) -> None:
+    COLUMNS[key] = label
+    EXTRA_COLUMNS[key] = values
+
+
+def unregister_list_column(key: str) -> None:
+    COLUMNS.pop(key, None)
+    EXTRA_COLUMNS.pop(key, None)
+
+
+def extra_column_values(columns: list[str], customers: list[Customer]) -> dict[str, dict[int, str]]:
+    """The registered columns among those chosen, for the page's rows."""
+    return {key: EXTRA_COLUMNS[key](customers) if customers else {} for key in columns if key in EXTRA_COLUMNS}
 
 
 @dataclass

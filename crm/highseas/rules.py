@@ -44,12 +44,16 @@ def unregister_exemption(name: str) -> None:
     _exemptions.pop(name, None)
 
 
+def exemption_selects(pool: HighSeasPool) -> list[Select[Any]]:
+    """The SELECTs of exempt customer ids that apply to this pool (the sweep uses them as NOT IN)."""
+    return [fn(pool.store_id) for kind, fn in list(_exemptions.values())
+            if kind != "opportunity" or pool.exempt_open_opportunity]
+
+
 def exempt_ids(pool: HighSeasPool) -> set[int]:
     ids: set[int] = set()
-    for kind, fn in list(_exemptions.values()):
-        if kind == "opportunity" and not pool.exempt_open_opportunity:
-            continue
-        ids.update(db.session.scalars(fn(pool.store_id)))
+    for stmt in exemption_selects(pool):
+        ids.update(db.session.scalars(stmt))
     return ids
 
 

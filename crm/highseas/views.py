@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask import Response
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -97,6 +98,18 @@ def pool() -> Any:
     people = queries.store_people(store.id) if role == PoolRole.ADMIN else []
     return render_template("highseas/pool.html", page=page, store=store, stores=stores, pool=the_pool, role=role,
                            filters=_filters(), levels=list(CustomerLevel), people=people)
+
+
+@bp.get("/export")
+@permission_required("customer.export")
+def export() -> Any:
+    """The pool's customers (the store and filters of the page) as CSV or XLSX."""
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationFailed({"format": _("Choose CSV or Excel.")})
+    store, _stores = _store()
+    body, name, mimetype = queries.export_file(store.id, _filters(), fmt)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _back(store_id: int | None) -> Any:

@@ -79,3 +79,33 @@ def test_assign_and_rules(call: Any, api_org: Any, clock: Any, claim_process: An
     r = call("POST", f"{BASE}/assign", o.a_sup, json={"customer_ids": [cs[1].id, cs[2].id], "owner_id": o.a_rep3.id,
                                                        "reason": "territory"})
     assert r.status_code == 200 and r.get_json() == {"assigned": 2}
+
+
+def test_pool_export_csv_and_xlsx(call: Any, api_org: Any, clock: Any) -> None:
+    """The pool's customers as a file, same filters and scope as the listing; needs customer.export."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    o = api_org
+    a = make_customer(o.a_rep1, name="Export Alpha", level="a", mobile="13900000001")
+    b = make_customer(o.a_rep1, name="Export Beta", level="b")
+    kept = make_customer(o.a_rep1, name="Export Owned")
+    for c in (a, b):
+        assert call("POST", f"{BASE}/customers/{c.id}/release", o.a_sup, json={"reason": "quiet"}).status_code == 200
+    r = call("GET", f"{BASE}/pools/{o.store_a.id}/customers/export", o.a_manager)
+    assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    names = {row[1] for row in rows[1:]}
+    assert rows[0][:3] == ["ID", "Name", "Company"]
+    assert {"Export Alpha", "Export Beta"} <= names and kept.name not in names
+    alpha = next(row for row in rows if row[1] == "Export Alpha")
+    assert alpha[3] == "13900000001" and alpha[8] == "a" and alpha[12] == "A Rep One" and alpha[13] == "quiet"
+    r = call("GET", f"{BASE}/pools/{o.store_a.id}/customers/export?format=xlsx&level=b", o.a_manager)
+    sheet = load_workbook(io.BytesIO(r.get_data())).active
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Export Beta"]
+    assert_problem(call("GET", f"{BASE}/pools/{o.store_a.id}/customers/export?format=pdf", o.a_manager),
+                   422, "format")
+    assert call("GET", f"{BASE}/pools/{o.store_b.id}/customers/export", o.a_manager).status_code == 404
+    assert call("GET", f"{BASE}/pools/{o.store_a.id}/customers/export", o.a_rep2).status_code == 403  # no export

@@ -122,3 +122,88 @@ def test_recycle_badge_on_customer(client, login_as, org, clock):
     login_as(org.a_rep1)
     page = client.get(f"/customers/{c.id}").get_data(as_text=True)
     assert "High seas in 2 days" in page
+
+
+def test_days_until_recycle_column_in_the_customer_list(client, login_as, org, clock):
+    """The customer list's registered column: days left for owned customers, "—" for exempt ones (won);
+    pool customers have none."""
+    from crm.highseas import sweep as recycling
+
+    set_pool(org.store_a, follow_up_days=10, level_days={"a": 20})
+    soon = make_customer(org.a_rep1, name="Col Soon")
+    key = make_customer(org.a_rep1, name="Col Key", level="a")
+    won = make_customer(org.a_rep1, name="Col Won")
+    won.won = True
+    in_pool = pooled(org, name="Col Pool")
+    db.session.commit()
+    clock.shift(timedelta(days=8))
+    login_as(org.a_sup)
+    page = client.get("/customers?cols=days_until_recycle&cols=owner").get_data(as_text=True)
+    assert "Days until recycle" in page
+
+    def cell(customer):
+        row = page.split(f'data-customer-id="{customer.id}"', 1)[1].split("</tr>", 1)[0]
+        return row.split("<td")[3].split(">", 1)[1].split("</td>")[0].strip()
+
+    assert cell(soon) == "2 days"
+    assert cell(key) == "12 days"
+    assert cell(won) == "—"
+    assert f'data-customer-id="{in_pool.id}"' not in page  # a supervisor sees their team's, not the pool
+    assert recycling.days_until_recycle_many([in_pool]) == {}
+    # not chosen: not computed, not shown
+    assert "Days until recycle</th>" not in client.get("/customers").get_data(as_text=True)
+
+
+def test_days_until_recycle_in_sql_matches_the_rules(org, clock):
+    """The SQL reading of the rules (the list column) agrees with `days_until_recycle` on random clocks,
+    levels, deal rule, won and locked customers."""
+    import random
+
+    from crm.highseas import sweep as recycling
+
+    rnd = random.Random(11)
+    set_pool(org.store_a, follow_up_days=30, deal_days=45, level_days={"a": 60, "c": 15}, exempt_won=True)
+    now = services.utcnow()
+    rows = []
+    for _ in range(40):
+        c = make_customer(org.a_rep1, level=rnd.choice(["a", "b", "c", "d"]))
+        c.owned_since = now - timedelta(days=rnd.randint(0, 50), hours=rnd.randint(0, 23))
+        c.last_follow_up_at = now - timedelta(days=rnd.randint(0, 50), hours=rnd.randint(0, 23)) \
+            if rnd.random() < 0.7 else None
+        c.last_deal_at = now - timedelta(days=rnd.randint(0, 50)) if rnd.random() < 0.5 else None
+        c.won = rnd.random() < 0.2
+        c.locked = rnd.random() < 0.1
+        rows.append(c)
+    db.session.commit()
+    many = recycling.days_until_recycle_many(rows)
+    single = {c.id: recycling.days_until_recycle(c) for c in rows}
+    assert many == {cid: d for cid, d in single.items() if d is not None}
+    assert len(many) > 10
+
+
+def test_pool_export_and_import_into_the_pool_from_the_page(client, login_as, org, clock):
+    """The page's export (CSV of the store's pool with its filters) and its import link, which opens the
+    customers import with the store chosen and "to the high seas" as the owner of rows without one."""
+    import io
+
+    pooled(org, name="Page Export One", level="c")
+    make_customer(org.a_rep1, name="Page Owned")
+    login_as(org.a_manager)
+    page = client.get(f"/high-seas/?store_id={org.store_a.id}").get_data(as_text=True)
+    assert 'id="pool-export-csv"' in page and 'id="pool-import"' in page
+    body = client.get(f"/high-seas/export?store_id={org.store_a.id}&level=c&format=csv").get_data(as_text=True)
+    assert "Page Export One" in body and "Page Owned" not in body
+    assert client.get(f"/high-seas/export?store_id={org.store_a.id}&format=doc").status_code == 422
+    upload = client.get(f"/customers/import?store_id={org.store_a.id}&to=pool").get_data(as_text=True)
+    assert 'name="to" value="pool"' in upload
+    resp = client.post("/customers/import", data={
+        "csrf_token": csrf(client, f"/customers/import?store_id={org.store_a.id}&to=pool"), "target": "customers",
+        "store_id": str(org.store_a.id), "to": "pool",
+        "file": (io.BytesIO(b"name,mobile\nImported To Pool,13812345678\n"), "pool.csv")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302 and "to=pool" in resp.headers["Location"]
+    mapping = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert '<option value="pool" selected' in mapping
+    login_as(org.a_rep2)  # a salesperson cannot export
+    assert client.get(f"/high-seas/export?store_id={org.store_a.id}").status_code == 403
+    assert 'id="pool-export-csv"' not in client.get("/high-seas/").get_data(as_text=True)

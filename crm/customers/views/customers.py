@@ -82,9 +82,11 @@ def index() -> Any:
         if not errors else None
     count = queries.capped_count(current_user, filters) if not errors else (0, False)
     status = 422 if errors else 200
+    columns = _columns(args)
     return render_template(
         "customers/list.html", page=page, filters=filters, errors=errors, count=count, view=view,
-        columns=_columns(args), all_columns=queries.COLUMNS, sort_labels=queries.SORT_LABELS,
+        columns=columns, extra_cols=queries.extra_column_values(columns, page.items if page else []),
+        all_columns=queries.COLUMNS, sort_labels=queries.SORT_LABELS,
         level_choices=level_choices(), intention_choices=intention_choices(), platform_choices=platform_choices(),
         people=people_choices(), stores=store_choices(), views=queries.saved_views(current_user),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],

@@ -40,10 +40,12 @@ def import_upload() -> Any:
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.errors
-        else:
-            return redirect(url_for("customers.import_mapping", job_id=job.id))
+        else:  # "to=pool": opened from the high seas, rows without an owner column go to the pool
+            to = {"to": "pool"} if request.form.get("to") == "pool" else {}
+            return redirect(url_for("customers.import_mapping", job_id=job.id, **to))
     return render_template("customers/import_upload.html", errors=errors,
-                           stores=store_choices() if current_user.store_id is None else []), 422 if errors else 200
+                           stores=store_choices() if current_user.store_id is None else [],
+                           preset_store=request.values.get("store_id", type=int)), 422 if errors else 200
 
 
 def _job(job_id: int) -> ImportJob:
@@ -63,7 +65,8 @@ def import_mapping(job_id: int) -> Any:
         try:
             if request.form.get("step") == "check":  # keep the mapping, show the duplicates it finds
                 services.save_mapping(job, mapping)
-                return redirect(url_for("customers.import_mapping", job_id=job.id) + "#duplicates")
+                to = {"to": "pool"} if request.args.get("to") == "pool" else {}
+                return redirect(url_for("customers.import_mapping", job_id=job.id, **to) + "#duplicates")
             services.confirm(job, mapping, request.form.get("on_duplicate", "skip"),
                              request.form.get("default_owner_id"), actor=current_user, row_choices=row_choices)
         except ValidationFailed as exc:
