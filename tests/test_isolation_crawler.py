@@ -13,13 +13,12 @@ are guarded by function permissions: without them, 403 or 404.
 
 from __future__ import annotations
 
-from datetime import UTC
-from datetime import datetime
-
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from itertools import product
 from typing import Any
 

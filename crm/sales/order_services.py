@@ -38,6 +38,8 @@ from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
 from crm.sales import quote_services
+from crm.sales.models import Product
+from crm.sales.models import rate
 from crm.sales.order_models import Order
 from crm.sales.order_models import OrderLine
 from crm.sales.order_models import OrderPayment
@@ -45,8 +47,6 @@ from crm.sales.order_models import OrderStatus
 from crm.sales.order_models import PaymentKind
 from crm.sales.order_models import PaymentMode
 from crm.sales.order_models import Terminal
-from crm.sales.models import Product
-from crm.sales.models import rate
 from crm.workflow import runtime
 
 PROCESS_KEY = "order_pipeline"
