@@ -26,6 +26,7 @@ from crm.sales import order_services
 from crm.sales.order_queries import OrderFilters
 from crm.sales.order_schemas import CancelSchema
 from crm.sales.order_schemas import OrderQuerySchema
+from crm.sales.order_schemas import OrderDetailSchema
 from crm.sales.order_schemas import OrderSchema
 from crm.sales.order_schemas import OrderTaskSchema
 from crm.sales.order_schemas import OrderWriteSchema
@@ -61,7 +62,7 @@ class Orders(MethodView):
     @blp.requires("api.use", "order.create")
     @blp.arguments(OrderWriteSchema)
     @blp.errors(409)
-    @blp.response(201, OrderSchema)
+    @blp.response(201, OrderDetailSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a contracting order; it answers once the order waits at its first pipeline task"""
         if data.get("quote_id") not in (None, ""):
@@ -84,9 +85,9 @@ def export(args: dict[str, Any]) -> Any:
 @blp.route("/orders/<int:order_id>", methods=["GET"])
 @blp.requires("api.use", "order.view")
 @blp.errors(404)
-@blp.response(200, OrderSchema)
+@blp.response(200, OrderDetailSchema)
 def get_order(order_id: int) -> Any:
-    """An order with its lines and payments"""
+    """An order with its lines, payments and open pipeline tasks"""
     return order_services.get_order(order_id, current_user)
 
 
@@ -103,7 +104,7 @@ def tasks(order_id: int) -> Any:
 @blp.requires("api.use", "order.cancel")
 @blp.arguments(CancelSchema)
 @blp.errors(404, 409)
-@blp.response(200, OrderSchema)
+@blp.response(200, OrderDetailSchema)
 def cancel(data: dict[str, Any], order_id: int) -> Any:
     """Cancel before outbound, with a reason (after a collection, finance refunds first: pending_refund)"""
     return order_services.cancel_order(order_id, data, actor=current_user)
@@ -113,7 +114,7 @@ def cancel(data: dict[str, Any], order_id: int) -> Any:
 @blp.requires("api.use", "order.record_payment")
 @blp.arguments(PaymentWriteSchema)
 @blp.errors(404, 409)
-@blp.response(201, OrderSchema)
+@blp.response(201, OrderDetailSchema)
 def payment(data: dict[str, Any], order_id: int) -> Any:
     """Record the full payment of an order waiting for it; sends `order_paid` to its pipeline"""
     return order_services.record_payment(order_id, data, actor=current_user)

@@ -49,7 +49,7 @@ DEFAULT_ROLES: list[dict[str, Any]] = [
                                                                            "order.view", "order.export", "order.record_payment"],
      "description": "Collections, refunds and invoices of the store."},
     {"key": "warehouse", "name": "Warehouse", "scope": DataScope.STORE, "permissions": ["order.view"],
-     "description": "Outbound and returns of the store."},
+     "description": "Outbound, delivery and returns of the store."},
     {"key": "logistics", "name": "Logistics", "scope": DataScope.STORE, "permissions": ["order.view"],
      "description": "Delivery of the store's orders: carriers and tracking numbers."},
     {"key": "process_owner", "name": "Process owner", "scope": DataScope.ALL,

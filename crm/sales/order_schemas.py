@@ -82,6 +82,25 @@ class OrderSchema(ma.Schema):
     payments = fields.List(fields.Nested(OrderPaymentSchema))
 
 
+class OrderTaskSchema(ma.Schema):
+    id = fields.Int(metadata={"description": "Complete it with POST /api/v1/tasks/{id}/complete."})
+    bpmn_id = fields.Str()
+    title = fields.Str()
+    assignee_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class OrderDetailSchema(OrderSchema):
+    tasks = fields.Method("_open_tasks", metadata={
+        "type": "array", "items": {"type": "object"},
+        "description": "The pipeline's open tasks (id, bpmn_id, title, assignee_id, created_at): the next step."})
+
+    def _open_tasks(self, order: object) -> list[dict[str, object]]:
+        from crm.sales import order_queries
+
+        return OrderTaskSchema(many=True).dump(order_queries.open_tasks(order))  # type: ignore[arg-type,no-any-return]
+
+
 class OrderWriteSchema(ma.Schema):
     quote_id = fields.Raw(load_default=None, metadata={
         "type": "integer", "description": "An approved quote: the order takes its lines and prices. Omit for a "
@@ -115,11 +134,3 @@ class OrderQuerySchema(ma.Schema):
     customer_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     date_from = fields.Date(load_default=None, metadata={"description": "Created (export: signed) on or after."})
     date_to = fields.Date(load_default=None, metadata={"description": "Created (export: signed) on or before."})
-
-
-class OrderTaskSchema(ma.Schema):
-    id = fields.Int(metadata={"description": "Complete it with POST /api/v1/tasks/{id}/complete."})
-    bpmn_id = fields.Str()
-    title = fields.Str()
-    assignee_id = fields.Int(allow_none=True)
-    created_at = fields.DateTime()
