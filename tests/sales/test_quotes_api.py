@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from crm.extensions import db
 from crm.workflow import runtime
 from tests.api.conftest import assert_problem
 from tests.approvals.helpers import decide
