@@ -173,7 +173,8 @@ def _direct_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
         line_rate = rate(line["unit_price"], product.list_price)
         if line_rate is not None and line_rate < DISCOUNT_THRESHOLD:
             errors[f"lines.{i}.unit_price"] = str(_l(
-                "Under 90 %% of the list price a discount audit is needed: make a quote and have it approved."))
+                "Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
+                rate="90 %"))
         out.append({"product_id": product.id, "quantity": line["quantity"], "list_price": product.list_price,
                     "unit_price": line["unit_price"], "cost_price": product.cost_price})
     return out
@@ -196,7 +197,8 @@ def create_direct(data: dict[str, Any], *, actor: User) -> Order:
         overall = rate(total, list_total)
         if overall is not None and overall < DISCOUNT_THRESHOLD:
             errors["lines"] = str(_l(
-                "Under 90 %% of the list price a discount audit is needed: make a quote and have it approved."))
+                "Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
+                rate="90 %"))
     if errors:
         raise ValidationFailed(errors)
     assert customer is not None
