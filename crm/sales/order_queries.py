@@ -133,6 +133,12 @@ def names(orders: list[Order]) -> tuple[dict[int, str], dict[int, str]]:
     return people, units
 
 
+def owner_choices(actor: User, limit: int = 300) -> list[tuple[int, str]]:
+    """People in the actor's scope, for the salesperson filter."""
+    stmt = visible(select(User.id, User.name), actor, User).where(User.active).order_by(User.name, User.id).limit(limit)
+    return [(int(i), n) for i, n in db.session.execute(stmt)]
+
+
 def instances(order: Order) -> list[ProcessInstance]:
     return runtime.instances_of("order", order.id)
 

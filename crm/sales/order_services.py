@@ -207,6 +207,13 @@ def create_direct(data: dict[str, Any], *, actor: User) -> Order:
 
 
 def _lock(order: Order) -> Order:
+    """Lock the order's pipeline instance, then the order (PostgreSQL), in the order every step takes them
+    (a step locks its instance, then its operators write the order): a payment or a cancellation and a
+    task completion of the same order queue up instead of deadlocking."""
+    from crm.workflow.models import ProcessInstance
+
+    db.session.execute(select(ProcessInstance.id).where(
+        ProcessInstance.object_type == OBJECT_TYPE, ProcessInstance.object_id == order.id).with_for_update())
     return db.session.scalars(select(Order).where(Order.id == order.id).with_for_update()
                               .execution_options(populate_existing=True)).one()
 
@@ -246,6 +253,8 @@ def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order
     order.paid_at = now
     db.session.flush()
     record_event(db.session, order, "payment_recorded", actor_id=actor.id, details={"amount": amount})
+    # The instance is locked (`_lock`), so the subscription checked above still holds: the message is
+    # delivered now, or held while an admin has the instance suspended and delivered on resume.
     runtime.send_message("order_paid", OBJECT_TYPE, order.id, {"payment_id": payment.id, "amount": str(amount)},
                          actor_id=actor.id, store_id=order.store_id)
     db.session.refresh(order)

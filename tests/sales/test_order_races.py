@@ -129,3 +129,21 @@ def test_two_finance_users_record_the_same_payment_at_once(world: Any) -> None:
         assert db.session.scalar(select(func.count()).select_from(OrderPayment)
                                  .where(OrderPayment.order_id == order_id)) == 1
         db.session.remove()
+
+
+def test_cancelling_while_the_warehouse_confirms_outbound(world: Any) -> None:
+    """Either the cancellation wins (the outbound task is gone) or the outbound does (too late to cancel);
+    never both, never a deadlock."""
+    app, ids = world
+    with app.app_context():
+        order_id = _order(ids, "arrears")
+        task_id = open_task(db.session.get(Order, order_id), "op_outbound").id
+        db.session.remove()
+    outbound = lambda actor: runtime.complete_task(task_id, {"picked": [{"quantity": 10}]}, actor_id=actor.id)  # noqa: E731
+    cancel = lambda actor: order_services.cancel_order(order_id, {"reason": "race"}, actor=actor)  # noqa: E731
+    outcomes = race(app, [(outbound, ids["w1"]), (cancel, ids["rep"])])
+    assert outcomes[0] == "ok" and outcomes[1].startswith("refused"), outcomes
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        assert order.status in (OrderStatus.CANCELLED, OrderStatus.PENDING_DELIVERY)
+        db.session.remove()

@@ -260,3 +260,27 @@ def test_another_store_cannot_see_or_act_on_the_order(org, products, customers, 
     assert client.get(f"/orders/{order.id}/diagram").status_code == 404
     login_as(org.a_manager)
     assert client.get(f"/orders/{order.id}").status_code == 200
+
+
+def test_the_list_filters_and_the_page_export(org, products, customers, staff, client, login_as):
+    import io
+
+    from openpyxl import load_workbook
+
+    prepay = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    arrears = order_from_quote(org, approved_quote(org, products, customers), "arrears", terminal="app")
+    _sign(org, arrears)
+    login_as(org.a_manager)
+    page = client.get("/orders/?payment_mode=arrears").get_data(as_text=True)
+    assert arrears.number in page and prepay.number not in page
+    page = client.get(f"/orders/?status=contracting&owner_id={org.a_rep1.id}&terminal=pc").get_data(as_text=True)
+    assert prepay.number in page and arrears.number not in page
+    assert client.get("/orders/?status=nonsense&date_from=yesterday&store_id=abc").status_code == 200
+    resp = client.get("/orders/export?format=xlsx")
+    assert resp.status_code == 200
+    rows = list(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == [arrears.number]  # signed orders only
+    login_as(org.a_rep1)
+    assert client.get("/orders/export").status_code == 403
+    customer_page = client.get(f"/customers/{customers['a'].id}").get_data(as_text=True)
+    assert prepay.number in customer_page and arrears.number in customer_page

@@ -26,6 +26,7 @@ from crm.auth.decorators import permission_required
 from crm.core import tabular
 from crm.core.audit import timeline
 from crm.core.errors import DomainError
+from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.core.web import register_action_label
 from crm.extensions import db
@@ -73,7 +74,8 @@ def orders() -> Any:
                                      limit=current_app.config["PAGE_SIZE"])
     owners, stores = order_queries.names(list(page.items))
     return render_template("sales/orders.html", page=page, filters=filters, owners=owners, stores=stores,
-                           store_choices=task_queries.store_choices(current_user), args=filters.as_args(), **_globals())
+                           store_choices=task_queries.store_choices(current_user),
+                           owner_choices=order_queries.owner_choices(current_user), args=filters.as_args(), **_globals())
 
 
 @bp.route("/orders/export")
@@ -129,7 +131,12 @@ def order_detail(order_id: int) -> Any:
     events = order_queries.process_history(order)
     people = {e.actor_id for e in events if e.actor_id} | {t.assignee_id for t in tasks if t.assignee_id}
     people |= {p.recorded_by_id for p in order.payments if p.recorded_by_id}
-    quote = quote_services.get_quote(order.quote_id, current_user) if order.quote_id and current_user.can("quote.view") else None
+    quote = None
+    if order.quote_id and current_user.can("quote.view"):
+        try:
+            quote = quote_services.get_quote(order.quote_id, current_user)
+        except NotFound:
+            quote = None
     return render_template(
         "sales/order_detail.html", order=order, instance=instance, states=states, tasks=tasks, events=events,
         event_label=event_label, names=task_queries.user_names(people), quote=quote,
