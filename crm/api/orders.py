@@ -25,8 +25,8 @@ from crm.sales import order_queries
 from crm.sales import order_services
 from crm.sales.order_queries import OrderFilters
 from crm.sales.order_schemas import CancelSchema
-from crm.sales.order_schemas import OrderQuerySchema
 from crm.sales.order_schemas import OrderDetailSchema
+from crm.sales.order_schemas import OrderQuerySchema
 from crm.sales.order_schemas import OrderSchema
 from crm.sales.order_schemas import OrderTaskSchema
 from crm.sales.order_schemas import OrderWriteSchema

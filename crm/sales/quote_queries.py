@@ -23,9 +23,9 @@ from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.org.models import User
 from crm.sales.models import Quote
+from crm.sales.models import QuoteStatus
 from crm.sales.order_models import Order
 from crm.sales.order_models import OrderLine
-from crm.sales.models import QuoteStatus
 
 HISTORY_N = 5
 
