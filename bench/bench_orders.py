@@ -203,7 +203,7 @@ def main() -> None:
         app = make_app(url)
         with app.app_context():
             upgrade()
-            ids = _setup(args.create + 5 + args.lifecycles)
+            ids = _setup(args.create + 10 + args.lifecycles)
         quotes = iter(ids["quotes"])
         client = app.test_client()
         header = {"Authorization": f"Bearer {ids['tokens']['rep']}"}

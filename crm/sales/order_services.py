@@ -101,17 +101,17 @@ def _new_order(customer: Customer, owner_id: int, fields: dict[str, Any], lines:
     order = Order(store_id=customer.store_id, owner_id=owner_id, customer_id=customer.id, quote_id=quote_id,
                   number=f"tmp-{now.timestamp()}-{actor.id}-{quote_id or 0}", status=OrderStatus.CONTRACTING,
                   created_by_id=actor.id, **fields)
-    db.session.add(order)
-    db.session.flush()
-    order.number = f"SO{now:%Y%m%d}-{order.id:06d}"
-    for position, line in enumerate(lines):
-        order.lines.append(OrderLine(
-            store_id=order.store_id, customer_id=order.customer_id, product_id=line["product_id"], position=position,
-            quantity=line["quantity"], list_price=line["list_price"], unit_price=line["unit_price"],
-            cost_price=line.get("cost_price")))
+    order.lines = [OrderLine(store_id=customer.store_id, customer_id=customer.id, product_id=line["product_id"],
+                             position=position, quantity=line["quantity"], list_price=line["list_price"],
+                             unit_price=line["unit_price"], cost_price=line.get("cost_price"))
+                   for position, line in enumerate(lines)]
+    order.payments = []
     order.total = sum((ln.amount for ln in order.lines), Decimal("0.00"))
     order.list_total = sum((ln.list_amount for ln in order.lines), Decimal("0.00"))
-    db.session.flush()
+    db.session.add(order)
+    db.session.flush()  # the order and its lines in one go; the number needs the id
+    order.number = f"SO{now:%Y%m%d}-{order.id:06d}"
+    order.delivery_note_no = f"DN{now:%Y%m%d}-{order.id:06d}"
     return order
 
 
@@ -135,11 +135,10 @@ def process_data(order: Order) -> dict[str, Any]:
 
 
 def _start(order: Order, actor: User) -> Order:
-    record_event(db.session, order, "created", actor_id=actor.id,
-                 details={"quote": order.quote_id} if order.quote_id else None)
+    """Start the pipeline. Its operators change this same (identity-mapped) order, so nothing is re-read;
+    the creation itself is in the operation log through the audit of the new row."""
     runtime.start(PROCESS_KEY, object_type=OBJECT_TYPE, object_id=order.id, store_id=order.store_id,
                   data=process_data(order), actor_id=actor.id)
-    db.session.refresh(order)
     return order
 
 
@@ -152,14 +151,14 @@ def create_from_quote(quote_id: Any, data: dict[str, Any], *, actor: User) -> Or
     except NotFound:
         raise ValidationFailed({"quote_id": _l("Choose one of your approved quotes.")}) from None
     errors: dict[str, str] = {}
-    fields = _common(data, quote.customer, errors)
+    customer = quote.customer
+    fields = _common(data, customer, errors)
     if errors:
         raise ValidationFailed(errors)
     quote = quote_services.convert_quote(quote.id, actor=actor)  # locks it; refuses anything but approved
     lines = [{"product_id": ln.product_id, "quantity": ln.quantity, "list_price": ln.list_price,
               "unit_price": ln.unit_price, "cost_price": ln.cost_price} for ln in quote.lines]
-    order = _new_order(quote.customer, quote.owner_id, fields, lines, actor, quote_id=quote.id)
-    record_event(db.session, quote, "converted", actor_id=actor.id, details={"order": order.number})
+    order = _new_order(customer, quote.owner_id, fields, lines, actor, quote_id=quote.id)
     return _start(order, actor)
 
 
@@ -300,6 +299,7 @@ def apply_status(order_id: int | None, status: str) -> Order:
 
 
 def apply_delivery_note(order_id: int | None, status: str) -> Order:
+    """The delivery note's number is given with the order; a diagram may issue it later."""
     order = _of_step(order_id)
     order.delivery_note_no = order.delivery_note_no or f"DN{order.number[2:]}"
     return apply_status(order_id, status)

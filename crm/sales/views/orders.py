@@ -51,8 +51,7 @@ STATUS_BADGES = {
     OrderStatus.PENDING_RECEIPT: "text-bg-primary", OrderStatus.PENDING_REFUND: "text-bg-danger",
     OrderStatus.COMPLETED: "text-bg-success", OrderStatus.CANCELLED: "text-bg-light border",
 }
-for _action_name, _label in {"created": _l("Created"), "converted": _l("Converted into an order"),
-                             "payment_recorded": _l("Payment recorded"),
+for _action_name, _label in {"payment_recorded": _l("Payment recorded"),
                              "cancel_requested": _l("Cancellation requested")}.items():
     register_action_label(_action_name, _label)
 FIELD_LABELS = {"payment_mode": _l("Payment mode"), "terminal": _l("Terminal"), "ship_name": _l("Consignee"),
