@@ -284,3 +284,17 @@ def test_the_list_filters_and_the_page_export(org, products, customers, staff, c
     assert client.get("/orders/export").status_code == 403
     customer_page = client.get(f"/customers/{customers['a'].id}").get_data(as_text=True)
     assert prepay.number in customer_page and arrears.number in customer_page
+
+
+def test_a_merged_customers_orders_move_to_the_survivor(org, products, customers, staff):
+    from crm.customers.merge import merge
+    from tests.sales.quote_support import submitted
+
+    quote = submitted(org.a_rep1, customers["a2"], line(products["p100"], "95.00"))
+    order = order_from_quote(org, quote, "arrears")
+    _sign(org, order)
+    merge(customers["a2"], customers["a"], actor=org.a_manager)
+    db.session.commit()
+    db.session.refresh(order)
+    assert order.customer_id == customers["a"].id
+    assert all(ln.customer_id == customers["a"].id for ln in order.lines)  # the price history follows too
