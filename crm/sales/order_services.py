@@ -319,15 +319,19 @@ def apply_signature(order_id: int | None, data: dict[str, Any]) -> Order:
 
 def apply_outbound(order_id: int | None, data: dict[str, Any]) -> Order:
     """The warehouse's picked quantities, by the delivery note's line order (a short pick is recorded as
-    such and shows on the order; the form holds one row per line)."""
+    such and shows on the order; the form holds one row per line, refused otherwise)."""
     order = _of_step(order_id)
     rows = data.get("picked") if isinstance(data.get("picked"), list) else []
-    for i, line in enumerate(order.lines):
-        row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}
+    if len(rows) != len(order.lines):
+        # Rows are matched to lines by position: a missing row (a quantity left empty on the page) would
+        # shift every later quantity onto the wrong product. Refused; the task stays open to correct.
+        raise ValueError(f"picked quantities: one row per delivery-note line ({len(order.lines)} expected, "
+                         f"{len(rows)} given)")
+    for line, row in zip(order.lines, rows, strict=True):
         try:
-            line.picked_quantity = max(0, int(row.get("quantity", line.quantity)))
-        except (TypeError, ValueError):
-            line.picked_quantity = line.quantity
+            line.picked_quantity = max(0, int(row.get("quantity")))  # type: ignore[union-attr,arg-type]
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"picked quantity of line {line.position + 1} is not a whole number") from None
     order.outbound_at = utcnow()
     order.status = OrderStatus.PENDING_DELIVERY
     db.session.flush()

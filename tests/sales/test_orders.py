@@ -298,3 +298,27 @@ def test_a_merged_customers_orders_move_to_the_survivor(org, products, customers
     db.session.refresh(order)
     assert order.customer_id == customers["a"].id
     assert all(ln.customer_id == customers["a"].id for ln in order.lines)  # the price history follows too
+
+
+def test_an_outbound_with_a_missing_row_is_refused_and_can_be_corrected(
+        org, products, customers, staff, client, login_as):
+    quote = submitted_two_lines(org, products, customers)
+    order = order_from_quote(org, quote, "arrears")
+    _sign(org, order)
+    task = open_task(order, "op_outbound")
+    login_as(staff["warehouse"])
+    token = csrf(client, f"/tasks/{task.id}")
+    resp = client.post(f"/tasks/{task.id}/form", data={"csrf_token": token, "picked.0.quantity": "",
+                                                       "picked.1.quantity": "3"})
+    assert resp.status_code == 409 and "one row per delivery-note line" in resp.get_data(as_text=True)
+    assert _status(order) == OrderStatus.PENDING_OUTBOUND and order.lines[1].picked_quantity is None
+    _from_inbox(client, login_as, staff["warehouse"], order, "op_outbound",
+                {"picked.0.quantity": "9", "picked.1.quantity": "3"})
+    assert _status(order) == OrderStatus.PENDING_DELIVERY
+    assert [ln.picked_quantity for ln in order.lines] == [9, 3]
+
+
+def submitted_two_lines(org, products, customers):
+    from tests.sales.quote_support import submitted
+
+    return submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00", 10), line(products["p200"], "190.00", 3))
