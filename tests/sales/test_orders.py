@@ -322,3 +322,21 @@ def submitted_two_lines(org, products, customers):
     from tests.sales.quote_support import submitted
 
     return submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00", 10), line(products["p200"], "190.00", 3))
+
+
+def test_a_direct_order_through_the_page_under_90_percent_is_sent_to_make_a_quote(
+        org, products, customers, staff, client, login_as):
+    from crm.sales.order_models import Order
+
+    login_as(org.a_rep1)
+    token = csrf(client, "/orders/new")
+    base = {"csrf_token": token, "customer_id": str(customers["a"].id), "payment_mode": "arrears", "terminal": "pc",
+            "ship_address": "杭州", "lines-0-product_id": str(products["p100"].id), "lines-0-quantity": "4"}
+    refused = client.post("/orders/new", data={**base, "lines-0-unit_price": "85.00"})
+    assert refused.status_code == 422 and "make a quote" in refused.get_data(as_text=True)
+    assert db.session.query(Order).count() == 0
+    resp = client.post("/orders/new", data={**base, "lines-0-unit_price": "92.00"})
+    assert resp.status_code == 303
+    order = db.session.query(Order).one()
+    assert order.total == Decimal("368.00") and order.quote_id is None and order.status == OrderStatus.CONTRACTING
+    assert order.ship_name == customers["a"].name  # empty: from the customer
