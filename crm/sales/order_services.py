@@ -256,7 +256,6 @@ def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order
     # delivered now, or held while an admin has the instance suspended and delivered on resume.
     runtime.send_message("order_paid", OBJECT_TYPE, order.id, {"payment_id": payment.id, "amount": str(amount)},
                          actor_id=actor.id, store_id=order.store_id)
-    db.session.refresh(order)
     return order
 
 
@@ -276,11 +275,12 @@ def cancel_order(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
     record_event(db.session, order, "cancel_requested", actor_id=actor.id, note=reason)
     runtime.send_message("order_cancelled", OBJECT_TYPE, order.id, {"reason": reason, "by": actor.id},
                          actor_id=actor.id, store_id=order.store_id)
-    db.session.refresh(order)
     return order
 
 
 # The pipeline's writes (called by the operators, in the step's transaction) --------------------------------
+# They do not flush: the step flushes once when it saves the instance, so the operators of one step make
+# one UPDATE of the order and one operation-log entry with every field they changed.
 def _of_step(order_id: int | None) -> Order:
     order = db.session.get(Order, order_id) if order_id else None
     if order is None:
@@ -294,7 +294,6 @@ def apply_status(order_id: int | None, status: str) -> Order:
     order.status = new
     if new == OrderStatus.COMPLETED:
         order.completed_at = utcnow()
-    db.session.flush()
     return order
 
 
@@ -311,9 +310,7 @@ def apply_signature(order_id: int | None, data: dict[str, Any]) -> Order:
     now = utcnow()
     order.signed_at = now
     order.contract_no = (str(data.get("contract_no") or "").strip() or None)
-    for line in order.lines:
-        line.signed_at = now
-    db.session.flush()
+    db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=now))
     return order
 
 
@@ -334,7 +331,6 @@ def apply_outbound(order_id: int | None, data: dict[str, Any]) -> Order:
             raise ValueError(f"picked quantity of line {line.position + 1} is not a whole number") from None
     order.outbound_at = utcnow()
     order.status = OrderStatus.PENDING_DELIVERY
-    db.session.flush()
     return order
 
 
@@ -344,7 +340,6 @@ def apply_shipment(order_id: int | None, data: dict[str, Any]) -> Order:
     order.tracking_no = str(data.get("tracking_no") or "").strip()[:100] or None
     order.shipped_at = utcnow()
     order.status = OrderStatus.PENDING_RECEIPT
-    db.session.flush()
     return order
 
 
@@ -359,7 +354,6 @@ def apply_receipt(order_id: int | None, data: dict[str, Any], *, auto: bool) -> 
         except (TypeError, ValueError):
             order.rating = None
         order.rating_comment = str(data.get("rating_comment") or "").strip() or None
-    db.session.flush()
     return order
 
 
@@ -373,7 +367,6 @@ def apply_refund(order_id: int | None, data: dict[str, Any], actor_id: int | Non
             reference=str(data.get("reference") or "").strip()[:100] or None,
             note=str(data.get("note") or "").strip()[:500] or None, recorded_by_id=actor_id, recorded_at=utcnow()))
         order.refunded_amount = order.refunded_amount + amount
-    db.session.flush()
     return order
 
 
@@ -385,7 +378,6 @@ def apply_cancelled(order_id: int | None, data: dict[str, Any]) -> Order:
     order.cancelled_at = utcnow()
     order.status = OrderStatus.CANCELLED
     db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=None))
-    db.session.flush()
     return order
 
 
