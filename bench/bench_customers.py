@@ -11,7 +11,10 @@ filters, keyset page of 50, capped count, template or JSON):
    (store scope), and the same through `GET /api/v1/customers`;
 2. the dedup check (`crm.customers.services.find_duplicates` on mobile + WeChat ID);
 3. an import of `--import-rows` rows (10 % duplicates of existing customers, skipped) from CSV, run by the
-   background job's chunks: rows per second."""
+   background job's chunks: rows per second;
+4. the search box, `/customers?q=…` (name or company contains the text, mobile number starts with the
+   digits) for both actors, with the pg_trgm GIN indexes and again after dropping them, plus the
+   store manager's query plan (`--search-only` skips 2 and 3)."""
 
 from __future__ import annotations
 
@@ -68,6 +71,7 @@ def main() -> None:
     parser.add_argument("--follow-ups", type=int, default=3, help="per customer")
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--search-only", action="store_true", help="only the list and search measurements")
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -147,6 +151,10 @@ def main() -> None:
             print(f"{label:<24} page /customers (no filter)     {fmt(measure(plain, runs=args.runs))}")
             print(f"{label:<24} GET /api/v1/customers?{query}  {fmt(measure(api, runs=args.runs))}")
 
+        search(app, args, actors, stamps, store_id)
+        if args.search_only:
+            return
+
         with app.app_context():
             from crm.customers import services
 
@@ -193,6 +201,57 @@ def main() -> None:
             print(f"import of {args.import_rows} rows: {elapsed:.1f} s = {args.import_rows / elapsed:.0f} rows/s "
                   f"(created {job.created}, skipped {job.skipped}, failed {job.failed}, status {job.status.value}"
                   f"{': ' + job.last_error if job.last_error else ''})")
+
+
+# "Customer …" / "Company …" share their word with every row (the worst case for trigrams); "12345" is a
+# fragment (name, company and mobile-prefix arms); "zzz" matches nothing.
+SEARCHES = {"name": "Customer 12345", "company": "Company 4242", "fragment": "12345", "mobile prefix": "1300012",
+            "no match": "zzz"}
+
+
+def search(app, args, actors, stamps, store_id) -> None:  # noqa: ANN001 — the bench's locals
+    """The search box with and without the trigram indexes (dropped in the middle)."""
+    from crm.customers import queries
+    from crm.extensions import db
+    from crm.org.models import User
+
+    clients = {}
+    for label in actors:
+        clients[label] = app.test_client()
+        with clients[label].session_transaction() as sess:
+            sess["_user_id"] = stamps[label]
+
+    def run(tag: str) -> None:
+        for what, term in SEARCHES.items():
+            for label, c in clients.items():
+                def page(c=c, term=term) -> None:
+                    resp = c.get("/customers", query_string={"q": term})
+                    assert resp.status_code == 200, resp.status_code
+
+                print(f"search {tag:<8} {what:<13} {label:<24} {fmt(measure(page, runs=max(args.runs // 4, 20)))}")
+
+    def plans(tag: str) -> None:
+        with app.app_context():
+            for label, uid in actors.items():
+                user = db.session.get(User, uid)
+                for what in ("name", "fragment"):
+                    f = queries.parse_filters({"q": SEARCHES[what]})
+                    stmt = queries.filtered(user, f).order_by(*[k.column.desc() for k in queries.sort_keys(f)]).limit(51)
+                    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%%", "%")
+                    plan = db.session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql)).scalars().all()
+                    print(f"plan {tag} {what} {label}:\n  " + "\n  ".join(plan))
+            db.session.remove()
+
+    plans("indexed")
+    run("indexed")
+    with app.app_context():
+        for name in ("ix_customer_name_trgm", "ix_customer_company_trgm"):
+            db.session.execute(text(f"DROP INDEX {name}"))
+        db.session.commit()
+        db.session.remove()
+    plans("no index")
+    run("no index")
+    print(f"(store {store_id})")
 
 
 if __name__ == "__main__":

@@ -252,6 +252,7 @@ def _register_request_hooks(app: Flask) -> None:
 
         return {
             "nav_for": lambda section: nav.nav_for(current_user, section),
+            "nav_tree": lambda section: nav.nav_tree(current_user, section),
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
         }

@@ -87,6 +87,13 @@ def run_migrations_online():
 
     connectable = get_engine()
 
+    if conf_args.get("include_object") is None:
+        # PostgreSQL-only indexes (pg_trgm) are not missing on SQLite.
+        from functools import partial
+
+        from crm.core.db import include_in_schema_compare
+        conf_args["include_object"] = partial(include_in_schema_compare, dialect=connectable.dialect.name)
+
     with connectable.connect() as connection:
         context.configure(
             connection=connection,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
 
+from crm.core.db import include_in_schema_compare
 from crm.extensions import db
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
@@ -66,7 +68,9 @@ def migration_app(empty_database_url: str, keep_logging: None) -> Iterator[Flask
 
 def schema_diff() -> list[Any]:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+        include = partial(include_in_schema_compare, dialect=conn.dialect.name)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False,
+                                                         "include_object": include})
         return compare_metadata(context, db.metadata)
 
 

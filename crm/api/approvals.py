@@ -82,6 +82,9 @@ class DecidedSchema(ma.Schema):
 
 
 class QueueArgsSchema(PageArgsSchema):
+    q = fields.Str(validate=validate.Length(max=100), metadata={
+        "description": "Free text: the object's title or kind, the requester's name, or (pending) the task's title "
+                       "contains it, any case."})
     chain = fields.Str(validate=validate.Length(max=60))
     store_id = _id()
     object_type = fields.Str(validate=validate.Length(max=50))
@@ -104,7 +107,7 @@ class BulkResultSchema(ma.Schema):
 
 def _filters(args: dict[str, Any]) -> queries.QueueFilters:
     return queries.QueueFilters(chain_key=args.get("chain"), store_id=args.get("store_id"),
-                                object_type=args.get("object_type"))
+                                object_type=args.get("object_type"), q=(args.get("q") or "").strip() or None)
 
 
 @blp.route("/approvals/pending")

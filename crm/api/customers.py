@@ -1,4 +1,4 @@
-"""/api/v1/customers — customers, their contacts, follow-ups and team; import job status.
+"""/api/v1/customers — customers, their contacts, follow-ups and team; imports (upload a file, job status).
 
 Same services, rules and messages as the pages: customers outside the caller's scope answer 404; a
 duplicate mobile number or WeChat ID answers 422 on that field, naming only what the caller may see; a
@@ -6,11 +6,14 @@ stale `lock_version` answers 409."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_smorest.fields import Upload
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -18,7 +21,9 @@ from crm.api.common import ApiBlueprint
 from crm.api.common import PageArgsSchema
 from crm.api.common import page_schema
 from crm.auth.scopes import get_visible
+from crm.core.errors import ValidationFailed
 from crm.customers import follow_ups
+from crm.customers import imports
 from crm.customers import queries
 from crm.customers import services
 from crm.customers.models import Contact
@@ -39,7 +44,7 @@ from crm.customers.schemas import TransferSchema
 from crm.extensions import db
 
 blp = ApiBlueprint("Customers", __name__, url_prefix="/api/v1/customers",
-                   description="Customers, contacts, follow-ups, team members; import job status.")
+                   description="Customers, contacts, follow-ups, team members; imports (upload and status).")
 
 CustomerPageSchema = page_schema(CustomerSchema, "CustomerPage")
 
@@ -207,3 +212,68 @@ def follow_ups_due(args: dict[str, Any]) -> Any:
 def import_status(job_id: int) -> Any:
     """The progress and result of an import job"""
     return get_visible(ImportJob, job_id, current_user)
+
+
+class ImportUploadSchema(ma.Schema):
+    file = Upload(required=True, metadata={
+        "description": "A .csv (UTF-8 or GBK) or .xlsx file of at most 50 MB whose first row holds the column titles."})
+    mapping = ma.fields.Str(metadata={
+        "description": "JSON object: import field -> column, as its 0-based index or its title, e.g. "
+                       '`{"name": 0, "mobile": "手机号"}`. Fields: name, company, mobile, chat_id, email, province, '
+                       "city, address, source_platform, source_store, level, industry, tags, product_preferences, "
+                       "intention, remarks, owner_mobile. Omitted: the columns are matched by their titles, as the "
+                       "page proposes. name and mobile or chat_id are required."})
+    on_duplicate = ma.fields.Str(load_default="skip", metadata={
+        "description": "Rows matching an existing customer (mobile number or WeChat ID in the store): `skip` or "
+                       "`update`; for `target=leads`: `skip` or `create`."})
+    default_owner_id = ma.fields.Str(load_default="pool", metadata={
+        "description": "Owner of the rows without an owner column value: a user id of the store, or `pool` (the "
+                       "high seas)."})
+    store_id = ma.fields.Str(metadata={"description": "The store to import into (callers above store level)."})
+    target = ma.fields.Str(load_default="customers", metadata={"description": "`customers` or `leads`."})
+
+
+def _mapping(raw: str | None, job: ImportJob) -> dict[str, Any]:
+    """The caller's mapping with column titles turned into indexes; errors as the page names them."""
+    if raw is None or not raw.strip():
+        return dict(job.mapping or {})
+    try:
+        given = json.loads(raw)
+    except ValueError:
+        given = None
+    if not isinstance(given, dict):
+        raise ValidationFailed({"mapping": _l("Send a JSON object of import fields and columns.")})
+    columns = [str(c).strip().lower() for c in imports.header(imports.file_path(job), job.file_format)]
+    mapping: dict[str, Any] = {}
+    for field, column in given.items():
+        if field not in imports.FIELDS:
+            raise ValidationFailed({f"mapping.{field}": _l("Unknown import field.")})
+        if isinstance(column, bool) or not isinstance(column, (int, str)):
+            raise ValidationFailed({f"mapping.{field}": _l("Choose a column from the list.")})
+        if isinstance(column, str) and not column.strip().isdigit():
+            if column.strip().lower() not in columns:
+                raise ValidationFailed({f"mapping.{field}": _l("Choose a column from the list.")})
+            column = columns.index(column.strip().lower())
+        mapping[field] = column
+    return mapping
+
+
+@blp.route("/imports", methods=["POST"])
+@blp.requires("customer.import")
+@blp.arguments(ImportUploadSchema, location="multipart")
+@blp.response(201, ImportJobSchema)
+def import_upload(args: dict[str, Any]) -> Any:
+    """Upload a file and start importing it (customers or leads): the same checks as the import page; the
+    background job imports it in chunks, follow it with GET /imports/{job_id}"""
+    upload = args["file"]
+    try:
+        job = imports.upload(upload.filename, upload.stream, actor=current_user, store_id=args.get("store_id"),
+                             target=args["target"])
+        return imports.confirm(job, _mapping(args.get("mapping"), job), args["on_duplicate"],
+                               args["default_owner_id"], actor=current_user)
+    except ValidationFailed as exc:  # the page's field names (map_name) as this request's (mapping.name)
+        raise ValidationFailed({_api_field(k): v for k, v in exc.errors.items()}) from None
+
+
+def _api_field(name: str) -> str:
+    return f"mapping.{name[4:]}" if name.startswith("map_") else name

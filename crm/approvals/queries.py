@@ -21,6 +21,7 @@ from crm.auth.scopes import visible
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.extensions import db
+from crm.org.models import User
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import TaskStatus
@@ -31,9 +32,25 @@ class QueueFilters:
     chain_key: str | None = None
     store_id: int | None = None
     object_type: str | None = None
+    q: str | None = None  # free text: subject, requester, object title
 
 
-def _filtered(stmt: Any, f: QueueFilters) -> Any:
+def _search(q: str, *subjects: Any) -> Any:
+    """The request's object title and kind (its `summary`, as the queue shows them), the requester's name, or
+    a subject column of the row (the decision task's title in the pending view) contains `q`, any case.
+    A contains search over the user's own queue or scope: the other filters and the scope bound the rows."""
+    requesters = select(User.id).where(User.name.icontains(q, autoescape=True))
+    return or_(
+        ApprovalRequest.summary["title"].as_string().icontains(q, autoescape=True),
+        ApprovalRequest.summary["type_label"].as_string().icontains(q, autoescape=True),
+        ApprovalRequest.submitter_id.in_(requesters),
+        *(column.icontains(q, autoescape=True) for column in subjects),
+    )
+
+
+def _filtered(stmt: Any, f: QueueFilters, *subjects: Any) -> Any:
+    if f.q:
+        stmt = stmt.where(_search(f.q, *subjects))
     if f.chain_key:
         stmt = stmt.where(ApprovalRequest.chain_key == f.chain_key)
     if f.store_id:
@@ -55,7 +72,7 @@ def pending(user: Any, filters: QueueFilters | None = None, *, cursor: str | Non
         .where(HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]),
                HumanTask.process_key.in_(APPROVAL_TASK_PROCESSES), HumanTask.bpmn_id.in_(DECISION_TASKS), mine)
     )
-    return keyset_page(db.session, _filtered(stmt, f), [SortKey(HumanTask.id, descending=True)], cursor=cursor,
+    return keyset_page(db.session, _filtered(stmt, f, HumanTask.title), [SortKey(HumanTask.id, descending=True)], cursor=cursor,
                        limit=limit, scalars=False)
 
 

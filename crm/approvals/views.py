@@ -67,6 +67,7 @@ def _filters() -> queries.QueueFilters:
         chain_key=key if re.fullmatch(r"[a-z0-9_]{1,60}", key) else None,
         store_id=int_arg("store_id"),
         object_type=object_type if re.fullmatch(r"[a-z_]{1,50}", object_type) else None,
+        q=(request.args.get("q") or "").strip()[:100] or None,
     )
 
 

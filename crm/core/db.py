@@ -7,11 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import DDL
 from sqlalchemy import JSON
 from sqlalchemy import DateTime
+from sqlalchemy import Index
 from sqlalchemy import MetaData
 from sqlalchemy import Numeric
 from sqlalchemy import TypeDecorator
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
@@ -72,3 +75,31 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Contains-search ("ILIKE '%x%'") indexes: PostgreSQL's pg_trgm GIN indexes. The extension lives in the
+# `public` schema, whatever schema the tables are in (tests and benchmarks use a schema per run, and an
+# extension created inside one would be dropped with it), so the operator class is named with its schema.
+TRIGRAM_SCHEMA = "public"
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A GIN trigram index on `column`, PostgreSQL only: SQLite has no equivalent and creates nothing
+    (`ddl_if`); `info["postgresql_only"]` tells the schema comparison (Alembic does not read `ddl_if`).
+    It serves `column ILIKE '%x%'` (SQLAlchemy's `icontains` on PostgreSQL) for patterns of 3+ characters."""
+    index = Index(name, column, postgresql_using="gin", postgresql_ops={column: f"{TRIGRAM_SCHEMA}.gin_trgm_ops"},
+                  info={"postgresql_only": True})
+    return index.ddl_if(dialect="postgresql")
+
+
+def include_in_schema_compare(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any,
+                              dialect: str) -> bool:
+    """Alembic's `include_object`: leave out PostgreSQL-only indexes when comparing on another database."""
+    return not (type_ == "index" and dialect != "postgresql" and obj.info.get("postgresql_only"))
+
+
+# create_all (tests, first run on a new database) needs the extension before the indexes.
+event.listen(
+    Base.metadata, "before_create",
+    DDL(f"CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA {TRIGRAM_SCHEMA}").execute_if(dialect="postgresql"),
+)

@@ -1,11 +1,19 @@
 """The navigation registry. Blueprints add their entries when `create_app` registers them; the base
-layout shows only the entries the current user's permissions allow."""
+layout shows only the entries the current user's permissions allow.
+
+Entries of the top bar can sit in a group (a dropdown): an entry names its group (`NavItem.group`), or
+the group names the entries it gathers (`NavGroup.endpoints`, for entries registered by packages that do
+not know about the grouping). Permissions are checked per entry; a group none of whose entries the user
+may see is not shown at all."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -17,9 +25,38 @@ class NavItem:
     permission: str | None = None
     order: int = 100
     badge: Callable[[Any], int | None] | None = None  # e.g. open task count for the user
+    group: str | None = None  # key of a NavGroup of the same section: shown inside its dropdown
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    key: str
+    label: Any  # lazy string
+    icon: str
+    section: str = "main"
+    order: int = 100  # its place among the section's top-level entries
+    endpoints: tuple[str, ...] = ()  # entries placed in the group whatever their own `group` says
+
+
+@dataclass
+class NavEntry:
+    """One top-level entry as the layout renders it: a link (`item`) or a dropdown (`group` + `items`).
+    Badges are computed once per request: `badge` for a link, `badges[endpoint]` inside a dropdown and
+    their sum on the dropdown's toggle."""
+
+    item: NavItem | None = None
+    group: NavGroup | None = None
+    items: list[NavItem] = field(default_factory=list)
+    badge: int | None = None
+    badges: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def endpoints(self) -> set[str]:
+        return {i.endpoint for i in self.items} if self.group else {self.item.endpoint}  # type: ignore[union-attr]
 
 
 _items: list[NavItem] = []
+_groups: dict[str, NavGroup] = {}
 
 
 def add_nav(item: NavItem) -> None:
@@ -28,7 +65,53 @@ def add_nav(item: NavItem) -> None:
         _items.sort(key=lambda i: (i.section, i.order))
 
 
+def add_group(group: NavGroup) -> None:
+    _groups[group.key] = group
+
+
+def group_of(item: NavItem) -> NavGroup | None:
+    for group in _groups.values():
+        if group.section == item.section and item.endpoint in group.endpoints:
+            return group
+    group = _groups.get(item.group) if item.group else None
+    return group if group is not None and group.section == item.section else None
+
+
 def nav_for(user: Any, section: str) -> list[NavItem]:
+    """The section's entries the user may see, flat, in order."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
     return [i for i in _items if i.section == section and (i.permission is None or user.can(i.permission))]
+
+
+def nav_tree(user: Any, section: str) -> list[NavEntry]:
+    """The section's top-level entries for the user: links and non-empty groups, ordered by their `order`
+    (a group sits at its own order, its entries in theirs)."""
+    entries: list[tuple[int, NavEntry]] = []
+    by_group: dict[str, NavEntry] = {}
+    for item in nav_for(user, section):
+        badge = item.badge(user) if item.badge is not None else None
+        group = group_of(item)
+        if group is None:
+            entries.append((item.order, NavEntry(item=item, badge=badge or None)))
+            continue
+        entry = by_group.get(group.key)
+        if entry is None:
+            entry = by_group[group.key] = NavEntry(group=group)
+            entries.append((group.order, entry))
+        entry.items.append(item)
+        if badge:
+            entry.badges[item.endpoint] = badge
+            entry.badge = (entry.badge or 0) + badge
+    for entry in by_group.values():  # inside a group: the order the group lists, then the entries' own
+        listed = entry.group.endpoints  # type: ignore[union-attr]
+        entry.items.sort(key=lambda i: (listed.index(i.endpoint) if i.endpoint in listed else len(listed), i.order))
+    return [entry for _, entry in sorted(entries, key=lambda e: e[0])]
+
+
+# The top bar's groups. Orders: Home 0, Tasks 10, Approvals 15, Sales 20, Processes 40, Notifications 90.
+add_group(NavGroup(
+    "sales", _l("Sales"), "briefcase", order=20,
+    endpoints=("customers.index", "customers.leads", "customers.to_follow_up", "highseas.pool", "highseas.my_claims",
+               "highseas.audit", "sales.opportunities", "sales.quotes", "sales.products"),
+))

@@ -28,6 +28,7 @@ from crm.core.audit import Audited
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import TimestampMixin
+from crm.core.db import trigram_index
 from crm.org.models import OrgUnit
 from crm.org.models import User
 
@@ -140,6 +141,9 @@ class Customer(Audited, TimestampMixin, Base):
         Index("ix_customer_store_name", "store_id", "name", "id"),
         Index("ix_customer_store_level", "store_id", "level"),
         Index("ix_customer_store_follow", "store_id", "last_follow_up_at"),
+        # The list's search box: name or company contains the text (PostgreSQL only; see queries.filtered).
+        trigram_index("ix_customer_name_trgm", "name"),
+        trigram_index("ix_customer_company_trgm", "company"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,6 +3,7 @@ list, saved views. Every read goes through `crm.auth.scopes.visible`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -13,7 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement
 from sqlalchemy import Select
+from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -159,18 +162,31 @@ def _start(d: date) -> datetime:
     return datetime.combine(d, time.min, LOCAL)
 
 
+def _search(q: str) -> ColumnElement[bool]:
+    """The search box: name or company contains the text, the mobile number is it or starts with its digits
+    (4+), or the WeChat ID is it. Every arm can use an index, so PostgreSQL combines them (BitmapOr) instead
+    of reading every visible row: `icontains` is `ILIKE '%q%'` there, which the pg_trgm GIN indexes on name
+    and company serve (3+ characters); a digit prefix is a range on the (store, mobile) index, because
+    `LIKE 'x%'` uses a B-tree only under the C collation."""
+    conds = [Customer.name.icontains(q, autoescape=True), Customer.company.icontains(q, autoescape=True)]
+    mobile = normalise_mobile(q)
+    if re.fullmatch(r"[0-9]{4,}", mobile):
+        if len(mobile) == 11:
+            conds.append(Customer.mobile_norm == mobile)
+        else:
+            upper = str(int(mobile) + 1).zfill(len(mobile))  # digit strings of one length sort as numbers
+            conds.append(and_(Customer.mobile_norm >= mobile, Customer.mobile_norm < upper)
+                         if len(upper) == len(mobile) else Customer.mobile_norm >= mobile)
+    conds.append(Customer.chat_id_norm == normalise_chat_id(q))
+    return or_(*conds)
+
+
 def filtered(actor: User, f: CustomerFilters) -> Select[Any]:
     stmt = visible(select(Customer), actor, Customer)
     if f.ids:
         stmt = stmt.where(Customer.id.in_(f.ids))
     if f.q:
-        mobile = normalise_mobile(f.q)
-        conds = [Customer.name.icontains(f.q, autoescape=True), Customer.company.icontains(f.q, autoescape=True)]
-        if mobile.isdigit() and len(mobile) >= 4:
-            conds.append(Customer.mobile_norm == mobile if len(mobile) == 11 else
-                         Customer.mobile_norm.startswith(mobile, autoescape=True))
-        conds.append(Customer.chat_id_norm == normalise_chat_id(f.q))
-        stmt = stmt.where(or_(*conds))
+        stmt = stmt.where(_search(f.q))
     if f.owner == "me":
         stmt = stmt.where(Customer.owner_id == actor.id)
     elif f.owner == "pool":

@@ -35,6 +35,7 @@ from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import migration
+from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow import tasks
 from crm.workflow.definitions import live_instances_on_old_versions
@@ -253,7 +254,7 @@ def _admin_target(instance_id: Any, actor: Any) -> ProcessInstance:
 
 def suspend(instance_id: Any, *, actor: Any) -> ProcessInstance:
     instance = _admin_target(instance_id, actor)
-    runtime.suspend(instance.id, actor_id=actor.id)
+    repair.suspend(instance.id, actor_id=actor.id)
     _audit(instance, "process_suspended", actor)
     db.session.flush()
     return instance
@@ -261,7 +262,7 @@ def suspend(instance_id: Any, *, actor: Any) -> ProcessInstance:
 
 def resume(instance_id: Any, *, actor: Any) -> ProcessInstance:
     instance = _admin_target(instance_id, actor)
-    runtime.resume(instance.id, actor_id=actor.id)
+    repair.resume(instance.id, actor_id=actor.id)
     _audit(instance, "process_resumed", actor)
     db.session.flush()
     return instance
@@ -274,7 +275,7 @@ def terminate(instance_id: Any, reason: Any, *, actor: Any) -> ProcessInstance:
         raise ValidationFailed({"reason": _l("Say why the process is terminated.")})
     if len(text) > 1000:
         raise ValidationFailed({"reason": _l("The reason is too long (at most 1000 characters).")})
-    runtime.terminate(instance.id, actor_id=actor.id, reason=text)
+    repair.terminate(instance.id, actor_id=actor.id, reason=text)
     _audit(instance, "process_terminated", actor, note=text)
     db.session.flush()
     return instance
@@ -285,10 +286,10 @@ def retry(instance_id: Any, *, actor: Any) -> ProcessInstance:
     recorded too (the step's own error is kept by `StepFailed`)."""
     instance = _admin_target(instance_id, actor)
     if instance.status != InstanceStatus.ERROR:
-        runtime.retry(instance.id, actor_id=actor.id)  # raises the clear InvalidTransition
+        repair.retry(instance.id, actor_id=actor.id)  # raises the clear InvalidTransition
     _audit(instance, "process_retried", actor, note=instance.last_error)
     db.session.flush()
-    return runtime.retry(instance.id, actor_id=actor.id)
+    return repair.retry(instance.id, actor_id=actor.id)
 
 
 def reassign(instance_id: Any, task_id: Any, user_id: Any, *, actor: Any) -> HumanTask:

@@ -1,4 +1,5 @@
-"""A real browser against a real server: sign in as the demo salesperson, switch to Chinese, sign out.
+"""A real browser against a real server: sign in as the demo salesperson, open the Sales menu from the
+keyboard, switch to Chinese, sign out.
 
 The server is an app of its own on its own database (a temporary SQLite file, or a fresh PostgreSQL
 schema), filled by `flask crm seed-demo` and served by werkzeug in a thread. Playwright drives Debian's
@@ -7,6 +8,7 @@ Chromium (never a downloaded browser). Without /usr/bin/chromium the test is ski
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,19 @@ def test_sign_in_switch_language_sign_out(live_server: str, page: Any) -> None:
     expect(page).to_have_url(f"{live_server}/")
     expect(page.locator("#welcome")).to_have_text(f"Welcome, {name}")
     expect(page.locator("#user-menu")).to_contain_text(name)
+
+    # The Sales group works from the keyboard: focus its toggle, open it, arrow down to Customers, follow it.
+    toggle = page.locator("#nav-group-sales")
+    expect(page.locator("[data-nav-group='sales'] .dropdown-menu")).to_be_hidden()
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("[data-nav-group='sales'] .dropdown-item").first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/customers")
+    expect(toggle).to_have_class(re.compile(r"\bactive\b"))
+    page.goto(f"{live_server}/")
 
     page.click("#language-switcher button[value='zh']")
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")

@@ -12,8 +12,8 @@ from werkzeug.datastructures import MultiDict
 
 from crm.core.clock import utcnow
 from crm.core.errors import ValidationFailed
+from crm.customers import exports
 from crm.customers import follow_ups
-from crm.customers import imports
 from crm.customers import queries
 from crm.customers import services
 from tests.customers.support import make_customer
@@ -96,12 +96,12 @@ def test_export_stays_within_scope(org: Org) -> None:
     mine = make_customer(org.a_rep1, name="Mine Co")
     make_customer(org.a_rep2, name="Theirs Co")
     make_customer(org.b_rep, name="Other Store Co")
-    body = imports.export(queries.iter_customers(org.a_rep1, queries.CustomerFilters()), "csv").decode("utf-8-sig")
+    body = exports.export(queries.iter_customers(org.a_rep1, queries.CustomerFilters()), "csv").decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert [r[1] for r in rows[1:]] == ["Mine Co"] and rows[1][0] == str(mine.id)
-    manager_rows = imports.export(queries.iter_customers(org.a_manager, queries.CustomerFilters()), "csv")
+    manager_rows = exports.export(queries.iter_customers(org.a_manager, queries.CustomerFilters()), "csv")
     assert b"Theirs Co" in manager_rows and b"Other Store Co" not in manager_rows
-    xlsx = imports.export(queries.iter_customers(org.a_manager, queries.CustomerFilters()), "xlsx")
+    xlsx = exports.export(queries.iter_customers(org.a_manager, queries.CustomerFilters()), "xlsx")
     from openpyxl import load_workbook
 
     ws = load_workbook(io.BytesIO(xlsx)).worksheets[0]

@@ -1,6 +1,6 @@
 """Errors at run time: a script error and a failing service operator roll the step back, put the
 instance in error with a readable `last_error` (the operator's own message, not the library's
-"NameError: script"), and leave the human task open; `runtime.retry` runs a failed start, a failed
+"NameError: script"), and leave the human task open; `repair.retry` runs a failed start, a failed
 timer step and a failed message delivery again once the cause is fixed."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time_machine
 from crm.core.clock import utcnow
 from crm.core.errors import InvalidTransition
 from crm.extensions import db
+from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
@@ -90,7 +91,7 @@ def test_operator_error_shows_the_operators_own_message(bill, org, broken):
 
 def test_retry_is_only_for_instances_in_error(bill, org):
     with pytest.raises(InvalidTransition):
-        runtime.retry(bill.id, actor_id=org.hq_admin.id)
+        repair.retry(bill.id, actor_id=org.hq_admin.id)
 
 
 def test_a_failed_start_keeps_the_instance_and_retry_runs_it(org, deploy, broken):
@@ -106,10 +107,10 @@ def test_a_failed_start_keeps_the_instance_and_retry_runs_it(org, deploy, broken
     assert tasks(instance) == []
     # Retrying while the cause is still there fails again and says so.
     with pytest.raises(runtime.StepFailed):
-        runtime.retry(instance.id, actor_id=org.hq_admin.id)
+        repair.retry(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     broken.discard("open")
-    runtime.retry(instance.id, actor_id=org.hq_admin.id)
+    repair.retry(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert reload(instance).status == InstanceStatus.RUNNING and instance.last_error is None
     assert one_task(instance, "work").assignee_id == org.a_rep1.id
@@ -144,7 +145,7 @@ def test_retry_a_failed_timer_step(payment, org, broken):
         assert instance.next_timer_at == due  # the step was rolled back
         assert runtime.fire_due_timers() == 0  # an instance in error is not taken again and again
         broken.discard("expired")
-        runtime.retry(instance.id, actor_id=org.hq_admin.id)
+        repair.retry(instance.id, actor_id=org.hq_admin.id)
         db.session.commit()
     assert reload(instance).status == InstanceStatus.COMPLETED and instance.last_error is None
     assert effects(instance) == ["expired"]
@@ -161,7 +162,7 @@ def test_retry_a_failed_message_delivery(payment, org, broken):
     assert instance.status == InstanceStatus.ERROR and "ledger is offline (paid)" in instance.last_error
     assert runtime.history(instance.id)[-1].details["pending"] == {"message": "payment_received", "payload": {"amount": 30}}
     broken.discard("paid")
-    runtime.retry(instance.id, actor_id=org.hq_admin.id)
+    repair.retry(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert reload(instance).status == InstanceStatus.COMPLETED
     assert data(instance)["payment"] == {"amount": 30}  # the message that failed was delivered again
@@ -180,7 +181,7 @@ def test_a_failing_delivery_does_not_keep_the_message_from_other_waiting_instanc
         assert runtime.history(instance.id)[-1].details["pending"]["message"] == "payment_received"
     broken.discard("paid")
     for instance in (first, second):
-        runtime.retry(instance.id, actor_id=org.hq_admin.id)
+        repair.retry(instance.id, actor_id=org.hq_admin.id)
         db.session.commit()
         assert reload(instance).status == InstanceStatus.COMPLETED and effects(instance) == ["paid"]
 
@@ -192,10 +193,10 @@ def test_a_retry_that_fails_again_keeps_the_message_for_the_next_one(payment, or
         runtime.send_message("payment_received", "order", 54, {"amount": 7})
     db.session.commit()
     with pytest.raises(runtime.StepFailed):  # retried too early: the ledger is still offline
-        runtime.retry(instance.id, actor_id=org.hq_admin.id)
+        repair.retry(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     broken.discard("paid")
-    runtime.retry(instance.id, actor_id=org.hq_admin.id)
+    repair.retry(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert reload(instance).status == InstanceStatus.COMPLETED
     assert data(instance)["payment"] == {"amount": 7}
@@ -219,7 +220,7 @@ def test_a_message_sent_while_in_error_is_kept_and_stored_as_unmatched_if_no_lon
         db.session.commit()
         assert kinds(instance)[-1] == "message_held"
         broken.discard("expired")
-        runtime.retry(instance.id, actor_id=org.hq_admin.id)  # the timer wins: the order expired
+        repair.retry(instance.id, actor_id=org.hq_admin.id)  # the timer wins: the order expired
         db.session.commit()
     assert reload(instance).status == InstanceStatus.COMPLETED and effects(instance) == ["expired"]
     assert kinds(instance)[-1] == "held_message_released"

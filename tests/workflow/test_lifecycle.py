@@ -13,6 +13,7 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import InvalidTransition
 from crm.extensions import db
+from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
@@ -42,25 +43,25 @@ def subscribed(instance):
 def test_suspend_holds_tasks_timers_and_messages_until_resume(case, org):
     admin = org.hq_admin
     task = one_task(case, "work")
-    runtime.suspend(case.id, actor_id=admin.id)
+    repair.suspend(case.id, actor_id=admin.id)
     db.session.commit()
     assert reload(case).status == InstanceStatus.SUSPENDED
     with pytest.raises(InvalidTransition):
         runtime.complete_task(task.id, {}, actor_id=org.a_sup.id)
     with pytest.raises(InvalidTransition):
-        runtime.suspend(case.id, actor_id=admin.id)
+        repair.suspend(case.id, actor_id=admin.id)
     with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
         assert runtime.fire_due_timers() == 0
         # A message meanwhile is not delivered to the suspended instance, and not lost: it is kept on it.
         assert runtime.send_message("customer_replied", "ticket", 3, {"text": "hello"}) == []
         assert subscribed(case) == ["customer_replied"] and effects(case) == []
-        runtime.resume(case.id, actor_id=admin.id)  # delivers the kept message (its step sees the due timer)
+        repair.resume(case.id, actor_id=admin.id)  # delivers the kept message (its step sees the due timer)
         db.session.commit()
         assert reload(case).status == InstanceStatus.RUNNING
         runtime.fire_due_timers()
         db.session.commit()
     with pytest.raises(InvalidTransition):
-        runtime.resume(case.id, actor_id=admin.id)
+        repair.resume(case.id, actor_id=admin.id)
     assert effects(case) == ["reminder"]  # the overdue reminder ran once, after resume
     assert subscribed(case) == []
     runtime.complete_task(task.id, {}, actor_id=org.a_sup.id)
@@ -76,11 +77,11 @@ def test_resume_returns_an_instance_in_error_to_error(case, org, broken):
         runtime.fire_due_timers()
         db.session.commit()
         assert reload(case).status == InstanceStatus.ERROR
-        runtime.suspend(case.id, actor_id=org.hq_admin.id)
-        runtime.resume(case.id, actor_id=org.hq_admin.id)
+        repair.suspend(case.id, actor_id=org.hq_admin.id)
+        repair.resume(case.id, actor_id=org.hq_admin.id)
         assert case.status == InstanceStatus.ERROR and case.last_error
         broken.discard("reminder")
-        runtime.retry(case.id, actor_id=org.hq_admin.id)
+        repair.retry(case.id, actor_id=org.hq_admin.id)
         db.session.commit()
     assert reload(case).status == InstanceStatus.RUNNING and effects(case) == ["reminder"]
 
@@ -90,7 +91,7 @@ def test_terminate_cancels_tasks_subscriptions_and_timers(case, org):
     task.draft = {"note": "half-written"}
     db.session.commit()
     assert subscribed(case) == ["customer_replied"] and case.next_timer_at is not None
-    runtime.terminate(case.id, actor_id=org.hq_admin.id, reason="customer withdrew")
+    repair.terminate(case.id, actor_id=org.hq_admin.id, reason="customer withdrew")
     db.session.commit()
     reload(case)
     assert case.status == InstanceStatus.TERMINATED and case.completed_at is not None
@@ -105,14 +106,14 @@ def test_terminate_cancels_tasks_subscriptions_and_timers(case, org):
     assert runtime.send_message("customer_replied", "ticket", 3, {}) == []
     with time_machine.travel(utcnow() + timedelta(days=3), tick=False):
         assert runtime.fire_due_timers() == 0
-    for action in (runtime.terminate, runtime.suspend, runtime.resume, runtime.retry):
+    for action in (repair.terminate, repair.suspend, repair.resume, repair.retry):
         with pytest.raises(InvalidTransition):
             action(case.id, actor_id=org.hq_admin.id)
     assert kinds(case) == ["created", "terminated"] and effects(case) == []
 
 
 def test_terminate_a_suspended_instance(case, org):
-    runtime.suspend(case.id, actor_id=org.hq_admin.id)
-    runtime.terminate(case.id, actor_id=org.hq_admin.id)
+    repair.suspend(case.id, actor_id=org.hq_admin.id)
+    repair.terminate(case.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert reload(case).status == InstanceStatus.TERMINATED and tasks(case) == []

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
@@ -85,20 +86,20 @@ def test_a_second_message_is_stored_once_the_instance_stopped_waiting(case):
 
 def test_a_message_to_a_suspended_instance_is_kept_and_delivered_on_resume(case, org):
     instance = case(11)
-    runtime.suspend(instance.id, actor_id=org.hq_admin.id)
+    repair.suspend(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert runtime.send_message("customer_replied", "ticket", 11, {"text": "later"}, actor_id=org.a_rep1.id) == []
     db.session.commit()
     assert unmatched("customer_replied") == []  # kept on the instance, not stored as nobody's
     assert kinds(instance)[-1] == "message_held" and len(subscriptions(instance)) == 1
 
-    runtime.resume(instance.id, actor_id=org.hq_admin.id)
+    repair.resume(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert kinds(instance)[-3:] == ["message_held", "resumed", "message_received"]
     assert subscriptions(instance) == []
     # Delivered once: a second resume cycle does not deliver it again.
-    runtime.suspend(instance.id, actor_id=org.hq_admin.id)
-    runtime.resume(instance.id, actor_id=org.hq_admin.id)
+    repair.suspend(instance.id, actor_id=org.hq_admin.id)
+    repair.resume(instance.id, actor_id=org.hq_admin.id)
     db.session.commit()
     assert kinds(instance).count("message_received") == 1
     runtime.complete_task(one_task(instance, "work").id, {}, actor_id=org.a_sup.id)

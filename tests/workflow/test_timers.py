@@ -13,6 +13,7 @@ import time_machine
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.workflow import jobs
+from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
@@ -143,11 +144,11 @@ def test_event_gateway_message_outcome_removes_the_timer(payment, t0):
 
 
 def test_timers_of_suspended_instances_wait_for_resume(payment, org, t0):
-    runtime.suspend(payment.id, actor_id=org.hq_admin.id)
+    repair.suspend(payment.id, actor_id=org.hq_admin.id)
     db.session.commit()
     with at(t0 + timedelta(hours=49)):
         assert runtime.fire_due_timers() == 0
-        runtime.resume(payment.id, actor_id=org.hq_admin.id)
+        repair.resume(payment.id, actor_id=org.hq_admin.id)
         assert runtime.fire_due_timers() == 1
         db.session.commit()
     assert reload(payment).status == InstanceStatus.COMPLETED

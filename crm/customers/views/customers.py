@@ -26,8 +26,8 @@ from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.customers import exports
 from crm.customers import follow_ups as follow_up_services
-from crm.customers import imports as import_services
 from crm.customers import merge as merge_services
 from crm.customers import queries
 from crm.customers import services
@@ -129,7 +129,7 @@ def export() -> Any:
         raise ValidationFailed({"format": _("Choose CSV or Excel.")})
     filters = queries.parse_filters(request.args)
     filters.ids = [int(i) for i in request.args.getlist("ids") if i.isdigit() and 0 < int(i) < 2**31][:5000]
-    body = import_services.export(queries.iter_customers(current_user, filters), fmt)
+    body = exports.export(queries.iter_customers(current_user, filters), fmt)
     name = f"customers-{utcnow():%Y%m%d-%H%M}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -20,7 +20,7 @@ from crm.sales.views import quotes  # noqa: E402,F401
 add_nav(NavItem("main", "sales.products", _l("Products"), "box-seam", order=40))
 add_nav(NavItem("main", "sales.opportunities", _l("Opportunities"), "kanban", order=39, permission="opportunity.view"))
 add_nav(NavItem("main", "sales.quotes", _l("Quotes"), "file-earmark-text", order=41, permission="quote.view"))
-add_nav(NavItem("main", "sales.orders", _l("Orders"), "bag-check", order=42, permission="order.view"))
+add_nav(NavItem("main", "sales.orders", _l("Orders"), "bag-check", order=42, permission="order.view", group="sales"))
 add_nav(NavItem("admin", "sales.pipelines", _l("Pipelines"), "kanban", order=45, permission="pipeline.manage"))
 
 

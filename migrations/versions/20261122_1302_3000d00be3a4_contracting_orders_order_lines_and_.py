@@ -1,7 +1,7 @@
 """Contracting orders, their lines (the delivery note) and payments (collections and refunds)
 
 Revision ID: 3000d00be3a4
-Revises: 3d94cf92f76b
+Revises: 7c1e5a9d2b40
 Create Date: 2026-11-22 12:58:27.360128
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy import Text  # noqa: F401 — autogenerate writes JSONB(astext_t
 
 # revision identifiers, used by Alembic.
 revision = '3000d00be3a4'
-down_revision = '3d94cf92f76b'
+down_revision = '7c1e5a9d2b40'
 branch_labels = None
 depends_on = None
 
