@@ -134,6 +134,8 @@ def _init_extensions(app: Flask) -> None:
     import crm.sales.bpmn  # noqa: F401
     import crm.sales.hooks  # noqa: F401
     import crm.sales.models  # noqa: F401
+    import crm.sales.order_bpmn  # noqa: F401
+    import crm.sales.order_models  # noqa: F401
     import crm.workflow.models  # noqa: F401
 
     db.init_app(app)

@@ -94,6 +94,9 @@ def seed_demo(if_empty: bool) -> None:
         customer_demo.seed(created["users"])
         sales_demo.seed_opportunities_and_quotes(created["users"])
         highseas_demo.seed()
+        from crm.sales import order_demo
+
+        order_demo.seed(created["users"])  # deploys the processes: orders run through the real pipeline
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

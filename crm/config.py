@@ -37,6 +37,10 @@ class Config:
 
     PAGE_SIZE = 50
 
+    # Orders: a shipped order's receipt is confirmed automatically after this many days (order_pipeline's
+    # timer; the value is given to each new order's process, running ones keep theirs).
+    ORDER_RECEIPT_DAYS = 7
+
     # Files attached to tasks: stored under TASK_ATTACHMENT_DIR (default instance/uploads/<yyyy>/<mm>/).
     TASK_ATTACHMENT_DIR: str | None = None
     TASK_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

@@ -165,11 +165,13 @@ PAGE_IDS = [
     "/processes/999999", "/processes/99999999999999", "/processes/definitions/nope",
     "/processes/definitions/wf_inbox/99999999999999", "/processes/999999/migrate",
     "/quotes/99999999999999", "/quotes/0/pdf", "/quotes/999999/edit",
+    "/orders/99999999999999", "/orders/0", "/orders/999999/diagram", "/quotes/99999999999999/order",
 ]
 API_IDS = [
     "/api/v1/users/abc", "/api/v1/users/999999", "/api/v1/users/99999999999999", "/api/v1/users/0",
     "/api/v1/org-units/99999999999999999999", "/api/v1/roles/999999", "/api/v1/roles/99999999999999",
     "/api/v1/no-such-thing", "/api/v1/quotes/99999999999999", "/api/v1/quotes/0/pdf",
+    "/api/v1/orders/99999999999999", "/api/v1/orders/0/tasks",
 ]
 
 

@@ -17,6 +17,8 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from itertools import product
 from typing import Any
 
@@ -109,6 +111,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "lead_id": Outside(("lead:b", "lead:c")),
     "quote_id": Outside(("quote:b", "quote:c")),
     "opportunity_id": Outside(("opportunity:b",)),
+    "order_id": Outside(("order:b",)),
     "pipeline_id": Outside(("pipeline:b",)),
     "store_id": Outside(("unit:store_b", "unit:store_c")),
     "claim_id": Outside(("hs_claim:b",)),
@@ -284,6 +287,15 @@ def world(org: Org) -> World:
                                                             actor=org.b_rep)
     secrets += [pipeline_b.name, f"{SECRET}-Stage-B", opportunity_b.name]
     objects |= {"pipeline:b": pipeline_b, "opportunity:b": opportunity_b}
+    from crm.sales.order_models import Order
+
+    order_b = Order(store_id=org.store_b.id, owner_id=org.b_rep.id, customer_id=customer_b.id, number="SO-SECRET-B",
+                    payment_mode="prepay", terminal="pc", ship_name="B", ship_phone="1", ship_address="B",
+                    note=f"{SECRET}-Order-B", signed_at=datetime.now(UTC))  # signed: the export would show it
+    db.session.add(order_b)
+    db.session.flush()
+    secrets += [f"{SECRET}-Order-B", order_b.number]
+    objects |= {"order:b": order_b}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,
@@ -473,8 +485,16 @@ def body_of(resp: Any) -> str:
 
 
 def leaks(resp: Any, world: World) -> list[str]:
-    """Secrets of stores B and C found in a response (text, and ids of users / units in JSON)."""
-    text = resp.get_data(as_text=True)
+    """Secrets of stores B and C found in a response (text, the sheets of an XLSX file, and ids of users /
+    units in JSON)."""
+    if resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(resp.get_data())) as book:
+            text = "".join(book.read(name).decode("utf-8", "replace") for name in book.namelist())
+    else:
+        text = resp.get_data(as_text=True)
     found = [s for s in world.secrets if s and s in text]
     if resp.mimetype and resp.mimetype.endswith("json"):
         found += [f"id {i}" for i in _json_ids(resp.get_json(silent=True), world)]

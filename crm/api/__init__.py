@@ -16,6 +16,7 @@ def register_api(app: Flask) -> None:
     from crm.api import me
     from crm.api import notifications
     from crm.api import opportunities
+    from crm.api import orders
     from crm.api import org_units
     from crm.api import processes
     from crm.api import products
@@ -30,7 +31,7 @@ def register_api(app: Flask) -> None:
 
     document_problem_responses(api)
     for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes,
-                   customers, leads, quotes, opportunities, highseas):
+                   customers, leads, quotes, opportunities, highseas, orders):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)

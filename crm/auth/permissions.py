@@ -104,6 +104,16 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "quote.edit": _l("Create, edit, submit and revise quotes; attach or request invoices"),
         },
     },
+    "orders": {
+        "label": _l("Orders"),
+        "permissions": {
+            "order.view": _l("View contracting orders in scope, their pipeline and timeline"),
+            "order.create": _l("Create contracting orders from approved quotes or directly"),
+            "order.cancel": _l("Cancel orders before outbound, with a reason"),
+            "order.export": _l("Export signed orders for statistics"),
+            "order.record_payment": _l("Record the full payment of an order (until Finance records collections)"),
+        },
+    },
     "opportunities": {
         "label": _l("Opportunities"),
         "permissions": {

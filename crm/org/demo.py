@@ -46,6 +46,7 @@ USERS: list[tuple[str, str, str, list[str], str | None, str, str, str]] = [
     ("13800000106", "陈仓管", "tmall", ["warehouse"], "13800000101", "仓管", "tmall.wh@demo.crm", "male"),
     ("13800000107", "褚主管", "tmall_b", ["supervisor"], "13800000101", "销售主管", "tmall.sup2@demo.crm", "female"),
     ("13800000108", "卫东", "tmall_b", ["salesperson"], "13800000107", "销售", "wei.dong@demo.crm", "male"),
+    ("13800000109", "孔物流", "tmall", ["logistics"], "13800000101", "物流专员", "tmall.logistics@demo.crm", "male"),
     ("13800000201", "蒋店长", "jd", ["store_manager"], "13800000010", "店长", "jd.manager@demo.crm", "male"),
     ("13800000202", "沈主管", "jd_sales", ["supervisor"], "13800000201", "销售主管", "jd.sup@demo.crm", "female"),
     ("13800000203", "韩梅", "jd_sales", ["salesperson"], "13800000202", "销售", "han.mei@demo.crm", "female"),

@@ -1,8 +1,9 @@
 """Reads about quotes: the scoped list and the price history shown beside each line.
 
-The history only ever reads rows of the quote's own store (`QuoteLine.store_id`, copied from the quote),
-so a salesperson never sees what another store charged. Until orders exist, a "transaction price" is
-the unit price of an approved (or converted) quote line: `priced_at` is set when the quote is approved."""
+The history only ever reads rows of the quote's own store (`OrderLine.store_id`, copied from the order),
+so a salesperson never sees what another store charged. A "transaction price" is the unit price of a
+line of a signed contracting order: `OrderLine.signed_at` is set when the customer signs and cleared
+when the order is cancelled (an approved quote alone is an offer, not a transaction)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.org.models import User
 from crm.sales.models import Quote
-from crm.sales.models import QuoteLine
 from crm.sales.models import QuoteStatus
+from crm.sales.order_models import Order
+from crm.sales.order_models import OrderLine
 
 HISTORY_N = 5
 
@@ -33,9 +35,10 @@ class PastPrice:
     unit_price: Decimal
     list_price: Decimal
     quantity: int
-    at: datetime
-    quote_id: int
-    quote_number: str
+    at: datetime  # signed
+    order_id: int
+    order_number: str
+    quote_id: int | None
 
 
 def list_quotes(actor: User, *, status: str | None = None, customer_id: int | None = None,
@@ -52,28 +55,28 @@ def list_quotes(actor: User, *, status: str | None = None, customer_id: int | No
 def _history(quote: Quote, product_ids: list[int], *, customer_only: bool, n: int) -> dict[int, list[PastPrice]]:
     if not product_ids:
         return {}
-    rank = func.row_number().over(partition_by=QuoteLine.product_id,
-                                  order_by=(QuoteLine.priced_at.desc(), QuoteLine.id.desc())).label("rank")
-    inner = select(QuoteLine.id.label("line_id"), rank).where(
-        QuoteLine.store_id == quote.store_id,  # never another store's prices
-        QuoteLine.product_id.in_(product_ids),
-        QuoteLine.priced_at.is_not(None),
-        QuoteLine.quote_id != quote.id,
+    rank = func.row_number().over(partition_by=OrderLine.product_id,
+                                  order_by=(OrderLine.signed_at.desc(), OrderLine.id.desc())).label("rank")
+    inner = select(OrderLine.id.label("line_id"), rank).where(
+        OrderLine.store_id == quote.store_id,  # never another store's prices
+        OrderLine.product_id.in_(product_ids),
+        OrderLine.signed_at.is_not(None),
     )
     if customer_only:
-        inner = inner.where(QuoteLine.customer_id == quote.customer_id)
+        inner = inner.where(OrderLine.customer_id == quote.customer_id)
     sub = inner.subquery()
     rows = db.session.execute(
-        select(QuoteLine, Quote.number).join(sub, sub.c.line_id == QuoteLine.id).join(Quote, Quote.id == QuoteLine.quote_id)
-        .where(sub.c.rank <= n, Quote.status.in_([QuoteStatus.APPROVED, QuoteStatus.CONVERTED, QuoteStatus.EXPIRED]))
-        .order_by(QuoteLine.product_id, QuoteLine.priced_at.desc(), QuoteLine.id.desc())
+        select(OrderLine, Order.number, Order.quote_id).join(sub, sub.c.line_id == OrderLine.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(sub.c.rank <= n)
+        .order_by(OrderLine.product_id, OrderLine.signed_at.desc(), OrderLine.id.desc())
     ).all()
     out: dict[int, list[PastPrice]] = {}
-    for line, number in rows:
-        assert line.priced_at is not None
+    for line, number, quote_id in rows:
+        assert line.signed_at is not None
         out.setdefault(line.product_id, []).append(PastPrice(
-            unit_price=line.unit_price, list_price=line.list_price, quantity=line.quantity, at=line.priced_at,
-            quote_id=line.quote_id, quote_number=number))
+            unit_price=line.unit_price, list_price=line.list_price, quantity=line.quantity, at=line.signed_at,
+            order_id=line.order_id, order_number=number, quote_id=quote_id))
     return out
 
 

@@ -106,9 +106,10 @@ class PastPriceSchema(ma.Schema):
     unit_price = fields.Decimal(as_string=True, places=2)
     list_price = fields.Decimal(as_string=True, places=2)
     quantity = fields.Int()
-    at = fields.DateTime()
-    quote_id = fields.Int()
-    quote_number = fields.Str()
+    at = fields.DateTime(metadata={"description": "When the order was signed."})
+    order_id = fields.Int()
+    order_number = fields.Str()
+    quote_id = fields.Int(allow_none=True, metadata={"description": "The quote the order was made from, if any."})
 
 
 class QuoteLineSchema(ma.Schema):

@@ -46,7 +46,10 @@ def quote_server(tmp_path: Path) -> Iterator[str]:
             product = db.session.scalar(select(Product).where(Product.sku == "PL-1210-9"))  # list 78.00
             earlier = quote_services.create_quote({"customer_id": customer.id, "lines": [
                 {"product_id": product.id, "quantity": 50, "unit_price": "74.10"}]}, actor=rep)
-            quote_services.submit_quote(earlier.id, actor=rep)  # 95 %: approved at once, now history
+            quote_services.submit_quote(earlier.id, actor=rep)  # 95 %: approved at once
+            from tests.sales.quote_support import sell
+
+            sell(rep, earlier)  # ordered and signed: now the customer's history
             pipeline = opportunity_services.save_pipeline(None, {"name": "批发", "store_id": rep.store_id, "stages": [
                 {"name": "初步接触", "win_rate": "10"}, {"name": "寄样", "win_rate": "40"},
                 {"name": "谈判", "win_rate": "70"}]}, actor=admin)

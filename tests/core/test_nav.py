@@ -56,11 +56,11 @@ def test_group_label_is_translated(org: Any, login_as: Any) -> None:
 
 def test_permissions_apply_per_entry(org: Any, login_as: Any) -> None:
     """A warehouse user (no customer, high-seas, quote or opportunity permission) sees only the product
-    catalogue in the group."""
+    catalogue and the orders (`order.view`: outbound is theirs) in the group."""
     clerk = UserFactory(name="Warehouse Wu", unit=org.store_a, roles=[org.roles["warehouse"]])
     db.session.flush()
     group, rest = _split(login_as(clerk).get("/").get_data(as_text=True))
-    assert _hrefs(group) == ["/products/"]
+    assert _hrefs(group) == ["/products/", "/orders/"]
     for page in SALES_PAGES[:-1]:
         assert page not in _hrefs(group) + _hrefs(rest)
 

@@ -67,4 +67,23 @@ def submitted(user: Any, customer: Any, *lines: dict[str, Any]) -> Any:
     return q
 
 
+def sell(user: Any, approved: Any) -> Any:
+    """The approved quote made into an order the customer signed: its prices become transaction prices
+    (the history shown beside quote lines)."""
+    from crm.sales import order_services
+    from crm.workflow import runtime
+    from tests.sales.order_support import open_task
+
+    order = order_services.create_from_quote(approved.id, {"payment_mode": "arrears", "ship_address": "x"}, actor=user)
+    runtime.complete_task(open_task(order, "op_sign").id, {}, actor_id=user.id)
+    db.session.commit()
+    return order
+
+
+def sold(user: Any, customer: Any, *lines: dict[str, Any]) -> Any:
+    q = submitted(user, customer, *lines)
+    assert q.status.value == "approved", q.status
+    return sell(user, q)
+
+
 D = Decimal

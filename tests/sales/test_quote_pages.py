@@ -12,6 +12,7 @@ from crm.sales.models import Quote
 from crm.sales.models import QuoteStatus
 from tests.conftest import csrf
 from tests.sales.quote_support import line
+from tests.sales.quote_support import sold
 from tests.sales.quote_support import submitted
 
 pytestmark = pytest.mark.usefixtures("quote_process")
@@ -23,7 +24,7 @@ def _post(client, url, data, **kw):
 
 def test_a_salesperson_builds_and_submits_a_quote_through_the_pages(org, products, customers, login_as):
     client = login_as(org.a_rep1)
-    submitted(org.a_rep1, customers["a"], line(products["p100"], "93.00"))  # history: the customer paid 93
+    sold(org.a_rep1, customers["a"], line(products["p100"], "93.00"))  # history: the customer paid 93
     page = client.get("/quotes/new")
     assert page.status_code == 200 and "宁波港物流" in page.get_data(as_text=True)
     assert "B Customer" not in page.get_data(as_text=True) and "Old crate" not in page.get_data(as_text=True)
@@ -94,7 +95,7 @@ def test_invoice_hook_attach_a_file_and_request_an_invoice(org, products, custom
 
 
 def test_editing_a_draft_shows_the_past_prices_beside_the_line(org, products, customers, login_as):
-    submitted(org.a_rep1, customers["a"], line(products["p100"], "96.00"))
+    sold(org.a_rep1, customers["a"], line(products["p100"], "96.00"))
     from tests.sales.quote_support import quote
 
     draft = quote(org.a_rep1, customers["a"], line(products["p100"], "91.00"))

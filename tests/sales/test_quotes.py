@@ -22,6 +22,7 @@ from tests.approvals.helpers import decide
 from tests.approvals.helpers import open_tasks
 from tests.sales.quote_support import line
 from tests.sales.quote_support import quote
+from tests.sales.quote_support import sold
 from tests.sales.quote_support import submitted
 
 pytestmark = pytest.mark.usefixtures("quote_process")
@@ -129,13 +130,17 @@ def test_expiry_by_validity_date_with_the_time_machine(org, products, customers)
         assert v2.valid_until >= utcnow().date() + timedelta(days=30)
 
 
-def test_price_history_shows_the_customers_and_the_stores_prices_never_another_stores(org, products, customers):
+def test_price_history_shows_the_customers_and_the_stores_signed_prices_never_another_stores(org, products, customers):
+    from crm.sales import order_services
+
     p = products["p100"]
-    submitted(org.a_rep1, customers["a"], line(p, "95.00"))
-    submitted(org.a_rep1, customers["a2"], line(p, "92.00"))
+    sold(org.a_rep1, customers["a"], line(p, "95.00"))
+    sold(org.a_rep1, customers["a2"], line(p, "92.00"))
+    submitted(org.a_rep1, customers["a"], line(p, "97.00"))  # approved, never ordered: an offer, no transaction
+    cancelled = sold(org.a_rep1, customers["a"], line(p, "93.00"))
+    order_services.cancel_order(cancelled.id, {"reason": "changed plans"}, actor=org.a_rep1)
     submitted(org.b_rep, customers["b"], line(p, "70.00"))  # store B, at 70 %: needs an audit
-    b_approved = submitted(org.b_rep, customers["b"], line(p, "91.00"))
-    assert b_approved.status == QuoteStatus.APPROVED
+    sold(org.b_rep, customers["b"], line(p, "91.00"))
     rejected = submitted(org.a_rep1, customers["a"], line(p, "50.00"))
     decide(instance_of(rejected), org.a_sup, approved=False)
 
@@ -144,7 +149,8 @@ def test_price_history_shows_the_customers_and_the_stores_prices_never_another_s
     assert [h.unit_price for h in history["customer"][p.id]] == [Decimal("95.00")]
     assert [h.unit_price for h in history["store"][p.id]] == [Decimal("92.00"), Decimal("95.00")]
     every = [h.unit_price for kind in history.values() for rows in kind.values() for h in rows]
-    assert Decimal("91.00") not in every and Decimal("70.00") not in every and Decimal("50.00") not in every
+    assert not {Decimal("91.00"), Decimal("70.00"), Decimal("50.00"), Decimal("97.00"), Decimal("93.00")} & set(every)
+    assert history["customer"][p.id][0].order_number.startswith("SO")
 
     b_current = quote(org.b_rep, customers["b"], line(p, "99.00"))
     assert [h.unit_price for h in quote_queries.price_history(b_current)["store"][p.id]] == [Decimal("91.00")]
@@ -155,7 +161,7 @@ def test_the_history_keeps_the_last_n_with_dates(org, products, customers):
     start = utcnow()
     for i in range(7):
         with time_machine.travel(start + timedelta(days=i)):
-            submitted(org.a_rep1, customers["a"], line(p, f"9{i}.00"))
+            sold(org.a_rep1, customers["a"], line(p, f"9{i}.00"))
     current = quote(org.a_rep1, customers["a"], line(p, "99.00"))
     rows = quote_queries.price_history(current, n=5)["store"][p.id]
     assert [r.unit_price for r in rows] == [Decimal(f"9{i}.00") for i in (6, 5, 4, 3, 2)]

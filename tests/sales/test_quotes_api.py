@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from crm.extensions import db
 from crm.workflow import runtime
 from tests.api.conftest import assert_problem
 from tests.approvals.helpers import decide
@@ -50,6 +51,10 @@ def test_create_submit_reject_revise_resubmit_and_pdf(call: Any, api, products, 
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
     assert call("GET", f"{BASE}/{v2['id']}", o.a_manager).get_json()["lines"][0]["margin"] == "0.3333"
 
+    from crm.sales.models import Quote
+    from tests.sales.quote_support import sell
+
+    sell(o.a_rep1, db.session.get(Quote, v2["id"]))  # signed: its price is now the store's history
     third = call("POST", BASE, o.a_rep1, json=body).get_json()
     history = call("GET", f"{BASE}/{third['id']}/price-history", o.a_rep1).get_json()
     assert [p["unit_price"] for p in history[0]["store"]] == ["90.00"]

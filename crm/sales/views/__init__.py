@@ -1,5 +1,5 @@
 """The sales pages (blueprint `sales`): the product catalogue, opportunities (board, forecast, pipeline
-settings) and quotes; orders join them."""
+settings) quotes and contracting orders."""
 
 from __future__ import annotations
 
@@ -13,27 +13,31 @@ from crm.core.nav import add_nav
 bp = Blueprint("sales", "crm.sales", template_folder="templates")
 
 from crm.sales.views import opportunities  # noqa: E402,F401
+from crm.sales.views import orders  # noqa: E402,F401
 from crm.sales.views import products  # noqa: E402,F401  — registers the routes on bp
 from crm.sales.views import quotes  # noqa: E402,F401
 
 add_nav(NavItem("main", "sales.products", _l("Products"), "box-seam", order=40))
 add_nav(NavItem("main", "sales.opportunities", _l("Opportunities"), "kanban", order=39, permission="opportunity.view"))
 add_nav(NavItem("main", "sales.quotes", _l("Quotes"), "file-earmark-text", order=41, permission="quote.view"))
+add_nav(NavItem("main", "sales.orders", _l("Orders"), "bag-check", order=42, permission="order.view", group="sales"))
 add_nav(NavItem("admin", "sales.pipelines", _l("Pipelines"), "kanban", order=45, permission="pipeline.manage"))
 
 
 @bp.app_context_processor
 def customer_sales_context() -> dict[str, object]:
     """`customer_sales(customer)` for the customer page (crm/customers knows nothing of sales): the
-    customer's opportunities and quotes the user may see, and links to start new ones."""
+    customer's opportunities, quotes and orders the user may see, and links to start new ones."""
     from flask import render_template
     from flask_login import current_user
     from markupsafe import Markup
 
     from crm.sales import opportunity_queries
+    from crm.sales import order_queries
     from crm.sales import quote_queries
     from crm.sales.models import OPPORTUNITY_STATUS_LABELS
     from crm.sales.models import QUOTE_STATUS_LABELS
+    from crm.sales.order_models import ORDER_STATUS_LABELS
 
     def customer_sales(customer: object) -> Markup:
         if not current_user.is_authenticated:
@@ -44,7 +48,9 @@ def customer_sales_context() -> dict[str, object]:
             "sales/_customer_sales.html", customer=customer,
             quotes=quote_queries.list_quotes(current_user, customer_id=customer_id, limit=10).items if can_quotes else None,
             opportunities=opportunity_queries.of_customer(current_user, customer_id) if can_opps else None,
+            orders=order_queries.of_customer(current_user, customer_id) if current_user.can("order.view") else None,
             quote_labels=QUOTE_STATUS_LABELS, opportunity_labels=OPPORTUNITY_STATUS_LABELS,
+            order_labels=ORDER_STATUS_LABELS,
         ))
 
     return {"customer_sales": customer_sales}

@@ -36,6 +36,7 @@ from crm.sales.models import QUOTE_STATUS_LABELS
 from crm.sales.models import Product
 from crm.sales.models import Quote
 from crm.sales.models import QuoteStatus
+from crm.sales.order_models import Order
 from crm.sales.pdf import render_quote
 from crm.sales.views import bp
 
@@ -154,7 +155,11 @@ def quote_edit(quote_id: int) -> Any:
 @permission_required("quote.view")
 def quote_detail(quote_id: int) -> Any:
     quote = quote_services.get_quote(quote_id, current_user)
-    return render_template("sales/quote_detail.html", quote=quote, history=quote_queries.price_history(quote),
+    order = None
+    if quote.status == QuoteStatus.CONVERTED and current_user.can("order.view"):
+        order = db.session.scalar(visible(select(Order), current_user, Order).where(Order.quote_id == quote.id))
+    return render_template("sales/quote_detail.html", quote=quote, order=order,
+                           history=quote_queries.price_history(quote),
                            versions=quote_queries.versions(quote), entries=timeline(db.session, "quote", quote.id),
                            **_globals())
 

@@ -1,0 +1,290 @@
+"""Orders through HTTP on PostgreSQL vs. SpiffWorkflow alone (issue 9 targets).
+
+    .venv/bin/python -m bench.bench_orders                       # CRM_BENCH_DATABASE_URL, default .../test
+    .venv/bin/python -m bench.bench_orders --create 300 --lifecycles 400 --workers 3 --clients 12
+
+1. Create: `POST /api/v1/orders {quote_id}` by the salesperson's API token, one after the other (in-process
+   WSGI client, as bench_tasks): convert the approved quote, write the order and its lines, start
+   `order_pipeline`, run it to the signature task (inbox row, candidates, notification), commit. p50/p95.
+2. Lifecycles: gunicorn (`--workers` sync workers) on the same database; `--clients` threads drive full
+   pay-before-delivery lifecycles over real HTTP, each step by its role's token: create, sign
+   (`/api/v1/tasks/{id}/complete`), payment (finance, sends `order_paid`), outbound (warehouse, picked
+   quantities), delivery (logistics), receipt (salesperson, rating) — 8 requests per order with the
+   GETs that find the next task. Reported: orders/s end to end, and every order checked completed.
+3. The same lifecycle by SpiffWorkflow alone in memory (operators answered without a database), with and
+   without a JSON round trip per step, and the ratio to 2.
+
+The load average is printed before and after (the machine is shared)."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask_migrate import upgrade
+
+from bench.common import fmt
+from bench.common import fresh_schema
+from bench.common import make_app
+from bench.common import measure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    except OSError:
+        return "?"
+
+
+def _setup(quotes: int) -> dict[str, Any]:
+    from crm.auth.defaults import ensure_default_roles
+    from crm.auth.services import create_token
+    from crm.auth.services import hash_password
+    from crm.customers import services as customer_services
+    from crm.extensions import db
+    from crm.org import services
+    from crm.org.models import User
+    from crm.sales import quote_services
+    from crm.sales import services as product_services
+    from crm.workflow.deploy import deploy_directory
+
+    deploy_directory()
+    roles = ensure_default_roles()
+    for key in ("salesperson", "finance", "warehouse", "logistics"):
+        roles[key].permissions = sorted({*roles[key].permission_list, "api.use"})
+    system = User(id=0, name="system")
+    hq = services.create_unit({"kind": "hq", "name": "Bench HQ"}, actor=system)
+    store = services.create_unit({"kind": "store", "parent_id": hq.id, "name": "Bench store", "platform": "tmall",
+                                  "shop_name": "Bench shop"}, actor=system)
+    people = {}
+    for i, (key, role) in enumerate((("rep", "salesperson"), ("finance", "finance"), ("warehouse", "warehouse"),
+                                     ("logistics", "logistics"))):
+        people[key] = services.create_user({"mobile": f"1391111000{i}", "name": f"Bench {key}",
+                                            "org_unit_id": store.id}, password_hash=hash_password("Bench#2026"),
+                                           roles=[roles[role]], actor=system)
+    admin = services.create_user({"mobile": "13911110009", "name": "Bench admin", "org_unit_id": hq.id},
+                                 password_hash=hash_password("Bench#2026"), roles=[roles["super_admin"]], actor=system)
+    product = product_services.create_product({"sku": "BENCH-1", "name": "Bench pallet", "list_price": "100.00"},
+                                              actor=admin)
+    customer = customer_services.create_customer({"name": "Bench customer", "mobile": "13700000001",
+                                                  "address": "宁波市北仑区"}, actor=people["rep"])
+    db.session.flush()
+    quote_ids = []
+    for _ in range(quotes):
+        quote = quote_services.create_quote({"customer_id": customer.id, "lines": [
+            {"product_id": product.id, "quantity": 10, "unit_price": "95.00"},
+            {"product_id": product.id, "quantity": 5, "unit_price": "98.00"}]}, actor=people["rep"])
+        quote_services.set_quote_status(quote.id, "approved")
+        quote_ids.append(quote.id)
+    tokens = {key: create_token(user, "bench")[1] for key, user in people.items()}
+    db.session.commit()
+    return {"quotes": quote_ids, "tokens": tokens}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Api:
+    """One keep-alive-less HTTP client per thread (gunicorn's sync workers close after each answer)."""
+
+    def __init__(self, port: int, tokens: dict[str, str]) -> None:
+        self.port = port
+        self.tokens = tokens
+
+    def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=payload, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        if resp.status >= 300:
+            raise RuntimeError(f"{method} {path} as {who}: {resp.status} {data[:300]!r}")
+        return json.loads(data) if data else None
+
+
+def lifecycle(api: Api, quote_id: int) -> int:
+    order = api("POST", "/api/v1/orders", "rep", {"quote_id": quote_id, "payment_mode": "prepay", "terminal": "pc"})
+    oid = order["id"]
+
+    def task(bpmn_id: str, tasks: list[dict[str, Any]] | None = None) -> int:
+        tasks = tasks if tasks is not None else api("GET", f"/api/v1/orders/{oid}", "rep")["tasks"]
+        return next(t["id"] for t in tasks if t["bpmn_id"] == bpmn_id)
+
+    api("POST", f"/api/v1/tasks/{task('op_sign', order['tasks'])}/complete", "rep", {"data": {"contract_no": "B"}})
+    paid = api("POST", f"/api/v1/orders/{oid}/payments", "finance", {"method": "bank"})
+    api("POST", f"/api/v1/tasks/{task('op_outbound', paid['tasks'])}/complete", "warehouse",
+        {"data": {"picked": [{"quantity": 10}, {"quantity": 5}]}})
+    api("POST", f"/api/v1/tasks/{task('op_delivery')}/complete", "logistics",
+        {"data": {"carrier": "SF", "tracking_no": f"SF{oid}"}})
+    api("POST", f"/api/v1/tasks/{task('op_receipt')}/complete", "rep", {"data": {"rating": 5}})
+    return int(oid)
+
+
+def in_memory(runs: int, *, round_trip: bool) -> dict[str, float]:
+    """The same lifecycle by SpiffWorkflow alone: operators answer `{}` without a database."""
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from crm.workflow import engine
+
+    class NoDbEngine(engine.CrmScriptEngine):
+        def call_service(self, task: Any, operation_name: str, operation_params: Any, **kwargs: Any) -> str:
+            return "{}"
+
+    script = NoDbEngine()
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(ROOT / "processes" / "order_pipeline.bpmn"))
+    spec, subs = parser.get_spec("order_pipeline"), parser.get_subprocess_specs("order_pipeline")
+    seed = {"order_id": 1, "order_number": "SO1", "owner_id": 1, "customer_name": "c", "total": "1,440.00",
+            "payment_mode": "prepay", "receipt_days": 7, "payment": None,
+            "picked": [{"product": "p", "ordered": 10, "quantity": 10}, {"product": "p", "ordered": 5, "quantity": 5}]}
+
+    def step(wf: Any, fn: Any) -> Any:
+        if round_trip:
+            wf = engine.SERIALIZER.deserialize_json(engine.SERIALIZER.serialize_json(wf))
+        wf.script_engine = script
+        fn(wf)
+        wf.do_engine_steps()
+        return wf
+
+    def complete(data: dict[str, Any]) -> Any:
+        def run(wf: Any) -> None:
+            t = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+            t.data.update(data)
+            t.run()
+        return run
+
+    def one() -> None:
+        wf = engine.new_workflow(spec, subs, dict(seed))
+        wf.script_engine = script
+        wf.do_engine_steps()
+        wf = step(wf, complete({"contract_no": "B"}))
+        wf = step(wf, lambda w: engine.deliver_message(w, "order_paid", {"amount": "1440.00"}))
+        wf = step(wf, complete({"picked": [{"quantity": 10}, {"quantity": 5}]}))
+        wf = step(wf, complete({"carrier": "SF", "tracking_no": "1"}))
+        wf = step(wf, complete({"rating": 5}))
+        assert wf.is_completed()
+        if round_trip:
+            engine.SERIALIZER.serialize_json(wf)
+
+    return measure(one, runs=runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--create", type=int, default=300, help="orders created one by one for the p95")
+    parser.add_argument("--lifecycles", type=int, default=400, help="full lifecycles driven concurrently")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--clients", type=int, default=12, help="client threads")
+    parser.add_argument("--runs", type=int, default=300, help="in-memory lifecycles")
+    args = parser.parse_args()
+    print(f"load average before: {_loadavg()}")
+    with fresh_schema() as url:
+        app = make_app(url)
+        with app.app_context():
+            upgrade()
+            ids = _setup(args.create + 10 + args.lifecycles)
+        quotes = iter(ids["quotes"])
+        client = app.test_client()
+        header = {"Authorization": f"Bearer {ids['tokens']['rep']}"}
+
+        def create() -> None:
+            resp = client.post("/api/v1/orders", json={"quote_id": next(quotes), "payment_mode": "prepay"},
+                               headers=header)
+            assert resp.status_code == 201, resp.get_data(as_text=True)[:500]
+            assert resp.get_json()["tasks"][0]["bpmn_id"] == "op_sign"
+
+        created = measure(create, runs=args.create, warmup=5)
+        print(f"approved quote -> order waiting at its first task, HTTP (API)   {fmt(created)}")
+
+        port = _free_port()
+        env = dict(os.environ, CRM_DATABASE_URL=url, CRM_SECRET_KEY="bench", CRM_SCHEDULER_ENABLED="false")
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+                                   "--log-level", "warning", "run:app"], cwd=ROOT, env=env)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            api = Api(port, ids["tokens"])
+            lifecycle(api, next(quotes))  # warm every worker a little
+            work = [next(quotes) for _ in range(args.lifecycles)]
+            lock = threading.Lock()
+            done: list[int] = []
+            errors: list[str] = []
+
+            def client_loop() -> None:
+                while True:
+                    with lock:
+                        if not work:
+                            return
+                        quote_id = work.pop()
+                    try:
+                        oid = lifecycle(api, quote_id)
+                        with lock:
+                            done.append(oid)
+                    except Exception as exc:  # noqa: BLE001 — counted and shown
+                        with lock:
+                            errors.append(str(exc)[:300])
+
+            start = time.perf_counter()
+            threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        with app.app_context():
+            from sqlalchemy import func
+            from sqlalchemy import select
+
+            from crm.extensions import db
+            from crm.sales.order_models import Order
+            from crm.sales.order_models import OrderStatus
+
+            completed = db.session.scalar(select(func.count()).select_from(Order).where(
+                Order.id.in_(done), Order.status == OrderStatus.COMPLETED))
+            total = db.session.scalar(select(func.sum(Order.total)).where(Order.id.in_(done))) or Decimal(0)
+        rate = len(done) / elapsed
+        print(f"full lifecycles over HTTP: {len(done)} orders in {elapsed:.1f} s = {rate:.1f} orders/s "
+              f"({8 * len(done) / elapsed:.0f} requests/s; gunicorn -w {args.workers}, {args.clients} clients); "
+              f"completed and checked: {completed}; errors: {len(errors)}; total ¥{total:,.2f}")
+        for e in errors[:5]:
+            print("  error:", e)
+        with app.app_context():
+            pure = in_memory(args.runs, round_trip=False)
+            trip = in_memory(args.runs, round_trip=True)
+        print(f"same lifecycle, SpiffWorkflow alone in memory              {fmt(pure)} = {1000 / pure['p50']:.0f}/s")
+        print(f"same, with a JSON round trip per step (as each request)    {fmt(trip)} = {1000 / trip['p50']:.0f}/s")
+        print(f"ratio in memory / HTTP: {1000 / pure['p50'] / rate:.1f}x (pure), {1000 / trip['p50'] / rate:.1f}x "
+              f"(round trip)")
+    print(f"load average after: {_loadavg()}")
+
+
+if __name__ == "__main__":
+    main()

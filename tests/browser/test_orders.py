@@ -1,0 +1,122 @@
+"""An order in a real browser: the demo salesperson 王芳 makes a contracting order from her approved quote
+and records the customer's signature from her inbox; finance (冯出纳) records the payment on the order
+page; the warehouse (陈仓管) confirms outbound and logistics (孔物流) enters the tracking number from their
+inboxes; 王芳 confirms receipt with the customer's rating. At every step the order page's diagram marks
+where the order is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.org.models import User
+from crm.sales import quote_services
+from crm.sales.models import Product
+from tests.browser.conftest import serve
+from tests.browser.test_approvals import REP
+from tests.browser.test_approvals import login
+from tests.conftest import isolated_database
+from tests.conftest import make_test_app
+from tests.customers.support import make_customer
+
+pytestmark = pytest.mark.browser
+FINANCE, WAREHOUSE, LOGISTICS = "13800000105", "13800000106", "13800000109"
+
+
+@pytest.fixture
+def order_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    with isolated_database(tmp_path, "crm_browser_orders") as url:
+        app = make_test_app(url)
+        with app.app_context():
+            db.create_all()
+            result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
+            assert result.exit_code == 0, result.output
+            rep = db.session.scalar(select(User).where(User.mobile == REP))
+            customer = make_customer(rep, name="宁波港物流（订单）")
+            product = db.session.scalar(select(Product).where(Product.sku == "PL-1210-9"))  # list 78.00
+            quote = quote_services.create_quote({"customer_id": customer.id, "lines": [
+                {"product_id": product.id, "quantity": 40, "unit_price": "75.00"}]}, actor=rep)
+            quote_services.submit_quote(quote.id, actor=rep)  # 96 %: approved at once
+            db.session.commit()
+            quote_id = quote.id
+        with serve(app) as base_url:
+            yield base_url, quote_id
+
+
+def _logout(page: Any, base: str) -> None:
+    page.context.clear_cookies()
+
+
+def _at(page: Any, base: str, order_url: str, element: str, status: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(order_url)
+    expect(page.locator("#order-status")).to_have_attribute("data-status", status)
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator(f"#diagram [data-element-id='{element}'].crm-active")).to_have_count(1)
+
+
+def _from_inbox(page: Any, base: str, mobile: str, title_part: str, fill: dict[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    _logout(page, base)
+    login(page, base, mobile)
+    page.goto(f"{base}/tasks/group")
+    links = page.locator("a", has_text=title_part)
+    if links.count() == 0:
+        page.goto(f"{base}/tasks/")
+    page.locator("a", has_text=title_part).first.click()
+    for selector, value in fill.items():
+        page.fill(selector, value)
+    page.click("#complete-button")
+    expect(page.locator(".alert-success")).to_contain_text(title_part)
+
+
+def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[str, int], browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    base, quote_id = order_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    login(page, base, REP)
+    page.goto(f"{base}/quotes/{quote_id}")
+    page.click("#make-order")
+    page.select_option("#f-payment_mode", "prepay")
+    page.select_option("#f-terminal", "mini_program")
+    page.fill("#f-ship_address", "浙江省宁波市北仑区港城大道 88 号")
+    page.click("#create-order")
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "contracting")
+    order_url = page.url
+    number = page.locator("h1").inner_text().split()[1]
+    _at(page, base, order_url, "op_sign", "contracting")
+
+    _from_inbox(page, base, REP, number, {"#f-contract_no": "HT-88"})
+    _at(page, base, order_url, "op_wait_payment", "pending_collection")
+
+    _logout(page, base)
+    login(page, base, FINANCE)
+    page.goto(order_url)
+    page.fill("#p-method", "对公转账")
+    page.click("#record-payment")
+    expect(page.locator(".alert-success")).to_be_visible()
+    _at(page, base, order_url, "op_outbound", "pending_outbound")
+
+    _from_inbox(page, base, WAREHOUSE, number, {})
+    _at(page, base, order_url, "op_delivery", "pending_delivery")
+
+    _from_inbox(page, base, LOGISTICS, number, {"#f-carrier": "顺丰速运", "#f-tracking_no": "SF8888"})
+    _at(page, base, order_url, "op_receipt", "pending_receipt")
+
+    _from_inbox(page, base, REP, number, {"#f-rating": "5"})
+    page.goto(order_url)
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "completed")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='op_end'].crm-completed")).to_have_count(1)
+    expect(page.locator("#tracking-no")).to_have_text("SF8888")
+    context.close()

@@ -1,0 +1,342 @@
+"""Contracting orders through the pages: full lifecycles in both payment modes, each step done from the
+inbox of the person whose role the diagram names; cancellation at every step that allows it (with the
+refund when money came in); auto-confirmation of receipt with the time machine; direct orders and the
+discount rule; store isolation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+
+from crm.core.clock import utcnow
+from crm.core.errors import InvalidTransition
+from crm.core.errors import NotFound
+from crm.core.errors import ValidationFailed
+from crm.extensions import db
+from crm.sales import order_services
+from crm.sales.models import QuoteStatus
+from crm.sales.order_models import OrderStatus
+from crm.sales.order_models import PaymentKind
+from crm.workflow import runtime
+from tests.conftest import csrf
+from tests.sales.order_support import approved_quote
+from tests.sales.order_support import candidates
+from tests.sales.order_support import open_task
+from tests.sales.order_support import order_from_quote
+from tests.sales.quote_support import line
+
+pytestmark = pytest.mark.usefixtures("quote_process")
+
+
+def _status(order: Any) -> OrderStatus:
+    db.session.refresh(order)
+    return order.status
+
+
+def _from_inbox(client: Any, login_as: Any, user: Any, order: Any, bpmn_id: str, form: dict[str, str]) -> None:
+    """`user` finds the order's task in their inbox (mine or group) and completes it with the form."""
+    task = open_task(order, bpmn_id)
+    login_as(user)
+    listed = client.get("/tasks/").get_data(as_text=True) + client.get("/tasks/group").get_data(as_text=True)
+    assert f"/tasks/{task.id}" in listed, f"{bpmn_id} is not in the inbox of {user.name}"
+    token = csrf(client, f"/tasks/{task.id}")
+    resp = client.post(f"/tasks/{task.id}/form", data={"csrf_token": token, **form})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:3000]
+
+
+def _pay(client: Any, login_as: Any, user: Any, order: Any) -> None:
+    login_as(user)
+    token = csrf(client, f"/orders/{order.id}")
+    resp = client.post(f"/orders/{order.id}/payment", data={"csrf_token": token, "method": "bank transfer",
+                                                            "reference": "TX-1"})
+    assert resp.status_code == 303
+    assert "danger" not in client.get(f"/orders/{order.id}").get_data(as_text=True).split("id=\"collections\"")[0][-200:]
+
+
+def _make_order_through_the_page(client: Any, login_as: Any, org: Any, quote: Any, mode: str) -> Any:
+    login_as(org.a_rep1)
+    token = csrf(client, f"/quotes/{quote.id}/order")
+    resp = client.post(f"/quotes/{quote.id}/order", data={
+        "csrf_token": token, "payment_mode": mode, "terminal": "mini_program", "ship_name": "王经理",
+        "ship_phone": "13900001111", "ship_address": "宁波市北仑区 1 号", "note": ""})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
+    from crm.sales.order_models import Order
+
+    order = db.session.query(Order).filter_by(quote_id=quote.id).one()
+    assert resp.headers["Location"].endswith(f"/orders/{order.id}")
+    return order
+
+
+def test_pay_before_delivery_from_quote_to_completed_each_step_from_the_right_inbox(
+        org, products, customers, staff, client, login_as):
+    quote = approved_quote(org, products, customers, "95.00", 10)
+    order = _make_order_through_the_page(client, login_as, org, quote, "prepay")
+    db.session.refresh(quote)
+    assert quote.status == QuoteStatus.CONVERTED
+    assert order.status == OrderStatus.CONTRACTING and order.total == Decimal("950.00")
+    assert order.delivery_note_no and order.terminal.value == "mini_program"
+    assert candidates(open_task(order, "op_sign")) == {org.a_rep1.id}
+
+    _from_inbox(client, login_as, org.a_rep1, order, "op_sign", {"contract_no": "HT-2026-001"})
+    assert _status(order) == OrderStatus.PENDING_COLLECTION and order.signed_at and order.contract_no == "HT-2026-001"
+    assert all(ln.signed_at for ln in order.lines)
+
+    _pay(client, login_as, staff["finance"], order)
+    assert _status(order) == OrderStatus.PENDING_OUTBOUND and order.paid_amount == Decimal("950.00")
+    outbound = open_task(order, "op_outbound")
+    assert candidates(outbound) == {staff["warehouse"].id, staff["warehouse2"].id}  # not store B's warehouse
+
+    _from_inbox(client, login_as, staff["warehouse"], order, "op_outbound", {"picked.0.quantity": "10"})
+    assert _status(order) == OrderStatus.PENDING_DELIVERY and order.lines[0].picked_quantity == 10
+    assert candidates(open_task(order, "op_delivery")) == {staff["logistics"].id}
+
+    _from_inbox(client, login_as, staff["logistics"], order, "op_delivery", {"carrier": "顺丰速运",
+                                                                                "tracking_no": "SF1234567890"})
+    assert _status(order) == OrderStatus.PENDING_RECEIPT and order.tracking_no == "SF1234567890"
+
+    _from_inbox(client, login_as, org.a_rep1, order, "op_receipt", {"rating": "5", "rating_comment": "很好"})
+    assert _status(order) == OrderStatus.COMPLETED
+    assert order.rating == 5 and not order.receipt_auto and order.completed_at is not None
+    assert runtime.instances_of("order", order.id)[-1].status.value == "completed"
+
+    login_as(org.a_rep1)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'data-status="completed"' in page and "SF1234567890" in page and "HT-2026-001" in page
+
+
+def test_delivery_in_arrears_collects_after_receipt(org, products, customers, staff, client, login_as):
+    order = _make_order_through_the_page(client, login_as, org, approved_quote(org, products, customers), "arrears")
+    _from_inbox(client, login_as, org.a_rep1, order, "op_sign", {})
+    assert _status(order) == OrderStatus.PENDING_OUTBOUND
+    login_as(staff["finance"])
+    assert client.post(f"/orders/{order.id}/payment", data={"csrf_token": csrf(client, f"/orders/{order.id}")}
+                       ).status_code == 303
+    assert order_services.get_order(order.id, org.a_rep1).paid_amount == 0  # not waiting for money yet: refused
+    _from_inbox(client, login_as, staff["warehouse2"], order, "op_outbound", {"picked.0.quantity": "8"})
+    assert _status(order) == OrderStatus.PENDING_DELIVERY and order.lines[0].picked_quantity == 8  # short pick
+    _from_inbox(client, login_as, staff["logistics"], order, "op_delivery", {"carrier": "德邦", "tracking_no": "DB1"})
+    _from_inbox(client, login_as, org.a_rep1, order, "op_receipt", {"rating": "4"})
+    assert _status(order) == OrderStatus.PENDING_COLLECTION and order.received_at
+    _pay(client, login_as, staff["finance"], order)
+    assert _status(order) == OrderStatus.COMPLETED and order.paid_amount == order.total
+
+
+def _cancel(org: Any, order: Any, reason: str = "客户改主意了") -> Any:
+    order_services.cancel_order(order.id, {"reason": reason}, actor=org.a_rep1)
+    db.session.commit()
+    db.session.refresh(order)
+    return order
+
+
+def _sign(org: Any, order: Any) -> None:
+    runtime.complete_task(open_task(order, "op_sign").id, {}, actor_id=org.a_rep1.id)
+    db.session.commit()
+
+
+def _pay_service(staff: Any, order: Any) -> None:
+    order_services.record_payment(order.id, {}, actor=staff["finance"])
+    db.session.commit()
+
+
+def test_cancel_while_contracting(org, products, customers, staff):
+    order = _cancel(org, order_from_quote(org, approved_quote(org, products, customers), "prepay"))
+    assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "客户改主意了" and order.cancelled_at
+    assert order.lines[0].signed_at is None
+
+
+def test_cancel_while_pending_collection_needs_no_refund(org, products, customers, staff):
+    order = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    _sign(org, order)
+    assert _status(order) == OrderStatus.PENDING_COLLECTION
+    order = _cancel(org, order)
+    assert order.status == OrderStatus.CANCELLED and order.refunded_amount == 0
+    assert all(ln.signed_at is None for ln in order.lines)  # no longer a transaction price
+
+
+def test_cancel_before_outbound_in_arrears_needs_no_refund(org, products, customers, staff):
+    order = order_from_quote(org, approved_quote(org, products, customers), "arrears")
+    _sign(org, order)
+    assert _cancel(org, order).status == OrderStatus.CANCELLED
+
+
+def test_cancel_after_the_customer_paid_goes_through_a_refund_by_finance(
+        org, products, customers, staff, client, login_as):
+    order = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    _sign(org, order)
+    _pay_service(staff, order)
+    assert _status(order) == OrderStatus.PENDING_OUTBOUND
+    order = _cancel(org, order)
+    assert order.status == OrderStatus.PENDING_REFUND
+    refund = open_task(order, "op_refund")
+    assert candidates(refund) == {staff["finance"].id}
+    _from_inbox(client, login_as, staff["finance"], order, "op_refund", {"reference": "RF-1"})
+    assert _status(order) == OrderStatus.CANCELLED
+    assert order.refunded_amount == order.paid_amount == order.total
+    assert [p.kind for p in order.payments] == [PaymentKind.COLLECTION, PaymentKind.REFUND]
+
+
+def test_no_cancellation_after_outbound_and_a_reason_is_required(org, products, customers, staff):
+    order = order_from_quote(org, approved_quote(org, products, customers), "arrears")
+    with pytest.raises(ValidationFailed) as exc:
+        order_services.cancel_order(order.id, {"reason": " "}, actor=org.a_rep1)
+    assert "reason" in exc.value.errors
+    _sign(org, order)
+    runtime.complete_task(open_task(order, "op_outbound").id, {"picked": [{"quantity": 10}]},
+                          actor_id=staff["warehouse"].id)
+    db.session.commit()
+    with pytest.raises(InvalidTransition) as refused:
+        order_services.cancel_order(order.id, {"reason": "too late"}, actor=org.a_rep1)
+    assert "warehouse" in str(refused.value.message)
+    assert _status(order) == OrderStatus.PENDING_DELIVERY
+
+
+def test_receipt_is_confirmed_automatically_after_n_days(org, products, customers, staff, app):
+    order = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    _sign(org, order)
+    _pay_service(staff, order)
+    runtime.complete_task(open_task(order, "op_outbound").id, {"picked": [{"quantity": 10}]},
+                          actor_id=staff["warehouse"].id)
+    runtime.complete_task(open_task(order, "op_delivery").id, {"carrier": "SF", "tracking_no": "1"},
+                          actor_id=staff["logistics"].id)
+    db.session.commit()
+    assert _status(order) == OrderStatus.PENDING_RECEIPT
+    days = order_services.receipt_days()
+    with time_machine.travel(utcnow() + timedelta(days=days) - timedelta(hours=1), tick=False):
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert _status(order) == OrderStatus.PENDING_RECEIPT
+    with time_machine.travel(utcnow() + timedelta(days=days, minutes=1), tick=False):
+        runtime.fire_due_timers()
+        db.session.commit()
+    assert _status(order) == OrderStatus.COMPLETED
+    assert order.receipt_auto and order.rating is None and order.received_at is not None
+
+
+def test_direct_orders_follow_the_discount_rule(org, products, customers, staff):
+    with pytest.raises(ValidationFailed) as exc:
+        order_services.create_direct({"customer_id": customers["a"].id, "payment_mode": "arrears",
+                                      "lines": [line(products["p100"], "89.99", 2)]}, actor=org.a_rep1)
+    assert "make a quote" in exc.value.errors["lines.0.unit_price"][0]
+    order = order_services.create_direct({"customer_id": customers["a"].id, "payment_mode": "arrears",
+                                          "ship_address": "上海", "lines": [line(products["p100"], "90.00", 2)]},
+                                         actor=org.a_rep1)
+    db.session.commit()
+    assert order.quote_id is None and order.total == Decimal("180.00") and order.status == OrderStatus.CONTRACTING
+    with pytest.raises(ValidationFailed) as bad:
+        order_services.create_direct({"customer_id": customers["b"].id, "payment_mode": "cash", "lines": []},
+                                     actor=org.a_rep1)
+    assert {"customer_id", "payment_mode", "lines"} <= set(bad.value.errors)
+
+
+def test_only_an_approved_quote_becomes_an_order_once(org, products, customers, staff):
+    from crm.sales import quote_services
+
+    pending = quote_services.submit_quote(quote_services.create_quote(
+        {"customer_id": customers["a"].id, "lines": [line(products["p100"], "80.00")]}, actor=org.a_rep1).id,
+        actor=org.a_rep1)
+    db.session.commit()
+    with pytest.raises(InvalidTransition):
+        order_from_quote(org, pending)
+    db.session.rollback()
+    quote = approved_quote(org, products, customers)
+    order_from_quote(org, quote)
+    with pytest.raises(InvalidTransition):
+        order_from_quote(org, quote)
+
+
+def test_another_store_cannot_see_or_act_on_the_order(org, products, customers, staff, client, login_as):
+    order = order_from_quote(org, approved_quote(org, products, customers))
+    for user in (org.b_rep, org.b_manager, org.a_rep2):
+        with pytest.raises(NotFound):
+            order_services.get_order(order.id, user)
+    with pytest.raises(NotFound):
+        order_services.cancel_order(order.id, {"reason": "x"}, actor=org.b_manager)
+    login_as(org.b_manager)
+    assert client.get(f"/orders/{order.id}").status_code == 404
+    assert client.get(f"/orders/{order.id}/diagram").status_code == 404
+    login_as(org.a_manager)
+    assert client.get(f"/orders/{order.id}").status_code == 200
+
+
+def test_the_list_filters_and_the_page_export(org, products, customers, staff, client, login_as):
+    import io
+
+    from openpyxl import load_workbook
+
+    prepay = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    arrears = order_from_quote(org, approved_quote(org, products, customers), "arrears", terminal="app")
+    _sign(org, arrears)
+    login_as(org.a_manager)
+    page = client.get("/orders/?payment_mode=arrears").get_data(as_text=True)
+    assert arrears.number in page and prepay.number not in page
+    page = client.get(f"/orders/?status=contracting&owner_id={org.a_rep1.id}&terminal=pc").get_data(as_text=True)
+    assert prepay.number in page and arrears.number not in page
+    assert client.get("/orders/?status=nonsense&date_from=yesterday&store_id=abc").status_code == 200
+    resp = client.get("/orders/export?format=xlsx")
+    assert resp.status_code == 200
+    rows = list(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == [arrears.number]  # signed orders only
+    login_as(org.a_rep1)
+    assert client.get("/orders/export").status_code == 403
+    customer_page = client.get(f"/customers/{customers['a'].id}").get_data(as_text=True)
+    assert prepay.number in customer_page and arrears.number in customer_page
+
+
+def test_a_merged_customers_orders_move_to_the_survivor(org, products, customers, staff):
+    from crm.customers.merge import merge
+    from tests.sales.quote_support import submitted
+
+    quote = submitted(org.a_rep1, customers["a2"], line(products["p100"], "95.00"))
+    order = order_from_quote(org, quote, "arrears")
+    _sign(org, order)
+    merge(customers["a2"], customers["a"], actor=org.a_manager)
+    db.session.commit()
+    db.session.refresh(order)
+    assert order.customer_id == customers["a"].id
+    assert all(ln.customer_id == customers["a"].id for ln in order.lines)  # the price history follows too
+
+
+def test_an_outbound_with_a_missing_row_is_refused_and_can_be_corrected(
+        org, products, customers, staff, client, login_as):
+    quote = submitted_two_lines(org, products, customers)
+    order = order_from_quote(org, quote, "arrears")
+    _sign(org, order)
+    task = open_task(order, "op_outbound")
+    login_as(staff["warehouse"])
+    token = csrf(client, f"/tasks/{task.id}")
+    resp = client.post(f"/tasks/{task.id}/form", data={"csrf_token": token, "picked.0.quantity": "",
+                                                       "picked.1.quantity": "3"})
+    assert resp.status_code == 409 and "one row per delivery-note line" in resp.get_data(as_text=True)
+    assert _status(order) == OrderStatus.PENDING_OUTBOUND and order.lines[1].picked_quantity is None
+    _from_inbox(client, login_as, staff["warehouse"], order, "op_outbound",
+                {"picked.0.quantity": "9", "picked.1.quantity": "3"})
+    assert _status(order) == OrderStatus.PENDING_DELIVERY
+    assert [ln.picked_quantity for ln in order.lines] == [9, 3]
+
+
+def submitted_two_lines(org, products, customers):
+    from tests.sales.quote_support import submitted
+
+    return submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00", 10), line(products["p200"], "190.00", 3))
+
+
+def test_a_direct_order_through_the_page_under_90_percent_is_sent_to_make_a_quote(
+        org, products, customers, staff, client, login_as):
+    from crm.sales.order_models import Order
+
+    login_as(org.a_rep1)
+    token = csrf(client, "/orders/new")
+    base = {"csrf_token": token, "customer_id": str(customers["a"].id), "payment_mode": "arrears", "terminal": "pc",
+            "ship_address": "杭州", "lines-0-product_id": str(products["p100"].id), "lines-0-quantity": "4"}
+    refused = client.post("/orders/new", data={**base, "lines-0-unit_price": "85.00"})
+    assert refused.status_code == 422 and "make a quote" in refused.get_data(as_text=True)
+    assert db.session.query(Order).count() == 0
+    resp = client.post("/orders/new", data={**base, "lines-0-unit_price": "92.00"})
+    assert resp.status_code == 303
+    order = db.session.query(Order).one()
+    assert order.total == Decimal("368.00") and order.quote_id is None and order.status == OrderStatus.CONTRACTING
+    assert order.ship_name == customers["a"].name  # empty: from the customer
