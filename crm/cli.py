@@ -168,6 +168,10 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     scheduler = None if no_scheduler else start_scheduler(app)
     if _demo_present():
         _print_logins(app.config["DEMO_PASSWORD"])
+    # The CLI's app context lives as long as the server: end its transaction now. Left open, its read
+    # lock on SQLite makes every request's commit wait for it ("database is locked" after the timeout),
+    # and on PostgreSQL it would sit idle in transaction.
+    db.session.remove()
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     try:
         # app.run() refuses to serve from inside the flask CLI; werkzeug's server is what it would use.

@@ -1,0 +1,86 @@
+"""The README's `make run` path as a real process: `flask crm serve` on a fresh SQLite file, with its
+scheduler, answering a log-in over HTTP. Guards against start-up work that leaves the CLI's transaction
+open (on SQLite its read lock made every commit wait until "database is locked")."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FLASK = [sys.executable, "-m", "flask", "--app", "run"]
+PASSWORD = "Serve#2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(port: int, method: str, path: str, body: str | None = None,
+             cookie: str = "") -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie} if cookie else {}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read_body = response.read()  # type: ignore[attr-defined]
+    conn.close()
+    return response
+
+
+def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(server.stdout.read().decode() if server.stdout else "server exited")
+        try:
+            _request(port, "GET", "/login")
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("the server did not answer within 60 s")
+
+
+@pytest.fixture()
+def served(tmp_path: Path):
+    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'crm.sqlite3'}"}
+    env.pop("CRM_TEST_DATABASE_URL", None)
+    subprocess.run([*FLASK, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([*FLASK, "crm", "create-admin", "--mobile", "13900000001", "--name", "Admin",
+                    "--password", PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([*FLASK, "crm", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(port, server)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
+
+
+def test_serve_logs_in_over_http(served: int) -> None:
+    page = _request(served, "GET", "/login")
+    cookie = page.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(rb'name="csrf_token"\s+value="([^"]+)"', page.read_body)  # type: ignore[attr-defined]
+    assert token, "the log-in form has a CSRF token"
+    body = urllib.parse.urlencode({"csrf_token": token.group(1).decode(), "identifier": "13900000001",
+                                   "password": PASSWORD})
+    response = _request(served, "POST", "/login", body, cookie)
+    assert response.status == 302, response.read_body  # type: ignore[attr-defined]
+    session = response.getheader("Set-Cookie", "").split(";")[0]
+    assert _request(served, "GET", "/", cookie=session).status == 200
