@@ -70,6 +70,23 @@ class TaskSchema(ma.Schema):
     completed_by_id = fields.Int(allow_none=True)
 
 
+class NextTaskSchema(ma.Schema):
+    id = fields.Int(metadata={"description": "Complete it with POST /api/v1/tasks/{id}/complete."})
+    bpmn_id = fields.Str()
+    title = fields.Str()
+    process_key = fields.Str()
+    assignee_id = fields.Int(allow_none=True)
+    candidate_ids = fields.List(fields.Int())
+    due_at = fields.DateTime(allow_none=True)
+
+
+class CompletedTaskSchema(TaskSchema):
+    next_tasks = fields.List(fields.Nested(NextTaskSchema), metadata={
+        "description": "The open tasks after this step, of the same business object (or, without one, of the "
+                       "same process instance) that the caller may see, oldest first: the next step, without "
+                       "a second request. Empty when the process waits for something else or has ended."})
+
+
 class TaskFormSchema(ma.Schema):
     schema = fields.Dict(metadata={"description": "The JSON Schema of the form."})
     uischema = fields.Dict(metadata={"description": "The uiSchema (RJSF conventions)."})
@@ -181,7 +198,7 @@ def unclaim(task_id: int) -> Any:
 @blp.requires("api.use")
 @blp.errors(404, 409)
 @blp.arguments(CompleteSchema)
-@blp.response(200, TaskSchema)
+@blp.response(200, CompletedTaskSchema)
 def complete(body: dict[str, Any], task_id: int) -> Any:
     """Complete a task with its form's data; the process runs on to its next wait"""
     task = tasks.get_task(task_id, current_user)
@@ -195,7 +212,18 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
         if errors:
             raise ValidationFailed(errors)
     runtime.complete_task(task.id, values, actor_id=current_user.id)
-    return db.session.get(HumanTask, task.id, populate_existing=True)
+    done = db.session.get(HumanTask, task.id, populate_existing=True)
+    out: dict[str, Any] = {name: getattr(done, name) for name in TaskSchema().fields}
+    out["next_tasks"] = next_tasks(done)
+    return out
+
+
+def next_tasks(task: HumanTask) -> list[dict[str, Any]]:
+    """`NextTaskSchema` rows for the open tasks after `task` that the caller may see."""
+    found = task_queries.open_tasks_after(current_user, task)
+    candidates = task_queries.candidates_of([t.id for t in found])
+    return [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "process_key": t.process_key,
+             "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at} for t in found]
 
 
 @blp.route("/<int:task_id>/attachments", methods=["POST"])

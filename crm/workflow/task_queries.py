@@ -154,6 +154,30 @@ def inbox_counts(actor: Any) -> dict[str, int]:
     return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
 
 
+def open_tasks_after(actor: Any, task: HumanTask) -> list[HumanTask]:
+    """The open tasks of the completed task's business object (or, without one, of its process instance)
+    that the actor may see, oldest first: what the completion API answers as the next step, so an
+    integrator needs no second request. Same visibility as the inbox (`visible`)."""
+    stmt = visible(select(HumanTask), actor, HumanTask).where(HumanTask.status.in_(OPEN))
+    if task.object_type is not None and task.object_id is not None:
+        stmt = stmt.where(HumanTask.object_type == task.object_type, HumanTask.object_id == task.object_id)
+    else:
+        stmt = stmt.where(HumanTask.instance_id == task.instance_id)
+    return list(db.session.scalars(stmt.order_by(HumanTask.id)))
+
+
+def candidates_of(task_ids: list[int]) -> dict[int, list[int]]:
+    """Task id -> its candidates' user ids, in one query."""
+    out: dict[int, list[int]] = {t: [] for t in task_ids}
+    if task_ids:
+        stmt = (select(HumanTaskCandidate.task_id, HumanTaskCandidate.user_id)
+                .where(HumanTaskCandidate.task_id.in_(task_ids))
+                .order_by(HumanTaskCandidate.task_id, HumanTaskCandidate.user_id))
+        for task_id, user_id in db.session.execute(stmt):
+            out[int(task_id)].append(int(user_id))
+    return out
+
+
 # Names for a page of tasks (one query each, never one per row) ------------------------------------------
 def user_names(ids: set[int]) -> dict[int, str]:
     ids = {i for i in ids if i}
