@@ -140,6 +140,56 @@ def lifecycle(api: Api, quote_id: int) -> int:
     return int(oid)
 
 
+class InProcessApi(Api):
+    """The same calls through Flask's test client (no sockets): for --profile."""
+
+    def __init__(self, client: Any, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
+        resp = self.client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        if resp.status_code >= 300:
+            raise RuntimeError(f"{method} {path} as {who}: {resp.status_code} {resp.get_data()[:300]!r}")
+        return resp.get_json()
+
+
+def profile(app: Any, ids: dict[str, Any], quotes: Any, count: int) -> None:
+    """cProfile over `count` lifecycles in-process, serially; prints SQL statements per request and the
+    top functions by cumulative and by own time."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    from crm.extensions import db
+
+    api = InProcessApi(app.test_client(), ids["tokens"])
+    statements = [0]
+
+    def count_statement(*_args: Any) -> None:
+        statements[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count_statement)
+    lifecycle(api, next(quotes))
+    statements[0] = 0
+    prof = cProfile.Profile()
+    start = time.perf_counter()
+    prof.enable()
+    for _ in range(count):
+        lifecycle(api, next(quotes))
+    prof.disable()
+    elapsed = time.perf_counter() - start
+    event.remove(engine, "before_cursor_execute", count_statement)
+    print(f"profile: {count} lifecycles in-process, {1000 * elapsed / count:.0f} ms each (with cProfile), "
+          f"{statements[0] / count / REQUESTS:.1f} SQL statements per request")
+    stats = pstats.Stats(prof)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def in_memory(runs: int, *, round_trip: bool) -> dict[str, float]:
     """The same lifecycle by SpiffWorkflow alone: operators answer `{}` without a database."""
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -197,7 +247,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=12, help="client threads")
     parser.add_argument("--runs", type=int, default=300, help="in-memory lifecycles")
+    parser.add_argument("--profile", type=int, default=0, help="only cProfile this many lifecycles in-process")
     args = parser.parse_args()
+    if args.profile:
+        with fresh_schema() as url:
+            app = make_app(url)
+            with app.app_context():
+                upgrade()
+                ids = _setup(args.profile + 1)
+            profile(app, ids, iter(ids["quotes"]), args.profile)
+        return
     print(f"load average before: {_loadavg()}")
     with fresh_schema() as url:
         app = make_app(url)

@@ -28,7 +28,6 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import ValidationFailed
 from crm.core.web import stored_file_response
-from crm.extensions import db
 from crm.workflow import forms
 from crm.workflow import runtime
 from crm.workflow import task_files
@@ -208,22 +207,17 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
     form = forms.load_form(task.form_schema, task.form_uischema, data)
     values: dict[str, Any] = {}
     if form is not None:
-        values, errors = forms.parse_json(form, body["data"], data, {a.id for a in task_files.attachments(task)})
+        files = {a.id for a in task_files.attachments(task)} if form.has_files else set()
+        values, errors = forms.parse_json(form, body["data"], data, files)
         if errors:
             raise ValidationFailed(errors)
     runtime.complete_task(task.id, values, actor_id=current_user.id)
-    done = db.session.get(HumanTask, task.id, populate_existing=True)
+    done, following, candidates = task_queries.after_completion(current_user, task)
     out: dict[str, Any] = {name: getattr(done, name) for name in TaskSchema().fields}
-    out["next_tasks"] = next_tasks(done)
+    out["next_tasks"] = [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "process_key": t.process_key,
+                          "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at}
+                         for t in following]
     return out
-
-
-def next_tasks(task: HumanTask) -> list[dict[str, Any]]:
-    """`NextTaskSchema` rows for the open tasks after `task` that the caller may see."""
-    found = task_queries.open_tasks_after(current_user, task)
-    candidates = task_queries.candidates_of([t.id for t in found])
-    return [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "process_key": t.process_key,
-             "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at} for t in found]
 
 
 @blp.route("/<int:task_id>/attachments", methods=["POST"])
