@@ -185,6 +185,8 @@ def profile(app: Any, ids: dict[str, Any], quotes: Any, count: int) -> None:
     event.remove(engine, "before_cursor_execute", count_statement)
     print(f"profile: {count} lifecycles in-process, {1000 * elapsed / count:.0f} ms each (with cProfile), "
           f"{statements[0] / count / REQUESTS:.1f} SQL statements per request")
+    if os.environ.get("CRM_BENCH_PROFILE_OUT"):
+        prof.dump_stats(os.environ["CRM_BENCH_PROFILE_OUT"])
     stats = pstats.Stats(prof)
     stats.sort_stats("cumulative").print_stats(45)
     stats.sort_stats("tottime").print_stats(25)
