@@ -226,7 +226,12 @@ def start(
     if object_id is not None:
         seed.setdefault("object_id", object_id)
     wf = engine.new_workflow(spec, subprocess_specs, seed)
-    sha, text = engine.specs_of(wf)
+    # The spec part depends only on the spec objects, which `spec_for` shares for one set of current
+    # versions (a new deployment makes new ones): serialize and hash it once per spec, not per start.
+    cached = spec.__dict__.get("_crm_specs_of")
+    if cached is None:
+        cached = spec.__dict__["_crm_specs_of"] = engine.specs_of(wf)
+    sha, text = cached
     _ensure_spec(sha, text)
     instance = ProcessInstance(
         definition_id=definition.id, process_key=key, object_type=object_type, object_id=object_id,
