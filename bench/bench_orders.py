@@ -9,8 +9,8 @@
 2. Lifecycles: gunicorn (`--workers` sync workers) on the same database; `--clients` threads drive full
    pay-before-delivery lifecycles over real HTTP, each step by its role's token: create, sign
    (`/api/v1/tasks/{id}/complete`), payment (finance, sends `order_paid`), outbound (warehouse, picked
-   quantities), delivery (logistics), receipt (salesperson, rating) — 8 requests per order with the
-   GETs that find the next task. Reported: orders/s end to end, and every order checked completed.
+   quantities), delivery (logistics), receipt (salesperson, rating) — 6 requests per order: each answer
+   names the next task (`tasks` of the order, `next_tasks` of a completion), so no GET is needed. Reported: orders/s end to end, and every order checked completed.
 3. The same lifecycle by SpiffWorkflow alone in memory (operators answered without a database), with and
    without a JSON round trip per step, and the ratio to 2.
 
@@ -39,6 +39,7 @@ from bench.common import make_app
 from bench.common import measure
 
 ROOT = Path(__file__).resolve().parents[1]
+REQUESTS = 6  # per lifecycle: create, sign, payment, outbound, delivery, receipt
 
 
 def _loadavg() -> str:
@@ -126,18 +127,69 @@ def lifecycle(api: Api, quote_id: int) -> int:
     order = api("POST", "/api/v1/orders", "rep", {"quote_id": quote_id, "payment_mode": "prepay", "terminal": "pc"})
     oid = order["id"]
 
-    def task(bpmn_id: str, tasks: list[dict[str, Any]] | None = None) -> int:
-        tasks = tasks if tasks is not None else api("GET", f"/api/v1/orders/{oid}", "rep")["tasks"]
+    def task(bpmn_id: str, tasks: list[dict[str, Any]]) -> int:
         return next(t["id"] for t in tasks if t["bpmn_id"] == bpmn_id)
 
     api("POST", f"/api/v1/tasks/{task('op_sign', order['tasks'])}/complete", "rep", {"data": {"contract_no": "B"}})
     paid = api("POST", f"/api/v1/orders/{oid}/payments", "finance", {"method": "bank"})
-    api("POST", f"/api/v1/tasks/{task('op_outbound', paid['tasks'])}/complete", "warehouse",
-        {"data": {"picked": [{"quantity": 10}, {"quantity": 5}]}})
-    api("POST", f"/api/v1/tasks/{task('op_delivery')}/complete", "logistics",
-        {"data": {"carrier": "SF", "tracking_no": f"SF{oid}"}})
-    api("POST", f"/api/v1/tasks/{task('op_receipt')}/complete", "rep", {"data": {"rating": 5}})
+    out = api("POST", f"/api/v1/tasks/{task('op_outbound', paid['tasks'])}/complete", "warehouse",
+              {"data": {"picked": [{"quantity": 10}, {"quantity": 5}]}})
+    out = api("POST", f"/api/v1/tasks/{task('op_delivery', out['next_tasks'])}/complete", "logistics",
+              {"data": {"carrier": "SF", "tracking_no": f"SF{oid}"}})
+    api("POST", f"/api/v1/tasks/{task('op_receipt', out['next_tasks'])}/complete", "rep", {"data": {"rating": 5}})
     return int(oid)
+
+
+class InProcessApi(Api):
+    """The same calls through Flask's test client (no sockets): for --profile."""
+
+    def __init__(self, client: Any, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
+        resp = self.client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        if resp.status_code >= 300:
+            raise RuntimeError(f"{method} {path} as {who}: {resp.status_code} {resp.get_data()[:300]!r}")
+        return resp.get_json()
+
+
+def profile(app: Any, ids: dict[str, Any], quotes: Any, count: int) -> None:
+    """cProfile over `count` lifecycles in-process, serially; prints SQL statements per request and the
+    top functions by cumulative and by own time."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    from crm.extensions import db
+
+    api = InProcessApi(app.test_client(), ids["tokens"])
+    statements = [0]
+
+    def count_statement(*_args: Any) -> None:
+        statements[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count_statement)
+    lifecycle(api, next(quotes))
+    statements[0] = 0
+    prof = cProfile.Profile()
+    start = time.perf_counter()
+    prof.enable()
+    for _ in range(count):
+        lifecycle(api, next(quotes))
+    prof.disable()
+    elapsed = time.perf_counter() - start
+    event.remove(engine, "before_cursor_execute", count_statement)
+    print(f"profile: {count} lifecycles in-process, {1000 * elapsed / count:.0f} ms each (with cProfile), "
+          f"{statements[0] / count / REQUESTS:.1f} SQL statements per request")
+    if os.environ.get("CRM_BENCH_PROFILE_OUT"):
+        prof.dump_stats(os.environ["CRM_BENCH_PROFILE_OUT"])
+    stats = pstats.Stats(prof)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
 
 
 def in_memory(runs: int, *, round_trip: bool) -> dict[str, float]:
@@ -197,7 +249,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=12, help="client threads")
     parser.add_argument("--runs", type=int, default=300, help="in-memory lifecycles")
+    parser.add_argument("--profile", type=int, default=0, help="only cProfile this many lifecycles in-process")
     args = parser.parse_args()
+    if args.profile:
+        with fresh_schema() as url:
+            app = make_app(url)
+            with app.app_context():
+                upgrade()
+                ids = _setup(args.profile + 1)
+            profile(app, ids, iter(ids["quotes"]), args.profile)
+        return
     print(f"load average before: {_loadavg()}")
     with fresh_schema() as url:
         app = make_app(url)
@@ -272,7 +333,7 @@ def main() -> None:
             total = db.session.scalar(select(func.sum(Order.total)).where(Order.id.in_(done))) or Decimal(0)
         rate = len(done) / elapsed
         print(f"full lifecycles over HTTP: {len(done)} orders in {elapsed:.1f} s = {rate:.1f} orders/s "
-              f"({8 * len(done) / elapsed:.0f} requests/s; gunicorn -w {args.workers}, {args.clients} clients); "
+              f"({REQUESTS * len(done) / elapsed:.0f} requests/s; gunicorn -w {args.workers}, {args.clients} clients); "
               f"completed and checked: {completed}; errors: {len(errors)}; total ¥{total:,.2f}")
         for e in errors[:5]:
             print("  error:", e)

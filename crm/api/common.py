@@ -30,7 +30,7 @@ from webargs.flaskparser import abort
 from werkzeug.datastructures import CombinedMultiDict
 
 from crm.auth.scopes import get_visible
-from crm.auth.scopes import set_store_filter
+from crm.auth.scopes import request_store_filter
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
@@ -193,7 +193,8 @@ def _require_token() -> Any:
         response.headers["WWW-Authenticate"] = 'Bearer realm="crm"'
         return response
     # The store switcher is a browser-session preference; the API always answers for the whole scope.
-    set_store_filter(current_user, None)
+    # Lazily: a request whose rows involve the caller directly never builds the scope.
+    request_store_filter(current_user._get_current_object(), None)
     return None
 
 

@@ -28,7 +28,6 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import ValidationFailed
 from crm.core.web import stored_file_response
-from crm.extensions import db
 from crm.workflow import forms
 from crm.workflow import runtime
 from crm.workflow import task_files
@@ -68,6 +67,23 @@ class TaskSchema(ma.Schema):
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
     completed_by_id = fields.Int(allow_none=True)
+
+
+class NextTaskSchema(ma.Schema):
+    id = fields.Int(metadata={"description": "Complete it with POST /api/v1/tasks/{id}/complete."})
+    bpmn_id = fields.Str()
+    title = fields.Str()
+    process_key = fields.Str()
+    assignee_id = fields.Int(allow_none=True)
+    candidate_ids = fields.List(fields.Int())
+    due_at = fields.DateTime(allow_none=True)
+
+
+class CompletedTaskSchema(TaskSchema):
+    next_tasks = fields.List(fields.Nested(NextTaskSchema), metadata={
+        "description": "The open tasks after this step, of the same business object (or, without one, of the "
+                       "same process instance) that the caller may see, oldest first: the next step, without "
+                       "a second request. Empty when the process waits for something else or has ended."})
 
 
 class TaskFormSchema(ma.Schema):
@@ -181,7 +197,7 @@ def unclaim(task_id: int) -> Any:
 @blp.requires("api.use")
 @blp.errors(404, 409)
 @blp.arguments(CompleteSchema)
-@blp.response(200, TaskSchema)
+@blp.response(200, CompletedTaskSchema)
 def complete(body: dict[str, Any], task_id: int) -> Any:
     """Complete a task with its form's data; the process runs on to its next wait"""
     task = tasks.get_task(task_id, current_user)
@@ -191,11 +207,17 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
     form = forms.load_form(task.form_schema, task.form_uischema, data)
     values: dict[str, Any] = {}
     if form is not None:
-        values, errors = forms.parse_json(form, body["data"], data, {a.id for a in task_files.attachments(task)})
+        files = {a.id for a in task_files.attachments(task)} if form.has_files else set()
+        values, errors = forms.parse_json(form, body["data"], data, files)
         if errors:
             raise ValidationFailed(errors)
     runtime.complete_task(task.id, values, actor_id=current_user.id)
-    return db.session.get(HumanTask, task.id, populate_existing=True)
+    done, following, candidates = task_queries.after_completion(current_user, task)
+    out: dict[str, Any] = {name: getattr(done, name) for name in TaskSchema().fields}
+    out["next_tasks"] = [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "process_key": t.process_key,
+                          "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at}
+                         for t in following]
+    return out
 
 
 @blp.route("/<int:task_id>/attachments", methods=["POST"])

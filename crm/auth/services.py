@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.auth.models import ApiToken
 from crm.auth.models import LoginThrottle
@@ -287,7 +288,12 @@ def user_for_token(plain: str) -> User | None:
     """The active user owning a usable token; records its last use (at most once a minute)."""
     if not plain or not plain.startswith("crm_"):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    # One statement for the token, its user, the user's roles and unit: every API request needs all four
+    # (permissions, data scope), and the lazy loads would cost three more round trips.
+    user_opt = joinedload(ApiToken.user)
+    stmt = select(ApiToken).where(ApiToken.token_hash == hash_token(plain)).options(
+        user_opt.joinedload(User.roles), user_opt.joinedload(User.org_unit))
+    token = db.session.execute(stmt).unique().scalar_one_or_none()
     now = utcnow()
     if token is None or not token.is_usable(now) or not token.user.active:
         return None

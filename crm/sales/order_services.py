@@ -282,9 +282,19 @@ def cancel_order(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
 # They do not flush: the step flushes once when it saves the instance, so the operators of one step make
 # one UPDATE of the order and one operation-log entry with every field they changed.
 def _of_step(order_id: int | None) -> Order:
-    order = db.session.get(Order, order_id) if order_id else None
+    """The order a pipeline step writes to, held for the rest of the transaction: the identity map keeps
+    only weak references, so a step's next operator (the signature, then the status) would read it again."""
+    root = db.session().get_transaction()
+    held = db.session.info.get("crm_step_orders")
+    if held is None or held[0] is not root:
+        held = (root, {})
+        db.session.info["crm_step_orders"] = held
+    order = held[1].get(order_id)
+    if order is None or order not in db.session:
+        order = db.session.get(Order, order_id) if order_id else None
     if order is None:
         raise NotFound(_l("The order no longer exists."))
+    held[1][order_id] = order
     return order
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from crm.core.errors import DomainError
 from crm.extensions import db
@@ -75,9 +76,12 @@ def _newest(*columns: Any) -> Any:
     )
 
 
-def current_definitions() -> dict[str, ProcessDefinition]:
-    """The newest version of every process key."""
-    return {d.key: d for d in db.session.scalars(_newest(ProcessDefinition))}
+def current_definitions(*, without_xml: bool = False) -> dict[str, ProcessDefinition]:
+    """The newest version of every process key (`without_xml`: the diagrams load when first read)."""
+    stmt = _newest(ProcessDefinition)
+    if without_xml:
+        stmt = stmt.options(defer(ProcessDefinition.bpmn_xml))
+    return {d.key: d for d in db.session.scalars(stmt)}
 
 
 def current_names() -> dict[str, str | None]:
@@ -144,8 +148,9 @@ _catalogue: dict[frozenset[tuple[int, str]], Any] = {}
 
 def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
     """(current definition, spec, subprocess specs) for new instances of `key`. The parser over all
-    current definitions is built once per set of current versions and kept in memory."""
-    current = current_definitions()
+    current definitions is built once per set of current versions and kept in memory (the diagrams are read
+    only to build it)."""
+    current = current_definitions(without_xml=True)
     definition = current.get(key)
     if definition is None or definition.key.endswith(".dmn"):
         raise UnknownProcess()

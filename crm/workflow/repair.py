@@ -54,7 +54,7 @@ def _deliver_held(instance: ProcessInstance, actor_id: int | None) -> ProcessIns
         if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.ERROR):
             break  # kept for the next resume or retry
         name, payload = event.details["message"], event.details.get("payload") or {}
-        if instance.status != InstanceStatus.RUNNING or name not in _subscribed(instance.id):
+        if instance.status != InstanceStatus.RUNNING or name not in _subscribed(instance):
             db.session.add(UnmatchedMessage(
                 message_name=name, object_type=instance.object_type, object_id=instance.object_id,
                 store_id=instance.store_id, payload=payload, sent_by_id=event.actor_id, received_at=event.occurred_at,

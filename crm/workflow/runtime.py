@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -122,17 +123,28 @@ def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, 
         inbox_sync.sync(instance, ready, completed_guid=completed_guid, actor_id=actor_id,
                         open_guids=None if before is None else before.get("tasks"))
     if before is None or messages != before.get("messages"):
-        _sync_subscriptions(instance, set(messages))
+        _sync_subscriptions(instance, set(messages), known=None if before is None else before.get("messages"))
 
 
-def _sync_subscriptions(instance: ProcessInstance, names: set[str]) -> None:
-    rows = {s.message_name: s for s in db.session.scalars(
-        select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
-    )}
-    for name, row in rows.items():
-        if name not in names:
-            db.session.delete(row)
-    for name in names - rows.keys():
+def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: list[str] | None = None) -> None:
+    """Make the instance's subscriptions exactly `names`. `known` are the names it had before this step
+    (`process_instance.waiting`, written in the same transaction as the rows, like the open tasks), which
+    spares reading them; without it (first step, after a migration) they are read."""
+    if known is None:
+        rows = {s.message_name: s for s in db.session.scalars(
+            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+        )}
+        for name, row in rows.items():
+            if name not in names:
+                db.session.delete(row)
+        existing = set(rows)
+    else:
+        existing = set(known)
+        if existing - names:
+            db.session.execute(delete(MessageSubscription).where(
+                MessageSubscription.instance_id == instance.id,
+                MessageSubscription.message_name.in_(sorted(existing - names))))
+    for name in names - existing:
         db.session.add(MessageSubscription(
             instance_id=instance.id, message_name=name, object_type=instance.object_type, object_id=instance.object_id
         ))
@@ -214,7 +226,12 @@ def start(
     if object_id is not None:
         seed.setdefault("object_id", object_id)
     wf = engine.new_workflow(spec, subprocess_specs, seed)
-    sha, text = engine.specs_of(wf)
+    # The spec part depends only on the spec objects, which `spec_for` shares for one set of current
+    # versions (a new deployment makes new ones): serialize and hash it once per spec, not per start.
+    cached = spec.__dict__.get("_crm_specs_of")
+    if cached is None:
+        cached = spec.__dict__["_crm_specs_of"] = engine.specs_of(wf)
+    sha, text = cached
     _ensure_spec(sha, text)
     instance = ProcessInstance(
         definition_id=definition.id, process_key=key, object_type=object_type, object_id=object_id,
@@ -349,7 +366,7 @@ def send_message(
     failed: StepFailed | None = None
     for instance_id in instance_ids:
         instance = _lock(instance_id)
-        if name not in _subscribed(instance_id):
+        if name not in _subscribed(instance):
             continue
         if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.ERROR):
             # Kept on the instance and delivered when it runs again (resume, or a retry that succeeds).
@@ -376,9 +393,14 @@ def send_message(
     return delivered
 
 
-def _subscribed(instance_id: int) -> set[str]:
+def _subscribed(instance: ProcessInstance) -> set[str]:
+    """The messages a (locked, freshly read) instance waits for: its `waiting` names exactly its
+    subscription rows (same transaction); read them only when it is unset (before the first step
+    persisted, after a migration)."""
+    if instance.waiting is not None and "messages" in instance.waiting:
+        return set(instance.waiting["messages"])
     return set(db.session.scalars(
-        select(MessageSubscription.message_name).where(MessageSubscription.instance_id == instance_id)
+        select(MessageSubscription.message_name).where(MessageSubscription.instance_id == instance.id)
     ))
 
 

@@ -12,8 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import and_
 from sqlalchemy import exists
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from crm.auth.scopes import scope_context
@@ -152,6 +154,43 @@ def inbox_counts(actor: Any) -> dict[str, int]:
 
     row = db.session.execute(select(capped(mine), capped(group))).one()
     return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
+
+
+def after_completion(actor: Any, task: HumanTask) -> tuple[HumanTask, list[HumanTask], dict[int, list[int]]]:
+    """The completed task read again (the step updated its row in SQL) and the open tasks that follow it:
+    of the same business object (or, without one, of the same process instance) that the actor may see,
+    oldest first, with their candidates — what the completion API answers, so an integrator needs no
+    second request.
+
+    Visibility is the inbox's (`HumanTask.__visibility__`), decided like `get_visible`: a task the actor
+    is assigned to or a candidate of is theirs; the others are kept only if `visible` finds them, so the
+    actor's data scope is built only when a task does not involve them."""
+    stmt = select(HumanTask).where(or_(HumanTask.id == task.id, and_(HumanTask.status.in_(OPEN), (
+        and_(HumanTask.object_type == task.object_type, HumanTask.object_id == task.object_id)
+        if task.object_type is not None and task.object_id is not None
+        else HumanTask.instance_id == task.instance_id)))).order_by(HumanTask.id)
+    rows = list(db.session.scalars(stmt.execution_options(populate_existing=True)))
+    done = next(t for t in rows if t.id == task.id)
+    following = [t for t in rows if t.id != task.id and t.status in OPEN]
+    candidates = candidates_of([t.id for t in following])
+    involved = {t.id for t in following if actor.active and (t.assignee_id == actor.id or actor.id in candidates[t.id])}
+    others = [t.id for t in following if t.id not in involved]
+    if others:
+        involved |= set(db.session.scalars(visible(select(HumanTask.id).where(HumanTask.id.in_(others)), actor,
+                                                   HumanTask)))
+    return done, [t for t in following if t.id in involved], candidates
+
+
+def candidates_of(task_ids: list[int]) -> dict[int, list[int]]:
+    """Task id -> its candidates' user ids, in one query."""
+    out: dict[int, list[int]] = {t: [] for t in task_ids}
+    if task_ids:
+        stmt = (select(HumanTaskCandidate.task_id, HumanTaskCandidate.user_id)
+                .where(HumanTaskCandidate.task_id.in_(task_ids))
+                .order_by(HumanTaskCandidate.task_id, HumanTaskCandidate.user_id))
+        for task_id, user_id in db.session.execute(stmt):
+            out[int(task_id)].append(int(user_id))
+    return out
 
 
 # Names for a page of tasks (one query each, never one per row) ------------------------------------------

@@ -120,3 +120,31 @@ def test_direct_order_and_field_errors(call: Any, api, products, customers) -> N
                                             "ship_address": "北京", "lines": [{"product_id": products["p200"].id,
                                                                              "quantity": 3, "unit_price": "200"}]})
     assert ok.status_code == 201 and ok.get_json()["quote_id"] is None
+
+
+def test_completion_answers_the_next_tasks_the_caller_may_see(call: Any, api, products, customers, staff) -> None:
+    """The completion's `next_tasks` spares the integrator a GET, with the inbox's visibility: the
+    salesperson (own data only) does not see the warehouse's task their signature opened; the warehouse
+    (store scope) sees logistics' task after outbound, with its candidates."""
+    o = api
+    quote = approved_quote(o, products, customers)
+    order = call("POST", BASE, o.a_rep1, json={"quote_id": quote.id, "payment_mode": "arrears",
+                                           "ship_address": "宁波"}).get_json()
+    signed = call("POST", f"/api/v1/tasks/{order['tasks'][0]['id']}/complete", o.a_rep1,
+                  json={"data": {"contract_no": "C-1"}})
+    assert signed.status_code == 200 and signed.get_json()["status"] == "completed"
+    assert signed.get_json()["next_tasks"] == []
+    outbound = _my_task(call, staff["warehouse"], order["id"])
+    assert outbound["bpmn_id"] == "op_outbound"  # it exists: the salesperson just may not see it
+
+    picked = call("POST", f"/api/v1/tasks/{outbound['id']}/complete", staff["warehouse"],
+                  json={"data": {"picked": [{"quantity": 10}]}}).get_json()
+    [delivery] = picked["next_tasks"]
+    assert delivery["bpmn_id"] == "op_delivery" and delivery["process_key"] == "order_pipeline"
+    assert delivery["id"] == _my_task(call, staff["logistics"], order["id"])["id"]
+    assert staff["logistics"].id in delivery["candidate_ids"] and staff["warehouse"].id not in delivery["candidate_ids"]
+    assert delivery["assignee_id"] is None
+
+    delivered = call("POST", f"/api/v1/tasks/{delivery['id']}/complete", staff["logistics"],
+                     json={"data": {"carrier": "SF", "tracking_no": "SF1"}}).get_json()
+    assert [t["bpmn_id"] for t in delivered["next_tasks"]] == ["op_receipt"]
