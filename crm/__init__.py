@@ -86,6 +86,7 @@ def _connect_contexts() -> None:
     from flask_babel import lazy_gettext as _l
 
     from crm.core import signals
+    from crm.core.web import register_object_page
     from crm.customers.queries import register_list_column
     from crm.highseas.rules import register_exemption
     from crm.highseas.services import on_customer_locking
@@ -95,6 +96,10 @@ def _connect_contexts() -> None:
     from crm.notify.services import on_task_opened
     from crm.sales.opportunity_queries import open_opportunity_customer_ids
 
+    # Tasks and process instances only hold an object reference; these are the pages they link to.
+    register_object_page("customer", "customers.detail", "customer_id", _l("Customer"))
+    register_object_page("quote", "sales.quote_detail", "quote_id", _l("Quote"))
+    register_object_page("order", "sales.order_detail", "order_id", _l("Order"))
     signals.task_opened.connect(on_task_opened)
     signals.follow_up_due.connect(on_follow_up_due)
     signals.customer_released.connect(on_customer_released)

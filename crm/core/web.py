@@ -12,6 +12,7 @@ from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask import url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -200,11 +201,28 @@ def int_arg(name: str, default: int | None = None) -> int | None:
 
 
 _ACTION_LABELS: dict[str, Any] = {}
+_OBJECT_PAGES: dict[str, tuple[str, str, Any]] = {}
 
 
 def register_action_label(action: str, label: Any) -> None:
     """Contexts name their business events for the timeline ("transferred" -> "Transferred to a new owner")."""
     _ACTION_LABELS[action] = label
+
+
+def register_object_page(object_type: str, endpoint: str, id_arg: str, label: Any) -> None:
+    """Contexts name the page of their business objects ("order" -> sales.order_detail(order_id=…)), so
+    pages that only hold an object reference (a task, an instance) can link to it without importing them."""
+    _OBJECT_PAGES[object_type] = (endpoint, id_arg, label)
+
+
+def object_page(object_type: str | None, object_id: Any) -> tuple[str, str] | None:
+    """(label, url) of a business object's page, or None when no context registered its type. The page
+    itself checks permission and scope (404 outside them)."""
+    page = _OBJECT_PAGES.get(object_type or "")
+    if page is None or object_id is None:
+        return None
+    endpoint, id_arg, label = page
+    return str(label), url_for(endpoint, **{id_arg: object_id})
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -242,7 +260,8 @@ def register_template_helpers(app: Flask) -> None:
             return ", ".join(str(v) for v in value)
         return str(value)
 
-    app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value)
+    app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value,
+                                 object_page=object_page)
 
 
 def stored_file_response(path: Any, content_type: str, name: str, *, inline: bool = False,

@@ -340,3 +340,12 @@ def test_a_direct_order_through_the_page_under_90_percent_is_sent_to_make_a_quot
     order = db.session.query(Order).one()
     assert order.total == Decimal("368.00") and order.quote_id is None and order.status == OrderStatus.CONTRACTING
     assert order.ship_name == customers["a"].name  # empty: from the customer
+
+
+def test_the_task_page_links_to_its_order(org, products, customers, staff, client, login_as):
+    order = order_from_quote(org, approved_quote(org, products, customers))
+    task = open_task(order, "op_sign")
+    login_as(org.a_rep1)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f'href="/orders/{order.id}"' in page
+    assert client.get(f"/orders/{order.id}").status_code == 200
