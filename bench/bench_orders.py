@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.bench_orders                       # CRM_BENCH_DATABASE_URL, default .../test
     .venv/bin/python -m bench.bench_orders --create 300 --lifecycles 400 --workers 3 --clients 12
+    .venv/bin/python -m bench.bench_orders --trace        # each request's SQL statements, one lifecycle
 
 1. Create: `POST /api/v1/orders {quote_id}` by the salesperson's API token, one after the other (in-process
    WSGI client, as bench_tasks): convert the approved quote, write the order and its lines, start
@@ -192,6 +193,32 @@ def profile(app: Any, ids: dict[str, Any], quotes: Any, count: int) -> None:
     stats.sort_stats("tottime").print_stats(25)
 
 
+def trace(app: Any, ids: dict[str, Any], quotes: Any) -> None:
+    """The SQL statements of every request of one lifecycle (after a warm-up one), with the wall time:
+    where to look first when the statement count per order moves."""
+    from sqlalchemy import event
+
+    from crm.extensions import db
+
+    log: list[str] = []
+
+    class Traced(InProcessApi):
+        def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
+            log.clear()
+            start = time.perf_counter()
+            out = super().__call__(method, path, who, body)
+            print(f"=== {method} {path} as {who}: {len(log)} statements, {1000 * (time.perf_counter() - start):.1f} ms")
+            for text in log:
+                print("   ", " ".join(text.split())[:160])
+            return out
+
+    with app.app_context():
+        engine = db.engine
+    lifecycle(InProcessApi(app.test_client(), ids["tokens"]), next(quotes))
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, text, *_a: log.append(text))
+    lifecycle(Traced(app.test_client(), ids["tokens"]), next(quotes))
+
+
 def in_memory(runs: int, *, round_trip: bool) -> dict[str, float]:
     """The same lifecycle by SpiffWorkflow alone: operators answer `{}` without a database."""
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -250,7 +277,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=12, help="client threads")
     parser.add_argument("--runs", type=int, default=300, help="in-memory lifecycles")
     parser.add_argument("--profile", type=int, default=0, help="only cProfile this many lifecycles in-process")
+    parser.add_argument("--trace", action="store_true", help="only print each request's SQL statements")
     args = parser.parse_args()
+    if args.trace:
+        with fresh_schema() as url:
+            app = make_app(url)
+            with app.app_context():
+                upgrade()
+                ids = _setup(2)
+            trace(app, ids, iter(ids["quotes"]))
+        return
     if args.profile:
         with fresh_schema() as url:
             app = make_app(url)

@@ -200,7 +200,7 @@ def unclaim(task_id: int) -> Any:
 @blp.response(200, CompletedTaskSchema)
 def complete(body: dict[str, Any], task_id: int) -> Any:
     """Complete a task with its form's data; the process runs on to its next wait"""
-    task = tasks.get_task(task_id, current_user)
+    task = tasks.task_for_completion(task_id, current_user)
     if not task.is_open:
         raise Conflict(_l("This task was already completed or cancelled."))
     data = tasks.task_data(task, for_completion=True)

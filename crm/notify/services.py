@@ -357,12 +357,14 @@ def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int]
                    kind: str = "task_assigned", **_: Any) -> None:
     """The notification of a new inbox task (connected by create_app): `task_assigned`, or the kind the
     task's element names (`notify_kind`, e.g. approval_requested for each turn of a sequential approval)."""
+    # `notify_many`: multi-row inserts without ORM objects or a flush (this runs inside every process step
+    # that opens a task).
     if kind == "approval_requested":
-        notify(user_ids, kind, str(_l("Approval requested: %(title)s", title=title)), url="/approvals/",
-               store_id=store_id)
-        return
-    notify(user_ids, kind if kind in KINDS else "task_assigned", str(_l("New task: %(title)s", title=title)),
-           url=f"/tasks/{task_id}", store_id=store_id)
+        text, url = str(_l("Approval requested: %(title)s", title=title)), "/approvals/"
+    else:
+        kind = kind if kind in KINDS else "task_assigned"
+        text, url = str(_l("New task: %(title)s", title=title)), f"/tasks/{task_id}"
+    notify_many(kind, [(uid, text, None, url) for uid in sorted({int(u) for u in user_ids if u})], store_id=store_id)
 
 
 def on_follow_up_due(sender: Any, *, customer_id: int, store_id: int | None, user_id: int | None,

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from crm.auth.scopes import get_visible
+from crm.auth.scopes import visible
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
 from crm.core.errors import InvalidTransition
@@ -205,33 +206,27 @@ def create_direct(data: dict[str, Any], *, actor: User) -> Order:
     return _start(_new_order(customer, owner_id, fields, lines, actor), actor)
 
 
-def _lock(order: Order) -> Order:
-    """Lock the order's pipeline instance, then the order (PostgreSQL), in the order every step takes them
-    (a step locks its instance, then its operators write the order): a payment or a cancellation and a
-    task completion of the same order queue up instead of deadlocking."""
-    from crm.workflow.models import ProcessInstance
-
-    db.session.execute(select(ProcessInstance.id).where(
-        ProcessInstance.object_type == OBJECT_TYPE, ProcessInstance.object_id == order.id).with_for_update())
-    return db.session.scalars(select(Order).where(Order.id == order.id).with_for_update()
-                              .execution_options(populate_existing=True)).one()
-
-
-def _waits_for(order: Order, message: str) -> bool:
-    from crm.workflow.models import MessageSubscription
-
-    return db.session.scalar(select(MessageSubscription.id).where(
-        MessageSubscription.object_type == OBJECT_TYPE, MessageSubscription.object_id == order.id,
-        MessageSubscription.message_name == message).limit(1)) is not None
+def _locked(order_id: Any, actor: User) -> tuple[Order, list[Any]]:
+    """The order in the actor's scope (404 otherwise) and its pipeline instance, both locked (PostgreSQL):
+    the instance first, then the order, in the order every step takes them (a step locks its instance,
+    then its operators write the order), so a payment or a cancellation and a task completion of the
+    same order queue up instead of deadlocking. The order is read once, under its lock."""
+    key = as_id(order_id)
+    instances = runtime.lock_instances_of(OBJECT_TYPE, key)
+    order = db.session.scalar(visible(select(Order).where(Order.id == key), actor, Order)
+                              .with_for_update(of=Order).execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound()
+    return order, instances
 
 
 def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
     """Record the full payment of an order waiting for it and send `order_paid` (same transaction). The
     order row is locked first: of two users paying at once, the second is told it is already paid."""
     _require(actor, "order.record_payment", _l("You may not record payments."))
-    order = _lock(get_order(order_id, actor))
+    order, instances = _locked(order_id, actor)
     due = order.total - order.paid_amount
-    if not _waits_for(order, "order_paid") or due <= 0:
+    if not runtime.waits_for(instances, "order_paid") or due <= 0:
         raise InvalidTransition(_l("This order is not waiting for a payment."))
     errors: dict[str, str] = {}
     amount = check_money(data.get("amount") if data.get("amount") not in (None, "") else str(due), errors, "amount",
@@ -252,7 +247,7 @@ def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order
     order.paid_at = now
     db.session.flush()
     record_event(db.session, order, "payment_recorded", actor_id=actor.id, details={"amount": amount})
-    # The instance is locked (`_lock`), so the subscription checked above still holds: the message is
+    # The instance is locked (`_locked`), so the subscription checked above still holds: the message is
     # delivered now, or held while an admin has the instance suspended and delivered on resume.
     runtime.send_message("order_paid", OBJECT_TYPE, order.id, {"payment_id": payment.id, "amount": str(amount)},
                          actor_id=actor.id, store_id=order.store_id)
@@ -262,12 +257,12 @@ def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order
 def cancel_order(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
     """Cancel with a reason while the pipeline still allows it (before outbound is confirmed)."""
     _require(actor, "order.cancel", _l("You may not cancel orders."))
-    order = _lock(get_order(order_id, actor))
+    order, instances = _locked(order_id, actor)
     errors: dict[str, str] = {}
     reason = check_text(data.get("reason"), errors, "reason", max_length=500)
     if errors:
         raise ValidationFailed(errors)
-    if not _waits_for(order, "order_cancelled"):
+    if not runtime.waits_for(instances, "order_cancelled"):
         raise InvalidTransition(_l("This order can no longer be cancelled: the goods have left the warehouse "
                                    "(request an after-sales return instead)."))
     order.cancel_reason = reason
@@ -320,7 +315,9 @@ def apply_signature(order_id: int | None, data: dict[str, Any]) -> Order:
     now = utcnow()
     order.signed_at = now
     order.contract_no = (str(data.get("contract_no") or "").strip() or None)
-    db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=now))
+    # Not autoflushed: the step's one flush writes the order (with its status) and one log entry.
+    db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=now)
+                       .execution_options(autoflush=False, synchronize_session=False))
     return order
 
 

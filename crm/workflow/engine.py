@@ -210,7 +210,8 @@ _spec_parts: dict[str, dict[str, Any]] = {}
 
 
 def remember_specs(sha256: str, specs_json: str) -> None:
-    _spec_parts.setdefault(sha256, json.loads(specs_json, cls=SERIALIZER.json_decoder_cls))
+    if sha256 not in _spec_parts:  # parsed once: the text is the whole diagram's spec
+        _spec_parts[sha256] = json.loads(specs_json, cls=SERIALIZER.json_decoder_cls)
 
 
 def knows_specs(sha256: str) -> bool:

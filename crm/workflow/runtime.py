@@ -60,13 +60,42 @@ def _dialect() -> str:
 
 
 def _lock(instance_id: int) -> ProcessInstance:
+    """The instance, read under a row lock (PostgreSQL) held to the end of the transaction. An instance
+    this transaction has locked already is not read again: nobody else can have changed it since."""
+    held = _memo("crm_locked_instances")
+    instance = held.get(instance_id)
+    if instance is not None and instance in db.session:
+        return instance  # type: ignore[no-any-return]
     stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
     if _dialect() == "postgresql":
         stmt = stmt.with_for_update()
     instance = db.session.scalar(stmt)
     if instance is None:
         raise NotFound()
+    held[instance_id] = instance
     return instance
+
+
+def lock_instances_of(object_type: str, object_id: int) -> list[ProcessInstance]:
+    """Every instance about this business object, locked (PostgreSQL) for the rest of the transaction,
+    oldest first. A service locks them before the object itself, in the order every step takes its
+    locks (the instance, then what its operators write), and a message it sends next in the same
+    transaction does not read them again."""
+    stmt = (select(ProcessInstance)
+            .where(ProcessInstance.object_type == object_type, ProcessInstance.object_id == object_id)
+            .order_by(ProcessInstance.id).execution_options(populate_existing=True))
+    if _dialect() == "postgresql":
+        stmt = stmt.with_for_update()
+    instances = list(db.session.scalars(stmt))
+    held = _memo("crm_locked_instances")
+    for instance in instances:
+        held[instance.id] = instance
+    return instances
+
+
+def waits_for(instances: list[ProcessInstance], message: str) -> bool:
+    """Does any of these (locked) instances wait for `message`?"""
+    return any(message in _subscribed(instance) for instance in instances)
 
 
 def _load(instance: ProcessInstance) -> Any:
@@ -237,6 +266,9 @@ def start(
         definition_id=definition.id, process_key=key, object_type=object_type, object_id=object_id,
         store_id=store_id, status=InstanceStatus.RUNNING, spec_sha256=sha, state=engine.dump_state(wf),
         started_by_id=actor_id, started_at=utcnow(),
+        # Nothing open and no subscriptions yet: the first step need not read the (empty) task and
+        # subscription rows to compare against.
+        waiting={"tasks": [], "messages": []},
     )
     db.session.add(instance)
     db.session.flush()
@@ -278,6 +310,7 @@ def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
     if row is None:
         raise NotFound()
     locked[task_id] = (row[0], row[1])
+    _memo("crm_locked_instances")[row[1].id] = row[1]
     return row[0], row[1]
 
 
@@ -312,14 +345,26 @@ def is_candidate(task_id: int, user_id: int) -> bool:
     ) is not None
 
 
+def may_complete(task: HumanTask, actor_id: int) -> bool:
+    """The assignee, or a candidate of an unclaimed task. Asked of a task locked by `lock_task` (its
+    candidates cannot change under the lock), so the answer is kept for the rest of the transaction:
+    the request that reads the task to complete it and the completion ask once."""
+    checked = _memo("crm_may_complete")
+    key = (task.id, actor_id, task.assignee_id)
+    if key not in checked:
+        checked[key] = (task.assignee_id == actor_id if task.assignee_id is not None
+                        else is_candidate(task.id, actor_id))
+    return checked[key]  # type: ignore[no-any-return]
+
+
 def complete_task(task_id: int, data: dict[str, Any], *, actor_id: int) -> ProcessInstance:
     """Complete a user task with (already validated) form data. The actor must be its assignee, or a
     candidate of an unclaimed task."""
     task, instance = lock_task(task_id)
     _check_open(task, instance)
-    if task.assignee_id is not None and task.assignee_id != actor_id:
-        raise Conflict(_l("This task is claimed by someone else."))
-    if task.assignee_id is None and not is_candidate(task.id, actor_id):
+    if not may_complete(task, actor_id):
+        if task.assignee_id is not None:
+            raise Conflict(_l("This task is claimed by someone else."))
         raise PermissionDenied(_l("This task is not yours to complete."))
     guid = task.task_guid
 

@@ -72,6 +72,18 @@ def get_task(task_id: Any, actor: User) -> HumanTask:
     return get_visible(HumanTask, valid_id(task_id), actor)
 
 
+def task_for_completion(task_id: Any, actor: User) -> HumanTask:
+    """The task a request is about to complete (or save a draft of), read once, under the completion's
+    lock (`runtime.lock_task`), if the actor may see it; else NotFound, as `get_task`. The task is
+    theirs when they may complete it; any other task only if their data scope shows it."""
+    task, _instance = runtime.lock_task(valid_id(task_id))
+    if actor.active and runtime.may_complete(task, actor.id):
+        return task
+    if db.session.scalar(visible(select(HumanTask.id).where(HumanTask.id == task.id), actor, HumanTask)) is None:
+        raise NotFound()
+    return task
+
+
 def locked_task(task_id: Any, actor: User) -> HumanTask:
     """The task read again under a row lock (PostgreSQL), if the actor may see it."""
     stmt = visible(select(HumanTask).where(HumanTask.id == valid_id(task_id)), actor, HumanTask)

@@ -285,8 +285,8 @@ def delete_attachment(task_id: int, attachment_id: int) -> Any:
 @login_required
 def submit(task_id: int) -> Any:
     """Complete the task with the form's data, or keep it as a draft (`_action=draft`)."""
-    task = tasks.get_task(task_id, current_user)
-    data = tasks.task_data(task, for_completion=True) if task.is_open else {}  # re-reads the task, locked
+    task = tasks.task_for_completion(task_id, current_user)  # read once, under the completion's lock
+    data = tasks.task_data(task, for_completion=True) if task.is_open else {}
     if not task.is_open:
         return _render(task, status=409, alert=_("This task was already completed or cancelled."))
     try:
