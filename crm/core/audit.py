@@ -166,11 +166,14 @@ def _record_changes(session: Session, flush_context: Any) -> None:
             )
     table = OperationLog.__table__
     conn = session.connection()
-    if inserts:
-        ids = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), inserts).scalars()
-        for row, log_id in zip(inserts, ids, strict=True):
-            if row["action"] == "created":
-                created_here[(row["object_type"], row["object_id"])] = log_id
+    created = [row for row in inserts if row["action"] == "created"]
+    if created:  # their ids, for the amendments above when the row changes again in this transaction
+        ids = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), created).scalars()
+        for row, log_id in zip(created, ids, strict=True):
+            created_here[(row["object_type"], row["object_id"])] = log_id
+    others = [row for row in inserts if row["action"] != "created"]
+    if others:
+        conn.execute(table.insert(), others)
     for row in amend:
         conn.execute(
             table.update().where(table.c.id == row["log_id"]).values(changes=row["changes"], store_id=row["store_id"])

@@ -180,12 +180,17 @@ def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: li
 
 
 def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
+    """Append to the instance's history now, in the current transaction (and savepoint): a plain insert,
+    not an ORM object, since nothing reads the row back in the transaction that writes it."""
     task_guid = details.pop("task_guid", None)
     bpmn_id = details.pop("bpmn_id", None)
-    db.session.add(ProcessEvent(
-        instance_id=instance_id, kind=kind, actor_id=actor_id, task_guid=task_guid, bpmn_id=bpmn_id,
-        details=json.loads(json.dumps(details, default=str)), occurred_at=utcnow(),
-    ))
+    db.session.connection().execute(_EVENT_INSERT, {
+        "instance_id": instance_id, "kind": kind, "actor_id": actor_id, "task_guid": task_guid, "bpmn_id": bpmn_id,
+        "details": json.loads(json.dumps(details, default=str)), "occurred_at": utcnow(),
+    })
+
+
+_EVENT_INSERT = ProcessEvent.__table__.insert()  # type: ignore[attr-defined]
 
 
 def _step(
@@ -204,10 +209,10 @@ def _step(
         _attach_context(wf, instance, actor_id)
         action(wf)
         wf.do_engine_steps()
-        if event is not None:  # added first, so the step's one flush writes it with the instance and tasks
-            _event(instance_id, event[0], actor_id, **event[1])
         _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
         db.session.flush()
+        if event is not None:  # after the flush: the history lists what the step's operators wrote first
+            _event(instance_id, event[0], actor_id, **event[1])
         savepoint.commit()
         return instance
     except StaleDataError:
@@ -273,7 +278,6 @@ def start(
     db.session.add(instance)
     db.session.flush()
     _event(instance.id, "created", actor_id, version=definition.version)
-    db.session.flush()
     return _step(instance, lambda wf: None, actor_id=actor_id)
 
 
