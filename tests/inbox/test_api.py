@@ -97,6 +97,22 @@ def test_complete_validates_like_the_form(task, api_inbox, call):
     assert_problem(call("POST", f"/api/v1/tasks/{task.id}/complete", rep, json={"data": VALID}), 409)
 
 
+def test_complete_answers_who_may_not_complete_it(task, api_inbox, call):
+    """The completion reads the task once, under its lock, then decides: another store's user gets 404
+    (the task does not exist for them), a manager who sees it but is no candidate 403, a candidate of a
+    task someone else claimed 409 — and none of them changes it."""
+    url = f"/api/v1/tasks/{task.id}/complete"
+    assert_problem(call("POST", url, api_inbox.b_manager, json={"data": VALID}), 404)
+    assert_problem(call("POST", "/api/v1/tasks/999999/complete", api_inbox.a_rep1, json={"data": VALID}), 404)
+    assert_problem(call("POST", url, api_inbox.a_manager, json={"data": VALID}), 403)
+    call("POST", f"/api/v1/tasks/{task.id}/claim", api_inbox.a_rep2)
+    body = assert_problem(call("POST", url, api_inbox.a_rep1, json={"data": VALID}), 409)
+    assert body["detail"] == "This task is claimed by someone else."
+    assert db.session.get(HumanTask, task.id, populate_existing=True).status == TaskStatus.CLAIMED
+    resp = call("POST", url, api_inbox.a_rep2, json={"data": VALID})
+    assert resp.status_code == 200 and resp.get_json()["completed_by_id"] == api_inbox.a_rep2.id
+
+
 def test_complete_with_a_file_names_an_attachment_of_the_task(task, review, api_inbox, call):
     rep = api_inbox.a_rep1
     tasks.claim(task.id, actor=rep)

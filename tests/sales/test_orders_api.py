@@ -79,6 +79,25 @@ def test_full_lifecycle_through_the_api(call: Any, api, products, customers, sta
     assert done["lines"][0]["picked_quantity"] == 10
 
 
+def test_payment_outside_the_callers_scope_is_not_found(call: Any, api, roles, products, customers, staff) -> None:
+    """A payment locks the pipeline, then reads the order in the caller's scope: store B's finance clerk
+    gets 404 and nothing is recorded; store A's pays."""
+    from tests.factories import UserFactory
+
+    o = api
+    b_finance = UserFactory(name="B Finance", unit=o.units["store_b"], roles=[roles["finance"]])
+    db.session.commit()
+    order = call("POST", BASE, o.a_rep1, json={"quote_id": approved_quote(o, products, customers).id,
+                                               "payment_mode": "prepay", "ship_address": "宁波"}).get_json()
+    _complete(call, o.a_rep1, order["id"], {})
+    assert_problem(call("POST", f"{BASE}/{order['id']}/payments", b_finance, json={}), 404)
+    assert_problem(call("POST", f"{BASE}/999999/payments", staff["finance"], json={}), 404)
+    unpaid = call("GET", f"{BASE}/{order['id']}", o.a_rep1).get_json()
+    assert unpaid["status"] == "pending_collection" and unpaid["payments"] == []
+    paid = call("POST", f"{BASE}/{order['id']}/payments", staff["finance"], json={})
+    assert paid.status_code == 201 and paid.get_json()["status"] == "pending_outbound"
+
+
 def test_cancel_filters_export_and_scope(call: Any, api, products, customers, staff) -> None:
     from openpyxl import load_workbook
 
