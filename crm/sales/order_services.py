@@ -138,8 +138,10 @@ def process_data(order: Order) -> dict[str, Any]:
 def _start(order: Order, actor: User) -> Order:
     """Start the pipeline. Its operators change this same (identity-mapped) order, so nothing is re-read;
     the creation itself is in the operation log through the audit of the new row."""
+    with db.session.no_autoflush:  # the order's number is written with the first step, not on its own
+        data = process_data(order)
     runtime.start(PROCESS_KEY, object_type=OBJECT_TYPE, object_id=order.id, store_id=order.store_id,
-                  data=process_data(order), actor_id=actor.id)
+                  data=data, actor_id=actor.id)
     return order
 
 

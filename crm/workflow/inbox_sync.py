@@ -163,7 +163,9 @@ def sync(
                 .where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(guids),
                        HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
                 .values(completed_at=now, draft=None, **values)
-                .execution_options(synchronize_session="evaluate")
+                # No autoflush: the step's other changes are written by the one flush below (new rows) or
+                # the step's own, not in a flush of their own before this statement.
+                .execution_options(synchronize_session="evaluate", autoflush=False)
             )
     known = set(open_guids)
     new_rows: list[tuple[HumanTask, set[int], dict[str, str]]] = []

@@ -173,10 +173,10 @@ def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: li
             db.session.execute(delete(MessageSubscription).where(
                 MessageSubscription.instance_id == instance.id,
                 MessageSubscription.message_name.in_(sorted(existing - names))))
-    for name in names - existing:
-        db.session.add(MessageSubscription(
-            instance_id=instance.id, message_name=name, object_type=instance.object_type, object_id=instance.object_id
-        ))
+    added = [{"instance_id": instance.id, "message_name": name, "object_type": instance.object_type,
+              "object_id": instance.object_id} for name in sorted(names - existing)]
+    if added:  # plain inserts, like the history: nothing reads them back as objects in this transaction
+        db.session.connection().execute(MessageSubscription.__table__.insert(), added)  # type: ignore[attr-defined]
 
 
 def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
@@ -254,7 +254,8 @@ def start(
 ) -> ProcessInstance:
     """A new instance of the current version of `key`, run to its first wait. The instance row exists
     even when that first step fails (status error, retry from the admin)."""
-    definition, spec, subprocess_specs = spec_for(key)
+    with db.session.no_autoflush:  # the deployed definitions do not depend on the caller's pending rows
+        definition, spec, subprocess_specs = spec_for(key)
     seed = dict(data or {})
     seed.setdefault("initiator_id", actor_id)
     if object_id is not None:
