@@ -162,9 +162,10 @@ def lead_setup() -> Any:
             db.session.rollback()
             errors = exc.errors
     forms = list(db.session.scalars(visible(select(LeadWebForm), current_user, LeadWebForm).order_by(LeadWebForm.id)))
+    people = people_choices()
     return render_template("customers/lead_setup.html", forms=forms, rules=services.list_rules(current_user),
-                           stores=stores, errors=errors, people=people_choices(), platform_choices=platform_choices(),
-                           people_names=dict(people_choices()), store_names=dict(stores)), 422 if errors else 200
+                           stores=stores, errors=errors, people=people, platform_choices=platform_choices(),
+                           people_names=dict(people), store_names=dict(stores)), 422 if errors else 200
 
 
 @bp.route("/leads/setup/rules/<int:rule_id>", methods=["GET", "POST"])
