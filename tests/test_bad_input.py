@@ -107,6 +107,8 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
                                   store_id=org.store_a.id)
     lead = customer_leads.create_lead({"name": "Fuzz lead", "mobile": "13512340002"}, actor=org.a_manager)
     web_form = customer_leads.create_web_form(org.store_a.id, "Fuzz form", actor=org.a_manager)
+    lead_rule = customer_leads.save_rule(org.store_a.id, {"name": "Fuzz rule", "member_ids": [str(org.a_rep1.id)]},
+                                         actor=org.a_manager)
     from crm.sales import quote_services
 
     quote = quote_services.create_quote({"customer_id": customer.id, "lines": [
@@ -117,7 +119,7 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
         {"name": "One", "win_rate": "10"}, {"name": "Two", "win_rate": "50"}]}, actor=org.hq_admin)
     opportunity = opportunity_services.create_opportunity({"customer_id": customer.id, "pipeline_id": pipeline.id,
                                                            "name": "Fuzz deal"}, actor=org.a_manager)
-    ids = {"quote_id": quote.id, "pipeline_id": pipeline.id, "opportunity_id": opportunity.id, "lead_id": lead.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
+    ids = {"quote_id": quote.id, "pipeline_id": pipeline.id, "opportunity_id": opportunity.id, "lead_id": lead.id, "rule_id": lead_rule.id, "token": web_form.token, "customer_id": customer.id, "contact_id": contact.id, "follow_up_id": follow_up.id, "index": "0",
            "view_id": view.id, "job_id": job.id,
            "user_id": org.a_rep2.id, "unit_id": org.a_sales_sub.id, "role_id": custom.id, "token_id": token.id,
            "filename": "crm.css", "lang": "en", "task_id": task.id, "comment_id": comment.id,

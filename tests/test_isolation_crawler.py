@@ -46,6 +46,7 @@ from crm.customers.models import CustomerTeamMember
 from crm.customers.models import FollowUp
 from crm.customers.models import ImportJob
 from crm.customers.models import Lead
+from crm.customers.models import LeadAssignmentRule
 from crm.customers.models import SavedCustomerView
 from crm.extensions import db
 from crm.highseas.models import ClaimStatus
@@ -109,6 +110,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "view_id": Outside(("customer_view:b_rep",)),
     "job_id": Outside(("import_job:b",)),
     "lead_id": Outside(("lead:b", "lead:c")),
+    "rule_id": Outside(("lead_rule:b",)),  # lead assignment rules (crm/customers/leads.py)
     "quote_id": Outside(("quote:b", "quote:c")),
     "opportunity_id": Outside(("opportunity:b",)),
     "order_id": Outside(("order:b",)),
@@ -246,7 +248,9 @@ def world(org: Org) -> World:
     lead_b = customer_leads.create_lead({"name": f"{SECRET}-Lead-B", "mobile": "13512345673", "owner_id": "pool"},
                                         actor=org.b_manager)
     lead_c = customer_leads.create_lead({"name": f"{SECRET}-Lead-C", "mobile": "13512345674"}, actor=org.c_rep)
-    secrets += [lead_b.name, lead_c.name, "13512345673", "13512345674"]
+    lead_rule_b = customer_leads.save_rule(org.store_b.id, {"name": f"{SECRET}-Rule-B", "provinces": f"{SECRET}-Province",
+                                                            "member_ids": [str(org.b_rep.id)]}, actor=org.b_manager)
+    secrets += [lead_b.name, lead_c.name, "13512345673", "13512345674", lead_rule_b.name, f"{SECRET}-Province"]
     job_b = ImportJob(store_id=org.store_b.id, created_by_id=org.b_manager.id, file_name=f"{SECRET}-Import.csv",
                       stored_name="crawler/none.csv", file_format="csv")
     db.session.add(job_b)
@@ -301,7 +305,8 @@ def world(org: Org) -> World:
                 "announcement:b": announcement_b, "chain:company": chain,
                 "instance:b": task_b.instance, "instance:c": task_c.instance}
     objects |= {"customer:b": customer_b, "customer:c": customer_c, "contact:b": contact_b, "follow_up:b": follow_up_b,
-                "customer_view:b_rep": view_b, "import_job:b": job_b, "lead:b": lead_b, "lead:c": lead_c}
+                "customer_view:b_rep": view_b, "import_job:b": job_b, "lead:b": lead_b, "lead:c": lead_c,
+                "lead_rule:b": lead_rule_b}
     # The high seas: a pool customer of store B with a claim application.
     pool_b = customer_services.create_customer({"name": f"{SECRET}-Pool-B", "mobile": "13512345675",
                                                 "owner_id": "pool"}, actor=org.b_manager)
@@ -362,6 +367,7 @@ def snapshot() -> dict[str, Any]:
         "customer_saved_view": rows(SavedCustomerView.__table__),
         "customer_import_job": rows(ImportJob.__table__),
         "lead": rows(Lead.__table__),
+        "lead_assignment_rule": rows(LeadAssignmentRule.__table__),
         "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
     }
 

@@ -18,6 +18,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import select
 
+from crm.auth.scopes import get_visible
+from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
@@ -42,7 +44,9 @@ from crm.customers.models import LeadFollowUp
 from crm.customers.models import LeadStatus
 from crm.customers.models import LeadWebForm
 from crm.extensions import db
+from crm.org.models import OrgUnit
 from crm.org.models import Platform
+from crm.org.models import UnitKind
 from crm.org.models import User
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -122,36 +126,73 @@ def assign_by_rules(lead: Lead) -> User | None:
     return None
 
 
-def save_rule(store_id: int, data: dict[str, Any], *, actor: User, rule: LeadAssignmentRule | None = None
+def setup_store(actor: User, raw: Any) -> int:
+    """The store a new rule or web form goes to: the one asked for (the actor's own when none is), among the active
+    stores the actor may choose, else a field error on `store_id`."""
+    text = str(raw if raw is not None and not isinstance(raw, bool) else "").strip() or str(actor.store_id or "")
+    key = int(text) if text.isdigit() and len(text) < 10 else 0
+    unit = db.session.get(OrgUnit, key) if key and key in scope_context(actor).selectable_stores() else None
+    if unit is None or unit.kind != UnitKind.STORE or not unit.active:
+        raise ValidationFailed({"store_id": _l("Choose a store from the list.")})
+    return key
+
+
+def _whole_number(raw: Any, default: int, low: int, high: int, field: str, errors: dict[str, str], message: Any
+                  ) -> int:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return default
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = int(str(raw).strip())
+        if not low <= value <= high:
+            raise ValueError
+    except ValueError:
+        errors[field] = str(message)
+        return default
+    return value
+
+
+def save_rule(store_id: Any, data: dict[str, Any], *, actor: User, rule: LeadAssignmentRule | None = None
               ) -> LeadAssignmentRule:
+    """Create a rule in `store_id` (checked against the actor's stores), or edit `rule` (its store stays:
+    `store_id` is then ignored). Every field is validated at once; `active` is left alone."""
     if not actor.can("lead.manage"):
         raise PermissionDenied()
     errors: dict[str, str] = {}
-    name = check_text(data.get("name"), errors, "name", max_length=80)
-    try:
-        capacity = int(str(data.get("daily_capacity") or "50"))
-        if not 1 <= capacity <= 10_000:
-            raise ValueError
-    except ValueError:
-        errors["daily_capacity"] = str(_l("Enter a number from 1 to 10000."))
-        capacity = 50
-    try:
-        priority = int(str(data.get("priority") or "100"))
-        if not 0 <= priority <= 10_000:
-            raise ValueError
-    except ValueError:
-        errors["priority"] = str(_l("Enter a number from 0 to 10000."))
-        priority = 100
-    provinces = [p.strip() for p in re.split(r"[,，]", str(data.get("provinces") or "")) if p.strip()][:40]
-    platforms = [p for p in _as_list(data.get("platforms")) if p in {x.value for x in Platform}]
-    members: list[int] = []
-    for raw in _as_list(data.get("member_ids")):
+    if rule is not None:
+        _check_rule(rule, actor)
+        store_id = rule.store_id
+    else:
         try:
-            members.append(services.store_user(raw, store_id, "member_ids").id)
+            store_id = setup_store(actor, store_id)
         except ValidationFailed as exc:
             errors.update({k: v[0] for k, v in exc.errors.items()})
-    if not members and "member_ids" not in errors:
-        errors["member_ids"] = str(_l("Choose at least one person."))
+    name = check_text(data.get("name"), errors, "name", max_length=80)
+    capacity = _whole_number(data.get("daily_capacity"), 50, 1, 10_000, "daily_capacity", errors,
+                             _l("Enter a number from 1 to 10000."))
+    priority = _whole_number(data.get("priority"), 100, 0, 10_000, "priority", errors,
+                             _l("Enter a number from 0 to 10000."))
+    raw = data.get("provinces")
+    items = raw if isinstance(raw, list) else re.split(r"[,，]", str(raw or ""))
+    provinces = list(dict.fromkeys(str(p).strip() for p in items if str(p).strip()))[:40]
+    if any(len(p) > 40 for p in provinces):
+        errors["provinces"] = str(_l("Use at most %(n)d characters.", n=40))
+    platforms = list(dict.fromkeys(_as_list(data.get("platforms"))))
+    if any(p not in {x.value for x in Platform} for p in platforms):
+        errors["platforms"] = str(_l("Choose a value from the list."))
+    members: list[int] = []
+    if "store_id" not in errors:
+        for raw_member in _as_list(data.get("member_ids")):
+            try:
+                user_id = services.store_user(raw_member, store_id, "member_ids").id
+            except ValidationFailed as exc:
+                errors.update({k: v[0] for k, v in exc.errors.items()})
+                continue
+            if user_id not in members:
+                members.append(user_id)
+        if not members and "member_ids" not in errors:
+            errors["member_ids"] = str(_l("Choose at least one person."))
     if errors:
         raise ValidationFailed(errors)
     if rule is None:
@@ -161,6 +202,45 @@ def save_rule(store_id: int, data: dict[str, Any], *, actor: User, rule: LeadAss
     rule.provinces, rule.platforms, rule.member_ids = provinces, platforms, members
     db.session.flush()
     return rule
+
+
+def _check_rule(rule: LeadAssignmentRule, actor: User) -> None:
+    """The actor manages lead set-up and sees the rule's store (404 otherwise, as for a missing rule)."""
+    if not actor.can("lead.manage"):
+        raise PermissionDenied()
+    if db.session.scalar(visible(select(LeadAssignmentRule.id).where(LeadAssignmentRule.id == rule.id), actor,
+                                 LeadAssignmentRule)) is None:
+        raise NotFound()
+
+
+def get_rule(rule_id: int, *, actor: User) -> LeadAssignmentRule:
+    """A rule the actor may manage; 404 outside their scope."""
+    if not actor.can("lead.manage"):
+        raise PermissionDenied()
+    return get_visible(LeadAssignmentRule, rule_id, actor)
+
+
+def list_rules(actor: User) -> list[LeadAssignmentRule]:
+    """The rules of the stores in the actor's scope, by store, then in the order they are tried."""
+    return list(db.session.scalars(visible(select(LeadAssignmentRule), actor, LeadAssignmentRule)
+                                   .order_by(LeadAssignmentRule.store_id, LeadAssignmentRule.priority,
+                                             LeadAssignmentRule.id)))
+
+
+def set_rule_active(rule: LeadAssignmentRule, active: bool, *, actor: User) -> LeadAssignmentRule:
+    """Switch a rule off (assignment skips it, the next matching rule takes the lead) or on again."""
+    _check_rule(rule, actor)
+    rule.active = bool(active)
+    db.session.flush()
+    return rule
+
+
+def delete_rule(rule: LeadAssignmentRule, *, actor: User) -> None:
+    """Remove a rule for good (the operation log keeps its last values). Leads it already assigned keep
+    their owners: a lead does not refer to the rule that assigned it."""
+    _check_rule(rule, actor)
+    db.session.delete(rule)
+    db.session.flush()
 
 
 def _as_list(raw: Any) -> list[str]:

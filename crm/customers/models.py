@@ -450,10 +450,11 @@ class LeadWebForm(Base):
     __visibility__ = Visibility(location="store_id", owner=None, location_is_store=True)
 
 
-class LeadAssignmentRule(Base):
+class LeadAssignmentRule(Audited, Base):
     """Who gets new pool leads of a store: round-robin among `member_ids` (the one with the fewest leads
     today first), for leads matching the province / platform condition (empty = any), each member taking
-    at most `daily_capacity` a day. Rules are tried by `priority` (lowest first)."""
+    at most `daily_capacity` a day. Rules are tried by `priority` (lowest first); inactive rules are skipped.
+    Audited: creating, editing, (de)activating and deleting a rule shows in the operation log."""
 
     __tablename__ = "lead_assignment_rule"
 

@@ -222,6 +222,37 @@ class LeadQuerySchema(ma.Schema):
     status = fields.Str(load_default="", metadata={"description": "new, contacted, converted or invalid; empty: any."})
 
 
+class LeadRuleSchema(ma.Schema):
+    id = fields.Int()
+    store_id = fields.Int()
+    name = fields.Str()
+    priority = fields.Int(metadata={"description": "Rules are tried lowest first."})
+    provinces = fields.List(fields.Str(), metadata={"description": "Empty: any province."})
+    platforms = fields.List(fields.Str(), metadata={"description": "Source platforms; empty: any."})
+    member_ids = fields.List(fields.Int(), metadata={"description": "The people who take turns."})
+    daily_capacity = fields.Int(metadata={"description": "Leads per member and day (Asia/Shanghai)."})
+    active = fields.Bool(metadata={"description": "Inactive rules are skipped."})
+
+
+class LeadRuleWriteSchema(ma.Schema):
+    """The fields of a rule; PATCH changes only the fields sent (the store never changes)."""
+
+    name = _text(80)
+    priority = fields.Int(metadata={"description": "0–10000, lowest tried first (default 100)."})
+    daily_capacity = fields.Int(metadata={"description": "1–10000 leads per member and day (default 50)."})
+    provinces = fields.List(_text(40), validate=validate.Length(max=200),
+                            metadata={"description": "Province names; empty: any."})
+    platforms = fields.List(fields.Str(validate=validate.Length(max=64)), validate=validate.Length(max=50),
+                            metadata={"description": "Platform values; empty: any."})
+    member_ids = fields.List(fields.Int(), validate=validate.Length(max=500),
+                             metadata={"description": "Active people of the rule's store."})
+    active = fields.Bool()
+
+
+class LeadRuleCreateSchema(LeadRuleWriteSchema):
+    store_id = fields.Int(metadata={"description": "The caller's own store when omitted."})
+
+
 class LeadFollowUpSchema(ma.Schema):
     id = fields.Int()
     lead_id = fields.Int()

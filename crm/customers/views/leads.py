@@ -136,37 +136,88 @@ def lead_detail(lead_id: int) -> Any:
                            ), 422 if errors else 200
 
 
+def _rule_form() -> dict[str, Any]:
+    data: dict[str, Any] = {k: request.form.get(k) for k in ("name", "priority", "provinces", "daily_capacity")}
+    data["platforms"] = request.form.getlist("platforms")
+    data["member_ids"] = request.form.getlist("member_ids")
+    return data
+
+
 @bp.route("/leads/setup", methods=["GET", "POST"])
 @permission_required("lead.manage")
 def lead_setup() -> Any:
     stores = store_choices()
-    store_ids = [s for s, _n in stores]
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
-            raw = (request.form.get("store_id") or str(current_user.store_id or "")).strip()
-            store_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-            if store_id not in store_ids:
-                raise ValidationFailed({"store_id": _("Choose a store from the list.")})
             if request.form.get("what") == "form":
+                store_id = services.setup_store(current_user, request.form.get("store_id"))
                 services.create_web_form(store_id, request.form.get("name"), actor=current_user)
                 flash(_("The web form was created; embed it with the code shown."), "success")
             else:
-                data = {k: request.form.get(k) for k in ("name", "priority", "provinces", "daily_capacity")}
-                data["platforms"] = request.form.getlist("platforms")
-                data["member_ids"] = request.form.getlist("member_ids")
-                services.save_rule(store_id, data, actor=current_user)
+                services.save_rule(request.form.get("store_id"), _rule_form(), actor=current_user)
                 flash(_("The assignment rule was saved."), "success")
             return redirect(url_for("customers.lead_setup"))
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.errors
     forms = list(db.session.scalars(visible(select(LeadWebForm), current_user, LeadWebForm).order_by(LeadWebForm.id)))
-    rules = list(db.session.scalars(visible(select(LeadAssignmentRule), current_user, LeadAssignmentRule)
-                                    .order_by(LeadAssignmentRule.store_id, LeadAssignmentRule.priority)))
-    return render_template("customers/lead_setup.html", forms=forms, rules=rules, stores=stores, errors=errors,
-                           people=people_choices(), platform_choices=platform_choices(),
-                           store_names=dict(stores)), 422 if errors else 200
+    people = people_choices()
+    return render_template("customers/lead_setup.html", forms=forms, rules=services.list_rules(current_user),
+                           stores=stores, errors=errors, people=people, platform_choices=platform_choices(),
+                           people_names=dict(people), store_names=dict(stores)), 422 if errors else 200
+
+
+@bp.route("/leads/setup/rules/<int:rule_id>", methods=["GET", "POST"])
+@permission_required("lead.manage")
+def lead_rule_edit(rule_id: int) -> Any:
+    """Edit a rule (its store stays); the page also offers deactivating and deleting it."""
+    rule = get_visible(LeadAssignmentRule, rule_id, current_user)
+    errors: dict[str, list[str]] = {}
+    form: dict[str, Any] = {"name": rule.name, "priority": rule.priority, "daily_capacity": rule.daily_capacity,
+                            "provinces": ", ".join(rule.provinces or []), "platforms": rule.platforms or [],
+                            "member_ids": rule.member_ids or []}
+    if request.method == "POST":
+        form = _rule_form()
+        try:
+            services.save_rule(rule.store_id, form, actor=current_user, rule=rule)
+            flash(_("The assignment rule was saved."), "success")
+            return redirect(url_for("customers.lead_setup"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        rule = get_visible(LeadAssignmentRule, rule_id, current_user)
+    stores = dict(store_choices())
+    return render_template("customers/lead_rule.html", rule=rule, form=form, errors=errors,
+                           store_name=stores.get(rule.store_id, ""), people=people_choices(rule.store_id),
+                           platform_choices=platform_choices()), 422 if errors else 200
+
+
+@bp.route("/leads/setup/rules/<int:rule_id>/active", methods=["POST"])
+@permission_required("lead.manage")
+def lead_rule_active(rule_id: int) -> Any:
+    rule = get_visible(LeadAssignmentRule, rule_id, current_user)
+    active = request.form.get("active") == "1"
+    services.set_rule_active(rule, active, actor=current_user)
+    if active:
+        flash(_("The rule %(name)s is active again.", name=rule.name), "success")
+    else:
+        flash(_("The rule %(name)s is off: new pool leads skip it.", name=rule.name), "success")
+    return redirect(url_for("customers.lead_setup"))
+
+
+@bp.route("/leads/setup/rules/<int:rule_id>/delete", methods=["POST"])
+@permission_required("lead.manage")
+def lead_rule_delete(rule_id: int) -> Any:
+    """First post: the confirmation page; the second (confirm=yes) deletes."""
+    rule = get_visible(LeadAssignmentRule, rule_id, current_user)
+    if request.form.get("confirm") != "yes":
+        return render_template("customers/lead_rule_delete.html", rule=rule,
+                               store_name=dict(store_choices()).get(rule.store_id, ""))
+    name = rule.name
+    services.delete_rule(rule, actor=current_user)
+    flash(_("The rule %(name)s was deleted. Leads it assigned keep their owners.", name=name), "success")
+    return redirect(url_for("customers.lead_setup"))
 
 
 # The public form ----------------------------------------------------------------------------------------------
