@@ -4,6 +4,7 @@ version and its diagram; then opens a running instance and sees its active task 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,11 +196,18 @@ def test_a_task_becomes_multi_instance_through_the_panel(process_server: Any, pa
     mode.select_option("parallel")
     expect(task.locator("[data-marker='parallel']")).to_have_count(1)
     expect(task.locator("[data-marker='sequential']")).to_have_count(0)
+    item = page.locator("#panel-body [data-field='mi_item']")
+    for value, problem in (("check", "already has this name"), ("2nd", "Use a variable name")):
+        item.fill(value)  # the task's own id, then no variable name: the panel says so before any save
+        item.press("Tab")
+        expect(item).to_have_class(re.compile("is-invalid"))
+        expect(page.locator("#panel-body .invalid-feedback:visible")).to_contain_text(problem)
     for name, value in (("mi_collection", "approvers"), ("mi_item", "approver"), ("mi_output", "decisions"),
                         ("mi_output_item", "decision"), ("mi_cardinality", "3"), ("mi_condition", "not decision['ok']")):
         box = page.locator(f"#panel-body [data-field='{name}']")
         box.fill(value)
         box.press("Tab")
+    expect(page.locator("#panel-body .is-invalid")).to_have_count(0)
     exported = page.evaluate("window.crmModeler.saveXML().then(function (r) { return r.xml; })")
     # Both expressions are FormalExpressions, in the child order the SpiffWorkflow XSD demands.
     assert ('<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality xsi:type="bpmn:tFormalExpression">3'

@@ -294,6 +294,31 @@
   var MI = "bpmn:MultiInstanceLoopCharacteristics";
   function variableRef(name) { return name ? moddle.create("bpmn:DataObject", { id: name }) : undefined; }
   function dataItem(type, name) { return name ? moddle.create(type, { id: name, name: name }) : undefined; }
+  var VARIABLE = /^[\p{L}_][\p{L}\p{N}_]*$/u;
+  function usedElsewhere(name, own) {
+    // An item variable is the id of its data item, and the XSD wants ids unique in the whole diagram.
+    return registry.getAll().some(function (el) {
+      var b = el.businessObject;
+      if (!b) { return false; }
+      if (b.id === name) { return true; }
+      var l = b.loopCharacteristics;
+      return !!(l && [l.inputDataItem, l.outputDataItem].some(function (d) { return d && d !== own && d.id === name; }));
+    });
+  }
+  function hint(input, message) {
+    var box = input.parentNode.querySelector(".invalid-feedback");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "invalid-feedback";
+      input.parentNode.appendChild(box);
+    }
+    input.classList.toggle("is-invalid", !!message);
+    box.textContent = message || "";
+  }
+  function checkVariable(input, own) {
+    var v = input.value.trim();
+    hint(input, !v ? "" : (!VARIABLE.test(v) ? L.mi_bad_name : (own !== undefined && usedElsewhere(v, own) ? L.mi_duplicate : "")));
+  }
   function multiInstance(element, bo) {
     var lc = bo.loopCharacteristics;
     var isMI = !!(lc && lc.$instanceOf(MI));
@@ -335,11 +360,18 @@
       modeling.updateModdleProperties(element, lc, props);
     };
     var name = function (v) { return v ? v.trim() : ""; };
-    field(L.mi_collection, lc.loopDataInputRef ? lc.loopDataInputRef.id : "", function (v) { write({ loopDataInputRef: variableRef(name(v)) }); }, { name: "mi_collection" });
-    field(L.mi_item, lc.inputDataItem ? lc.inputDataItem.id : "", function (v) { write({ inputDataItem: dataItem("bpmn:DataInput", name(v)) }); }, { name: "mi_item" });
+    var variable = function (label, prop, make, fieldName, isItem) {
+      var input = field(label, lc[prop] ? lc[prop].id : "", function (v) {
+        write(Object.fromEntries([[prop, make(name(v))]]));
+        checkVariable(input, isItem ? (lc[prop] || null) : undefined);
+      }, { name: fieldName });
+      checkVariable(input, isItem ? (lc[prop] || null) : undefined);
+    };
+    variable(L.mi_collection, "loopDataInputRef", variableRef, "mi_collection", false);
+    variable(L.mi_item, "inputDataItem", function (v) { return dataItem("bpmn:DataInput", v); }, "mi_item", true);
     field(L.mi_cardinality, lc.loopCardinality ? lc.loopCardinality.body : "", function (v) { write({ loopCardinality: expression(v) }); }, { name: "mi_cardinality" });
-    field(L.mi_output, lc.loopDataOutputRef ? lc.loopDataOutputRef.id : "", function (v) { write({ loopDataOutputRef: variableRef(name(v)) }); }, { name: "mi_output" });
-    field(L.mi_output_item, lc.outputDataItem ? lc.outputDataItem.id : "", function (v) { write({ outputDataItem: dataItem("bpmn:DataOutput", name(v)) }); }, { name: "mi_output_item" });
+    variable(L.mi_output, "loopDataOutputRef", variableRef, "mi_output", false);
+    variable(L.mi_output_item, "outputDataItem", function (v) { return dataItem("bpmn:DataOutput", v); }, "mi_output_item", true);
     field(L.mi_condition, lc.completionCondition ? lc.completionCondition.body : "", function (v) { write({ completionCondition: expression(v) }); }, { name: "mi_condition", multiline: true, rows: 2 });
   }
 
