@@ -4,6 +4,7 @@ version and its diagram; then opens a running instance and sees its active task 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.browser
 OWNER = "13800000004"  # 赵流程, process owner at HQ
 DIAGRAM = Path(__file__).resolve().parents[1] / "processes" / "data" / "wf_browser.bpmn"
 MULTI = Path(__file__).resolve().parents[1] / "workflow" / "data" / "multi"
+EDITOR_MI = Path(__file__).resolve().parents[1] / "processes" / "data" / "wf_browser_mi.bpmn"  # what the panel saves
 
 
 @pytest.fixture
@@ -169,3 +171,83 @@ def test_a_multi_instance_diagram_keeps_its_collections(process_server: Any, pag
         assert "<bpmn:loopDataOutputRef>decisions</bpmn:loopDataOutputRef>" in saved
         assert "dataObject" not in saved
         assert 'name="Approve the request"' in saved
+
+
+def test_a_task_becomes_multi_instance_through_the_panel(process_server: Any, page: Any) -> None:
+    """The owner makes "each approver approves" without touching XML: parallel multi-instance over a
+    collection with an item variable; the marker follows the select, the saved diagram carries the loop
+    characteristics as SpiffWorkflow reads them, and the panel shows them again when reopened."""
+    from playwright.sync_api import expect
+
+    base, app, _instance_id, _plain_id = process_server
+    page.goto(f"{base}/login")
+    page.fill("#identifier", OWNER)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")
+    page.goto(f"{base}/processes/definitions/wf_browser/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='check']")
+    mode = page.locator("#panel-body [data-field='multi_instance']")
+    expect(mode).to_have_value("none")
+    expect(page.locator("#panel-body [data-field='mi_collection']")).to_have_count(0)
+    task = page.locator("#canvas [data-element-id='check']")
+    mode.select_option("sequential")
+    expect(task.locator("[data-marker='sequential']")).to_have_count(1)
+    mode.select_option("parallel")
+    expect(task.locator("[data-marker='parallel']")).to_have_count(1)
+    expect(task.locator("[data-marker='sequential']")).to_have_count(0)
+    item = page.locator("#panel-body [data-field='mi_item']")
+    for value, problem in (("check", "already has this name"), ("2nd", "Use a variable name")):
+        item.fill(value)  # the task's own id, then no variable name: the panel says so before any save
+        item.press("Tab")
+        expect(item).to_have_class(re.compile("is-invalid"))
+        expect(page.locator("#panel-body .invalid-feedback:visible")).to_contain_text(problem)
+    for name, value in (("mi_collection", "approvers"), ("mi_item", "approver"), ("mi_output", "decisions"),
+                        ("mi_output_item", "decision"), ("mi_cardinality", "3"), ("mi_condition", "not decision['ok']")):
+        box = page.locator(f"#panel-body [data-field='{name}']")
+        box.fill(value)
+        box.press("Tab")
+    expect(page.locator("#panel-body .is-invalid")).to_have_count(0)
+    exported = page.evaluate("window.crmModeler.saveXML().then(function (r) { return r.xml; })")
+    # Both expressions are FormalExpressions, in the child order the SpiffWorkflow XSD demands.
+    assert ('<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality xsi:type="bpmn:tFormalExpression">3'
+            '</bpmn:loopCardinality><bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>') in exported
+    assert ('<bpmn:outputDataItem id="decision" name="decision" /><bpmn:completionCondition '
+            'xsi:type="bpmn:tFormalExpression">not decision[\'ok\']</bpmn:completionCondition>') in exported
+    for name in ("mi_cardinality", "mi_condition"):  # an emptied field removes its element
+        box = page.locator(f"#panel-body [data-field='{name}']")
+        box.fill("")
+        box.press("Tab")
+    # Each approver approves: the fixed assignee would win over the item, so the owner removes it.
+    page.locator("[data-field='properties'] .pair button").first.click()
+    page.fill("#comment", "Everyone approves")
+    page.click("#save")
+    expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_browser was deployed")
+
+    with app.app_context():
+        saved = current_definitions()["wf_browser"].bpmn_xml
+    start = saved.index("<bpmn:multiInstanceLoopCharacteristics")
+    block = saved[start:saved.index("</bpmn:multiInstanceLoopCharacteristics>", start)]
+    assert "isSequential" not in block and "loopCardinality" not in block and "completionCondition" not in block
+    assert "<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>" in block
+    assert "<bpmn:loopDataOutputRef>decisions</bpmn:loopDataOutputRef>" in block
+    assert '<bpmn:inputDataItem id="approver" name="approver"' in block
+    assert '<bpmn:outputDataItem id="decision" name="decision"' in block
+    assert "dataObject" not in saved and "assignee" not in saved
+    # The same XML the Python test deploys and runs (tests/processes/test_editor_multi_instance.py).
+    assert saved == EDITOR_MI.read_text(encoding="utf-8")
+
+    page.goto(f"{base}/processes/definitions/wf_browser/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='check']")
+    expect(page.locator("#panel-body [data-field='multi_instance']")).to_have_value("parallel")
+    expect(page.locator("#panel-body [data-field='mi_collection']")).to_have_value("approvers")
+    expect(page.locator("#panel-body [data-field='mi_item']")).to_have_value("approver")
+    page.locator("#panel-body [data-field='multi_instance']").select_option("none")
+    expect(page.locator("#canvas [data-element-id='check'] [data-marker='parallel']")).to_have_count(0)
+    expect(page.locator("#panel-body [data-field='mi_collection']")).to_have_count(0)
+    # The change went through bpmn-js's command stack: undo brings the marker and the panel's fields back.
+    page.evaluate("window.crmModeler.get('commandStack').undo()")
+    expect(page.locator("#canvas [data-element-id='check'] [data-marker='parallel']")).to_have_count(1)
+    expect(page.locator("#panel-body [data-field='multi_instance']")).to_have_value("parallel")
+    expect(page.locator("#panel-body [data-field='mi_collection']")).to_have_value("approvers")

@@ -1,6 +1,6 @@
 /* The browser BPMN editor: the bpmn-js Modeler with a side panel for the spiffworkflow extensions this app
    uses (forms, properties, service operator and parameters, scripts, pre/post scripts, conditions, timers,
-   messages, called process), and a save that goes through the server's validation pipeline. */
+   messages, called process, multi-instance), and a save that goes through the server's validation pipeline. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("editor-config").textContent);
@@ -287,6 +287,94 @@
     return found;
   }
 
+  // Multi-instance: SpiffWorkflow 3.2 reads the collections as variable names (the text of loopDataInputRef /
+  // loopDataOutputRef) and the item variables from the id of inputDataItem / outputDataItem; it wants either a
+  // collection or a cardinality. bpmn-moddle writes a reference as the id of the object it points to, so a
+  // collection is a detached data object whose id is the variable name (it is never written itself).
+  var MI = "bpmn:MultiInstanceLoopCharacteristics";
+  function variableRef(name) { return name ? moddle.create("bpmn:DataObject", { id: name }) : undefined; }
+  function dataItem(type, name) { return name ? moddle.create(type, { id: name, name: name }) : undefined; }
+  var VARIABLE = /^[\p{L}_][\p{L}\p{N}_]*$/u;
+  function usedElsewhere(name, own) {
+    // An item variable is the id of its data item, and the XSD wants ids unique in the whole diagram.
+    return registry.getAll().some(function (el) {
+      var b = el.businessObject;
+      if (!b) { return false; }
+      if (b.id === name) { return true; }
+      var l = b.loopCharacteristics;
+      return !!(l && [l.inputDataItem, l.outputDataItem].some(function (d) { return d && d !== own && d.id === name; }));
+    });
+  }
+  function hint(input, message) {
+    var box = input.parentNode.querySelector(".invalid-feedback");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "invalid-feedback";
+      input.parentNode.appendChild(box);
+    }
+    input.classList.toggle("is-invalid", !!message);
+    box.textContent = message || "";
+  }
+  function checkVariable(input, own) {
+    var v = input.value.trim();
+    hint(input, !v ? "" : (!VARIABLE.test(v) ? L.mi_bad_name : (own !== undefined && usedElsewhere(v, own) ? L.mi_duplicate : "")));
+  }
+  function multiInstance(element, bo) {
+    var lc = bo.loopCharacteristics;
+    var isMI = !!(lc && lc.$instanceOf(MI));
+    var mode = isMI ? (lc.isSequential ? "sequential" : "parallel") : (lc ? "standard" : "none");
+    heading(L.multi_instance);
+    var select = document.createElement("select");
+    select.className = "form-select form-select-sm mb-2";
+    select.dataset.field = "multi_instance";
+    select.setAttribute("aria-label", L.multi_instance);
+    var options = [["none", L.mi_none], ["parallel", L.mi_parallel], ["sequential", L.mi_sequential]];
+    if (mode === "standard") { options.push(["standard", L.mi_standard]); }
+    options.forEach(function (o) {
+      var opt = document.createElement("option");
+      opt.value = o[0];
+      opt.textContent = o[1];
+      opt.selected = o[0] === mode;
+      select.appendChild(opt);
+    });
+    panel.appendChild(select);
+    select.addEventListener("change", fromPanel(function () {
+      var current = element.businessObject.loopCharacteristics;
+      var value = select.value;
+      if (value === "none") {
+        modeling.updateProperties(element, { loopCharacteristics: undefined });
+      } else if (value === "parallel" || value === "sequential") {
+        if (current && current.$instanceOf(MI)) {
+          modeling.updateModdleProperties(element, current, { isSequential: value === "sequential" ? true : undefined });
+        } else {
+          var created = moddle.create(MI, value === "sequential" ? { isSequential: true } : {});
+          created.$parent = element.businessObject;
+          modeling.updateProperties(element, { loopCharacteristics: created });
+        }
+      }
+      render(element);  // show or hide the fields below
+    }));
+    if (!isMI) { return; }
+    var write = function (props) {
+      Object.keys(props).forEach(function (k) { if (props[k]) { props[k].$parent = lc; } });
+      modeling.updateModdleProperties(element, lc, props);
+    };
+    var name = function (v) { return v ? v.trim() : ""; };
+    var variable = function (label, prop, make, fieldName, isItem) {
+      var input = field(label, lc[prop] ? lc[prop].id : "", function (v) {
+        write(Object.fromEntries([[prop, make(name(v))]]));
+        checkVariable(input, isItem ? (lc[prop] || null) : undefined);
+      }, { name: fieldName });
+      checkVariable(input, isItem ? (lc[prop] || null) : undefined);
+    };
+    variable(L.mi_collection, "loopDataInputRef", variableRef, "mi_collection", false);
+    variable(L.mi_item, "inputDataItem", function (v) { return dataItem("bpmn:DataInput", v); }, "mi_item", true);
+    field(L.mi_cardinality, lc.loopCardinality ? lc.loopCardinality.body : "", function (v) { write({ loopCardinality: expression(v) }); }, { name: "mi_cardinality" });
+    variable(L.mi_output, "loopDataOutputRef", variableRef, "mi_output", false);
+    variable(L.mi_output_item, "outputDataItem", function (v) { return dataItem("bpmn:DataOutput", v); }, "mi_output_item", true);
+    field(L.mi_condition, lc.completionCondition ? lc.completionCondition.body : "", function (v) { write({ completionCondition: expression(v) }); }, { name: "mi_condition", multiline: true, rows: 2 });
+  }
+
   function render(element) {
     selected = element;
     panel.textContent = "";
@@ -369,6 +457,9 @@
     if (bo.$instanceOf("bpmn:Activity")) {
       field(L.prescript, bodyOf(bo, "spiffworkflow:PreScript"), function (v) { setBody(element, "spiffworkflow:PreScript", v); }, { name: "prescript", multiline: true, rows: 3 });
       field(L.postscript, bodyOf(bo, "spiffworkflow:PostScript"), function (v) { setBody(element, "spiffworkflow:PostScript", v); }, { name: "postscript", multiline: true, rows: 3 });
+    }
+    if (bo.$instanceOf("bpmn:Activity")) {
+      multiInstance(element, bo);
     }
     if (bo.$instanceOf("bpmn:FlowNode")) {
       var props = findExt(bo, "spiffworkflow:Properties");
