@@ -168,30 +168,41 @@ def sync(
                 .execution_options(synchronize_session="evaluate", autoflush=False)
             )
     known = set(open_guids)
-    new_rows: list[tuple[HumanTask, set[int], dict[str, str]]] = []
-    with db.session.no_autoflush:  # one flush for all new rows, after their candidates are resolved
+    new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
+    with db.session.no_autoflush:  # candidates are resolved before anything is written
         for guid, task in ready.items():
             if guid in known:
                 continue
             new_rows.append(_new_row(instance, task, guid, now))
     if not new_rows:
         return
-    db.session.flush()  # the rows' ids, for their candidates
-    candidates = [{"task_id": row.id, "user_id": uid} for row, users, _props in new_rows for uid in sorted(users)]
+    # Plain inserts (ids returned in order), like the history: the rows are read back by query when needed
+    # (the inbox, the completion's answer), never as objects of this step, and the step's pending changes
+    # (instance, business object) go out with its one flush instead of a flush of their own here.
+    ids = db.session.connection().execute(
+        _TASK_INSERT.returning(_TASK_TABLE.c.id, sort_by_parameter_order=True), [row for row, _u, _p in new_rows]
+    ).scalars().all()
+    candidates = [{"task_id": task_id, "user_id": uid}
+                  for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
     if candidates:
-        db.session.execute(HumanTaskCandidate.__table__.insert(), candidates)
-    for row, users, props in new_rows:
+        db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)  # type: ignore[attr-defined]
+    for task_id, (row, users, props) in zip(ids, new_rows, strict=True):
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
-        if (users or row.assignee_id) and str(props.get("notify", "")).lower() != "false":
+        if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
             signals.task_opened.send(
-                row, task_id=row.id, title=row.title,
-                user_ids=[row.assignee_id] if row.assignee_id else sorted(users),
-                store_id=row.store_id, object_type=row.object_type, object_id=row.object_id,
+                None, task_id=task_id, title=row["title"],
+                user_ids=[row["assignee_id"]] if row["assignee_id"] else sorted(users),
+                store_id=row["store_id"], object_type=row["object_type"], object_id=row["object_id"],
                 kind=props.get("notify_kind") or "task_assigned",
             )
 
 
-def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple[HumanTask, set[int], dict[str, str]]:
+_TASK_TABLE = HumanTask.__table__  # type: ignore[attr-defined]
+_TASK_INSERT = _TASK_TABLE.insert()
+
+
+def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple[dict[str, Any], set[int], dict[str, str]]:
+    """The `human_task` row of a new READY task (column values), its candidates and its properties."""
     ts = task.task_spec
     ext = getattr(ts, "extensions", None) or {}
     props = _props(task)
@@ -201,7 +212,7 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
         priority = max(0, min(2, int(props.get("priority") or 0)))
     except ValueError:
         priority = 0
-    row = HumanTask(
+    row = dict(
         instance_id=instance.id,
         task_guid=guid,
         process_key=task.workflow.spec.name,
@@ -221,7 +232,6 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
         created_at=now,
         item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
     )
-    db.session.add(row)
     return row, candidates, props
 
 

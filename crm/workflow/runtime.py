@@ -125,7 +125,7 @@ def _ensure_spec(sha: str, text: str) -> None:
     # Always ask the database: the in-memory cache cannot know about a rolled-back insert.
     table = ProcessSpec.__table__
     insert = pg_insert(table) if _dialect() == "postgresql" else sqlite_insert(table)
-    db.session.execute(insert.values(sha256=sha, specs=text, created_at=utcnow()).on_conflict_do_nothing())
+    db.session.connection().execute(insert.values(sha256=sha, specs=text, created_at=utcnow()).on_conflict_do_nothing())
     engine.remember_specs(sha, text)
 
 
