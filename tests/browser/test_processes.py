@@ -61,14 +61,19 @@ def process_server(tmp_path: Path) -> Iterator[tuple[str, Any, int]]:
             yield base_url, app, instance_id, plain_id
 
 
-def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: Any, page: Any) -> None:
-    from playwright.sync_api import expect
-
-    base, app, instance_id, plain_id = process_server
+def _log_in(page: Any, base: str) -> None:
+    """Sign in as the process owner."""
     page.goto(f"{base}/login")
     page.fill("#identifier", OWNER)
     page.fill("#password", Config.DEMO_PASSWORD)
     page.click("#login-button")
+
+
+def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    base, app, instance_id, plain_id = process_server
+    _log_in(page, base)
     expect(page.locator("#mainnav")).to_be_visible()
 
     page.goto(f"{base}/processes/definitions/wf_browser/edit")
@@ -126,10 +131,7 @@ def test_a_rejected_save_lists_the_problems(process_server: Any, page: Any) -> N
     from playwright.sync_api import expect
 
     base, app, _instance_id, _plain_id = process_server
-    page.goto(f"{base}/login")
-    page.fill("#identifier", OWNER)
-    page.fill("#password", Config.DEMO_PASSWORD)
-    page.click("#login-button")
+    _log_in(page, base)
     page.goto(f"{base}/processes/definitions/wf_browser/edit")
     expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
     page.click("#canvas [data-element-id='check']")
@@ -152,10 +154,7 @@ def test_a_multi_instance_diagram_keeps_its_collections(process_server: Any, pag
     from playwright.sync_api import expect
 
     base, app, _instance_id, _plain_id = process_server
-    page.goto(f"{base}/login")
-    page.fill("#identifier", OWNER)
-    page.fill("#password", Config.DEMO_PASSWORD)
-    page.click("#login-button")
+    _log_in(page, base)
     page.goto(f"{base}/processes/definitions/wf_mi/edit")
     expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
     page.click("#canvas [data-element-id='decide']")
@@ -180,10 +179,7 @@ def test_a_task_becomes_multi_instance_through_the_panel(process_server: Any, pa
     from playwright.sync_api import expect
 
     base, app, _instance_id, _plain_id = process_server
-    page.goto(f"{base}/login")
-    page.fill("#identifier", OWNER)
-    page.fill("#password", Config.DEMO_PASSWORD)
-    page.click("#login-button")
+    _log_in(page, base)
     page.goto(f"{base}/processes/definitions/wf_browser/edit")
     expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
     page.click("#canvas [data-element-id='check']")

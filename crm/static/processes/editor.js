@@ -220,6 +220,22 @@
     panel.appendChild(wrap);
     return input;
   }
+  function choice(name, label, options, current, spacing) {
+    // A <select> of [value, text] options in the panel, `current` selected; the caller listens to it.
+    var select = document.createElement("select");
+    select.className = "form-select form-select-sm " + spacing;
+    select.dataset.field = name;
+    select.setAttribute("aria-label", label);
+    options.forEach(function (o) {
+      var opt = document.createElement("option");
+      opt.value = o[0];
+      opt.textContent = o[1];
+      opt.selected = o[0] === current;
+      select.appendChild(opt);
+    });
+    panel.appendChild(select);
+    return select;
+  }
   function heading(text) {
     var h = document.createElement("div");
     h.className = "fw-semibold small text-uppercase text-body-secondary mt-3 mb-1";
@@ -324,20 +340,9 @@
     var isMI = !!(lc && lc.$instanceOf(MI));
     var mode = isMI ? (lc.isSequential ? "sequential" : "parallel") : (lc ? "standard" : "none");
     heading(L.multi_instance);
-    var select = document.createElement("select");
-    select.className = "form-select form-select-sm mb-2";
-    select.dataset.field = "multi_instance";
-    select.setAttribute("aria-label", L.multi_instance);
     var options = [["none", L.mi_none], ["parallel", L.mi_parallel], ["sequential", L.mi_sequential]];
     if (mode === "standard") { options.push(["standard", L.mi_standard]); }
-    options.forEach(function (o) {
-      var opt = document.createElement("option");
-      opt.value = o[0];
-      opt.textContent = o[1];
-      opt.selected = o[0] === mode;
-      select.appendChild(opt);
-    });
-    panel.appendChild(select);
+    var select = choice("multi_instance", L.multi_instance, options, mode, "mb-2");
     select.addEventListener("change", fromPanel(function () {
       var current = element.businessObject.loopCharacteristics;
       var value = select.value;
@@ -424,18 +429,7 @@
       var kind = timer.timeDate ? "timeDate" : (timer.timeCycle ? "timeCycle" : "timeDuration");
       var current = (timer[kind] && timer[kind].body) || "";
       heading(L.timer_kind);
-      var select = document.createElement("select");
-      select.className = "form-select form-select-sm mb-1";
-      select.dataset.field = "timer_kind";
-      select.setAttribute("aria-label", L.timer_kind);
-      [["timeDuration", L.duration], ["timeDate", L.date], ["timeCycle", L.cycle]].forEach(function (o) {
-        var opt = document.createElement("option");
-        opt.value = o[0];
-        opt.textContent = o[1];
-        opt.selected = o[0] === kind;
-        select.appendChild(opt);
-      });
-      panel.appendChild(select);
+      var select = choice("timer_kind", L.timer_kind, [["timeDuration", L.duration], ["timeDate", L.date], ["timeCycle", L.cycle]], kind, "mb-1");
       var writeTimer = function (value) {
         var props = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
         props[select.value] = expression(value);
