@@ -216,16 +216,25 @@ def _step(
         savepoint.commit()
         return instance
     except StaleDataError:
-        savepoint.rollback()
+        _rolled_back(savepoint)
         raise Conflict(_l("Someone else moved this process on at the same moment. Reload and try again.")) from None
     except DomainError:
-        savepoint.rollback()
+        _rolled_back(savepoint)
         raise
     except Exception as exc:  # noqa: BLE001 — anything the engine or an operator raises is the step's error
-        savepoint.rollback()
+        _rolled_back(savepoint)
         detail = engine.error_message(exc)
         _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
         raise StepFailed(instance_id, detail) from exc
+
+
+def _rolled_back(savepoint: Any) -> None:
+    """Roll the step's savepoint back, and forget what this transaction remembers having locked: PostgreSQL
+    releases the row locks taken inside a savepoint that is rolled back (an operator of the step may have
+    locked another instance), so the next `_lock` or `lock_task` must read and lock again."""
+    savepoint.rollback()
+    for name in ("crm_locked_instances", "crm_locked_tasks", "crm_may_complete"):
+        _memo(name).clear()
 
 
 def _record_error(
