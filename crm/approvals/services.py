@@ -27,6 +27,7 @@ from crm.extensions import db
 from crm.notify.services import notify
 from crm.org.models import OrgUnit
 from crm.org.models import User
+from crm.workflow import locks
 from crm.workflow import runtime
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
@@ -427,7 +428,7 @@ def _approval_task(task_id: int) -> tuple[HumanTask, ApprovalRequest]:
 def approval_task_for(task_id: int, actor: User) -> HumanTask:
     """An approval task the actor may decide (assignee or candidate) or submitted; NotFound otherwise."""
     task, request = _approval_task(task_id)
-    if request.submitter_id != actor.id and task.assignee_id != actor.id and not runtime.is_candidate(task.id, actor.id):
+    if request.submitter_id != actor.id and task.assignee_id != actor.id and not locks.is_candidate(task.id, actor.id):
         raise NotFound()
     return task
 
@@ -445,7 +446,7 @@ def decide(task_id: int, *, approved: bool, comment: str | None, actor: User) ->
         raise PermissionDenied(_l("You cannot approve your own request."))
     if not task.is_open:
         raise AlreadyDecided()
-    if task.assignee_id != actor.id and not runtime.is_candidate(task.id, actor.id):
+    if task.assignee_id != actor.id and not locks.is_candidate(task.id, actor.id):
         raise NotFound()
     step_index = request.current_step
     decision = {"approved": bool(approved), "comment": comment or "", "by": actor.id, "at": utcnow().isoformat()}

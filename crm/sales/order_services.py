@@ -48,6 +48,7 @@ from crm.sales.order_models import OrderStatus
 from crm.sales.order_models import PaymentKind
 from crm.sales.order_models import PaymentMode
 from crm.sales.order_models import Terminal
+from crm.workflow import locks
 from crm.workflow import runtime
 
 PROCESS_KEY = "order_pipeline"
@@ -214,7 +215,7 @@ def _locked(order_id: Any, actor: User) -> tuple[Order, list[Any]]:
     then its operators write the order), so a payment or a cancellation and a task completion of the
     same order queue up instead of deadlocking. The order is read once, under its lock."""
     key = as_id(order_id)
-    instances = runtime.lock_instances_of(OBJECT_TYPE, key)
+    instances = locks.lock_instances_of(OBJECT_TYPE, key)
     order = db.session.scalar(visible(select(Order).where(Order.id == key), actor, Order)
                               .with_for_update(of=Order).execution_options(populate_existing=True))
     if order is None:

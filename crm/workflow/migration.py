@@ -34,6 +34,7 @@ from crm.core.errors import Conflict
 from crm.core.errors import InvalidTransition
 from crm.extensions import db
 from crm.workflow import engine
+from crm.workflow import locks
 from crm.workflow import runtime
 from crm.workflow.deploy import fresh_spec_for
 from crm.workflow.models import InstanceStatus
@@ -214,7 +215,7 @@ def preview(instance: ProcessInstance) -> MigrationPlan:
 def migrate(instance_id: int, token: str, *, actor_id: int) -> tuple[ProcessInstance, MigrationPlan]:
     """Apply the migration the admin previewed. `token` is the preview's: if the instance or the
     versions changed since, the admin must look again."""
-    instance = runtime._lock(instance_id)
+    instance = locks.lock_instance(instance_id)
     plan, wf, specs = _run(instance)
     if not plan.safe:
         raise MigrationRefused(plan.reasons)

@@ -17,13 +17,13 @@ from crm.core.errors import InvalidTransition
 from crm.extensions import db
 from crm.workflow import engine
 from crm.workflow import inbox_sync
+from crm.workflow.locks import lock_instance
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import UnmatchedMessage
 from crm.workflow.runtime import _event
-from crm.workflow.runtime import _lock
 from crm.workflow.runtime import _step
 from crm.workflow.runtime import _subscribed
 
@@ -31,7 +31,7 @@ from crm.workflow.runtime import _subscribed
 def retry(instance_id: int, *, actor_id: int) -> ProcessInstance:
     """Run an instance in error again from its last saved state (timers refreshed, a failed message
     delivered again)."""
-    instance = _lock(instance_id)
+    instance = lock_instance(instance_id)
     if instance.status != InstanceStatus.ERROR:
         raise InvalidTransition(_l("Only a process in error can be retried."))
     pending = _last_pending(instance_id)
@@ -92,7 +92,7 @@ def _last_pending(instance_id: int) -> dict[str, Any] | None:
 
 
 def suspend(instance_id: int, *, actor_id: int) -> ProcessInstance:
-    instance = _lock(instance_id)
+    instance = lock_instance(instance_id)
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.ERROR):
         raise InvalidTransition(_l("Only a running process can be suspended."))
     instance.status = InstanceStatus.SUSPENDED
@@ -102,7 +102,7 @@ def suspend(instance_id: int, *, actor_id: int) -> ProcessInstance:
 
 
 def resume(instance_id: int, *, actor_id: int) -> ProcessInstance:
-    instance = _lock(instance_id)
+    instance = lock_instance(instance_id)
     if instance.status != InstanceStatus.SUSPENDED:
         raise InvalidTransition(_l("Only a suspended process can be resumed."))
     instance.status = InstanceStatus.ERROR if instance.last_error else InstanceStatus.RUNNING
@@ -112,7 +112,7 @@ def resume(instance_id: int, *, actor_id: int) -> ProcessInstance:
 
 
 def terminate(instance_id: int, *, actor_id: int, reason: str | None = None) -> ProcessInstance:
-    instance = _lock(instance_id)
+    instance = lock_instance(instance_id)
     if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED):
         raise InvalidTransition(_l("The process has already ended."))
     instance.status = InstanceStatus.TERMINATED

@@ -24,14 +24,13 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import InvalidTransition
-from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.extensions import db
 from crm.workflow import engine
 from crm.workflow import inbox_sync
+from crm.workflow import locks
 from crm.workflow.deploy import spec_for
 from crm.workflow.models import HumanTask
-from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import ProcessEvent
@@ -55,44 +54,6 @@ class StepFailed(DomainError):
 
 
 # Loading and saving ---------------------------------------------------------------------------------------
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _lock(instance_id: int) -> ProcessInstance:
-    """The instance, read under a row lock (PostgreSQL) held to the end of the transaction. An instance
-    this transaction has locked already is not read again: nobody else can have changed it since."""
-    held = _memo("crm_locked_instances")
-    instance = held.get(instance_id)
-    if instance is not None and instance in db.session:
-        return instance  # type: ignore[no-any-return]
-    stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
-    if _dialect() == "postgresql":
-        stmt = stmt.with_for_update()
-    instance = db.session.scalar(stmt)
-    if instance is None:
-        raise NotFound()
-    held[instance_id] = instance
-    return instance
-
-
-def lock_instances_of(object_type: str, object_id: int) -> list[ProcessInstance]:
-    """Every instance about this business object, locked (PostgreSQL) for the rest of the transaction,
-    oldest first. A service locks them before the object itself, in the order every step takes its
-    locks (the instance, then what its operators write), and a message it sends next in the same
-    transaction does not read them again."""
-    stmt = (select(ProcessInstance)
-            .where(ProcessInstance.object_type == object_type, ProcessInstance.object_id == object_id)
-            .order_by(ProcessInstance.id).execution_options(populate_existing=True))
-    if _dialect() == "postgresql":
-        stmt = stmt.with_for_update()
-    instances = list(db.session.scalars(stmt))
-    held = _memo("crm_locked_instances")
-    for instance in instances:
-        held[instance.id] = instance
-    return instances
-
-
 def waits_for(instances: list[ProcessInstance], message: str) -> bool:
     """Does any of these (locked) instances wait for `message`?"""
     return any(message in _subscribed(instance) for instance in instances)
@@ -124,7 +85,7 @@ def _attach_context(wf: Any, instance: ProcessInstance, actor_id: int | None) ->
 def _ensure_spec(sha: str, text: str) -> None:
     # Always ask the database: the in-memory cache cannot know about a rolled-back insert.
     table = ProcessSpec.__table__
-    insert = pg_insert(table) if _dialect() == "postgresql" else sqlite_insert(table)
+    insert = pg_insert(table) if locks.dialect() == "postgresql" else sqlite_insert(table)
     db.session.connection().execute(insert.values(sha256=sha, specs=text, created_at=utcnow()).on_conflict_do_nothing())
     engine.remember_specs(sha, text)
 
@@ -233,8 +194,7 @@ def _rolled_back(savepoint: Any) -> None:
     releases the row locks taken inside a savepoint that is rolled back (an operator of the step may have
     locked another instance), so the next `_lock` or `lock_task` must read and lock again."""
     savepoint.rollback()
-    for name in ("crm_locked_instances", "crm_locked_tasks", "crm_may_complete"):
-        _memo(name).clear()
+    locks.forget()
 
 
 def _record_error(
@@ -291,53 +251,18 @@ def start(
     return _step(instance, lambda wf: None, actor_id=actor_id)
 
 
-# A request that completes a task first reads the task's data to validate its form. `lock_task` takes the
-# locks and deserializes the workflow once for both: the rows stay locked until the transaction ends, and
-# the workflow is handed to the step if the instance's lock_version is still the same. Both memos are
-# tied to the session's current root transaction, so nothing outlives it.
-def _memo(name: str) -> dict[Any, Any]:
-    root = db.session().get_transaction()
-    memo = db.session.info.get(name)
-    if memo is None or memo[0] is not root:
-        memo = (root, {})
-        db.session.info[name] = memo
-    return memo[1]  # type: ignore[no-any-return]
-
-
-def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    """The task and its instance, read again under a row lock on both (PostgreSQL) for the rest of the
-    transaction: claims, completions and timers of the same instance wait for it."""
-    locked = _memo("crm_locked_tasks")
-    if task_id in locked:
-        return locked[task_id]  # type: ignore[no-any-return]  # held here: the identity map keeps weak refs
-    stmt = (
-        select(HumanTask, ProcessInstance)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(HumanTask.id == task_id)
-        .execution_options(populate_existing=True)
-    )
-    if _dialect() == "postgresql":
-        # The instance only, as every step does (locking the task row too could deadlock with a timer
-        # step that holds the instance and closes the task). The engine re-checks the task is READY.
-        stmt = stmt.with_for_update(of=ProcessInstance)
-    row = db.session.execute(stmt).first()
-    if row is None:
-        raise NotFound()
-    locked[task_id] = (row[0], row[1])
-    _memo("crm_locked_instances")[row[1].id] = row[1]
-    return row[0], row[1]
-
-
+# A request that completes a task first reads the task's data to validate its form: the workflow is
+# deserialized once for both and handed to the step if the instance's lock_version is still the same.
 def prepared_workflow(instance: ProcessInstance) -> Any:
     """The instance's workflow for reading (a task's data), kept for this transaction's next step of the
     instance so it is not deserialized twice. Callers must not change it."""
     wf = _load(instance)
-    _memo("crm_prepared_workflows")[instance.id] = (instance.lock_version, wf)
+    locks.memo("crm_prepared_workflows")[instance.id] = (instance.lock_version, wf)
     return wf
 
 
 def _take_prepared(instance: ProcessInstance) -> Any:
-    kept = _memo("crm_prepared_workflows").pop(instance.id, None)
+    kept = locks.memo("crm_prepared_workflows").pop(instance.id, None)
     if kept is None or kept[0] != instance.lock_version:
         return None
     return kept[1]
@@ -353,30 +278,12 @@ def _check_open(task: HumanTask, instance: ProcessInstance) -> None:
         raise InvalidTransition(_l("The process was terminated."))
 
 
-def is_candidate(task_id: int, user_id: int) -> bool:
-    return db.session.scalar(
-        select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task_id, HumanTaskCandidate.user_id == user_id)
-    ) is not None
-
-
-def may_complete(task: HumanTask, actor_id: int) -> bool:
-    """The assignee, or a candidate of an unclaimed task. Asked of a task locked by `lock_task` (its
-    candidates cannot change under the lock), so the answer is kept for the rest of the transaction:
-    the request that reads the task to complete it and the completion ask once."""
-    checked = _memo("crm_may_complete")
-    key = (task.id, actor_id, task.assignee_id)
-    if key not in checked:
-        checked[key] = (task.assignee_id == actor_id if task.assignee_id is not None
-                        else is_candidate(task.id, actor_id))
-    return checked[key]  # type: ignore[no-any-return]
-
-
 def complete_task(task_id: int, data: dict[str, Any], *, actor_id: int) -> ProcessInstance:
     """Complete a user task with (already validated) form data. The actor must be its assignee, or a
     candidate of an unclaimed task."""
-    task, instance = lock_task(task_id)
+    task, instance = locks.lock_task(task_id)
     _check_open(task, instance)
-    if not may_complete(task, actor_id):
+    if not locks.may_complete(task, actor_id):
         if task.assignee_id is not None:
             raise Conflict(_l("This task is claimed by someone else."))
         raise PermissionDenied(_l("This task is not yours to complete."))
@@ -424,7 +331,7 @@ def send_message(
     held = False
     failed: StepFailed | None = None
     for instance_id in instance_ids:
-        instance = _lock(instance_id)
+        instance = locks.lock_instance(instance_id)
         if name not in _subscribed(instance):
             continue
         if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.ERROR):
@@ -475,7 +382,7 @@ def fire_due_timers(limit: int = 200) -> int:
         .limit(limit)
         .execution_options(populate_existing=True)
     )
-    if _dialect() == "postgresql":
+    if locks.dialect() == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     instances = list(db.session.scalars(stmt))
     for instance in instances:

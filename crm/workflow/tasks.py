@@ -42,6 +42,7 @@ from crm.core.validation import check_text
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import engine
+from crm.workflow import locks
 from crm.workflow import runtime
 from crm.workflow.models import TASK_SCOPE
 from crm.workflow.models import HumanTask
@@ -74,10 +75,10 @@ def get_task(task_id: Any, actor: User) -> HumanTask:
 
 def task_for_completion(task_id: Any, actor: User) -> HumanTask:
     """The task a request is about to complete (or save a draft of), read once, under the completion's
-    lock (`runtime.lock_task`), if the actor may see it; else NotFound, as `get_task`. The task is
+    lock (`locks.lock_task`), if the actor may see it; else NotFound, as `get_task`. The task is
     theirs when they may complete it; any other task only if their data scope shows it."""
-    task, _instance = runtime.lock_task(valid_id(task_id))
-    if actor.active and runtime.may_complete(task, actor.id):
+    task, _instance = locks.lock_task(valid_id(task_id))
+    if actor.active and locks.may_complete(task, actor.id):
         return task
     if db.session.scalar(visible(select(HumanTask.id).where(HumanTask.id == task.id), actor, HumanTask)) is None:
         raise NotFound()
@@ -367,7 +368,7 @@ def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any
     from uuid import UUID
 
     if for_completion:
-        task, instance = runtime.lock_task(task.id)
+        task, instance = locks.lock_task(task.id)
         wf = runtime.prepared_workflow(instance)
     else:
         instance = db.session.get(ProcessInstance, task.instance_id)
