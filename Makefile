@@ -9,6 +9,7 @@ VENDOR := crm/static/vendor
 
 run: setup
 	$(FLASK) db upgrade
+	$(FLASK) crm sync-roles
 	$(FLASK) crm seed-demo --if-empty
 	$(FLASK) crm serve
 

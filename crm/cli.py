@@ -115,6 +115,37 @@ def _print_logins(password: str) -> None:
     click.echo("")
 
 
+@crm_cli.command("sync-roles")
+@click.option("--dry-run", is_flag=True, help="Only list what would change.")
+@click.option("--decline", is_flag=True, help="Record the new default permissions as offered without granting them.")
+def sync_roles(dry_run: bool, decline: bool) -> None:
+    """After an upgrade: create the default roles this database lacks and grant the built-in roles the
+    default permissions added since they were created (each one once: a permission an admin took away
+    stays away). The same as Administration → Roles → New defaults."""
+    from crm.auth.defaults import apply_defaults
+    from crm.auth.defaults import pending_defaults
+
+    db.session.info["actor_id"] = None
+    pending = pending_defaults()
+    for item in pending:
+        if item.role is None:
+            listed = ", ".join(item.permissions) if len(item.permissions) <= 8 else f"{len(item.permissions)} permissions"
+            click.echo(f"new role {item.key}: {listed or '-'}")
+        else:
+            click.echo(f"{item.key}: {'decline' if decline else 'grant'} {', '.join(item.permissions)}")
+    if not pending:
+        click.echo("The roles are up to date.")
+    if dry_run:
+        db.session.rollback()
+        return
+    try:
+        apply_defaults(grant=not decline, actor=None)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
 @crm_cli.command("create-admin")
 @click.option("--mobile", required=True)
 @click.option("--name", required=True)

@@ -121,3 +121,20 @@ def build_org(roles: dict[str, Any]) -> Org:
     p["c_rep"] = UserFactory(name="C Rep", unit=u["c_sales"], roles=[r["salesperson"]], supervisor=p["c_manager"])
     db.session.flush()
     return o
+
+
+ORDER_PERMISSIONS = {"order.view", "order.create", "order.cancel", "order.export", "order.record_payment"}
+
+
+def like_before_orders(org: Org) -> None:
+    """The org's roles as a database from before the orders release has them after the upgrade: no
+    `order.*` permission and none offered, no logistics role."""
+    for role in org.roles.values():
+        if role.key == "logistics":
+            db.session.delete(role)
+        elif not role.is_system:
+            role.permissions = sorted(set(role.permission_list) - ORDER_PERMISSIONS)
+            role.offered_permissions = sorted(set(role.offered_permissions) - ORDER_PERMISSIONS)
+    db.session.flush()
+    db.session.expire_all()
+    db.session.commit()

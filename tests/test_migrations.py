@@ -6,6 +6,7 @@ and dropped here) through an app and engine of their own; the shared savepointed
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from functools import partial
@@ -19,6 +20,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import sessionmaker
 
 from crm.core.db import include_in_schema_compare
 from crm.extensions import db
@@ -114,3 +118,54 @@ def test_revisions_form_one_line_with_messages(migration_app: Flask) -> None:
         assert rev.doc and rev.doc.strip() and rev.doc.strip().lower() != "empty message", (
             f"revision {rev.revision} ({rev.path}) has no message"
         )
+
+
+def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_once(migration_app: Flask) -> None:
+    """The upgrade path of a real installation: roles made by an older release, then `db upgrade` and
+    `crm sync-roles`. Roles from before orders get `order.*`; a role that already had an order permission
+    (made after orders, then trimmed by an admin) does not get the trimmed one back; custom roles and
+    everything an admin changed stay as they were."""
+    from sqlalchemy import text
+
+    flask_migrate.upgrade(revision="3000d00be3a4")
+    legacy = [  # key, default_name, is_system, permissions
+        ("super_admin", "Super admin", True, ["org.view", "role.manage"]),
+        ("salesperson", "Salesperson", False, ["customer.view", "customer.create", "quote.view"]),
+        ("warehouse", "Warehouse", False, []),
+        ("finance", "Finance", False, ["audit.view", "order.view", "order.export"]),  # made after orders, trimmed
+        ("couriers", None, False, ["customer.view"]),  # an admin's own role
+    ]
+    with db.engine.begin() as conn:
+        for key, default_name, is_system, permissions in legacy:
+            conn.execute(text(
+                "INSERT INTO role (key, name, default_name, data_scope, permissions, is_system, created_at, updated_at) "
+                "VALUES (:key, :name, :default_name, 'store', :permissions, :is_system, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ), {"key": key, "name": default_name or "Couriers", "default_name": default_name,
+                "permissions": json.dumps(permissions), "is_system": is_system})
+    flask_migrate.upgrade()
+
+    from crm.auth.defaults import apply_defaults
+    from crm.auth.defaults import pending_defaults
+    from crm.auth.models import Role
+
+    original = db.session  # the autouse fixture's session is bound to the shared test database, not this one
+    db.session = scoped_session(sessionmaker(bind=db.engine))
+    try:
+        pending = {item.key: item.permissions for item in pending_defaults()}
+        assert pending["salesperson"] == ["order.view", "order.create", "order.cancel"]
+        assert pending["warehouse"] == ["order.view"]
+        assert pending["logistics"] == ["order.view"]  # a new role
+        assert "finance" not in pending and "couriers" not in pending and "super_admin" not in pending
+        apply_defaults(grant=True, actor=None)
+        db.session.commit()
+        roles = {r.key: r for r in db.session.scalars(select(Role))}
+        assert roles["salesperson"].permission_list == sorted(["customer.view", "customer.create", "quote.view",
+                                                               "order.view", "order.create", "order.cancel"])
+        assert roles["finance"].permission_list == ["audit.view", "order.view", "order.export"]
+        assert roles["couriers"].permission_list == ["customer.view"]
+        assert roles["logistics"].permission_list == ["order.view"]
+        assert "order.record_payment" in roles["super_admin"].permission_list
+        assert pending_defaults() == []
+    finally:
+        db.session.remove()
+        db.session = original

@@ -12,9 +12,12 @@ from sqlalchemy import select
 from crm.api.common import ApiBlueprint
 from crm.api.common import PageArgsSchema
 from crm.api.common import page_schema
+from crm.auth import defaults
 from crm.auth import queries
 from crm.auth import services
 from crm.auth.models import Role
+from crm.auth.schemas import ApplyDefaultsSchema
+from crm.auth.schemas import PendingDefaultsSchema
 from crm.auth.schemas import RoleSchema
 from crm.auth.schemas import RoleUpdateSchema
 from crm.core.pagination import SortKey
@@ -37,6 +40,24 @@ class Roles(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """List the roles"""
         return keyset_page(db.session, select(Role), [SortKey(Role.id)], cursor=args["cursor"], limit=args["limit"])
+
+
+@blp.route("/defaults")
+class RoleDefaults(MethodView):
+    @blp.requires("role.manage")
+    @blp.response(200, PendingDefaultsSchema)
+    def get(self) -> Any:
+        """What this version adds to the built-in roles: missing default roles, and default permissions
+        existing built-in roles were never offered"""
+        return {"pending": defaults.pending_defaults()}
+
+    @blp.requires("role.manage")
+    @blp.arguments(ApplyDefaultsSchema)
+    @blp.response(200, PendingDefaultsSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Grant or decline what is pending (each permission is offered once; an admin's other changes stay);
+        answers with what was pending"""
+        return {"pending": defaults.apply_defaults(grant=data["grant"], actor=current_user)}
 
 
 @blp.route("/<int:role_id>")

@@ -1,16 +1,25 @@
 """The default roles of DESIGN §5. `ensure_default_roles` creates the missing ones and never changes a
-role an admin already edited."""
+role an admin already edited. A release that adds default permissions (or roles) offers them to an existing
+database once, through `pending_defaults` / `apply_defaults`: `role.offered_permissions` records what each
+built-in role was offered, so a permission an admin took away is not offered again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
 from sqlalchemy import select
 
+from crm.auth.models import DEFAULT_ROLE_LABELS
 from crm.auth.models import Role
 from crm.auth.permissions import DataScope
 from crm.auth.permissions import all_permissions
+from crm.core.errors import PermissionDenied
 from crm.extensions import db
+
+if TYPE_CHECKING:
+    from crm.org.models import User
 
 DEFAULT_ROLES: list[dict[str, Any]] = [
     {"key": "super_admin", "name": "Super admin", "scope": DataScope.ALL, "system": True, "permissions": ["*"],
@@ -65,17 +74,99 @@ DEFAULT_ROLES: list[dict[str, Any]] = [
 
 
 def ensure_default_roles() -> dict[str, Role]:
+    """Create the default roles that are missing (first set-up, demo, tests); never touch existing ones."""
     existing = {r.key: r for r in db.session.scalars(select(Role))}
-    known = set(all_permissions())
     for spec in DEFAULT_ROLES:
-        if spec["key"] in existing:
-            continue
-        permissions = sorted(known) if spec["permissions"] == ["*"] else spec["permissions"]
-        role = Role(
-            key=spec["key"], name=spec["name"], default_name=spec["name"], description=spec["description"],
-            data_scope=spec["scope"], permissions=permissions, is_system=bool(spec.get("system")),
-        )
-        db.session.add(role)
-        existing[role.key] = role
+        if spec["key"] not in existing:
+            existing[spec["key"]] = _create(spec)
     db.session.flush()
     return existing
+
+
+def _defaults(spec: dict[str, Any]) -> list[str]:
+    return sorted(all_permissions()) if spec["permissions"] == ["*"] else list(spec["permissions"])
+
+
+def _create(spec: dict[str, Any]) -> Role:
+    permissions = _defaults(spec)
+    role = Role(
+        key=spec["key"], name=spec["name"], default_name=spec["name"], description=spec["description"],
+        data_scope=spec["scope"], permissions=permissions, offered_permissions=permissions,
+        is_system=bool(spec.get("system")),
+    )
+    db.session.add(role)
+    return role
+
+
+# New defaults of a release on an existing database --------------------------------------------------------
+@dataclass(frozen=True)
+class PendingDefault:
+    """What applying this release's defaults would do to one built-in role: create it (`role` is None) or
+    offer it the default permissions it was never offered and does not hold."""
+
+    key: str
+    name: str
+    role: Role | None
+    permissions: list[str]
+
+    @property
+    def label(self) -> str:
+        return self.role.display_name if self.role is not None else str(DEFAULT_ROLE_LABELS.get(self.key, self.name))
+
+
+def _built_in(role: Role) -> bool:
+    # Created by this module (`default_name` set): an admin's own role with the same key is not offered anything.
+    return role.default_name is not None
+
+
+def pending_defaults() -> list[PendingDefault]:
+    """Default roles this database lacks and default permissions its built-in roles were never offered
+    (a release added them after the role was created). The super admin role is not listed: it may do
+    everything whatever its list says, and applying brings the list up to date."""
+    existing = {r.key: r for r in db.session.scalars(select(Role).order_by(Role.id))}
+    pending = []
+    for spec in DEFAULT_ROLES:
+        role = existing.get(spec["key"])
+        if role is None:
+            pending.append(PendingDefault(spec["key"], spec["name"], None, _defaults(spec)))
+        elif _built_in(role) and not role.is_system:
+            offered = set(role.offered_permissions or [])
+            held = set(role.permission_list)
+            new = [p for p in _defaults(spec) if p not in offered and p not in held]
+            if new:
+                pending.append(PendingDefault(spec["key"], spec["name"], role, new))
+    return pending
+
+
+def apply_defaults(*, grant: bool, actor: User | None) -> list[PendingDefault]:
+    """Create the missing default roles and offer the built-in roles this release's new default
+    permissions: granted (`grant`) or declined, they count as offered and are never offered again.
+    Everything else about a role stays as an admin left it. Returns what was pending. `actor` must hold
+    `role.manage` (None: the command line)."""
+    if actor is not None and not actor.can("role.manage"):
+        raise PermissionDenied()
+    # Two admins applying at once: the second waits here, then reads afresh (a new statement sees the
+    # roles the first created) instead of creating them twice.
+    db.session.execute(select(Role).with_for_update().execution_options(populate_existing=True)).all()
+    pending = pending_defaults()
+    existing = {r.key: r for r in db.session.scalars(select(Role))}
+    for spec in DEFAULT_ROLES:
+        role = existing.get(spec["key"])
+        if role is None:
+            _create(spec)
+            continue
+        if not _built_in(role):
+            continue
+        defaults = _defaults(spec)
+        offered = set(role.offered_permissions or [])
+        permissions = set(role.permission_list)
+        if role.is_system:
+            permissions = set(defaults)
+        elif grant:
+            permissions |= {p for p in defaults if p not in offered}
+        if permissions != set(role.permission_list):  # assigned only when it changes: the audit logs each change
+            role.permissions = sorted(permissions)
+        if not set(defaults) <= offered:
+            role.offered_permissions = sorted(offered | set(defaults))
+    db.session.flush()
+    return pending

@@ -39,6 +39,7 @@ DEFAULT_ROLE_LABELS = {
     "salesperson": _l("Salesperson"),
     "finance": _l("Finance"),
     "warehouse": _l("Warehouse"),
+    "logistics": _l("Logistics"),
     "process_owner": _l("Process owner"),
     "admin": _l("Admin"),
 }
@@ -58,6 +59,9 @@ class Role(Audited, TimestampMixin, Base):
     # System roles (super admin) can be neither edited nor removed.
     is_system: Mapped[bool] = mapped_column(default=False)
     default_name: Mapped[str | None] = mapped_column(String(80))
+    # Built-in roles only: the default permissions a release has offered this role (granted or declined).
+    # `crm.auth.defaults` offers a new release's defaults once, so a permission an admin took away stays away.
+    offered_permissions: Mapped[list[Any]] = mapped_column(default=list)
 
     users: Mapped[list[User]] = relationship(secondary=user_role, viewonly=True)
 

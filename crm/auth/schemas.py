@@ -46,6 +46,26 @@ class RoleUpdateSchema(ma.Schema):
     permissions = fields.List(fields.Str(), metadata={"description": "The full list; replaces the current one."})
 
 
+class PendingDefaultSchema(ma.Schema):
+    key = fields.Str(metadata={"description": "The built-in role's key."})
+    name = fields.Str(attribute="label")
+    role_id = fields.Function(lambda item: item.role.id if item.role is not None else None,
+                              metadata={"type": "integer", "nullable": True,
+                                        "description": "Null when the role does not exist yet and will be created."})
+    permissions = fields.List(fields.Str(), metadata={
+        "description": "The default permissions offered: a new role's list, or those an existing role was never offered."})
+
+
+class PendingDefaultsSchema(ma.Schema):
+    pending = fields.List(fields.Nested(PendingDefaultSchema))
+
+
+class ApplyDefaultsSchema(ma.Schema):
+    grant = fields.Bool(required=True, metadata={
+        "description": "true grants the offered permissions, false declines them; either way they are not offered "
+                       "again, and missing default roles are created."})
+
+
 class UserSchema(UserBaseSchema):
     roles = fields.List(fields.Nested(RoleRefSchema))
 

@@ -15,6 +15,7 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_login import login_required
 from flask_login import login_user
@@ -22,6 +23,7 @@ from flask_login import logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from crm.auth import defaults
 from crm.auth import queries
 from crm.auth import services
 from crm.auth.decorators import permission_required
@@ -248,6 +250,9 @@ def _render_matrix(submitted: dict[int, dict[str, Any]], errors: dict[str, list[
         scope_choices=_scope_choices(),
         submitted=submitted,
         errors=errors,
+        pending=defaults.pending_defaults(),
+        permission_labels={p: str(label) for group in CATALOGUE.values()
+                           for p, label in group["permissions"].items()},  # type: ignore[attr-defined]
     ), status
 
 
@@ -328,6 +333,30 @@ def _role_form_data() -> dict[str, Any]:
         "data_scope": request.form.get("data_scope", ""),
         "permissions": request.form.getlist("permissions"),
     }
+
+
+@bp.route("/admin/roles/defaults", methods=["POST"])
+@permission_required("role.manage")
+def role_defaults() -> Any:
+    """Grant or decline what this release adds to the default roles (the notice above the matrix)."""
+    action = request.form.get("action")
+    if action not in ("grant", "decline"):
+        raise ValidationFailed({"action": _l("Choose grant or decline.")})
+    applied = defaults.apply_defaults(grant=action == "grant", actor=current_user)
+    created = [item.label for item in applied if item.role is None]
+    offered = [item for item in applied if item.role is not None]
+    if created:
+        flash(_("Default roles created: %(names)s.", names=", ".join(created)), "success")
+    if offered and action == "grant":
+        flash(ngettext("New default permissions granted to %(num)d role.",
+                       "New default permissions granted to %(num)d roles.", len(offered)), "success")
+    elif offered:
+        flash(ngettext("New default permissions declined for %(num)d role; they will not be offered again.",
+                       "New default permissions declined for %(num)d roles; they will not be offered again.",
+                       len(offered)), "info")
+    if not applied:
+        flash(_("The roles are up to date."), "info")
+    return redirect(url_for("auth.roles"))
 
 
 @bp.route("/admin/roles/new", methods=["GET", "POST"])

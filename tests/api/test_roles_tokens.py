@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from crm.auth.models import ApiToken
 from crm.auth.models import Role
 from crm.auth.services import create_token
 from crm.extensions import db
 from tests.api.conftest import assert_problem
+from tests.factories import like_before_orders
 
 ROLES = "/api/v1/roles"
 TOKENS = "/api/v1/tokens"
@@ -111,3 +114,27 @@ def test_someone_elses_token_answers_404(call, api_org):
     assert_problem(call("DELETE", f"{TOKENS}/{row.id}", o.a_rep1), 404)
     assert_problem(call("DELETE", f"{TOKENS}/{row.id}", o.hq_admin), 404)  # even a super admin's own list only
     assert db.session.get(ApiToken, row.id).revoked_at is None
+
+
+def test_new_defaults_listed_and_granted(call, api_org):
+    like_before_orders(api_org)
+    pending = call("GET", f"{ROLES}/defaults", api_org.a_admin).get_json()["pending"]
+    by_key = {item["key"]: item for item in pending}
+    assert by_key["logistics"] == {"key": "logistics", "name": "Logistics", "role_id": None, "permissions": ["order.view"]}
+    assert by_key["salesperson"]["role_id"] == api_org.roles["salesperson"].id
+    assert by_key["salesperson"]["permissions"] == ["order.view", "order.create", "order.cancel"]
+
+    resp = call("POST", f"{ROLES}/defaults", api_org.a_admin, json={"grant": True})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert {item["key"] for item in resp.get_json()["pending"]} == set(by_key)
+    assert "order.view" in db.session.get(Role, api_org.roles["salesperson"].id).permission_list
+    assert call("GET", f"{ROLES}/defaults", api_org.a_admin).get_json()["pending"] == []
+
+
+def test_new_defaults_need_role_manage_and_a_choice(call, api_org):
+    like_before_orders(api_org)
+    assert_problem(call("GET", f"{ROLES}/defaults", api_org.a_manager), 403)
+    assert_problem(call("POST", f"{ROLES}/defaults", api_org.a_manager, json={"grant": True}), 403)
+    assert_problem(call("POST", f"{ROLES}/defaults", api_org.a_admin, json={}), 422, "grant")
+    assert_problem(call("POST", f"{ROLES}/defaults", api_org.a_admin, json={"grant": "maybe"}), 422, "grant")
+    assert db.session.scalar(select(Role).where(Role.key == "logistics")) is None
