@@ -8,6 +8,7 @@ import builtins
 import copy
 import hashlib
 import json
+from collections.abc import MutableMapping
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -26,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -33,6 +35,30 @@ from SpiffWorkflow.util.task import TaskState
 
 from crm.core.clock import utcnow
 from crm.workflow import registry
+
+
+def _correct_cardinality_output_check() -> None:
+    """SpiffWorkflow 3.2.0 misspells `data_output` in the check of a cardinality loop's existing output
+    (guide §4.3), so any such loop whose output variable already exists failed with a NameError. Replace
+    that one method with the check it means, and only while the library still has the typo."""
+    method = MultiInstanceTask.init_data_output_with_cardinality
+    if "data_ouput" not in method.__code__.co_names:
+        return
+
+    def init_data_output_with_cardinality(self: Any, my_task: Any) -> None:
+        if not self.data_output.exists(my_task):
+            self.data_output.set(my_task, [])
+            return
+        output = self.data_output.get(my_task)
+        if not isinstance(output, MutableMapping) and len(output) > 0:
+            self.raise_data_exception(
+                "If loop cardinality is specified, the output must be a map (dict) or an empty sequence (list)",
+                my_task)
+
+    MultiInstanceTask.init_data_output_with_cardinality = init_data_output_with_cardinality  # type: ignore[method-assign]
+
+
+_correct_cardinality_output_check()
 
 SAFE_BUILTINS = {
     name: getattr(builtins, name)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.deploy import current_definitions
@@ -115,3 +117,22 @@ def test_a_collection_and_a_cardinality_together_are_a_readable_problem(client: 
     assert resp.status_code == 422
     problem = resp.get_json()["problems"][0]
     assert problem["element_id"] == "check" and "cardinality" in problem["message"]
+
+
+def test_a_cardinality_with_an_output_that_already_exists(client: Any, login_as: Any, owner: Any, org: Any) -> None:
+    """SpiffWorkflow 3.2.0 misspells a variable in this check (guide §4.3: `NameError: name 'data_ouput'`), so
+    a cardinality loop whose output list already exists (seeded, or from an earlier pass of a loop) failed
+    with a NameError. The engine corrects the check: an empty list is used, a filled one is a readable error."""
+    login_as(owner)
+    xml = _variant('<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>',
+                   '<bpmn:loopCardinality xsi:type="bpmn:tFormalExpression">2</bpmn:loopCardinality>')
+    xml = xml.replace('<bpmn:inputDataItem id="approver" name="approver" />', "")
+    assert _save(client, xml).status_code == 200
+    instance = runtime.start("wf_browser", store_id=org.store_a.id, data={"decisions": []}, actor_id=owner.id)
+    db.session.commit()
+    assert reload(instance).status == InstanceStatus.RUNNING
+    assert len(tasks(instance)) == 2
+
+    with pytest.raises(runtime.StepFailed) as failed:
+        runtime.start("wf_browser", store_id=org.store_a.id, data={"decisions": ["old"]}, actor_id=owner.id)
+    assert "cardinality" in str(failed.value) and "data_ouput" not in str(failed.value)
