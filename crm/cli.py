@@ -121,7 +121,7 @@ def _print_logins(password: str) -> None:
 def sync_roles(dry_run: bool, decline: bool) -> None:
     """After an upgrade: create the default roles this database lacks and grant the built-in roles the
     default permissions added since they were created (each one once: a permission an admin took away
-    stays away). The same as Administration → Roles → New defaults."""
+    stays away). The same as the notice on Administration → Roles."""
     from crm.auth.defaults import apply_defaults
     from crm.auth.defaults import pending_defaults
 
