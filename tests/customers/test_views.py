@@ -35,6 +35,11 @@ def test_list_page_with_filters_columns_and_count(client: Any, login_as: Any, or
     assert "Industry" in page
     bad = client.get("/customers?no_follow_days=abc&created_from=x")
     assert bad.status_code == 422 and "Enter a number of days" in bad.get_data(as_text=True)
+    # With a trailing slash too, like /orders/ and /tasks/ (the same page, the same scope).
+    for path in ("/customers/", "/customers/leads/"):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+    assert "Store B buyer" not in client.get("/customers/").get_data(as_text=True)
 
 
 def test_create_and_duplicate_message(client: Any, login_as: Any, org: Org) -> None:

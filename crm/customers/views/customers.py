@@ -64,7 +64,7 @@ def _columns(args: Any) -> list[str]:
 
 
 # The list ---------------------------------------------------------------------------------------------------
-@bp.route("")
+@bp.route("", strict_slashes=False)  # /customers/ too, like the other lists
 @permission_required("customer.view")
 def index() -> Any:
     args = request.args

@@ -39,7 +39,7 @@ from crm.extensions import db
 public = Blueprint("lead_forms", "crm.customers", template_folder="templates", url_prefix="/f")
 
 
-@bp.route("/leads")
+@bp.route("/leads", strict_slashes=False)
 @permission_required("customer.view")
 def leads() -> Any:
     view = request.args.get("view", "mine")
