@@ -15,6 +15,7 @@ from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from typing import NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -295,39 +296,32 @@ def _timer_defs(ed: Any) -> list[Any]:
     return [ed] if isinstance(ed, TimerEventDefinition) else []
 
 
-def next_timer_due(wf: BpmnWorkflow) -> datetime | None:
-    """The earliest due time of any WAITING timer (subprocesses included), as aware UTC."""
-    dues: list[datetime] = []
-    for task in wf.get_tasks(state=TaskState.WAITING):
-        defs = _timer_defs(getattr(task.task_spec, "event_definition", None))
-        value = task.internal_data.get("event_value") if defs else None
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            nxt = value.get("next")
-            if nxt is None:
-                continue
-            due = datetime.fromisoformat(nxt)
-        elif any(isinstance(d, TimeDateEventDefinition) for d in defs):
-            due = TimerEventDefinition.parse_time_or_duration(value)
-        else:
-            due = TimerEventDefinition.get_datetime(value)
-        if due.tzinfo is None:
-            due = due.replace(tzinfo=UTC)
-        dues.append(due.astimezone(UTC))
-    return min(dues) if dues else None
+def _due_of(task: Any) -> datetime | None:
+    """The due time of a WAITING timer task (aware UTC), or None if it is not one or has none yet."""
+    defs = _timer_defs(getattr(task.task_spec, "event_definition", None))
+    value = task.internal_data.get("event_value") if defs else None
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        nxt = value.get("next")
+        if nxt is None:
+            return None
+        due = datetime.fromisoformat(nxt)
+    elif any(isinstance(d, TimeDateEventDefinition) for d in defs):
+        due = TimerEventDefinition.parse_time_or_duration(value)
+    else:
+        due = TimerEventDefinition.get_datetime(value)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return due.astimezone(UTC)
 
 
 # Messages -------------------------------------------------------------------------------------------------
-def waiting_message_names(wf: BpmnWorkflow) -> set[str]:
-    names: set[str] = set()
-    for task in wf.get_tasks(state=TaskState.WAITING):
-        ed = getattr(task.task_spec, "event_definition", None)
-        defs = ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]
-        for d in defs:
-            if isinstance(d, BaseMessageDef) and d.name:
-                names.add(d.name)
-    return names
+def _message_names(task: Any) -> list[str]:
+    """The messages a WAITING task waits for."""
+    ed = getattr(task.task_spec, "event_definition", None)
+    defs = ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]
+    return [d.name for d in defs if isinstance(d, BaseMessageDef) and d.name]
 
 
 def deliver_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> None:
@@ -335,10 +329,6 @@ def deliver_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> Non
 
 
 # Tasks ----------------------------------------------------------------------------------------------------
-def ready_user_tasks(wf: BpmnWorkflow) -> list[Any]:
-    return list(wf.get_tasks(state=TaskState.READY, manual=True))
-
-
 def task_properties(wf: BpmnWorkflow, task: Any) -> dict[str, str]:
     """The spiffworkflow properties of a task's element (from the index kept beside the specs)."""
     index: dict[str, dict[str, str]] = getattr(wf, "crm_properties", None) or {}
@@ -348,16 +338,43 @@ def task_properties(wf: BpmnWorkflow, task: Any) -> dict[str, str]:
     return dict((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {})
 
 
-def business_status(wf: BpmnWorkflow) -> str | None:
-    """The `status` property of the first READY or WAITING task that has one (guide §3.2). Gateways carry
-    no extensions, so a waiting event-based gateway answers with the status of the events it waits for."""
+def _status_of(wf: BpmnWorkflow, task: Any) -> str | None:
+    """A READY or WAITING task's `status` property (guide §3.2). Gateways carry no extensions, so a waiting
+    event-based gateway answers with the status of the events it waits for."""
+    status = task_properties(wf, task).get("status")
+    if not status:
+        status = next((s for c in task.children if (s := task_properties(wf, c).get("status"))), None)
+    return str(status) if status else None
+
+
+class Position(NamedTuple):
+    """Where a workflow stands after a step: what the instance row and the inbox record of it."""
+
+    ready_user_tasks: list[Any]
+    next_timer_due: datetime | None  # the earliest WAITING timer, subprocesses included
+    waiting_messages: set[str]
+    business_status: str | None  # of the first READY or WAITING task that has one
+
+
+def position(wf: BpmnWorkflow) -> Position:
+    """One walk over the READY and WAITING tasks (subprocesses included) instead of one per question:
+    every step asks all four, and each walk visits the whole task tree."""
+    ready: list[Any] = []
+    dues: list[datetime] = []
+    messages: set[str] = set()
+    status: str | None = None
     for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        status = task_properties(wf, task).get("status")
-        if not status:
-            status = next((s for c in task.children if (s := task_properties(wf, c).get("status"))), None)
-        if status:
-            return str(status)
-    return None
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                ready.append(task)
+        else:
+            due = _due_of(task)
+            if due is not None:
+                dues.append(due)
+            messages.update(_message_names(task))
+        if status is None:
+            status = _status_of(wf, task)
+    return Position(ready, min(dues) if dues else None, messages, status)
 
 
 def error_message(exc: BaseException) -> str:

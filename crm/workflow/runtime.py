@@ -92,8 +92,9 @@ def _ensure_spec(sha: str, text: str) -> None:
 
 def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, actor_id: int | None) -> None:
     instance.state = engine.dump_state(wf)
-    instance.next_timer_at = engine.next_timer_due(wf)
-    instance.business_status = engine.business_status(wf)
+    where = engine.position(wf)
+    instance.next_timer_at = where.next_timer_due
+    instance.business_status = where.business_status
     if wf.is_completed():
         instance.status = InstanceStatus.COMPLETED
         instance.completed_at = utcnow()
@@ -104,9 +105,9 @@ def _persist(instance: ProcessInstance, wf: Any, *, completed_guid: str | None, 
     instance.error_task_id = None
     instance.updated_at = utcnow()  # also bumps lock_version even if the state text is unchanged
     before = instance.waiting
-    ready = engine.ready_user_tasks(wf)
+    ready = where.ready_user_tasks
     tasks = sorted(str(t.id) for t in ready)
-    messages = sorted(engine.waiting_message_names(wf)) if not wf.is_completed() else []
+    messages = sorted(where.waiting_messages) if not wf.is_completed() else []
     # Set before the syncs flush, so the instance row is written once per step.
     instance.waiting = {"tasks": tasks, "messages": messages}
     if before is None or tasks != before.get("tasks") or completed_guid is not None:
