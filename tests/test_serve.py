@@ -84,3 +84,47 @@ def test_serve_logs_in_over_http(served: int) -> None:
     assert response.status == 302, response.read_body  # type: ignore[attr-defined]
     session = response.getheader("Set-Cookie", "").split(";")[0]
     assert _request(served, "GET", "/", cookie=session).status == 200
+
+
+def test_gunicorn_serves_with_the_repository_config(tmp_path: Path) -> None:
+    """docs/operators.md's production command, run from the repository root, reads gunicorn.conf.py:
+    `gunicorn` with no app argument serves `run:app` (its `wsgi_app`), and its worker hooks run."""
+    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'crm.sqlite3'}", "CRM_SECRET_KEY": "serve"}
+    env.pop("CRM_TEST_DATABASE_URL", None)
+    subprocess.run([*FLASK, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(port, server)
+        assert _request(port, "GET", "/login").status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
+
+
+def test_gunicorn_hooks_freeze_what_the_worker_keeps() -> None:
+    """The workers' garbage-collection hooks (see gunicorn.conf.py): after the app is loaded, and once
+    more when the first requests have warmed the caches, never on every request."""
+    import gc
+    import runpy
+
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    worker = type("Worker", (), {})()
+    gc.unfreeze()
+    try:
+        config["post_worker_init"](worker)
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        for _ in range(config["WARM_AFTER_REQUESTS"] - 1):
+            config["post_request"](worker, None, {}, None)
+        assert gc.get_freeze_count() == 0
+        config["post_request"](worker, None, {}, None)
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        config["post_request"](worker, None, {}, None)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
