@@ -10,6 +10,7 @@ a newer version saved in the browser editor stays current across restarts."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -144,6 +145,13 @@ def deploy_directory(directory: Path | None = None, *, actor_id: int | None = No
 
 # The catalogue of parsed specs -------------------------------------------------------------------------
 _catalogue: dict[frozenset[tuple[int, str]], Any] = {}
+# SpiffWorkflow's parser is not thread-safe: `get_spec()` parses on first use and publishes the spec before
+# its tasks are added (ProcessParser._parse assigns `self.spec` first), so a second thread can get a
+# half-built spec, and two first parses interleave their tasks. The threads of one process share the
+# catalogue (`flask crm serve` and gthread workers serve requests in threads; the scheduler runs jobs in
+# threads), so building a parser and every parse happen under this lock. A spec returned is complete, and
+# nothing changes it afterwards (migration parses its own: `fresh_spec_for`).
+_catalogue_lock = threading.Lock()
 
 
 def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
@@ -155,36 +163,35 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
     if definition is None or definition.key.endswith(".dmn"):
         raise UnknownProcess()
     version_set = frozenset((d.id, d.sha256) for d in current.values())  # ids alone may be reused
-    parser = _catalogue.get(version_set)
-    if parser is None:
-        from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    with _catalogue_lock:
+        parser = _catalogue.get(version_set)
+        if parser is None:
+            parser = _parser(current.values())
+            _catalogue.clear()  # only the newest set is needed for new instances
+            _catalogue[version_set] = parser
+        return definition, parser.get_spec(key), parser.get_subprocess_specs(key)
 
-        parser = SpiffBpmnParser()
-        for d in sorted(current.values(), key=lambda d: d.key):
-            if d.key.endswith(".dmn"):
-                parser.add_dmn_str(d.bpmn_xml.encode(), _filename(d))
-        for d in sorted(current.values(), key=lambda d: d.key):
-            if not d.key.endswith(".dmn"):
-                parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
-        _catalogue.clear()  # only the newest set is needed for new instances
-        _catalogue[version_set] = parser
-    return definition, parser.get_spec(key), parser.get_subprocess_specs(key)
+
+def _parser(definitions: Any) -> Any:
+    """A SpiffWorkflow parser over these definitions, DMN first (business rule tasks name them)."""
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+    parser = SpiffBpmnParser()
+    for d in sorted(definitions, key=lambda d: d.key):
+        if d.key.endswith(".dmn"):
+            parser.add_dmn_str(d.bpmn_xml.encode(), _filename(d))
+    for d in sorted(definitions, key=lambda d: d.key):
+        if not d.key.endswith(".dmn"):
+            parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
+    return parser
 
 
 def fresh_spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
     """Like `spec_for`, from a parser of its own: spec objects the caller may change (migration adds the
     specs of completed tasks the new version removed) without touching the shared catalogue."""
-    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-
     current = current_definitions()
     definition = current.get(key)
     if definition is None or definition.key.endswith(".dmn"):
         raise UnknownProcess()
-    parser = SpiffBpmnParser()
-    for d in sorted(current.values(), key=lambda d: d.key):
-        if d.key.endswith(".dmn"):
-            parser.add_dmn_str(d.bpmn_xml.encode(), _filename(d))
-    for d in sorted(current.values(), key=lambda d: d.key):
-        if not d.key.endswith(".dmn"):
-            parser.add_bpmn_str(d.bpmn_xml.encode(), _filename(d))
+    parser = _parser(current.values())
     return definition, parser.get_spec(key), parser.get_subprocess_specs(key)

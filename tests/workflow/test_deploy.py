@@ -282,3 +282,56 @@ def test_an_external_entity_is_never_opened(tmp_path):
         thread.join()
         os.close(reader)
     assert not opened_by_the_parser
+
+
+def _shape(spec, subprocess_specs):
+    """A spec as a comparable value: every task spec's name and where it leads, subprocesses included."""
+    def one(s):
+        return {name: sorted(out.name for out in ts.outputs) for name, ts in s.task_specs.items()}
+    return one(spec), {name: one(s) for name, s in subprocess_specs.items()}
+
+
+def test_threads_of_one_process_get_whole_specs_from_a_cold_catalogue(monkeypatch):
+    """SpiffWorkflow parses a process on its first `get_spec()` and publishes the spec before adding its
+    tasks. The threads of one server process (`flask crm serve`, gthread workers, the scheduler's jobs)
+    share the catalogue: each must get the whole spec, never a half-built one or two parses interleaved
+    (which stored a broken spec part, and every later step of those instances failed)."""
+    import sys
+
+    from crm.workflow import deploy
+
+    deploy_directory()  # the product's processes/
+    db.session.commit()
+    definitions = current_definitions()  # with their XML: the threads must not use this test's session
+    keys = sorted(k for k in definitions if not k.endswith(".dmn"))
+    assert "order_pipeline" in keys
+    expected = {key: _shape(*deploy.fresh_spec_for(key)[1:]) for key in keys}
+    monkeypatch.setattr(deploy, "current_definitions", lambda without_xml=False: definitions)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, so the parses overlap
+    try:
+        for _attempt in range(5):
+            deploy._catalogue.clear()
+            barrier = threading.Barrier(8)
+            got: list[tuple[str, object]] = []
+            failed: list[BaseException] = []
+
+            def start(key: str, barrier=barrier, got=got, failed=failed) -> None:
+                barrier.wait()
+                try:
+                    got.append((key, _shape(*deploy.spec_for(key)[1:])))
+                except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+                    failed.append(exc)
+
+            threads = [threading.Thread(target=start, args=(keys[i % len(keys)],)) for i in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert not failed
+            assert len(got) == 8
+            for key, shape in got:
+                assert shape == expected[key], f"{key}: a thread got a spec that is not the whole diagram"
+    finally:
+        sys.setswitchinterval(interval)
+        deploy._catalogue.clear()
