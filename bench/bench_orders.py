@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.bench_orders                       # CRM_BENCH_DATABASE_URL, default .../test
     .venv/bin/python -m bench.bench_orders --create 300 --lifecycles 400 --workers 3 --clients 12
     .venv/bin/python -m bench.bench_orders --trace        # each request's SQL statements, one lifecycle
+    .venv/bin/python -m bench.bench_orders --floor 3000   # what a bare request costs over the same HTTP
+    CRM_BENCH_GUNICORN="-k gthread --threads 4" .venv/bin/python -m bench.bench_orders   # other gunicorn options
 
 1. Create: `POST /api/v1/orders {quote_id}` by the salesperson's API token, one after the other (in-process
    WSGI client, as bench_tasks): convert the approved quote, write the order and its lines, start
@@ -93,6 +95,72 @@ def _setup(quotes: int) -> dict[str, Any]:
     tokens = {key: create_token(user, "bench")[1] for key, user in people.items()}
     db.session.commit()
     return {"quotes": quote_ids, "tokens": tokens}
+
+
+def _serve(url: str, workers: int) -> tuple[int, subprocess.Popen[bytes]]:
+    """gunicorn on `url` as in production (the repository's gunicorn.conf.py), once it accepts."""
+    port = _free_port()
+    env = dict(os.environ, CRM_DATABASE_URL=url, CRM_SECRET_KEY="bench", CRM_SCHEDULER_ENABLED="false")
+    extra = os.environ.get("CRM_BENCH_GUNICORN", "").split()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", *extra, "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", "run:app"], cwd=ROOT, env=env)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return port, server
+
+
+def floor(url: str, token: str, *, workers: int, clients: int, count: int) -> None:
+    """What a request costs before any order work, over the same HTTP as the lifecycles: an unknown API path
+    (gunicorn, a new TCP connection, Flask's routing and a JSON 404) and `GET /api/v1/me` with an API token (plus
+    the token lookup, the request's transaction and a small JSON answer). Printed as requests/s and as
+    milliseconds of the machine's two cores per request, the unit of the orders' budget."""
+    port, server = _serve(url, workers)
+    try:
+        for label, path, auth in (("unknown API path, no token (404)", "/api/v1/no-such-thing", False),
+                                  ("GET /api/v1/me with a token", "/api/v1/me", True)):
+            headers = {"Accept": "application/json"}
+            if auth:
+                headers["Authorization"] = f"Bearer {token}"
+            cpu = time.process_time()
+            elapsed = _hammer(port, path, headers, 200 if auth else 404, clients=clients, count=count)
+            cpu = time.process_time() - cpu
+            print(f"request floor, {label:32s} {count / elapsed:6.0f} requests/s = "
+                  f"{(os.cpu_count() or 1) * 1000 * elapsed / count:.2f} ms of the {os.cpu_count()} cores each "
+                  f"(the client's share {1000 * cpu / count:.2f} ms)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _hammer(port: int, path: str, headers: dict[str, str], status: int, *, clients: int, count: int) -> float:
+    """`count` GETs of `path` from `clients` threads, a new connection each (like `Api`); the seconds taken."""
+    left = [count]
+    lock = threading.Lock()
+
+    def loop() -> None:
+        while True:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            assert resp.status == status, (path, resp.status)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
 
 
 def _free_port() -> int:
@@ -278,6 +346,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300, help="in-memory lifecycles")
     parser.add_argument("--profile", type=int, default=0, help="only cProfile this many lifecycles in-process")
     parser.add_argument("--trace", action="store_true", help="only print each request's SQL statements")
+    parser.add_argument("--floor", type=int, default=0,
+                        help="only measure this many bare requests (404, and /api/v1/me with a token) over HTTP")
     args = parser.parse_args()
     if args.trace:
         with fresh_schema() as url:
@@ -286,6 +356,16 @@ def main() -> None:
                 upgrade()
                 ids = _setup(2)
             trace(app, ids, iter(ids["quotes"]))
+        return
+    if args.floor:
+        print(f"load average before: {_loadavg()}")
+        with fresh_schema() as url:
+            app = make_app(url)
+            with app.app_context():
+                upgrade()
+                ids = _setup(1)
+            floor(url, ids["tokens"]["rep"], workers=args.workers, clients=args.clients, count=args.floor)
+        print(f"load average after: {_loadavg()}")
         return
     if args.profile:
         with fresh_schema() as url:
@@ -314,17 +394,8 @@ def main() -> None:
         created = measure(create, runs=args.create, warmup=5)
         print(f"approved quote -> order waiting at its first task, HTTP (API)   {fmt(created)}")
 
-        port = _free_port()
-        env = dict(os.environ, CRM_DATABASE_URL=url, CRM_SECRET_KEY="bench", CRM_SCHEDULER_ENABLED="false")
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                                   "--log-level", "warning", "run:app"], cwd=ROOT, env=env)
+        port, server = _serve(url, args.workers)
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
             api = Api(port, ids["tokens"])
             lifecycle(api, next(quotes))  # warm every worker a little
             work = [next(quotes) for _ in range(args.lifecycles)]
@@ -368,8 +439,9 @@ def main() -> None:
                 Order.id.in_(done), Order.status == OrderStatus.COMPLETED))
             total = db.session.scalar(select(func.sum(Order.total)).where(Order.id.in_(done))) or Decimal(0)
         rate = len(done) / elapsed
+        options = " ".join([*os.environ.get("CRM_BENCH_GUNICORN", "").split(), "-w", str(args.workers)])
         print(f"full lifecycles over HTTP: {len(done)} orders in {elapsed:.1f} s = {rate:.1f} orders/s "
-              f"({REQUESTS * len(done) / elapsed:.0f} requests/s; gunicorn -w {args.workers}, {args.clients} clients); "
+              f"({REQUESTS * len(done) / elapsed:.0f} requests/s; gunicorn {options}, {args.clients} clients); "
               f"completed and checked: {completed}; errors: {len(errors)}; total ¥{total:,.2f}")
         for e in errors[:5]:
             print("  error:", e)
