@@ -163,6 +163,37 @@ def _hammer(port: int, path: str, headers: dict[str, str], status: int, *, clien
     return time.perf_counter() - start
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float] | None:
+    """CPU seconds (user + system) used so far by gunicorn's workers (and its master), by PostgreSQL's
+    processes, by this process (the client) and by the whole machine except idle, from /proc (Linux):
+    where an order's time goes when the cores are saturated. None where /proc is missing."""
+    proc = Path("/proc")
+    if not (proc / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"gunicorn": 0.0, "postgres": 0.0, "client": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        pid = int(entry.name)
+        if pid == server_pid or ppid == server_pid:
+            out["gunicorn"] += used
+        elif name == "postgres":
+            out["postgres"] += used
+        elif pid == os.getpid():
+            out["client"] += used
+    busy = (proc / "stat").read_text().split("\n", 1)[0].split()[1:]
+    out["machine"] = (sum(int(v) for v in busy) - int(busy[3]) - int(busy[4])) / tick  # minus idle, iowait
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -417,6 +448,7 @@ def main() -> None:
                         with lock:
                             errors.append(str(exc)[:300])
 
+            cpu_before = cpu_seconds(server.pid)
             start = time.perf_counter()
             threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
             for t in threads:
@@ -424,6 +456,7 @@ def main() -> None:
             for t in threads:
                 t.join()
             elapsed = time.perf_counter() - start
+            cpu_after = cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -445,6 +478,10 @@ def main() -> None:
               f"completed and checked: {completed}; errors: {len(errors)}; total ¥{total:,.2f}")
         for e in errors[:5]:
             print("  error:", e)
+        if cpu_before and cpu_after and done:
+            used = {k: 1000 * (cpu_after[k] - cpu_before[k]) / len(done) for k in cpu_before}
+            print("CPU per order (ms, from /proc): " + ", ".join(f"{k} {v:.1f}" for k, v in used.items())
+                  + f"; the {os.cpu_count()} cores offered {1000 * (os.cpu_count() or 1) * elapsed / len(done):.1f}")
         with app.app_context():
             pure = in_memory(args.runs, round_trip=False)
             trip = in_memory(args.runs, round_trip=True)
