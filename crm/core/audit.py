@@ -8,9 +8,12 @@ do not have to remember to log field changes. Business events (transfer, lock, c
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ForeignKey
@@ -224,3 +227,42 @@ def timeline(session: Session, object_type: str, object_id: int, limit: int = 20
         .limit(limit)
     )
     return [{"entry": log, "actor_name": name} for log, name in session.execute(stmt)]
+
+
+def ids_in(entries: list[dict[str, Any]], fields: frozenset[str] | set[str]) -> set[int]:
+    """Every id the `timeline` entries hold in these fields (old and new values), to look their names up
+    in one query."""
+    return {v for item in entries for field, change in (item["entry"].changes or {}).items() if field in fields
+            for v in (change.get("old"), change.get("new")) if isinstance(v, int)}
+
+
+def name_of(names: Mapping[int, str]) -> Callable[[Any], Any]:
+    """Shows an id by its name; an id without one (deleted, or outside the reader's scope) as "#id"."""
+    return lambda value: names.get(value, f"#{value}")
+
+
+def label_of(labels: Mapping[Any, Any]) -> Callable[[Any], Any]:
+    """Shows an enum's logged value by its label (the log keeps the plain value)."""
+    def show(value: Any) -> Any:
+        label = next((lbl for key, lbl in labels.items() if key == value), None)
+        return str(label) if label is not None else value
+    return show
+
+
+def readable(entries: list[dict[str, Any]], show: Mapping[str, Callable[[Any], Any]]) -> list[dict[str, Any]]:
+    """Copies of `timeline` entries in which each field named in `show` displays `show[field](value)`
+    (names for ids, labels for enum values). The logged rows themselves are never touched."""
+    def change_of(field: str, change: dict[str, Any]) -> dict[str, Any]:
+        convert = show.get(field)
+        if convert is None:
+            return change
+        old, new = change.get("old"), change.get("new")
+        return {"type": "str", "old": None if old is None else convert(old), "new": None if new is None else convert(new)}
+
+    out = []
+    for item in entries:
+        e = item["entry"]
+        changes = {field: change_of(field, change) for field, change in (e.changes or {}).items()}
+        out.append({"entry": SimpleNamespace(occurred_at=e.occurred_at, action=e.action, note=e.note, changes=changes),
+                    "actor_name": item["actor_name"]})
+    return out

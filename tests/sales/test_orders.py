@@ -349,3 +349,28 @@ def test_the_task_page_links_to_its_order(org, products, customers, staff, clien
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert f'href="/orders/{order.id}"' in page
     assert client.get(f"/orders/{order.id}").status_code == 200
+
+
+def _timeline_text(page: str) -> str:
+    import re
+
+    section = page[page.index('id="timeline"'):]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+
+
+def test_the_order_history_reads_in_words(org, products, customers, staff, client, login_as):
+    """The operation log on the order page names fields by their labels, statuses and modes by theirs,
+    and the store, customer, salesperson and quote by name, not by column names and ids."""
+    quote = approved_quote(org, products, customers)
+    order = _make_order_through_the_page(client, login_as, org, quote, "prepay")
+    _from_inbox(client, login_as, org.a_rep1, order, "op_sign", {"contract_no": "HT-2026-009"})
+    login_as(org.a_rep1)
+    text = _timeline_text(client.get(f"/orders/{order.id}").get_data(as_text=True))
+    for words in ("Status Contracting → Pending collection", "Contract number HT-2026-009",
+                  f"Store {order.store.name}", f"Salesperson {org.a_rep1.name}", f"Customer {order.customer.name}",
+                  f"Quote {quote.number} v{quote.version}", "Payment mode Pay before delivery",
+                  "Terminal Mini-program", f"· {org.a_rep1.name} Changed"):
+        assert words in text, words
+    for raw in ("pending_collection", "contracting", "owner_id", "store_id", "customer_id", "contract_no", "prepay",
+                "mini_program"):
+        assert raw not in text, raw

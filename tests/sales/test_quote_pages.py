@@ -119,3 +119,19 @@ def test_the_customer_page_lists_its_quotes_and_opportunities_with_links_to_new_
     assert f"/opportunities/{deal.id}" in page and "800 pallets" in page
     assert f"/quotes/new?customer_id={customers['a'].id}" in page
     assert f"/opportunities/new?customer_id={customers['a'].id}" in page
+
+
+def test_the_quote_history_reads_in_words(org, products, customers, login_as):
+    """The quote page's history names fields by their labels, the status by its label and the store,
+    customer and salesperson by name."""
+    import re
+
+    quote = submitted(org.a_rep1, customers["a"], line(products["p100"], "85.00"))
+    client = login_as(org.a_rep1)
+    page = client.get(f"/quotes/{quote.id}").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="timeline"'):]))
+    for words in ("Status Draft → Pending approval", f"Customer {customers['a'].name}", f"Store {quote.store.name}",
+                  f"Salesperson {org.a_rep1.name}", f"Number {quote.number}"):
+        assert words in text, words
+    for raw in ("pending_approval", "customer_id", "store_id", "owner_id"):
+        assert raw not in text, raw

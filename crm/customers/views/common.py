@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint
@@ -14,6 +13,10 @@ from sqlalchemy import select
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
+from crm.core.audit import ids_in
+from crm.core.audit import label_of
+from crm.core.audit import name_of
+from crm.core.audit import readable
 from crm.core.audit import timeline
 from crm.core.web import register_action_label
 from crm.customers.models import FOLLOW_UP_KIND_LABELS
@@ -107,36 +110,15 @@ def people_choices(store_id: int | None = None) -> list[tuple[int, str]]:
 
 
 def readable_timeline(customer: Customer) -> list[dict[str, Any]]:
+    """The customer's operation log with owners by name (people of the customer's store) and enum values
+    by their labels."""
     entries = timeline(db.session, "customer", customer.id)
-    user_ids: set[int] = set()
-    for item in entries:
-        for field, change in (item["entry"].changes or {}).items():
-            if field in _USER_REFS:
-                user_ids.update(v for v in (change.get("old"), change.get("new")) if isinstance(v, int))
-    names = {}
-    if user_ids:
-        names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids),
-                                                                        User.store_id == customer.store_id)).all())
-    out = []
-    for item in entries:
-        e = item["entry"]
-        changes = {}
-        for field, change in (e.changes or {}).items():
-            if field in _USER_REFS:
-                def nm(v: Any) -> Any:
-                    return None if v is None else names.get(v, f"#{v}")
-                change = {"type": "str", "old": nm(change.get("old")), "new": nm(change.get("new"))}
-            elif field in _ENUMS:
-                labels = _ENUMS[field]
-
-                def lb(v: Any, labels: dict[Any, Any] = labels) -> Any:
-                    label = next((lbl for key, lbl in labels.items() if key == v), None)
-                    return str(label) if label is not None else v
-                change = {"type": "str", "old": lb(change.get("old")), "new": lb(change.get("new"))}
-            changes[field] = change
-        copy = SimpleNamespace(occurred_at=e.occurred_at, action=e.action, note=e.note, changes=changes)
-        out.append({"entry": copy, "actor_name": item["actor_name"]})
-    return out
+    ids = ids_in(entries, _USER_REFS)
+    names = dict(db.session.execute(select(User.id, User.name).where(
+        User.id.in_(ids), User.store_id == customer.store_id)).all()) if ids else {}
+    show: dict[str, Any] = {field: label_of(labels) for field, labels in _ENUMS.items()}
+    show.update(dict.fromkeys(_USER_REFS, name_of(names)))
+    return readable(entries, show)
 
 
 def visible_customers(ids: list[Any]) -> list[Customer]:

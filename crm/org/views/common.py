@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 from typing import TypeVar
 
@@ -13,6 +12,10 @@ from sqlalchemy import select
 
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
+from crm.core.audit import ids_in
+from crm.core.audit import label_of
+from crm.core.audit import name_of
+from crm.core.audit import readable
 from crm.core.audit import timeline
 from crm.core.errors import NotFound
 from crm.core.web import register_action_label
@@ -124,42 +127,12 @@ def readable_timeline(object_type: str, object_id: int, actor: Any) -> list[dict
     """`crm.core.audit.timeline` with unit and user ids replaced by names and enum values by labels.
 
     Only names of rows the actor may see are shown (others stay "#id"), so the history of a unit that
-    came from another store does not reveal that store's units or people. Entries are copies: the
-    logged rows themselves are never touched."""
+    came from another store does not reveal that store's units or people."""
     entries = timeline(db.session, object_type, object_id)
-    unit_ids: set[int] = set()
-    user_ids: set[int] = set()
-    for item in entries:
-        for field, change in (item["entry"].changes or {}).items():
-            refs = unit_ids if field in _UNIT_REFS else user_ids if field in _USER_REFS else None
-            if refs is not None:
-                refs.update(v for v in (change.get("old"), change.get("new")) if isinstance(v, int))
-    names: dict[tuple[str, int], str] = {}
-    for kind, model, ids in (("unit", OrgUnit, unit_ids), ("user", User, user_ids)):
-        if ids:
-            stmt = visible(select(model.id, model.name).where(model.id.in_(ids)), actor, model)
-            names.update({(kind, row_id): name for row_id, name in db.session.execute(stmt)})
-
-    def readable(field: str, change: dict[str, Any]) -> dict[str, Any]:
-        kind = "unit" if field in _UNIT_REFS else "user" if field in _USER_REFS else None
-        labels = _ENUM_LABELS.get(field)
-        if kind is None and labels is None:
-            return change
-
-        def name(value: Any) -> Any:
-            if value is None:
-                return None
-            if kind is not None:
-                return names.get((kind, value), f"#{value}")
-            label = next((lbl for key, lbl in labels.items() if key == value), None)  # type: ignore[union-attr]
-            return str(label) if label is not None else value
-
-        return {"type": "str", "old": name(change.get("old")), "new": name(change.get("new"))}
-
-    out = []
-    for item in entries:
-        e = item["entry"]
-        changes = {field: readable(field, change) for field, change in (e.changes or {}).items()}
-        copy = SimpleNamespace(occurred_at=e.occurred_at, action=e.action, note=e.note, changes=changes)
-        out.append({"entry": copy, "actor_name": item["actor_name"]})
-    return out
+    show: dict[str, Any] = {field: label_of(labels) for field, labels in _ENUM_LABELS.items()}
+    for fields, model in ((_UNIT_REFS, OrgUnit), (_USER_REFS, User)):
+        ids = ids_in(entries, fields)
+        stmt = visible(select(model.id, model.name).where(model.id.in_(ids)), actor, model)
+        names = name_of(dict(db.session.execute(stmt).all()) if ids else {})
+        show.update(dict.fromkeys(fields, names))
+    return readable(entries, show)

@@ -24,7 +24,8 @@ from flask_login import current_user
 
 from crm.auth.decorators import permission_required
 from crm.core import tabular
-from crm.core.audit import timeline
+from crm.core.audit import label_of
+from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
@@ -40,6 +41,7 @@ from crm.sales.order_models import TERMINAL_LABELS
 from crm.sales.order_models import OrderStatus
 from crm.sales.order_queries import OrderFilters
 from crm.sales.views import bp
+from crm.sales.views.history import readable_history
 from crm.workflow import instances as workflow_instances
 from crm.workflow import layout
 from crm.workflow import task_queries
@@ -57,7 +59,18 @@ for _action_name, _label in {"payment_recorded": _l("Payment recorded"),
 FIELD_LABELS = {"payment_mode": _l("Payment mode"), "terminal": _l("Terminal"), "ship_name": _l("Consignee"),
                 "ship_phone": _l("Consignee's phone"), "ship_address": _l("Shipping address"), "note": _l("Note"),
                 "quote_id": _l("Quote"), "reason": _l("Reason"), "amount": _l("Amount"), "method": _l("Method"),
-                "reference": _l("Reference"), "customer_id": _l("Customer"), "lines": _l("Lines")}
+                "reference": _l("Reference"), "customer_id": _l("Customer"), "lines": _l("Lines"),
+                # The order's own columns, as its history lists them.
+                "store_id": _l("Store"), "owner_id": _l("Salesperson"), "number": _l("Number"),
+                "delivery_note_no": _l("Delivery note"), "status": _l("Status"), "list_total": _l("List total"),
+                "total": _l("Total"), "paid_amount": _l("Paid"), "refunded_amount": _l("Refunded"),
+                "contract_no": _l("Contract number"), "signed_at": _l("Signed"), "paid_at": _l("Last payment"),
+                "outbound_at": _l("Outbound"), "carrier": _l("Carrier"), "tracking_no": _l("Tracking number"),
+                "shipped_at": _l("Shipped"), "received_at": _l("Received"),
+                "receipt_auto": _l("Receipt confirmed automatically"), "rating": _l("Customer's rating"),
+                "rating_comment": _l("Customer's comment"), "completed_at": _l("Completed"),
+                "cancel_reason": _l("Cancellation reason"), "cancelled_at": _l("Cancelled"),
+                "created_by_id": _l("Created by")}
 
 
 def _globals() -> dict[str, Any]:
@@ -171,6 +184,7 @@ def order_detail(order_id: int) -> Any:
     events = order_queries.process_history(order)
     people = {e.actor_id for e in events if e.actor_id} | {t.assignee_id for t in tasks if t.assignee_id}
     people |= {p.recorded_by_id for p in order.payments if p.recorded_by_id}
+    names = task_queries.user_names(people)
     quote = None
     if order.quote_id and current_user.can("quote.view"):
         try:
@@ -179,12 +193,20 @@ def order_detail(order_id: int) -> Any:
             quote = None
     return render_template(
         "sales/order_detail.html", order=order, instance=instance, states=states, tasks=tasks, events=events,
-        event_label=event_label, names=task_queries.user_names(people), quote=quote,
-        entries=timeline(db.session, "order", order.id),
+        event_label=event_label, names=names, quote=quote, entries=_history(order, quote),
         can_cancel=current_user.can("order.cancel") and order.status in (
             OrderStatus.CONTRACTING, OrderStatus.PENDING_COLLECTION, OrderStatus.PENDING_OUTBOUND),
         can_pay=current_user.can("order.record_payment") and order.status == OrderStatus.PENDING_COLLECTION,
         **_globals())
+
+
+def _history(order: Any, quote: Any) -> list[dict[str, Any]]:
+    """The order's history with labels for its enums, and its quote by number when the reader may see it."""
+    show: dict[str, Any] = {"status": label_of(ORDER_STATUS_LABELS), "payment_mode": label_of(PAYMENT_MODE_LABELS),
+                            "terminal": label_of(TERMINAL_LABELS)}
+    if quote is not None:
+        show["quote_id"] = name_of({quote.id: f"{quote.number} v{quote.version}"})
+    return readable_history("order", order, show)
 
 
 @bp.route("/orders/<int:order_id>/diagram")

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from crm.auth.decorators import permission_required
 from crm.auth.scopes import visible
 from crm.core import files
-from crm.core.audit import timeline
+from crm.core.audit import label_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
@@ -39,6 +39,7 @@ from crm.sales.models import QuoteStatus
 from crm.sales.order_models import Order
 from crm.sales.pdf import render_quote
 from crm.sales.views import bp
+from crm.sales.views.history import readable_history
 
 FORM_ROWS = 8
 STATUS_BADGES = {
@@ -51,7 +52,14 @@ for _action_name, _label in {"submitted": _l("Submitted"), "revised": _l("Revise
                              "invoice_requested": _l("Invoice requested")}.items():
     register_action_label(_action_name, _label)
 FIELD_LABELS = {"customer_id": _l("Customer"), "valid_until": _l("Valid until"), "note": _l("Note"),
-                "lines": _l("Lines")}
+                "lines": _l("Lines"),
+                # The quote's own columns, as its history lists them.
+                "store_id": _l("Store"), "owner_id": _l("Salesperson"), "opportunity_id": _l("Opportunity"),
+                "number": _l("Number"), "version": _l("Version"), "previous_id": _l("Previous version"),
+                "status": _l("Status"), "list_total": _l("List total"), "total": _l("Total"),
+                "submitted_at": _l("Submitted"), "decided_at": _l("Decided"),
+                "decision_comment": _l("Approver's comment"), "invoice_requested": _l("Invoice requested"),
+                "invoice_original_name": _l("Invoice"), "created_by_id": _l("Created by")}
 
 
 def _globals() -> dict[str, Any]:
@@ -160,8 +168,9 @@ def quote_detail(quote_id: int) -> Any:
         order = db.session.scalar(visible(select(Order), current_user, Order).where(Order.quote_id == quote.id))
     return render_template("sales/quote_detail.html", quote=quote, order=order,
                            history=quote_queries.price_history(quote),
-                           versions=quote_queries.versions(quote), entries=timeline(db.session, "quote", quote.id),
-                           **_globals())
+                           versions=quote_queries.versions(quote),
+                           entries=readable_history("quote", quote, {"status": label_of(QUOTE_STATUS_LABELS)}),
+                           field_labels=FIELD_LABELS, **_globals())
 
 
 def _action(quote_id: int, fn: Any, done: str) -> Any:
