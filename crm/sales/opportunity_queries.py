@@ -112,3 +112,20 @@ def of_customer(actor: User, customer_id: int, limit: int = 20) -> list[Opportun
     stmt = visible(select(Opportunity).where(Opportunity.customer_id == customer_id), actor, Opportunity)
     return list(db.session.scalars(stmt.order_by(case((Opportunity.status == OpportunityStatus.OPEN, 0), else_=1),
                                                  Opportunity.id.desc()).limit(limit)))
+
+
+def stage_names(opportunity: Opportunity, ids: set[int]) -> dict[int, str]:
+    """Names of stages an opportunity's history mentions: stages of pipelines of its own store (a stage
+    of another store is never shown, even by a forged log entry)."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(PipelineStage.id, PipelineStage.name).where(
+        PipelineStage.id.in_(ids), PipelineStage.store_id == opportunity.store_id)).all())
+
+
+def pipeline_names(opportunity: Opportunity, ids: set[int]) -> dict[int, str]:
+    """Names of pipelines of the opportunity's own store that its history mentions."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Pipeline.id, Pipeline.name).where(
+        Pipeline.id.in_(ids), Pipeline.store_id == opportunity.store_id)).all())

@@ -242,3 +242,21 @@ def test_a_quote_from_an_opportunity(org, pipes, customers, products, login_as, 
     assert 'id="quote-opportunity"' in client.get(f"/quotes/{q.id}").get_data(as_text=True)
     page = client.get(f"/quotes/new?customer_id={customers['a'].id}&opportunity_id={o.id}").get_data(as_text=True)
     assert f'name="opportunity_id" value="{o.id}"' in page
+
+
+def test_the_opportunity_history_reads_in_words(org, pipes, customers, login_as):
+    """Its pipeline, stages, store, customer and salesperson by name and its status by label, in the
+    creation and in a stage move alike."""
+    import re
+
+    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Pallets for Q3")
+    lead, sample, _nego = pipes["a"].stages
+    svc.move_stage(o.id, sample.id, actor=org.a_rep1)
+    db.session.commit()
+    page = login_as(org.a_rep1).get(f"/opportunities/{o.id}").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="timeline"'):]))
+    for words in ("From stage Lead", "To stage Sample sent", "Pipeline Wholesale", "Stage Lead", "Status Open",
+                  f"Customer {customers['a'].name}", f"Salesperson {org.a_rep1.name}"):
+        assert words in text, words
+    for raw in ("pipeline_id", "stage_id", "owner_id", "customer_id", "store_id"):
+        assert raw not in text, raw

@@ -22,7 +22,9 @@ from crm.auth.decorators import permission_required
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
-from crm.core.audit import timeline
+from crm.core.audit import ids_in
+from crm.core.audit import label_of
+from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
@@ -39,12 +41,21 @@ from crm.sales.models import Pipeline
 from crm.sales.models import Product
 from crm.sales.models import Quote
 from crm.sales.views import bp
+from crm.sales.views.history import history
+from crm.sales.views.history import readable_history
 
 for _name, _label in {"stage_moved": _l("Moved to another stage"), "closed_won": _l("Closed as won"),
                       "closed_lost": _l("Closed as lost"), "reopened": _l("Reopened")}.items():
     register_action_label(_name, _label)
 
 STAGE_ROWS = 8
+FIELD_LABELS = {"store_id": _l("Store"), "owner_id": _l("Salesperson"), "customer_id": _l("Customer"),
+                "pipeline_id": _l("Pipeline"), "stage_id": _l("Stage"), "position": _l("Position in the stage"),
+                "name": _l("Name"), "amount": _l("Amount"), "expected_close": _l("Expected close"),
+                "status": _l("Status"), "close_reason": _l("Reason"), "closed_at": _l("Closed"),
+                "created_by_id": _l("Created by"), "products": _l("Products"), "member_ids": _l("Team"),
+                "from": _l("From stage"), "to": _l("To stage")}  # from/to: the details of a stage move
+_STAGE_REFS = frozenset({"stage_id", "from", "to"})
 
 
 def _wants_json() -> bool:
@@ -164,8 +175,18 @@ def opportunity_detail(opportunity_id: int) -> Any:
                                 .order_by(Quote.id)).all()
     return render_template("sales/opportunity_detail.html", opp=opp, errors=errors, status_labels=OPPORTUNITY_STATUS_LABELS,
                            quotes=quotes, quote_status_labels=QUOTE_STATUS_LABELS,
-                           entries=timeline(db.session, "opportunity", opp.id), team=_team_choices(opp.store_id),
+                           entries=_history(opp), field_labels=FIELD_LABELS, team=_team_choices(opp.store_id),
                            **_choices()), status
+
+
+def _history(opp: Any) -> list[dict[str, Any]]:
+    """The opportunity's history with its pipeline and stages by name and its status by label."""
+    entries = history("opportunity", opp)
+    stages = name_of(opportunity_queries.stage_names(opp, ids_in(entries, _STAGE_REFS)))
+    return readable_history(entries, opp, {
+        "status": label_of(OPPORTUNITY_STATUS_LABELS), **dict.fromkeys(_STAGE_REFS, stages),
+        "pipeline_id": name_of(opportunity_queries.pipeline_names(opp, ids_in(entries, {"pipeline_id"}))),
+    })
 
 
 @bp.route("/opportunities/<int:opportunity_id>/close", methods=["POST"])

@@ -41,6 +41,7 @@ from crm.sales.order_models import TERMINAL_LABELS
 from crm.sales.order_models import OrderStatus
 from crm.sales.order_queries import OrderFilters
 from crm.sales.views import bp
+from crm.sales.views.history import history
 from crm.sales.views.history import readable_history
 from crm.workflow import instances as workflow_instances
 from crm.workflow import layout
@@ -206,7 +207,7 @@ def _history(order: Any, quote: Any) -> list[dict[str, Any]]:
                             "terminal": label_of(TERMINAL_LABELS)}
     if quote is not None:
         show["quote_id"] = name_of({quote.id: f"{quote.number} v{quote.version}"})
-    return readable_history("order", order, show)
+    return readable_history(history("order", order), order, show)
 
 
 @bp.route("/orders/<int:order_id>/diagram")

@@ -39,6 +39,7 @@ from crm.sales.models import QuoteStatus
 from crm.sales.order_models import Order
 from crm.sales.pdf import render_quote
 from crm.sales.views import bp
+from crm.sales.views.history import history
 from crm.sales.views.history import readable_history
 
 FORM_ROWS = 8
@@ -169,7 +170,7 @@ def quote_detail(quote_id: int) -> Any:
     return render_template("sales/quote_detail.html", quote=quote, order=order,
                            history=quote_queries.price_history(quote),
                            versions=quote_queries.versions(quote),
-                           entries=readable_history("quote", quote, {"status": label_of(QUOTE_STATUS_LABELS)}),
+                           entries=readable_history(history("quote", quote), quote, {"status": label_of(QUOTE_STATUS_LABELS)}),
                            field_labels=FIELD_LABELS, **_globals())
 
 
