@@ -6,6 +6,7 @@ export, pages and the API."""
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -237,6 +238,8 @@ def test_create_and_edit_through_the_pages(org, tree, login_as):
     assert again.status_code == 409 and "Someone else changed this product" in html(again)
     history = html(client.get(f"/products/{product.id}"))
     assert "Pallet nine B" in history and "Pallet nine C" not in history
+    timeline = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", history[history.index('id="timeline"'):]))
+    assert f"Category {tree['nine'].name}" in timeline  # the category by name, not its id
     assert post(client, f"/products/{product.id}/shelf", {"on_shelf": "0"}).status_code == 303
     db.session.expire_all()
     assert not db.session.get(Product, product.id).on_shelf

@@ -21,6 +21,10 @@ from flask_login import login_required
 
 from crm.auth.decorators import permission_required
 from crm.core import tabular
+from crm.core.audit import ids_in
+from crm.core.audit import label_of
+from crm.core.audit import name_of
+from crm.core.audit import readable
 from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
@@ -112,11 +116,12 @@ def product_detail(product_id: int) -> Any:
     product = queries.get_product(product_id)
     entries = timeline(db.session, "product", product.id)
     if not _can_see_cost():  # the history must not show what the page hides (copies: the log stays as is)
-        hidden = {"cost_price"}
         entries = [{**item, "entry": SimpleNamespace(
             occurred_at=item["entry"].occurred_at, action=item["entry"].action, note=item["entry"].note,
-            changes={k: v for k, v in (item["entry"].changes or {}).items() if k not in hidden})}
+            changes={k: v for k, v in (item["entry"].changes or {}).items() if k != "cost_price"})}
             for item in entries]
+    entries = readable(entries, {"material": label_of(MATERIALS),
+                                 "category_id": name_of(queries.category_names(ids_in(entries, {"category_id"})))})
     return render_template("sales/product_detail.html", product=product, entries=entries, field_labels=FIELD_LABELS,
                            materials=MATERIALS, show_cost=_can_see_cost(), max_images=services.MAX_IMAGES)
 
