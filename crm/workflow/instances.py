@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -39,6 +40,7 @@ from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow import tasks
 from crm.workflow.definitions import live_instances_on_old_versions
+from crm.workflow.inbox_sync import render
 from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessEvent
@@ -151,6 +153,8 @@ class ElementStates:
     tasks: list[dict[str, Any]]  # active tasks: bpmn id, name, state, data
     data: dict[str, Any]  # the workflow's data (the last completed task's, while running)
     problem: str | None = None
+    # Element names by bpmn id, {{ }} filled from `data`: the history shows "Ship order SO…" for op_delivery.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def element_states(instance: ProcessInstance) -> ElementStates:
@@ -199,8 +203,12 @@ def element_states(instance: ProcessInstance) -> ElementStates:
             active.discard(failing)
     # The data of the last completed task; before the first step (a start that failed) the seed data.
     last = wf.last_task.data if wf.last_task is not None else wf.task_tree.data
-    return ElementStates(sorted(completed - active - failed), sorted(active), sorted(failed), rows,
-                         _jsonable(wf.data if wf.is_completed() else last))
+    data = _jsonable(wf.data if wf.is_completed() else last)
+    names = {ts.bpmn_id: render(ts.bpmn_name, data) or ts.bpmn_id
+             for spec in [wf.spec, *wf.subprocess_specs.values()] for ts in spec.task_specs.values()
+             if getattr(ts, "bpmn_id", None) and getattr(ts, "bpmn_name", None)}
+    return ElementStates(sorted(completed - active - failed), sorted(active), sorted(failed), rows, data,
+                         names=names)
 
 
 def _jsonable(value: Any) -> Any:

@@ -5,6 +5,7 @@ discount rule; store isolation."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -352,8 +353,6 @@ def test_the_task_page_links_to_its_order(org, products, customers, staff, clien
 
 
 def _timeline_text(page: str) -> str:
-    import re
-
     section = page[page.index('id="timeline"'):]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
 
@@ -365,7 +364,11 @@ def test_the_order_history_reads_in_words(org, products, customers, staff, clien
     order = _make_order_through_the_page(client, login_as, org, quote, "prepay")
     _from_inbox(client, login_as, org.a_rep1, order, "op_sign", {"contract_no": "HT-2026-009"})
     login_as(org.a_rep1)
-    text = _timeline_text(client.get(f"/orders/{order.id}").get_data(as_text=True))
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    process = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="history"'):page.index('id="timeline"')]))
+    assert f"Task completed · Contracting order {order.number}: record the signature" in process  # not "op_sign"
+    assert "op_sign" not in process
+    text = _timeline_text(page)
     for words in ("Status Contracting → Pending collection", "Contract number HT-2026-009",
                   f"Store {order.store.name}", f"Salesperson {org.a_rep1.name}", f"Customer {order.customer.name}",
                   f"Quote {quote.number} v{quote.version}", "Payment mode Pay before delivery",
