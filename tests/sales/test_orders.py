@@ -311,7 +311,12 @@ def test_an_outbound_with_a_missing_row_is_refused_and_can_be_corrected(
     token = csrf(client, f"/tasks/{task.id}")
     resp = client.post(f"/tasks/{task.id}/form", data={"csrf_token": token, "picked.0.quantity": "",
                                                        "picked.1.quantity": "3"})
-    assert resp.status_code == 409 and "one row per delivery-note line" in resp.get_data(as_text=True)
+    # The form keeps the delivery note's rows (not addable, not removable): an emptied row comes back as a
+    # missing one, refused by field before the pipeline is asked (whose operator refuses it too: API below).
+    assert resp.status_code == 422 and "Picked quantities needs exactly 2 rows, one per given line (1 sent)." in (
+        resp.get_data(as_text=True).replace("&#39;", "'"))
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="f-picked-add"' not in page and 'aria-label="Remove row"' not in page  # no "Add row", no bin
     assert _status(order) == OrderStatus.PENDING_OUTBOUND and order.lines[1].picked_quantity is None
     _from_inbox(client, login_as, staff["warehouse"], order, "op_outbound",
                 {"picked.0.quantity": "9", "picked.1.quantity": "3"})
@@ -377,3 +382,24 @@ def test_the_order_history_reads_in_words(org, products, customers, staff, clien
     for raw in ("pending_collection", "contracting", "owner_id", "store_id", "customer_id", "contract_no", "prepay",
                 "mini_program"):
         assert raw not in text, raw
+
+
+def test_the_outbound_form_keeps_the_delivery_notes_rows(app):
+    """The picked quantities are one row per delivery-note line (`ui:options` addable/removable false):
+    a row more or less is refused by field, and the read-only cells are the task data's, whatever was
+    sent (they used to be dropped from the completed rows)."""
+    from crm.workflow import forms
+
+    data = {"picked": [{"product": "Pallet A · PL-1", "ordered": 10, "quantity": 10},
+                       {"product": "Pallet B · PL-2", "ordered": 5, "quantity": 5}]}
+    form = forms.load_form("order_pipeline.outbound.schema.json", None, data)
+    picked = next(f for f in forms.walk(form.fields) if f.name == "picked")
+    assert not picked.addable and not picked.removable
+    values, errors = forms.parse_json(form, {"picked": [{"quantity": 9, "ordered": 99999, "product": "forged"},
+                                                        {"quantity": 5}]}, data, set())
+    assert not errors
+    assert values["picked"] == [{"product": "Pallet A · PL-1", "ordered": 10, "quantity": 9},
+                                {"product": "Pallet B · PL-2", "ordered": 5, "quantity": 5}]
+    for rows in ([{"quantity": 9}], [{"quantity": 1}, {"quantity": 1}, {"quantity": 1}]):
+        _values, errors = forms.parse_json(form, {"picked": rows}, data, set())
+        assert list(errors) == ["picked"], errors

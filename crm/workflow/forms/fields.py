@@ -57,6 +57,10 @@ class Field:
     children: list[Field] = dc_field(default_factory=list)  # group fields, or table columns
     accept: list[str] | None = None  # file: allowed extensions
     rows: int = 3  # textarea
+    # table: may rows be added or removed (react-jsonschema-form's `ui:options` addable / removable)? A
+    # table whose rows are given by the task data (a delivery note's lines) says no to both.
+    addable: bool = True
+    removable: bool = True
 
     @property
     def id(self) -> str:
@@ -329,6 +333,7 @@ def _field(name: str, path: str, schema: dict[str, Any], ui: dict[str, Any], req
         readonly=bool(schema.get("readOnly") or ui.get("ui:readonly") or ui.get("ui:disabled")),
         options=options or [], accept=accept or None,
         rows=rows if isinstance(rows, int) and 1 <= rows <= 30 else 3,
+        addable=_ui_option(ui, "addable") is not False, removable=_ui_option(ui, "removable") is not False,
     )
     if widget == "group":
         f.children = _object_fields(schema, ui, path + ".", ctx)

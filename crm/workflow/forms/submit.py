@@ -415,6 +415,8 @@ def _keep(fields: list[Field], data: Mapping[str, Any], draft: Mapping[str, Any]
         elif f.readonly or f.widget == "hidden":
             if f.name in data:
                 out[f.name] = copy.deepcopy(data[f.name])
+        elif f.widget == "table" and not (f.addable and f.removable) and isinstance(data.get(f.name), list):
+            _keep_fixed_rows(f, data[f.name], out, path, errors)
         elif f.widget == "file":
             upload = uploads.get(path)
             if upload is not None and store is not None and getattr(upload, "filename", None):
@@ -431,6 +433,23 @@ def _keep(fields: list[Field], data: Mapping[str, Any], draft: Mapping[str, Any]
                 out[f.name] = draft[f.name]
             elif f.name in data:
                 out[f.name] = data[f.name]
+
+
+def _keep_fixed_rows(f: Field, given: list[Any], out: dict[str, Any], path: str, errors: Errors) -> None:
+    """A table whose rows the task data gives (not addable, not removable): exactly that many rows may
+    come back, and their read-only cells are the task data's, whatever was posted."""
+    rows = out.get(f.name)
+    if not isinstance(rows, list):
+        return
+    if (len(rows) > len(given) and not f.addable) or (len(rows) < len(given) and not f.removable):
+        _add(errors, path, _l("%(field)s needs exactly %(n)d rows, one per given line (%(got)d sent).", field=f.title,
+                              n=len(given), got=len(rows)))
+        return
+    for row, source in zip(rows, given, strict=False):
+        if isinstance(row, dict) and isinstance(source, Mapping):
+            for column in f.children:
+                if (column.readonly or column.widget == "hidden") and column.name in source:
+                    row[column.name] = copy.deepcopy(source[column.name])
 
 
 def parse_form(
