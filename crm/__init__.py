@@ -84,9 +84,11 @@ def _connect_contexts() -> None:
     """Contexts learn about each other only here (and through BPMN): upstream sends core signals and
     offers registries; downstream subscribes and registers."""
     from flask_babel import lazy_gettext as _l
+    from flask_login import current_user
 
     from crm.core import signals
     from crm.core.web import register_object_page
+    from crm.customers import queries as customer_queries
     from crm.customers.queries import register_list_column
     from crm.highseas.rules import register_exemption
     from crm.highseas.services import on_customer_locking
@@ -94,12 +96,18 @@ def _connect_contexts() -> None:
     from crm.highseas.sweep import days_until_recycle_cells
     from crm.notify.services import on_follow_up_due
     from crm.notify.services import on_task_opened
+    from crm.sales import order_queries
+    from crm.sales import quote_queries
     from crm.sales.opportunity_queries import open_opportunity_customer_ids
 
     # Tasks and process instances only hold an object reference; these are the pages they link to.
-    register_object_page("customer", "customers.detail", "customer_id", _l("Customer"))
-    register_object_page("quote", "sales.quote_detail", "quote_id", _l("Quote"))
-    register_object_page("order", "sales.order_detail", "order_id", _l("Order"))
+    # The link shows the object's name or number as the reader may see it (their scope), else "#id".
+    register_object_page("customer", "customers.detail", "customer_id", _l("Customer"),
+                         lambda oid: customer_queries.name_of(oid, current_user))
+    register_object_page("quote", "sales.quote_detail", "quote_id", _l("Quote"),
+                         lambda oid: quote_queries.number_of(oid, current_user))
+    register_object_page("order", "sales.order_detail", "order_id", _l("Order"),
+                         lambda oid: order_queries.number_of(oid, current_user))
     signals.task_opened.connect(on_task_opened)
     signals.follow_up_due.connect(on_follow_up_due)
     signals.customer_released.connect(on_customer_released)

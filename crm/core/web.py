@@ -4,6 +4,7 @@ details, form-error plumbing, and small view helpers."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -201,7 +202,7 @@ def int_arg(name: str, default: int | None = None) -> int | None:
 
 
 _ACTION_LABELS: dict[str, Any] = {}
-_OBJECT_PAGES: dict[str, tuple[str, str, Any]] = {}
+_OBJECT_PAGES: dict[str, tuple[str, str, Any, Any]] = {}
 
 
 def register_action_label(action: str, label: Any) -> None:
@@ -209,20 +210,24 @@ def register_action_label(action: str, label: Any) -> None:
     _ACTION_LABELS[action] = label
 
 
-def register_object_page(object_type: str, endpoint: str, id_arg: str, label: Any) -> None:
+def register_object_page(object_type: str, endpoint: str, id_arg: str, label: Any,
+                         name: Callable[[int], str | None] | None = None) -> None:
     """Contexts name the page of their business objects ("order" -> sales.order_detail(order_id=…)), so
-    pages that only hold an object reference (a task, an instance) can link to it without importing them."""
-    _OBJECT_PAGES[object_type] = (endpoint, id_arg, label)
+    pages that only hold an object reference (a task, an instance) can link to it without importing them.
+    `name(object_id)` says what the link shows ("SO20261122-000004"); None (outside the reader's scope, or
+    no `name`) shows "#id"."""
+    _OBJECT_PAGES[object_type] = (endpoint, id_arg, label, name)
 
 
-def object_page(object_type: str | None, object_id: Any) -> tuple[str, str] | None:
-    """(label, url) of a business object's page, or None when no context registered its type. The page
-    itself checks permission and scope (404 outside them)."""
+def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str] | None:
+    """(label, url, name) of a business object's page, or None when no context registered its type. The
+    page itself checks permission and scope (404 outside them)."""
     page = _OBJECT_PAGES.get(object_type or "")
     if page is None or object_id is None:
         return None
-    endpoint, id_arg, label = page
-    return str(label), url_for(endpoint, **{id_arg: object_id})
+    endpoint, id_arg, label, name = page
+    shown = name(int(object_id)) if name is not None else None
+    return str(label), url_for(endpoint, **{id_arg: object_id}), shown or f"#{object_id}"
 
 
 def register_template_helpers(app: Flask) -> None:

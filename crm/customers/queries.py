@@ -349,3 +349,8 @@ def cross_store_duplicates(actor: User, key: str, after: str | None, limit: int 
         for customer in db.session.scalars(found):
             rows[getattr(customer, column.key)].append(customer)
     return list(rows.items()), (keys[-1] if more and keys else None)
+
+
+def name_of(customer_id: int, actor: User) -> str | None:
+    """The customer's name for a page that only holds a reference to it; None outside the actor's scope."""
+    return db.session.scalar(visible(select(Customer.name).where(Customer.id == customer_id), actor, Customer))

@@ -154,3 +154,8 @@ def process_history(order: Order) -> list[Any]:
     for instance in instances(order):
         out.extend(runtime.history(instance.id))
     return out
+
+
+def number_of(order_id: int, actor: User) -> str | None:
+    """The order's number, for a page that only holds a reference to it (a task); None outside the scope."""
+    return db.session.scalar(visible(select(Order.number).where(Order.id == order_id), actor, Order))

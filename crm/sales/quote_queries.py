@@ -90,3 +90,10 @@ def price_history(quote: Quote, n: int = HISTORY_N) -> dict[str, dict[int, list[
 def versions(quote: Quote) -> list[Quote]:
     return list(db.session.scalars(select(Quote).where(Quote.number == quote.number, Quote.store_id == quote.store_id)
                                    .order_by(Quote.version)))
+
+
+def number_of(quote_id: int, actor: User) -> str | None:
+    """"Q… v2" for a page that only holds a reference to the quote; None outside the actor's scope."""
+    row = db.session.execute(visible(select(Quote.number, Quote.version).where(Quote.id == quote_id), actor,
+                                     Quote)).first()
+    return f"{row.number} v{row.version}" if row is not None else None

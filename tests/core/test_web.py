@@ -274,3 +274,21 @@ def test_int_arg(probe_app: Flask, raw: str, expected: int | None) -> None:
     with probe_app.test_request_context(f"/?n={raw}"):
         assert int_arg("n") == expected
         assert int_arg("missing", 7) == 7
+
+
+def test_object_links_show_a_name_the_reader_may_see_else_the_id(app: Any) -> None:
+    """`object_page` (task and instance pages link to the business object they are about): the name the
+    context's resolver gives, "#id" when it gives none (outside the reader's scope) or has no resolver."""
+    from crm.core import web
+
+    web.register_object_page("probe_named", "auth.login", "next", "Probe", lambda oid: {7: "P-007"}.get(oid))
+    web.register_object_page("probe_plain", "auth.login", "next", "Plain")
+    try:
+        with app.test_request_context():
+            assert web.object_page("probe_named", 7)[::2] == ("Probe", "P-007")
+            assert web.object_page("probe_named", 8)[2] == "#8"
+            assert web.object_page("probe_plain", 9)[2] == "#9"
+            assert web.object_page("unknown", 9) is None
+    finally:
+        web._OBJECT_PAGES.pop("probe_named", None)
+        web._OBJECT_PAGES.pop("probe_plain", None)

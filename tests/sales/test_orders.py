@@ -353,7 +353,7 @@ def test_the_task_page_links_to_its_order(org, products, customers, staff, clien
     task = open_task(order, "op_sign")
     login_as(org.a_rep1)
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    assert f'href="/orders/{order.id}"' in page
+    assert f'href="/orders/{order.id}">Order {order.number}</a>' in page  # by its number, not "#id"
     assert client.get(f"/orders/{order.id}").status_code == 200
 
 
