@@ -86,6 +86,9 @@ def test_pay_before_delivery_from_quote_to_completed_each_step_from_the_right_in
     assert _status(order) == OrderStatus.PENDING_COLLECTION and order.signed_at and order.contract_no == "HT-2026-001"
     assert all(ln.signed_at for ln in order.lines)
 
+    login_as(staff["finance"])
+    waiting = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Waiting for finance to record the collection of ¥950.00." in waiting  # not "no task is waiting"
     _pay(client, login_as, staff["finance"], order)
     assert _status(order) == OrderStatus.PENDING_OUTBOUND and order.paid_amount == Decimal("950.00")
     outbound = open_task(order, "op_outbound")
@@ -107,6 +110,7 @@ def test_pay_before_delivery_from_quote_to_completed_each_step_from_the_right_in
     login_as(org.a_rep1)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'data-status="completed"' in page and "SF1234567890" in page and "HT-2026-001" in page
+    assert "The pipeline is finished." in page
 
 
 def test_delivery_in_arrears_collects_after_receipt(org, products, customers, staff, client, login_as):
