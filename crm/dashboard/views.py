@@ -13,6 +13,7 @@ from flask_login import login_required
 from crm.auth.permissions import SCOPE_LABELS
 from crm.auth.scopes import scope_context
 from crm.core import nav
+from crm.sales import order_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -24,8 +25,11 @@ nav.add_nav(nav.NavItem("main", "dashboard.home", _l("Home"), "house", order=0))
 def home() -> Any:
     ctx = scope_context(current_user)
     shortcuts = [item for item in nav.nav_for(current_user, "admin")]
+    # Finance records collections on the order page; the pipeline gives them no task for it.
+    collections = order_queries.awaiting_collection(current_user) if current_user.can("order.record_payment") else None
     return render_template(
         "dashboard/home.html",
         scope_labels=[str(SCOPE_LABELS[s]) for s in sorted(ctx.scopes)],
         shortcuts=shortcuts,
+        collections=collections,
     )

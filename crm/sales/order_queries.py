@@ -11,10 +11,12 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -159,3 +161,12 @@ def process_history(order: Order) -> list[Any]:
 def number_of(order_id: int, actor: User) -> str | None:
     """The order's number, for a page that only holds a reference to it (a task); None outside the scope."""
     return db.session.scalar(visible(select(Order.number).where(Order.id == order_id), actor, Order))
+
+
+def awaiting_collection(actor: User) -> tuple[int, Decimal]:
+    """Orders in the actor's scope waiting for their collection, and what is outstanding on them: the
+    pipeline has no task for finance there (it waits for the payment), so the home page says it."""
+    stmt = visible(select(func.count(), func.coalesce(func.sum(Order.total - Order.paid_amount), 0))
+                   .select_from(Order).where(Order.status == OrderStatus.PENDING_COLLECTION), actor, Order)
+    count, outstanding = db.session.execute(stmt).one()
+    return int(count), Decimal(outstanding)

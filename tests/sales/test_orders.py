@@ -407,3 +407,20 @@ def test_the_outbound_form_keeps_the_delivery_notes_rows(app):
     for rows in ([{"quantity": 9}], [{"quantity": 1}, {"quantity": 1}, {"quantity": 1}]):
         _values, errors = forms.parse_json(form, {"picked": rows}, data, set())
         assert list(errors) == ["picked"], errors
+
+
+def test_finance_home_lists_the_collections_to_record(org, products, customers, staff, client, login_as):
+    """The pipeline gives finance no task while an order waits for its payment: their home page counts
+    those orders in their scope, with the amount outstanding, and links to them. Others see no card."""
+    order = order_from_quote(org, approved_quote(org, products, customers))
+    _sign(org, order)
+    login_as(staff["finance"])
+    home = client.get("/").get_data(as_text=True)
+    card = home[home.index('id="collections-to-record"'):]
+    assert f"1 order waits for its collection · ¥{order.total:,.2f} outstanding" in card
+    assert 'href="/orders/?status=pending_collection"' in card
+    _pay_service(staff, order)
+    login_as(staff["finance"])
+    assert "No order waits for a collection." in client.get("/").get_data(as_text=True)
+    login_as(org.a_rep1)
+    assert 'id="collections-to-record"' not in client.get("/").get_data(as_text=True)
