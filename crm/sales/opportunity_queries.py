@@ -129,3 +129,11 @@ def pipeline_names(opportunity: Opportunity, ids: set[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(select(Pipeline.id, Pipeline.name).where(
         Pipeline.id.in_(ids), Pipeline.store_id == opportunity.store_id)).all())
+
+
+def names(ids: set[int], actor: User) -> dict[int, str]:
+    """Names of these opportunities, those in the actor's scope (a quote's history names its own)."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(visible(select(Opportunity.id, Opportunity.name).where(Opportunity.id.in_(ids)),
+                                           actor, Opportunity)).all())

@@ -97,3 +97,12 @@ def number_of(quote_id: int, actor: User) -> str | None:
     row = db.session.execute(visible(select(Quote.number, Quote.version).where(Quote.id == quote_id), actor,
                                      Quote)).first()
     return f"{row.number} v{row.version}" if row is not None else None
+
+
+def numbers(ids: set[int], actor: User) -> dict[int, str]:
+    """"Q… v2" of these quotes, those in the actor's scope (a history names earlier versions)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(visible(select(Quote.id, Quote.number, Quote.version).where(Quote.id.in_(ids)), actor,
+                                      Quote))
+    return {row.id: f"{row.number} v{row.version}" for row in rows}

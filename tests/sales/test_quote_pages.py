@@ -135,3 +135,17 @@ def test_the_quote_history_reads_in_words(org, products, customers, login_as):
         assert words in text, words
     for raw in ("pending_approval", "customer_id", "store_id", "owner_id"):
         assert raw not in text, raw
+
+
+def test_a_revised_quote_names_the_version_it_replaced(org, products, customers, login_as):
+    from crm.sales import quote_services
+
+    quote = submitted(org.a_rep1, customers["a"], line(products["p100"], "85.00"))
+    quote_services.set_quote_status(quote.id, "rejected", comment="too low", actor_id=org.a_sup.id)
+    v2 = quote_services.revise_quote(quote.id, actor=org.a_rep1)
+    db.session.commit()
+    page = login_as(org.a_rep1).get(f"/quotes/{v2.id}").get_data(as_text=True)
+    import re
+
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="timeline"'):]))
+    assert f"Previous version {quote.number} v1" in text

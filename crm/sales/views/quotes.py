@@ -22,7 +22,9 @@ from sqlalchemy import select
 from crm.auth.decorators import permission_required
 from crm.auth.scopes import visible
 from crm.core import files
+from crm.core.audit import ids_in
 from crm.core.audit import label_of
+from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
@@ -30,6 +32,7 @@ from crm.core.web import register_action_label
 from crm.core.web import stored_file_response
 from crm.customers.models import Customer
 from crm.extensions import db
+from crm.sales import opportunity_queries
 from crm.sales import quote_queries
 from crm.sales import quote_services
 from crm.sales.models import QUOTE_STATUS_LABELS
@@ -170,8 +173,18 @@ def quote_detail(quote_id: int) -> Any:
     return render_template("sales/quote_detail.html", quote=quote, order=order,
                            history=quote_queries.price_history(quote),
                            versions=quote_queries.versions(quote),
-                           entries=readable_history(history("quote", quote), quote, {"status": label_of(QUOTE_STATUS_LABELS)}),
+                           entries=_history(quote),
                            field_labels=FIELD_LABELS, **_globals())
+
+
+def _history(quote: Any) -> list[dict[str, Any]]:
+    """The quote's history: its status by label, the version it replaced and its opportunity by name."""
+    entries = history("quote", quote)
+    return readable_history(entries, quote, {
+        "status": label_of(QUOTE_STATUS_LABELS),
+        "previous_id": name_of(quote_queries.numbers(ids_in(entries, {"previous_id"}), current_user)),
+        "opportunity_id": name_of(opportunity_queries.names(ids_in(entries, {"opportunity_id"}), current_user)),
+    })
 
 
 def _action(quote_id: int, fn: Any, done: str) -> Any:
