@@ -102,6 +102,10 @@ def test_pay_before_delivery_from_quote_to_completed_each_step_from_the_right_in
                                                                                 "tracking_no": "SF1234567890"})
     assert _status(order) == OrderStatus.PENDING_RECEIPT and order.tracking_no == "SF1234567890"
 
+    login_as(org.a_rep1)
+    receipt = client.get(f"/tasks/{open_task(order, 'op_receipt').id}").get_data(as_text=True)
+    assert len(re.findall(r'type="radio" name="rating"', receipt)) == 5
+    assert "★★★★★ 5" in receipt  # the rating is picked from five, not typed
     _from_inbox(client, login_as, org.a_rep1, order, "op_receipt", {"rating": "5", "rating_comment": "很好"})
     assert _status(order) == OrderStatus.COMPLETED
     assert order.rating == 5 and not order.receipt_auto and order.completed_at is not None
