@@ -88,7 +88,7 @@ def test_complete_validates_like_the_form(task, api_inbox, call):
     assert body["errors"]["amount"] == ["Amount has at most 2 decimal places."]
     body = assert_problem(call("POST", f"/api/v1/tasks/{task.id}/complete", rep, json={"data": {}},
                                headers={"Accept-Language": "zh-CN"}), 422, "amount", "decision")
-    assert body["errors"]["decision"] == ["Decision为必填项。"]
+    assert body["errors"]["decision"] == ["决定为必填项。"]  # the field's title in Chinese too
     assert_problem(call("POST", f"/api/v1/tasks/{task.id}/complete", rep, json={"data": "x"}), 422, "data")
     assert db.session.get(HumanTask, task.id, populate_existing=True).status == TaskStatus.CLAIMED
     resp = call("POST", f"/api/v1/tasks/{task.id}/complete", rep, json={"data": VALID})

@@ -24,6 +24,7 @@ from jsonschema.validators import validator_for
 
 from crm.core.errors import DomainError
 from crm.workflow import registry
+from crm.workflow.forms.i18n import translate
 from crm.workflow.inbox_sync import render
 
 TRUE_WORDS = {"on", "true", "1", "yes"}  # what a checkbox (or a yes/no choice) posts for yes
@@ -208,7 +209,7 @@ def load_form(schema_file: str | None, uischema_file: str | None, data: Mapping[
 def _text(value: Any, ctx: dict[str, Any]) -> str | None:
     if value is None:
         return None
-    return render(str(value), ctx)
+    return render(translate(str(value)), ctx)
 
 
 def _ordered(names: list[str], order: Any) -> list[str]:
@@ -248,12 +249,12 @@ def _options(schema: dict[str, Any], ui: dict[str, Any]) -> list[tuple[str, str]
     if isinstance(schema.get("enum"), list):
         values = schema["enum"]
         names = schema.get("enumNames") or _ui_option(ui, "enumNames") or []
-        labels = [str(names[i]) if i < len(names) else _label(v) for i, v in enumerate(values)]
+        labels = [translate(str(names[i])) if i < len(names) else _label(v) for i, v in enumerate(values)]
         return [(as_text(v), label) for v, label in zip(values, labels, strict=True)]
     for key in ("oneOf", "anyOf"):
         choices = schema.get(key)
         if isinstance(choices, list) and choices and all(isinstance(c, dict) and "const" in c for c in choices):
-            return [(as_text(c["const"]), str(c.get("title", _label(c["const"])))) for c in choices]
+            return [(as_text(c["const"]), translate(str(c.get("title", _label(c["const"]))))) for c in choices]
     return None
 
 
