@@ -61,7 +61,7 @@ def _at(page: Any, base: str, order_url: str, element: str, status: str) -> None
     expect(page.locator(f"#diagram [data-element-id='{element}'].crm-active")).to_have_count(1)
 
 
-def _from_inbox(page: Any, base: str, mobile: str, title_part: str, fill: dict[str, str]) -> None:
+def _from_inbox(page: Any, base: str, mobile: str, title_part: str, fill: dict[str, str | bool]) -> None:
     from playwright.sync_api import expect
 
     _logout(page, base)
@@ -72,7 +72,10 @@ def _from_inbox(page: Any, base: str, mobile: str, title_part: str, fill: dict[s
         page.goto(f"{base}/tasks/")
     page.locator("a", has_text=title_part).first.click()
     for selector, value in fill.items():
-        page.fill(selector, value)
+        if value is True:
+            page.check(selector)  # a radio button or a checkbox
+        else:
+            page.fill(selector, value)
     page.click("#complete-button")
     expect(page.locator(".alert-success")).to_contain_text(title_part)
 
@@ -113,7 +116,7 @@ def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[s
     _from_inbox(page, base, LOGISTICS, number, {"#f-carrier": "顺丰速运", "#f-tracking_no": "SF8888"})
     _at(page, base, order_url, "op_receipt", "pending_receipt")
 
-    _from_inbox(page, base, REP, number, {"#f-rating": "5"})
+    _from_inbox(page, base, REP, number, {'#f-rating input[value="5"]': True})  # five stars
     page.goto(order_url)
     expect(page.locator("#order-status")).to_have_attribute("data-status", "completed")
     expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
