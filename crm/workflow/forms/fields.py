@@ -40,6 +40,14 @@ class FormUnavailable(DomainError):
 Errors = dict[str, list[str]]
 
 
+def add_error(errors: Errors, path: str, message: Any) -> None:
+    """Add `message` to the errors of `path` (the whole form when empty), once."""
+    bucket = errors.setdefault(path or "_form", [])
+    text = str(message)
+    if text not in bucket:
+        bucket.append(text)
+
+
 @dataclass
 class Field:
     name: str

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,14 +21,17 @@ from jsonschema import FormatChecker
 from jsonschema.validators import Draft202012Validator
 from jsonschema.validators import validator_for
 
-from crm.core.errors import ValidationFailed
 from crm.workflow.forms.fields import TRUE_WORDS
 from crm.workflow.forms.fields import Errors
 from crm.workflow.forms.fields import Field
 from crm.workflow.forms.fields import Form
+from crm.workflow.forms.fields import add_error as _add
 from crm.workflow.forms.fields import as_text
 from crm.workflow.forms.fields import schema_type
 from crm.workflow.forms.fields import walk
+from crm.workflow.forms.kept import StoreFile
+from crm.workflow.forms.kept import keep as _keep
+from crm.workflow.forms.kept import merge_kept as _merge_kept
 
 MISSING: Any = object()  # "no value given": the key stays out of the data
 MAX_ROWS = 200
@@ -97,13 +99,6 @@ class _Ctx:
     errors: Errors
     mode: str  # "form" (strings) or "json"
     form: Form
-
-
-def _add(errors: Errors, path: str, message: Any) -> None:
-    bucket = errors.setdefault(path or "_form", [])
-    text = str(message)
-    if text not in bucket:
-        bucket.append(text)
 
 
 def _field_title(form: Form, path: str) -> str:
@@ -385,9 +380,6 @@ def validate(form: Form, instance: dict[str, Any], errors: Errors | None = None)
 
 
 # Putting it together ------------------------------------------------------------------------------------------
-StoreFile = Callable[[Field, str, Any], int]  # (field, path, upload) -> attachment id; raises ValidationFailed
-
-
 def _final(value: Any) -> Any:
     """The coerced values as stored in task data: money as its text, never a float."""
     if isinstance(value, Decimal):
@@ -397,59 +389,6 @@ def _final(value: Any) -> Any:
     if isinstance(value, list):
         return [_final(v) for v in value]
     return value
-
-
-def _keep(fields: list[Field], data: Mapping[str, Any], draft: Mapping[str, Any], out: dict[str, Any],
-          uploads: Mapping[str, Any], prefix: str, store: StoreFile | None, errors: Errors,
-          file_ids: set[int] | None) -> None:
-    """Read-only and hidden fields from the task data; file fields from new uploads or what the task
-    already holds."""
-    for f in fields:
-        path = prefix + f.name
-        if f.widget == "group":
-            inner = out.get(f.name) if isinstance(out.get(f.name), dict) else {}
-            _keep(f.children, data.get(f.name) if isinstance(data.get(f.name), Mapping) else {},
-                  draft.get(f.name) if isinstance(draft.get(f.name), Mapping) else {}, inner, uploads, path + ".",
-                  store, errors, file_ids)
-            out[f.name] = inner
-        elif f.readonly or f.widget == "hidden":
-            if f.name in data:
-                out[f.name] = copy.deepcopy(data[f.name])
-        elif f.widget == "table" and not (f.addable and f.removable) and isinstance(data.get(f.name), list):
-            _keep_fixed_rows(f, data[f.name], out, path, errors)
-        elif f.widget == "file":
-            upload = uploads.get(path)
-            if upload is not None and store is not None and getattr(upload, "filename", None):
-                try:
-                    out[f.name] = store(f, path, upload)
-                except ValidationFailed as exc:
-                    for messages in exc.errors.values():
-                        for message in messages:
-                            _add(errors, path, message)
-            elif f.name in out and file_ids is not None:  # the API names an attachment of the task
-                if out[f.name] not in file_ids:
-                    _add(errors, path, _l("%(field)s: upload the file to the task first.", field=f.title))
-            elif f.name in draft:
-                out[f.name] = draft[f.name]
-            elif f.name in data:
-                out[f.name] = data[f.name]
-
-
-def _keep_fixed_rows(f: Field, given: list[Any], out: dict[str, Any], path: str, errors: Errors) -> None:
-    """A table whose rows the task data gives (not addable, not removable): exactly that many rows may
-    come back, and their read-only cells are the task data's, whatever was posted."""
-    rows = out.get(f.name)
-    if not isinstance(rows, list):
-        return
-    if (len(rows) > len(given) and not f.addable) or (len(rows) < len(given) and not f.removable):
-        _add(errors, path, _l("%(field)s needs exactly %(n)d rows, one per given line (%(got)d sent).", field=f.title,
-                              n=len(given), got=len(rows)))
-        return
-    for row, source in zip(rows, given, strict=False):
-        if isinstance(row, dict) and isinstance(source, Mapping):
-            for column in f.children:
-                if (column.readonly or column.widget == "hidden") and column.name in source:
-                    row[column.name] = copy.deepcopy(source[column.name])
 
 
 def parse_form(
@@ -465,15 +404,6 @@ def parse_form(
     validate(form, values, errors)
     _merge_kept(form.fields, raw, values)
     return _final(values), raw, errors
-
-
-def _merge_kept(fields: list[Field], raw: dict[str, Any], values: Mapping[str, Any]) -> None:
-    """Show read-only, hidden and file fields again with the values they hold (never posted back)."""
-    for f in fields:
-        if f.widget == "group" and isinstance(raw.get(f.name), dict) and isinstance(values.get(f.name), Mapping):
-            _merge_kept(f.children, raw[f.name], values[f.name])
-        elif (f.readonly or f.widget in ("hidden", "file")) and f.name in values:
-            raw[f.name] = values[f.name]
 
 
 def parse_json(form: Form, body: Any, data: Mapping[str, Any], attachment_ids: set[int]) -> tuple[dict[str, Any], Errors]:
