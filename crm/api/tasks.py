@@ -51,7 +51,9 @@ def _id(**kwargs: Any) -> fields.Int:
 
 class TaskSchema(ma.Schema):
     id = fields.Int()
-    title = fields.Str()
+    title = fields.Str(attribute="shown_title", metadata={
+        "description": "In the request's language (Accept-Language) where the catalogue translates the diagram's "
+                       "title, else as the diagram says it."})
     status = fields.Enum(TaskStatus, by_value=True)
     process_key = fields.Str()
     bpmn_id = fields.Str(metadata={"description": "The user task's id in the diagram."})
@@ -69,9 +71,9 @@ class TaskSchema(ma.Schema):
     completed_by_id = fields.Int(allow_none=True)
 
 
-# The task's own columns in every answer that extends TaskSchema (read once: building a schema instance per
-# request to list its fields cost more than the rest of the answer).
-TASK_FIELDS = tuple(TaskSchema().fields)
+# The task's own attributes in every answer that extends TaskSchema (read once: building a schema instance per
+# request to list its fields cost more than the rest of the answer). Answers built as dicts use these keys.
+TASK_FIELDS = tuple(f.attribute or name for name, f in TaskSchema().fields.items())
 
 
 class NextTaskSchema(ma.Schema):
@@ -147,7 +149,7 @@ def _detail(task: HumanTask) -> dict[str, Any]:
     form = forms.load_form(task.form_schema, task.form_uischema, data) if task.is_open else None
     out: dict[str, Any] = {name: getattr(task, name) for name in TASK_FIELDS}
     out.update(
-        instructions=task.instructions,
+        instructions=task.shown_instructions,
         candidate_ids=tasks.candidate_ids(task),
         form={"schema": form.schema, "uischema": form.uischema} if form is not None else None,
         data=forms.initial_values(form, data, task.draft) if form is not None else {},
@@ -219,7 +221,7 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
     runtime.complete_task(task.id, values, actor_id=current_user.id)
     done, following, candidates = task_queries.after_completion(current_user, task)
     out: dict[str, Any] = {name: getattr(done, name) for name in TASK_FIELDS}
-    out["next_tasks"] = [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.title, "process_key": t.process_key,
+    out["next_tasks"] = [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.shown_title, "process_key": t.process_key,
                           "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at}
                          for t in following]
     return out

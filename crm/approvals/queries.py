@@ -25,6 +25,7 @@ from crm.org.models import User
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import TaskStatus
+from crm.workflow.models import title_columns
 
 
 @dataclass
@@ -72,7 +73,7 @@ def pending(user: Any, filters: QueueFilters | None = None, *, cursor: str | Non
         .where(HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]),
                HumanTask.process_key.in_(APPROVAL_TASK_PROCESSES), HumanTask.bpmn_id.in_(DECISION_TASKS), mine)
     )
-    return keyset_page(db.session, _filtered(stmt, f, HumanTask.title), [SortKey(HumanTask.id, descending=True)], cursor=cursor,
+    return keyset_page(db.session, _filtered(stmt, f, *title_columns()), [SortKey(HumanTask.id, descending=True)], cursor=cursor,
                        limit=limit, scalars=False)
 
 

@@ -307,8 +307,8 @@ def enter_step(request_id: int, step_index: int) -> dict[str, Any]:
         _log(request, step_index, DecisionOutcome.AUTO_PASSED, step.get("reason"))
     elif step["mode"] != "sequential":  # sequential: each turn's task announces itself (notify_kind)
         notify(step["approvers"], "approval_requested",
-               str(_l("Approval requested: %(title)s", title=_title(request))),
-               body=str(_l("Step: %(step)s", step=step.get("title") or "")), url=QUEUE_URL, store_id=request.store_id)
+               _l("Approval requested: %(title)s", title=_title(request)),
+               body=_l("Step: %(step)s", step=step.get("title") or ""), url=QUEUE_URL, store_id=request.store_id)
     db.session.flush()
     return {"request_id": request.id, "step": step_index}
 
@@ -325,7 +325,7 @@ def remind(request_id: int, step_index: int) -> dict[str, Any]:
     request = _request(request_id)
     pending = sorted({t.assignee_id for t in _open_approval_tasks(request.instance_id) if t.assignee_id})
     _log(request, step_index, DecisionOutcome.REMINDED, None)
-    notify(pending, "approval_reminder", str(_l("Reminder: approval waiting: %(title)s", title=_title(request))),
+    notify(pending, "approval_reminder", _l("Reminder: approval waiting: %(title)s", title=_title(request)),
            url=QUEUE_URL, store_id=request.store_id)
     return {"reminded": pending}
 
@@ -354,7 +354,7 @@ def escalate(request_id: int, step_index: int, submitter_id: int | None = None) 
             reason = "no supervisor above the approvers; passed automatically"
     _log(request, step_index, DecisionOutcome.ESCALATED, reason)
     if approvers:
-        notify(approvers, "approval_escalated", str(_l("Approval escalated to you: %(title)s", title=_title(request))),
+        notify(approvers, "approval_escalated", _l("Approval escalated to you: %(title)s", title=_title(request)),
                url=QUEUE_URL, store_id=request.store_id)
     return {"approvers": approvers, "auto": auto, "reason": reason}
 
@@ -396,8 +396,8 @@ def close_request(request_id: int, step_results: list[Any]) -> dict[str, Any]:
     db.session.flush()
     if request.submitter_id:
         notify([request.submitter_id], "approval_decided",
-               str(_l("Your request was approved: %(title)s", title=_title(request)) if approved
-                   else _l("Your request was rejected: %(title)s", title=_title(request))),
+               _l("Your request was approved: %(title)s", title=_title(request)) if approved
+                   else _l("Your request was rejected: %(title)s", title=_title(request)),
                url=request_url(request.id), store_id=request.store_id)
     return {
         "request_id": request.id, "status": request.status.value,

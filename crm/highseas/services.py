@@ -228,7 +228,7 @@ def assign(customer_ids: Iterable[Any], to_user_id: Any, reason: Any = "", *, ac
             _set_owner(customer, target.id, MoveKind.ASSIGNED, reason_text or str(_l("Assigned from the high seas")),
                        actor_id=actor.id)
             moved += 1
-            notify([target.id], "highseas_moved", str(_l("A customer was assigned to you: %(name)s", name=customer.name)),
+            notify([target.id], "highseas_moved", _l("A customer was assigned to you: %(name)s", name=customer.name),
                    body=reason_text or None, url=_url(customer), store_id=customer.store_id)
     return moved
 
@@ -307,9 +307,9 @@ def claim_approved(claim_id: int, actor_id: int | None) -> dict[str, Any]:
         claim.status = ClaimStatus.REJECTED
         claim.closed_at = now
         db.session.flush()
-        notify([claim.applicant_id], "highseas_claim", str(_l("Your claim of %(name)s could not be completed",
-                                                                 name=customer.name)),
-               body=str(_l("The customer was given to someone else meanwhile.")), url=_url(customer),
+        notify([claim.applicant_id], "highseas_claim", _l("Your claim of %(name)s could not be completed",
+                                                             name=customer.name),
+               body=_l("The customer was given to someone else meanwhile."), url=_url(customer),
                store_id=customer.store_id)
         return {"owner_set": False}
     if customer.owner_id is None:
@@ -318,12 +318,12 @@ def claim_approved(claim_id: int, actor_id: int | None) -> dict[str, Any]:
     claim.visit_due_at = now + timedelta(days=pool.return_visit_days)
     db.session.flush()
     due = claim.visit_due_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
-    notify([claim.applicant_id], "highseas_claim", str(_l("Your claim of %(name)s was approved", name=customer.name)),
-           body=str(_l("Record a visit before %(due)s or the customer returns to the high seas.", due=due)),
+    notify([claim.applicant_id], "highseas_claim", _l("Your claim of %(name)s was approved", name=customer.name),
+           body=_l("Record a visit before %(due)s or the customer returns to the high seas.", due=due),
            url=_url(customer), store_id=customer.store_id)
     others = {_supervisor_of(claim.applicant_id), claim.former_owner_id} - {None, claim.applicant_id}
     notify([u for u in others if u], "highseas_claim",
-           str(_l("%(who)s claimed %(name)s from the high seas", who=claim.applicant.name, name=customer.name)),
+           _l("%(who)s claimed %(name)s from the high seas", who=claim.applicant.name, name=customer.name),
            url=_url(customer), store_id=customer.store_id)
     return {"owner_set": True, "visit_due_at": claim.visit_due_at.isoformat()}
 
@@ -336,8 +336,8 @@ def claim_rejected(claim_id: int) -> dict[str, Any]:
     claim.decided_at = claim.closed_at = utcnow()
     db.session.flush()
     record_event(db.session, customer, "high_seas_claim_rejected", actor_id=None, details={"claim_id": claim.id})
-    notify([claim.applicant_id], "highseas_claim", str(_l("Your claim of %(name)s was rejected", name=customer.name)),
-           body=str(_l("The customer stays in the high seas.")), url="/high-seas/claims", store_id=customer.store_id)
+    notify([claim.applicant_id], "highseas_claim", _l("Your claim of %(name)s was rejected", name=customer.name),
+           body=_l("The customer stays in the high seas."), url="/high-seas/claims", store_id=customer.store_id)
     return {"status": "rejected"}
 
 
@@ -349,7 +349,7 @@ def claim_visited(claim_id: int) -> dict[str, Any]:
     claim.closed_at = utcnow()
     db.session.flush()
     notify([u for u in {claim.applicant_id, _supervisor_of(claim.applicant_id)} if u], "highseas_claim",
-           str(_l("%(name)s was visited in time and stays with %(who)s", name=customer.name, who=claim.applicant.name)),
+           _l("%(name)s was visited in time and stays with %(who)s", name=customer.name, who=claim.applicant.name),
            url=_url(customer), store_id=customer.store_id)
     return {"status": "kept"}
 
@@ -372,7 +372,7 @@ def claim_expired(claim_id: int) -> dict[str, Any]:
     if returned:
         people = {claim.applicant_id, _supervisor_of(claim.applicant_id), claim.former_owner_id}
         notify([u for u in people if u], "highseas_moved",
-               str(_l("%(name)s returned to the high seas: no visit in time", name=customer.name)),
+               _l("%(name)s returned to the high seas: no visit in time", name=customer.name),
                url=_url(customer), store_id=customer.store_id)
     return {"status": "returned", "returned": returned}
 

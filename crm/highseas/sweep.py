@@ -154,15 +154,15 @@ def _tell_recycled(run: _Run, counts: dict[int, dict[int, int]]) -> None:
             for person in {owner_id, supervisors.get(owner_id)} - {None}:
                 total, names = by_person.get(int(person), (0, []))  # type: ignore[arg-type]
                 by_person[int(person)] = (total + n, names + firsts.get((store, owner_id), []))  # type: ignore[arg-type]
-        messages: list[tuple[int, str, str | None, str | None]] = []
+        messages: list[tuple[int, Any, Any, str | None]] = []
         for person, (total, names) in sorted(by_person.items()):
             if total == 1:
                 cid, name = names[0]
-                messages.append((person, str(_l("%(name)s was recycled to the high seas", name=name)), None,
+                messages.append((person, _l("%(name)s was recycled to the high seas", name=name), None,
                                  f"/customers/{cid}"))
             else:
                 text = ", ".join(name for _, name in names[:10]) + ("…" if total > 10 else "")
-                messages.append((person, str(_l("%(n)d customers were recycled to the high seas", n=total)),
+                messages.append((person, _l("%(n)d customers were recycled to the high seas", n=total),
                                  text, "/high-seas/"))
         notify_many("highseas_moved", messages, store_id=store)
 
@@ -192,14 +192,14 @@ def _remind(pool: HighSeasPool, sql: rules_sql.PoolRules, now: datetime) -> int:
     sent = {(r.customer_id, r.due_on) for r in db.session.execute(
         upsert(table).values(values).on_conflict_do_nothing().returning(table.c.customer_id, table.c.due_on))}
     names = {row.id: row for row in rows}
-    messages: list[tuple[int, str, str | None, str | None]] = []
+    messages: list[tuple[int, Any, Any, str | None]] = []
     for v in values:
         if (v["customer_id"], v["due_on"]) not in sent:
             continue
         row = names[v["customer_id"]]
-        messages.append((row.owner_id, str(_l("%(name)s goes back to the high seas on %(day)s", name=row.name,
-                                                  day=v["due_on"])),
-                         str(_l("Record a follow-up to keep the customer.")), f"/customers/{row.id}"))
+        messages.append((row.owner_id, _l("%(name)s goes back to the high seas on %(day)s", name=row.name,
+                                              day=v["due_on"]),
+                         _l("Record a follow-up to keep the customer."), f"/customers/{row.id}"))
     notify_many("highseas_reminder", messages, store_id=pool.store_id)
     return len(messages)
 

@@ -15,7 +15,10 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -54,59 +57,74 @@ BACKOFF_BASE_SECONDS = 60
 BACKOFF_MAX_SECONDS = 6 * 3600
 
 
+def in_language(text: Any, locale: str | None) -> str | None:
+    """What one recipient reads: a plain string as it is; a lazy one (`_l("...", name=...)`, translated only
+    when rendered) in the recipient's saved language, else in the current one (a job's: the default)."""
+    if text is None or isinstance(text, str):
+        return text
+    if locale and locale in current_app.config.get("LANGUAGES", {}):
+        with force_locale(locale):
+            return str(text)
+    return str(text)
+
+
 def notify(
-    user_ids: Iterable[int], kind: str, title: str, *, body: str | None = None, url: str | None = None,
+    user_ids: Iterable[int], kind: str, title: Any, *, body: Any = None, url: str | None = None,
     store_id: int | None = None, email: bool = True,
 ) -> list[Notification]:
     """One notification per (active) user, and an outbox e-mail for those who have an address and did
-    not switch e-mail off for this kind. Written in the caller's transaction."""
+    not switch e-mail off for this kind. Written in the caller's transaction. Pass `title` and `body` as
+    lazy strings (`_l(...)`) and each recipient reads them in their own language (`in_language`)."""
     ids = sorted({int(u) for u in user_ids if u})
     if not ids:
         return []
     # One query for the recipients and their preference for this kind (this runs inside process steps:
     # every new inbox task notifies its candidates).
     recipients = db.session.execute(
-        select(User.id, User.email, NotificationPreference.in_app, NotificationPreference.email)
+        select(User.id, User.email, NotificationPreference.in_app, NotificationPreference.email, User.locale)
         .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
                    & (NotificationPreference.kind == kind))
         .where(User.id.in_(ids), User.active)
     ).all()
     now = utcnow()
     out: list[Notification] = []
-    for user_id, address, in_app, by_email in recipients:
+    for user_id, address, in_app, by_email, locale in recipients:
+        their_title, their_body = str(in_language(title, locale)), in_language(body, locale)
         if in_app is None or in_app:
-            n = Notification(user_id=user_id, store_id=store_id, kind=kind, title=str(title)[:300], body=body,
+            n = Notification(user_id=user_id, store_id=store_id, kind=kind, title=their_title[:300], body=their_body,
                              url=url, created_at=now)
             db.session.add(n)
             out.append(n)
         if email and address and (by_email is None or by_email):
-            text = (body or "") + (f"\n\n{_absolute(url)}" if url else "")
-            db.session.add(EmailOutbox(user_id=user_id, to_address=address, subject=str(title)[:300],
-                                       body=text.strip() or str(title), created_at=now, next_attempt_at=now))
+            text = (their_body or "") + (f"\n\n{_absolute(url)}" if url else "")
+            db.session.add(EmailOutbox(user_id=user_id, to_address=address, subject=their_title[:300],
+                                       body=text.strip() or their_title, created_at=now, next_attempt_at=now))
     db.session.flush()
     return out
 
 
-def notify_many(kind: str, messages: Iterable[tuple[int, str, str | None, str | None]], *,
+def notify_many(kind: str, messages: Iterable[tuple[int, Any, Any, str | None]], *,
                 store_id: int | None = None, email: bool = True) -> int:
     """Like `notify`, for many different messages of one kind at once (user_id, title, body, url): one
     query for the recipients' preferences and one multi-row INSERT each for the bells and the outbox (the
-    nightly jobs tell hundreds of people at a time). Returns how many bells were written."""
+    nightly jobs tell hundreds of people at a time). Returns how many bells were written. Lazy titles and
+    bodies are read in each recipient's language, as in `notify`."""
     wanted = [(int(u), t, b, url) for u, t, b, url in messages if u]
     if not wanted:
         return 0
-    recipients = {uid: (address, in_app, by_email) for uid, address, in_app, by_email in db.session.execute(
-        select(User.id, User.email, NotificationPreference.in_app, NotificationPreference.email)
+    recipients = {uid: (address, in_app, by_email, locale) for uid, address, in_app, by_email, locale in db.session.execute(
+        select(User.id, User.email, NotificationPreference.in_app, NotificationPreference.email, User.locale)
         .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
                    & (NotificationPreference.kind == kind))
         .where(User.id.in_(sorted({w[0] for w in wanted})), User.active))}
     now = utcnow()
     bells: list[dict[str, Any]] = []
     mails: list[dict[str, Any]] = []
-    for user_id, title, body, url in wanted:
+    for user_id, lazy_title, lazy_body, url in wanted:
         if user_id not in recipients:
             continue
-        address, in_app, by_email = recipients[user_id]
+        address, in_app, by_email, locale = recipients[user_id]
+        title, body = str(in_language(lazy_title, locale)), in_language(lazy_body, locale)
         if in_app is None or in_app:
             bells.append({"user_id": user_id, "store_id": store_id, "kind": kind, "title": str(title)[:300],
                           "body": body, "url": url, "created_at": now})
@@ -354,17 +372,26 @@ def mark_announcement_read(announcement_id: int, *, actor: User) -> None:
 
 
 def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int], store_id: int | None,
-                   kind: str = "task_assigned", **_: Any) -> None:
+                   kind: str = "task_assigned", texts: dict[str, Any] | None = None, **_: Any) -> None:
     """The notification of a new inbox task (connected by create_app): `task_assigned`, or the kind the
     task's element names (`notify_kind`, e.g. approval_requested for each turn of a sequential approval)."""
     # `notify_many`: multi-row inserts without ORM objects or a flush (this runs inside every process step
     # that opens a task).
+    # In each recipient's language, with the task's title as rendered for that language when it opened.
+    shown = LazyString(_task_title, title, texts or {})
     if kind == "approval_requested":
-        text, url = str(_l("Approval requested: %(title)s", title=title)), "/approvals/"
+        message, url = _l("Approval requested: %(title)s", title=shown), "/approvals/"
     else:
         kind = kind if kind in KINDS else "task_assigned"
-        text, url = str(_l("New task: %(title)s", title=title)), f"/tasks/{task_id}"
-    notify_many(kind, [(uid, text, None, url) for uid in sorted({int(u) for u in user_ids if u})], store_id=store_id)
+        message, url = _l("New task: %(title)s", title=shown), f"/tasks/{task_id}"
+    notify_many(kind, [(uid, message, None, url) for uid in sorted({int(u) for u in user_ids if u})], store_id=store_id)
+
+
+def _task_title(title: str, texts: dict[str, Any]) -> str:
+    """A task's title in the current language (`human_task.texts`, see crm.workflow.i18n)."""
+    locale = get_locale()
+    entry = texts.get(locale.language) if locale is not None else None
+    return str(entry.get("title") or title) if isinstance(entry, dict) else title
 
 
 def on_follow_up_due(sender: Any, *, customer_id: int, store_id: int | None, user_id: int | None,
@@ -372,5 +399,5 @@ def on_follow_up_due(sender: Any, *, customer_id: int, store_id: int | None, use
     """The reminder of a follow-up's next-contact time (crm.core.signals.follow_up_due, connected by
     create_app), to the salesperson who wrote it."""
     if user_id:
-        notify([user_id], "follow_up_due", str(_l("Follow up with %(name)s now", name=customer_name or f"#{customer_id}")),
+        notify([user_id], "follow_up_due", _l("Follow up with %(name)s now", name=customer_name or f"#{customer_id}"),
                url=f"/customers/{customer_id}", store_id=store_id)

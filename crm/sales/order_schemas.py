@@ -85,7 +85,7 @@ class OrderSchema(ma.Schema):
 class OrderTaskSchema(ma.Schema):
     id = fields.Int(metadata={"description": "Complete it with POST /api/v1/tasks/{id}/complete."})
     bpmn_id = fields.Str()
-    title = fields.Str()
+    title = fields.Str(attribute="shown_title", metadata={"description": "In the request's language."})
     assignee_id = fields.Int(allow_none=True)
     created_at = fields.DateTime()
 

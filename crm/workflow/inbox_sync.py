@@ -27,6 +27,7 @@ from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import engine
+from crm.workflow.i18n import rendered_texts
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessInstance
@@ -190,7 +191,7 @@ def sync(
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
         if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
             signals.task_opened.send(
-                None, task_id=task_id, title=row["title"],
+                None, task_id=task_id, title=row["title"], texts=row["texts"],
                 user_ids=[row["assignee_id"]] if row["assignee_id"] else sorted(users),
                 store_id=row["store_id"], object_type=row["object_type"], object_id=row["object_id"],
                 kind=props.get("notify_kind") or "task_assigned",
@@ -219,6 +220,7 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
         bpmn_id=ts.bpmn_id,
         title=(render(ts.bpmn_name, task.data) or ts.bpmn_id)[:300],
         instructions=render(ext.get("instructionsForEndUser") or ts.documentation, task.data),
+        texts=rendered_texts(ts.bpmn_name, ext.get("instructionsForEndUser") or ts.documentation, task.data, render),
         form_schema=ext.get("formJsonSchemaFilename"),
         form_uischema=ext.get("formUiSchemaFilename"),
         lane=ts.lane,

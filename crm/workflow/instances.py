@@ -40,6 +40,7 @@ from crm.workflow import repair
 from crm.workflow import runtime
 from crm.workflow import tasks
 from crm.workflow.definitions import live_instances_on_old_versions
+from crm.workflow.i18n import translated
 from crm.workflow.inbox_sync import render
 from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
@@ -176,7 +177,7 @@ def element_states(instance: ProcessInstance) -> ElementStates:
             completed.add(bpmn_id)
         elif task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
             active.add(bpmn_id)
-            rows.append({"bpmn_id": bpmn_id, "name": getattr(task.task_spec, "bpmn_name", None) or bpmn_id,
+            rows.append({"bpmn_id": bpmn_id, "name": translated(getattr(task.task_spec, "bpmn_name", None)) or bpmn_id,
                          "state": TaskState.get_name(task.state), "data": _jsonable(task.data)})
         elif task.has_state(TaskState.ERROR):
             failed.add(bpmn_id)
@@ -204,7 +205,7 @@ def element_states(instance: ProcessInstance) -> ElementStates:
     # The data of the last completed task; before the first step (a start that failed) the seed data.
     last = wf.last_task.data if wf.last_task is not None else wf.task_tree.data
     data = _jsonable(wf.data if wf.is_completed() else last)
-    names = {ts.bpmn_id: render(ts.bpmn_name, data) or ts.bpmn_id
+    names = {ts.bpmn_id: render(translated(ts.bpmn_name), data) or ts.bpmn_id
              for spec in [wf.spec, *wf.subprocess_specs.values()] for ts in spec.task_specs.values()
              if getattr(ts, "bpmn_id", None) and getattr(ts, "bpmn_name", None)}
     return ElementStates(sorted(completed - active - failed), sorted(active), sorted(failed), rows, data,

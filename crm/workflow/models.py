@@ -26,6 +26,9 @@ from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.extensions import db
+from crm.workflow.i18n import SOURCE_LANGUAGE
+from crm.workflow.i18n import current_language
+from crm.workflow.i18n import shown
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -187,8 +190,10 @@ class HumanTask(Base):
     task_guid: Mapped[str] = mapped_column(String(36))
     process_key: Mapped[str] = mapped_column(String(100), index=True)  # the (sub)process owning the task
     bpmn_id: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))  # in the source language (English), as the BPMN says it
     instructions: Mapped[str | None] = mapped_column(Text)
+    # Title and instructions in the app's other languages, rendered when the task opened (crm.workflow.i18n).
+    texts: Mapped[dict[str, Any] | None]
     form_schema: Mapped[str | None] = mapped_column(String(200))
     form_uischema: Mapped[str | None] = mapped_column(String(200))
     lane: Mapped[str | None] = mapped_column(String(100))
@@ -216,11 +221,29 @@ class HumanTask(Base):
         return self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
     @property
+    def shown_title(self) -> str:
+        """The title in the reader's language (pages, API answers); `title` stays the source text."""
+        return shown(self.texts, "title", self.title) or self.title
+
+    @property
+    def shown_instructions(self) -> str | None:
+        return shown(self.texts, "instructions", self.instructions)
+
+    @property
     def priority_label(self) -> str:
         return str(PRIORITY_LABELS.get(self.priority, self.priority))
 
 
 PRIORITY_LABELS = {0: _l("Normal"), 1: _l("High"), 2: _l("Urgent")}
+
+
+def title_columns() -> list[Any]:
+    """What a search of task titles looks in: the source title, and the reader's language's where it is another."""
+    language = current_language()
+    columns: list[Any] = [HumanTask.title]
+    if language != SOURCE_LANGUAGE:
+        columns.append(HumanTask.texts[(language, "title")].as_string())
+    return columns
 
 
 class HumanTaskCandidate(Base):

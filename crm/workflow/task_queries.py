@@ -31,6 +31,7 @@ from crm.workflow.deploy import current_names
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import TaskStatus
+from crm.workflow.models import title_columns
 
 VIEWS = ("mine", "group", "overdue", "today", "all", "completed")
 DUE_WINDOWS = ("overdue", "today", "week", "none")
@@ -109,7 +110,7 @@ def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Sel
         stmt = stmt.where(HumanTask.object_id == filters.object_id)
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(HumanTask.title.ilike(pattern, escape="\\"))
+        stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in title_columns())))
     if view == "completed":
         keys = [SortKey(HumanTask.completed_at, descending=True), SortKey(HumanTask.id, descending=True)]
     elif view in ("overdue", "today"):

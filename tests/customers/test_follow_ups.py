@@ -136,3 +136,31 @@ def test_the_reminder_reaches_the_author_as_a_notification(org: Org) -> None:
     [note] = db.session.scalars(select(Notification).where(Notification.kind == "follow_up_due")).all()
     assert note.user_id == org.a_rep1.id and "宏达物流" in note.title and note.url == f"/customers/{c.id}"
     assert note.store_id == org.store_a.id
+
+
+def test_the_reminder_is_written_in_the_authors_language(org: Org) -> None:
+    """The reminder job runs without a request (the default language, English); each recipient still reads
+    it in the language they saved, and the e-mail's subject follows."""
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.notify.models import EmailOutbox
+    from crm.notify.models import Notification
+
+    org.a_rep1.locale = "zh"
+    org.a_rep1.email = "rep1@example.com"
+    db.session.flush()
+    c = make_customer(org.a_rep1, name="宏达物流")
+    d = make_customer(org.a_rep2, name="Second")
+    due = utcnow() + timedelta(hours=1)
+    for customer, author in ((c, org.a_rep1), (d, org.a_rep2)):
+        follow_ups.record_follow_up(customer, {"kind": "phone", "content": "x", "next_contact_at": due.isoformat()},
+                                    actor=author)
+    with time_machine.travel(due + timedelta(minutes=1)):
+        assert follow_ups.send_due_reminders() == 2
+    notes = {n.user_id: n.title for n in db.session.scalars(select(Notification).where(
+        Notification.kind == "follow_up_due"))}
+    assert notes[org.a_rep1.id] == "现在该跟进 宏达物流 了"
+    assert notes[org.a_rep2.id] == "Follow up with Second now"
+    mail = db.session.scalars(select(EmailOutbox).where(EmailOutbox.user_id == org.a_rep1.id)).one()
+    assert mail.subject == notes[org.a_rep1.id]

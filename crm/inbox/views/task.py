@@ -149,7 +149,7 @@ def claim(task_id: int) -> Any:
         task = tasks.claim(task_id, actor=current_user)
     except DomainError as exc:
         return _refused(task_id, exc)
-    flash(_("You claimed the task %(title)s.", title=task.title), "success")
+    flash(_("You claimed the task %(title)s.", title=task.shown_title), "success")
     return _back(task)
 
 
@@ -160,7 +160,7 @@ def unclaim(task_id: int) -> Any:
         task = tasks.unclaim(task_id, actor=current_user)
     except DomainError as exc:
         return _refused(task_id, exc)
-    flash(_("The task %(title)s was released.", title=task.title), "success")
+    flash(_("The task %(title)s was released.", title=task.shown_title), "success")
     return _back(task)
 
 
@@ -312,7 +312,7 @@ def submit(task_id: int) -> Any:
             db.session.rollback()  # nothing of this attempt is kept (uploads included)
             task = tasks.get_task(task_id, current_user)
             return _render(task, status=422, form_raw=raw, form_errors=errors)
-        title = task.title
+        title = task.shown_title
         runtime.complete_task(task.id, values, actor_id=actor.id)
     except DomainError as exc:
         if exc.status == 404:

@@ -10,19 +10,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from crm.workflow.i18n import translate
+
+__all__ = ["extract", "translate"]
+
 TEXT_KEYS = frozenset({"title", "description", "ui:title", "ui:description", "ui:help", "ui:placeholder"})
 LIST_KEYS = frozenset({"enumNames"})
-
-
-def translate(text: str) -> str:
-    """The catalogue's translation of `text` for the current locale, or `text` itself (also outside a
-    request, e.g. validating a deployment from the command line)."""
-    try:
-        from flask_babel import gettext
-
-        return str(gettext(text)) if text else text
-    except RuntimeError:  # no app or request context
-        return text
 
 
 def _strings(node: Any) -> Iterator[str]:
