@@ -67,6 +67,20 @@ def _deploy_processes(verbose: bool = False) -> None:
         click.echo("unchanged: " + ", ".join(sorted(result.unchanged)))
 
 
+@processes_cli.command("retranslate-tasks")
+def processes_retranslate_tasks() -> None:
+    """Render the open inbox tasks' titles and instructions again in every language (after new translations)."""
+    from crm.workflow.repair import retranslate_open_tasks
+
+    try:
+        changed = retranslate_open_tasks()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"open tasks with new texts: {changed}")
+
+
 @crm_cli.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def seed_demo(if_empty: bool) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import insert
@@ -27,6 +26,7 @@ from crm.core.clock import utcnow
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.i18n import shown
 from crm.extensions import db
 from crm.notify.models import Announcement
 from crm.notify.models import AnnouncementRead
@@ -389,9 +389,7 @@ def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int]
 
 def _task_title(title: str, texts: dict[str, Any]) -> str:
     """A task's title in the current language (`human_task.texts`, see crm.workflow.i18n)."""
-    locale = get_locale()
-    entry = texts.get(locale.language) if locale is not None else None
-    return str(entry.get("title") or title) if isinstance(entry, dict) else title
+    return shown(texts, "title", title) or title
 
 
 def on_follow_up_due(sender: Any, *, customer_id: int, store_id: int | None, user_id: int | None,

@@ -20,7 +20,10 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
-SOURCE_LANGUAGE = "en"  # the language the BPMN files and the catalogue's message ids are written in
+from crm.core.i18n import SOURCE_LANGUAGE
+from crm.core.i18n import translate
+
+__all__ = ["extract", "rendered_texts", "translate", "translated"]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -31,17 +34,6 @@ NAMED = frozenset(f"{{{BPMN_NS}}}{tag}" for tag in (
     "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
     "eventBasedGateway"))
 INSTRUCTIONS = f"{{{SPIFF_NS}}}instructionsForEndUser"
-
-
-def translate(text: str) -> str:
-    """The catalogue's translation of `text` for the current locale, or `text` itself (also outside a
-    request, e.g. validating a deployment from the command line)."""
-    try:
-        from flask_babel import gettext
-
-        return str(gettext(text)) if text else text
-    except RuntimeError:  # no app or request context
-        return text
 
 
 def translated(template: str | None) -> str | None:
@@ -75,25 +67,6 @@ def rendered_texts(title: str | None, instructions: str | None, data: dict[str, 
         if entry:
             out[lang] = entry
     return out or None
-
-
-def current_language() -> str:
-    try:
-        from flask_babel import get_locale
-
-        locale = get_locale()
-    except RuntimeError:
-        return SOURCE_LANGUAGE
-    return locale.language if locale is not None else SOURCE_LANGUAGE
-
-
-def shown(texts: dict[str, Any] | None, key: str, default: str | None) -> str | None:
-    """The reader's version of `key` from `texts` (see `rendered_texts`), else `default`."""
-    if not texts:
-        return default
-    entry = texts.get(current_language())
-    value = entry.get(key) if isinstance(entry, dict) else None
-    return value if isinstance(value, str) and value else default
 
 
 def _messages(root: ET.Element) -> Iterator[tuple[str, str]]:

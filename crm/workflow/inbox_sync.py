@@ -198,6 +198,13 @@ def sync(
             )
 
 
+def texts_of(task: Any) -> dict[str, Any] | None:
+    """The task's title and instructions in the app's other languages (`human_task.texts`)."""
+    ts = task.task_spec
+    ext = getattr(ts, "extensions", None) or {}
+    return rendered_texts(ts.bpmn_name, ext.get("instructionsForEndUser") or ts.documentation, task.data, render)
+
+
 _TASK_TABLE = HumanTask.__table__  # type: ignore[attr-defined]
 _TASK_INSERT = _TASK_TABLE.insert()
 
@@ -220,7 +227,7 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
         bpmn_id=ts.bpmn_id,
         title=(render(ts.bpmn_name, task.data) or ts.bpmn_id)[:300],
         instructions=render(ext.get("instructionsForEndUser") or ts.documentation, task.data),
-        texts=rendered_texts(ts.bpmn_name, ext.get("instructionsForEndUser") or ts.documentation, task.data, render),
+        texts=texts_of(task),
         form_schema=ext.get("formJsonSchemaFilename"),
         form_uischema=ext.get("formUiSchemaFilename"),
         lane=ts.lane,

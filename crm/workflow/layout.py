@@ -58,6 +58,25 @@ def with_layout(xml: str) -> str:
     return etree.tostring(tree, encoding="unicode")
 
 
+def labelled(xml: str, names: dict[str, str]) -> str:
+    """`xml` with the elements of `names` (bpmn id -> label) relabelled, for the read-only viewer of one
+    instance: its labels read as its history does (the names rendered from its data, in the reader's
+    language). Never for the editor, which must save the diagram's own names."""
+    if not names:
+        return xml
+    tree = parse_xml("diagram.bpmn", xml.encode(), [])
+    if tree is None:
+        return xml
+    changed = False
+    for element in tree.iter():
+        if isinstance(element.tag, str) and element.get("id") in names and element.get("name") is not None:
+            label = names[element.get("id")]
+            if label != element.get("name"):
+                element.set("name", label)
+                changed = True
+    return etree.tostring(tree, encoding="unicode") if changed else xml
+
+
 def _ranks(nodes: dict[str, Any], flows: list[tuple[str, str, str]]) -> dict[str, int]:
     """Column of each node: the longest path from a node without incoming flows (back edges ignored)."""
     outgoing: dict[str, list[str]] = defaultdict(list)

@@ -25,10 +25,10 @@ from sqlalchemy.orm import relationship
 from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
+from crm.core.i18n import SOURCE_LANGUAGE
+from crm.core.i18n import current_language
+from crm.core.i18n import shown
 from crm.extensions import db
-from crm.workflow.i18n import SOURCE_LANGUAGE
-from crm.workflow.i18n import current_language
-from crm.workflow.i18n import shown
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:

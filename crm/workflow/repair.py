@@ -7,6 +7,7 @@ Every operation locks the instance row and runs through the same transactional s
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
@@ -18,12 +19,15 @@ from crm.extensions import db
 from crm.workflow import engine
 from crm.workflow import inbox_sync
 from crm.workflow.locks import lock_instance
+from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
+from crm.workflow.models import TaskStatus
 from crm.workflow.models import UnmatchedMessage
 from crm.workflow.runtime import _event
+from crm.workflow.runtime import _load
 from crm.workflow.runtime import _step
 from crm.workflow.runtime import _subscribed
 
@@ -124,3 +128,37 @@ def terminate(instance_id: int, *, actor_id: int, reason: str | None = None) -> 
     _event(instance.id, "terminated", actor_id, reason=reason)
     db.session.flush()
     return instance
+
+
+def retranslate_open_tasks(*, batch: int = 200) -> int:
+    """Render the open inbox tasks' titles and instructions again in every language (`human_task.texts`),
+    from each instance's saved state: after an upgrade that brought translations, or after translators
+    changed the catalogue (a task keeps the texts it opened with otherwise). Nothing else changes; a state
+    that no longer loads is skipped. Returns how many tasks got new texts."""
+    changed, after = 0, 0
+    while True:
+        rows = list(db.session.scalars(select(HumanTask).where(
+            HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]), HumanTask.id > after)
+            .order_by(HumanTask.id).limit(batch)))
+        if not rows:
+            return changed
+        after = rows[-1].id
+        by_instance: dict[int, list[HumanTask]] = {}
+        for row in rows:
+            by_instance.setdefault(row.instance_id, []).append(row)
+        for instance_id, tasks in by_instance.items():
+            instance = db.session.get(ProcessInstance, instance_id)
+            try:
+                wf = _load(instance)
+            except Exception:  # noqa: BLE001 — a broken state is the repair pages' business, not this one's
+                continue
+            for row in tasks:
+                try:
+                    task = wf.get_task_from_id(UUID(row.task_guid))
+                except Exception:  # noqa: BLE001 — a row the engine no longer knows (the next step removes it)
+                    continue
+                texts = inbox_sync.texts_of(task)
+                if texts != row.texts:
+                    row.texts = texts
+                    changed += 1
+        db.session.flush()

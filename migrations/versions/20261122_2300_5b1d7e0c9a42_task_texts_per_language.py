@@ -3,7 +3,7 @@
 `human_task.texts` holds {"zh": {"title": …, "instructions": …}}: the task's title and instructions
 rendered from the catalogue's translation of the BPMN template when the task opened
 (`crm.workflow.i18n.rendered_texts`). `title` stays the source (English) text. Tasks opened before this
-revision have none and show their English title until they complete.
+revision have none: `flask crm processes retranslate-tasks` renders them from their instances' state.
 
 Revision ID: 5b1d7e0c9a42
 Revises: 2f3ae8a1ce82

@@ -165,3 +165,48 @@ def test_the_bpmn_extractor_takes_names_and_instructions_only():
     for technical in ("role", "assignee", "status", "order_paid", "order_cancelled", "paid", "not paid yet"):
         assert technical not in found, technical
     assert "[bpmn: processes/**.bpmn]" in (ROOT / "babel.cfg").read_text()
+
+
+def test_the_order_diagram_is_labelled_for_its_reader(org, roles, products, customers, staff, client, login_as):
+    """The viewer on the order page draws the names its history uses: filled from the order, in the reader's
+    language. The process editor's copy keeps the diagram's own names."""
+    from crm.workflow.models import ProcessDefinition
+    from tests.factories import UserFactory
+
+    owner = UserFactory(name="Owner", unit=org.units["hq"], roles=[roles["process_owner"]], locale="zh")
+    order = order_from_quote(org, approved_quote(org, products, customers))
+    login_as(org.a_rep1)
+    english = client.get(f"/orders/{order.id}/diagram").get_data(as_text=True)
+    assert f'name="Contracting order {order.number}: record the signature"' in english
+    assert 'name="Payment mode?"' in english and 'name="Contracting order {{ order_number }}' not in english
+    _chinese(org.a_rep1)
+    login_as(org.a_rep1)
+    chinese = client.get(f"/orders/{order.id}/diagram").get_data(as_text=True)
+    assert f'name="合同订单 {order.number}：登记签约"' in chinese and 'name="付款方式？"' in chinese
+    assert 'name="paid"' in chinese  # sequence flows keep their labels
+
+    version = db.session.scalars(select(ProcessDefinition.version).where(ProcessDefinition.key == "order_pipeline")
+                                 .order_by(ProcessDefinition.version.desc())).first()
+    login_as(owner)
+    editor = client.get(f"/processes/definitions/order_pipeline/{version}/xml").get_data(as_text=True)
+    assert 'name="Contracting order {{ order_number }}: record the signature"' in editor and "付款方式" not in editor
+
+
+def test_open_tasks_from_before_the_translations_get_them_from_the_command(org, products, customers, staff, app):
+    """`flask crm processes retranslate-tasks` renders the open tasks' texts again from each instance's
+    state: tasks opened before an upgrade (no texts) or before a catalogue change read in Chinese after it."""
+    first = order_from_quote(org, approved_quote(org, products, customers))
+    second = order_from_quote(org, approved_quote(org, products, customers))
+    old, fresh = open_task(first, "op_sign"), open_task(second, "op_sign")
+    expected = dict(fresh.texts)
+    old.texts = None  # as opened before the migration
+    fresh.texts = {"zh": {"title": "旧的译文"}}  # as opened under an older catalogue
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["crm", "processes", "retranslate-tasks"])
+    assert result.exit_code == 0, result.output
+    assert "open tasks with new texts: 2" in result.output
+    db.session.expire_all()
+    assert open_task(first, "op_sign").texts["zh"]["title"] == f"合同订单 {first.number}：登记签约"
+    assert open_task(second, "op_sign").texts == expected
+    again = app.test_cli_runner().invoke(args=["crm", "processes", "retranslate-tasks"])
+    assert "open tasks with new texts: 0" in again.output

@@ -218,7 +218,9 @@ def order_diagram(order_id: int) -> Any:
     instances = order_queries.instances(order)
     if not instances:
         abort(404)
-    return Response(layout.with_layout(instances[-1].definition.bpmn_xml), mimetype="application/xml")
+    instance = instances[-1]
+    names = workflow_instances.element_states(instance).names  # rendered from the order's data, in the reader's language
+    return Response(layout.labelled(layout.with_layout(instance.definition.bpmn_xml), names), mimetype="application/xml")
 
 
 def _act(order_id: int, fn: Any, done: str) -> Any:

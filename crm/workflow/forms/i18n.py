@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from crm.workflow.i18n import translate
+from crm.core.i18n import translate
 
 __all__ = ["extract", "translate"]
 
