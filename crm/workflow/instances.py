@@ -156,6 +156,8 @@ class ElementStates:
     problem: str | None = None
     # Element names by bpmn id, {{ }} filled from `data`: the history shows "Ship order SO…" for op_delivery.
     names: dict[str, str] = field(default_factory=dict)
+    # Message names by the name of the element that catches them: "order_cancelled" reads "Cancelled".
+    message_names: dict[str, str] = field(default_factory=dict)
 
 
 def element_states(instance: ProcessInstance) -> ElementStates:
@@ -208,8 +210,14 @@ def element_states(instance: ProcessInstance) -> ElementStates:
     names = {ts.bpmn_id: render(translated(ts.bpmn_name), data) or ts.bpmn_id
              for spec in [wf.spec, *wf.subprocess_specs.values()] for ts in spec.task_specs.values()
              if getattr(ts, "bpmn_id", None) and getattr(ts, "bpmn_name", None)}
+    message_names: dict[str, str] = {}
+    for spec in [wf.spec, *wf.subprocess_specs.values()]:
+        for ts in spec.task_specs.values():
+            message = getattr(getattr(ts, "event_definition", None), "name", None)
+            if isinstance(message, str) and getattr(ts, "bpmn_id", None) in names:
+                message_names.setdefault(message, names[ts.bpmn_id])
     return ElementStates(sorted(completed - active - failed), sorted(active), sorted(failed), rows, data,
-                         names=names)
+                         names=names, message_names=message_names)
 
 
 def _jsonable(value: Any) -> Any:

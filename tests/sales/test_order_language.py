@@ -210,3 +210,23 @@ def test_open_tasks_from_before_the_translations_get_them_from_the_command(org, 
     assert open_task(second, "op_sign").texts == expected
     again = app.test_cli_runner().invoke(args=["crm", "processes", "retranslate-tasks"])
     assert "open tasks with new texts: 0" in again.output
+
+
+def test_a_received_message_is_named_by_the_event_that_caught_it(org, products, customers, staff, client, login_as):
+    """The history said "Message received · order_cancelled" (the message's technical name); it names the
+    catching event instead, in the reader's language."""
+    from crm.sales import order_services
+
+    order = order_from_quote(org, approved_quote(org, products, customers))
+    order_services.cancel_order(order.id, {"reason": "客户改主意了"}, actor=org.a_rep1)
+    db.session.commit()
+    login_as(org.a_rep1)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    history = _text(page[page.index('id="history"'):page.index('id="timeline"')])
+    assert re.search(r"Message received\s+Cancelled", history), history
+    assert "order_cancelled" not in history
+    _chinese(org.a_rep1)
+    login_as(org.a_rep1)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    history = _text(page[page.index('id="history"'):page.index('id="timeline"')])
+    assert "已取消" in history and "order_cancelled" not in history
