@@ -123,3 +123,38 @@ def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[s
     expect(page.locator("#diagram [data-element-id='op_end'].crm-completed")).to_have_count(1)
     expect(page.locator("#tracking-no")).to_have_text("SF8888")
     context.close()
+
+
+def test_a_chinese_salesperson_reads_the_pipeline_in_chinese(order_server: tuple[str, int], browser: Any) -> None:
+    """With a Chinese browser, the inbox lists the signature task by its Chinese title, the order page's
+    diagram draws it with the order's number in Chinese, and completing it says so in Chinese."""
+    from playwright.sync_api import expect
+
+    base, quote_id = order_server
+    context = browser.new_context(locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    login(page, base, REP)
+    page.goto(f"{base}/quotes/{quote_id}")
+    page.click("#make-order")
+    page.select_option("#f-payment_mode", "prepay")
+    page.fill("#f-ship_address", "浙江省宁波市北仑区港城大道 88 号")
+    page.click("#create-order")
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "contracting")
+    order_url = page.url
+    number = page.locator("h1").inner_text().split()[1]
+    title = f"合同订单 {number}：登记签约"
+    expect(page.locator("#order-tasks")).to_contain_text(title)
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='op_sign']")).to_contain_text("登记签约")
+
+    page.goto(f"{base}/tasks/")
+    page.locator("a.task-link", has_text=title).click()
+    expect(page.locator("#task-title")).to_have_text(title)
+    expect(page.locator("#task-instructions")).to_contain_text(f"签署合同订单 {number}")
+    page.fill("#f-contract_no", "HT-99")
+    page.click("#complete-button")
+    expect(page.locator(".alert-success")).to_contain_text(title)
+    page.goto(order_url)
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "pending_collection")
+    context.close()
