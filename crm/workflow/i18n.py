@@ -27,12 +27,13 @@ __all__ = ["extract", "rendered_texts", "translate", "translated"]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-# Elements whose name a user reads: inbox titles, the history's lines, the instance page's active elements.
+# Elements whose name a user reads: inbox titles, the history's lines, the instance page's active elements,
+# the labels of the instance viewers' diagrams (flows and lanes too; never a message, an id that correlates).
 NAMED = frozenset(f"{{{BPMN_NS}}}{tag}" for tag in (
     "process", "subProcess", "callActivity", "task", "userTask", "manualTask", "serviceTask", "scriptTask",
     "businessRuleTask", "sendTask", "receiveTask", "startEvent", "endEvent", "intermediateCatchEvent",
     "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
-    "eventBasedGateway"))
+    "eventBasedGateway", "sequenceFlow", "lane", "participant"))
 INSTRUCTIONS = f"{{{SPIFF_NS}}}instructionsForEndUser"
 
 

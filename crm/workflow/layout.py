@@ -9,6 +9,7 @@ added: the process semantics are left exactly as they were."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -58,22 +59,23 @@ def with_layout(xml: str) -> str:
     return etree.tostring(tree, encoding="unicode")
 
 
-def labelled(xml: str, names: dict[str, str]) -> str:
-    """`xml` with the elements of `names` (bpmn id -> label) relabelled, for the read-only viewer of one
-    instance: its labels read as its history does (the names rendered from its data, in the reader's
-    language). Never for the editor, which must save the diagram's own names."""
-    if not names:
-        return xml
+def labelled(xml: str, names: dict[str, str], other: Callable[[str], str] | None = None) -> str:
+    """`xml` with the elements of `names` (bpmn id -> label) relabelled, and every other named element but a
+    message through `other` (a translation), for the read-only viewer of one instance: its labels read as
+    its history does (the names rendered from its data, in the reader's language). Never for the editor,
+    which must save the diagram's own names."""
     tree = parse_xml("diagram.bpmn", xml.encode(), [])
     if tree is None:
         return xml
     changed = False
     for element in tree.iter():
-        if isinstance(element.tag, str) and element.get("id") in names and element.get("name") is not None:
-            label = names[element.get("id")]
-            if label != element.get("name"):
-                element.set("name", label)
-                changed = True
+        name = element.get("name") if isinstance(element.tag, str) else None
+        if name is None or _local(element) == "message":  # a message's name is what correlates it
+            continue
+        label = names.get(element.get("id") or "") or (other(name) if other is not None else name)
+        if label != name:
+            element.set("name", label)
+            changed = True
     return etree.tostring(tree, encoding="unicode") if changed else xml
 
 

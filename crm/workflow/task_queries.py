@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
+from crm.core.i18n import translate
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
@@ -218,8 +219,10 @@ def candidate_counts(task_ids: list[int]) -> dict[int, int]:
 
 
 def process_names() -> dict[str, str]:
-    """Process key -> name of its current version (the filter's choices)."""
-    return {key: (name or key) for key, name in sorted(current_names().items()) if not key.endswith(".dmn")}
+    """Process key -> name of its current version, in the reader's language where the catalogue has it (the
+    filter's choices, the inbox rows)."""
+    return {key: (translate(name) if name else key) for key, name in sorted(current_names().items())
+            if not key.endswith(".dmn")}
 
 
 def store_choices(actor: Any) -> list[tuple[int, str]]:

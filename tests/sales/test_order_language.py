@@ -161,8 +161,9 @@ def test_the_bpmn_extractor_takes_names_and_instructions_only():
         "Keep the {{ placeholders }} as they are: they are filled from the task data."]
     assert "Hand the goods to the carrier and enter the tracking number." in found
     assert "Order pipeline" in found and "Payment mode?" in found and found["Order paid"] == []
-    # Not the words people do not read: properties, messages, sequence flows, lanes' technical names.
-    for technical in ("role", "assignee", "status", "order_paid", "order_cancelled", "paid", "not paid yet"):
+    assert "pay before delivery" in found and "not paid yet" in found  # flow labels: the viewers draw them
+    # Not the words people do not read: properties, and messages (their names correlate them).
+    for technical in ("role", "assignee", "status", "order_paid", "order_cancelled"):
         assert technical not in found, technical
     assert "[bpmn: processes/**.bpmn]" in (ROOT / "babel.cfg").read_text()
 
@@ -183,7 +184,8 @@ def test_the_order_diagram_is_labelled_for_its_reader(org, roles, products, cust
     login_as(org.a_rep1)
     chinese = client.get(f"/orders/{order.id}/diagram").get_data(as_text=True)
     assert f'name="合同订单 {order.number}：登记签约"' in chinese and 'name="付款方式？"' in chinese
-    assert 'name="paid"' in chinese  # sequence flows keep their labels
+    assert 'name="先款后货"' in chinese and 'name="pay before delivery"' in english  # flow labels translated
+    assert 'name="order_paid"' in chinese  # a message keeps its name: it is what correlates it
 
     version = db.session.scalars(select(ProcessDefinition.version).where(ProcessDefinition.key == "order_pipeline")
                                  .order_by(ProcessDefinition.version.desc())).first()

@@ -21,6 +21,7 @@ from flask_login import login_required
 from crm.auth.decorators import permission_required
 from crm.core.audit import timeline
 from crm.core.errors import DomainError
+from crm.core.i18n import translate
 from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
 from crm.processes.views.common import bp
@@ -189,4 +190,5 @@ def instance_xml(instance_id: int) -> Any:
 
     instance = admin.get_instance(instance_id, current_user)
     names = admin.element_states(instance).names  # as its history names them: its data, the reader's language
-    return Response(layout.labelled(layout.with_layout(instance.definition.bpmn_xml), names), mimetype="application/xml")
+    return Response(layout.labelled(layout.with_layout(instance.definition.bpmn_xml), names, translate),
+                    mimetype="application/xml")

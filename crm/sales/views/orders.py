@@ -29,6 +29,7 @@ from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.i18n import translate
 from crm.core.web import register_action_label
 from crm.extensions import db
 from crm.sales import order_export
@@ -220,7 +221,8 @@ def order_diagram(order_id: int) -> Any:
         abort(404)
     instance = instances[-1]
     names = workflow_instances.element_states(instance).names  # rendered from the order's data, in the reader's language
-    return Response(layout.labelled(layout.with_layout(instance.definition.bpmn_xml), names), mimetype="application/xml")
+    return Response(layout.labelled(layout.with_layout(instance.definition.bpmn_xml), names, translate),
+                    mimetype="application/xml")
 
 
 def _act(order_id: int, fn: Any, done: str) -> Any:
