@@ -230,6 +230,13 @@ def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str]
     return str(label), url_for(endpoint, **{id_arg: object_id}), shown or f"#{object_id}"
 
 
+def object_label(object_type: str | None) -> str:
+    """What a business object is called in the reader's language ("order" -> "Order"), for lists that show
+    only the reference; the type itself when no context registered it."""
+    page = _OBJECT_PAGES.get(object_type or "")
+    return str(page[2]) if page is not None else (object_type or "")
+
+
 def register_template_helpers(app: Flask) -> None:
     from flask_babel import format_date
     from flask_babel import format_datetime
@@ -266,7 +273,7 @@ def register_template_helpers(app: Flask) -> None:
         return str(value)
 
     app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value,
-                                 object_page=object_page)
+                                 object_page=object_page, object_label=object_label)
 
 
 def stored_file_response(path: Any, content_type: str, name: str, *, inline: bool = False,
