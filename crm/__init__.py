@@ -99,6 +99,7 @@ def _connect_contexts() -> None:
     from crm.sales import order_queries
     from crm.sales import quote_queries
     from crm.sales.opportunity_queries import open_opportunity_customer_ids
+    from crm.sales.order_models import ORDER_STATUS_LABELS
 
     # Tasks and process instances only hold an object reference; these are the pages they link to.
     # The link shows the object's name or number as the reader may see it (their scope), else "#id".
@@ -107,7 +108,7 @@ def _connect_contexts() -> None:
     register_object_page("quote", "sales.quote_detail", "quote_id", _l("Quote"),
                          lambda oid: quote_queries.number_of(oid, current_user))
     register_object_page("order", "sales.order_detail", "order_id", _l("Order"),
-                         lambda oid: order_queries.number_of(oid, current_user))
+                         lambda oid: order_queries.number_of(oid, current_user), statuses=ORDER_STATUS_LABELS)
     signals.task_opened.connect(on_task_opened)
     signals.follow_up_due.connect(on_follow_up_due)
     signals.customer_released.connect(on_customer_released)

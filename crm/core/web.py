@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -211,12 +212,22 @@ def register_action_label(action: str, label: Any) -> None:
 
 
 def register_object_page(object_type: str, endpoint: str, id_arg: str, label: Any,
-                         name: Callable[[int], str | None] | None = None) -> None:
+                         name: Callable[[int], str | None] | None = None, statuses: Mapping[str, Any] | None = None) -> None:
     """Contexts name the page of their business objects ("order" -> sales.order_detail(order_id=…)), so
     pages that only hold an object reference (a task, an instance) can link to it without importing them.
     `name(object_id)` says what the link shows ("SO20261122-000004"); None (outside the reader's scope, or
-    no `name`) shows "#id"."""
+    no `name`) shows "#id". `statuses` label the business statuses its processes report ("contracting")."""
     _OBJECT_PAGES[object_type] = (endpoint, id_arg, label, name)
+    _OBJECT_STATUSES[object_type] = dict(statuses or {})
+
+
+_OBJECT_STATUSES: dict[str, dict[str, Any]] = {}
+
+
+def object_status(object_type: str | None, status: str | None) -> str:
+    """A process instance's business status as its object's context labels it, else as reported."""
+    label = _OBJECT_STATUSES.get(object_type or "", {}).get(status or "")
+    return str(label) if label is not None else (status or "")
 
 
 def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str] | None:
@@ -273,7 +284,7 @@ def register_template_helpers(app: Flask) -> None:
         return str(value)
 
     app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value,
-                                 object_page=object_page, object_label=object_label)
+                                 object_page=object_page, object_label=object_label, object_status=object_status)
 
 
 def stored_file_response(path: Any, content_type: str, name: str, *, inline: bool = False,

@@ -233,3 +233,18 @@ def test_a_received_message_is_named_by_the_event_that_caught_it(org, products, 
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     history = _text(page[page.index('id="history"'):page.index('id="timeline"')])
     assert "已取消" in history and "order_cancelled" not in history
+
+
+def test_the_process_pages_label_the_orders_status_and_object(org, products, customers, staff, client, login_as):
+    """The instance list and page said "contracting" and "order #5"; they use the orders' own labels."""
+    from crm.workflow.models import ProcessInstance
+
+    order = order_from_quote(org, approved_quote(org, products, customers))
+    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.object_type == "order",
+                                                                ProcessInstance.object_id == order.id)).one()
+    _chinese(org.a_rep1)
+    login_as(org.a_rep1)
+    listed = _text(client.get("/processes/").get_data(as_text=True))
+    assert f"订单 #{order.id}" in listed and "签约中" in listed and "contracting" not in listed
+    page = _text(client.get(f"/processes/{instance.id}").get_data(as_text=True))
+    assert "签约中" in page and "contracting" not in page
