@@ -22,10 +22,10 @@ from typing import Any
 
 from crm.core.i18n import SOURCE_LANGUAGE
 from crm.core.i18n import translate
+from crm.workflow.validation import BPMN_NS
 
 __all__ = ["extract", "rendered_texts", "translate", "translated"]
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Elements whose name a user reads: inbox titles, the history's lines, the instance page's active elements,
 # the labels of the instance viewers' diagrams (flows and lanes too; never a message, an id that correlates).
