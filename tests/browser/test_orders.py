@@ -80,6 +80,21 @@ def _from_inbox(page: Any, base: str, mobile: str, title_part: str, fill: dict[s
     expect(page.locator(".alert-success")).to_contain_text(title_part)
 
 
+def _order_from_quote(page: Any, base: str, quote_id: int, terminal: str | None = None) -> tuple[str, str]:
+    """The salesperson (logged in) makes a pay-before-delivery order from the quote: (order URL, its number)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/quotes/{quote_id}")
+    page.click("#make-order")
+    page.select_option("#f-payment_mode", "prepay")
+    if terminal:
+        page.select_option("#f-terminal", terminal)
+    page.fill("#f-ship_address", "浙江省宁波市北仑区港城大道 88 号")
+    page.click("#create-order")
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "contracting")
+    return page.url, page.locator("h1").inner_text().split()[1]
+
+
 def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[str, int], browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -88,15 +103,7 @@ def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[s
     page = context.new_page()
     page.set_default_timeout(15000)
     login(page, base, REP)
-    page.goto(f"{base}/quotes/{quote_id}")
-    page.click("#make-order")
-    page.select_option("#f-payment_mode", "prepay")
-    page.select_option("#f-terminal", "mini_program")
-    page.fill("#f-ship_address", "浙江省宁波市北仑区港城大道 88 号")
-    page.click("#create-order")
-    expect(page.locator("#order-status")).to_have_attribute("data-status", "contracting")
-    order_url = page.url
-    number = page.locator("h1").inner_text().split()[1]
+    order_url, number = _order_from_quote(page, base, quote_id, "mini_program")
     _at(page, base, order_url, "op_sign", "contracting")
 
     _from_inbox(page, base, REP, number, {"#f-contract_no": "HT-88"})
@@ -135,14 +142,7 @@ def test_a_chinese_salesperson_reads_the_pipeline_in_chinese(order_server: tuple
     page = context.new_page()
     page.set_default_timeout(15000)
     login(page, base, REP)
-    page.goto(f"{base}/quotes/{quote_id}")
-    page.click("#make-order")
-    page.select_option("#f-payment_mode", "prepay")
-    page.fill("#f-ship_address", "浙江省宁波市北仑区港城大道 88 号")
-    page.click("#create-order")
-    expect(page.locator("#order-status")).to_have_attribute("data-status", "contracting")
-    order_url = page.url
-    number = page.locator("h1").inner_text().split()[1]
+    order_url, number = _order_from_quote(page, base, quote_id)
     title = f"合同订单 {number}：登记签约"
     expect(page.locator("#order-tasks")).to_contain_text(title)
     expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
