@@ -159,6 +159,9 @@ def _init_extensions(app: Flask) -> None:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             engine._crm_sqlite_hooks = True  # type: ignore[attr-defined]
+        if engine.dialect.name == "postgresql" and not getattr(engine, "_crm_pg_hooks", False):
+            event.listen(engine, "connect", _postgres_timeouts(app.config))
+            engine._crm_pg_hooks = True  # type: ignore[attr-defined]
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -178,6 +181,30 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     rest_api.init_app(app)
+
+
+def _postgres_timeouts(config: Any) -> Any:
+    """Every connection of the app bounds its statements and its idle transactions (DESIGN §6: no lock
+    outlives a step's budget for long, whatever a process or a stuck worker does)."""
+    settings = [(name, int(config.get(key) or 0)) for name, key in (
+        ("statement_timeout", "DB_STATEMENT_TIMEOUT_MS"),
+        ("idle_in_transaction_session_timeout", "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"),
+    )]
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        wanted = [(name, ms) for name, ms in settings if ms > 0]
+        if not wanted:
+            return
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a SET outside any transaction: the pool's reset keeps it
+        try:
+            with dbapi_connection.cursor() as cursor:
+                for name, ms in wanted:
+                    cursor.execute(f"SET {name} = {ms}")
+        finally:
+            dbapi_connection.autocommit = autocommit
+
+    return on_connect
 
 
 def _select_locale() -> str:

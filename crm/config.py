@@ -41,6 +41,14 @@ class Config:
     # timer; the value is given to each new order's process, running ones keep theirs).
     ORDER_RECEIPT_DAYS = 7
 
+    # Process steps (DESIGN §6): a step whose scripts, expressions and operators run longer than this is
+    # stopped and rolled back, with the error on the instance (0: no limit). On PostgreSQL every
+    # connection of the app also gets statement_timeout and idle_in_transaction_session_timeout (ms, 0:
+    # the server's default), so no statement or forgotten transaction holds row locks for long.
+    PROCESS_STEP_BUDGET_SECONDS = 5
+    DB_STATEMENT_TIMEOUT_MS = 30_000
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+
     # Files attached to tasks: stored under TASK_ATTACHMENT_DIR (default instance/uploads/<yyyy>/<mm>/).
     TASK_ATTACHMENT_DIR: str | None = None
     TASK_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

@@ -54,21 +54,31 @@ register_approvable(Approvable(
 ))
 
 
+def _own(ctx: OperatorContext, claim_id: Any) -> int:
+    """The claim, if it is this instance's (its customer, its instance once recorded): a diagram names it
+    by id, and a process owner's diagram must not decide another customer's claim."""
+    claim = db.session.get(HighSeasClaim, int(claim_id))
+    if (claim is None or ctx.object_type != "customer" or claim.customer_id != ctx.object_id
+            or claim.instance_id not in (None, ctx.instance_id)):
+        raise ValueError(f"claim {claim_id} does not belong to this process instance")
+    return claim.id
+
+
 @registry.operator("highseas.claim_approved")
 def claim_approved(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
-    return services.claim_approved(int(claim_id), ctx.actor_id)
+    return services.claim_approved(_own(ctx, claim_id), ctx.actor_id)
 
 
 @registry.operator("highseas.claim_rejected")
 def claim_rejected(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
-    return services.claim_rejected(int(claim_id))
+    return services.claim_rejected(_own(ctx, claim_id))
 
 
 @registry.operator("highseas.claim_visited")
 def claim_visited(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
-    return services.claim_visited(int(claim_id))
+    return services.claim_visited(_own(ctx, claim_id))
 
 
 @registry.operator("highseas.claim_expired")
 def claim_expired(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
-    return services.claim_expired(int(claim_id))
+    return services.claim_expired(_own(ctx, claim_id))

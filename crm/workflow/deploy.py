@@ -169,7 +169,13 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
             parser = _parser(current.values())
             _catalogue.clear()  # only the newest set is needed for new instances
             _catalogue[version_set] = parser
-        return definition, parser.get_spec(key), parser.get_subprocess_specs(key)
+        return definition, *_specs(parser, key)
+
+
+def _specs(parser: Any, key: str) -> tuple[Any, dict[str, Any]]:
+    from crm.workflow.engine import deep
+
+    return deep(lambda: (parser.get_spec(key), parser.get_subprocess_specs(key)))  # type: ignore[no-any-return]
 
 
 def _parser(definitions: Any) -> Any:
@@ -194,4 +200,4 @@ def fresh_spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
     if definition is None or definition.key.endswith(".dmn"):
         raise UnknownProcess()
     parser = _parser(current.values())
-    return definition, parser.get_spec(key), parser.get_subprocess_specs(key)
+    return definition, *_specs(parser, key)

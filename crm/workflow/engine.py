@@ -4,10 +4,12 @@ and transactions live in `runtime`."""
 
 from __future__ import annotations
 
-import builtins
 import copy
 import hashlib
 import json
+import sys
+import threading
+from collections.abc import Callable
 from collections.abc import MutableMapping
 from datetime import UTC
 from datetime import date
@@ -36,6 +38,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from crm.core.clock import utcnow
 from crm.workflow import registry
+from crm.workflow import sandbox
+from crm.workflow.budget import StepTimeout
 
 
 def _correct_cardinality_output_check() -> None:
@@ -61,30 +65,49 @@ def _correct_cardinality_output_check() -> None:
 
 _correct_cardinality_output_check()
 
-SAFE_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in (
-        "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "isinstance", "len", "list",
-        "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
-        "ValueError", "KeyError", "None", "True", "False",
-    )
-    if hasattr(builtins, name)
-}
-
-
 def _now() -> datetime:
     return utcnow()
 
 
 def _helpers() -> dict[str, Any]:
     return {
-        "__builtins__": SAFE_BUILTINS,
+        "__builtins__": sandbox.builtins(),
         "Decimal": Decimal,
         "datetime": datetime,
         "date": date,
         "timedelta": timedelta,
         "now": _now,
+        **sandbox.GUARDS,
     }
+
+
+class SandboxEnvironment(TaskDataEnvironment):
+    """The library's task-data environment with every snippet compiled and run by `crm.workflow.sandbox`.
+    The guards and builtins are applied last, so no task-data key can replace them."""
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        code = sandbox.compiled(expression, "eval")
+        scope = dict(self.globals)
+        scope.update(external_context or {})
+        scope.update(context)
+        scope.update(self._fixed)
+        return eval(code, scope)  # noqa: S307 — RestrictedPython code against the sandbox's guards
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        code = sandbox.compiled(script, "exec")
+        self.check_for_overwrite(context, external_context or {})
+        context.update(self.globals)
+        context.update(external_context or {})
+        context.update(self._fixed)
+        try:
+            exec(code, context)  # noqa: S102 — RestrictedPython code against the sandbox's guards
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
+
+    @property
+    def _fixed(self) -> dict[str, Any]:
+        return {"__builtins__": self.globals["__builtins__"], **sandbox.GUARDS}
 
 
 class OperatorFailed(Exception):
@@ -92,13 +115,28 @@ class OperatorFailed(Exception):
 
 
 class CrmScriptEngine(PythonScriptEngine):
-    """Restricted builtins, the app's script functions, and service tasks dispatched to registered
-    operators. Not a sandbox (guide §10.17): deploying BPMN needs `process.deploy`."""
+    """Snippets run in the sandbox (`crm.workflow.sandbox`) with the app's script functions; service
+    tasks are dispatched to registered operators. A step's time budget that runs out inside a snippet
+    names the snippet's task, so the instance's error points at the element."""
 
     def __init__(self) -> None:
         env = _helpers()
         env.update(registry.functions())
-        super().__init__(environment=TaskDataEnvironment(env))
+        super().__init__(environment=SandboxEnvironment(env))
+
+    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().evaluate(task, expression, external_context)
+        except StepTimeout as exc:
+            _blame(exc, task)
+            raise
+
+    def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().execute(task, script, external_context)
+        except StepTimeout as exc:
+            _blame(exc, task)
+            raise
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any], **kwargs: Any) -> str:
         from crm.workflow.registry import OperatorContext
@@ -126,6 +164,11 @@ class CrmScriptEngine(PythonScriptEngine):
             failed.task = task  # type: ignore[attr-defined]  (the admin diagram marks the failing element)
             raise failed from exc
         return json.dumps(result, default=_json_default)
+
+
+def _blame(exc: BaseException, task: Any) -> None:
+    if getattr(exc, "task", None) is None:
+        exc.task = task  # type: ignore[attr-defined]  (the innermost snippet's task is the culprit)
 
 
 def _json_default(value: Any) -> Any:
@@ -379,6 +422,11 @@ def position(wf: BpmnWorkflow) -> Position:
 
 def error_message(exc: BaseException) -> str:
     """A readable one-paragraph message: the library appends notes to str(exc) (guide §10.18)."""
+    if isinstance(exc, StepTimeout):
+        task = getattr(exc, "task", None)
+        where = f" [{task.task_spec.bpmn_id}]" if task is not None else ""
+        seconds = f" of {exc.seconds:g} s" if exc.seconds else ""
+        return f"The step ran past its time budget{seconds} and was stopped{where}."
     if isinstance(exc, OperatorFailed):
         return str(exc)
     cause = exc.__cause__ if isinstance(exc.__cause__, OperatorFailed) else None
@@ -402,3 +450,69 @@ def error_bpmn_id(exc: BaseException) -> str | None:
     """The element the failing task stands for (the diagram marks it; the task itself was rolled back)."""
     task = getattr(exc, "task", None)
     return getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+
+
+# Deep diagrams --------------------------------------------------------------------------------------------
+# SpiffWorkflow's parser follows the sequence flows recursively (a few frames per element), so a long chain
+# of tasks runs past Python's recursion limit long before the 2 MB size limit. Parsing runs in a thread of
+# its own with a large stack and, while it runs, a recursion limit that every diagram under the size limit
+# stays within (a lock keeps the raise to one parse at a time and restores the limit after).
+DEEP_RECURSION_LIMIT = 100_000
+DEEP_STACK_BYTES = 512 * 1024 * 1024  # address space reserved for the thread, used only as deep as it goes
+_deep_lock = threading.Lock()
+
+
+def deep(fn: Callable[[], Any]) -> Any:
+    """`fn()` with room for deep recursion; returns its result or raises its exception."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
+            outcome["error"] = exc
+
+    with _deep_lock:
+        limit = sys.getrecursionlimit()
+        size = threading.stack_size()
+        try:
+            threading.stack_size(DEEP_STACK_BYTES)
+            thread = threading.Thread(target=run, name="crm-deep-parse")
+            sys.setrecursionlimit(max(limit, DEEP_RECURSION_LIMIT))
+            thread.start()
+        finally:
+            threading.stack_size(size)
+        try:
+            thread.join()
+        finally:
+            sys.setrecursionlimit(limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+# What a step runs above the engine (server, Flask, the runtime) before the engine recurses, with room to spare.
+RUNTIME_DEPTH_MARGIN = 300
+
+
+def runs_within_recursion_limit(spec: Any, subprocess_specs: dict[str, Any]) -> bool:
+    """Can the engine build this spec's workflow under the normal recursion limit? It predicts the task
+    tree recursively along the flow (about one frame per element in a row), as every start does; tried
+    here in a thread that first spends the frames a request spends above the engine."""
+    fits: dict[str, bool] = {}
+
+    def trial(depth: int) -> None:
+        if depth:
+            trial(depth - 1)
+            return
+        try:
+            CrmWorkflow(spec, subprocess_specs)
+            fits["ok"] = True
+        except RecursionError:
+            fits["ok"] = False
+
+    with _deep_lock:  # never while a parse has the limit raised
+        thread = threading.Thread(target=trial, args=(RUNTIME_DEPTH_MARGIN,), name="crm-depth-check")
+        thread.start()
+        thread.join()
+    return fits.get("ok", False)

@@ -27,13 +27,32 @@ from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import engine
+from crm.workflow import sandbox
 from crm.workflow.i18n import rendered_texts
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
 
-_jinja = SandboxedEnvironment(autoescape=False)
+
+class _TextEnvironment(SandboxedEnvironment):
+    """Jinja's sandbox (no internals, bounded `range`) with the diagram sandbox's size bounds on
+    operators, and without the filters and string methods that pad text to a computed width."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        return sandbox.guarded_binop(operator, left, right)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, (str, bytes)) and attr in sandbox.SIZED_TEXT_METHODS:
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+_jinja = _TextEnvironment(autoescape=False)
+for _padding in ("center", "indent", "wordwrap", "format"):
+    _jinja.filters.pop(_padding, None)
 _role = table("role", column("id"), column("key"))
 _user_role = table("user_role", column("user_id"), column("role_id"))
 

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
+from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -29,6 +31,9 @@ from crm.extensions import db
 from crm.workflow import engine
 from crm.workflow import inbox_sync
 from crm.workflow import locks
+from crm.workflow.budget import DEFAULT_SECONDS
+from crm.workflow.budget import StepTimeout
+from crm.workflow.budget import budget
 from crm.workflow.deploy import spec_for
 from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
@@ -166,17 +171,26 @@ def _step(
     """Run `action(wf)` + engine steps in a savepoint; record the error on the instance if anything fails."""
     instance_id = instance.id
     savepoint = db.session.begin_nested()
+    outermost = True
     try:
-        wf = _load(instance)
-        _attach_context(wf, instance, actor_id)
-        action(wf)
-        wf.do_engine_steps()
-        _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
-        db.session.flush()
-        if event is not None:  # after the flush: the history lists what the step's operators wrote first
-            _event(instance_id, event[0], actor_id, **event[1])
+        with budget(step_budget_seconds()) as outermost:
+            wf = _load(instance)
+            _attach_context(wf, instance, actor_id)
+            action(wf)
+            wf.do_engine_steps()
+            _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
+            db.session.flush()
+            if event is not None:  # after the flush: the history lists what the step's operators wrote first
+                _event(instance_id, event[0], actor_id, **event[1])
         savepoint.commit()
         return instance
+    except StepTimeout as exc:
+        _rolled_back(savepoint)
+        if not outermost:
+            raise  # the outermost step (whose deadline this is) records it
+        detail = engine.error_message(exc)
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
+        raise StepFailed(instance_id, detail) from None
     except StaleDataError:
         _rolled_back(savepoint)
         raise Conflict(_l("Someone else moved this process on at the same moment. Reload and try again.")) from None
@@ -188,6 +202,14 @@ def _step(
         detail = engine.error_message(exc)
         _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
         raise StepFailed(instance_id, detail) from exc
+
+
+def step_budget_seconds() -> float | None:
+    """PROCESS_STEP_BUDGET_SECONDS (0 or less: no limit); the default outside an app (scripts, tests)."""
+    if not has_app_context():
+        return DEFAULT_SECONDS
+    value = current_app.config.get("PROCESS_STEP_BUDGET_SECONDS", DEFAULT_SECONDS)
+    return float(value) if value else None
 
 
 def _rolled_back(savepoint: Any) -> None:

@@ -25,6 +25,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from crm.workflow import registry
+from crm.workflow import sandbox
+from crm.workflow.engine import deep
+from crm.workflow.engine import runs_within_recursion_limit
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # No network, no entity expansion: uploaded XML is untrusted input (XXE, billion laughs).
@@ -185,7 +188,7 @@ def validate_files(
             continue
         specs = []
         try:
-            specs.append(parser.get_spec(pf.main_process))
+            specs.append(deep(lambda pf=pf: parser.get_spec(pf.main_process)))
         except ValidationException as exc:
             problems.append(_from_validation(pf, exc))
             continue
@@ -193,7 +196,13 @@ def validate_files(
             problems.append(Problem(pf.filename, _("The process cannot be built: %(error)s", error=_text(exc))))
             continue
         try:
-            specs.extend(parser.get_subprocess_specs(pf.main_process).values())
+            subprocess_specs = deep(lambda pf=pf: parser.get_subprocess_specs(pf.main_process))
+            specs.extend(subprocess_specs.values())
+            if not runs_within_recursion_limit(specs[0], subprocess_specs):
+                problems.append(Problem(pf.filename, _(
+                    "The process is too deep for the engine: too many of its %(count)s elements follow one another "
+                    "in a row. Split it into called processes (call activities).", count=len(specs[0].task_specs))))
+                continue
         except ValidationException as exc:
             problems.append(_from_validation(pf, exc))
         except Exception as exc:  # noqa: BLE001
@@ -247,6 +256,9 @@ def _snippets(ts: Any) -> list[tuple[str, str, str]]:
     for d in ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]:
         if isinstance(d, TimerEventDefinition):
             out.append(("timer", d.expression, "eval"))
+    assignee = ((getattr(ts, "extensions", None) or {}).get("properties") or {}).get("assignee")
+    if isinstance(assignee, str) and assignee.strip():
+        out.append(("assignee", assignee.strip(), "eval"))
     return out
 
 
@@ -276,6 +288,7 @@ KIND_LABELS = {
     "loop cardinality": _l("loop cardinality"),
     "completion condition": _l("completion condition"),
     "timer": _l("timer"),
+    "assignee": _l("assignee expression"),
 }
 
 
@@ -302,6 +315,11 @@ def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool)
             except SyntaxError as exc:
                 add(_("The %(kind)s is not valid Python: %(error)s (line %(line)s): %(code)s.", kind=_kind_label(kind),
                       error=exc.msg, line=exc.lineno, code=repr(code)))
+                continue
+            refused = sandbox.check(code, mode)
+            if refused:
+                add(_("The %(kind)s is refused by the sandbox: %(error)s", kind=_kind_label(kind),
+                      error=" ".join(refused)))
                 continue
             if kind == "timer":
                 problem = _timer_problem(code)

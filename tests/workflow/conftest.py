@@ -11,6 +11,8 @@ from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import registry
 from crm.workflow.deploy import deploy_directory
+from tests.api.conftest import call  # noqa: F401  (the API tests' fixtures: call, token)
+from tests.api.conftest import token  # noqa: F401
 
 DATA = Path(__file__).parent / "data"
 

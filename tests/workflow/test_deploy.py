@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -335,3 +336,30 @@ def test_threads_of_one_process_get_whole_specs_from_a_cold_catalogue(monkeypatc
     finally:
         sys.setswitchinterval(interval)
         deploy._catalogue.clear()
+
+
+
+def test_a_deep_diagram_is_refused_with_a_clear_message_or_deploys_and_runs(org: Any) -> None:
+    """A 6,000-task chain (about 1.8 MB, under the 2 MB limit) used to fail deployment with the parser's
+    internal RecursionError. The parser now has the room it needs; the engine, which predicts the task
+    tree recursively on every start, cannot run it, so the deployment says so. A long chain it can run
+    (400 tasks) deploys, starts and moves on."""
+    from crm.workflow.definitions import MAX_DIAGRAM_BYTES
+    from tests.processes.conftest import chain
+
+    xml = chain("wf_deep", *(f"s{i}" for i in range(6000))).encode()
+    assert len(xml) < MAX_DIAGRAM_BYTES
+    with pytest.raises(DeploymentRejected) as refused:
+        deploy_files({"wf_deep.bpmn": xml}, source="file")
+    assert [p.message for p in refused.value.problems] == [
+        "The process is too deep for the engine: too many of its 6005 elements follow one another in a row. "
+        "Split it into called processes (call activities)."]
+    result = deploy_files({"wf_long.bpmn": chain("wf_long", *(f"s{i}" for i in range(400))).encode()}, source="file")
+    db.session.commit()
+    assert [d.key for d in result.created] == ["wf_long"]
+    instance = runtime.start("wf_long", actor_id=org.a_rep1.id)
+    db.session.commit()
+    for step in ("s0", "s1"):
+        runtime.complete_task(one_task(instance, step).id, {}, actor_id=org.a_rep1.id)
+        db.session.commit()
+    assert one_task(instance, "s2")
