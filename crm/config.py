@@ -49,6 +49,15 @@ class Config:
     DB_STATEMENT_TIMEOUT_MS = 30_000
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 
+    # Spreadsheet imports (customers, leads, products). An upload is only checked cheaply in the request: its
+    # size, type, and for XLSX the zip's unpacked size and compression ratio (read from the zip's directory)
+    # and the sheet's declared size; the background job reads the rows and stops a file at IMPORT_MAX_ROWS
+    # data rows whatever it declares (crm/core/workbook_guard.py). The product import allows 5,000 rows.
+    IMPORT_MAX_ROWS = 100_000
+    IMPORT_MAX_COLUMNS = 200
+    IMPORT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+    IMPORT_MAX_RATIO = 100
+
     # Files attached to tasks: stored under TASK_ATTACHMENT_DIR (default instance/uploads/<yyyy>/<mm>/).
     TASK_ATTACHMENT_DIR: str | None = None
     TASK_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

@@ -1,13 +1,13 @@
-"""Export of customers (CSV and XLSX): the customer list's rows, and the table writer the lead export uses
-too. The column titles are the import's field labels, so an exported file imports back."""
+"""Export of customers (CSV and XLSX): the customer list's rows, written by the one export writer
+(`crm.core.tabular.write_table`, which quotes text a spreadsheet would run as a formula). The column titles
+are the import's field labels, so an exported file imports back (the import drops that quoting again)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
+from crm.core.tabular import write_table
 from crm.customers.imports import FIELDS
 from crm.customers.models import Customer
 
@@ -39,22 +39,3 @@ def export(rows: Iterator[Customer], file_format: str) -> bytes:
     titles = [str(FIELDS[f][0]) if f in FIELDS else f for f in EXPORT_FIELDS]
     return write_table(titles, (export_row(c) for c in rows), file_format)
 
-
-def write_table(titles: list[str], rows: Iterator[list[Any]], file_format: str) -> bytes:
-    """CSV (UTF-8 with a BOM, so Excel reads Chinese) or XLSX (openpyxl's streaming writer)."""
-    if file_format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(titles)
-        writer.writerows(rows)
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("export")
-    ws.append(titles)
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

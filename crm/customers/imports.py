@@ -4,23 +4,33 @@ Import is a DB-backed job: upload (the file is stored, its header and first rows
 guessed column mapping) -> confirm (mapping, what to do with duplicates, default owner) -> the
 `customers.run_imports` job processes it in chunks of `CHUNK` rows (one transaction each), so progress is
 visible and a 100 k-row file never holds a request. Every refused row is kept with its row number, field
-and message for the downloadable error report."""
+and message for the downloadable error report.
+
+No request reads a whole file: the upload is only checked cheaply (size, type, a CSV decodes, a workbook's
+zip directory and declared size, see `crm.core.workbook_guard`); the previews read the first rows; the job
+counts and reads the rows and stops a file past `IMPORT_MAX_ROWS` (whatever it declared) with the reason
+on the job and in its error report, before importing any row."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
+import logging
 import os
 import secrets
 from collections.abc import Iterator
+from itertools import islice
 from typing import IO
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from crm.core import tabular
 from crm.core.audit import OperationLog
 from crm.core.clock import utcnow
 from crm.core.errors import PermissionDenied
@@ -36,6 +46,8 @@ from crm.customers.services import resolve_store
 from crm.customers.services import store_user
 from crm.extensions import db
 from crm.org.models import User
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 MAX_ERRORS = 5000
@@ -72,60 +84,18 @@ FIELDS: dict[str, tuple[Any, tuple[str, ...]]] = {
 }
 
 
-# Reading files ------------------------------------------------------------------------------------------
-def _decode(raw: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationFailed({"file": _l("The CSV file is neither UTF-8 nor GBK text.")})
-
-
-def iter_rows(path: str, file_format: str, skip: int = 0) -> Iterator[list[str]]:
-    """Data rows (after the header) as lists of text, starting after `skip` data rows."""
-    if file_format == "csv":
-        with open(path, "rb") as fh:
-            text = _decode(fh.read())
-        reader = csv.reader(io.StringIO(text))
-        next(reader, None)
-        for i, row in enumerate(reader):
-            if i >= skip:
-                yield [c.strip() for c in row]
-        return
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        for row in ws.iter_rows(min_row=2 + skip, values_only=True):
-            yield [_cell(c) for c in row]
-    finally:
-        wb.close()
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # mobile numbers typed as numbers
-    return str(value).strip()
-
-
+# Reading files: every read goes through crm.core.tabular, bounded (a preview reads its first rows only;
+# the job reads the whole file with the row limit enforced while streaming) ------------------------------
 def header(path: str, file_format: str) -> list[str]:
-    if file_format == "csv":
-        with open(path, "rb") as fh:
-            text = _decode(fh.read(256 * 1024))
-        return [c.strip() for c in next(csv.reader(io.StringIO(text)), [])]
-    from openpyxl import load_workbook
+    with contextlib.closing(tabular.iter_file_rows(path, file_format, first=1)) as rows:
+        return next(rows, [])
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for row in wb.worksheets[0].iter_rows(min_row=1, max_row=1, values_only=True):
-            return [_cell(c) for c in row]
-        return []
-    finally:
-        wb.close()
+
+def data_rows(path: str, file_format: str, *, skip: int = 0, first: int | None = None) -> Iterator[list[str]]:
+    """Data rows (after the title row) as lists of text, starting after `skip` data rows; with `first`,
+    only among the first `first` data rows (a bounded preview)."""
+    rows = tabular.iter_file_rows(path, file_format, first=None if first is None else first + 1)
+    return islice(rows, 1 + skip, None)
 
 
 def guess_mapping(columns: list[str]) -> dict[str, int]:
@@ -153,8 +123,11 @@ def upload(filename: Any, stream: IO[bytes], *, actor: User, store_id: Any = Non
         raise ValidationFailed({"file": _l("The file is empty.")})
     if len(content) > MAX_BYTES:
         raise ValidationFailed({"file": _l("The file is larger than %(mb)d MB.", mb=MAX_BYTES // (1024 * 1024))})
-    if ext == ".xlsx" and not content.startswith(b"PK\x03\x04"):
-        raise ValidationFailed({"file": _l("This is not an Excel .xlsx file.")})
+    if target not in ("customers", "leads"):
+        raise ValidationFailed({"target": _l("Choose a value from the list.")})
+    # Cheap checks only (a CSV must decode; a workbook's zip directory and declared size must be within the
+    # limits): the rows are counted and read by the job, which stops at the row limit.
+    content = tabular.check_upload(content, ext.lstrip("."))
     store = resolve_store(actor, store_id)
     now = utcnow()
     relative = f"imports/{now:%Y}/{now:%m}/{secrets.token_hex(16)}{ext}"
@@ -162,8 +135,6 @@ def upload(filename: Any, stream: IO[bytes], *, actor: User, store_id: Any = Non
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     db.session.info.setdefault("crm_new_files", []).append(str(path))
-    if target not in ("customers", "leads"):
-        raise ValidationFailed({"target": _l("Choose a value from the list.")})
     job = ImportJob(store_id=store, created_by_id=actor.id, file_name=name, stored_name=relative,
                     file_format=ext.lstrip("."), status=ImportStatus.DRAFT, target=target)
     try:
@@ -185,12 +156,9 @@ def file_path(job: ImportJob) -> str:
 
 
 def preview(job: ImportJob) -> tuple[list[str], list[list[str]]]:
-    rows = []
-    for row in iter_rows(file_path(job), job.file_format):
-        rows.append(row)
-        if len(rows) >= PREVIEW_ROWS:
-            break
-    return header(file_path(job), job.file_format), rows
+    """The title row and the first PREVIEW_ROWS data rows; nothing further is read."""
+    rows = list(tabular.iter_file_rows(file_path(job), job.file_format, first=PREVIEW_ROWS + 1))
+    return (rows[0] if rows else []), rows[1:]
 
 
 def save_mapping(job: ImportJob, mapping: dict[str, Any]) -> ImportJob:
@@ -241,28 +209,37 @@ def confirm(job: ImportJob, mapping: dict[str, Any], on_duplicate: str, default_
     job.on_duplicate = on_duplicate
     job.row_choices = rows
     job.default_owner_id = owner_id
-    if job.file_format == "xlsx":
-        _to_csv(job)
-    job.total_rows = sum(1 for row in iter_rows(file_path(job), job.file_format) if any(row))
-    job.status = ImportStatus.PENDING
+    job.status = ImportStatus.PENDING  # the job counts the rows (see _prepare): nothing is read here
     db.session.flush()
     return job
 
 
-def _to_csv(job: ImportJob) -> None:
-    """Rewrite a workbook as CSV once: every chunk re-reads its file from the top, and openpyxl parses the
-    sheet's XML from the start each time (quadratic on a 100 k-row workbook); CSV parses ten times faster."""
+def _prepare(job: ImportJob) -> None:
+    """The job's first step: count the rows, stopping at the row limit (a file past it fails the job before
+    any row is imported, whatever it declared), and rewrite a workbook once as CSV: every chunk re-reads its
+    file from the top, and openpyxl parses the sheet's XML from the start each time (quadratic on a 100 k-row
+    workbook); CSV parses ten times faster."""
     source = file_path(job)
+    rows = tabular.iter_file_rows(source, job.file_format)
+    if job.file_format != "xlsx":
+        job.total_rows = sum(1 for number, row in enumerate(rows) if number and any(row))
+        return
     target = source.rsplit(".", 1)[0] + ".csv"
-    columns = header(source, "xlsx")
-    with open(target, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for row in iter_rows(source, "xlsx"):
-            writer.writerow(row)
+    total = 0
+    try:
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            for number, row in enumerate(rows):
+                writer.writerow(row)
+                total += 1 if number and any(row) else 0
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise
     db.session.info.setdefault("crm_new_files", []).append(target)
     job.stored_name = job.stored_name.rsplit(".", 1)[0] + ".csv"
     job.file_format = "csv"
+    job.total_rows = total
 
 
 def duplicate_preview(job: ImportJob, actor: User, scan: int = 2000, show: int = 50) -> list[dict[str, Any]]:
@@ -274,13 +251,11 @@ def duplicate_preview(job: ImportJob, actor: User, scan: int = 2000, show: int =
 
     mapping = job.mapping or {}
     found: list[tuple[int, str, str | None, str | None]] = []
-    for offset, row in enumerate(iter_rows(file_path(job), job.file_format)):
-        if offset >= scan:
-            break
+    for offset, row in enumerate(data_rows(file_path(job), job.file_format, first=scan)):
 
         def cell(field: str, row: list[str] = row) -> str:
             index = mapping.get(field)
-            return row[index] if index is not None and index < len(row) else ""
+            return tabular.unquote(row[index]) if index is not None and index < len(row) else ""
 
         mobile = normalise_mobile(cell("mobile")) or None
         chat = normalise_chat_id(cell("chat_id")) or None
@@ -328,13 +303,10 @@ def _skip(reasons: dict[str, int], reason: str) -> None:
 def run_chunk(job: ImportJob) -> None:
     """Process the next CHUNK rows of `job` (the caller holds its row lock and commits)."""
     if job.status == ImportStatus.PENDING:
+        _prepare(job)
         job.status = ImportStatus.RUNNING
     start = job.processed_rows
-    raw_rows = []
-    for row in iter_rows(file_path(job), job.file_format, skip=start):
-        raw_rows.append(row)
-        if len(raw_rows) >= CHUNK:
-            break
+    raw_rows = list(islice(data_rows(file_path(job), job.file_format, skip=start), CHUNK))
     errors = list(job.errors or [])
     reasons = dict(job.skip_reasons or {})
     owners = {u.mobile: u.id for u in db.session.scalars(select(User).where(User.store_id == job.store_id, User.active))}
@@ -343,7 +315,7 @@ def run_chunk(job: ImportJob) -> None:
         line = start + offset + 2  # the spreadsheet's row number (1 is the header)
         if not any(row):
             continue
-        data = {field: (row[index] if index < len(row) else "") for field, index in job.mapping.items()}
+        data = {field: (tabular.unquote(row[index]) if index < len(row) else "") for field, index in job.mapping.items()}
         clean, problems = clean_profile(data)
         if problems:
             for field, message in problems.items():
@@ -458,22 +430,38 @@ def run_imports(max_chunks: int = 5) -> int:
         job = db.session.scalar(stmt)
         if job is None:
             break
-        try:
-            with db.session.begin_nested():
-                run_chunk(job)
-        except Exception as exc:  # a broken file: the job says so instead of retrying forever
-            job.status = ImportStatus.FAILED
-            job.last_error = str(exc)[:1000]
-            job.finished_at = utcnow()
+        with _language_of(job):
+            try:
+                with db.session.begin_nested():
+                    run_chunk(job)
+            except ValidationFailed as exc:  # the file itself: longer or wider than allowed, unreadable
+                _fail(job, " ".join(m for messages in exc.errors.values() for m in messages) or str(exc.message))
+            except Exception:  # a broken file: the job says so instead of retrying forever
+                logger.exception("import %s failed", job.id)
+                _fail(job, str(_l("The file could not be read. Save it again as .xlsx or .csv.")))
         db.session.commit()
         done += 1
     return done
 
 
+def _language_of(job: ImportJob) -> Any:
+    """Messages the job writes (refused rows, why it stopped) in its creator's saved language."""
+    locale = db.session.scalar(select(User.locale).where(User.id == job.created_by_id))
+    if locale and locale in current_app.config.get("LANGUAGES", {}):
+        return force_locale(locale)
+    return contextlib.nullcontext()
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    """Stop the job; the reason is its last error and an entry of its error report (field: the file)."""
+    job.status = ImportStatus.FAILED
+    job.last_error = message[:1000]
+    job.finished_at = utcnow()
+    job.errors = [*(job.errors or []), {"row": None, "field": str(_l("File")), "value": job.file_name,
+                                        "message": message}][-MAX_ERRORS:]
+
+
 def error_report(job: ImportJob) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([str(_l("Row")), str(_l("Field")), str(_l("Value")), str(_l("Problem"))])
-    for e in job.errors or []:
-        writer.writerow([e["row"], e["field"], e["value"], e["message"]])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The refused rows as CSV, through the one export writer (a refused value may be a formula)."""
+    rows = ([e["row"], e["field"], e["value"], e["message"]] for e in job.errors or [])
+    return tabular.write_table([str(_l("Row")), str(_l("Field")), str(_l("Value")), str(_l("Problem"))], rows, "csv")

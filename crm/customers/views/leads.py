@@ -57,7 +57,7 @@ def lead_export() -> Any:
     from flask import Response
 
     from crm.core.clock import utcnow
-    from crm.customers.exports import write_table
+    from crm.core.tabular import write_table
 
     fmt = "xlsx" if request.args.get("format") == "xlsx" else "csv"
     view = request.args.get("view", "mine")
