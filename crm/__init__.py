@@ -37,6 +37,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     if app.config["SECRET_KEY"] == Config.SECRET_KEY and not app.config["DATABASE_URL"].startswith("sqlite"):
         app.logger.warning("CRM_SECRET_KEY is the development default: set a long random value in production")
+    # The remember-me cookie is as Secure as the session cookie unless set on its own.
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", bool(app.config["SESSION_COOKIE_SECURE"]))
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind that many reverse proxies: take the client address and scheme from their X-Forwarded-*
+        # headers (the log-in limit per address counts the real client, not the proxy).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -270,10 +279,15 @@ def _register_blueprints(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     from crm.core import nav
     from crm.core.web import register_error_handlers
+    from crm.core.web import register_security_headers
     from crm.core.web import register_template_helpers
     from crm.core.web import register_transaction_hooks
 
     register_error_handlers(app)
+    # Before the transaction hook: after_request functions run last-registered first, so the headers also
+    # reach the 409 / 503 answers that hook may put in place of the view's. The public lead form is made
+    # to be embedded in other sites' pages.
+    register_security_headers(app, embeddable=("lead_forms",))
     register_transaction_hooks(app)
     register_template_helpers(app)
 

@@ -31,6 +31,15 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # Web hardening. REMEMBER_COOKIE_SECURE follows SESSION_COOKIE_SECURE unless set (see create_app).
+    # Failed log-ins per client address: this many within LOGIN_ADDRESS_WINDOW_MINUTES lock the address
+    # for that long, whatever the account (0: no limit). TRUSTED_PROXIES: how many reverse proxies in front
+    # of the app set X-Forwarded-For/-Proto (0: the connection's address; behind nginx set 1, or every
+    # client shares the proxy's address and its limit).
+    LOGIN_ADDRESS_MAX_FAILURES = 20
+    LOGIN_ADDRESS_WINDOW_MINUTES = 15
+    TRUSTED_PROXIES = 0
+
     LANGUAGES = {"en": "English", "zh": "简体中文"}
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -13,11 +13,12 @@ from crm.extensions import db
 
 
 def purge_login_throttle() -> int:
-    """Forget failure counters older than a day whose lock (if any) has expired."""
+    """Forget failure counters older than a day (or without a failure: rows of client addresses that
+    only signed in) whose lock (if any) has expired."""
     now = utcnow()
     result = db.session.execute(
         delete(LoginThrottle).where(
-            LoginThrottle.last_failure_at < now - timedelta(days=1),
+            or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < now - timedelta(days=1)),
             or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
         )
     )

@@ -4,6 +4,7 @@ never commit."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from datetime import datetime
 from datetime import timedelta
@@ -17,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from crm.auth.models import ApiToken
@@ -84,6 +86,24 @@ def _identifier_hash(identifier: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _account_key(user: User) -> str:
+    """One throttle row per account, whichever identifier (mobile or e-mail) was typed."""
+    return hashlib.sha256(f"user:{user.id}".encode()).hexdigest()
+
+
+def _address_key(address: str) -> str:
+    """One row per IPv4 address, and per /64 for IPv6 (a client rotates through its /64 at will)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        client = address.strip()[:100]
+    else:
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        client = str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+    return hashlib.sha256(f"address:{client}".encode()).hexdigest()
+
+
 def find_login_user(identifier: str) -> User | None:
     text = identifier.strip()
     if not text or "\x00" in text:  # no account has a NUL; PostgreSQL refuses it in a query
@@ -92,51 +112,97 @@ def find_login_user(identifier: str) -> User | None:
     return db.session.scalar(select(User).where(or_(User.mobile == mobile, func.lower(User.email) == text.lower())))
 
 
-def authenticate(identifier: str, password: str) -> User:
+def _throttle_row(key: str) -> LoginThrottle:
+    """The throttle row of `key`, created if missing, locked (FOR UPDATE) until the transaction ends: two
+    concurrent log-ins on one account or from one address wait for each other, so every failure counts
+    and the lock holds under parallel guessing. Creating races are settled by the primary key."""
+    for _attempt in range(3):
+        row = db.session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+        if row is not None:
+            return row
+        try:
+            with db.session.begin_nested():
+                row = LoginThrottle(identifier_hash=key, failures=0)
+                db.session.add(row)
+            return row
+        except IntegrityError:  # another request created it first: lock theirs
+            continue
+    raise DomainError(_l("The log-in could not be checked. Try again."))
+
+
+def _count_failure(row: LoginThrottle, now: datetime, *, limit: int, lock_minutes: int,
+                   window_minutes: int | None = None) -> None:
+    """One more failure on `row`; the limit-th locks it. An expired lock, or (with a window) a quiet
+    spell longer than the window, starts the count from zero."""
+    expired = row.locked_until is not None and row.locked_until <= now
+    quiet = (window_minutes is not None and row.last_failure_at is not None
+             and row.last_failure_at <= now - timedelta(minutes=window_minutes))
+    if expired or quiet:
+        row.failures = 0
+        row.locked_until = None
+    row.failures = (row.failures or 0) + 1
+    row.last_failure_at = now
+    if row.failures >= limit:
+        row.locked_until = now + timedelta(minutes=lock_minutes)
+
+
+def authenticate(identifier: str, password: str, *, address: str | None = None) -> User:
     """The user for these credentials, or LoginFailed / LoginLocked.
 
-    Every identifier, existing or not, is throttled the same way: after LOGIN_MAX_FAILURES failures it is
-    locked for LOGIN_LOCK_MINUTES, even for the right password, and the messages never tell whether an
-    account exists. The failure count is written by the caller's transaction commit, so the caller must
-    commit even when this raises (see auth.views.login)."""
+    Two throttles, both in the database (so they hold across processes and parallel requests):
+    - per account: LOGIN_MAX_FAILURES failures lock it for LOGIN_LOCK_MINUTES, even for the right
+      password; the mobile number and the e-mail of one account share the count. An identifier that
+      names no account is counted under its own key exactly the same way, and the messages never tell
+      whether an account exists;
+    - per client address (`address`, the caller's remote address): LOGIN_ADDRESS_MAX_FAILURES failures
+      within LOGIN_ADDRESS_WINDOW_MINUTES lock every log-in from it for that long, whichever accounts
+      were tried (guessing one password against many accounts). A success does not reset it.
+    The failure counts are written by the caller's transaction commit, so the caller must commit even
+    when this raises (see auth.views.login)."""
     cfg = current_app.config
     now = utcnow()
-    key = _identifier_hash(identifier or "")
-    throttle = db.session.get(LoginThrottle, key, with_for_update=True)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
+    window = int(cfg["LOGIN_ADDRESS_WINDOW_MINUTES"])
+    per_address = int(cfg["LOGIN_ADDRESS_MAX_FAILURES"])  # 0: no limit per address
+    # Always the address first, then the account: one lock order, no deadlock between two log-ins.
+    by_address = _throttle_row(_address_key(address)) if address and per_address > 0 else None
+    if by_address is not None and by_address.locked_until and by_address.locked_until > now:
+        raise LoginLocked(_l("Too many failed log-ins from your network. Try again in %(minutes)d minutes.",
+                             minutes=window))
+    user = find_login_user(identifier or "")
+    throttle = _throttle_row(_account_key(user) if user is not None else _identifier_hash(identifier or ""))
+    if throttle.locked_until and throttle.locked_until > now:
         raise LoginLocked(_l(
             "Too many failed log-ins. This account is locked for %(minutes)d minutes; try again later.",
             minutes=int(cfg["LOGIN_LOCK_MINUTES"]),
         ))
-    user = find_login_user(identifier or "")
     ok = user is not None and verify_password(user.password_hash, password or "")
     if not ok:
         if user is None:
             _hasher_burn(password)
-        if throttle is None:
-            throttle = LoginThrottle(identifier_hash=key, failures=0)
-            db.session.add(throttle)
-        if throttle.locked_until and throttle.locked_until <= now:
-            throttle.failures = 0
-            throttle.locked_until = None
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= int(cfg["LOGIN_MAX_FAILURES"]):
-            throttle.locked_until = now + timedelta(minutes=int(cfg["LOGIN_LOCK_MINUTES"]))
+        _count_failure(throttle, now, limit=int(cfg["LOGIN_MAX_FAILURES"]),
+                       lock_minutes=int(cfg["LOGIN_LOCK_MINUTES"]))
+        if by_address is not None:
+            _count_failure(by_address, now, limit=per_address, lock_minutes=window, window_minutes=window)
         db.session.flush()
         raise LoginFailed()
     assert user is not None
     if not user.active:
         # Same answer as a wrong password: a disabled account is not an account any more.
         raise LoginFailed()
-    if throttle is not None:
-        db.session.delete(throttle)
+    db.session.delete(throttle)
     if _hasher.check_needs_rehash(user.password_hash) and not cfg.get("PASSWORD_HASH_FAST"):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     db.session.flush()
     signals.user_logged_in.send(user)
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign `user` out everywhere: a new security stamp makes every session cookie and remember-me
+    cookie issued before it worthless (auth.views.load_user compares the stamp on every request)."""
+    user.security_stamp = secrets.token_hex(16)
+    db.session.flush()
 
 
 _DUMMY_HASH: str | None = None
@@ -176,9 +242,8 @@ def reset_password(user: User, new: str, *, actor: User) -> None:
 
 def _set_password(user: User, new: str) -> None:
     user.password_hash = hash_password(new)
-    user.security_stamp = secrets.token_hex(16)
     user.password_changed_at = utcnow()
-    db.session.flush()
+    end_sessions(user)
 
 
 # Roles --------------------------------------------------------------------------------------------------

@@ -99,7 +99,8 @@ def login() -> Any:
             error = _("Enter your mobile number or e-mail and your password.")
         else:
             try:
-                user = services.authenticate(identifier, password)
+                # The address of the connection (or of the client, behind TRUSTED_PROXIES proxies).
+                user = services.authenticate(identifier, password, address=request.remote_addr)
             except DomainError as exc:
                 g.commit_on_error = True  # the failure count must be saved
                 error = str(exc.message)
@@ -116,6 +117,10 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     lang = session.get("lang")
+    if current_user.is_authenticated:
+        # A new stamp: this session cookie and the remember-me cookie, if replayed, sign nobody in (and
+        # the user's sessions on other devices end too: the stamp is per user).
+        services.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     if lang:

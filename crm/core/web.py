@@ -4,21 +4,32 @@ details, form-error plumbing, and small view helpers."""
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from crm.core.errors import DomainError
@@ -126,11 +137,86 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("data error: %s", exc.orig)
         return _respond(400, _("Bad request"), _("A value in the request is invalid."))
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_error(exc: Exception) -> Any:
+        if database_unavailable(exc):
+            return unavailable_response(exc)
+        return unexpected(exc)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
+        if database_unavailable(exc):  # a driver error that SQLAlchemy did not wrap
+            return unavailable_response(exc)
         log.exception("unhandled error")
         db.session.rollback()
         return _respond(500, _("Something went wrong"), _("The error was logged. Try again, or tell an administrator."))
+
+
+# The database went away ----------------------------------------------------------------------------------
+RETRY_AFTER_SECONDS = 10
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installations
+        return ()
+    return (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+_DRIVER_ERRORS = _driver_errors()
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "the database cannot be reached or dropped the connection" (the server
+    restarted, an administrator or a timeout ended the backend, the pool is exhausted): a retry later can
+    succeed, so the answer is 503, not 500. Integrity and data errors are the request's own fault."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+    return bool(_DRIVER_ERRORS) and isinstance(exc, _DRIVER_ERRORS)
+
+
+def _language_without_database() -> str:
+    """The answer's language, chosen without a query (the session's choice, else the browser's): the
+    usual selector may read the signed-in user, and the database is what just failed."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return str(chosen)
+    for value, _quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-")[0].lower()
+        if primary in languages:
+            return primary
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def unavailable_response(exc: BaseException | None = None) -> Response:
+    """503 with Retry-After, as a page or problem+json; the session is rolled back (nothing of the request
+    is kept) and nothing here touches the database, which may still be away."""
+    log.error("database unavailable: %s", exc, exc_info=exc)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a dead connection may refuse even the rollback; the pool discards it
+        log.warning("rollback after a lost connection failed", exc_info=True)
+    language = _language_without_database()
+    with force_locale(language):
+        title = _("The service is briefly unavailable")
+        detail = _("The connection to the database was interrupted. Try again in a moment.")
+        if wants_json():
+            response = problem(503, title, detail)
+        else:
+            # Rendered straight from the environment: context processors (navigation, store switcher)
+            # would query the database again.
+            template = current_app.jinja_env.get_template("errors/unavailable.html")
+            body = template.render(status=503, title=title, detail=detail,
+                                   html_lang="zh-Hans" if language == "zh" else language)
+            response = Response(body, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    g.commit_on_error = False
+    return response
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
@@ -171,8 +257,52 @@ def register_transaction_hooks(app: Flask) -> None:
                     return problem(409, _("Conflict"), _("This change clashes with data saved meanwhile. Reload and try again."))
                 body, status = error_page(409, _("Conflict"), _("This change clashes with data saved meanwhile. Reload and try again."))
                 return Response(body, status=status, mimetype="text/html")
+            except (DBAPIError, PoolTimeoutError) as exc:
+                if not database_unavailable(exc):
+                    raise
+                return unavailable_response(exc)
         else:
             db.session.rollback()
+        return response
+
+
+# Security headers ------------------------------------------------------------------------------------------
+# Scripts only from our own files (no inline script, no inline event handler, no eval): an injected
+# <script> or onerror= does not run. Inline style attributes remain in the templates, hence 'unsafe-inline'
+# for styles only. data: images are Bootstrap's and bpmn-js's inline SVG icons; the data: font is the
+# BPMN editor's (bpmn-embedded.css).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors {ancestors}"
+)
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                      "microphone=(), payment=(), usb=()")
+HSTS_SECONDS = 365 * 24 * 3600
+
+
+def register_security_headers(app: Flask, *, embeddable: tuple[str, ...] = ()) -> None:
+    """The security headers of every answer (pages, API, errors, static files). Pages of the blueprints in
+    `embeddable` (the public lead form, made to sit in an <iframe> on other sites) may be framed by any
+    site; every other page by none. HSTS only when the session cookie is Secure, i.e. behind HTTPS."""
+    framed = CONTENT_SECURITY_POLICY.format(ancestors="*")
+    unframed = CONTENT_SECURITY_POLICY.format(ancestors="'none'")
+    embeddable_blueprints = frozenset(embeddable)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        if request.blueprint in embeddable_blueprints:
+            headers.setdefault("Content-Security-Policy", framed)
+        else:
+            headers.setdefault("Content-Security-Policy", unframed)
+            headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
         return response
 
 
@@ -185,11 +315,34 @@ def form_data() -> dict[str, Any]:
     return {k.removesuffix("[]"): v for k, v in out.items()}
 
 
+_NEXT_MAX_LENGTH = 2048
+# Control characters (C0, DEL, C1), backslashes, line/paragraph separators, BOM, whitespace but the space.
+_UNSAFE_NEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\\\u2028\u2029\ufeff]|[^\S ]")
+
+
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative redirects (no //host or scheme): open-redirect protection for ?next=."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """A redirect target from the request (?next=, a form's `next`, a stored link), or `default` when it
+    could lead anywhere but a path of this site. The one validator for every user-supplied redirect.
+
+    Browsers read URLs loosely: they drop tabs and newlines anywhere, treat `\\` as `/`, and strip
+    leading spaces and control characters, so `/\\t/evil.example` and `/\\\\evil.example` both mean
+    `//evil.example`, another host. Hence the target, its NFKC form and its percent-decoded forms must all
+    be a plain absolute path: starting with one `/`, no scheme, no host, no backslash, no whitespace other
+    than a space, no control character (a CR/LF would also break the Location header)."""
+    if not isinstance(target, str) or not target or len(target) > _NEXT_MAX_LENGTH:
+        return default
+    forms = [target, unicodedata.normalize("NFKC", target)]
+    decoded = target
+    for _level in range(3):  # double-encoded payloads (%252F) as well
+        decoded = unquote(decoded)
+        forms += [decoded, unicodedata.normalize("NFKC", decoded)]
+    for form in forms:
+        if not form.startswith("/") or form.startswith("//") or _UNSAFE_NEXT.search(form):
+            return default
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return default
+    return target
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:

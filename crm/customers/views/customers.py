@@ -26,6 +26,7 @@ from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.web import safe_next
 from crm.customers import exports
 from crm.customers import follow_ups as follow_up_services
 from crm.customers import merge as merge_services
@@ -143,7 +144,9 @@ def bulk() -> Any:
     form = request.form
     action = form.get("action", "")
     ids = form.getlist("ids")
-    back = url_for("customers.index") + ("?" + form["back"] if form.get("back", "").strip() else "")
+    # `back` is the list's query string; a CR/LF or anything but a local path falls back to the list.
+    back = safe_next(url_for("customers.index") + ("?" + form["back"] if form.get("back", "").strip() else ""),
+                     url_for("customers.index"))
     customers = visible_customers(ids)
     if not customers:
         flash(_("Select at least one customer."), "warning")

@@ -1,0 +1,21 @@
+// Small behaviours shared by every page, wired by data attributes instead of inline handlers (the
+// Content-Security-Policy runs scripts from our own files only; see crm/core/web.py).
+//   <select data-autosubmit>        submits its form when the choice changes (filters);
+//   <input data-select-all="ids">   checks or clears every checkbox named "ids" (list selections).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    if (target.matches("[data-autosubmit]") && target.form) {
+      target.form.submit();
+      return;
+    }
+    if (target.matches("input[type=checkbox][data-select-all]")) {
+      var name = target.getAttribute("data-select-all");
+      document.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+        if (box.name === name) box.checked = target.checked;
+      });
+    }
+  });
+})();
