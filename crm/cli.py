@@ -70,7 +70,7 @@ def _deploy_processes(verbose: bool = False) -> None:
 @processes_cli.command("retranslate-tasks")
 def processes_retranslate_tasks() -> None:
     """Render the open inbox tasks' titles and instructions again in every language (after new translations)."""
-    from crm.workflow.repair import retranslate_open_tasks
+    from crm.workflow.admin.repair import retranslate_open_tasks
 
     try:
         changed = retranslate_open_tasks()

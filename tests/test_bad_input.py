@@ -24,9 +24,9 @@ from crm.customers import leads as customer_leads
 from crm.customers import services as customer_services
 from crm.extensions import db
 from crm.sales import services as sales_services
-from crm.workflow import task_files
-from crm.workflow import task_filters
-from crm.workflow import tasks as task_services
+from crm.workflow.tasks import files as task_files
+from crm.workflow.tasks import filters as task_filters
+from crm.workflow.tasks import services as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
 from tests.factories import Org

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 METHODS = [("crm/**.py", "python"), ("crm/**/templates/**.html", "jinja2"),
-           ("forms/**.json", "crm.workflow.forms.i18n:extract"), ("processes/**.bpmn", "crm.workflow.i18n:extract")]
+           ("forms/**.json", "crm.workflow.tasks.forms.i18n:extract"), ("processes/**.bpmn", "crm.workflow.i18n:extract")]
 
 
 def _extracted() -> dict[str, str]:

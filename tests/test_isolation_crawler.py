@@ -55,14 +55,14 @@ from crm.org.models import OrgUnit
 from crm.org.models import User
 from crm.sales import services as sales_services
 from crm.sales.models import ProductImage
-from crm.workflow import task_filters
-from crm.workflow import tasks as task_services
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import SavedTaskFilter
 from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskComment
+from crm.workflow.tasks import filters as task_filters
+from crm.workflow.tasks import services as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
 from tests.factories import Org

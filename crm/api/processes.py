@@ -23,9 +23,9 @@ from crm.api.common import PageArgsSchema
 from crm.api.common import page_schema
 from crm.core.errors import NotFound
 from crm.extensions import db
-from crm.workflow import definitions
-from crm.workflow import instances as admin
-from crm.workflow.instances import InstanceFilters
+from crm.workflow.admin import definitions
+from crm.workflow.admin import instances as admin
+from crm.workflow.admin.instances import InstanceFilters
 from crm.workflow.models import InstanceStatus
 
 blp = ApiBlueprint(

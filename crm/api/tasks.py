@@ -28,14 +28,14 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import ValidationFailed
 from crm.core.web import stored_file_response
-from crm.workflow import forms
 from crm.workflow import runtime
-from crm.workflow import task_files
-from crm.workflow import task_queries
-from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
-from crm.workflow.task_queries import TaskFilters
+from crm.workflow.tasks import files as task_files
+from crm.workflow.tasks import forms
+from crm.workflow.tasks import queries as task_queries
+from crm.workflow.tasks import services as tasks
+from crm.workflow.tasks.queries import TaskFilters
 
 blp = ApiBlueprint(
     "Tasks", __name__, url_prefix="/api/v1/tasks",

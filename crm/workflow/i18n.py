@@ -8,7 +8,7 @@ afterwards, so one catalogue entry serves every order.
 An inbox row is written once, when its task opens, and read by people of either language: `rendered_texts`
 renders its title and instructions in every other language of the app at that moment (`human_task.texts`),
 and `HumanTask.shown_title` picks the reader's. Element names in histories are rendered when shown
-(`crm.workflow.instances.element_states`). Text a process owner writes that the catalogue does not know is
+(`crm.workflow.admin.instances.element_states`). Text a process owner writes that the catalogue does not know is
 shown as written.
 
 `extract` is the Babel extractor that puts those strings into messages.pot (babel.cfg, `make messages`)."""

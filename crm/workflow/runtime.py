@@ -1,5 +1,5 @@
 """Running instances: start, complete a user task, deliver a message, fire due timers. The admin's repair
-operations (retry, suspend, resume, terminate) live in `crm.workflow.repair` and use the same step.
+operations (retry, suspend, resume, terminate) live in `crm.workflow.admin.repair` and use the same step.
 
 One transaction per step (DESIGN §6): the instance row is locked (`SELECT … FOR UPDATE` on PostgreSQL;
 `lock_version` checked on every database), the engine runs, service operators write domain rows in the

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from crm.approvals.models import RequestStatus
 from crm.extensions import db
-from crm.workflow import forms
 from crm.workflow import runtime
-from crm.workflow import tasks as task_services
+from crm.workflow.tasks import forms
+from crm.workflow.tasks import services as task_services
 from tests.approvals.conftest import step
 from tests.approvals.helpers import open_tasks
 from tests.approvals.helpers import request_of

@@ -19,12 +19,12 @@ from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
 from crm.workflow import runtime
-from crm.workflow import task_files
-from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskStatus
+from crm.workflow.tasks import files as task_files
+from crm.workflow.tasks import services as tasks
 from tests.org.test_views import html
 from tests.org.test_views import post
 

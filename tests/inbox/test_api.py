@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.workflow import task_files
-from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
+from crm.workflow.tasks import files as task_files
+from crm.workflow.tasks import services as tasks
 from tests.api.conftest import assert_problem
 from tests.api.conftest import grant
 

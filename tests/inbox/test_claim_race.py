@@ -15,9 +15,9 @@ from crm.core.errors import Conflict
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
-from crm.workflow import tasks
 from crm.workflow.models import HumanTask
 from crm.workflow.models import ProcessEvent
+from crm.workflow.tasks import services as tasks
 from tests.committed import committed_app
 from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
 from tests.committed import requires_postgres

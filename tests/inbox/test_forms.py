@@ -13,15 +13,15 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from crm.extensions import db
-from crm.workflow import forms
 from crm.workflow import runtime
-from crm.workflow import tasks
-from crm.workflow.forms import Posted
 from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskStatus
+from crm.workflow.tasks import forms
+from crm.workflow.tasks import services as tasks
+from crm.workflow.tasks.forms import Posted
 from tests.org.test_views import field_errors
 from tests.org.test_views import html
 from tests.org.test_views import post
@@ -188,7 +188,7 @@ def test_errors_in_the_users_language(task, inbox, login_as):
     resp = post(client, f"/tasks/{task.id}/form", {**VALID, "quantity": "", "amount": "abc"})
     assert resp.status_code == 422
     page = html(resp)
-    # The field titles too, where the catalogue knows them (crm.workflow.forms.i18n).
+    # The field titles too, where the catalogue knows them (crm.workflow.tasks.forms.i18n).
     assert "数量为必填项。" in page and "金额必须是金额，例如 1234.50。" in page
 
 
@@ -362,7 +362,7 @@ def test_local_references_are_drawn_as_their_targets_and_validated(tmp_path):
       "properties": {"a": {"$ref": "#/definitions/node"}}}, "recursive reference"),
 ])
 def test_references_that_cannot_be_drawn_make_the_form_unavailable_with_a_reason(tmp_path, schema, message):
-    from crm.workflow.forms import FormUnavailable
+    from crm.workflow.tasks.forms import FormUnavailable
 
     name = _write_form(tmp_path, f"reftest.bad{abs(hash(message))}.schema.json", schema)
     with pytest.raises(FormUnavailable) as caught:

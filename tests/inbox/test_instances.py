@@ -3,7 +3,7 @@ engine's cached spec dicts were consumed by the first load)."""
 
 from __future__ import annotations
 
-from crm.workflow import tasks
+from crm.workflow.tasks import services as tasks
 
 
 def test_each_instance_keeps_the_forms_and_instructions_of_its_tasks(inbox, review):

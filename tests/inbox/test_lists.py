@@ -12,8 +12,8 @@ from sqlalchemy import event
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.workflow import runtime
-from crm.workflow import task_filters
-from crm.workflow import tasks
+from crm.workflow.tasks import filters as task_filters
+from crm.workflow.tasks import services as tasks
 from tests.org.test_views import html
 from tests.org.test_views import post
 

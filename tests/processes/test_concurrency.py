@@ -10,8 +10,8 @@ import pytest
 
 from crm.extensions import db
 from crm.org.models import User
-from crm.workflow import instances as admin
 from crm.workflow import runtime
+from crm.workflow.admin import instances as admin
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance

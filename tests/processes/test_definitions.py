@@ -7,8 +7,8 @@ from typing import Any
 
 from crm.extensions import db
 from crm.workflow import runtime
-from crm.workflow.definitions import diff_versions
-from crm.workflow.definitions import get_version
+from crm.workflow.admin.definitions import diff_versions
+from crm.workflow.admin.definitions import get_version
 from tests.processes.conftest import chain
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from crm.core.audit import OperationLog
 from crm.extensions import db
-from crm.workflow import instances as admin
 from crm.workflow import runtime
+from crm.workflow.admin import instances as admin
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import UnmatchedMessage
@@ -139,7 +139,7 @@ def test_list_filters(client: Any, login_as: Any, org: Any, owner: Any, deploy_c
     login_as(owner)
 
     def ids(**query: Any) -> set[int]:
-        from crm.workflow.instances import InstanceFilters
+        from crm.workflow.admin.instances import InstanceFilters
 
         page = admin.list_instances(owner, InstanceFilters.from_args(query), None, 50)
         resp = client.get("/processes/", query_string=query)

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from crm.core.audit import OperationLog
 from crm.core.errors import Conflict
 from crm.extensions import db
-from crm.workflow import instances as admin
 from crm.workflow import runtime
-from crm.workflow.migration import MigrationRefused
+from crm.workflow.admin import instances as admin
+from crm.workflow.admin.migration import MigrationRefused
 from crm.workflow.models import InstanceStatus
 from tests.factories import UserFactory
 from tests.workflow.helpers import kinds

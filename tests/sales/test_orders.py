@@ -396,7 +396,7 @@ def test_the_outbound_form_keeps_the_delivery_notes_rows(app):
     """The picked quantities are one row per delivery-note line (`ui:options` addable/removable false):
     a row more or less is refused by field, and the read-only cells are the task data's, whatever was
     sent (they used to be dropped from the completed rows)."""
-    from crm.workflow import forms
+    from crm.workflow.tasks import forms
 
     data = {"picked": [{"product": "Pallet A · PL-1", "ordered": 10, "quantity": 10},
                        {"product": "Pallet B · PL-2", "ordered": 5, "quantity": 5}]}
@@ -439,8 +439,8 @@ def test_the_shipped_forms_speak_the_readers_language(app):
 
     from flask_babel import force_locale
 
-    from crm.workflow import forms
-    from crm.workflow.forms.i18n import extract
+    from crm.workflow.tasks import forms
+    from crm.workflow.tasks.forms.i18n import extract
 
     with app.test_request_context():
         with force_locale("zh"):

@@ -13,8 +13,8 @@ import time_machine
 from crm.core.clock import utcnow
 from crm.core.errors import InvalidTransition
 from crm.extensions import db
-from crm.workflow import repair
 from crm.workflow import runtime
+from crm.workflow.admin import repair
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
 from tests.workflow.helpers import data

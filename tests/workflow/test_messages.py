@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.workflow import repair
 from crm.workflow import runtime
+from crm.workflow.admin import repair
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import UnmatchedMessage

@@ -12,8 +12,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from crm.extensions import db
-from crm.workflow import repair
 from crm.workflow import runtime
+from crm.workflow.admin import repair
 from crm.workflow.budget import StepTimeout
 from crm.workflow.budget import budget
 from crm.workflow.deploy import deploy_files
@@ -85,7 +85,7 @@ def test_a_retry_after_the_diagram_is_fixed_goes_on(org: Any, short_budget: floa
     # The process owner fixes the diagram and moves the instance onto it; the retry completes the task.
     deploy_files({"wf_loop.bpmn": _diagram("wf_loop", "looped = 1", wait_first=True)}, source="file")
     db.session.commit()
-    from crm.workflow import instances as admin
+    from crm.workflow.admin import instances as admin
 
     owner = factories.UserFactory(unit=org.hq, roles=[org.roles["process_owner"]])
     db.session.commit()

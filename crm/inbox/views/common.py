@@ -13,10 +13,10 @@ from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 
 from crm.core.web import int_arg
-from crm.workflow import task_queries
 from crm.workflow.models import EVENT_LABELS  # noqa: F401  (re-exported for the inbox pages)
 from crm.workflow.models import event_label  # noqa: F401
-from crm.workflow.task_queries import TaskFilters
+from crm.workflow.tasks import queries as task_queries
+from crm.workflow.tasks.queries import TaskFilters
 
 # import_name is the package so that `templates/` resolves to crm/inbox/templates.
 bp = Blueprint("inbox", "crm.inbox", template_folder="templates", url_prefix="/tasks")

@@ -28,8 +28,8 @@ from crm.inbox.views.common import bp
 from crm.inbox.views.common import counts
 from crm.inbox.views.common import filters_from_args
 from crm.inbox.views.common import tz
-from crm.workflow import task_filters
-from crm.workflow import task_queries
+from crm.workflow.tasks import filters as task_filters
+from crm.workflow.tasks import queries as task_queries
 
 
 def _list(view: str) -> Any:

@@ -26,16 +26,16 @@ from crm.inbox.views.common import FIELD_LABELS
 from crm.inbox.views.common import bp
 from crm.inbox.views.common import event_label
 from crm.inbox.views.common import tz
-from crm.workflow import forms
 from crm.workflow import runtime
-from crm.workflow import task_files
-from crm.workflow import task_queries
-from crm.workflow import tasks
-from crm.workflow.forms import FormUnavailable
-from crm.workflow.forms import Posted
 from crm.workflow.models import PRIORITY_LABELS
 from crm.workflow.models import HumanTask
 from crm.workflow.runtime import StepFailed
+from crm.workflow.tasks import files as task_files
+from crm.workflow.tasks import forms
+from crm.workflow.tasks import queries as task_queries
+from crm.workflow.tasks import services as tasks
+from crm.workflow.tasks.forms import FormUnavailable
+from crm.workflow.tasks.forms import Posted
 
 Errors = dict[str, list[str]]
 

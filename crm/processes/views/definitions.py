@@ -22,10 +22,10 @@ from crm.extensions import db
 from crm.processes.views.common import any_permission
 from crm.processes.views.common import bp
 from crm.processes.views.common import source_label
-from crm.workflow import definitions as defs
-from crm.workflow import instances as admin
 from crm.workflow import layout
 from crm.workflow import registry
+from crm.workflow.admin import definitions as defs
+from crm.workflow.admin import instances as admin
 from crm.workflow.deploy import DeploymentRejected
 from crm.workflow.deploy import current_definitions
 

@@ -25,14 +25,14 @@ from crm.core.i18n import translate
 from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
 from crm.processes.views.common import bp
-from crm.workflow import instances as admin
 from crm.workflow import layout
-from crm.workflow import task_queries
-from crm.workflow import tasks as task_services
-from crm.workflow.instances import InstanceFilters
+from crm.workflow.admin import instances as admin
+from crm.workflow.admin.instances import InstanceFilters
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import event_label
 from crm.workflow.runtime import StepFailed
+from crm.workflow.tasks import queries as task_queries
+from crm.workflow.tasks import services as task_services
 
 AUDIT_FIELDS = {"task": _l("Task"), "previous": _l("Previous assignee"), "to": _l("New assignee"),
                 "from_version": _l("From version"), "to_version": _l("To version")}

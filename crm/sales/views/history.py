@@ -14,7 +14,7 @@ from crm.core.audit import name_of
 from crm.core.audit import readable
 from crm.core.audit import timeline
 from crm.extensions import db
-from crm.workflow import task_queries
+from crm.workflow.tasks import queries as task_queries
 
 PEOPLE = frozenset({"owner_id", "created_by_id"})
 

@@ -44,10 +44,10 @@ from crm.sales.order_queries import OrderFilters
 from crm.sales.views import bp
 from crm.sales.views.history import history
 from crm.sales.views.history import readable_history
-from crm.workflow import instances as workflow_instances
 from crm.workflow import layout
-from crm.workflow import task_queries
+from crm.workflow.admin import instances as workflow_instances
 from crm.workflow.models import event_label
+from crm.workflow.tasks import queries as task_queries
 
 STATUS_BADGES = {
     OrderStatus.CONTRACTING: "text-bg-secondary", OrderStatus.PENDING_COLLECTION: "text-bg-warning",

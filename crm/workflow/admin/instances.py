@@ -35,11 +35,10 @@ from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.org.models import User
-from crm.workflow import migration
-from crm.workflow import repair
 from crm.workflow import runtime
-from crm.workflow import tasks
-from crm.workflow.definitions import live_instances_on_old_versions
+from crm.workflow.admin import migration
+from crm.workflow.admin import repair
+from crm.workflow.admin.definitions import live_instances_on_old_versions
 from crm.workflow.i18n import translated
 from crm.workflow.inbox_sync import render
 from crm.workflow.models import HumanTask
@@ -49,7 +48,8 @@ from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
 from crm.workflow.models import UnmatchedMessage
 from crm.workflow.runtime import StepFailed
-from crm.workflow.task_queries import user_names
+from crm.workflow.tasks import services as tasks
+from crm.workflow.tasks.queries import user_names
 
 ADMIN = "process.admin"
 LIVE = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED)

@@ -16,7 +16,7 @@ from crm.core.validation import check_text
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow.models import SavedTaskFilter
-from crm.workflow.tasks import valid_id
+from crm.workflow.tasks.services import valid_id
 
 FILTER_MAX = 50  # per user
 

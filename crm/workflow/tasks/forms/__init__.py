@@ -16,19 +16,19 @@
 
 Only the web edge reads the request: views hand in the posted values and a callback that stores files."""
 
-from crm.workflow.forms.fields import Field
-from crm.workflow.forms.fields import Form
-from crm.workflow.forms.fields import FormUnavailable
-from crm.workflow.forms.fields import display_values
-from crm.workflow.forms.fields import initial_values
-from crm.workflow.forms.fields import load_form
-from crm.workflow.forms.fields import walk
-from crm.workflow.forms.submit import Posted
-from crm.workflow.forms.submit import draft_values
-from crm.workflow.forms.submit import parse_form
-from crm.workflow.forms.submit import parse_json
-from crm.workflow.forms.submit import submitted_values
-from crm.workflow.forms.submit import validate
+from crm.workflow.tasks.forms.fields import Field
+from crm.workflow.tasks.forms.fields import Form
+from crm.workflow.tasks.forms.fields import FormUnavailable
+from crm.workflow.tasks.forms.fields import display_values
+from crm.workflow.tasks.forms.fields import initial_values
+from crm.workflow.tasks.forms.fields import load_form
+from crm.workflow.tasks.forms.fields import walk
+from crm.workflow.tasks.forms.submit import Posted
+from crm.workflow.tasks.forms.submit import draft_values
+from crm.workflow.tasks.forms.submit import parse_form
+from crm.workflow.tasks.forms.submit import parse_json
+from crm.workflow.tasks.forms.submit import submitted_values
+from crm.workflow.tasks.forms.submit import validate
 
 __all__ = [
     "Field", "Form", "FormUnavailable", "Posted", "display_values", "draft_values", "initial_values", "load_form",

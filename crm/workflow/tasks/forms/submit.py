@@ -21,17 +21,17 @@ from jsonschema import FormatChecker
 from jsonschema.validators import Draft202012Validator
 from jsonschema.validators import validator_for
 
-from crm.workflow.forms.fields import TRUE_WORDS
-from crm.workflow.forms.fields import Errors
-from crm.workflow.forms.fields import Field
-from crm.workflow.forms.fields import Form
-from crm.workflow.forms.fields import add_error as _add
-from crm.workflow.forms.fields import as_text
-from crm.workflow.forms.fields import schema_type
-from crm.workflow.forms.fields import walk
-from crm.workflow.forms.kept import StoreFile
-from crm.workflow.forms.kept import keep as _keep
-from crm.workflow.forms.kept import merge_kept as _merge_kept
+from crm.workflow.tasks.forms.fields import TRUE_WORDS
+from crm.workflow.tasks.forms.fields import Errors
+from crm.workflow.tasks.forms.fields import Field
+from crm.workflow.tasks.forms.fields import Form
+from crm.workflow.tasks.forms.fields import add_error as _add
+from crm.workflow.tasks.forms.fields import as_text
+from crm.workflow.tasks.forms.fields import schema_type
+from crm.workflow.tasks.forms.fields import walk
+from crm.workflow.tasks.forms.kept import StoreFile
+from crm.workflow.tasks.forms.kept import keep as _keep
+from crm.workflow.tasks.forms.kept import merge_kept as _merge_kept
 
 MISSING: Any = object()  # "no value given": the key stays out of the data
 MAX_ROWS = 200

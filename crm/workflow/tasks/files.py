@@ -20,13 +20,13 @@ from crm.extensions import db
 from crm.org.models import User
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskAttachment
-from crm.workflow.tasks import can_complete
-from crm.workflow.tasks import can_manage
-from crm.workflow.tasks import check_open
-from crm.workflow.tasks import get_task
-from crm.workflow.tasks import locked_task
-from crm.workflow.tasks import record_event
-from crm.workflow.tasks import valid_id
+from crm.workflow.tasks.services import can_complete
+from crm.workflow.tasks.services import can_manage
+from crm.workflow.tasks.services import check_open
+from crm.workflow.tasks.services import get_task
+from crm.workflow.tasks.services import locked_task
+from crm.workflow.tasks.services import record_event
+from crm.workflow.tasks.services import valid_id
 
 # The upload store's helpers, under the names other modules imported from here.
 ATTACHMENT_TYPES = files.ATTACHMENT_TYPES

@@ -12,9 +12,9 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from crm.core.errors import ValidationFailed
-from crm.workflow.forms.fields import Errors
-from crm.workflow.forms.fields import Field
-from crm.workflow.forms.fields import add_error as _add
+from crm.workflow.tasks.forms.fields import Errors
+from crm.workflow.tasks.forms.fields import Field
+from crm.workflow.tasks.forms.fields import add_error as _add
 
 StoreFile = Callable[[Field, str, Any], int]  # (field, path, upload) -> attachment id; raises ValidationFailed
 

@@ -24,8 +24,8 @@ from jsonschema.validators import validator_for
 
 from crm.core.errors import DomainError
 from crm.workflow import registry
-from crm.workflow.forms.i18n import translate
 from crm.workflow.inbox_sync import render
+from crm.workflow.tasks.forms.i18n import translate
 
 TRUE_WORDS = {"on", "true", "1", "yes"}  # what a checkbox (or a yes/no choice) posts for yes
 
