@@ -9,29 +9,28 @@ from flask import Flask
 
 def register_api(app: Flask) -> None:
     """Called by `create_app` after `api.init_app`."""
-    from crm.api import approvals
-    from crm.api import customers
-    from crm.api import highseas
     from crm.api import leads
-    from crm.api import me
-    from crm.api import notifications
     from crm.api import opportunities
     from crm.api import orders
-    from crm.api import org_units
-    from crm.api import processes
     from crm.api import products
     from crm.api import quotes
-    from crm.api import roles
-    from crm.api import tasks
-    from crm.api import tokens
-    from crm.api import users
-    from crm.api.common import document_problem_responses
+    from crm.approvals import api as approvals
+    from crm.auth import api as auth_api
+    from crm.auth.rest import document_problem_responses
+    from crm.customers import api as customers
     from crm.extensions import api
     from crm.extensions import csrf
+    from crm.highseas import api as highseas
+    from crm.inbox import api as tasks
+    from crm.notify import api as notifications
+    from crm.org import api as org_api
+    from crm.processes import api as processes
 
     document_problem_responses(api)
-    for module in (me, org_units, users, roles, tokens, tasks, products, approvals, notifications, processes,
-                   customers, leads, quotes, opportunities, highseas, orders):
+    # The order is the OpenAPI document's order of tags and paths.
+    for blp in (auth_api.me_blp, org_api.org_units_blp, org_api.users_blp, auth_api.roles_blp, auth_api.tokens_blp,
+                tasks.blp, products.blp, approvals.blp, notifications.blp, processes.blp, customers.blp, leads.blp,
+                quotes.blp, opportunities.blp, highseas.blp, orders.blp):
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
-        csrf.exempt(module.blp)
-        api.register_blueprint(module.blp)
+        csrf.exempt(blp)
+        api.register_blueprint(blp)

@@ -8,7 +8,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_login import current_user
 
-from crm.api.common import ApiBlueprint
+from crm.auth.rest import ApiBlueprint
 from crm.core.errors import NotFound
 from crm.sales import opportunity_queries
 from crm.sales import opportunity_services

@@ -10,9 +10,9 @@ from flask import Response
 from flask.views import MethodView
 from flask_login import current_user
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
 from crm.core.pagination import Page
 from crm.sales import quote_queries
 from crm.sales import quote_services

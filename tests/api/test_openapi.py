@@ -7,7 +7,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from crm.api import common
+from crm.auth import rest as common
 
 
 @pytest.fixture

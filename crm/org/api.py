@@ -1,8 +1,7 @@
-"""/api/v1/users — people, their placement and roles. Reading needs `user.view`, writing `user.manage`.
+"""The API of org: /api/v1/org-units (the org tree) and /api/v1/users (people, their placement and roles).
 
-Users outside the caller's data scope answer 404 exactly like missing ones; every id in a request body
-(org unit, supervisor, transfer target) must be visible to the caller too. Users are never deleted:
-they are disabled, optionally handing their records to a colleague of the same store."""
+Units and users outside the caller's data scope answer 404 exactly like missing ones; every id in a
+request body is checked against the scope too."""
 
 from __future__ import annotations
 
@@ -13,29 +12,144 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
-from crm.api.common import visible_or_field_error
 from crm.auth import services as auth_services
 from crm.auth.models import Role
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
+from crm.auth.rest import visible_or_field_error
 from crm.auth.schemas import UserSchema
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
 from crm.core import ownership
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.org import queries
 from crm.org import services
 from crm.org.models import OrgUnit
+from crm.org.models import UnitKind
 from crm.org.models import User
+from crm.org.schemas import OrgUnitCreateSchema
+from crm.org.schemas import OrgUnitMoveSchema
+from crm.org.schemas import OrgUnitQuerySchema
+from crm.org.schemas import OrgUnitSchema
+from crm.org.schemas import OrgUnitUpdateSchema
 from crm.org.schemas import UserCreateSchema
 from crm.org.schemas import UserDisableSchema
 from crm.org.schemas import UserQuerySchema
 from crm.org.schemas import UserUpdateSchema
 
-blp = ApiBlueprint(
+# /api/v1/org-units — the org tree. Reading needs `org.view`, writing `org.manage`.
+#
+# Units outside the caller's data scope answer 404 exactly like missing ones; every id in a request body
+# (parent, head) must be visible to the caller too.
+org_units_blp = ApiBlueprint(
+    "OrgUnits", __name__, url_prefix="/api/v1/org-units",
+    description="The org tree: headquarters, subsidiaries, stores and departments.",
+)
+
+OrgUnitPageSchema = page_schema(OrgUnitSchema, "OrgUnitPage")
+
+
+class OrgUnitListArgsSchema(OrgUnitQuerySchema, PageArgsSchema):
+    pass
+
+
+@org_units_blp.route("")
+class OrgUnits(MethodView):
+    @org_units_blp.requires("org.view")
+    @org_units_blp.arguments(OrgUnitListArgsSchema, location="query")
+    @org_units_blp.response(200, OrgUnitPageSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List the org units the caller may see"""
+        stmt = visible(select(OrgUnit), current_user, OrgUnit)
+        if "kind" in args:
+            stmt = stmt.where(OrgUnit.kind == UnitKind(args["kind"]))
+        if "active" in args:
+            stmt = stmt.where(OrgUnit.active.is_(args["active"]))
+        if "parent_id" in args:
+            stmt = stmt.where(OrgUnit.parent_id == args["parent_id"])
+        return keyset_page(db.session, stmt, [SortKey(OrgUnit.id)], cursor=args["cursor"], limit=args["limit"])
+
+    @org_units_blp.requires("org.manage")
+    @org_units_blp.arguments(OrgUnitCreateSchema)
+    @org_units_blp.response(201, OrgUnitSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create an org unit under a parent the caller may see"""
+        if data.get("parent_id") is not None:
+            visible_or_field_error(OrgUnit, data["parent_id"], "parent_id", _l("Choose the parent unit."))
+        return services.create_unit(data, actor=current_user)
+
+
+@org_units_blp.route("/<int:unit_id>")
+class OrgUnitItem(MethodView):
+    @org_units_blp.requires("org.view")
+    @org_units_blp.errors(404)
+    @org_units_blp.response(200, OrgUnitSchema)
+    def get(self, unit_id: int) -> Any:
+        """One org unit"""
+        return get_visible(OrgUnit, unit_id, current_user)
+
+    @org_units_blp.requires("org.manage")
+    @org_units_blp.errors(404)
+    @org_units_blp.arguments(OrgUnitUpdateSchema)
+    @org_units_blp.response(200, OrgUnitSchema)
+    def patch(self, data: dict[str, Any], unit_id: int) -> Any:
+        """Rename, recode, change a store's platform or shop name, or set the head"""
+        unit = get_visible(OrgUnit, unit_id, current_user)
+        if data.get("head_id") is not None and data["head_id"] != unit.head_id:
+            visible_or_field_error(User, data["head_id"], "head_id", _l("Choose an active user."))
+        current = {
+            "name": unit.name,
+            "code": unit.code,
+            "platform": unit.platform.value if unit.platform else None,
+            "shop_name": unit.shop_name,
+            "head_id": unit.head_id,
+        }
+        return services.update_unit(unit, {**current, **data}, actor=current_user)
+
+
+@org_units_blp.route("/<int:unit_id>/move", methods=["POST"])
+@org_units_blp.requires("org.manage")
+@org_units_blp.errors(404)
+@org_units_blp.arguments(OrgUnitMoveSchema)
+@org_units_blp.response(200, OrgUnitSchema)
+def move(data: dict[str, Any], unit_id: int) -> Any:
+    """Move an org unit (with everything below it) under another parent"""
+    unit = get_visible(OrgUnit, unit_id, current_user)
+    parent = visible_or_field_error(OrgUnit, data["parent_id"], "parent_id", _l("Choose the parent unit."))
+    return services.move_unit(unit, parent, actor=current_user)
+
+
+@org_units_blp.route("/<int:unit_id>/deactivate", methods=["POST"])
+@org_units_blp.requires("org.manage")
+@org_units_blp.errors(404, 422)
+@org_units_blp.response(200, OrgUnitSchema)
+def deactivate(unit_id: int) -> Any:
+    """Deactivate an org unit that has no active sub-units or users"""
+    unit = get_visible(OrgUnit, unit_id, current_user)
+    return services.set_unit_active(unit, False, actor=current_user)
+
+
+@org_units_blp.route("/<int:unit_id>/activate", methods=["POST"])
+@org_units_blp.requires("org.manage")
+@org_units_blp.errors(404, 422)
+@org_units_blp.response(200, OrgUnitSchema)
+def activate(unit_id: int) -> Any:
+    """Reactivate an org unit whose parent is active"""
+    unit = get_visible(OrgUnit, unit_id, current_user)
+    return services.set_unit_active(unit, True, actor=current_user)
+
+
+# /api/v1/users — people, their placement and roles. Reading needs `user.view`, writing `user.manage`.
+#
+# Users outside the caller's data scope answer 404 exactly like missing ones; every id in a request body
+# (org unit, supervisor, transfer target) must be visible to the caller too. Users are never deleted:
+# they are disabled, optionally handing their records to a colleague of the same store.
+users_blp = ApiBlueprint(
     "Users", __name__, url_prefix="/api/v1/users",
     description="Users: placement in the org tree, supervisor, roles. Never deleted, only disabled.",
 )
@@ -92,11 +206,11 @@ def _collect(errors: dict[str, Any], step: Any) -> Any:
         return None
 
 
-@blp.route("")
+@users_blp.route("")
 class Users(MethodView):
-    @blp.requires("user.view")
-    @blp.arguments(UserListArgsSchema, location="query")
-    @blp.response(200, UserPageSchema)
+    @users_blp.requires("user.view")
+    @users_blp.arguments(UserListArgsSchema, location="query")
+    @users_blp.response(200, UserPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """List the users the caller may see, by name"""
         unit = None
@@ -108,9 +222,9 @@ class Users(MethodView):
         filters = queries.UserFilters(q=args.get("q", ""), unit=unit, role_id=args.get("role_id"), active=active)
         return queries.list_users(current_user, filters, args["cursor"], args["limit"], visible=visible)
 
-    @blp.requires("user.manage")
-    @blp.arguments(UserCreateSchema)
-    @blp.response(201, UserSchema)
+    @users_blp.requires("user.manage")
+    @users_blp.arguments(UserCreateSchema)
+    @users_blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a user with roles and an initial password"""
         own: dict[str, Any] = {}  # the API's checks; they win over the service's for the same field
@@ -129,19 +243,19 @@ class Users(MethodView):
         return user
 
 
-@blp.route("/<int:user_id>")
+@users_blp.route("/<int:user_id>")
 class UserItem(MethodView):
-    @blp.requires("user.view")
-    @blp.errors(404)
-    @blp.response(200, UserSchema)
+    @users_blp.requires("user.view")
+    @users_blp.errors(404)
+    @users_blp.response(200, UserSchema)
     def get(self, user_id: int) -> Any:
         """One user"""
         return get_visible(User, user_id, current_user)
 
-    @blp.requires("user.manage")
-    @blp.errors(404)
-    @blp.arguments(UserUpdateSchema)
-    @blp.response(200, UserSchema)
+    @users_blp.requires("user.manage")
+    @users_blp.errors(404)
+    @users_blp.arguments(UserUpdateSchema)
+    @users_blp.response(200, UserSchema)
     def patch(self, data: dict[str, Any], user_id: int) -> Any:
         """Change a user's details, placement, supervisor or roles"""
         user = _managed_user(user_id)
@@ -163,11 +277,11 @@ class UserItem(MethodView):
         return services.update_user(user, {**current, **fields}, roles=roles, actor=current_user)
 
 
-@blp.route("/<int:user_id>/disable", methods=["POST"])
-@blp.requires("user.manage")
-@blp.errors(404, 409)
-@blp.arguments(UserDisableSchema, required=False)
-@blp.response(200, UserSchema)
+@users_blp.route("/<int:user_id>/disable", methods=["POST"])
+@users_blp.requires("user.manage")
+@users_blp.errors(404, 409)
+@users_blp.arguments(UserDisableSchema, required=False)
+@users_blp.response(200, UserSchema)
 def disable(data: dict[str, Any], user_id: int) -> Any:
     """Disable a user; a user who owns records must hand them to a colleague of the same store"""
     user = _managed_user(user_id)
@@ -180,10 +294,10 @@ def disable(data: dict[str, Any], user_id: int) -> Any:
     return user
 
 
-@blp.route("/<int:user_id>/enable", methods=["POST"])
-@blp.requires("user.manage")
-@blp.errors(404, 409, 422)
-@blp.response(200, UserSchema)
+@users_blp.route("/<int:user_id>/enable", methods=["POST"])
+@users_blp.requires("user.manage")
+@users_blp.errors(404, 409, 422)
+@users_blp.response(200, UserSchema)
 def enable(user_id: int) -> Any:
     """Enable a disabled user again"""
     user = _managed_user(user_id)

@@ -18,9 +18,9 @@ from flask_login import current_user
 from marshmallow import fields
 from marshmallow import validate
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
 from crm.core.errors import NotFound
 from crm.extensions import db
 from crm.workflow.admin import definitions

@@ -11,9 +11,9 @@ from flask_login import current_user
 from marshmallow import fields
 from marshmallow import validate
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
 from crm.notify import queries
 from crm.notify import services
 from crm.notify.models import AudienceKind

@@ -17,12 +17,12 @@ from marshmallow import fields
 from marshmallow import validate
 from sqlalchemy import select
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
 from crm.approvals import queries
 from crm.approvals import services
 from crm.approvals.models import ApprovalChain
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
 from crm.core.errors import NotFound

@@ -17,9 +17,9 @@ from flask_smorest.fields import Upload
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.core.errors import ValidationFailed
 from crm.customers import follow_ups

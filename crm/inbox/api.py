@@ -21,9 +21,9 @@ from flask_smorest.fields import Upload
 from marshmallow import fields
 from marshmallow import validate
 
-from crm.api.common import ApiBlueprint
-from crm.api.common import PageArgsSchema
-from crm.api.common import page_schema
+from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_schema
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import ValidationFailed
