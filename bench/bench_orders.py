@@ -60,8 +60,8 @@ def _setup(quotes: int) -> dict[str, Any]:
     from crm.extensions import db
     from crm.org import services
     from crm.org.models import User
-    from crm.sales import quote_services
-    from crm.sales import services as product_services
+    from crm.sales.catalog import services as product_services
+    from crm.sales.quotes import services as quote_services
     from crm.workflow.deploy import deploy_directory
 
     deploy_directory()
@@ -469,8 +469,8 @@ def main() -> None:
             from sqlalchemy import select
 
             from crm.extensions import db
-            from crm.sales.order_models import Order
-            from crm.sales.order_models import OrderStatus
+            from crm.sales.orders.models import Order
+            from crm.sales.orders.models import OrderStatus
 
             completed = db.session.scalar(select(func.count()).select_from(Order).where(
                 Order.id.in_(done), Order.status == OrderStatus.COMPLETED))

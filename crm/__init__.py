@@ -66,7 +66,7 @@ def _register_jobs(app: Flask) -> None:
     from crm.customers.jobs import run_imports
     from crm.highseas.jobs import sweep as highseas_sweep
     from crm.notify.jobs import send_email
-    from crm.sales.jobs import expire_quotes
+    from crm.sales.quotes.jobs import expire_quotes
     from crm.workflow.jobs import fire_due_timers
 
     every = int(app.config["SCHEDULER_INTERVAL_SECONDS"])
@@ -105,10 +105,10 @@ def _connect_contexts() -> None:
     from crm.highseas.sweep import days_until_recycle_cells
     from crm.notify.services import on_follow_up_due
     from crm.notify.services import on_task_opened
-    from crm.sales import order_queries
-    from crm.sales import quote_queries
-    from crm.sales.opportunity_queries import open_opportunity_customer_ids
-    from crm.sales.order_models import ORDER_STATUS_LABELS
+    from crm.sales.opportunities.queries import open_opportunity_customer_ids
+    from crm.sales.orders import queries as order_queries
+    from crm.sales.orders.models import ORDER_STATUS_LABELS
+    from crm.sales.quotes import queries as quote_queries
 
     # Tasks and process instances only hold an object reference; these are the pages they link to.
     # The link shows the object's name or number as the reader may see it (their scope), else "#id".
@@ -154,11 +154,13 @@ def _init_extensions(app: Flask) -> None:
     import crm.highseas.models  # noqa: F401
     import crm.notify.models  # noqa: F401
     import crm.org.models  # noqa: F401
-    import crm.sales.bpmn  # noqa: F401
+    import crm.sales.catalog.models  # noqa: F401
     import crm.sales.hooks  # noqa: F401
-    import crm.sales.models  # noqa: F401
-    import crm.sales.order_bpmn  # noqa: F401
-    import crm.sales.order_models  # noqa: F401
+    import crm.sales.opportunities.models  # noqa: F401
+    import crm.sales.orders.bpmn  # noqa: F401
+    import crm.sales.orders.models  # noqa: F401
+    import crm.sales.quotes.bpmn  # noqa: F401
+    import crm.sales.quotes.models  # noqa: F401
     import crm.workflow.models  # noqa: F401
 
     db.init_app(app)
@@ -258,7 +260,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.notify.views import bp as notify_bp
     from crm.org.views import bp as org_bp
     from crm.processes.views import bp as processes_bp
-    from crm.sales.views import bp as sales_bp
+    from crm.sales.blueprint import bp as sales_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(customers_bp)

@@ -101,14 +101,15 @@ def seed_demo(if_empty: bool) -> None:
         from crm.approvals import demo as approvals_demo
         from crm.customers import demo as customer_demo
         from crm.highseas import demo as highseas_demo
-        from crm.sales import demo as sales_demo
+        from crm.sales.catalog import demo as sales_demo
+        from crm.sales.opportunities import demo as opportunity_demo
 
         sales_demo.seed(created["users"]["13800000001"])  # the super admin fills the catalogue
         approvals_demo.seed()
         customer_demo.seed(created["users"])
-        sales_demo.seed_opportunities_and_quotes(created["users"])
+        opportunity_demo.seed_opportunities_and_quotes(created["users"])
         highseas_demo.seed()
-        from crm.sales import order_demo
+        from crm.sales.orders import demo as order_demo
 
         order_demo.seed(created["users"])  # deploys the processes: orders run through the real pipeline
         db.session.commit()

@@ -18,12 +18,12 @@ from werkzeug.routing import Rule
 
 from crm.auth.services import create_token
 from crm.auth.services import save_role
-from crm.customers import follow_ups as customer_follow_ups
 from crm.customers import imports as customer_imports
-from crm.customers import leads as customer_leads
 from crm.customers import services as customer_services
+from crm.customers.leads import services as customer_leads
+from crm.customers.services import follow_ups as customer_follow_ups
 from crm.extensions import db
-from crm.sales import services as sales_services
+from crm.sales.catalog import services as sales_services
 from crm.workflow.tasks import files as task_files
 from crm.workflow.tasks import filters as task_filters
 from crm.workflow.tasks import services as task_services
@@ -109,11 +109,11 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     web_form = customer_leads.create_web_form(org.store_a.id, "Fuzz form", actor=org.a_manager)
     lead_rule = customer_leads.save_rule(org.store_a.id, {"name": "Fuzz rule", "member_ids": [str(org.a_rep1.id)]},
                                          actor=org.a_manager)
-    from crm.sales import quote_services
+    from crm.sales.quotes import services as quote_services
 
     quote = quote_services.create_quote({"customer_id": customer.id, "lines": [
         {"product_id": product.id, "quantity": 2, "unit_price": "70"}]}, actor=org.a_manager)
-    from crm.sales import opportunity_services
+    from crm.sales.opportunities import services as opportunity_services
 
     pipeline = opportunity_services.save_pipeline(None, {"name": "Fuzz", "store_id": org.store_a.id, "stages": [
         {"name": "One", "win_rate": "10"}, {"name": "Two", "win_rate": "50"}]}, actor=org.hq_admin)

@@ -37,9 +37,8 @@ from crm.auth.permissions import all_permissions
 from crm.auth.services import create_token
 from crm.auth.services import save_role
 from crm.core.audit import OperationLog
-from crm.customers import follow_ups as customer_follow_ups
-from crm.customers import leads as customer_leads
 from crm.customers import services as customer_services
+from crm.customers.leads import services as customer_leads
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import CustomerTeamMember
@@ -48,13 +47,14 @@ from crm.customers.models import ImportJob
 from crm.customers.models import Lead
 from crm.customers.models import LeadAssignmentRule
 from crm.customers.models import SavedCustomerView
+from crm.customers.services import follow_ups as customer_follow_ups
 from crm.extensions import db
 from crm.highseas.models import ClaimStatus
 from crm.highseas.models import HighSeasClaim
 from crm.org.models import OrgUnit
 from crm.org.models import User
-from crm.sales import services as sales_services
-from crm.sales.models import ProductImage
+from crm.sales.catalog import services as sales_services
+from crm.sales.catalog.models import ProductImage
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessInstance
@@ -274,7 +274,7 @@ def world(org: Org) -> World:
     db.session.add(picture)
     objects |= {"category:pallets": category, "product:pallet": pallet, "image:pallet": picture}
     # Quotes of stores B and C (the note carries the secret).
-    from crm.sales import quote_services
+    from crm.sales.quotes import services as quote_services
 
     quote_b = quote_services.create_quote({"customer_id": customer_b.id, "note": f"{SECRET}-Quote-B", "lines": [
         {"product_id": pallet.id, "quantity": 3, "unit_price": "77.77"}]}, actor=org.b_rep)
@@ -282,7 +282,7 @@ def world(org: Org) -> World:
         {"product_id": pallet.id, "quantity": 1, "unit_price": "66.66"}]}, actor=org.c_rep)
     secrets += [f"{SECRET}-Quote-B", f"{SECRET}-Quote-C", quote_b.number, quote_c.number]
     objects |= {"quote:b": quote_b, "quote:c": quote_c}
-    from crm.sales import opportunity_services
+    from crm.sales.opportunities import services as opportunity_services
 
     pipeline_b = opportunity_services.save_pipeline(None, {"name": f"{SECRET}-Pipeline-B", "stages": [
         {"name": f"{SECRET}-Stage-B", "win_rate": "30"}]}, actor=org.b_manager)
@@ -291,7 +291,7 @@ def world(org: Org) -> World:
                                                             actor=org.b_rep)
     secrets += [pipeline_b.name, f"{SECRET}-Stage-B", opportunity_b.name]
     objects |= {"pipeline:b": pipeline_b, "opportunity:b": opportunity_b}
-    from crm.sales.order_models import Order
+    from crm.sales.orders.models import Order
 
     order_b = Order(store_id=org.store_b.id, owner_id=org.b_rep.id, customer_id=customer_b.id, number="SO-SECRET-B",
                     payment_mode="prepay", terminal="pc", ship_name="B", ship_phone="1", ship_address="B",

@@ -9,15 +9,11 @@ from flask import Flask
 
 def register_api(app: Flask) -> None:
     """Called by `create_app` after `api.init_app`."""
-    from crm.api import leads
-    from crm.api import opportunities
-    from crm.api import orders
-    from crm.api import products
-    from crm.api import quotes
     from crm.approvals import api as approvals
     from crm.auth import api as auth_api
     from crm.auth.rest import document_problem_responses
     from crm.customers import api as customers
+    from crm.customers.leads import api as leads
     from crm.extensions import api
     from crm.extensions import csrf
     from crm.highseas import api as highseas
@@ -25,6 +21,10 @@ def register_api(app: Flask) -> None:
     from crm.notify import api as notifications
     from crm.org import api as org_api
     from crm.processes import api as processes
+    from crm.sales.catalog import api as products
+    from crm.sales.opportunities import api as opportunities
+    from crm.sales.orders import api as orders
+    from crm.sales.quotes import api as quotes
 
     document_problem_responses(api)
     # The order is the OpenAPI document's order of tags and paths.

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -30,10 +29,7 @@ from sqlalchemy.orm import relationship
 from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+from crm.core.db import str_enum
 
 
 class ApprovalChain(Base):
@@ -112,7 +108,7 @@ class ApprovalRequest(Base):
     object_type: Mapped[str | None] = mapped_column(String(50))
     object_id: Mapped[int | None]
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "approval_status"), default=RequestStatus.PENDING)
+    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus, "approval_status"), default=RequestStatus.PENDING)
     current_step: Mapped[int | None]  # index into snapshot["steps"] of the step waiting for decisions
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the object as the queue shows it
@@ -175,7 +171,7 @@ class ApprovalDecision(Base):
     step_index: Mapped[int | None]
     task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id", ondelete="SET NULL"), unique=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    outcome: Mapped[DecisionOutcome] = mapped_column(_enum(DecisionOutcome, "decision_outcome"))
+    outcome: Mapped[DecisionOutcome] = mapped_column(str_enum(DecisionOutcome, "decision_outcome"))
     comment: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 

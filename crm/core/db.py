@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import DDL
 from sqlalchemy import JSON
 from sqlalchemy import DateTime
+from sqlalchemy import Enum
 from sqlalchemy import Index
 from sqlalchemy import MetaData
 from sqlalchemy import Numeric
@@ -81,6 +83,12 @@ class TimestampMixin:
 # `public` schema, whatever schema the tables are in (tests and benchmarks use a schema per run, and an
 # extension created inside one would be dropped with it), so the operator class is named with its schema.
 TRIGRAM_SCHEMA = "public"
+
+
+def str_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A Python enum stored as its values in a VARCHAR(32) with a CHECK (not a native enum type): adding a
+    member needs no ALTER TYPE, and both databases store the same text."""
+    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 def trigram_index(name: str, column: str) -> Index:

@@ -22,7 +22,6 @@ from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.core.errors import ValidationFailed
-from crm.customers import follow_ups
 from crm.customers import imports
 from crm.customers import queries
 from crm.customers import services
@@ -41,6 +40,7 @@ from crm.customers.schemas import ImportJobSchema
 from crm.customers.schemas import LockSchema
 from crm.customers.schemas import TeamMemberSchema
 from crm.customers.schemas import TransferSchema
+from crm.customers.services import follow_ups
 from crm.extensions import db
 
 blp = ApiBlueprint("Customers", __name__, url_prefix="/api/v1/customers",

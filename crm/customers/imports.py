@@ -332,7 +332,7 @@ def run_chunk(job: ImportJob) -> None:
                 continue
         parsed.append((line, clean, owner_id))
     if job.target == "leads":
-        from crm.customers.lead_imports import store_leads
+        from crm.customers.leads.imports import store_leads
 
         store_leads(job, parsed, errors, reasons)
     else:

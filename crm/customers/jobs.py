@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crm.customers import follow_ups
 from crm.customers import imports
+from crm.customers.services import follow_ups
 
 
 def follow_up_reminders() -> int:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -29,13 +28,10 @@ from crm.core.audit import Audited
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import TimestampMixin
+from crm.core.db import str_enum
 from crm.core.db import trigram_index
 from crm.org.models import OrgUnit
 from crm.org.models import User
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class CustomerLevel(enum.StrEnum):
@@ -167,14 +163,14 @@ class Customer(Audited, TimestampMixin, Base):
     address: Mapped[str | None] = mapped_column(String(300))
     source_platform: Mapped[str | None] = mapped_column(String(32))
     source_store: Mapped[str | None] = mapped_column(String(120))
-    level: Mapped[CustomerLevel | None] = mapped_column(_enum(CustomerLevel, "customer_level"))
+    level: Mapped[CustomerLevel | None] = mapped_column(str_enum(CustomerLevel, "customer_level"))
     industry: Mapped[str | None] = mapped_column(String(80), index=True)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     # ",vip,冷链," kept from `tags` on every write: the tag filter is one LIKE on both databases (JSON text
     # differs between them: SQLite escapes non-ASCII).
     tags_text: Mapped[str] = mapped_column(String(400), default="")
     product_preferences: Mapped[str | None] = mapped_column(String(500))
-    intention: Mapped[Intention | None] = mapped_column(_enum(Intention, "purchase_intention"))
+    intention: Mapped[Intention | None] = mapped_column(str_enum(Intention, "purchase_intention"))
     remarks: Mapped[str | None] = mapped_column(Text)
     locked: Mapped[bool] = mapped_column(default=False)
     won: Mapped[bool] = mapped_column(default=False)
@@ -236,7 +232,7 @@ class CustomerTeamMember(Audited, Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    access: Mapped[TeamAccess] = mapped_column(_enum(TeamAccess, "team_access"), default=TeamAccess.READ)
+    access: Mapped[TeamAccess] = mapped_column(str_enum(TeamAccess, "team_access"), default=TeamAccess.READ)
     expires_at: Mapped[datetime | None]
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -262,7 +258,7 @@ class FollowUp(Audited, Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("customer_contact.id", ondelete="SET NULL"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    kind: Mapped[FollowUpKind] = mapped_column(_enum(FollowUpKind, "follow_up_kind"))
+    kind: Mapped[FollowUpKind] = mapped_column(str_enum(FollowUpKind, "follow_up_kind"))
     content: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_contact_at: Mapped[datetime | None]
@@ -317,7 +313,7 @@ class ImportJob(Base):
     on_duplicate: Mapped[str] = mapped_column(String(16), default="skip")  # skip | update (customers) | create (leads)
     # Choices made row by row on the preview ({"12": "update"}); other duplicates follow `on_duplicate`.
     row_choices: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"), default=ImportStatus.DRAFT)
+    status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus, "import_status"), default=ImportStatus.DRAFT)
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
     created: Mapped[int] = mapped_column(default=0)
@@ -390,7 +386,7 @@ class Lead(Audited, TimestampMixin, Base):
     source_platform: Mapped[str | None] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | web_form | import
     message: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[LeadStatus] = mapped_column(_enum(LeadStatus, "lead_status"), default=LeadStatus.NEW)
+    status: Mapped[LeadStatus] = mapped_column(str_enum(LeadStatus, "lead_status"), default=LeadStatus.NEW)
     web_form_id: Mapped[int | None] = mapped_column(ForeignKey("lead_web_form.id", ondelete="SET NULL"))
     source_ip_hash: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None]
@@ -427,7 +423,7 @@ class LeadFollowUp(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    kind: Mapped[FollowUpKind] = mapped_column(_enum(FollowUpKind, "lead_follow_up_kind"))
+    kind: Mapped[FollowUpKind] = mapped_column(str_enum(FollowUpKind, "lead_follow_up_kind"))
     content: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_contact_at: Mapped[datetime | None]

@@ -13,7 +13,7 @@ from flask_login import login_required
 from crm.auth.permissions import SCOPE_LABELS
 from crm.auth.scopes import scope_context
 from crm.core import nav
-from crm.sales import order_queries
+from crm.sales.orders import queries as order_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON
-from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -23,11 +22,8 @@ from crm.auth.scopes import Visibility
 from crm.core.audit import Audited
 from crm.core.clock import utcnow
 from crm.core.db import Base
+from crm.core.db import str_enum
 from crm.org.models import User
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class HighSeasPool(Audited, Base):
@@ -79,7 +75,7 @@ class HighSeasPoolMember(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     pool_id: Mapped[int] = mapped_column(ForeignKey("highseas_pool.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    role: Mapped[PoolRole] = mapped_column(_enum(PoolRole, "highseas_pool_role"), default=PoolRole.MEMBER)
+    role: Mapped[PoolRole] = mapped_column(str_enum(PoolRole, "highseas_pool_role"), default=PoolRole.MEMBER)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], viewonly=True)
 
@@ -119,7 +115,7 @@ class HighSeasMove(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    kind: Mapped[MoveKind] = mapped_column(_enum(MoveKind, "highseas_move_kind"))
+    kind: Mapped[MoveKind] = mapped_column(str_enum(MoveKind, "highseas_move_kind"))
     from_owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     to_owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reason: Mapped[str] = mapped_column(String(500))
@@ -171,7 +167,7 @@ class HighSeasClaim(Base):
     applicant_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     former_owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reason: Mapped[str] = mapped_column(String(500))
-    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus, "highseas_claim_status"),
+    status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus, "highseas_claim_status"),
                                                 default=ClaimStatus.PENDING)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,6 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -17,10 +16,7 @@ from sqlalchemy.orm import mapped_column
 
 from crm.core.clock import utcnow
 from crm.core.db import Base
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+from crm.core.db import str_enum
 
 
 class Notification(Base):
@@ -79,7 +75,7 @@ class EmailOutbox(Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[EmailStatus] = mapped_column(_enum(EmailStatus, "email_status"), default=EmailStatus.PENDING)
+    status: Mapped[EmailStatus] = mapped_column(str_enum(EmailStatus, "email_status"), default=EmailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -115,7 +111,7 @@ class Announcement(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    audience: Mapped[AudienceKind] = mapped_column(_enum(AudienceKind, "audience_kind"))
+    audience: Mapped[AudienceKind] = mapped_column(str_enum(AudienceKind, "audience_kind"))
     # The org unit the audience is bound to (UNIT, optional for ROLE); its path, for a prefix match.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     unit_path: Mapped[str | None] = mapped_column(String(400))

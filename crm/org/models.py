@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -23,6 +22,7 @@ from sqlalchemy.orm import relationship
 from crm.core.audit import Audited
 from crm.core.db import Base
 from crm.core.db import TimestampMixin
+from crm.core.db import str_enum
 
 if TYPE_CHECKING:
     from crm.auth.models import Role
@@ -99,9 +99,6 @@ GENDER_LABELS = {
 }
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
-
 
 class OrgUnit(Audited, TimestampMixin, Base):
     __tablename__ = "org_unit"
@@ -113,7 +110,7 @@ class OrgUnit(Audited, TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind, "unit_kind"))
+    kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind, "unit_kind"))
     name: Mapped[str] = mapped_column(String(120))
     code: Mapped[str | None] = mapped_column(String(40), unique=True)
     path: Mapped[str] = mapped_column(String(400), default="")
@@ -121,7 +118,7 @@ class OrgUnit(Audited, TimestampMixin, Base):
     # The store / subsidiary this unit is in (itself for a store / subsidiary); NULL above that level.
     store_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     subsidiary_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    platform: Mapped[Platform | None] = mapped_column(_enum(Platform, "platform"))
+    platform: Mapped[Platform | None] = mapped_column(str_enum(Platform, "platform"))
     shop_name: Mapped[str | None] = mapped_column(String(200))
     # The department head, used by approval rules ("department head").
     head_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True, ondelete="SET NULL"))
@@ -153,7 +150,7 @@ class User(Audited, TimestampMixin, Base):
     mobile: Mapped[str] = mapped_column(String(20), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(80))
-    gender: Mapped[Gender] = mapped_column(_enum(Gender, "gender"), default=Gender.UNSPECIFIED)
+    gender: Mapped[Gender] = mapped_column(str_enum(Gender, "gender"), default=Gender.UNSPECIFIED)
     position: Mapped[str | None] = mapped_column(String(80))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     # Cached from the org unit (NULL for users above store level); kept in step by org.services.

@@ -4,10 +4,10 @@ customer; orders follow a merged customer (a transfer leaves them with the sales
 
 from __future__ import annotations
 
-from crm.customers.merge import register_merge_handler
+from crm.customers.services.merge import register_merge_handler
 from crm.customers.services.owners import register_transfer_handler
-from crm.sales import opportunity_services
-from crm.sales import order_services
+from crm.sales.opportunities import services as opportunity_services
+from crm.sales.orders import services as order_services
 
 register_transfer_handler("sales.opportunities", opportunity_services.on_customer_transferred)
 register_merge_handler("sales.opportunities_and_quotes", opportunity_services.on_customers_merged)

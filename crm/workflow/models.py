@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -25,14 +24,11 @@ from sqlalchemy.orm import relationship
 from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
+from crm.core.db import str_enum
 from crm.core.i18n import SOURCE_LANGUAGE
 from crm.core.i18n import current_language
 from crm.core.i18n import shown
 from crm.extensions import db
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class ProcessDefinition(Base):
@@ -133,7 +129,7 @@ class ProcessInstance(Base):
     object_type: Mapped[str | None] = mapped_column(String(50))
     object_id: Mapped[int | None]
     store_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus, "instance_status"), index=True)
+    status: Mapped[InstanceStatus] = mapped_column(str_enum(InstanceStatus, "instance_status"), index=True)
     # The business status projected from the `status` property of waiting tasks and events (guide §3.2).
     business_status: Mapped[str | None] = mapped_column(String(64))
     spec_sha256: Mapped[str] = mapped_column(ForeignKey("process_spec.sha256"))
@@ -203,7 +199,7 @@ class HumanTask(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     # Who handed the task to its assignee by delegation (they get it back when the delegate returns it).
     delegated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), index=True)
+    status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus, "task_status"), index=True)
     priority: Mapped[int] = mapped_column(default=0)  # 0 normal, 1 high, 2 urgent
     due_at: Mapped[datetime | None]
     follow_up_at: Mapped[datetime | None]

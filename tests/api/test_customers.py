@@ -107,7 +107,7 @@ def test_follow_ups_due(call: Any, api_org: Org) -> None:
     from datetime import timedelta
 
     from crm.core.clock import utcnow
-    from crm.customers import follow_ups
+    from crm.customers.services import follow_ups
 
     o = api_org
     c = make_customer(o.a_rep1)

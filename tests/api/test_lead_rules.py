@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.customers import leads
+from crm.customers.leads import services as leads
 from crm.customers.models import LeadAssignmentRule
 from crm.extensions import db
 from tests.api.conftest import assert_problem

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.org.models import User
-from crm.sales import quote_services
-from crm.sales.models import Product
+from crm.sales.catalog.models import Product
+from crm.sales.quotes import services as quote_services
 from tests.browser.conftest import serve
 from tests.browser.test_approvals import REP
 from tests.browser.test_approvals import login

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.org.models import User
-from crm.sales import opportunity_services
-from crm.sales import quote_services
-from crm.sales.models import Product
+from crm.sales.catalog.models import Product
+from crm.sales.opportunities import services as opportunity_services
+from crm.sales.quotes import services as quote_services
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
 from tests.browser.conftest import serve

@@ -14,9 +14,9 @@ from crm.core.clock import utcnow
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.signals import follow_up_due
-from crm.customers import follow_ups
 from crm.customers import queries
 from crm.customers.models import FollowUp
+from crm.customers.services import follow_ups
 from crm.extensions import db
 from crm.workflow.models import UnmatchedMessage
 from tests.customers.support import make_customer

@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from crm.core.audit import OperationLog
 from crm.core.errors import ValidationFailed
-from crm.customers import follow_ups
 from crm.customers import imports
-from crm.customers import merge
 from crm.customers import services
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import FollowUp
 from crm.customers.models import ImportStatus
+from crm.customers.services import follow_ups
+from crm.customers.services import merge
 from crm.extensions import db
 from tests.customers.support import make_customer
 from tests.factories import Org
@@ -130,7 +130,7 @@ def test_bad_files_and_mappings(org: Org, upload_dir: Any) -> None:
 
 
 def test_merge_keeps_follow_ups_contacts_and_history(org: Org) -> None:
-    from crm.customers import leads as lead_services
+    from crm.customers.leads import services as lead_services
     from crm.customers.models import Lead
 
     target = make_customer(org.a_rep1, name="Target", mobile="13800000011", tags="vip")
@@ -180,7 +180,7 @@ def test_merge_registry_lets_other_contexts_repoint(org: Org) -> None:
 
 @pytest.mark.parametrize("on_duplicate", ["skip", "create"])
 def test_lead_import_dedups_against_customers_and_leads(org: Org, upload_dir: Any, on_duplicate: str) -> None:
-    from crm.customers import leads as lead_services
+    from crm.customers.leads import services as lead_services
     from crm.customers.models import Lead
 
     make_customer(org.a_manager, mobile="13800000051")

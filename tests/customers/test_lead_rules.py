@@ -12,7 +12,7 @@ from sqlalchemy import select
 from crm.core.audit import OperationLog
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
-from crm.customers import leads
+from crm.customers.leads import services as leads
 from crm.customers.models import Lead
 from crm.customers.models import LeadAssignmentRule
 from crm.extensions import db

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from crm.auth.scopes import get_visible
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
-from crm.customers import leads
 from crm.customers import services
+from crm.customers.leads import services as leads
 from crm.customers.models import Contact
 from crm.customers.models import Lead
 from crm.customers.models import LeadStatus

@@ -13,9 +13,9 @@ from werkzeug.datastructures import MultiDict
 from crm.core.clock import utcnow
 from crm.core.errors import ValidationFailed
 from crm.customers import exports
-from crm.customers import follow_ups
 from crm.customers import queries
 from crm.customers import services
+from crm.customers.services import follow_ups
 from tests.customers.support import make_customer
 from tests.factories import Org
 

@@ -14,8 +14,8 @@ from crm.approvals.models import ApprovalRequest
 from crm.core.errors import Conflict
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
-from crm.customers.follow_ups import record_follow_up
 from crm.customers.models import Customer
+from crm.customers.services.follow_ups import record_follow_up
 from crm.extensions import db
 from crm.highseas import services
 from crm.highseas import sweep as recycling

@@ -13,8 +13,8 @@ from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.customers import services as customers
-from crm.customers.follow_ups import record_follow_up
 from crm.customers.models import Customer
+from crm.customers.services.follow_ups import record_follow_up
 from crm.extensions import db
 from crm.highseas import rules
 from crm.highseas import services
@@ -138,7 +138,7 @@ def test_registered_exemption_open_opportunity(org, clock):
 
 def test_an_open_opportunity_keeps_the_customer_with_its_owner(org, clock):
     """The exemption sales registers (create_app wires it): a real open opportunity, then won/lost."""
-    from crm.sales import opportunity_services as opportunities
+    from crm.sales.opportunities import services as opportunities
 
     set_pool(org.store_a, follow_up_days=30, remind_days=None)
     busy, idle = make_customer(org.a_rep1), make_customer(org.a_rep1)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.sales import order_services
+from crm.sales.orders import services as order_services
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import TaskStatus

@@ -10,8 +10,8 @@ import pytest
 
 from crm.approvals import services as approval_services
 from crm.extensions import db
-from crm.sales import quote_services
-from crm.sales import services
+from crm.sales.catalog import services
+from crm.sales.quotes import services as quote_services
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
 from tests.customers.support import make_customer
@@ -70,7 +70,7 @@ def submitted(user: Any, customer: Any, *lines: dict[str, Any]) -> Any:
 def sell(user: Any, approved: Any) -> Any:
     """The approved quote made into an order the customer signed: its prices become transaction prices
     (the history shown beside quote lines)."""
-    from crm.sales import order_services
+    from crm.sales.orders import services as order_services
     from crm.workflow import runtime
     from tests.sales.order_support import open_task
 

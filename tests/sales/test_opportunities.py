@@ -14,9 +14,9 @@ from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
-from crm.sales import opportunity_queries
-from crm.sales import opportunity_services as svc
-from crm.sales.models import OpportunityStatus
+from crm.sales.opportunities import queries as opportunity_queries
+from crm.sales.opportunities import services as svc
+from crm.sales.opportunities.models import OpportunityStatus
 from tests.conftest import csrf
 
 STAGES = [{"name": "Lead", "win_rate": "10"}, {"name": "Sample sent", "win_rate": "40"},
@@ -163,7 +163,7 @@ def test_pipeline_settings_page(org, login_as):
 
 
 def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, customers, products, quote_process):
-    from crm.customers.merge import merge
+    from crm.customers.services.merge import merge
     from crm.customers.services.owners import transfer
     from tests.sales.quote_support import line
     from tests.sales.quote_support import submitted
@@ -173,7 +173,7 @@ def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, 
     db.session.commit()
     db.session.refresh(o)
     assert o.owner_id == org.a_rep2.id
-    from crm.sales.opportunity_queries import open_opportunity_customer_ids
+    from crm.sales.opportunities.queries import open_opportunity_customer_ids
 
     open_ids = set(db.session.scalars(open_opportunity_customer_ids(customers["a"].store_id)))
     assert customers["a"].id in open_ids and customers["a2"].id not in open_ids
@@ -221,7 +221,7 @@ def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
 
 
 def test_a_quote_from_an_opportunity(org, pipes, customers, products, login_as, quote_process):
-    from crm.sales import quote_services
+    from crm.sales.quotes import services as quote_services
 
     o = opp(org.a_rep1, customers["a"], pipes["a"], name="Quoted deal")
     q = quote_services.create_quote({"opportunity_id": o.id, "lines": [

@@ -78,7 +78,7 @@ def test_an_english_reader_and_the_other_roles_bells(org, products, customers, s
 
     # A Chinese warehouse keeper gets the outbound's bell in Chinese, the English logistics clerk later in English.
     _chinese(staff["warehouse"])
-    from crm.sales import order_services
+    from crm.sales.orders import services as order_services
     from crm.workflow import runtime
 
     runtime.complete_task(task.id, {}, actor_id=org.a_rep1.id)
@@ -218,7 +218,7 @@ def test_open_tasks_from_before_the_translations_get_them_from_the_command(org, 
 def test_a_received_message_is_named_by_the_event_that_caught_it(org, products, customers, staff, client, login_as):
     """The history said "Message received · order_cancelled" (the message's technical name); it names the
     catching event instead, in the reader's language."""
-    from crm.sales import order_services
+    from crm.sales.orders import services as order_services
 
     order = order_from_quote(org, approved_quote(org, products, customers))
     order_services.cancel_order(order.id, {"reason": "客户改主意了"}, actor=org.a_rep1)

@@ -14,12 +14,12 @@ from crm.approvals import services as approval_services
 from crm.core.errors import DomainError
 from crm.extensions import db
 from crm.org.models import User
-from crm.sales import order_services
-from crm.sales import quote_services
-from crm.sales import services as product_services
-from crm.sales.order_models import Order
-from crm.sales.order_models import OrderPayment
-from crm.sales.order_models import OrderStatus
+from crm.sales.catalog import services as product_services
+from crm.sales.orders import services as order_services
+from crm.sales.orders.models import Order
+from crm.sales.orders.models import OrderPayment
+from crm.sales.orders.models import OrderStatus
+from crm.sales.quotes import services as quote_services
 from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from crm.extensions import db
-from crm.sales import order_services
-from crm.sales.order_models import OrderStatus
+from crm.sales.orders import services as order_services
+from crm.sales.orders.models import OrderStatus
 from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
 from tests.conftest import csrf

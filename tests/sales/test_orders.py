@@ -18,10 +18,10 @@ from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
-from crm.sales import order_services
-from crm.sales.models import QuoteStatus
-from crm.sales.order_models import OrderStatus
-from crm.sales.order_models import PaymentKind
+from crm.sales.orders import services as order_services
+from crm.sales.orders.models import OrderStatus
+from crm.sales.orders.models import PaymentKind
+from crm.sales.quotes.models import QuoteStatus
 from crm.workflow import runtime
 from tests.conftest import csrf
 from tests.sales.order_support import approved_quote
@@ -65,7 +65,7 @@ def _make_order_through_the_page(client: Any, login_as: Any, org: Any, quote: An
         "csrf_token": token, "payment_mode": mode, "terminal": "mini_program", "ship_name": "王经理",
         "ship_phone": "13900001111", "ship_address": "宁波市北仑区 1 号", "note": ""})
     assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
-    from crm.sales.order_models import Order
+    from crm.sales.orders.models import Order
 
     order = db.session.query(Order).filter_by(quote_id=quote.id).one()
     assert resp.headers["Location"].endswith(f"/orders/{order.id}")
@@ -242,7 +242,7 @@ def test_direct_orders_follow_the_discount_rule(org, products, customers, staff)
 
 
 def test_only_an_approved_quote_becomes_an_order_once(org, products, customers, staff):
-    from crm.sales import quote_services
+    from crm.sales.quotes import services as quote_services
 
     pending = quote_services.submit_quote(quote_services.create_quote(
         {"customer_id": customers["a"].id, "lines": [line(products["p100"], "80.00")]}, actor=org.a_rep1).id,
@@ -296,7 +296,7 @@ def test_the_list_filters_and_the_page_export(org, products, customers, staff, c
 
 
 def test_a_merged_customers_orders_move_to_the_survivor(org, products, customers, staff):
-    from crm.customers.merge import merge
+    from crm.customers.services.merge import merge
     from tests.sales.quote_support import submitted
 
     quote = submitted(org.a_rep1, customers["a2"], line(products["p100"], "95.00"))
@@ -340,7 +340,7 @@ def submitted_two_lines(org, products, customers):
 
 def test_a_direct_order_through_the_page_under_90_percent_is_sent_to_make_a_quote(
         org, products, customers, staff, client, login_as):
-    from crm.sales.order_models import Order
+    from crm.sales.orders.models import Order
 
     login_as(org.a_rep1)
     token = csrf(client, "/orders/new")

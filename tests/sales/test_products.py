@@ -18,10 +18,10 @@ from crm.core.errors import Conflict
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
-from crm.sales import queries
-from crm.sales import services
-from crm.sales.models import Product
-from crm.sales.models import ProductCategory
+from crm.sales.catalog import queries
+from crm.sales.catalog import services
+from crm.sales.catalog.models import Product
+from crm.sales.catalog.models import ProductCategory
 from tests.api.conftest import assert_problem
 from tests.api.conftest import grant
 from tests.org.test_views import field_errors

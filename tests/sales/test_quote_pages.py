@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from crm.extensions import db
-from crm.sales.models import Quote
-from crm.sales.models import QuoteStatus
+from crm.sales.quotes.models import Quote
+from crm.sales.quotes.models import QuoteStatus
 from tests.conftest import csrf
 from tests.sales.quote_support import line
 from tests.sales.quote_support import sold
@@ -71,7 +71,7 @@ def test_margin_only_for_cost_holders_and_another_store_gets_404(org, products, 
 
 
 def test_invoice_hook_attach_a_file_and_request_an_invoice(org, products, customers, login_as):
-    from crm.sales import quote_services
+    from crm.sales.quotes import services as quote_services
 
     calls = []
     quote_services.on_invoice_requested(lambda quote, actor: calls.append((quote.id, actor.id)))
@@ -105,7 +105,7 @@ def test_editing_a_draft_shows_the_past_prices_beside_the_line(org, products, cu
 
 def test_the_customer_page_lists_its_quotes_and_opportunities_with_links_to_new_ones(org, products, customers,
                                                                                       login_as):
-    from crm.sales import opportunity_services
+    from crm.sales.opportunities import services as opportunity_services
 
     mine = submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00"))
     other = submitted(org.a_rep1, customers["a2"], line(products["p100"], "96.00"))
@@ -138,7 +138,7 @@ def test_the_quote_history_reads_in_words(org, products, customers, login_as):
 
 
 def test_a_revised_quote_names_the_version_it_replaced(org, products, customers, login_as):
-    from crm.sales import quote_services
+    from crm.sales.quotes import services as quote_services
 
     quote = submitted(org.a_rep1, customers["a"], line(products["p100"], "85.00"))
     quote_services.set_quote_status(quote.id, "rejected", comment="too low", actor_id=org.a_sup.id)

@@ -14,9 +14,9 @@ from crm.approvals import services as approval_services
 from crm.core.errors import DomainError
 from crm.extensions import db
 from crm.org.models import User
-from crm.sales import quote_services
-from crm.sales import services as product_services
-from crm.sales.models import Quote
+from crm.sales.catalog import services as product_services
+from crm.sales.quotes import services as quote_services
+from crm.sales.quotes.models import Quote
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
 from crm.workflow.models import ProcessInstance

@@ -14,9 +14,10 @@ from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
-from crm.sales import quote_queries
-from crm.sales import quote_services
-from crm.sales.models import QuoteStatus
+from crm.sales.orders import prices
+from crm.sales.quotes import queries as quote_queries
+from crm.sales.quotes import services as quote_services
+from crm.sales.quotes.models import QuoteStatus
 from crm.workflow import runtime
 from tests.approvals.helpers import decide
 from tests.approvals.helpers import open_tasks
@@ -131,7 +132,7 @@ def test_expiry_by_validity_date_with_the_time_machine(org, products, customers)
 
 
 def test_price_history_shows_the_customers_and_the_stores_signed_prices_never_another_stores(org, products, customers):
-    from crm.sales import order_services
+    from crm.sales.orders import services as order_services
 
     p = products["p100"]
     sold(org.a_rep1, customers["a"], line(p, "95.00"))
@@ -145,7 +146,7 @@ def test_price_history_shows_the_customers_and_the_stores_signed_prices_never_an
     decide(instance_of(rejected), org.a_sup, approved=False)
 
     current = quote(org.a_rep1, customers["a"], line(p, "94.00"))
-    history = quote_queries.price_history(current)
+    history = prices.price_history(current)
     assert [h.unit_price for h in history["customer"][p.id]] == [Decimal("95.00")]
     assert [h.unit_price for h in history["store"][p.id]] == [Decimal("92.00"), Decimal("95.00")]
     every = [h.unit_price for kind in history.values() for rows in kind.values() for h in rows]
@@ -153,7 +154,7 @@ def test_price_history_shows_the_customers_and_the_stores_signed_prices_never_an
     assert history["customer"][p.id][0].order_number.startswith("SO")
 
     b_current = quote(org.b_rep, customers["b"], line(p, "99.00"))
-    assert [h.unit_price for h in quote_queries.price_history(b_current)["store"][p.id]] == [Decimal("91.00")]
+    assert [h.unit_price for h in prices.price_history(b_current)["store"][p.id]] == [Decimal("91.00")]
 
 
 def test_the_history_keeps_the_last_n_with_dates(org, products, customers):
@@ -163,7 +164,7 @@ def test_the_history_keeps_the_last_n_with_dates(org, products, customers):
         with time_machine.travel(start + timedelta(days=i)):
             sold(org.a_rep1, customers["a"], line(p, f"9{i}.00"))
     current = quote(org.a_rep1, customers["a"], line(p, "99.00"))
-    rows = quote_queries.price_history(current, n=5)["store"][p.id]
+    rows = prices.price_history(current, n=5)["store"][p.id]
     assert [r.unit_price for r in rows] == [Decimal(f"9{i}.00") for i in (6, 5, 4, 3, 2)]
     assert rows[0].at.date() == (start + timedelta(days=6)).date()
 
@@ -225,7 +226,7 @@ def test_the_pdf_renders_chinese_product_names_as_extractable_text(org, products
 
     from pypdf import PdfReader
 
-    from crm.sales.pdf import render_quote
+    from crm.sales.quotes.pdf import render_quote
 
     q = submitted(org.a_rep1, customers["a"], line(products["p100"], "90.00", 12), line(products["p200"], "190.00"))
     with app.test_request_context():

@@ -51,7 +51,7 @@ def test_create_submit_reject_revise_resubmit_and_pdf(call: Any, api, products, 
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
     assert call("GET", f"{BASE}/{v2['id']}", o.a_manager).get_json()["lines"][0]["margin"] == "0.3333"
 
-    from crm.sales.models import Quote
+    from crm.sales.quotes.models import Quote
     from tests.sales.quote_support import sell
 
     sell(o.a_rep1, db.session.get(Quote, v2["id"]))  # signed: its price is now the store's history

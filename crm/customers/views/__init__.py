@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 from crm.core.nav import NavItem
 from crm.core.nav import add_nav
+from crm.customers.leads import views as leads  # noqa: F401
+from crm.customers.leads.views import public
 from crm.customers.views import customers  # noqa: F401  (registers the routes)
 from crm.customers.views import follow_ups  # noqa: F401
 from crm.customers.views import imports  # noqa: F401
-from crm.customers.views import leads  # noqa: F401
 from crm.customers.views.common import bp
-from crm.customers.views.leads import public
 
 __all__ = ["bp", "public"]
 

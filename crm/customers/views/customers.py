@@ -28,14 +28,14 @@ from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.web import safe_next
 from crm.customers import exports
-from crm.customers import follow_ups as follow_up_services
-from crm.customers import merge as merge_services
 from crm.customers import queries
 from crm.customers import services
 from crm.customers.models import TEAM_ACCESS_LABELS
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import Lead
+from crm.customers.services import follow_ups as follow_up_services
+from crm.customers.services import merge as merge_services
 from crm.customers.views.common import FIELD_LABELS
 from crm.customers.views.common import Errors
 from crm.customers.views.common import bp

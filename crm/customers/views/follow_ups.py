@@ -17,8 +17,8 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.core.web import stored_file_response
-from crm.customers import follow_ups as services
 from crm.customers import queries
+from crm.customers.services import follow_ups as services
 from crm.customers.views.common import bp
 from crm.customers.views.common import form_values
 from crm.customers.views.common import load

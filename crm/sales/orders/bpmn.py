@@ -1,0 +1,64 @@
+"""The operators of processes/order_pipeline.bpmn: each writes what the step decided onto the order (the
+status column is the projection of the pipeline) inside the step's transaction. Form values of the task
+just completed are read from the step's task data (`ctx.data`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.sales.orders import services as order_services
+from crm.workflow import registry
+from crm.workflow.registry import OperatorContext
+
+
+def _order_id(ctx: OperatorContext) -> int:
+    if ctx.object_type != order_services.OBJECT_TYPE or ctx.object_id is None:
+        raise ValueError(f"{ctx.task_bpmn_id} needs an instance of an order")
+    return ctx.object_id
+
+
+@registry.operator("sales.set_order_status")
+def set_order_status(ctx: OperatorContext, status: str) -> dict[str, Any]:
+    return {"status": order_services.apply_status(_order_id(ctx), status).status.value}
+
+
+@registry.operator("sales.issue_delivery_note")
+def issue_delivery_note(ctx: OperatorContext, status: str) -> dict[str, Any]:
+    order = order_services.apply_delivery_note(_order_id(ctx), status)
+    return {"delivery_note_no": order.delivery_note_no, "status": order.status.value}
+
+
+@registry.operator("sales.order_signed")
+def order_signed(ctx: OperatorContext) -> dict[str, Any]:
+    order = order_services.apply_signature(_order_id(ctx), ctx.data)
+    return {"signed_at": order.signed_at}
+
+
+@registry.operator("sales.record_outbound")
+def record_outbound(ctx: OperatorContext) -> dict[str, Any]:
+    order = order_services.apply_outbound(_order_id(ctx), ctx.data)
+    return {"picked": [ln.picked_quantity for ln in order.lines], "status": order.status.value}
+
+
+@registry.operator("sales.record_shipment")
+def record_shipment(ctx: OperatorContext) -> dict[str, Any]:
+    order = order_services.apply_shipment(_order_id(ctx), ctx.data)
+    return {"carrier": order.carrier, "tracking_no": order.tracking_no, "status": order.status.value}
+
+
+@registry.operator("sales.record_receipt")
+def record_receipt(ctx: OperatorContext, auto: bool = False) -> dict[str, Any]:
+    order = order_services.apply_receipt(_order_id(ctx), ctx.data, auto=bool(auto))
+    return {"received_at": order.received_at, "auto": order.receipt_auto, "rating": order.rating}
+
+
+@registry.operator("sales.record_refund")
+def record_refund(ctx: OperatorContext) -> dict[str, Any]:
+    order = order_services.apply_refund(_order_id(ctx), ctx.data, ctx.actor_id)
+    return {"refunded": order.refunded_amount}
+
+
+@registry.operator("sales.order_cancelled")
+def order_cancelled(ctx: OperatorContext) -> dict[str, Any]:
+    order = order_services.apply_cancelled(_order_id(ctx), ctx.data)
+    return {"status": order.status.value}

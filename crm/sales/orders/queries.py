@@ -1,0 +1,172 @@
+"""Reads about orders: the scoped, filtered list (status, payment mode, store, salesperson, dates,
+terminal), the export of signed orders for statistics, the customer page's orders and what the order
+page shows beside the order (its pipeline instance, open tasks, process history)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import fields
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm.auth.scopes import visible
+from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
+from crm.core.validation import as_id
+from crm.extensions import db
+from crm.org.models import OrgUnit
+from crm.org.models import User
+from crm.sales.orders.models import Order
+from crm.sales.orders.models import OrderStatus
+from crm.sales.orders.models import PaymentMode
+from crm.sales.orders.models import Terminal
+from crm.workflow import runtime
+from crm.workflow.models import HumanTask
+from crm.workflow.models import ProcessInstance
+from crm.workflow.models import TaskStatus
+
+EXPORT_LIMIT = 100_000
+LOCAL = ZoneInfo("Asia/Shanghai")  # dates typed by people are days of the company's calendar
+
+
+def _day(raw: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _enum(raw: Any, cls: Any) -> Any:
+    try:
+        return cls(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class OrderFilters:
+    """Filters of the list and the export. Bad values are dropped (a filter never answers 400 on a page);
+    the API validates them first."""
+
+    status: OrderStatus | None = None
+    payment_mode: PaymentMode | None = None
+    terminal: Terminal | None = None
+    store_id: int | None = None
+    owner_id: int | None = None
+    customer_id: int | None = None
+    date_from: date | None = None  # created (list) or signed (export) on or after
+    date_to: date | None = None  # ... on or before
+
+    @classmethod
+    def from_args(cls, args: Any) -> OrderFilters:
+        return cls(status=_enum(args.get("status"), OrderStatus), payment_mode=_enum(args.get("payment_mode"), PaymentMode),
+                   terminal=_enum(args.get("terminal"), Terminal), store_id=as_id(args.get("store_id")) or None,
+                   owner_id=as_id(args.get("owner_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
+                   date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")))
+
+    def as_args(self) -> dict[str, str]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "value", value))
+        return out
+
+
+def _filtered(actor: User, filters: OrderFilters, *, date_column: Any) -> Select[Any]:
+    stmt: Select[Any] = visible(select(Order), actor, Order)
+    if filters.status:
+        stmt = stmt.where(Order.status == filters.status)
+    if filters.payment_mode:
+        stmt = stmt.where(Order.payment_mode == filters.payment_mode)
+    if filters.terminal:
+        stmt = stmt.where(Order.terminal == filters.terminal)
+    if filters.store_id:
+        stmt = stmt.where(Order.store_id == filters.store_id)
+    if filters.owner_id:
+        stmt = stmt.where(Order.owner_id == filters.owner_id)
+    if filters.customer_id:
+        stmt = stmt.where(Order.customer_id == filters.customer_id)
+    if filters.date_from:
+        stmt = stmt.where(date_column >= datetime.combine(filters.date_from, time.min, LOCAL))
+    if filters.date_to:
+        stmt = stmt.where(date_column < datetime.combine(filters.date_to + timedelta(days=1), time.min, LOCAL))
+    return stmt
+
+
+def list_orders(actor: User, filters: OrderFilters, *, cursor: str | None = None, limit: int = 50) -> Page[Order]:
+    stmt = _filtered(actor, filters, date_column=Order.created_at).options(selectinload(Order.customer))
+    return keyset_page(db.session, stmt, [SortKey(Order.created_at, True), SortKey(Order.id, True)],
+                       cursor=cursor, limit=limit)
+
+
+def signed_orders(actor: User, filters: OrderFilters) -> Iterator[Order]:
+    """Signed orders in scope (cancelled ones excluded: they are no transaction), oldest signature first;
+    the dates filter the signing date. Streams in chunks."""
+    stmt = (_filtered(actor, filters, date_column=Order.signed_at)
+            .where(Order.signed_at.is_not(None), Order.status != OrderStatus.CANCELLED)
+            .options(selectinload(Order.customer), selectinload(Order.lines))
+            .order_by(Order.signed_at, Order.id).limit(EXPORT_LIMIT))
+    yield from db.session.scalars(stmt.execution_options(yield_per=500))
+
+
+def of_customer(actor: User, customer_id: int, limit: int = 10) -> list[Order]:
+    return list(list_orders(actor, OrderFilters(customer_id=customer_id), limit=limit).items)
+
+
+def names(orders: list[Order]) -> tuple[dict[int, str], dict[int, str]]:
+    """(salesperson names, store names) of a page of orders."""
+    owners = {o.owner_id for o in orders}
+    stores = {o.store_id for o in orders}
+    people = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(owners))).all()) if owners else {}
+    units = dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(stores))).all()) if stores else {}
+    return people, units
+
+
+def owner_choices(actor: User, limit: int = 300) -> list[tuple[int, str]]:
+    """People in the actor's scope, for the salesperson filter."""
+    stmt = visible(select(User.id, User.name), actor, User).where(User.active).order_by(User.name, User.id).limit(limit)
+    return [(int(i), n) for i, n in db.session.execute(stmt)]
+
+
+def instances(order: Order) -> list[ProcessInstance]:
+    return runtime.instances_of("order", order.id)
+
+
+def open_tasks(order: Order) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.object_type == "order", HumanTask.object_id == order.id,
+        HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])).order_by(HumanTask.id)))
+
+
+def process_history(order: Order) -> list[Any]:
+    out: list[Any] = []
+    for instance in instances(order):
+        out.extend(runtime.history(instance.id))
+    return out
+
+
+def number_of(order_id: int, actor: User) -> str | None:
+    """The order's number, for a page that only holds a reference to it (a task); None outside the scope."""
+    return db.session.scalar(visible(select(Order.number).where(Order.id == order_id), actor, Order))
+
+
+def awaiting_collection(actor: User) -> tuple[int, Decimal]:
+    """Orders in the actor's scope waiting for their collection, and what is outstanding on them: the
+    pipeline has no task for finance there (it waits for the payment), so the home page says it."""
+    stmt = visible(select(func.count(), func.coalesce(func.sum(Order.total - Order.paid_amount), 0))
+                   .select_from(Order).where(Order.status == OrderStatus.PENDING_COLLECTION), actor, Order)
+    count, outstanding = db.session.execute(stmt).one()
+    return int(count), Decimal(outstanding)

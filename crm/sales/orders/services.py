@@ -1,0 +1,398 @@
+"""Changes to contracting orders. Every function takes the acting user, validates everything before writing
+anything (all field errors at once), flushes and never commits.
+
+- `create_from_quote`: an approved quote becomes an order (the quote is converted and locked in the same
+  transaction) and `order_pipeline` starts; the order waits at its first task when this returns.
+- `create_direct`: an order without a quote. The discount rule is the quotes' one: a line or the whole
+  order under 90 % of list price needs the discount audit, which only a quote goes through, so such an
+  order is refused with a message telling to make a quote (no second approval path to keep in step).
+- `record_payment`: until the Finance context lands, an authorised user records the full payment; it
+  is stored and `order_paid` is sent to the pipeline in the same transaction.
+- `cancel_order`: sends `order_cancelled` with the reason; the diagram decides whether the order can
+  still be cancelled (it catches the message only until outbound is confirmed).
+
+The pipeline's own writes (status projection, contract, outbound, shipment, receipt, refund) are the
+`apply_*` functions, called by the operators in `order_bpmn` inside the step's transaction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy import update
+
+from crm.auth.scopes import get_visible
+from crm.auth.scopes import visible
+from crm.core.audit import record_event
+from crm.core.clock import utcnow
+from crm.core.errors import InvalidTransition
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+from crm.core.validation import as_id
+from crm.core.validation import check_money
+from crm.core.validation import check_text
+from crm.customers.models import Customer
+from crm.extensions import db
+from crm.org.models import User
+from crm.sales.catalog.models import Product
+from crm.sales.catalog.models import rate
+from crm.sales.orders.models import Order
+from crm.sales.orders.models import OrderLine
+from crm.sales.orders.models import OrderPayment
+from crm.sales.orders.models import OrderStatus
+from crm.sales.orders.models import PaymentKind
+from crm.sales.orders.models import PaymentMode
+from crm.sales.orders.models import Terminal
+from crm.sales.quotes import services as quote_services
+from crm.workflow import locks
+from crm.workflow import runtime
+
+PROCESS_KEY = "order_pipeline"
+OBJECT_TYPE = "order"
+DISCOUNT_THRESHOLD = Decimal("0.9")
+DEFAULT_RECEIPT_DAYS = 7
+
+
+def get_order(order_id: Any, actor: User) -> Order:
+    """An order in the actor's scope (404 otherwise)."""
+    return get_visible(Order, as_id(order_id), actor)
+
+
+def _require(actor: User, permission: str, message: Any) -> None:
+    if not actor.can(permission):
+        raise PermissionDenied(message)
+
+
+def _choice(raw: Any, enum_cls: Any, errors: dict[str, str], field: str) -> Any:
+    try:
+        return enum_cls(str(raw or "").strip())
+    except ValueError:
+        errors[field] = str(_l("Choose one of the offered values."))
+        return None
+
+
+def _shipping(data: dict[str, Any], customer: Customer | None, errors: dict[str, str]) -> dict[str, str]:
+    """The shipping address; what is left empty comes from the customer's profile."""
+    defaults = {"ship_name": customer.name if customer else "", "ship_phone": (customer.mobile or "") if customer else "",
+                "ship_address": (customer.address or "") if customer else ""}
+    limits = {"ship_name": 100, "ship_phone": 30, "ship_address": 500}
+    out = {}
+    for field, limit in limits.items():
+        raw = data.get(field)
+        value = raw if raw not in (None, "") else defaults[field]
+        out[field] = check_text(str(value or ""), errors, field, max_length=limit)
+    return out
+
+
+def _common(data: dict[str, Any], customer: Customer | None, errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "payment_mode": _choice(data.get("payment_mode"), PaymentMode, errors, "payment_mode"),
+        "terminal": _choice(data.get("terminal") or Terminal.PC.value, Terminal, errors, "terminal"),
+        "note": check_text(data.get("note"), errors, "note", max_length=2000, required=False) or None,
+        **_shipping(data, customer, errors),
+    }
+
+
+def _new_order(customer: Customer, owner_id: int, fields: dict[str, Any], lines: list[dict[str, Any]],
+               actor: User, quote_id: int | None = None) -> Order:
+    now = utcnow()
+    order = Order(store_id=customer.store_id, owner_id=owner_id, customer_id=customer.id, quote_id=quote_id,
+                  number=f"tmp-{now.timestamp()}-{actor.id}-{quote_id or 0}", status=OrderStatus.CONTRACTING,
+                  created_by_id=actor.id, **fields)
+    order.lines = [OrderLine(store_id=customer.store_id, customer_id=customer.id, product_id=line["product_id"],
+                             position=position, quantity=line["quantity"], list_price=line["list_price"],
+                             unit_price=line["unit_price"], cost_price=line.get("cost_price"))
+                   for position, line in enumerate(lines)]
+    order.payments = []
+    order.total = sum((ln.amount for ln in order.lines), Decimal("0.00"))
+    order.list_total = sum((ln.list_amount for ln in order.lines), Decimal("0.00"))
+    db.session.add(order)
+    db.session.flush()  # the order and its lines in one go; the number needs the id
+    order.number = f"SO{now:%Y%m%d}-{order.id:06d}"
+    order.delivery_note_no = f"DN{now:%Y%m%d}-{order.id:06d}"
+    return order
+
+
+def receipt_days() -> int:
+    days = current_app.config.get("ORDER_RECEIPT_DAYS", DEFAULT_RECEIPT_DAYS)
+    try:
+        return max(1, int(days))
+    except (TypeError, ValueError):
+        return DEFAULT_RECEIPT_DAYS
+
+
+def process_data(order: Order) -> dict[str, Any]:
+    """What `order_pipeline` starts with (money as text: task data is JSON)."""
+    return {
+        "order_id": order.id, "order_number": order.number, "owner_id": order.owner_id,
+        "customer_name": order.customer.name, "total": f"{order.total:,.2f}",
+        "payment_mode": order.payment_mode.value, "receipt_days": receipt_days(), "payment": None,
+        "picked": [{"product": f"{ln.product.name} · {ln.product.sku}", "ordered": ln.quantity, "quantity": ln.quantity}
+                   for ln in order.lines],
+    }
+
+
+def _start(order: Order, actor: User) -> Order:
+    """Start the pipeline. Its operators change this same (identity-mapped) order, so nothing is re-read;
+    the creation itself is in the operation log through the audit of the new row."""
+    with db.session.no_autoflush:  # the order's number is written with the first step, not on its own
+        data = process_data(order)
+    runtime.start(PROCESS_KEY, object_type=OBJECT_TYPE, object_id=order.id, store_id=order.store_id,
+                  data=data, actor_id=actor.id)
+    return order
+
+
+def create_from_quote(quote_id: Any, data: dict[str, Any], *, actor: User) -> Order:
+    """A contracting order from an approved quote in the actor's scope: its lines and prices, the quote's
+    owner as salesperson. The quote is converted (locked) in the same transaction."""
+    _require(actor, "order.create", _l("You may not create orders."))
+    try:
+        quote = quote_services.get_quote(quote_id, actor)
+    except NotFound:
+        raise ValidationFailed({"quote_id": _l("Choose one of your approved quotes.")}) from None
+    errors: dict[str, str] = {}
+    customer = quote.customer
+    fields = _common(data, customer, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    quote = quote_services.convert_quote(quote.id, actor=actor)  # locks it; refuses anything but approved
+    lines = [{"product_id": ln.product_id, "quantity": ln.quantity, "list_price": ln.list_price,
+              "unit_price": ln.unit_price, "cost_price": ln.cost_price} for ln in quote.lines]
+    order = _new_order(customer, quote.owner_id, fields, lines, actor, quote_id=quote.id)
+    return _start(order, actor)
+
+
+def _direct_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+    lines = quote_services._parse_lines(raw, errors)  # the quotes' validation: products on shelf, quantities
+    out = []
+    for i, line in enumerate(lines):
+        product: Product | None = line["product"]
+        if product is None or line["unit_price"] is None or not line["quantity"]:
+            continue
+        line_rate = rate(line["unit_price"], product.list_price)
+        if line_rate is not None and line_rate < DISCOUNT_THRESHOLD:
+            errors[f"lines.{i}.unit_price"] = str(_l(
+                "Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
+                rate="90 %"))
+        out.append({"product_id": product.id, "quantity": line["quantity"], "list_price": product.list_price,
+                    "unit_price": line["unit_price"], "cost_price": product.cost_price})
+    return out
+
+
+def create_direct(data: dict[str, Any], *, actor: User) -> Order:
+    """An order without a quote, at 90 % of list price or more (per line and overall)."""
+    _require(actor, "order.create", _l("You may not create orders."))
+    errors: dict[str, str] = {}
+    try:
+        customer: Customer | None = get_visible(Customer, as_id(data.get("customer_id")), actor)
+    except NotFound:
+        customer = None
+        errors["customer_id"] = str(_l("Choose one of your customers."))
+    fields = _common(data, customer, errors)
+    lines = _direct_lines(data.get("lines"), errors)
+    if lines and not errors:
+        total = sum(((ln["unit_price"] * ln["quantity"]) for ln in lines), Decimal("0"))
+        list_total = sum(((ln["list_price"] * ln["quantity"]) for ln in lines), Decimal("0"))
+        overall = rate(total, list_total)
+        if overall is not None and overall < DISCOUNT_THRESHOLD:
+            errors["lines"] = str(_l(
+                "Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
+                rate="90 %"))
+    if errors:
+        raise ValidationFailed(errors)
+    assert customer is not None
+    owner_id = customer.owner_id or actor.id
+    return _start(_new_order(customer, owner_id, fields, lines, actor), actor)
+
+
+def _locked(order_id: Any, actor: User) -> tuple[Order, list[Any]]:
+    """The order in the actor's scope (404 otherwise) and its pipeline instance, both locked (PostgreSQL):
+    the instance first, then the order, in the order every step takes them (a step locks its instance,
+    then its operators write the order), so a payment or a cancellation and a task completion of the
+    same order queue up instead of deadlocking. The order is read once, under its lock."""
+    key = as_id(order_id)
+    instances = locks.lock_instances_of(OBJECT_TYPE, key)
+    order = db.session.scalar(visible(select(Order).where(Order.id == key), actor, Order)
+                              .with_for_update(of=Order).execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound()
+    return order, instances
+
+
+def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
+    """Record the full payment of an order waiting for it and send `order_paid` (same transaction). The
+    order row is locked first: of two users paying at once, the second is told it is already paid."""
+    _require(actor, "order.record_payment", _l("You may not record payments."))
+    order, instances = _locked(order_id, actor)
+    due = order.total - order.paid_amount
+    if not runtime.waits_for(instances, "order_paid") or due <= 0:
+        raise InvalidTransition(_l("This order is not waiting for a payment."))
+    errors: dict[str, str] = {}
+    amount = check_money(data.get("amount") if data.get("amount") not in (None, "") else str(due), errors, "amount",
+                         minimum=Decimal("0.01"))
+    if amount is not None and "amount" not in errors and amount != due:
+        errors["amount"] = str(_l("Record the full amount due: ¥%(due)s (partial collections come with Finance).",
+                                  due=f"{due:,.2f}"))
+    method = check_text(data.get("method"), errors, "method", max_length=50, required=False) or None
+    reference = check_text(data.get("reference"), errors, "reference", max_length=100, required=False) or None
+    if errors:
+        raise ValidationFailed(errors)
+    assert amount is not None
+    now = utcnow()
+    payment = OrderPayment(order_id=order.id, store_id=order.store_id, kind=PaymentKind.COLLECTION, amount=amount,
+                           method=method, reference=reference, recorded_by_id=actor.id, recorded_at=now)
+    order.payments.append(payment)
+    order.paid_amount = order.paid_amount + amount
+    order.paid_at = now
+    db.session.flush()
+    record_event(db.session, order, "payment_recorded", actor_id=actor.id, details={"amount": amount})
+    # The instance is locked (`_locked`), so the subscription checked above still holds: the message is
+    # delivered now, or held while an admin has the instance suspended and delivered on resume.
+    runtime.send_message("order_paid", OBJECT_TYPE, order.id, {"payment_id": payment.id, "amount": str(amount)},
+                         actor_id=actor.id, store_id=order.store_id)
+    return order
+
+
+def cancel_order(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
+    """Cancel with a reason while the pipeline still allows it (before outbound is confirmed)."""
+    _require(actor, "order.cancel", _l("You may not cancel orders."))
+    order, instances = _locked(order_id, actor)
+    errors: dict[str, str] = {}
+    reason = check_text(data.get("reason"), errors, "reason", max_length=500)
+    if errors:
+        raise ValidationFailed(errors)
+    if not runtime.waits_for(instances, "order_cancelled"):
+        raise InvalidTransition(_l("This order can no longer be cancelled: the goods have left the warehouse "
+                                   "(request an after-sales return instead)."))
+    order.cancel_reason = reason
+    db.session.flush()
+    record_event(db.session, order, "cancel_requested", actor_id=actor.id, note=reason)
+    runtime.send_message("order_cancelled", OBJECT_TYPE, order.id, {"reason": reason, "by": actor.id},
+                         actor_id=actor.id, store_id=order.store_id)
+    return order
+
+
+# The pipeline's writes (called by the operators, in the step's transaction) --------------------------------
+# They do not flush: the step flushes once when it saves the instance, so the operators of one step make
+# one UPDATE of the order and one operation-log entry with every field they changed.
+def _of_step(order_id: int | None) -> Order:
+    """The order a pipeline step writes to, held for the rest of the transaction: the identity map keeps
+    only weak references, so a step's next operator (the signature, then the status) would read it again."""
+    root = db.session().get_transaction()
+    held = db.session.info.get("crm_step_orders")
+    if held is None or held[0] is not root:
+        held = (root, {})
+        db.session.info["crm_step_orders"] = held
+    order = held[1].get(order_id)
+    if order is None or order not in db.session:
+        order = db.session.get(Order, order_id) if order_id else None
+    if order is None:
+        raise NotFound(_l("The order no longer exists."))
+    held[1][order_id] = order
+    return order
+
+
+def apply_status(order_id: int | None, status: str) -> Order:
+    order = _of_step(order_id)
+    new = OrderStatus(status)
+    order.status = new
+    if new == OrderStatus.COMPLETED:
+        order.completed_at = utcnow()
+    return order
+
+
+def apply_delivery_note(order_id: int | None, status: str) -> Order:
+    """The delivery note's number is given with the order; a diagram may issue it later."""
+    order = _of_step(order_id)
+    order.delivery_note_no = order.delivery_note_no or f"DN{order.number[2:]}"
+    return apply_status(order_id, status)
+
+
+def apply_signature(order_id: int | None, data: dict[str, Any]) -> Order:
+    """The customer signed: the order now counts as a transaction (its lines become price history)."""
+    order = _of_step(order_id)
+    now = utcnow()
+    order.signed_at = now
+    order.contract_no = (str(data.get("contract_no") or "").strip() or None)
+    # Not autoflushed: the step's one flush writes the order (with its status) and one log entry.
+    db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=now)
+                       .execution_options(autoflush=False, synchronize_session=False))
+    return order
+
+
+def apply_outbound(order_id: int | None, data: dict[str, Any]) -> Order:
+    """The warehouse's picked quantities, by the delivery note's line order (a short pick is recorded as
+    such and shows on the order; the form holds one row per line, refused otherwise)."""
+    order = _of_step(order_id)
+    rows = data.get("picked") if isinstance(data.get("picked"), list) else []
+    if len(rows) != len(order.lines):
+        # Rows are matched to lines by position: a missing row (a quantity left empty on the page) would
+        # shift every later quantity onto the wrong product. Refused; the task stays open to correct.
+        raise ValueError(f"picked quantities: one row per delivery-note line ({len(order.lines)} expected, "
+                         f"{len(rows)} given)")
+    for line, row in zip(order.lines, rows, strict=True):
+        try:
+            line.picked_quantity = max(0, int(row.get("quantity")))  # type: ignore[union-attr,arg-type]
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"picked quantity of line {line.position + 1} is not a whole number") from None
+    order.outbound_at = utcnow()
+    order.status = OrderStatus.PENDING_DELIVERY
+    return order
+
+
+def apply_shipment(order_id: int | None, data: dict[str, Any]) -> Order:
+    order = _of_step(order_id)
+    order.carrier = str(data.get("carrier") or "").strip()[:100] or None
+    order.tracking_no = str(data.get("tracking_no") or "").strip()[:100] or None
+    order.shipped_at = utcnow()
+    order.status = OrderStatus.PENDING_RECEIPT
+    return order
+
+
+def apply_receipt(order_id: int | None, data: dict[str, Any], *, auto: bool) -> Order:
+    order = _of_step(order_id)
+    order.received_at = utcnow()
+    order.receipt_auto = auto
+    if not auto:
+        try:
+            rating = int(data.get("rating"))  # type: ignore[arg-type]
+            order.rating = rating if 1 <= rating <= 5 else None
+        except (TypeError, ValueError):
+            order.rating = None
+        order.rating_comment = str(data.get("rating_comment") or "").strip() or None
+    return order
+
+
+def apply_refund(order_id: int | None, data: dict[str, Any], actor_id: int | None) -> Order:
+    """Finance refunded what was collected (the full amount: collections are full payments for now)."""
+    order = _of_step(order_id)
+    amount = order.paid_amount - order.refunded_amount
+    if amount > 0:
+        order.payments.append(OrderPayment(
+            order_id=order.id, store_id=order.store_id, kind=PaymentKind.REFUND, amount=amount,
+            reference=str(data.get("reference") or "").strip()[:100] or None,
+            note=str(data.get("note") or "").strip()[:500] or None, recorded_by_id=actor_id, recorded_at=utcnow()))
+        order.refunded_amount = order.refunded_amount + amount
+    return order
+
+
+def apply_cancelled(order_id: int | None, data: dict[str, Any]) -> Order:
+    """Cancelled: no longer a transaction, so its lines leave the price history."""
+    order = _of_step(order_id)
+    cancellation = data.get("cancellation") if isinstance(data.get("cancellation"), dict) else {}
+    order.cancel_reason = order.cancel_reason or str(cancellation.get("reason") or "")[:500] or None
+    order.cancelled_at = utcnow()
+    order.status = OrderStatus.CANCELLED
+    db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=None))
+    return order
+
+
+# Customers' registries -----------------------------------------------------------------------------------
+def on_customers_merged(source: Customer, target: Customer, actor: User) -> None:
+    """Orders (and their lines' price history) follow the merged customer."""
+    db.session.execute(update(Order).where(Order.customer_id == source.id).values(customer_id=target.id))
+    db.session.execute(update(OrderLine).where(OrderLine.customer_id == source.id).values(customer_id=target.id))

@@ -1,0 +1,77 @@
+"""What the sales context plugs into the engine and the approvals: the `sales.set_quote_status`
+operator of processes/quote_approval.bpmn and quotes as an approvable type (chain `discount_audit`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from crm.approvals.registry import Approvable
+from crm.approvals.registry import Field
+from crm.approvals.registry import register_approvable
+from crm.auth.scopes import get_visible
+from crm.core.errors import NotFound
+from crm.extensions import db
+from crm.sales.orders import prices
+from crm.sales.quotes import services as quote_services
+from crm.sales.quotes.models import Quote
+from crm.workflow import registry
+from crm.workflow.registry import OperatorContext
+
+
+def _rejection_comment(data: dict[str, Any]) -> str | None:
+    approval = data.get("approval") or {}
+    comments = [d.get("comment") for d in approval.get("decisions", []) if d.get("outcome") == "rejected"]
+    return next((c for c in reversed(comments) if c), None)
+
+
+@registry.operator("sales.set_quote_status")
+def set_quote_status(ctx: OperatorContext, status: str) -> dict[str, Any]:
+    if ctx.object_type != "quote" or ctx.object_id is None:
+        raise ValueError("sales.set_quote_status needs an instance of a quote")
+    comment = _rejection_comment(ctx.data) if status == "rejected" else None
+    quote = quote_services.set_quote_status(ctx.object_id, status, comment=comment, actor_id=ctx.actor_id)
+    return {"status": quote.status.value}
+
+
+def _load(quote_id: int, actor: Any) -> Quote | None:
+    if actor is None:
+        return db.session.get(Quote, quote_id)
+    try:
+        return get_visible(Quote, quote_id, actor)
+    except NotFound:
+        return None
+
+
+def _pct(rate: Any) -> str:
+    return "—" if rate is None else f"{rate * 100:.2f} %"
+
+
+def _summary(quote: Quote) -> dict[str, Any]:
+    history = prices.price_history(quote, n=3)
+    lines: list[list[Any]] = [
+        [_l("Customer"), quote.customer.name],
+        [_l("Total"), f"¥{quote.total:,.2f} / ¥{quote.list_total:,.2f}"],
+        [_l("Overall discount rate"), _pct(quote.discount_rate)],
+    ]
+    for line in quote.lines:
+        past = history["customer"].get(line.product_id, [])
+        store = history["store"].get(line.product_id, [])
+        text = f"{line.quantity} × ¥{line.unit_price:,.2f} ({_pct(line.discount_rate)})"
+        if past:
+            text += " · " + str(_l("customer paid")) + " " + ", ".join(f"¥{p.unit_price:,.2f} ({p.at:%Y-%m-%d})" for p in past)
+        if store:
+            text += " · " + str(_l("store")) + " " + ", ".join(f"¥{p.unit_price:,.2f} ({p.at:%Y-%m-%d})" for p in store)
+        lines.append([line.product.name, text])
+    return {"title": str(_l("Quote %(number)s v%(version)s", number=quote.number, version=quote.version)),
+            "lines": lines, "url": f"/quotes/{quote.id}"}
+
+
+register_approvable(Approvable(
+    object_type="quote", label=_l("Quote"), load=_load,
+    values=lambda q: {"amount": q.total, "discount_rate": q.discount_rate, "min_rate": q.min_line_rate},
+    summary=_summary,
+    fields=(Field("amount", _l("Amount"), "number"), Field("discount_rate", _l("Overall discount rate"), "number"),
+            Field("min_rate", _l("Lowest line discount rate"), "number")),
+))

@@ -1,0 +1,58 @@
+"""Reads about quotes: the scoped list and the price history shown beside each line.
+
+The history only ever reads rows of the quote's own store (`OrderLine.store_id`, copied from the order),
+so a salesperson never sees what another store charged. A "transaction price" is the unit price of a
+line of a signed contracting order: `OrderLine.signed_at` is set when the customer signs and cleared
+when the order is cancelled (an approved quote alone is an offer, not a transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy import select
+
+from crm.auth.scopes import visible
+from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
+from crm.extensions import db
+from crm.org.models import User
+from crm.sales.quotes.models import Quote
+from crm.sales.quotes.models import QuoteStatus
+
+
+def list_quotes(actor: User, *, status: str | None = None, customer_id: int | None = None,
+                cursor: str | None = None, limit: int = 50) -> Page[Quote]:
+    stmt: Select[Any] = visible(select(Quote), actor, Quote)
+    if status:
+        stmt = stmt.where(Quote.status == QuoteStatus(status))
+    if customer_id:
+        stmt = stmt.where(Quote.customer_id == customer_id)
+    return keyset_page(db.session, stmt, [SortKey(Quote.created_at, True), SortKey(Quote.id, True)],
+                       cursor=cursor, limit=limit)
+
+
+
+
+
+
+def versions(quote: Quote) -> list[Quote]:
+    return list(db.session.scalars(select(Quote).where(Quote.number == quote.number, Quote.store_id == quote.store_id)
+                                   .order_by(Quote.version)))
+
+
+def number_of(quote_id: int, actor: User) -> str | None:
+    """"Q… v2" for a page that only holds a reference to the quote; None outside the actor's scope."""
+    row = db.session.execute(visible(select(Quote.number, Quote.version).where(Quote.id == quote_id), actor,
+                                     Quote)).first()
+    return f"{row.number} v{row.version}" if row is not None else None
+
+
+def numbers(ids: set[int], actor: User) -> dict[int, str]:
+    """"Q… v2" of these quotes, those in the actor's scope (a history names earlier versions)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(visible(select(Quote.id, Quote.number, Quote.version).where(Quote.id.in_(ids)), actor,
+                                      Quote))
+    return {row.id: f"{row.number} v{row.version}" for row in rows}

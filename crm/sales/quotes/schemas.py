@@ -1,0 +1,90 @@
+"""Quote schemas: the API's and pages' input and output shapes."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields
+from marshmallow import validate
+
+from crm.sales.catalog.schemas import MONEY_IN
+
+
+# Quotes -------------------------------------------------------------------------------------------------------
+class PastPriceSchema(ma.Schema):
+    unit_price = fields.Decimal(as_string=True, places=2)
+    list_price = fields.Decimal(as_string=True, places=2)
+    quantity = fields.Int()
+    at = fields.DateTime(metadata={"description": "When the order was signed."})
+    order_id = fields.Int()
+    order_number = fields.Str()
+    quote_id = fields.Int(allow_none=True, metadata={"description": "The quote the order was made from, if any."})
+
+
+class QuoteLineSchema(ma.Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    product_name = fields.Str()
+    quantity = fields.Int()
+    list_price = fields.Decimal(as_string=True, places=2, metadata={"description": "Copied from the product."})
+    unit_price = fields.Decimal(as_string=True, places=2)
+    amount = fields.Decimal(as_string=True, places=2)
+    discount_rate = fields.Decimal(as_string=True, places=6, allow_none=True,
+                                   metadata={"description": "unit price ÷ list price (0.900000 = 90 %)."})
+    margin = fields.Decimal(as_string=True, places=4, allow_none=True,
+                            metadata={"description": "Only for callers with `product.cost` (else absent)."})
+
+
+class QuoteSchema(ma.Schema):
+    id = fields.Int()
+    number = fields.Str()
+    version = fields.Int()
+    previous_id = fields.Int(allow_none=True)
+    store_id = fields.Int()
+    owner_id = fields.Int()
+    customer_id = fields.Int()
+    opportunity_id = fields.Int(allow_none=True)
+    status = fields.Str(metadata={
+        "enum": ["draft", "pending_approval", "approved", "rejected", "converted", "expired"]})
+    valid_until = fields.Date()
+    note = fields.Str(allow_none=True)
+    list_total = fields.Decimal(as_string=True, places=2)
+    total = fields.Decimal(as_string=True, places=2)
+    discount_rate = fields.Decimal(as_string=True, places=6, allow_none=True)
+    decision_comment = fields.Str(allow_none=True)
+    invoice_requested = fields.Bool()
+    lock_version = fields.Int()
+    lines = fields.List(fields.Nested(QuoteLineSchema))
+
+
+class QuoteLineWriteSchema(ma.Schema):
+    product_id = fields.Raw(required=True, metadata={"type": "integer"})
+    quantity = fields.Raw(required=True, metadata={"type": "integer"})
+    unit_price = fields.Raw(required=True, metadata=MONEY_IN)
+
+
+class QuoteWriteSchema(ma.Schema):
+    customer_id = fields.Raw(load_default=None, metadata={"type": "integer",
+                                                          "description": "Required unless opportunity_id is given."})
+    opportunity_id = fields.Raw(load_default=None, metadata={"type": "integer"})
+    valid_until = fields.Str(load_default=None, metadata={"format": "date", "description": "Default: in 30 days."})
+    note = fields.Str(load_default=None, allow_none=True)
+    lines = fields.List(fields.Nested(QuoteLineWriteSchema), load_default=list)
+
+
+class QuotePatchSchema(ma.Schema):
+    valid_until = fields.Str(load_default=None)
+    note = fields.Str(load_default=None, allow_none=True)
+    lines = fields.List(fields.Nested(QuoteLineWriteSchema), required=True)
+    lock_version = fields.Int(required=True)
+
+
+class QuoteQuerySchema(ma.Schema):
+    status = fields.Str(load_default=None, validate=validate.OneOf(
+        ["draft", "pending_approval", "approved", "rejected", "converted", "expired"]))
+    customer_id = fields.Int(load_default=None)
+
+
+class PriceHistorySchema(ma.Schema):
+    product_id = fields.Int()
+    customer = fields.List(fields.Nested(PastPriceSchema))
+    store = fields.List(fields.Nested(PastPriceSchema))
