@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from typing import Any
 
 from flask import Flask
@@ -16,12 +17,15 @@ from sqlalchemy.engine import Engine
 
 from crm.config import Config
 from crm.config import database_url_default
-from crm.extensions import api as rest_api  # not `api`: importing the crm.api package rebinds that name
+from crm.extensions import api as rest_api
 from crm.extensions import babel
 from crm.extensions import csrf
 from crm.extensions import db
 from crm.extensions import login_manager
 from crm.extensions import migrate
+
+CONTEXTS = ("org", "auth", "notify", "workflow", "approvals", "customers", "highseas", "sales", "inbox", "processes",
+            "dashboard")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -48,84 +52,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     _init_extensions(app)
-    _register_blueprints(app)
     _register_request_hooks(app)
-
-    _register_jobs(app)
-    _connect_contexts()
+    # Each context registers its models, pages, API resources, jobs, operators, navigation, signal
+    # handlers and registrations in its `wiring.init_app`, lower layers first: operators and forms are
+    # registered before any diagram is validated (deployments run from the CLI and the demo seed).
+    for context in CONTEXTS:
+        import_module(f"crm.{context}.wiring").init_app(app)
+    from crm.auth.rest import register_resources
     from crm.cli import register_cli
+
+    register_resources(app)
 
     register_cli(app)
     return app
-
-
-def _register_jobs(app: Flask) -> None:
-    from crm.auth.jobs import purge_login_throttle
-    from crm.core.jobs import register_job
-    from crm.customers.jobs import follow_up_reminders
-    from crm.customers.jobs import run_imports
-    from crm.highseas.jobs import sweep as highseas_sweep
-    from crm.notify.jobs import send_email
-    from crm.sales.quotes.jobs import expire_quotes
-    from crm.workflow.jobs import fire_due_timers
-
-    every = int(app.config["SCHEDULER_INTERVAL_SECONDS"])
-    register_job("auth.purge_login_throttle", purge_login_throttle, "interval", hours=1)
-    register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
-    register_job("workflow.fire_due_timers", fire_due_timers, "interval", seconds=every)
-    register_job("customers.follow_up_reminders", follow_up_reminders, "interval", minutes=1)
-    register_job("customers.run_imports", run_imports, "interval", seconds=every)
-    register_job("sales.expire_quotes", expire_quotes, "interval", minutes=10)
-    hour, minute = _clock_time(app.config.get("HIGHSEAS_SWEEP_AT", "02:00"), "CRM_HIGHSEAS_SWEEP_AT")
-    register_job("highseas.sweep", highseas_sweep, "cron", hour=hour, minute=minute)
-
-
-def _clock_time(value: Any, setting: str) -> tuple[int, int]:
-    """"HH:MM" -> (hour, minute); a setting that is not a time of day stops start-up with its name."""
-    text = str(value).strip()
-    hour, _, minute = text.partition(":")
-    if hour.isdigit() and (minute or "0").isdigit() and int(hour) < 24 and int(minute or 0) < 60:
-        return int(hour), int(minute or 0)
-    raise RuntimeError(f"{setting} must be a time of day such as 02:00, not {text!r}")
-
-
-def _connect_contexts() -> None:
-    """Contexts learn about each other only here (and through BPMN): upstream sends core signals and
-    offers registries; downstream subscribes and registers."""
-    from flask_babel import lazy_gettext as _l
-    from flask_login import current_user
-
-    from crm.core import signals
-    from crm.core.web import register_object_page
-    from crm.customers import queries as customer_queries
-    from crm.customers.queries import register_list_column
-    from crm.highseas.rules import register_exemption
-    from crm.highseas.services import on_customer_locking
-    from crm.highseas.services import on_customer_released
-    from crm.highseas.sweep import days_until_recycle_cells
-    from crm.notify.services import on_follow_up_due
-    from crm.notify.services import on_task_opened
-    from crm.sales.opportunities.queries import open_opportunity_customer_ids
-    from crm.sales.orders import queries as order_queries
-    from crm.sales.orders.models import ORDER_STATUS_LABELS
-    from crm.sales.quotes import queries as quote_queries
-
-    # Tasks and process instances only hold an object reference; these are the pages they link to.
-    # The link shows the object's name or number as the reader may see it (their scope), else "#id".
-    register_object_page("customer", "customers.detail", "customer_id", _l("Customer"),
-                         lambda oid: customer_queries.name_of(oid, current_user))
-    register_object_page("quote", "sales.quote_detail", "quote_id", _l("Quote"),
-                         lambda oid: quote_queries.number_of(oid, current_user))
-    register_object_page("order", "sales.order_detail", "order_id", _l("Order"),
-                         lambda oid: order_queries.number_of(oid, current_user), statuses=ORDER_STATUS_LABELS)
-    signals.task_opened.connect(on_task_opened)
-    signals.follow_up_due.connect(on_follow_up_due)
-    signals.customer_released.connect(on_customer_released)
-    signals.customer_locking.connect(on_customer_locking)
-    # The recycle sweep spares customers with an open opportunity (when the pool says so).
-    register_exemption("open_opportunity", open_opportunity_customer_ids)
-    # The customer list can show how many days an owned customer has before the sweep recycles it.
-    register_list_column("days_until_recycle", _l("Days until recycle"), days_until_recycle_cells)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -143,26 +82,6 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    # Every model module must be imported before the mappers configure and before Alembic compares.
-    # Contexts register their service-task operators with the engine.
-    import crm.approvals.bpmn  # noqa: F401
-    import crm.approvals.models  # noqa: F401
-    import crm.auth.models  # noqa: F401
-    import crm.core.audit  # noqa: F401
-    import crm.customers.models  # noqa: F401
-    import crm.highseas.bpmn  # noqa: F401
-    import crm.highseas.models  # noqa: F401
-    import crm.notify.models  # noqa: F401
-    import crm.org.models  # noqa: F401
-    import crm.sales.catalog.models  # noqa: F401
-    import crm.sales.hooks  # noqa: F401
-    import crm.sales.opportunities.models  # noqa: F401
-    import crm.sales.orders.bpmn  # noqa: F401
-    import crm.sales.orders.models  # noqa: F401
-    import crm.sales.quotes.bpmn  # noqa: F401
-    import crm.sales.quotes.models  # noqa: F401
-    import crm.workflow.models  # noqa: F401
-
     db.init_app(app)
     with app.app_context():
         engine: Engine = db.engine
@@ -246,36 +165,6 @@ def _accepted_language(languages: dict[str, str]) -> str | None:
         if primary in languages:
             return primary
     return None
-
-
-def _register_blueprints(app: Flask) -> None:
-    from crm.api import register_api
-    from crm.approvals.views import bp as approvals_bp
-    from crm.auth.views import bp as auth_bp
-    from crm.customers.views import bp as customers_bp
-    from crm.customers.views import public as lead_forms_bp
-    from crm.dashboard.views import bp as dashboard_bp
-    from crm.highseas.views import bp as highseas_bp
-    from crm.inbox.views import bp as inbox_bp
-    from crm.notify.views import bp as notify_bp
-    from crm.org.views import bp as org_bp
-    from crm.processes.views import bp as processes_bp
-    from crm.sales.blueprint import bp as sales_bp
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(customers_bp)
-    app.register_blueprint(lead_forms_bp)
-    # The public lead form is posted from other sites: no session, no CSRF cookie (honeypot and rate limit).
-    csrf.exempt(lead_forms_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(inbox_bp)
-    app.register_blueprint(org_bp)
-    app.register_blueprint(sales_bp)
-    app.register_blueprint(approvals_bp)
-    app.register_blueprint(notify_bp)
-    app.register_blueprint(processes_bp)
-    app.register_blueprint(highseas_bp)
-    register_api(app)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -29,8 +29,6 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
-from crm.core.nav import NavItem
-from crm.core.nav import add_nav
 from crm.core.web import int_arg
 from crm.extensions import db
 from crm.org.models import OrgUnit
@@ -42,9 +40,6 @@ VIEWS = {"pending": _l("Waiting for me"), "decided": _l("Decided by me"), "all":
 
 
 # No badge of its own: approval tasks are inbox tasks, counted by the Tasks badge (one query per page).
-add_nav(NavItem("main", "approvals.queue", _l("Approvals"), "check2-square", order=15))
-add_nav(NavItem("admin", "approvals.chains", _l("Approval chains"), "diagram-3", permission="approval.configure",
-                order=60))
 
 
 @bp.app_context_processor

@@ -234,3 +234,25 @@ def visible_or_field_error(model: type, object_id: Any, field: str, message: Any
         return get_visible(model, object_id, current_user)
     except NotFound:
         raise ValidationFailed({field: message}) from None
+
+
+# Registration ----------------------------------------------------------------------------------------------
+_resources: dict[str, tuple[int, ApiBlueprint]] = {}
+
+
+def add_resource(blp: ApiBlueprint, *, order: int) -> None:
+    """Offer a resource's blueprint (a context's wiring does, in `init_app`); `register_resources` adds
+    them to the app by `order`, which is the order of the OpenAPI document's tags and paths."""
+    _resources[blp.name] = (order, blp)
+
+
+def register_resources(app: Flask) -> None:
+    """Called by `create_app` once every context's wiring has offered its resources."""
+    from crm.extensions import api
+    from crm.extensions import csrf
+
+    document_problem_responses(api)
+    for _order, blp in sorted(_resources.values(), key=lambda item: item[0]):
+        # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
+        csrf.exempt(blp)
+        api.register_blueprint(blp)

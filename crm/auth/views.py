@@ -36,8 +36,6 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
-from crm.core.nav import NavItem
-from crm.core.nav import add_nav
 from crm.core.web import problem
 from crm.core.web import safe_next
 from crm.core.web import wants_json
@@ -231,7 +229,6 @@ def store_switcher_context() -> dict[str, Any]:
 
 
 # Roles and the permission matrix (admin) ---------------------------------------------------------------
-add_nav(NavItem("admin", "auth.roles", _l("Roles and permissions"), "shield-lock", "role.manage", order=30))
 
 
 def _permission_groups() -> list[dict[str, Any]]:

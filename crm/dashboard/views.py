@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint
 from flask import render_template
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login import login_required
 
@@ -17,7 +16,6 @@ from crm.sales.orders import queries as order_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
-nav.add_nav(nav.NavItem("main", "dashboard.home", _l("Home"), "house", order=0))
 
 
 @bp.route("/")

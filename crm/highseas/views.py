@@ -21,8 +21,6 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
-from crm.core.nav import NavItem
-from crm.core.nav import add_nav
 from crm.core.web import form_data
 from crm.core.web import int_arg
 from crm.core.web import register_action_label
@@ -38,11 +36,8 @@ from crm.highseas.models import PoolRole
 
 bp = Blueprint("highseas", __name__, template_folder="templates", url_prefix="/high-seas")
 
-add_nav(NavItem("main", "highseas.pool", _l("High seas"), "water", permission="highseas.view", order=12))
-add_nav(NavItem("main", "highseas.my_claims", _l("My claim applications"), "hand-index", permission="highseas.view",
-                order=13))
-add_nav(NavItem("main", "highseas.audit", _l("Claim audit"), "clipboard-check", permission="highseas.assign",
-                order=14))
+
+
 
 
 for _action, _label in {

@@ -19,8 +19,6 @@ from flask_login import login_required
 
 from crm.auth.decorators import permission_required
 from crm.core.errors import ValidationFailed
-from crm.core.nav import NavItem
-from crm.core.nav import add_nav
 from crm.core.web import safe_next
 from crm.extensions import db
 from crm.notify import queries
@@ -31,11 +29,6 @@ from crm.notify.models import NotificationPreference
 bp = Blueprint("notify", "crm.notify", template_folder="templates", url_prefix="/notifications")
 
 
-def _unread(user: Any) -> int | None:
-    return queries.unread_count(user) or None
-
-
-add_nav(NavItem("main", "notify.index", _l("Notifications"), "bell", order=90, badge=_unread))
 
 
 @bp.app_context_processor

@@ -4,10 +4,6 @@ settings) quotes and contracting orders."""
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_babel import lazy_gettext as _l
-
-from crm.core.nav import NavItem
-from crm.core.nav import add_nav
 
 # import_name is the package, so that `templates/` resolves to crm/sales/templates.
 bp = Blueprint("sales", "crm.sales", template_folder="templates")
@@ -16,12 +12,6 @@ from crm.sales.catalog import views as products  # noqa: E402,F401  — register
 from crm.sales.opportunities import views as opportunities  # noqa: E402,F401
 from crm.sales.orders import views as orders  # noqa: E402,F401
 from crm.sales.quotes import views as quotes  # noqa: E402,F401
-
-add_nav(NavItem("main", "sales.products", _l("Products"), "box-seam", order=40))
-add_nav(NavItem("main", "sales.opportunities", _l("Opportunities"), "kanban", order=39, permission="opportunity.view"))
-add_nav(NavItem("main", "sales.quotes", _l("Quotes"), "file-earmark-text", order=41, permission="quote.view"))
-add_nav(NavItem("main", "sales.orders", _l("Orders"), "bag-check", order=42, permission="order.view", group="sales"))
-add_nav(NavItem("admin", "sales.pipelines", _l("Pipelines"), "kanban", order=45, permission="pipeline.manage"))
 
 
 @bp.app_context_processor

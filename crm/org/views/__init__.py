@@ -4,15 +4,9 @@ URL variables are named `unit_id` and `user_id`: the store-isolation crawler fin
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
-from crm.core.nav import NavItem
-from crm.core.nav import add_nav
 from crm.org.views import units  # noqa: F401  (registers the unit routes)
 from crm.org.views import users  # noqa: F401  (registers the user routes)
 from crm.org.views.common import bp
 
 __all__ = ["bp"]
 
-add_nav(NavItem("admin", "org.units", _l("Org units"), "diagram-3", "org.view", order=10))
-add_nav(NavItem("admin", "org.users", _l("Users"), "people", "user.view", order=20))
