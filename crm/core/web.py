@@ -74,6 +74,30 @@ def _respond(
     return error_page(status, title, detail)
 
 
+def forget_refused_write(exc: DomainError | None = None) -> None:
+    """A write was refused and the page is about to be rendered again (a form with its errors): forget
+    what the attempt wrote, so the page shows the stored state; or, for an error that recorded itself
+    (`keep_changes`: a failed process step's error on its instance), keep it. The request's transaction
+    hook commits or rolls back; views never call commit or rollback themselves."""
+    if exc is not None and getattr(exc, "keep_changes", False):
+        g.commit_on_error = True
+    else:
+        db.session.rollback()
+
+
+def attempt(action: Callable[[], Any], on_refused: Callable[[DomainError], Any]) -> Any:
+    """`action()`, or `on_refused(exc)` when a business rule refuses it (`DomainError`, but not "not
+    found", which answers 404 as everywhere): the one way a page re-renders a form after a refused write.
+    What the attempt wrote is forgotten first (`forget_refused_write`)."""
+    try:
+        return action()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        forget_refused_write(exc)
+        return on_refused(exc)
+
+
 def register_error_handlers(app: Flask) -> None:
     # Every handler rolls back first: translating the title selects the locale, which may read the user
     # from the session, and after a failed flush that read would raise again (PendingRollbackError).

@@ -23,11 +23,11 @@ from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.highseas import rules
-from crm.highseas import rules_sql
 from crm.highseas.models import HighSeasMove
 from crm.highseas.models import HighSeasPool
 from crm.highseas.models import HighSeasReminder
 from crm.highseas.models import MoveKind
+from crm.highseas.rules import sql as rules_sql
 from crm.highseas.services import LOCAL
 from crm.highseas.services import _pg  # the package's own helpers
 from crm.notify.services import notify_many

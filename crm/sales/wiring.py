@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     from crm.sales.orders.models import ORDER_STATUS_LABELS
     from crm.sales.quotes import api as quotes_api
     from crm.sales.quotes import queries as quote_queries
+    from crm.sales.quotes import services as quote_services
     from crm.sales.quotes.jobs import expire_quotes
 
     app.register_blueprint(bp)
@@ -58,7 +59,8 @@ def init_app(app: Flask) -> None:
     register_object_page("order", "sales.order_detail", "order_id", _l("Order"),
                          lambda oid: order_queries.number_of(oid, current_user), statuses=ORDER_STATUS_LABELS)
     register_transfer_handler("sales.opportunities", opportunity_services.on_customer_transferred)
-    register_merge_handler("sales.opportunities_and_quotes", opportunity_services.on_customers_merged)
+    register_merge_handler("sales.opportunities", opportunity_services.on_customers_merged)
+    register_merge_handler("sales.quotes", quote_services.on_customers_merged)
     register_merge_handler("sales.orders", order_services.on_customers_merged)
     # The recycle sweep spares customers with an open opportunity (when the pool says so).
     register_exemption("open_opportunity", open_opportunity_customer_ids)

@@ -331,10 +331,5 @@ def on_customer_transferred(customer: Customer, old_owner_id: Any, new_owner_id:
 
 
 def on_customers_merged(source: Customer, target: Customer, actor: User) -> None:
-    """Opportunities and quotes (with their lines' price history) follow the merged customer."""
-    from crm.sales.quotes.models import Quote
-    from crm.sales.quotes.models import QuoteLine
-
+    """Opportunities follow the merged customer."""
     db.session.execute(update(Opportunity).where(Opportunity.customer_id == source.id).values(customer_id=target.id))
-    db.session.execute(update(Quote).where(Quote.customer_id == source.id).values(customer_id=target.id))
-    db.session.execute(update(QuoteLine).where(QuoteLine.customer_id == source.id).values(customer_id=target.id))

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy import update
 
 from crm.auth.scopes import get_visible
 from crm.core import files
@@ -360,3 +361,10 @@ def on_invoice_requested(handler: Any) -> Any:
     """Register `handler(quote, actor)`, called in the same transaction when an invoice is requested."""
     INVOICE_REQUEST_HANDLERS.append(handler)
     return handler
+
+
+# Customer registries ----------------------------------------------------------------------------------------
+def on_customers_merged(source: Customer, target: Customer, actor: User) -> None:
+    """Quotes (with their lines' price history) follow the merged customer."""
+    db.session.execute(update(Quote).where(Quote.customer_id == source.id).values(customer_id=target.id))
+    db.session.execute(update(QuoteLine).where(QuoteLine.customer_id == source.id).values(customer_id=target.id))
