@@ -25,10 +25,8 @@ from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict
 from crm.core.errors import ValidationFailed
 from crm.core.web import stored_file_response
-from crm.workflow import runtime
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
 from crm.workflow.tasks import files as task_files
@@ -36,6 +34,7 @@ from crm.workflow.tasks import forms
 from crm.workflow.tasks import queries as task_queries
 from crm.workflow.tasks import services as tasks
 from crm.workflow.tasks.queries import TaskFilters
+from crm.workflow.tasks.services import JsonSubmission
 
 blp = ApiBlueprint(
     "Tasks", __name__, url_prefix="/api/v1/tasks",
@@ -207,20 +206,9 @@ def unclaim(task_id: int) -> Any:
 @blp.response(200, CompletedTaskSchema)
 def complete(body: dict[str, Any], task_id: int) -> Any:
     """Complete a task with its form's data; the process runs on to its next wait"""
-    task = tasks.task_for_completion(task_id, current_user)
-    if not task.is_open:
-        raise Conflict(_l("This task was already completed or cancelled."))
-    data = tasks.task_data(task, for_completion=True)
-    form = forms.load_form(task.form_schema, task.form_uischema, data)
-    values: dict[str, Any] = {}
-    if form is not None:
-        files = {a.id for a in task_files.attachments(task)} if form.has_files else set()
-        values, errors = forms.parse_json(form, body["data"], data, files)
-        if errors:
-            raise ValidationFailed(errors)
-    runtime.complete_task(task.id, values, actor_id=current_user.id)
-    done, following, candidates = task_queries.after_completion(current_user, task)
-    out: dict[str, Any] = {name: getattr(done, name) for name in TASK_FIELDS}
+    done = tasks.complete(task_id, JsonSubmission(body["data"]), actor=current_user._get_current_object())
+    task, following, candidates = task_queries.after_completion(current_user, done.task)
+    out: dict[str, Any] = {name: getattr(task, name) for name in TASK_FIELDS}
     out["next_tasks"] = [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.shown_title, "process_key": t.process_key,
                           "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at}
                          for t in following]

@@ -19,7 +19,7 @@ from flask_login import login_required
 
 from crm.core.clock import utcnow
 from crm.core.errors import ValidationFailed
-from crm.extensions import db
+from crm.core.web import forget_refused_write
 from crm.inbox.views.common import DUE_LABELS
 from crm.inbox.views.common import SORT_LABELS
 from crm.inbox.views.common import VIEW_ENDPOINTS
@@ -115,7 +115,7 @@ def save_filter() -> Any:
     try:
         saved = task_filters.save_filter(request.form.get("name"), query, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)  # the redirect below would otherwise commit the attempt
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "danger")

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -19,40 +18,30 @@ from flask_login import login_required
 
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.web import attempt
+from crm.core.web import forget_refused_write
 from crm.core.web import safe_next
 from crm.core.web import stored_file_response
-from crm.extensions import db
 from crm.inbox.views.common import FIELD_LABELS
 from crm.inbox.views.common import bp
 from crm.inbox.views.common import event_label
 from crm.inbox.views.common import tz
-from crm.workflow import runtime
 from crm.workflow.models import PRIORITY_LABELS
 from crm.workflow.models import HumanTask
-from crm.workflow.runtime import StepFailed
 from crm.workflow.tasks import files as task_files
 from crm.workflow.tasks import forms
 from crm.workflow.tasks import queries as task_queries
 from crm.workflow.tasks import services as tasks
 from crm.workflow.tasks.forms import FormUnavailable
 from crm.workflow.tasks.forms import Posted
+from crm.workflow.tasks.services import Completion
+from crm.workflow.tasks.services import FormRefused
+from crm.workflow.tasks.services import FormSubmission
 
 Errors = dict[str, list[str]]
 
 
 # The page -----------------------------------------------------------------------------------------------------
-def _history(task: HumanTask) -> tuple[list[Any], dict[int, str]]:
-    events = runtime.history(task.instance_id)
-    ids: set[int] = set()
-    for e in events:
-        ids.add(e.actor_id or 0)
-        for key in ("to", "previous", "owner"):
-            value = (e.details or {}).get(key)
-            if isinstance(value, int):
-                ids.add(value)
-    return events, task_queries.user_names(ids)
-
-
 def _render(
     task: HumanTask,
     *,
@@ -62,60 +51,43 @@ def _render(
     errors: Errors | None = None,
     alert: str | None = None,
 ) -> Any:
-    actor = current_user
-    data = tasks.task_data(task) if task.is_open else {}
-    form = None
-    form_problem = None
-    try:
-        form = forms.load_form(task.form_schema, task.form_uischema, data) if task.is_open else None
-    except FormUnavailable as exc:
-        form_problem = str(exc.message)
+    page = task_queries.task_page(task, current_user)
     values: dict[str, Any] = {}
     rows: dict[str, int] = {}
-    if form is not None:
-        shown = form_raw if form_raw is not None else forms.initial_values(form, data, task.draft)
-        values, rows = forms.display_values(form, shown)
-    candidate_ids = tasks.candidate_ids(task)
-    events, event_names = _history(task)
-    comments = tasks.comments(task)
-    attachments = task_files.attachments(task)
-    manager = task.is_open and tasks.can_manage(task, actor)
-    own = task.assignee_id == actor.id
-    names = task_queries.user_names({*candidate_ids, task.assignee_id or 0, task.delegated_by_id or 0,
-                                     task.completed_by_id or 0, *(c.author_id or 0 for c in comments),
-                                     *(a.uploaded_by_id or 0 for a in attachments)})
-    may_hand_over = task.is_open and (manager or (own and task.assignee_id is not None))
+    if page.form is not None:
+        shown = form_raw if form_raw is not None else forms.initial_values(page.form, page.data, task.draft)
+        values, rows = forms.display_values(page.form, shown)
     return render_template(
         "inbox/task.html",
         task=task,
         instance=task.instance,
-        store_name=task_queries.store_names({task.store_id}).get(task.store_id) if task.store_id else None,
-        process_name=task_queries.process_names().get(task.process_key, task.process_key),
-        names=names,
-        candidate_ids=candidate_ids,
-        events=events,
-        event_names=event_names,
+        store_name=page.store_name,
+        process_name=page.process_name,
+        names=page.names,
+        candidate_ids=page.candidate_ids,
+        events=page.events,
+        event_names=page.names,
         event_label=event_label,
         field_labels=FIELD_LABELS,
         priority_labels=PRIORITY_LABELS,
-        comments=comments,
-        attachments=attachments,
-        attachment_by_id={a.id: a for a in attachments},
-        form=form,
-        form_problem=form_problem,
+        comments=page.comments,
+        attachments=page.attachments,
+        attachment_by_id={a.id: a for a in page.attachments},
+        form=page.form,
+        form_problem=page.form_problem,
         values=values,
         rows=rows,
         form_errors=form_errors or {},
         errors=errors or {},
         alert=alert,
-        can_complete=tasks.can_complete(task, actor),
-        can_claim=task.is_open and task.assignee_id is None and actor.id in candidate_ids,
-        can_release=task.is_open and task.assignee_id is not None and (own or manager),
-        is_delegate=own and task.delegated_by_id is not None,
-        can_manage=manager,
-        can_follow_up=task.is_open and (own or manager),
-        assignable=tasks.assignable_users(task, actor) if may_hand_over else [],
-        may_hand_over=may_hand_over,
+        can_complete=page.can_complete,
+        can_claim=page.can_claim,
+        can_release=page.can_release,
+        is_delegate=page.is_delegate,
+        can_manage=page.can_manage,
+        can_follow_up=page.can_follow_up,
+        assignable=page.assignable,
+        may_hand_over=page.may_hand_over,
         now=datetime.now(tz()),
     ), status
 
@@ -134,7 +106,7 @@ def _refused(task_id: int, exc: DomainError) -> Any:
     """A refused action: hidden tasks stay 404; otherwise the task page with the message."""
     if exc.status == 404:
         raise exc
-    db.session.rollback()
+    forget_refused_write(exc)
     task = tasks.get_task(task_id, current_user)
     if isinstance(exc, ValidationFailed):
         return _render(task, status=422, errors=exc.errors, alert=str(exc.message))
@@ -285,46 +257,42 @@ def delete_attachment(task_id: int, attachment_id: int) -> Any:
 @login_required
 def submit(task_id: int) -> Any:
     """Complete the task with the form's data, or keep it as a draft (`_action=draft`)."""
-    task = tasks.task_for_completion(task_id, current_user)  # read once, under the completion's lock
-    data = tasks.task_data(task, for_completion=True) if task.is_open else {}
-    if not task.is_open:
-        return _render(task, status=409, alert=_("This task was already completed or cancelled."))
-    try:
-        form = forms.load_form(task.form_schema, task.form_uischema, data)
-    except FormUnavailable as exc:
-        return _render(task, status=409, alert=str(exc.message))
     posted = Posted(request.form, request.files)
     actor = current_user._get_current_object()
+    if request.form.get("_action") == "draft":
+        task = tasks.task_for_completion(task_id, actor)  # read once, under the completion's lock
+        if not task.is_open:
+            return _render(task, status=409, alert=_("This task was already completed or cancelled."))
+        data = tasks.task_data(task, for_completion=True)
+        try:
+            form = forms.load_form(task.form_schema, task.form_uischema, data)
+        except FormUnavailable as exc:
+            return _render(task, status=409, alert=str(exc.message))
+        return _save_draft(task, form, posted, data, _file_store(task.id, actor))
+
+    def refused(exc: DomainError) -> Any:
+        task = tasks.get_task(task_id, actor)
+        raw = getattr(exc, "raw", None)
+        if isinstance(exc, FormRefused):
+            return _render(task, status=422, form_raw=raw, form_errors=exc.errors)
+        return _render(task, status=exc.status, form_raw=raw, alert=str(exc.message))
+
+    done = attempt(lambda: tasks.complete(task_id, FormSubmission(posted, _file_store(task_id, actor)), actor=actor),
+                   refused)
+    if not isinstance(done, Completion):
+        return done
+    flash(_("Task completed: %(title)s.", title=done.title), "success")
+    return redirect(url_for("inbox.mine"), code=303)
+
+
+def _file_store(task_id: int, actor: Any) -> Any:
+    """How the form's uploads are kept: as attachments of the task, named by the field."""
 
     def store(field: Any, path: str, upload: Any) -> int:
-        return task_files.add_attachment(task.id, upload.filename, upload.stream, actor=actor, field=path,
+        return task_files.add_attachment(task_id, upload.filename, upload.stream, actor=actor, field=path,
                                          accept=field.accept, error_field=path).id
 
-    if request.form.get("_action") == "draft":
-        return _save_draft(task, form, posted, data, store)
-    raw: dict[str, Any] | None = None
-    try:
-        if form is None:
-            values, raw, errors = {}, None, {}
-        else:
-            values, raw, errors = forms.parse_form(form, posted, data, task.draft, store)
-        if errors:
-            db.session.rollback()  # nothing of this attempt is kept (uploads included)
-            task = tasks.get_task(task_id, current_user)
-            return _render(task, status=422, form_raw=raw, form_errors=errors)
-        title = task.shown_title
-        runtime.complete_task(task.id, values, actor_id=actor.id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        if isinstance(exc, StepFailed):
-            g.commit_on_error = True  # keep the error recorded on the instance
-        else:
-            db.session.rollback()
-        task = tasks.get_task(task_id, current_user)
-        return _render(task, status=exc.status, form_raw=raw, alert=str(exc.message))
-    flash(_("Task completed: %(title)s.", title=title), "success")
-    return redirect(url_for("inbox.mine"), code=303)
+    return store
 
 
 def _save_draft(task: HumanTask, form: Any, posted: Posted, data: dict[str, Any], store: Any) -> Any:
@@ -334,7 +302,7 @@ def _save_draft(task: HumanTask, form: Any, posted: Posted, data: dict[str, Any]
             tasks.claim(task.id, actor=actor)  # starting to work on a group task takes it
         values, errors = forms.draft_values(form, posted, data, task.draft, store) if form is not None else ({}, {})
         if errors:
-            db.session.rollback()
+            forget_refused_write()  # nothing of this attempt is kept (uploads included)
             task = tasks.get_task(task.id, actor)
             return _render(task, status=422, form_raw=values, form_errors=errors)
         tasks.save_draft(task.id, values, actor=actor)

@@ -28,11 +28,15 @@ from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import UnitKind
 from crm.org.models import User
+from crm.workflow import runtime
 from crm.workflow.deploy import current_names
 from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import TaskStatus
 from crm.workflow.models import title_columns
+from crm.workflow.tasks import files
+from crm.workflow.tasks import forms
+from crm.workflow.tasks import services
 
 VIEWS = ("mine", "group", "overdue", "today", "all", "completed")
 DUE_WINDOWS = ("overdue", "today", "week", "none")
@@ -228,3 +232,64 @@ def process_names() -> dict[str, str]:
 def store_choices(actor: Any) -> list[tuple[int, str]]:
     stmt = visible(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == UnitKind.STORE), actor, OrgUnit)
     return [(int(i), n) for i, n in db.session.execute(stmt.order_by(OrgUnit.name, OrgUnit.id))]
+
+
+# The task page's read model ----------------------------------------------------------------------------------
+@dataclass
+class TaskPage:
+    """What the task page shows of a task and what the reader may do with it, read in one place."""
+
+    task: HumanTask
+    data: dict[str, Any]  # the engine's data of an open task (empty once it is done)
+    form: Any  # the task's form (None: no form, or it cannot be shown: `form_problem` says why)
+    form_problem: str | None
+    candidate_ids: list[int]
+    events: list[Any]  # the instance's history
+    comments: list[Any]
+    attachments: list[Any]
+    names: dict[int, str]  # every user the page names: candidates, assignee, authors, history actors
+    store_name: str | None
+    process_name: str
+    can_complete: bool
+    can_claim: bool
+    can_release: bool
+    is_delegate: bool
+    can_manage: bool
+    can_follow_up: bool
+    may_hand_over: bool
+    assignable: list[User]
+
+
+def task_page(task: HumanTask, actor: User) -> TaskPage:
+    data = services.task_data(task) if task.is_open else {}
+    form, form_problem = None, None
+    try:
+        form = forms.load_form(task.form_schema, task.form_uischema, data) if task.is_open else None
+    except forms.FormUnavailable as exc:
+        form_problem = str(exc.message)
+    candidate_ids = services.candidate_ids(task)
+    events = runtime.history(task.instance_id)
+    comments = services.comments(task)
+    attachments = files.attachments(task)
+    manager = task.is_open and services.can_manage(task, actor)
+    own = task.assignee_id == actor.id
+    people = {*candidate_ids, task.assignee_id or 0, task.delegated_by_id or 0, task.completed_by_id or 0,
+              *(c.author_id or 0 for c in comments), *(a.uploaded_by_id or 0 for a in attachments)}
+    for e in events:
+        people.add(e.actor_id or 0)
+        people.update(v for k in ("to", "previous", "owner") if isinstance(v := (e.details or {}).get(k), int))
+    may_hand_over = task.is_open and (manager or (own and task.assignee_id is not None))
+    return TaskPage(
+        task=task, data=data, form=form, form_problem=form_problem, candidate_ids=candidate_ids, events=events,
+        comments=comments, attachments=attachments, names=user_names(people),
+        store_name=store_names({task.store_id}).get(task.store_id) if task.store_id else None,
+        process_name=process_names().get(task.process_key, task.process_key),
+        can_complete=services.can_complete(task, actor),
+        can_claim=task.is_open and task.assignee_id is None and actor.id in candidate_ids,
+        can_release=task.is_open and task.assignee_id is not None and (own or manager),
+        is_delegate=own and task.delegated_by_id is not None,
+        can_manage=manager,
+        can_follow_up=task.is_open and (own or manager),
+        may_hand_over=may_hand_over,
+        assignable=services.assignable_users(task, actor) if may_hand_over else [],
+    )

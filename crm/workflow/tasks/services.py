@@ -21,9 +21,12 @@ Who may do what:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -34,6 +37,7 @@ from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
+from crm.core.errors import DomainError
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -50,8 +54,14 @@ from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import ProcessSpec
+from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskComment
 from crm.workflow.models import TaskStatus
+from crm.workflow.tasks import forms
+from crm.workflow.tasks.forms import Form
+from crm.workflow.tasks.forms import Posted
+
+Errors = dict[str, list[str]]
 
 KEEP: Any = object()  # "leave this value as it is" for set_dates
 COMMENT_MAX = 4000
@@ -104,18 +114,12 @@ def candidate_ids(task: HumanTask) -> list[int]:
 
 
 def is_candidate(task: HumanTask, user: User) -> bool:
-    return db.session.scalar(
-        select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task.id, HumanTaskCandidate.user_id == user.id)
-    ) is not None
+    return locks.is_candidate(task.id, user.id)
 
 
 def can_complete(task: HumanTask, actor: User) -> bool:
-    """The assignee, or a candidate of an unclaimed task (the runtime checks the same)."""
-    if not task.is_open:
-        return False
-    if task.assignee_id is not None:
-        return task.assignee_id == actor.id
-    return is_candidate(task, actor)
+    """The assignee, or a candidate of an unclaimed task: the runtime's rule (`locks.may_complete`)."""
+    return task.is_open and locks.may_complete(task, actor.id)
 
 
 def _supervises(actor: User, user_ids: Iterable[int]) -> bool:
@@ -386,3 +390,82 @@ def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any
     except Exception:  # noqa: BLE001 — the task is gone from the engine (completed, cancelled)
         return {}
     return json.loads(json.dumps(spiff_task.data, default=str))
+
+
+# Completing a task: the one path of the task page and the API ------------------------------------------------
+class Submission(Protocol):
+    """What a request hands in to complete a task: the page's posted form, or the API's JSON."""
+
+    def parse(self, form: Form, data: dict[str, Any], draft: dict[str, Any] | None,
+              attachment_ids: Callable[[], set[int]]) -> tuple[dict[str, Any], dict[str, Any] | None, Errors]:
+        """(the task data to complete with, the values as typed for a re-render or None, errors)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """A posted HTML form; `store` keeps an uploaded file as a task attachment and returns its id."""
+
+    posted: Posted
+    store: Callable[..., int] | None = None
+
+    def parse(self, form: Form, data: dict[str, Any], draft: dict[str, Any] | None,
+              attachment_ids: Callable[[], set[int]]) -> tuple[dict[str, Any], dict[str, Any] | None, Errors]:
+        return forms.parse_form(form, self.posted, data, draft, self.store)
+
+
+@dataclass(frozen=True)
+class JsonSubmission:
+    """An API body: the form's values as JSON; file fields name attachments of the task by id."""
+
+    body: Any
+
+    def parse(self, form: Form, data: dict[str, Any], draft: dict[str, Any] | None,
+              attachment_ids: Callable[[], set[int]]) -> tuple[dict[str, Any], dict[str, Any] | None, Errors]:
+        values, errors = forms.parse_json(form, self.body, data, attachment_ids() if form.has_files else set())
+        return values, None, errors
+
+
+class FormRefused(ValidationFailed):
+    """The submission does not fit the task's form: errors per field, and the values as typed."""
+
+    def __init__(self, errors: Errors, raw: dict[str, Any] | None) -> None:
+        super().__init__(errors)
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class Completion:
+    task: HumanTask  # the completed task
+    title: str  # its title as the actor read it before completing
+
+
+def complete(task_id: Any, submission: Submission, *, actor: User) -> Completion:
+    """Complete a task with a submission, as its assignee or a candidate of an unclaimed task: the task
+    is read under the completion's lock, the submission is checked against the task's form and the data
+    the step will see, and the process runs on to its next wait (`runtime.complete_task`, one step).
+    Refusals are DomainErrors: NotFound (not visible), Conflict (already done, claimed by someone else),
+    FormUnavailable (broken form files), FormRefused (per field), StepFailed (the process stopped; its
+    error is kept on the instance). Every refusal carries `raw`, the values as typed, when there are."""
+    task = task_for_completion(task_id, actor)
+    if not task.is_open:
+        raise Conflict(_l("This task was already completed or cancelled."))
+    data = task_data(task, for_completion=True)
+    form = forms.load_form(task.form_schema, task.form_uischema, data)
+    values: dict[str, Any] = {}
+    raw: dict[str, Any] | None = None
+    if form is not None:
+        values, raw, errors = submission.parse(form, data, task.draft, lambda: _attachment_ids(task))
+        if errors:
+            raise FormRefused(errors, raw)
+    title = task.shown_title
+    try:
+        runtime.complete_task(task.id, values, actor_id=actor.id)
+    except DomainError as exc:
+        exc.raw = raw  # type: ignore[attr-defined]  (the page shows the form again as typed)
+        raise
+    return Completion(task, title)
+
+
+def _attachment_ids(task: HumanTask) -> set[int]:
+    return set(db.session.scalars(select(TaskAttachment.id).where(TaskAttachment.task_id == task.id)))
