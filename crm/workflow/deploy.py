@@ -201,3 +201,30 @@ def fresh_spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
         raise UnknownProcess()
     parser = _parser(current.values())
     return definition, *_specs(parser, key)
+
+
+# Rules a diagram owns ---------------------------------------------------------------------------------------
+def flow_condition(key: str, gateway_id: str, target_id: str) -> str | None:
+    """The condition (Python text) on the flow from `gateway_id` to `target_id` in the current version of
+    `key`, or None when that flow has none (a default flow) or the diagram has no such flow."""
+    _definition, spec, _subprocess_specs = spec_for(key)
+    for ts in spec.task_specs.values():
+        if getattr(ts, "bpmn_id", None) != gateway_id:
+            continue
+        for condition, target in getattr(ts, "cond_task_specs", None) or []:
+            if spec.task_specs[target].bpmn_id == target_id and condition is not None and condition.args:
+                return str(condition.args[0])
+    return None
+
+
+def condition_holds(key: str, gateway_id: str, target_id: str, data: dict[str, Any]) -> bool:
+    """Would the current version of `key` take the flow from `gateway_id` to `target_id` with `data`?
+    The diagram's own condition, evaluated in the sandbox: application code asks the diagram instead of
+    re-typing a rule it owns (a process owner who edits the condition changes both). False when the
+    flow has no condition."""
+    from crm.workflow.engine import script_engine
+
+    condition = flow_condition(key, gateway_id, target_id)
+    if condition is None:
+        return False
+    return bool(script_engine().environment.evaluate(condition, dict(data)))

@@ -241,6 +241,28 @@ def test_direct_orders_follow_the_discount_rule(org, products, customers, staff)
     assert {"customer_id", "payment_mode", "lines"} <= set(bad.value.errors)
 
 
+def test_the_direct_order_rule_is_the_quote_approval_diagram_s_condition(org, products, customers, staff):
+    """A process owner who moves the discount audit to 80 % in the diagram moves it for direct orders too."""
+    from pathlib import Path
+
+    from crm.workflow.deploy import deploy_files
+
+    xml = (Path(__file__).parents[2] / "processes" / "quote_approval.bpmn").read_text()
+    assert "min_rate &lt; 0.90" in xml
+    deploy_files({"quote_approval.bpmn": xml.replace("min_rate &lt; 0.90", "min_rate &lt; 0.80").encode()},
+                 source="editor")
+    db.session.commit()
+    assert order_services.audit_threshold() == Decimal("0.8")
+    order = order_services.create_direct({"customer_id": customers["a"].id, "payment_mode": "arrears",
+                                          "ship_address": "上海", "lines": [line(products["p100"], "85.00", 2)]},
+                                         actor=org.a_rep1)
+    assert order.total == Decimal("170.00")
+    with pytest.raises(ValidationFailed) as exc:
+        order_services.create_direct({"customer_id": customers["a"].id, "payment_mode": "arrears",
+                                      "lines": [line(products["p100"], "79.00", 2)]}, actor=org.a_rep1)
+    assert "Under 80 % of the list price" in exc.value.errors["lines.0.unit_price"][0]
+
+
 def test_only_an_approved_quote_becomes_an_order_once(org, products, customers, staff):
     from crm.sales.quotes import services as quote_services
 

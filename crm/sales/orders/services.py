@@ -3,9 +3,10 @@ anything (all field errors at once), flushes and never commits.
 
 - `create_from_quote`: an approved quote becomes an order (the quote is converted and locked in the same
   transaction) and `order_pipeline` starts; the order waits at its first task when this returns.
-- `create_direct`: an order without a quote. The discount rule is the quotes' one: a line or the whole
-  order under 90 % of list price needs the discount audit, which only a quote goes through, so such an
-  order is refused with a message telling to make a quote (no second approval path to keep in step).
+- `create_direct`: an order without a quote. The discount rule is the quotes' one, read from the current
+  `quote_approval` diagram (the condition that sends a quote to the discount audit, `min_rate < 0.90` as
+  shipped): a line or the whole order it would send to the audit, which only a quote goes through, is
+  refused with a message telling to make a quote (no second approval path, no second threshold).
 - `record_payment`: until the Finance context lands, an authorised user records the full payment; it
   is stored and `order_paid` is sent to the pipeline in the same transaction.
 - `cancel_order`: sends `order_cancelled` with the reason; the diagram decides whether the order can
@@ -16,6 +17,7 @@ The pipeline's own writes (status projection, contract, outbound, shipment, rece
 
 from __future__ import annotations
 
+import ast
 from decimal import Decimal
 from typing import Any
 
@@ -48,12 +50,15 @@ from crm.sales.orders.models import PaymentKind
 from crm.sales.orders.models import PaymentMode
 from crm.sales.orders.models import Terminal
 from crm.sales.quotes import services as quote_services
+from crm.workflow import deploy
 from crm.workflow import locks
 from crm.workflow import runtime
 
 PROCESS_KEY = "order_pipeline"
 OBJECT_TYPE = "order"
-DISCOUNT_THRESHOLD = Decimal("0.9")
+# The gateway of processes/quote_approval.bpmn that sends a quote to the discount audit: an order without a
+# quote must pass it without the audit (its condition, read from the current diagram, decides both).
+DISCOUNT_AUDIT = ("quote_approval", "qa_gw_rate", "qa_pending")
 DEFAULT_RECEIPT_DAYS = 7
 
 
@@ -174,17 +179,43 @@ def _direct_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
         if product is None or line["unit_price"] is None or not line["quantity"]:
             continue
         line_rate = rate(line["unit_price"], product.list_price)
-        if line_rate is not None and line_rate < DISCOUNT_THRESHOLD:
-            errors[f"lines.{i}.unit_price"] = str(_l(
-                "Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
-                rate="90 %"))
+        if line_rate is not None and _needs_audit(line_rate):
+            errors[f"lines.{i}.unit_price"] = _audit_message()
         out.append({"product_id": product.id, "quantity": line["quantity"], "list_price": product.list_price,
                     "unit_price": line["unit_price"], "cost_price": product.cost_price})
     return out
 
 
+def _needs_audit(line_rate: Decimal) -> bool:
+    return deploy.condition_holds(*DISCOUNT_AUDIT, {"min_rate": float(line_rate)})
+
+
+def _audit_message() -> str:
+    threshold = audit_threshold()
+    if threshold is None:
+        return str(_l("This discount needs the discount audit: make a quote and have it approved."))
+    return str(_l("Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
+                  rate=f"{threshold:.0%}".replace("%", " %")))
+
+
+def audit_threshold() -> Decimal | None:
+    """The rate under which the discount audit applies, when the diagram's condition says it plainly
+    (`min_rate < 0.90`); None for any other condition (the check still asks the diagram)."""
+    condition = deploy.flow_condition(*DISCOUNT_AUDIT)
+    try:
+        node = ast.parse(condition or "", mode="eval").body
+    except SyntaxError:
+        return None
+    if (isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "min_rate"
+            and len(node.ops) == 1 and isinstance(node.ops[0], ast.Lt) and isinstance(node.comparators[0], ast.Constant)
+            and isinstance(node.comparators[0].value, (int, float))):
+        return Decimal(str(node.comparators[0].value))
+    return None
+
+
 def create_direct(data: dict[str, Any], *, actor: User) -> Order:
-    """An order without a quote, at 90 % of list price or more (per line and overall)."""
+    """An order without a quote, at a rate the quote approval lets through without the discount audit
+    (per line and overall): the diagram's condition decides."""
     _require(actor, "order.create", _l("You may not create orders."))
     errors: dict[str, str] = {}
     try:
@@ -198,10 +229,8 @@ def create_direct(data: dict[str, Any], *, actor: User) -> Order:
         total = sum(((ln["unit_price"] * ln["quantity"]) for ln in lines), Decimal("0"))
         list_total = sum(((ln["list_price"] * ln["quantity"]) for ln in lines), Decimal("0"))
         overall = rate(total, list_total)
-        if overall is not None and overall < DISCOUNT_THRESHOLD:
-            errors["lines"] = str(_l(
-                "Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
-                rate="90 %"))
+        if overall is not None and _needs_audit(overall):
+            errors["lines"] = _audit_message()
     if errors:
         raise ValidationFailed(errors)
     assert customer is not None
