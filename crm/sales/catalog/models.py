@@ -18,6 +18,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
@@ -153,17 +154,33 @@ def rate(price: Decimal | None, list_price: Decimal | None) -> Decimal | None:
     return (Decimal(price) / Decimal(list_price)).quantize(Decimal("0.000001"), rounding=ROUND_FLOOR)
 
 
+class PricedLine:
+    """A priced line of a product, for a store's customer (quote lines, order lines): the list and cost
+    prices are copied from the product when the line is written, so later price changes never rewrite a
+    quote or an order. Store and customer are denormalised from the parent so the price history is one
+    indexed query that never crosses stores."""
 
+    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    position: Mapped[int] = mapped_column(default=0)
+    quantity: Mapped[int]
+    list_price: Mapped[Decimal]
+    unit_price: Mapped[Decimal]
+    cost_price: Mapped[Decimal | None]  # shown only to product.cost holders
 
+    @declared_attr
+    def product(cls) -> Mapped[Product]:  # noqa: N805 — declared_attr receives the mapped class
+        return relationship(Product, viewonly=True)
 
+    @property
+    def amount(self) -> Decimal:
+        return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
 
+    @property
+    def list_amount(self) -> Decimal:
+        return (self.list_price * self.quantity).quantize(Decimal("0.01"))
 
-
-
-
-
-
-
-
-
-
+    @property
+    def discount_rate(self) -> Decimal | None:
+        return rate(self.unit_price, self.list_price)

@@ -30,7 +30,7 @@ from crm.core.db import TimestampMixin
 from crm.core.db import str_enum
 from crm.org.models import OrgUnit
 from crm.org.models import User
-from crm.sales.catalog.models import Product
+from crm.sales.catalog.models import PricedLine
 from crm.sales.catalog.models import rate
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class Order(Audited, TimestampMixin, Base):
         return f"<Order {self.id} {self.number}>"
 
 
-class OrderLine(Base):
+class OrderLine(PricedLine, Base):
     __tablename__ = "sales_order_line"
     __table_args__ = (
         Index("ix_sales_order_line_order", "order_id", "position", "id"),
@@ -166,30 +166,8 @@ class OrderLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"))
-    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
-    position: Mapped[int] = mapped_column(default=0)
-    quantity: Mapped[int]
     picked_quantity: Mapped[int | None]  # what the warehouse confirmed at outbound
-    list_price: Mapped[Decimal]
-    unit_price: Mapped[Decimal]
-    cost_price: Mapped[Decimal | None]
     signed_at: Mapped[datetime | None]  # copied from the order when it is signed; cleared if it is cancelled
-
-    product: Mapped[Product] = relationship(viewonly=True)
-
-    @property
-    def amount(self) -> Decimal:
-        return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
-
-    @property
-    def list_amount(self) -> Decimal:
-        return (self.list_price * self.quantity).quantize(Decimal("0.01"))
-
-    @property
-    def discount_rate(self) -> Decimal | None:
-        return rate(self.unit_price, self.list_price)
 
 
 class PaymentKind(enum.StrEnum):

@@ -24,7 +24,7 @@ from crm.core.db import TimestampMixin
 from crm.core.db import str_enum
 from crm.org.models import OrgUnit
 from crm.org.models import User
-from crm.sales.catalog.models import Product
+from crm.sales.catalog.models import PricedLine
 from crm.sales.catalog.models import rate
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class Quote(Audited, TimestampMixin, Base):
         return f"<Quote {self.id} {self.number} v{self.version}>"
 
 
-class QuoteLine(Base):
+class QuoteLine(PricedLine, Base):
     __tablename__ = "quote_line"
     __table_args__ = (
         Index("ix_quote_line_quote", "quote_id", "position", "id"),
@@ -133,35 +133,12 @@ class QuoteLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quote.id", ondelete="CASCADE"))
-    # Denormalised from the quote so the price history is one indexed query that never crosses stores.
-    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
-    position: Mapped[int] = mapped_column(default=0)
-    quantity: Mapped[int]
-    list_price: Mapped[Decimal]  # copied from the product when the line was written
-    unit_price: Mapped[Decimal]
-    cost_price: Mapped[Decimal | None]  # copied too, for the margin (shown only to product.cost holders)
     # Set when the quote becomes a transaction price (approved): the history lists only these.
     priced_at: Mapped[datetime | None]
-
-    product: Mapped[Product] = relationship(viewonly=True)
 
     @property
     def product_name(self) -> str:
         return self.product.name
-
-    @property
-    def amount(self) -> Decimal:
-        return (self.unit_price * self.quantity).quantize(Decimal("0.01"))
-
-    @property
-    def list_amount(self) -> Decimal:
-        return (self.list_price * self.quantity).quantize(Decimal("0.01"))
-
-    @property
-    def discount_rate(self) -> Decimal | None:
-        return rate(self.unit_price, self.list_price)
 
     @property
     def margin(self) -> Decimal | None:
