@@ -91,6 +91,15 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
     return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
+def where_equal(stmt: Any, conditions: dict[Any, Any]) -> Any:
+    """`stmt` narrowed by `column == value` for every condition whose value is given (not None, not
+    empty): the filter chain of list queries, where an unset filter means "any"."""
+    for column, value in conditions.items():
+        if value not in (None, "", [], ()):
+            stmt = stmt.where(column == value)
+    return stmt
+
+
 def trigram_index(name: str, column: str) -> Index:
     """A GIN trigram index on `column`, PostgreSQL only: SQLite has no equivalent and creates nothing
     (`ddl_if`); `info["postgresql_only"]` tells the schema comparison (Alembic does not read `ddl_if`).

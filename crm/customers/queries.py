@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.auth.scopes import visible
 from crm.core.clock import utcnow
+from crm.core.db import where_equal
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
@@ -215,15 +216,13 @@ def filtered(actor: User, f: CustomerFilters) -> Select[Any]:
         stmt = stmt.where(Customer.owner_id.is_(None))
     elif f.owner:
         stmt = stmt.where(Customer.owner_id == int(f.owner))
-    if f.store_id:
-        stmt = stmt.where(Customer.store_id == f.store_id)
+    stmt = where_equal(stmt, {Customer.store_id: f.store_id,
+                              **{getattr(Customer, key): getattr(f, key)
+                                 for key in ("source_platform", "industry", "province", "city")}})
     if f.level:
         stmt = stmt.where(Customer.level.in_([CustomerLevel(v) for v in f.level]))
     if f.intention:
         stmt = stmt.where(Customer.intention.in_([Intention(v) for v in f.intention]))
-    for key in ("source_platform", "industry", "province", "city"):
-        if getattr(f, key):
-            stmt = stmt.where(getattr(Customer, key) == getattr(f, key))
     if f.tag:
         stmt = stmt.where(Customer.tags_text.contains(f",{f.tag},", autoescape=True))
     for key in ("locked", "won"):

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.scopes import visible
+from crm.core.db import where_equal
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
@@ -86,19 +87,10 @@ class OrderFilters:
 
 
 def _filtered(actor: User, filters: OrderFilters, *, date_column: Any) -> Select[Any]:
-    stmt: Select[Any] = visible(select(Order), actor, Order)
-    if filters.status:
-        stmt = stmt.where(Order.status == filters.status)
-    if filters.payment_mode:
-        stmt = stmt.where(Order.payment_mode == filters.payment_mode)
-    if filters.terminal:
-        stmt = stmt.where(Order.terminal == filters.terminal)
-    if filters.store_id:
-        stmt = stmt.where(Order.store_id == filters.store_id)
-    if filters.owner_id:
-        stmt = stmt.where(Order.owner_id == filters.owner_id)
-    if filters.customer_id:
-        stmt = stmt.where(Order.customer_id == filters.customer_id)
+    stmt: Select[Any] = where_equal(visible(select(Order), actor, Order), {
+        Order.status: filters.status, Order.payment_mode: filters.payment_mode, Order.terminal: filters.terminal,
+        Order.store_id: filters.store_id, Order.owner_id: filters.owner_id, Order.customer_id: filters.customer_id,
+    })
     if filters.date_from:
         stmt = stmt.where(date_column >= datetime.combine(filters.date_from, time.min, LOCAL))
     if filters.date_to:

@@ -13,6 +13,7 @@ from sqlalchemy import Select
 from sqlalchemy import select
 
 from crm.auth.scopes import visible
+from crm.core.db import where_equal
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
@@ -24,11 +25,9 @@ from crm.sales.quotes.models import QuoteStatus
 
 def list_quotes(actor: User, *, status: str | None = None, customer_id: int | None = None,
                 cursor: str | None = None, limit: int = 50) -> Page[Quote]:
-    stmt: Select[Any] = visible(select(Quote), actor, Quote)
-    if status:
-        stmt = stmt.where(Quote.status == QuoteStatus(status))
-    if customer_id:
-        stmt = stmt.where(Quote.customer_id == customer_id)
+    stmt: Select[Any] = where_equal(visible(select(Quote), actor, Quote), {
+        Quote.status: QuoteStatus(status) if status else None, Quote.customer_id: customer_id,
+    })
     return keyset_page(db.session, stmt, [SortKey(Quote.created_at, True), SortKey(Quote.id, True)],
                        cursor=cursor, limit=limit)
 
