@@ -29,6 +29,7 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.core.web import int_arg
 from crm.extensions import db
 from crm.org.models import OrgUnit
@@ -163,7 +164,7 @@ def create_chain() -> Any:
         chain = services.create_chain({"key": form.get("key"), "name": form.get("name"), "store_id": form.get("store_id"),
                                        "steps": []}, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         stores = {s.id: s.name for s in _stores()}
         chains_ = [c for c in queries.chains() if c.store_id is None or c.store_id in stores]
         return render_template("approvals/chains.html", chains=chains_, stores=stores,
@@ -266,7 +267,7 @@ def add_step(chain_id: int) -> Any:
     try:
         services.put_step(chain.id, None, _step_from_form(request.form), actor=current_user, lock_version=_lock())
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
         return _render_chain(_chain(chain_id), errors=errors, form=_posted(), status=422)
     flash(_l("Step added: version %(v)s.", v=chain.current_version), "success")
@@ -281,7 +282,7 @@ def edit_step(chain_id: int, index: int) -> Any:
     try:
         services.put_step(chain.id, index, _step_from_form(request.form), actor=current_user, lock_version=_lock())
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
         return _render_chain(_chain(chain_id), errors=errors, form=_posted(), status=422, editing=index)
     flash(_l("Step saved: version %(v)s.", v=chain.current_version), "success")

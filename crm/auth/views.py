@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint
 from flask import current_app
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -36,6 +35,8 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
+from crm.core.web import keep_despite_error
 from crm.core.web import problem
 from crm.core.web import safe_next
 from crm.core.web import wants_json
@@ -100,7 +101,7 @@ def login() -> Any:
                 # The address of the connection (or of the client, behind TRUSTED_PROXIES proxies).
                 user = services.authenticate(identifier, password, address=request.remote_addr)
             except DomainError as exc:
-                g.commit_on_error = True  # the failure count must be saved
+                keep_despite_error()  # the failure count must be saved
                 error = str(exc.message)
                 return render_template("auth/login.html", error=error, identifier=identifier), exc.status
             session.clear()
@@ -305,7 +306,7 @@ def roles() -> Any:
             errors.update({f"{field}-{role_id}": messages for field, messages in exc.errors.items()})
         changed += 1
     if errors:
-        db.session.rollback()  # all or nothing
+        forget_refused_write()  # all or nothing
         return _render_matrix(submitted, errors, 422)
     if changed:
         flash(_("The permissions of %(n)d roles were saved.", n=changed), "success")
@@ -393,7 +394,7 @@ def role_edit(role_id: int) -> Any:
     try:
         services.save_role(role, form, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_role_form(role, form, exc.errors, 422)
     flash(_("The role %(name)s was saved.", name=role.display_name), "success")
     return redirect(url_for("auth.roles"))

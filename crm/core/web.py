@@ -66,12 +66,19 @@ def _respond(
     status: int, title: str, detail: str | None = None, errors: dict[str, list[str]] | None = None, *, keep: bool = False
 ) -> Any:
     if keep:
-        g.commit_on_error = True  # the error itself was recorded (e.g. on a process instance): keep it
+        keep_despite_error()  # the error itself was recorded (e.g. on a process instance): keep it
     else:
         db.session.rollback()
     if wants_json():
         return problem(status, title, detail, errors)
     return error_page(status, title, detail)
+
+
+def keep_despite_error() -> None:
+    """Commit this request's writes even though it answers with an error status (400 or above): for a
+    refusal that must itself be remembered (the log-in's failed-attempt counter, a failed process step's
+    error on its instance). The request's transaction hook does the commit."""
+    g.commit_on_error = True
 
 
 def forget_refused_write(exc: DomainError | None = None) -> None:
@@ -80,7 +87,7 @@ def forget_refused_write(exc: DomainError | None = None) -> None:
     (`keep_changes`: a failed process step's error on its instance), keep it. The request's transaction
     hook commits or rolls back; views never call commit or rollback themselves."""
     if exc is not None and getattr(exc, "keep_changes", False):
-        g.commit_on_error = True
+        keep_despite_error()
     else:
         db.session.rollback()
 

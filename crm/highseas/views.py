@@ -21,11 +21,11 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.core.web import form_data
 from crm.core.web import int_arg
 from crm.core.web import register_action_label
 from crm.customers.models import CustomerLevel
-from crm.extensions import db
 from crm.highseas import queries
 from crm.highseas import rules
 from crm.highseas import services
@@ -118,13 +118,13 @@ def claim(customer_id: int) -> Any:
     try:
         row = services.apply_claim(customer_id, request.form.get("reason", ""), actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         flash("; ".join(str(m) for msgs in exc.errors.values() for m in msgs), "danger")
         return _back(pool.store_id)
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
+        forget_refused_write()  # nothing is kept, not even the error record of a failed process step
         flash(str(exc.message), "danger")
         return _back(pool.store_id)
     if row.status == ClaimStatus.PENDING:
@@ -144,13 +144,13 @@ def assign() -> Any:
     try:
         n = services.assign(ids, data.get("owner_id"), data.get("reason", ""), actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         flash("; ".join(str(m) for msgs in exc.errors.values() for m in msgs), "danger")
         return _back(store_id)
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
+        forget_refused_write(exc)
         flash(str(exc.message), "danger")
         return _back(store_id)
     flash(_("%(n)d customers were assigned.", n=n), "success")
@@ -202,13 +202,13 @@ def settings(store_id: int) -> Any:
                 flash(_("The pool's rules were saved."), "success")
             return redirect(url_for("highseas.settings", store_id=store_id))
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors, status = exc.errors, 422
             the_pool, store = _settings_pool(store_id)
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            db.session.rollback()
+            forget_refused_write(exc)
             flash(str(exc.message), "danger")
             return redirect(url_for("highseas.settings", store_id=store_id))
     return render_template("highseas/settings.html", pool=the_pool, store=store, errors=errors, values=values,

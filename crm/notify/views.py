@@ -19,6 +19,7 @@ from flask_login import login_required
 
 from crm.auth.decorators import permission_required
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.core.web import safe_next
 from crm.extensions import db
 from crm.notify import queries
@@ -132,7 +133,7 @@ def publish() -> Any:
         data["expires_at"] = _when(form.get("expires_at"), "expires_at")
         services.publish_announcement(data, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         page = queries.announcements(current_user)
         return render_template("notify/announcements.html", page=page, mine=queries.published_by(current_user),
                                audiences=AUDIENCE_LABELS, errors=exc.errors, form=form, **_choices()), 422

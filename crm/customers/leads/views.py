@@ -22,6 +22,7 @@ from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.customers.leads import services
 from crm.customers.models import LEAD_STATUS_LABELS
 from crm.customers.models import Lead
@@ -83,7 +84,7 @@ def lead_new() -> Any:
     try:
         lead = services.create_lead(form, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_new(form, exc.errors, 422)
     flash(_("The lead %(name)s was saved.", name=lead.name), "success")
     return redirect(url_for("customers.lead_detail", lead_id=lead.id))
@@ -116,15 +117,15 @@ def lead_detail(lead_id: int) -> Any:
                 flash(_("The lead was updated."), "success")
             return redirect(url_for("customers.lead_detail", lead_id=lead.id))
         except DuplicateCustomer as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors, duplicates = exc.errors, exc.visible_ids
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors = exc.errors
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            db.session.rollback()
+            forget_refused_write(exc)
             flash(str(exc.message), "danger")
             return redirect(url_for("customers.lead_detail", lead_id=lead_id))
         lead = get_visible(Lead, lead_id, current_user)
@@ -159,7 +160,7 @@ def lead_setup() -> Any:
                 flash(_("The assignment rule was saved."), "success")
             return redirect(url_for("customers.lead_setup"))
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors = exc.errors
     forms = list(db.session.scalars(visible(select(LeadWebForm), current_user, LeadWebForm).order_by(LeadWebForm.id)))
     people = people_choices()
@@ -184,7 +185,7 @@ def lead_rule_edit(rule_id: int) -> Any:
             flash(_("The assignment rule was saved."), "success")
             return redirect(url_for("customers.lead_setup"))
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors = exc.errors
         rule = get_visible(LeadAssignmentRule, rule_id, current_user)
     stores = dict(store_choices())
@@ -231,7 +232,7 @@ def web_form(token: str) -> Any:
     try:
         services.submit_web_form(token, values, request.remote_addr)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return render_template("customers/public_form.html", form=form, values=values, errors=exc.errors,
                                sent=False, problem=str(exc.message)), 422
     return render_template("customers/public_form.html", form=form, values={}, errors={}, sent=True)

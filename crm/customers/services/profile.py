@@ -245,14 +245,18 @@ def check_version(customer: Customer, expected: Any) -> None:
 
 
 def flush() -> None:
-    """Flush, turning a lost race into a clear answer (the unique indexes and the version column)."""
+    """Flush, turning a lost race into a clear answer (the unique indexes and the version column).
+
+    A failed flush leaves the session unusable until the owner of the transaction rolls back: the
+    request's edge (`crm.core.web`: its error handlers, or `forget_refused_write` in a view that shows the
+    form again), or a caller that opened a savepoint of its own (a process step, an import chunk), which
+    rolls back only that. Rolling back here would throw away the caller's whole transaction, savepoints
+    included."""
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
         raise Conflict() from None
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(_l("Another customer with this mobile number or WeChat ID was saved at the same time. "
                           "Reload and search for it.")) from None
 

@@ -26,6 +26,7 @@ from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.core.web import safe_next
 from crm.customers import exports
 from crm.customers import queries
@@ -175,7 +176,7 @@ def bulk() -> Any:
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
+        forget_refused_write(exc)
         flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or str(exc.message), "danger")
     return redirect(back)
 
@@ -200,10 +201,10 @@ def new() -> Any:
     try:
         customer = services.create_customer(form, actor=current_user)
     except services.DuplicateCustomer as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(None, form, exc.errors, 422, exc.visible_ids)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(None, form, exc.errors, 422)
     flash(_("The customer %(name)s was created.", name=customer.name), "success")
     return redirect(url_for("customers.detail", customer_id=customer.id))
@@ -225,13 +226,13 @@ def edit(customer_id: int) -> Any:
     try:
         services.update_customer(customer, form, actor=current_user, lock_version=form.get("lock_version"))
     except services.DuplicateCustomer as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(customer, form, exc.errors, 422, exc.visible_ids)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(customer, form, exc.errors, 422)
     except Conflict as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         customer = load(customer_id)
         return _render_form(customer, form, {"_conflict": [str(exc.message)]}, 409)
     flash(_("The changes to %(name)s were saved.", name=customer.name), "success")
@@ -268,13 +269,13 @@ def _action(customer_id: int, step: Any, success: str, tab: str = "follow_ups") 
     try:
         step(customer)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         customer = load(customer_id)
         return _render_detail(customer, exc.errors, form_values(), 422, tab)
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
+        forget_refused_write(exc)
         flash(str(exc.message), "danger")
         return redirect(url_for("customers.detail", customer_id=customer_id))
     flash(success, "success")
@@ -365,7 +366,7 @@ def merge(customer_id: int) -> Any:
                 raise ValidationFailed({"source_id": _("Choose the customer to merge into this one.")})
             merge_services.merge(source, target, actor=current_user, target_version=request.form.get("lock_version"))
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors = exc.errors
         except DomainError as exc:
             if exc.status == 404:

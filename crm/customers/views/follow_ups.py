@@ -16,13 +16,13 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.core.web import stored_file_response
 from crm.customers import queries
 from crm.customers.services import follow_ups as services
 from crm.customers.views.common import bp
 from crm.customers.views.common import form_values
 from crm.customers.views.common import load
-from crm.extensions import db
 
 
 @bp.route("/<int:customer_id>/follow-ups", methods=["POST"])
@@ -35,12 +35,12 @@ def follow_up_add(customer_id: int) -> Any:
     try:
         services.record_follow_up(customer, form_values(), actor=current_user, files=files)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_detail(load(customer_id), exc.errors, form_values(), 422, "follow_ups")
     except DomainError as exc:
         if exc.status == 404:
             raise
-        db.session.rollback()
+        forget_refused_write()  # nothing is kept, not even the error record of a failed process step
         flash(str(exc.message), "danger")
         return redirect(url_for("customers.detail", customer_id=customer_id))
     flash(_("The follow-up was recorded."), "success")

@@ -16,13 +16,13 @@ from flask_login import current_user
 from crm.auth.decorators import permission_required
 from crm.auth.scopes import get_visible
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.customers import imports as services
 from crm.customers.models import ImportJob
 from crm.customers.models import ImportStatus
 from crm.customers.views.common import bp
 from crm.customers.views.common import people_choices
 from crm.customers.views.common import store_choices
-from crm.extensions import db
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -38,7 +38,7 @@ def import_upload() -> Any:
                                   store_id=request.form.get("store_id"),
                                   target="leads" if request.form.get("target") == "leads" else "customers")
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors = exc.errors
         else:  # "to=pool": opened from the high seas, rows without an owner column go to the pool
             to = {"to": "pool"} if request.form.get("to") == "pool" else {}
@@ -70,7 +70,7 @@ def import_mapping(job_id: int) -> Any:
             services.confirm(job, mapping, request.form.get("on_duplicate", "skip"),
                              request.form.get("default_owner_id"), actor=current_user, row_choices=row_choices)
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             job = _job(job_id)
             errors = exc.errors
         else:

@@ -20,6 +20,7 @@ from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.extensions import db
 from crm.org import queries
 from crm.org import services
@@ -104,7 +105,7 @@ def unit_new() -> Any:
     except ValidationFailed as exc:
         errors = merge_errors(exc.errors, errors)
     if errors:
-        db.session.rollback()  # keep nothing of this attempt
+        forget_refused_write()  # keep nothing of this attempt
         return _render_new(form, errors, 422)
     flash(_("The unit %(name)s was created.", name=unit.name), "success")
     return redirect(url_for("org.unit_detail", unit_id=unit.id))
@@ -182,7 +183,7 @@ def unit_edit(unit_id: int) -> Any:
     except ValidationFailed as exc:
         errors = merge_errors(exc.errors, errors)
     if errors:
-        db.session.rollback()  # keep nothing of this attempt; the page shows the unit as saved
+        forget_refused_write()  # keep nothing of this attempt; the page shows the unit as saved
         return _render_edit(unit, form, errors, 422)
     flash(_("The changes to %(name)s were saved.", name=unit.name), "success")
     return redirect(url_for("org.unit_detail", unit_id=unit.id))

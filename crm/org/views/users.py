@@ -23,6 +23,7 @@ from crm.auth.scopes import visible
 from crm.core import ownership
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.web import forget_refused_write
 from crm.extensions import db
 from crm.org import queries
 from crm.org import services
@@ -148,7 +149,7 @@ def user_new() -> Any:
     except ValidationFailed as exc:
         errors = merge_errors(exc.errors, errors)
     if errors:
-        db.session.rollback()  # keep nothing of this attempt
+        forget_refused_write()  # keep nothing of this attempt
         return _render_form(None, form_values(), request.form.getlist("role_ids"), errors, 422)
     flash(_("The user %(name)s was created. Tell them their initial password.", name=user.name), "success")
     return redirect(url_for("org.user_detail", user_id=user.id))
@@ -176,7 +177,7 @@ def user_edit(user_id: int) -> Any:
     except ValidationFailed as exc:
         errors = merge_errors(exc.errors, errors)
     if errors:
-        db.session.rollback()  # keep nothing of this attempt; the page shows the record as saved
+        forget_refused_write()  # keep nothing of this attempt; the page shows the record as saved
         return _render_form(user, form_values(), request.form.getlist("role_ids"), errors, 422)
     flash(_("The changes to %(name)s were saved.", name=user.name), "success")
     return redirect(url_for("org.user_detail", user_id=user.id))

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from crm.auth.decorators import permission_required
 from crm.core.errors import ValidationFailed
-from crm.extensions import db
+from crm.core.web import forget_refused_write
 from crm.processes.views.common import any_permission
 from crm.processes.views.common import bp
 from crm.processes.views.common import source_label
@@ -146,14 +146,14 @@ def save() -> Any:
         result = defs.save_from_editor(payload.get("xml"), key=key, comment=payload.get("comment"),
                                               actor_id=current_user.id)
     except DeploymentRejected as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         problems = [{"file": p.file, "element_id": p.element_id, "line": p.line, "message": p.message, "text": str(p)}
                     for p in exc.problems]
         resp = jsonify({"ok": False, "title": str(exc.message), "problems": problems})
         resp.status_code = 422
         return resp
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         resp = jsonify({"ok": False, "title": str(exc.message), "errors": exc.errors, "problems": []})
         resp.status_code = 400
         return resp

@@ -22,6 +22,7 @@ from crm.auth.decorators import permission_required
 from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.i18n import translate
+from crm.core.web import forget_refused_write
 from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
 from crm.processes.views.common import bp
@@ -96,7 +97,7 @@ def _act(instance_id: int, action: Any, done: str) -> Any:
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
-        db.session.rollback()
+        forget_refused_write(exc)
         return _detail(instance_id, status=exc.status, alert=str(exc.message) + _flat(exc.errors))
     flash(done, "success")
     return redirect(url_for("processes.instance", instance_id=instance_id), code=303)
@@ -134,9 +135,7 @@ def retry(instance_id: int) -> Any:
                     _("The process ran again without error."))
     except StepFailed as exc:
         # The new error is recorded on the instance (and kept): show it on the page.
-        from flask import g
-
-        g.commit_on_error = True
+        forget_refused_write(exc)
         return _detail(instance_id, status=409, alert=str(exc.message))
 
 
@@ -162,7 +161,7 @@ def migrate(instance_id: int) -> Any:
             except DomainError as exc:
                 if exc.status in (403, 404):
                     raise
-                db.session.rollback()
+                forget_refused_write(exc)
                 errors.append(str(exc.message) + _flat(exc.errors))
             else:
                 flash(_("The process was moved to the current version."), "success")

@@ -29,6 +29,7 @@ from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import check_money
+from crm.core.web import forget_refused_write
 from crm.core.web import stored_file_response
 from crm.extensions import db
 from crm.sales.blueprint import bp
@@ -157,7 +158,7 @@ def product_new() -> Any:
         product = services.create_product(_submitted() | {"on_shelf": request.form.get("on_shelf", "")},
                                           actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(None, dict(request.form), exc.errors, 422)
     flash(_("The product %(name)s was created.", name=product.name), "success")
     return redirect(url_for("sales.product_detail", product_id=product.id), code=303)
@@ -173,10 +174,10 @@ def product_edit(product_id: int) -> Any:
         services.update_product(product, _submitted(), actor=current_user,
                                 lock_version=request.form.get("lock_version"))
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(queries.get_product(product_id), dict(request.form), exc.errors, 422)
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(queries.get_product(product_id), dict(request.form),
                             {"_form": [str(exc.message)]}, exc.status)
     flash(_("The product %(name)s was saved.", name=product.name), "success")
@@ -208,7 +209,7 @@ def product_import() -> Any:
             raise ValidationFailed({"file": _l("The file is larger than 10 MB.")})
         result = services.import_products(raw, upload.filename, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return render_template("sales/product_import.html", errors=exc.errors, message=exc.message,
                                columns=services.IMPORT_COLUMNS), 422
     flash(_("Import done: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.",
@@ -227,7 +228,7 @@ def image_upload(product_id: int) -> Any:
             raise ValidationFailed({"file": _l("Choose a file.")})
         services.add_image(product, upload.filename, upload.stream, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         for messages in exc.errors.values():
             for message in messages:
                 flash(message, "danger")
@@ -270,7 +271,7 @@ def categories() -> Any:
         try:
             category = services.create_category(form, actor=current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors, status = exc.errors, 422
         else:
             flash(_("The category %(name)s was created.", name=category.name), "success")
@@ -290,7 +291,7 @@ def category_update(category_id: int) -> Any:
         else:
             services.update_category(category, dict(request.form), actor=current_user)
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         messages = exc.errors.values() if isinstance(exc, ValidationFailed) else [[str(exc.message)]]
         for field_messages in messages:
             for message in field_messages:

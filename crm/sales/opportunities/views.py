@@ -28,6 +28,7 @@ from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
+from crm.core.web import forget_refused_write
 from crm.core.web import register_action_label
 from crm.customers.models import Customer
 from crm.extensions import db
@@ -86,7 +87,7 @@ def opportunity_move(opportunity_id: int) -> Any:
                                               lock_version=request.form.get("lock_version"),
                                               position=request.form.get("position"))
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         if exc.status == 404:
             abort(404)
         message = str(exc.message) if not isinstance(exc, ValidationFailed) else " ".join(
@@ -141,7 +142,7 @@ def opportunity_new() -> Any:
     try:
         opp = opportunity_services.create_opportunity(data, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return render_template("sales/opportunity_form.html", opp=None, form=data, errors=exc.errors,
                                team=_team_choices(current_user.store_id), **_choices()), 422
     flash(_("The opportunity %(name)s was created.", name=opp.name), "success")
@@ -165,10 +166,10 @@ def opportunity_detail(opportunity_id: int) -> Any:
             flash(_("The opportunity was saved."), "success")
             return redirect(url_for("sales.opportunity_detail", opportunity_id=opportunity_id), code=303)
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors, status = exc.errors, 422
         except DomainError as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors, status = {"_form": [str(exc.message)]}, exc.status
         opp = opportunity_services.get_opportunity(opportunity_id, current_user)
     quotes = db.session.scalars(visible(select(Quote).where(Quote.opportunity_id == opp.id), current_user, Quote)
@@ -199,7 +200,7 @@ def opportunity_close(opportunity_id: int) -> Any:
             opportunity_services.close_opportunity(opportunity_id, request.form.get("outcome", ""),
                                                    request.form.get("reason"), actor=current_user)
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         if exc.status == 404:
             abort(404)
         messages = [m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed) else [str(exc.message)]
@@ -254,7 +255,7 @@ def _pipeline_form(pipeline: Pipeline | None) -> Any:
             flash(_("The pipeline %(name)s was saved.", name=saved.name), "success")
             return redirect(url_for("sales.pipeline_edit", pipeline_id=saved.id), code=303)
         except ValidationFailed as exc:
-            db.session.rollback()
+            forget_refused_write(exc)
             errors = exc.errors
     stages = [{"id": s.id, "name": s.name, "win_rate": f"{s.win_rate * 100:.2f}".rstrip("0").rstrip(".")}
               for s in (pipeline.stages if pipeline else []) if s.active]

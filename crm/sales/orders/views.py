@@ -30,6 +30,7 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.core.i18n import translate
+from crm.core.web import forget_refused_write
 from crm.core.web import register_action_label
 from crm.extensions import db
 from crm.sales.blueprint import bp
@@ -122,10 +123,10 @@ def order_from_quote(quote_id: int) -> Any:
     try:
         order = order_services.create_from_quote(quote_id, form, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _order_form(quote_services.get_quote(quote_id, current_user), form, exc.errors, 422)
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write()  # nothing is kept, not even the error record of a failed process step
         if exc.status == 404:
             abort(404)
         return _order_form(quote_services.get_quote(quote_id, current_user), form, {"_form": [str(exc.message)]},
@@ -169,7 +170,7 @@ def order_new() -> Any:
     try:
         order = order_services.create_direct(form, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _direct_form(form, exc.errors, 422)
     flash(_("Order %(number)s was created; it waits for the customer's signature.", number=order.number), "success")
     return redirect(url_for("sales.order_detail", order_id=order.id), code=303)
@@ -229,7 +230,7 @@ def _act(order_id: int, fn: Any, done: str) -> Any:
     try:
         fn()
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         for field, messages in exc.errors.items():
             for message in messages:
                 flash(f"{FIELD_LABELS.get(field.split('.')[0], field)}: {message}", "danger")
@@ -237,10 +238,7 @@ def _act(order_id: int, fn: Any, done: str) -> Any:
     except DomainError as exc:
         if exc.status == 404:
             abort(404)
-        if not getattr(exc, "keep_changes", False):
-            db.session.rollback()
-        else:
-            db.session.commit()
+        forget_refused_write(exc)  # a failed process step keeps its error record
         flash(str(exc.message), "danger")
         return redirect(url_for("sales.order_detail", order_id=order_id), code=303)
     flash(done, "success")

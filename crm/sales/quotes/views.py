@@ -28,6 +28,7 @@ from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
+from crm.core.web import forget_refused_write
 from crm.core.web import register_action_label
 from crm.core.web import stored_file_response
 from crm.customers.models import Customer
@@ -133,7 +134,7 @@ def quote_new() -> Any:
     try:
         quote = quote_services.create_quote(form, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(None, form, exc.errors, 422)
     flash(_("Quote %(number)s was saved as a draft.", number=quote.number), "success")
     return redirect(url_for("sales.quote_detail", quote_id=quote.id), code=303)
@@ -154,10 +155,10 @@ def quote_edit(quote_id: int) -> Any:
     try:
         quote_services.update_quote(quote_id, form, actor=current_user, lock_version=request.form.get("lock_version"))
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(quote_services.get_quote(quote_id, current_user), form, exc.errors, 422)
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         return _render_form(quote_services.get_quote(quote_id, current_user), form, {"_form": [str(exc.message)]},
                             exc.status)
     flash(_("The quote was saved."), "success")
@@ -192,13 +193,13 @@ def _action(quote_id: int, fn: Any, done: str) -> Any:
     try:
         result = fn(quote_id, actor=current_user)
     except ValidationFailed as exc:
-        db.session.rollback()
+        forget_refused_write(exc)
         for field, messages in exc.errors.items():
             for message in messages:
                 flash(f"{FIELD_LABELS.get(field.split('.')[0], field)}: {message}", "danger")
         return redirect(url_for("sales.quote_detail", quote_id=quote_id), code=303)
     except DomainError as exc:
-        db.session.rollback()
+        forget_refused_write()  # nothing is kept, not even the error record of a failed process step
         if exc.status == 404:
             abort(404)
         flash(str(exc.message), "danger")
