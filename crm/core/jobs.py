@@ -5,6 +5,7 @@ taken with row locks (SKIP LOCKED on PostgreSQL) so several processes may run th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,21 @@ def run_job(app: Flask, job: Job) -> Any:
             raise
         finally:
             db.session.remove()
+
+
+def in_batches(step: Callable[[], bool], *, limit: int | None = None, seconds: float | None = None) -> int:
+    """For a job that works in batches: `step()` runs in a transaction of its own, committed here, as
+    long as it answers that there is more, at most `limit` times and until `seconds` have passed (the
+    next run goes on). Returns how many batches ran. The job runner owns every other commit."""
+    started = time.monotonic()
+    runs = 0
+    while True:
+        more = step()
+        db.session.commit()
+        runs += 1
+        if not more or (limit is not None and runs >= limit) or (
+                seconds is not None and time.monotonic() - started > seconds):
+            return runs
 
 
 def start_scheduler(app: Flask) -> Any:

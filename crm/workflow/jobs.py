@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from crm.extensions import db
+from crm.core.jobs import in_batches
 from crm.workflow import runtime
 
 BATCH = 200
@@ -12,13 +10,15 @@ TIME_BUDGET_SECONDS = 50.0
 
 
 def fire_due_timers() -> int:
-    """Take due instances in batches, one transaction per batch, until none is due or the time budget is
-    spent (the next run goes on). This job is a transaction boundary, like a request."""
-    started = time.monotonic()
+    """Take due instances in batches, one transaction per batch (`in_batches` commits each), until none
+    is due or the time budget is spent (the next run goes on)."""
     total = 0
-    while True:
+
+    def batch() -> bool:
+        nonlocal total
         taken = runtime.fire_due_timers(limit=BATCH)
-        db.session.commit()
         total += taken
-        if taken < BATCH or time.monotonic() - started > TIME_BUDGET_SECONDS:
-            return total
+        return taken >= BATCH
+
+    in_batches(batch, seconds=TIME_BUDGET_SECONDS)
+    return total
