@@ -59,6 +59,13 @@ class StepFailed(DomainError):
 
 
 # Loading and saving ---------------------------------------------------------------------------------------
+def waiting_messages(object_type: str, object_id: int) -> set[str]:
+    """The messages the running instances about this object wait for now (a read, without locks: what a
+    page may offer; the service that acts asks `waits_for` again under the lock)."""
+    return {name for instance in instances_of(object_type, object_id)
+            if instance.status == InstanceStatus.RUNNING for name in _subscribed(instance)}
+
+
 def waits_for(instances: list[ProcessInstance], message: str) -> bool:
     """Does any of these (locked) instances wait for `message`?"""
     return any(message in _subscribed(instance) for instance in instances)

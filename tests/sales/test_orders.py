@@ -151,6 +151,23 @@ def _pay_service(staff: Any, order: Any) -> None:
     db.session.commit()
 
 
+def test_the_order_page_offers_what_the_pipeline_waits_for(org, products, customers, staff, client, login_as):
+    """Cancel and pay are offered while the diagram catches `order_cancelled` / waits for `order_paid`, not
+    by a list of statuses: an order whose process an admin terminated offers neither."""
+    from crm.workflow.admin import repair
+
+    order = order_from_quote(org, approved_quote(org, products, customers), mode="prepay")
+    login_as(org.a_rep1)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'id="cancel"' in page and 'id="payment-form"' not in page  # contracting: not yet waiting to be paid
+    [instance] = runtime.instances_of("order", order.id)
+    repair.terminate(instance.id, actor_id=org.hq_admin.id, reason="test")
+    db.session.commit()
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert _status(order) == OrderStatus.CONTRACTING
+    assert 'id="cancel"' not in page and 'id="payment-form"' not in page
+
+
 def test_cancel_while_contracting(org, products, customers, staff):
     order = _cancel(org, order_from_quote(org, approved_quote(org, products, customers), "prepay"))
     assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "客户改主意了" and order.cancelled_at

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from crm.customers.models import Customer
 
 
+OBJECT_TYPE = "order"  # how processes, tasks and the history refer to an order
+
 class OrderStatus(enum.StrEnum):
     CONTRACTING = "contracting"  # delivery note issued, waiting for the customer's signature
     PENDING_COLLECTION = "pending_collection"

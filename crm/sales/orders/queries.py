@@ -29,6 +29,7 @@ from crm.core.validation import as_id
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
+from crm.sales.orders.models import OBJECT_TYPE
 from crm.sales.orders.models import Order
 from crm.sales.orders.models import OrderStatus
 from crm.sales.orders.models import PaymentMode
@@ -162,3 +163,20 @@ def awaiting_collection(actor: User) -> tuple[int, Decimal]:
                    .select_from(Order).where(Order.status == OrderStatus.PENDING_COLLECTION), actor, Order)
     count, outstanding = db.session.execute(stmt).one()
     return int(count), Decimal(outstanding)
+
+
+@dataclass(frozen=True)
+class AllowedActions:
+    can_cancel: bool
+    can_pay: bool
+
+
+def allowed_actions(order: Order, actor: User) -> AllowedActions:
+    """What the reader may do with the order now, as its pipeline says: cancel while the diagram catches
+    `order_cancelled`, record a payment while it waits for `order_paid` (and something is due). The
+    services check the same under the order's lock."""
+    waiting = runtime.waiting_messages(OBJECT_TYPE, order.id)
+    return AllowedActions(
+        can_cancel=actor.can("order.cancel") and "order_cancelled" in waiting,
+        can_pay=actor.can("order.record_payment") and "order_paid" in waiting and order.total > order.paid_amount,
+    )

@@ -42,6 +42,7 @@ from crm.extensions import db
 from crm.org.models import User
 from crm.sales.catalog.models import Product
 from crm.sales.catalog.models import rate
+from crm.sales.orders.models import OBJECT_TYPE
 from crm.sales.orders.models import Order
 from crm.sales.orders.models import OrderLine
 from crm.sales.orders.models import OrderPayment
@@ -55,7 +56,6 @@ from crm.workflow import locks
 from crm.workflow import runtime
 
 PROCESS_KEY = "order_pipeline"
-OBJECT_TYPE = "order"
 # The gateway of processes/quote_approval.bpmn that sends a quote to the discount audit: an order without a
 # quote must pass it without the audit (its condition, read from the current diagram, decides both).
 DISCOUNT_AUDIT = ("quote_approval", "qa_gw_rate", "qa_pending")

@@ -197,10 +197,7 @@ def order_detail(order_id: int) -> Any:
     return render_template(
         "sales/order_detail.html", order=order, instance=instance, states=states, tasks=tasks, events=events,
         event_label=event_label, names=names, quote=quote, entries=_history(order, quote),
-        can_cancel=current_user.can("order.cancel") and order.status in (
-            OrderStatus.CONTRACTING, OrderStatus.PENDING_COLLECTION, OrderStatus.PENDING_OUTBOUND),
-        can_pay=current_user.can("order.record_payment") and order.status == OrderStatus.PENDING_COLLECTION,
-        **_globals())
+        actions=order_queries.allowed_actions(order, current_user), **_globals())
 
 
 def _history(order: Any, quote: Any) -> list[dict[str, Any]]:
