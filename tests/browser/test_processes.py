@@ -247,3 +247,100 @@ def test_a_task_becomes_multi_instance_through_the_panel(process_server: Any, pa
     expect(page.locator("#canvas [data-element-id='check'] [data-marker='parallel']")).to_have_count(1)
     expect(page.locator("#panel-body [data-field='multi_instance']")).to_have_value("parallel")
     expect(page.locator("#panel-body [data-field='mi_collection']")).to_have_value("approvers")
+
+
+# Elements added through bpmn-js's modeling API, one per panel section the saved diagrams above lack.
+_ADD_ELEMENTS = """() => {
+  const m = window.crmModeler;
+  const factory = m.get("elementFactory"), modeling = m.get("modeling"), root = m.get("canvas").getRootElement();
+  [["svc", "bpmn:ServiceTask"], ["calc", "bpmn:ScriptTask"], ["sub", "bpmn:CallActivity"],
+   ["wait", "bpmn:IntermediateCatchEvent", "bpmn:TimerEventDefinition"],
+   ["paid", "bpmn:IntermediateCatchEvent", "bpmn:MessageEventDefinition"]].forEach(([id, type, definition], i) => {
+    const shape = factory.createShape(definition ? { type, eventDefinitionType: definition } : { type });
+    modeling.updateProperties(modeling.createShape(shape, { x: 200 + 150 * i, y: 320 }, root), { id });
+  });
+}"""
+_SELECT = "id => { const m = window.crmModeler; m.get('selection').select(m.get('elementRegistry').get(id)); }"
+_ALL_IDS = ("() => window.crmModeler.get('elementRegistry').getAll()"
+            ".filter(e => !e.labelTarget && e.businessObject).map(e => e.id)")
+
+
+def test_the_editor_modules_run_under_the_csp_without_console_errors(process_server: Any, page: Any) -> None:
+    """The editor is ES modules (crm/static/processes/editor/) on top of the classic bpmn-js bundle. Under a
+    Content-Security-Policy of script-src 'self' (no inline script, no eval) it opens a saved diagram, a
+    multi-instance one and a new one, renders the panel of every element and of each kind of field, writes
+    them to the model, and downloads the diagram — with nothing on the console."""
+    from playwright.sync_api import expect
+
+    base, _app, _instance_id, _plain_id = process_server
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+
+    def with_csp(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": "script-src 'self'"})
+
+    page.route(re.compile(r"/processes/(editor|definitions/\w+/edit)$"), with_csp)
+    _log_in(page, base)
+
+    page.goto(f"{base}/processes/definitions/wf_browser/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    expect(page.locator("script[type='module'][src*='processes/editor/main.js']")).to_have_count(1)
+    page.evaluate(_ADD_ELEMENTS)
+    for element_id in page.evaluate(_ALL_IDS):  # the process itself, shapes and flows
+        page.evaluate(_SELECT, element_id)
+        expect(page.locator("#panel-body [data-field='id']")).to_have_value(element_id)
+
+    def fill(element_id: str, *values: tuple[str, str]) -> None:
+        page.evaluate(_SELECT, element_id)
+        for name, value in values:
+            box = page.locator(f"#panel-body [data-field='{name}']")
+            box.fill(value)
+            box.press("Tab")
+
+    fill("svc", ("operator", "orders.check"), ("result", "checked"))
+    page.click("[data-add='parameters']")
+    row = page.locator("[data-field='parameters'] .pair").first
+    row.locator("input").nth(0).fill("amount")
+    row.locator("input").nth(1).fill("total * 2")
+    row.locator("input").nth(1).press("Tab")
+    fill("calc", ("script", "total = 1"), ("prescript", "before = 1"))
+    fill("sub", ("called", "wf_plain"))
+    fill("f1", ("condition", "total > 0"))
+    fill("wait", ("timer", "'2026-12-01T09:00:00'"))
+    page.locator("#panel-body [data-field='timer_kind']").select_option("timeDate")  # moves the expression
+    fill("paid", ("message", "order_paid"), ("message_variable", "payment"))
+    page.evaluate(_SELECT, "paid")  # the panel shows what was written, read back from the model
+    expect(page.locator("#panel-body [data-field='message']")).to_have_value("order_paid")
+    exported = page.evaluate("window.crmModeler.saveXML().then(r => r.xml)")
+    for written in ('<spiffworkflow:serviceTaskOperator id="orders.check" resultVariable="checked">',
+                    '<spiffworkflow:parameter id="amount" type="any" value="total * 2" />',
+                    '<bpmn:scriptTask id="calc" scriptFormat="python">', "<bpmn:script>total = 1</bpmn:script>",
+                    "<spiffworkflow:preScript>before = 1</spiffworkflow:preScript>",
+                    '<bpmn:callActivity id="sub" calledElement="wf_plain"', ">total &gt; 0</bpmn:conditionExpression>",
+                    ">'2026-12-01T09:00:00'</bpmn:timeDate>", 'name="order_paid"',
+                    "<spiffworkflow:messageVariable>payment</spiffworkflow:messageVariable>"):
+        assert written in exported
+
+    # The multi-instance diagram: its placeholders stay out of the downloaded file.
+    page.goto(f"{base}/processes/definitions/wf_mi/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    for element_id in page.evaluate(_ALL_IDS):
+        page.evaluate(_SELECT, element_id)
+        expect(page.locator("#panel-body [data-field='id']")).to_have_value(element_id)
+    with page.expect_download() as download:
+        page.click("#download-bpmn")
+    assert download.value.suggested_filename == "wf_mi.bpmn"
+    downloaded = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "<bpmn:loopDataInputRef>approvers</bpmn:loopDataInputRef>" in downloaded and "dataObject" not in downloaded
+
+    # A new diagram; a file opened into it; a save without a comment (past the browser's own check) refused.
+    page.goto(f"{base}/processes/editor")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#panel-body [data-field='id']")).to_have_value(re.compile(r"^Process_"))
+    page.set_input_files("#open-file", str(DIAGRAM))
+    expect(page.locator("#canvas [data-element-id='check']")).to_have_count(1)
+    page.locator("#save-form").evaluate("form => form.dispatchEvent(new Event('submit', { cancelable: true }))")
+    expect(page.locator("#save-error")).to_have_count(1)
+    assert errors == [], "\n".join(errors)
