@@ -37,6 +37,7 @@ from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.files import clean_filename
 from crm.core.files import upload_folder
+from crm.core.jobs import in_batches
 from crm.core.validation import normalise_mobile
 from crm.customers.models import Customer
 from crm.customers.models import ImportJob
@@ -420,16 +421,19 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
 
 
 def run_imports(max_chunks: int = 5) -> int:
-    """The `customers.run_imports` job: a few chunks of the oldest pending import (taken with SKIP LOCKED)."""
+    """The `customers.run_imports` job: a few chunks of the oldest pending import (taken with SKIP LOCKED),
+    one transaction per chunk (`in_batches` commits each)."""
     done = 0
-    for _ in range(max_chunks):
+
+    def chunk() -> bool:
+        nonlocal done
         stmt = (select(ImportJob).where(ImportJob.status.in_([ImportStatus.PENDING, ImportStatus.RUNNING]))
                 .order_by(ImportJob.id).limit(1))
         if db.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         job = db.session.scalar(stmt)
         if job is None:
-            break
+            return False
         with _language_of(job):
             try:
                 with db.session.begin_nested():
@@ -439,8 +443,10 @@ def run_imports(max_chunks: int = 5) -> int:
             except Exception:  # a broken file: the job says so instead of retrying forever
                 logger.exception("import %s failed", job.id)
                 _fail(job, str(_l("The file could not be read. Save it again as .xlsx or .csv.")))
-        db.session.commit()
         done += 1
+        return True
+
+    in_batches(chunk, limit=max_chunks)
     return done
 
 

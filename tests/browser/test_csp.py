@@ -45,7 +45,7 @@ def csp_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             db.create_all()
             result = app.test_cli_runner().invoke(args=["crm", "seed-demo"])
             assert result.exit_code == 0, result.output
-            from crm.customers import leads
+            from crm.customers.leads import services as leads
 
             deploy_inbox_process()
             store = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "天猫旗舰店"))

@@ -197,7 +197,7 @@ def test_headers_on_static_files(client: FlaskClient) -> None:
 
 def test_the_public_lead_form_may_be_embedded(client: FlaskClient, org: Org) -> None:
     """It is made to sit in an <iframe> on the company's sites (the setup page shows that code)."""
-    from crm.customers import leads
+    from crm.customers.leads import services as leads
 
     form = leads.create_web_form(org.store_a.id, "Contact us", actor=org.a_manager)
     db.session.commit()

@@ -331,7 +331,7 @@ def test_the_job_says_why_it_stopped_in_its_creators_language(org: Org, uploads:
 
 
 def test_product_import_reads_a_bounded_number_of_rows_in_the_request(org: Org, limits: Any) -> None:
-    from crm.sales import services as product_services
+    from crm.sales.catalog import services as product_services
 
     with pytest.raises(ValidationFailed) as exc:
         product_services.import_products(workbook(same_rows(1_000_000)), "p.xlsx", actor=org.hq_admin)

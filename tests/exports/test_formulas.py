@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from crm.customers import imports
-from crm.customers import leads as lead_services
+from crm.customers.leads import services as lead_services
 from crm.extensions import db
 from crm.highseas import services as highseas_services
-from crm.sales import order_services
-from crm.sales import services as product_services
+from crm.sales.catalog import services as product_services
+from crm.sales.orders import services as order_services
 from crm.workflow import runtime
 from tests.api.conftest import grant
 from tests.core.test_tabular import PAYLOADS
