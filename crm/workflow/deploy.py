@@ -173,9 +173,15 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
 
 
 def _specs(parser: Any, key: str) -> tuple[Any, dict[str, Any]]:
+    """The parsed specs of `key`, parsed once per parser: parsing recurses along the flows, so it runs in
+    `engine.deep` (a thread of its own, which costs about half a millisecond: not on every start)."""
     from crm.workflow.engine import deep
 
-    return deep(lambda: (parser.get_spec(key), parser.get_subprocess_specs(key)))  # type: ignore[no-any-return]
+    parsed: dict[str, tuple[Any, dict[str, Any]]] = parser.__dict__.setdefault("crm_specs", {})
+    if key not in parsed:
+        parsed[key] = deep(lambda: (parser.get_spec(key), parser.get_subprocess_specs(key)))
+    spec, subprocess_specs = parsed[key]
+    return spec, dict(subprocess_specs)  # the caller's own mapping, as the parser hands out
 
 
 def _parser(definitions: Any) -> Any:
