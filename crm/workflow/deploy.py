@@ -173,7 +173,7 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
 
 
 def _specs(parser: Any, key: str) -> tuple[Any, dict[str, Any]]:
-    from crm.workflow.engine import deep
+    from crm.workflow.depth import deep
 
     return deep(lambda: (parser.get_spec(key), parser.get_subprocess_specs(key)))  # type: ignore[no-any-return]
 

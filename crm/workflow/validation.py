@@ -26,8 +26,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from crm.workflow import registry
 from crm.workflow import sandbox
-from crm.workflow.engine import deep
-from crm.workflow.engine import runs_within_recursion_limit
+from crm.workflow.depth import deep
+from crm.workflow.depth import runs_within_recursion_limit
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # No network, no entity expansion: uploaded XML is untrusted input (XXE, billion laughs).
