@@ -87,7 +87,7 @@ def current_definitions(*, without_xml: bool = False) -> dict[str, ProcessDefini
 
 def current_names() -> dict[str, str | None]:
     """Key -> name of the newest version of every process (without loading the diagrams)."""
-    return dict(db.session.execute(_newest(ProcessDefinition.key, ProcessDefinition.name)).all())  # type: ignore[arg-type]
+    return dict(db.session.execute(_newest(ProcessDefinition.key, ProcessDefinition.name)).all())
 
 
 def deploy_files(
@@ -175,7 +175,7 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
 def _specs(parser: Any, key: str) -> tuple[Any, dict[str, Any]]:
     from crm.workflow.depth import deep
 
-    return deep(lambda: (parser.get_spec(key), parser.get_subprocess_specs(key)))  # type: ignore[no-any-return]
+    return deep(lambda: (parser.get_spec(key), parser.get_subprocess_specs(key)))
 
 
 def _parser(definitions: Any) -> Any:

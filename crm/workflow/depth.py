@@ -9,23 +9,27 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+from typing import TypeVar
 
 from crm.workflow.engine import CrmWorkflow
+
+T = TypeVar("T")
 
 DEEP_RECURSION_LIMIT = 100_000
 DEEP_STACK_BYTES = 512 * 1024 * 1024  # address space reserved for the thread, used only as deep as it goes
 _deep_lock = threading.Lock()
 
 
-def deep(fn: Callable[[], Any]) -> Any:
+def deep(fn: Callable[[], T]) -> T:
     """`fn()` with room for deep recursion; returns its result or raises its exception."""
-    outcome: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome["value"] = fn()
+            values.append(fn())
         except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
-            outcome["error"] = exc
+            errors.append(exc)
 
     with _deep_lock:
         limit = sys.getrecursionlimit()
@@ -41,9 +45,9 @@ def deep(fn: Callable[[], Any]) -> Any:
             thread.join()
         finally:
             sys.setrecursionlimit(limit)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 # What a step runs above the engine (server, Flask, the runtime) before the engine recurses, with room to spare.

@@ -57,7 +57,7 @@ def _correct_cardinality_output_check() -> None:
                 "If loop cardinality is specified, the output must be a map (dict) or an empty sequence (list)",
                 my_task)
 
-    MultiInstanceTask.init_data_output_with_cardinality = init_data_output_with_cardinality  # type: ignore[method-assign]
+    MultiInstanceTask.init_data_output_with_cardinality = init_data_output_with_cardinality
 
 
 _correct_cardinality_output_check()
@@ -110,6 +110,8 @@ class SandboxEnvironment(TaskDataEnvironment):
 class OperatorFailed(Exception):
     """A service operator raised: carries the operator's own message (not the library's NameError)."""
 
+    task: Any = None  # the task whose operator failed: the admin diagram marks its element
+
 
 class CrmScriptEngine(PythonScriptEngine):
     """Snippets run in the sandbox (`crm.workflow.sandbox`) with the app's script functions; service
@@ -158,14 +160,14 @@ class CrmScriptEngine(PythonScriptEngine):
             result = handler(ctx, **params)
         except Exception as exc:  # the base class would turn this into NameError: script (guide §3.6)
             failed = OperatorFailed(f"{operation_name}: {exc}")
-            failed.task = task  # type: ignore[attr-defined]  (the admin diagram marks the failing element)
+            failed.task = task
             raise failed from exc
         return json.dumps(result, default=_json_default)
 
 
 def _blame(exc: BaseException, task: Any) -> None:
     if getattr(exc, "task", None) is None:
-        exc.task = task  # type: ignore[attr-defined]  (the innermost snippet's task is the culprit)
+        exc.task = task  # type: ignore[attr-defined]  # any exception: the innermost snippet's task is the culprit
 
 
 def _json_default(value: Any) -> Any:
@@ -219,13 +221,15 @@ class _SharedSpecConverter(BpmnWorkflowConverter):
         return workflow
 
     def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct: dict[str, Any]
         if not getattr(workflow, "crm_state_only", False):
-            return super().to_dict(workflow)  # type: ignore[no-any-return]
+            dct = super().to_dict(workflow)
+            return dct
         # The state alone: the specs are stored once per hash, converting them on every save is waste.
         dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct  # type: ignore[no-any-return]
+        return dct
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
@@ -316,10 +320,10 @@ def load_state(state: str, sha256: str, specs_json: str | None) -> CrmWorkflow:
         d["spec"] = copy.deepcopy(part["spec"])
         d["subprocess_specs"] = copy.deepcopy(part["subprocess_specs"])
         SERIALIZER.migrate(d)
-    wf = SERIALIZER.from_dict(d)
+    wf: CrmWorkflow = SERIALIZER.from_dict(d)  # the serializer's config restores our class
     wf.script_engine = script_engine()
     wf.crm_properties = part.get("properties", {})
-    return wf  # type: ignore[no-any-return]
+    return wf
 
 
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any], data: dict[str, Any]) -> CrmWorkflow:
