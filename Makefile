@@ -53,6 +53,7 @@ messages: install
 lint: install
 	$(BIN)/ruff check crm tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

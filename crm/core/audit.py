@@ -14,6 +14,7 @@ from datetime import date
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 from typing import Any
 
 from sqlalchemy import ForeignKey
@@ -54,10 +55,12 @@ class Audited:
     bookkeeping); `audit_store_id` tells which store the row belongs to (None for org-level rows)."""
 
     __audit_exclude__: frozenset[str] = frozenset({"created_at", "updated_at"})
+    if TYPE_CHECKING:
+        __tablename__: str  # the model's, which mixes this in
 
     @classmethod
     def audit_type(cls) -> str:
-        return cls.__tablename__  # type: ignore[attr-defined,no-any-return]
+        return cls.__tablename__
 
     @property
     def audit_store_id(self) -> int | None:

@@ -6,7 +6,9 @@ import enum
 from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from typing import Any
+from typing import ClassVar
 
 from sqlalchemy import DDL
 from sqlalchemy import JSON
@@ -15,6 +17,7 @@ from sqlalchemy import Enum
 from sqlalchemy import Index
 from sqlalchemy import MetaData
 from sqlalchemy import Numeric
+from sqlalchemy import Table
 from sqlalchemy import TypeDecorator
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
@@ -72,6 +75,11 @@ class Base(DeclarativeBase):
         },
     )
     metadata = registry.metadata
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (SQLAlchemy types it as any FromClause): its insert(),
+        # update() and delete() type-check.
+        __table__: ClassVar[Table]
 
 
 class TimestampMixin:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -16,6 +17,7 @@ class DomainError(Exception):
 
     status = 422
     default_message = _l("The request could not be completed.")
+    raw: dict[str, Any] | None = None  # a refused form's values as typed, for the page to show again
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.message = message if message is not None else self.default_message

@@ -52,7 +52,9 @@ class NavEntry:
 
     @property
     def endpoints(self) -> set[str]:
-        return {i.endpoint for i in self.items} if self.group else {self.item.endpoint}  # type: ignore[union-attr]
+        if self.item is None or self.group is not None:
+            return {i.endpoint for i in self.items}
+        return {self.item.endpoint}
 
 
 _items: list[NavItem] = []
@@ -73,8 +75,8 @@ def group_of(item: NavItem) -> NavGroup | None:
     for group in _groups.values():
         if group.section == item.section and item.endpoint in group.endpoints:
             return group
-    group = _groups.get(item.group) if item.group else None
-    return group if group is not None and group.section == item.section else None
+    named = _groups.get(item.group) if item.group else None
+    return named if named is not None and named.section == item.section else None
 
 
 def nav_for(user: Any, section: str) -> list[NavItem]:
@@ -88,23 +90,25 @@ def nav_tree(user: Any, section: str) -> list[NavEntry]:
     """The section's top-level entries for the user: links and non-empty groups, ordered by their `order`
     (a group sits at its own order, its entries in theirs)."""
     entries: list[tuple[int, NavEntry]] = []
-    by_group: dict[str, NavEntry] = {}
+    by_group: dict[str, tuple[NavGroup, NavEntry]] = {}
     for item in nav_for(user, section):
         badge = item.badge(user) if item.badge is not None else None
         group = group_of(item)
         if group is None:
             entries.append((item.order, NavEntry(item=item, badge=badge or None)))
             continue
-        entry = by_group.get(group.key)
-        if entry is None:
-            entry = by_group[group.key] = NavEntry(group=group)
+        if group.key in by_group:
+            entry = by_group[group.key][1]
+        else:
+            entry = NavEntry(group=group)
+            by_group[group.key] = (group, entry)
             entries.append((group.order, entry))
         entry.items.append(item)
         if badge:
             entry.badges[item.endpoint] = badge
             entry.badge = (entry.badge or 0) + badge
-    for entry in by_group.values():  # inside a group: the order the group lists, then the entries' own
-        listed = entry.group.endpoints  # type: ignore[union-attr]
+    for group, entry in by_group.values():  # inside a group: the order the group lists, then the entries' own
+        listed = group.endpoints
         entry.items.sort(key=lambda i: (listed.index(i.endpoint) if i.endpoint in listed else len(listed), i.order))
     return [entry for _, entry in sorted(entries, key=lambda e: e[0])]
 

@@ -22,6 +22,8 @@ from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.types import TypeEngine
 
 from crm.core.errors import ValidationFailed
 
@@ -71,8 +73,8 @@ def _decode(token: str, keys: Sequence[SortKey]) -> list[Any]:
         raise ValidationFailed({"cursor": _l("Invalid page cursor.")}) from exc
 
 
-def _python_type(key: SortKey) -> type | None:
-    column_type = key.column.type
+def _python_type(key: SortKey) -> type[Any] | None:
+    column_type: TypeEngine[Any] = key.column.type
     if isinstance(column_type, TypeDecorator):
         column_type = column_type.impl_instance
     try:
@@ -123,8 +125,8 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
 
 
 def keyset_page(
-    session: Session,
-    stmt: Select[Any],
+    session: Session | scoped_session[Any],
+    stmt: Select[*tuple[Any, ...]],  # of any number of columns (one entity when `scalars`)
     keys: Sequence[SortKey],
     *,
     cursor: str | None = None,

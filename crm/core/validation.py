@@ -95,7 +95,8 @@ def check_money(
     except InvalidOperation:
         errors[field] = str(_l("Enter an amount such as 1280.50."))
         return None
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):  # type: ignore[operator]
+    exponent = value.as_tuple().exponent  # an int: the pattern above admits finite numbers only
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
         errors[field] = str(_l("Use at most 2 decimal places."))
         return None
     value = value.quantize(Decimal("0.01"))

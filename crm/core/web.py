@@ -456,13 +456,13 @@ def register_template_helpers(app: Flask) -> None:
         if value is None:
             return "—"
         if kind == "bool":
-            return _("Yes") if value else _("No")
+            return str(_("Yes") if value else _("No"))
         if kind == "datetime":
-            return format_datetime(datetime.fromisoformat(value), "short")
+            return str(format_datetime(datetime.fromisoformat(value), "short"))
         if kind == "date":
-            return format_date(date.fromisoformat(value))
+            return str(format_date(date.fromisoformat(value)))
         if kind == "decimal":
-            return format_decimal(Decimal(value), format="#,##0.00")
+            return str(format_decimal(Decimal(value), format="#,##0.00"))
         if kind == "json" and isinstance(value, list):
             return ", ".join(str(v) for v in value)
         return str(value)

@@ -87,7 +87,7 @@ def current_definitions(*, without_xml: bool = False) -> dict[str, ProcessDefini
 
 def current_names() -> dict[str, str | None]:
     """Key -> name of the newest version of every process (without loading the diagrams)."""
-    return dict(db.session.execute(_newest(ProcessDefinition.key, ProcessDefinition.name)).all())  # type: ignore[arg-type]
+    return dict(db.session.execute(_newest(ProcessDefinition.key, ProcessDefinition.name)).all())
 
 
 def deploy_files(
@@ -174,8 +174,8 @@ def spec_for(key: str) -> tuple[ProcessDefinition, Any, dict[str, Any]]:
 
 def _specs(parser: Any, key: str) -> tuple[Any, dict[str, Any]]:
     """The parsed specs of `key`, parsed once per parser: parsing recurses along the flows, so it runs in
-    `engine.deep` (a thread of its own, which costs about half a millisecond: not on every start)."""
-    from crm.workflow.engine import deep
+    `depth.deep` (a thread of its own, which costs about half a millisecond: not on every start)."""
+    from crm.workflow.depth import deep
 
     parsed: dict[str, tuple[Any, dict[str, Any]]] = parser.__dict__.setdefault("crm_specs", {})
     if key not in parsed:

@@ -7,9 +7,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import sys
-import threading
-from collections.abc import Callable
 from collections.abc import MutableMapping
 from datetime import UTC
 from datetime import date
@@ -60,7 +57,7 @@ def _correct_cardinality_output_check() -> None:
                 "If loop cardinality is specified, the output must be a map (dict) or an empty sequence (list)",
                 my_task)
 
-    MultiInstanceTask.init_data_output_with_cardinality = init_data_output_with_cardinality  # type: ignore[method-assign]
+    MultiInstanceTask.init_data_output_with_cardinality = init_data_output_with_cardinality
 
 
 _correct_cardinality_output_check()
@@ -113,6 +110,8 @@ class SandboxEnvironment(TaskDataEnvironment):
 class OperatorFailed(Exception):
     """A service operator raised: carries the operator's own message (not the library's NameError)."""
 
+    task: Any = None  # the task whose operator failed: the admin diagram marks its element
+
 
 class CrmScriptEngine(PythonScriptEngine):
     """Snippets run in the sandbox (`crm.workflow.sandbox`) with the app's script functions; service
@@ -161,14 +160,14 @@ class CrmScriptEngine(PythonScriptEngine):
             result = handler(ctx, **params)
         except Exception as exc:  # the base class would turn this into NameError: script (guide §3.6)
             failed = OperatorFailed(f"{operation_name}: {exc}")
-            failed.task = task  # type: ignore[attr-defined]  (the admin diagram marks the failing element)
+            failed.task = task
             raise failed from exc
         return json.dumps(result, default=_json_default)
 
 
 def _blame(exc: BaseException, task: Any) -> None:
     if getattr(exc, "task", None) is None:
-        exc.task = task  # type: ignore[attr-defined]  (the innermost snippet's task is the culprit)
+        exc.task = task  # type: ignore[attr-defined]  # any exception: the innermost snippet's task is the culprit
 
 
 def _json_default(value: Any) -> Any:
@@ -222,13 +221,15 @@ class _SharedSpecConverter(BpmnWorkflowConverter):
         return workflow
 
     def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct: dict[str, Any]
         if not getattr(workflow, "crm_state_only", False):
-            return super().to_dict(workflow)  # type: ignore[no-any-return]
+            dct = super().to_dict(workflow)
+            return dct
         # The state alone: the specs are stored once per hash, converting them on every save is waste.
         dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct  # type: ignore[no-any-return]
+        return dct
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
@@ -319,10 +320,10 @@ def load_state(state: str, sha256: str, specs_json: str | None) -> CrmWorkflow:
         d["spec"] = copy.deepcopy(part["spec"])
         d["subprocess_specs"] = copy.deepcopy(part["subprocess_specs"])
         SERIALIZER.migrate(d)
-    wf = SERIALIZER.from_dict(d)
+    wf: CrmWorkflow = SERIALIZER.from_dict(d)  # the serializer's config restores our class
     wf.script_engine = script_engine()
     wf.crm_properties = part.get("properties", {})
-    return wf  # type: ignore[no-any-return]
+    return wf
 
 
 def new_workflow(spec: Any, subprocess_specs: dict[str, Any], data: dict[str, Any]) -> CrmWorkflow:
@@ -450,69 +451,3 @@ def error_bpmn_id(exc: BaseException) -> str | None:
     """The element the failing task stands for (the diagram marks it; the task itself was rolled back)."""
     task = getattr(exc, "task", None)
     return getattr(task.task_spec, "bpmn_id", None) if task is not None else None
-
-
-# Deep diagrams --------------------------------------------------------------------------------------------
-# SpiffWorkflow's parser follows the sequence flows recursively (a few frames per element), so a long chain
-# of tasks runs past Python's recursion limit long before the 2 MB size limit. Parsing runs in a thread of
-# its own with a large stack and, while it runs, a recursion limit that every diagram under the size limit
-# stays within (a lock keeps the raise to one parse at a time and restores the limit after).
-DEEP_RECURSION_LIMIT = 100_000
-DEEP_STACK_BYTES = 512 * 1024 * 1024  # address space reserved for the thread, used only as deep as it goes
-_deep_lock = threading.Lock()
-
-
-def deep(fn: Callable[[], Any]) -> Any:
-    """`fn()` with room for deep recursion; returns its result or raises its exception."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 — handed to the caller's thread
-            outcome["error"] = exc
-
-    with _deep_lock:
-        limit = sys.getrecursionlimit()
-        size = threading.stack_size()
-        try:
-            threading.stack_size(DEEP_STACK_BYTES)
-            thread = threading.Thread(target=run, name="crm-deep-parse")
-            sys.setrecursionlimit(max(limit, DEEP_RECURSION_LIMIT))
-            thread.start()
-        finally:
-            threading.stack_size(size)
-        try:
-            thread.join()
-        finally:
-            sys.setrecursionlimit(limit)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
-# What a step runs above the engine (server, Flask, the runtime) before the engine recurses, with room to spare.
-RUNTIME_DEPTH_MARGIN = 300
-
-
-def runs_within_recursion_limit(spec: Any, subprocess_specs: dict[str, Any]) -> bool:
-    """Can the engine build this spec's workflow under the normal recursion limit? It predicts the task
-    tree recursively along the flow (about one frame per element in a row), as every start does; tried
-    here in a thread that first spends the frames a request spends above the engine."""
-    fits: dict[str, bool] = {}
-
-    def trial(depth: int) -> None:
-        if depth:
-            trial(depth - 1)
-            return
-        try:
-            CrmWorkflow(spec, subprocess_specs)
-            fits["ok"] = True
-        except RecursionError:
-            fits["ok"] = False
-
-    with _deep_lock:  # never while a parse has the limit raised
-        thread = threading.Thread(target=trial, args=(RUNTIME_DEPTH_MARGIN,), name="crm-depth-check")
-        thread.start()
-        thread.join()
-    return fits.get("ok", False)

@@ -15,7 +15,9 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
+from typing import TypeGuard
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import column
 from sqlalchemy import select
@@ -58,7 +60,7 @@ _user_role = table("user_role", column("user_id"), column("role_id"))
 
 
 @lru_cache(maxsize=1024)
-def _compiled(template: str) -> Any:
+def _compiled(template: str) -> Template:
     return _jinja.from_string(template)
 
 
@@ -68,7 +70,7 @@ def render(template: str | None, data: dict[str, Any]) -> str | None:
     if not template or "{" not in template:
         return template
     try:
-        return _compiled(template).render(**data)  # type: ignore[no-any-return]
+        return _compiled(template).render(**data)
     except Exception:  # noqa: BLE001 — admin-written text: show it raw rather than fail the step
         return template
 
@@ -205,7 +207,7 @@ def sync(
     candidates = [{"task_id": task_id, "user_id": uid}
                   for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
     if candidates:
-        db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)  # type: ignore[attr-defined]
+        db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)
     for task_id, (row, users, props) in zip(ids, new_rows, strict=True):
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
         if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
@@ -224,7 +226,7 @@ def texts_of(task: Any) -> dict[str, Any] | None:
     return rendered_texts(ts.bpmn_name, ext.get("instructionsForEndUser") or ts.documentation, task.data, render)
 
 
-_TASK_TABLE = HumanTask.__table__  # type: ignore[attr-defined]
+_TASK_TABLE = HumanTask.__table__
 _TASK_INSERT = _TASK_TABLE.insert()
 
 
@@ -263,7 +265,7 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
     return row, candidates, props
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[str | float]:
     try:
         float(value)
     except (TypeError, ValueError):

@@ -20,7 +20,7 @@ from crm.workflow.validation import parse_xml
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
-SIZES = {"event": (36, 36), "gateway": (50, 50), "activity": (100, 80)}
+SIZES: dict[str, tuple[float, float]] = {"event": (36, 36), "gateway": (50, 50), "activity": (100, 80)}
 COLUMN, ROW, LEFT, TOP = 170, 130, 120, 100
 SKIP = {"sequenceFlow", "boundaryEvent", "laneSet", "dataObject", "dataObjectReference", "dataStoreReference",
         "textAnnotation", "association", "ioSpecification", "property", "extensionElements", "documentation",
@@ -56,7 +56,7 @@ def with_layout(xml: str) -> str:
     for container in [*tree.iter(f"{{{BPMN_NS}}}process"), *tree.iter(f"{{{BPMN_NS}}}subProcess")]:
         if container.get("id") and any(_local(c) not in SKIP for c in container):
             tree.append(_diagram(container))
-    return etree.tostring(tree, encoding="unicode")
+    return str(etree.tostring(tree, encoding="unicode"))
 
 
 def labelled(xml: str, names: dict[str, str], other: Callable[[str], str] | None = None) -> str:

@@ -32,7 +32,7 @@ def memo(name: str) -> dict[Any, Any]:
     if held is None or held[0] is not root:
         held = (root, {})
         db.session.info[name] = held
-    return held[1]  # type: ignore[no-any-return]
+    return held[1]
 
 
 def forget() -> None:
@@ -44,10 +44,10 @@ def forget() -> None:
 def lock_instance(instance_id: int) -> ProcessInstance:
     """The instance, read under a row lock (PostgreSQL) held to the end of the transaction. An instance
     this transaction has locked already is not read again: nobody else can have changed it since."""
-    held = memo("crm_locked_instances")
+    held: dict[int, ProcessInstance] = memo("crm_locked_instances")
     instance = held.get(instance_id)
     if instance is not None and instance in db.session:
-        return instance  # type: ignore[no-any-return]
+        return instance
     stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
     if dialect() == "postgresql":
         stmt = stmt.with_for_update()
@@ -78,9 +78,9 @@ def lock_instances_of(object_type: str, object_id: int) -> list[ProcessInstance]
 def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
     """The task and its instance, read again under a row lock on both (PostgreSQL) for the rest of the
     transaction: claims, completions and timers of the same instance wait for it."""
-    locked = memo("crm_locked_tasks")
+    locked: dict[int, tuple[HumanTask, ProcessInstance]] = memo("crm_locked_tasks")
     if task_id in locked:
-        return locked[task_id]  # type: ignore[no-any-return]  # held here: the identity map keeps weak refs
+        return locked[task_id]  # held here: the identity map keeps weak refs
     stmt = (
         select(HumanTask, ProcessInstance)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
@@ -109,9 +109,9 @@ def may_complete(task: HumanTask, actor_id: int) -> bool:
     """The assignee, or a candidate of an unclaimed task. Asked of a task locked by `lock_task` (its
     candidates cannot change under the lock), so the answer is kept for the rest of the transaction:
     the request that reads the task to complete it and the completion ask once."""
-    checked = memo("crm_may_complete")
+    checked: dict[tuple[int, int, int | None], bool] = memo("crm_may_complete")
     key = (task.id, actor_id, task.assignee_id)
     if key not in checked:
         checked[key] = (task.assignee_id == actor_id if task.assignee_id is not None
                         else is_candidate(task.id, actor_id))
-    return checked[key]  # type: ignore[no-any-return]
+    return checked[key]

@@ -272,7 +272,7 @@ def _involves(task: HumanTask, actor: Any) -> bool:
     ) is not None
 
 
-HumanTask.__visibility__ = Visibility(  # type: ignore[attr-defined]
+HumanTask.__visibility__ = Visibility(
     location="store_id", owner="assignee_id", location_is_store=True, extra=_involved, involves=_involves
 )
 
@@ -376,9 +376,9 @@ def _instance_involved(actor: Any) -> Any:
 
 # Instances are placed by their object's store and owned by who started them (DESIGN §5); the people on
 # one of their tasks see them too.
-ProcessInstance.__visibility__ = Visibility(  # type: ignore[attr-defined]
+ProcessInstance.__visibility__ = Visibility(
     location="store_id", owner="started_by_id", location_is_store=True, extra=_instance_involved
 )
-UnmatchedMessage.__visibility__ = Visibility(  # type: ignore[attr-defined]
+UnmatchedMessage.__visibility__ = Visibility(
     location="store_id", owner="sent_by_id", location_is_store=True
 )

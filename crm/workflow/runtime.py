@@ -77,7 +77,7 @@ def _load(instance: ProcessInstance) -> Any:
         return wf
     specs_json = None
     if not engine.knows_specs(instance.spec_sha256):
-        specs_json = db.session.get(ProcessSpec, instance.spec_sha256).specs  # type: ignore[union-attr]
+        specs_json = db.session.get_one(ProcessSpec, instance.spec_sha256).specs  # there: a foreign key
     wf = engine.load_state(instance.state, instance.spec_sha256, specs_json)
     _attach_context(wf, instance, None)
     return wf
@@ -150,7 +150,7 @@ def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: li
     added = [{"instance_id": instance.id, "message_name": name, "object_type": instance.object_type,
               "object_id": instance.object_id} for name in sorted(names - existing)]
     if added:  # plain inserts, like the history: nothing reads them back as objects in this transaction
-        db.session.connection().execute(MessageSubscription.__table__.insert(), added)  # type: ignore[attr-defined]
+        db.session.connection().execute(MessageSubscription.__table__.insert(), added)
 
 
 def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
@@ -164,7 +164,7 @@ def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: 
     })
 
 
-_EVENT_INSERT = ProcessEvent.__table__.insert()  # type: ignore[attr-defined]
+_EVENT_INSERT = ProcessEvent.__table__.insert()
 
 
 def _step(

@@ -207,7 +207,8 @@ def _text_method(value: str | bytes, name: str) -> Callable[..., Any]:
         elif name == "expandtabs":
             size = args[0] if args else kwargs.get("tabsize", 8)
             if isinstance(size, int):
-                _limit_text(len(value) + value.count("\t" if isinstance(value, str) else b"\t") * max(size, 0))
+                tabs = value.count("\t") if isinstance(value, str) else value.count(b"\t")
+                _limit_text(len(value) + tabs * max(size, 0))
         elif args and isinstance(args[0], int):  # ljust, rjust, center, zfill: the width
             _limit_text(args[0])
         return method(*args, **kwargs)

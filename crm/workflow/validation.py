@@ -12,6 +12,7 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
@@ -26,8 +27,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from crm.workflow import registry
 from crm.workflow import sandbox
-from crm.workflow.engine import deep
-from crm.workflow.engine import runs_within_recursion_limit
+from crm.workflow.depth import deep
+from crm.workflow.depth import runs_within_recursion_limit
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # No network, no entity expansion: uploaded XML is untrusted input (XXE, billion laughs).
@@ -188,7 +189,7 @@ def validate_files(
             continue
         specs = []
         try:
-            specs.append(deep(lambda pf=pf: parser.get_spec(pf.main_process)))
+            specs.append(deep(partial(parser.get_spec, pf.main_process)))
         except ValidationException as exc:
             problems.append(_from_validation(pf, exc))
             continue
@@ -196,7 +197,7 @@ def validate_files(
             problems.append(Problem(pf.filename, _("The process cannot be built: %(error)s", error=_text(exc))))
             continue
         try:
-            subprocess_specs = deep(lambda pf=pf: parser.get_subprocess_specs(pf.main_process))
+            subprocess_specs = deep(partial(parser.get_subprocess_specs, pf.main_process))
             specs.extend(subprocess_specs.values())
             if not runs_within_recursion_limit(specs[0], subprocess_specs):
                 problems.append(Problem(pf.filename, _(
@@ -265,8 +266,8 @@ def _snippets(ts: Any) -> list[tuple[str, str, str]]:
 def _timer_problem(code: str) -> str | None:
     body = ast.parse(code, mode="eval").body
     if isinstance(body, ast.Name) and body.id[:1] in "PR" and any(c.isdigit() for c in body.id):
-        return _('The timer %(code)s is a Python expression, not ISO text: write "%(text)s" with quotes.',
-                 code=repr(code), text=code)
+        return str(_('The timer %(code)s is a Python expression, not ISO text: write "%(text)s" with quotes.',
+                     code=repr(code), text=code))
     if isinstance(body, ast.Constant) and isinstance(body.value, str):
         value = body.value
         try:
@@ -275,8 +276,8 @@ def _timer_problem(code: str) -> str | None:
             else:
                 TimerEventDefinition.parse_time_or_duration(value)
         except Exception as exc:  # noqa: BLE001 — the library raises bare Exception('Invalid duration')
-            return _("The timer value %(value)s is not a valid ISO 8601 date, duration or cycle (%(error)s).",
-                     value=repr(value), error=_text(exc))
+            return str(_("The timer value %(value)s is not a valid ISO 8601 date, duration or cycle (%(error)s).",
+                         value=repr(value), error=_text(exc)))
     return None
 
 
@@ -294,7 +295,7 @@ KIND_LABELS = {
 
 def _kind_label(kind: str) -> str:
     if kind.startswith("service parameter "):
-        return _("service parameter %(name)s", name=kind[len("service parameter "):])
+        return str(_("service parameter %(name)s", name=kind[len("service parameter "):]))
     return str(KIND_LABELS.get(kind, kind))
 
 

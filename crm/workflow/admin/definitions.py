@@ -87,7 +87,8 @@ def versions(key: str) -> list[VersionRow]:
             live[def_id] = live.get(def_id, 0) + n
     people = {d.deployed_by_id for d in defs if d.deployed_by_id}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people))).all()) if people else {}
-    return [VersionRow(d, names.get(d.deployed_by_id), live.get(d.id, 0), total.get(d.id, 0), i == 0)
+    return [VersionRow(d, names.get(d.deployed_by_id) if d.deployed_by_id else None, live.get(d.id, 0),
+                       total.get(d.id, 0), i == 0)
             for i, d in enumerate(defs)]
 
 

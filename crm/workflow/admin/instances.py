@@ -132,7 +132,8 @@ def list_instances(actor: Any, filters: InstanceFilters, cursor: str | None, lim
 
 def starter_choices(actor: Any, limit: int = 500) -> list[tuple[int, str]]:
     """People the actor may see, for the "started by" filter."""
-    stmt = visible(select(User.id, User.name), actor, User).order_by(User.name, User.id).limit(limit)
+    people = visible(select(User.id, User.name), actor, User)  # type: ignore[arg-type]  # visible() (crm.auth) is typed for one-column selects
+    stmt = people.order_by(User.name, User.id).limit(limit)
     return [(int(i), str(n)) for i, n in db.session.execute(stmt)]
 
 
@@ -397,11 +398,12 @@ def element_counts(definition_id: int, actor: Any) -> dict[str, dict[str, int]]:
     last_error = (select(func.max(ProcessEvent.id)).where(ProcessEvent.kind == "error",
                                                           ProcessEvent.instance_id.in_(failing.scalar_subquery()))
                   .group_by(ProcessEvent.instance_id))
-    stmt = (select(ProcessEvent.bpmn_id, func.count()).where(ProcessEvent.id.in_(last_error.scalar_subquery()),
-                                                             ProcessEvent.bpmn_id.is_not(None))
-            .group_by(ProcessEvent.bpmn_id))
-    for bpmn_id, n in db.session.execute(stmt):
-        counts.setdefault(bpmn_id, {})["failed"] = int(n)
+    failed = (select(ProcessEvent.bpmn_id, func.count()).where(ProcessEvent.id.in_(last_error.scalar_subquery()),
+                                                               ProcessEvent.bpmn_id.is_not(None))
+              .group_by(ProcessEvent.bpmn_id))
+    for failed_at, n in db.session.execute(failed):
+        if failed_at is not None:  # always (the query leaves NULL out); tells the type checker
+            counts.setdefault(failed_at, {})["failed"] = int(n)
     return counts
 
 

@@ -6,6 +6,7 @@ Every operation locks the instance row and runs through the same transactional s
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -66,7 +67,7 @@ def _deliver_held(instance: ProcessInstance, actor_id: int | None) -> ProcessIns
             _event(instance.id, "held_message_released", actor_id, held_event_id=event.id, matched=False)
             db.session.flush()
             continue
-        _step(instance, lambda wf, name=name, payload=payload: engine.deliver_message(wf, name, payload),
+        _step(instance, partial(engine.deliver_message, name=name, payload=payload),
               actor_id=actor_id, event=("message_received", {"message": name, "payload": payload,
                                                             "held_event_id": event.id}))
     return instance
@@ -148,6 +149,8 @@ def retranslate_open_tasks(*, batch: int = 200) -> int:
             by_instance.setdefault(row.instance_id, []).append(row)
         for instance_id, tasks in by_instance.items():
             instance = db.session.get(ProcessInstance, instance_id)
+            if instance is None:
+                continue
             try:
                 wf = _load(instance)
             except Exception:  # noqa: BLE001 — a broken state is the repair pages' business, not this one's

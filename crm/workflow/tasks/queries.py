@@ -230,7 +230,8 @@ def process_names() -> dict[str, str]:
 
 
 def store_choices(actor: Any) -> list[tuple[int, str]]:
-    stmt = visible(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == UnitKind.STORE), actor, OrgUnit)
+    stores = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == UnitKind.STORE)
+    stmt = visible(stores, actor, OrgUnit)  # type: ignore[arg-type]  # visible() (crm.auth) is typed for one-column selects
     return [(int(i), n) for i, n in db.session.execute(stmt.order_by(OrgUnit.name, OrgUnit.id))]
 
 

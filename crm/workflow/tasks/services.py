@@ -101,7 +101,7 @@ def locked_task(task_id: Any, actor: User) -> HumanTask:
     stmt = stmt.execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=HumanTask)
-    task = db.session.scalar(stmt)
+    task: HumanTask | None = db.session.scalar(stmt)
     if task is None:
         raise NotFound()
     return task
@@ -239,7 +239,7 @@ def _target(task: HumanTask, user_id: Any, actor: User) -> User:
         raise ValidationFailed({"user_id": message}) from None
     if not 0 < key < 2**31:
         raise ValidationFailed({"user_id": message})
-    user = db.session.scalar(_colleagues(task, actor).where(User.id == key))
+    user: User | None = db.session.scalar(_colleagues(task, actor).where(User.id == key))
     if user is None:
         raise ValidationFailed({"user_id": message})
     return user
@@ -371,6 +371,7 @@ def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any
     data the step will see), and the workflow is deserialized once for both."""
     from uuid import UUID
 
+    instance: ProcessInstance | None
     if for_completion:
         task, instance = locks.lock_task(task.id)
         wf = runtime.prepared_workflow(instance)
@@ -389,7 +390,8 @@ def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any
         spiff_task = wf.get_task_from_id(UUID(task.task_guid))
     except Exception:  # noqa: BLE001 — the task is gone from the engine (completed, cancelled)
         return {}
-    return json.loads(json.dumps(spiff_task.data, default=str))
+    data: dict[str, Any] = json.loads(json.dumps(spiff_task.data, default=str))
+    return data
 
 
 # Completing a task: the one path of the task page and the API ------------------------------------------------
@@ -462,7 +464,7 @@ def complete(task_id: Any, submission: Submission, *, actor: User) -> Completion
     try:
         runtime.complete_task(task.id, values, actor_id=actor.id)
     except DomainError as exc:
-        exc.raw = raw  # type: ignore[attr-defined]  (the page shows the form again as typed)
+        exc.raw = raw  # the page shows the form again as typed
         raise
     return Completion(task, title)
 

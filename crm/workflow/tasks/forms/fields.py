@@ -190,7 +190,8 @@ def inline_refs(schema: dict[str, Any], filename: str = "") -> dict[str, Any]:
 
     if "$ref" not in json.dumps(schema):
         return schema
-    return walk(schema, ())  # type: ignore[no-any-return]
+    inlined: dict[str, Any] = walk(schema, ())  # a dict walks to a dict
+    return inlined
 
 
 def load_form(schema_file: str | None, uischema_file: str | None, data: Mapping[str, Any]) -> Form | None:
@@ -242,14 +243,12 @@ def _object_fields(schema: dict[str, Any], ui: dict[str, Any], prefix: str, ctx:
     required = set(schema.get("required") or []) if isinstance(schema.get("required"), list) else set()
     out = []
     for name in _ordered(list(props), ui.get("ui:order")):
-        prop = props[name] if isinstance(props[name], dict) else {}
-        prop_ui = ui.get(name) if isinstance(ui.get(name), dict) else {}
-        out.append(_field(name, prefix + name, prop, prop_ui, name in required, ctx))
+        out.append(_field(name, prefix + name, as_dict(props[name]), as_dict(ui.get(name)), name in required, ctx))
     return out
 
 
 def _ui_option(ui: dict[str, Any], key: str) -> Any:
-    options = ui.get("ui:options") if isinstance(ui.get("ui:options"), dict) else {}
+    options = as_dict(ui.get("ui:options"))
     return ui.get(f"ui:{key}", options.get(key))
 
 
@@ -278,6 +277,15 @@ def as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` itself if it is a dict, else an empty one: form files and task data are untrusted JSON."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def schema_type(schema: dict[str, Any]) -> str | None:
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -298,12 +306,12 @@ def _field(name: str, path: str, schema: dict[str, Any], ui: dict[str, Any], req
     elif kind == "object":
         widget = "group"
     elif kind == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        items = as_dict(schema.get("items"))
         if schema_type(items) == "object":
             widget = "table"
         elif _options(items, {}) is not None:
             widget = "checkboxes"
-            options = _options(items, ui.get("items") if isinstance(ui.get("items"), dict) else {})
+            options = _options(items, as_dict(ui.get("items")))
         else:
             widget = "textarea"  # a list of plain values: one per line
     elif widget_ui == "money" or fmt == "money":
@@ -347,8 +355,7 @@ def _field(name: str, path: str, schema: dict[str, Any], ui: dict[str, Any], req
     if widget == "group":
         f.children = _object_fields(schema, ui, path + ".", ctx)
     elif widget == "table":
-        items_ui = ui.get("items") if isinstance(ui.get("items"), dict) else {}
-        f.children = _object_fields(schema["items"], items_ui, "", ctx)
+        f.children = _object_fields(schema["items"], as_dict(ui.get("items")), "", ctx)
         for column in f.children:
             if column.is_container or column.widget == "file":
                 column.widget, column.readonly = "text", True  # no nesting inside a row
@@ -367,9 +374,7 @@ def _fill(fields: list[Field], data: Mapping[str, Any], draft: Mapping[str, Any]
     for f in fields:
         if f.widget == "group":
             sub: dict[str, Any] = {}
-            inner_data = data.get(f.name) if isinstance(data.get(f.name), Mapping) else {}
-            inner_draft = draft.get(f.name) if isinstance(draft.get(f.name), Mapping) else {}
-            _fill(f.children, inner_data, inner_draft, sub)
+            _fill(f.children, as_mapping(data.get(f.name)), as_mapping(draft.get(f.name)), sub)
             out[f.name] = sub
         elif not f.readonly and f.widget != "hidden" and f.name in draft:
             out[f.name] = draft[f.name]

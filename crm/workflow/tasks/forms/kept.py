@@ -15,6 +15,8 @@ from crm.core.errors import ValidationFailed
 from crm.workflow.tasks.forms.fields import Errors
 from crm.workflow.tasks.forms.fields import Field
 from crm.workflow.tasks.forms.fields import add_error as _add
+from crm.workflow.tasks.forms.fields import as_dict
+from crm.workflow.tasks.forms.fields import as_mapping
 
 StoreFile = Callable[[Field, str, Any], int]  # (field, path, upload) -> attachment id; raises ValidationFailed
 
@@ -27,9 +29,8 @@ def keep(fields: list[Field], data: Mapping[str, Any], draft: Mapping[str, Any],
     for f in fields:
         path = prefix + f.name
         if f.widget == "group":
-            inner = out.get(f.name) if isinstance(out.get(f.name), dict) else {}
-            keep(f.children, data.get(f.name) if isinstance(data.get(f.name), Mapping) else {},
-                 draft.get(f.name) if isinstance(draft.get(f.name), Mapping) else {}, inner, uploads, path + ".",
+            inner = as_dict(out.get(f.name))
+            keep(f.children, as_mapping(data.get(f.name)), as_mapping(draft.get(f.name)), inner, uploads, path + ".",
                  store, errors, file_ids)
             out[f.name] = inner
         elif f.readonly or f.widget == "hidden":

@@ -26,6 +26,7 @@ from crm.workflow.tasks.forms.fields import Errors
 from crm.workflow.tasks.forms.fields import Field
 from crm.workflow.tasks.forms.fields import Form
 from crm.workflow.tasks.forms.fields import add_error as _add
+from crm.workflow.tasks.forms.fields import as_dict
 from crm.workflow.tasks.forms.fields import as_text
 from crm.workflow.tasks.forms.fields import schema_type
 from crm.workflow.tasks.forms.fields import walk
@@ -154,7 +155,8 @@ def _coerce(f: Field, value: Any, path: str, ctx: _Ctx) -> Any:
             _add(ctx.errors, path, _l("%(field)s is too large.", field=title))
             return MISSING
         if w == "money":
-            if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):  # type: ignore[operator]
+            exponent = number.as_tuple().exponent  # an int: the number is finite (compared above)
+            if isinstance(exponent, int) and exponent < -2 and number != number.quantize(Decimal("0.01")):
                 _add(ctx.errors, path, _l("%(field)s has at most 2 decimal places.", field=title))
                 return MISSING
             return number.quantize(Decimal("0.01"))
@@ -276,7 +278,7 @@ def _validation_schema(schema: dict[str, Any], fields: list[Field]) -> dict[str,
 
 
 def _adapt(schema: dict[str, Any], fields: list[Field]) -> None:
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    props = as_dict(schema.get("properties"))
     required = schema.get("required") if isinstance(schema.get("required"), list) else None
     for f in fields:
         prop = props.get(f.name)
@@ -306,7 +308,7 @@ def _message(error: Any, title: str) -> Any:
     v, value = error.validator, error.validator_value
     if v == "type":
         kinds = value if isinstance(value, list) else [value]
-        kind = next((k for k in kinds if k != "null"), None)
+        kind = next((k for k in kinds if k != "null"), "")
         return {
             "integer": _l("%(field)s must be a whole number.", field=title),
             "number": _l("%(field)s must be a number.", field=title),
