@@ -65,10 +65,10 @@ from crm.workflow.tasks import filters as task_filters
 from crm.workflow.tasks import services as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
+from tests.conftest import deploy_inbox_process
+from tests.conftest import start_review
 from tests.factories import Org
 from tests.factories import UserFactory
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
 
 
 # The classification table ---------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from crm.auth.services import create_token
 from crm.auth.services import revoke_token
 from crm.extensions import db
 from crm.org import services as org_services
-from tests.api.conftest import assert_problem
-from tests.api.conftest import grant
+from tests.conftest import assert_problem
+from tests.conftest import grant
 
 
 def test_me_describes_the_token_user(call, api_org):

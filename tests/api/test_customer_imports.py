@@ -17,7 +17,7 @@ from crm.customers import imports
 from crm.customers.models import Customer
 from crm.customers.models import ImportJob
 from crm.extensions import db
-from tests.api.conftest import assert_problem
+from tests.conftest import assert_problem
 from tests.factories import Org
 
 URL = "/api/v1/customers/imports"

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.workflow.models import UnmatchedMessage
-from tests.api.conftest import assert_problem
-from tests.customers.support import make_customer
+from tests.conftest import assert_problem
 from tests.factories import Org
+from tests.factories import make_customer
 
 BASE = "/api/v1/customers"
 

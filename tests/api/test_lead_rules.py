@@ -8,7 +8,7 @@ from typing import Any
 from crm.customers.leads import services as leads
 from crm.customers.models import LeadAssignmentRule
 from crm.extensions import db
-from tests.api.conftest import assert_problem
+from tests.conftest import assert_problem
 from tests.factories import Org
 
 BASE = "/api/v1/leads/rules"

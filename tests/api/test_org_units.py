@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.org.models import OrgUnit
-from tests.api.conftest import assert_problem
+from tests.conftest import assert_problem
 
 UNITS = "/api/v1/org-units"
 

@@ -8,7 +8,7 @@ from crm.auth.models import ApiToken
 from crm.auth.models import Role
 from crm.auth.services import create_token
 from crm.extensions import db
-from tests.api.conftest import assert_problem
+from tests.conftest import assert_problem
 from tests.factories import like_before_orders
 
 ROLES = "/api/v1/roles"

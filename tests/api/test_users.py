@@ -9,7 +9,7 @@ from sqlalchemy import select
 from crm.auth.services import verify_password
 from crm.extensions import db
 from crm.org.models import User
-from tests.api.conftest import assert_problem
+from tests.conftest import assert_problem
 from tests.factories import UserFactory
 
 USERS = "/api/v1/users"
@@ -184,7 +184,7 @@ def test_patch_validation(call, api_org):
 def test_super_admins_account_is_only_for_super_admins(call, api_org):
     o = api_org
     assert_problem(call("PATCH", f"{USERS}/{o.hq_admin.id}", o.hq_manager, json={"name": "x"}), 403)  # no user.manage
-    from tests.api.conftest import grant
+    from tests.conftest import grant
 
     grant(o.roles["hq_manager"], "user.manage")
     db.session.commit()

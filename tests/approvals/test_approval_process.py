@@ -22,11 +22,11 @@ from crm.extensions import db
 from crm.notify.models import EmailOutbox
 from crm.notify.models import Notification
 from crm.workflow import runtime
+from tests.approvals.conftest import decide
+from tests.approvals.conftest import open_tasks
+from tests.approvals.conftest import request_of
+from tests.approvals.conftest import status
 from tests.approvals.conftest import step
-from tests.approvals.helpers import decide
-from tests.approvals.helpers import open_tasks
-from tests.approvals.helpers import request_of
-from tests.approvals.helpers import status
 
 
 def outcomes(instance):

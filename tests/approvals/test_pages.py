@@ -6,9 +6,9 @@ from __future__ import annotations
 from crm.approvals.models import ApprovalChain
 from crm.approvals.models import RequestStatus
 from crm.extensions import db
+from tests.approvals.conftest import open_tasks
+from tests.approvals.conftest import request_of
 from tests.approvals.conftest import step
-from tests.approvals.helpers import open_tasks
-from tests.approvals.helpers import request_of
 from tests.conftest import csrf
 
 

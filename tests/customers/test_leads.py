@@ -17,8 +17,8 @@ from crm.customers.models import Contact
 from crm.customers.models import Lead
 from crm.customers.models import LeadStatus
 from crm.extensions import db
-from tests.customers.support import make_customer
 from tests.factories import Org
+from tests.factories import make_customer
 
 
 def submit(token: str, n: int, ip: str = "203.0.113.7", **extra: Any) -> Lead:

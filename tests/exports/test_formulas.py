@@ -17,13 +17,13 @@ from crm.highseas import services as highseas_services
 from crm.sales.catalog import services as product_services
 from crm.sales.orders import services as order_services
 from crm.workflow import runtime
-from tests.api.conftest import grant
-from tests.core.test_tabular import PAYLOADS
-from tests.core.test_tabular import assert_inert
-from tests.customers.support import make_customer
+from tests.conftest import grant
+from tests.core.conftest import PAYLOADS
+from tests.core.conftest import assert_inert
 from tests.factories import Org
-from tests.sales.order_support import approved_quote
-from tests.sales.order_support import open_task
+from tests.factories import make_customer
+from tests.sales.conftest import approved_quote
+from tests.sales.conftest import open_task
 
 FORMATS = ["csv", "xlsx"]
 

@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 
 from crm.extensions import db
-from tests.api.conftest import call  # noqa: F401  (the API tests' fixtures: call, token)
-from tests.api.conftest import token  # noqa: F401
+from tests.conftest import deploy_inbox_process
+from tests.conftest import start_review
 from tests.factories import Org
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,8 @@ from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskStatus
 from crm.workflow.tasks import files as task_files
 from crm.workflow.tasks import services as tasks
-from tests.org.test_views import html
-from tests.org.test_views import post
+from tests.conftest import html
+from tests.conftest import post
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20

@@ -18,13 +18,12 @@ from crm.org.models import User
 from crm.workflow.models import HumanTask
 from crm.workflow.models import ProcessEvent
 from crm.workflow.tasks import services as tasks
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
+from tests.conftest import committed_app
+from tests.conftest import deploy_inbox_process
+from tests.conftest import requires_postgres
+from tests.conftest import start_review
 
-pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from crm.workflow.models import TaskStatus
 from crm.workflow.tasks import forms
 from crm.workflow.tasks import services as tasks
 from crm.workflow.tasks.forms import Posted
-from tests.org.test_views import field_errors
-from tests.org.test_views import html
-from tests.org.test_views import post
+from tests.conftest import field_errors
+from tests.conftest import html
+from tests.conftest import post
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
 VALID = {"amount": "1,234.5", "quantity": "3", "decision": "approve", "lines.0.product": "Pallet 1200",

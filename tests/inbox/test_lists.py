@@ -14,8 +14,8 @@ from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.tasks import filters as task_filters
 from crm.workflow.tasks import services as tasks
-from tests.org.test_views import html
-from tests.org.test_views import post
+from tests.conftest import html
+from tests.conftest import post
 
 
 def listed(resp):

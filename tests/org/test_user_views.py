@@ -16,10 +16,10 @@ from crm.extensions import db
 from crm.org.models import User
 from tests import factories
 from tests.conftest import csrf
-from tests.org.test_views import field_errors
-from tests.org.test_views import html
-from tests.org.test_views import options
-from tests.org.test_views import post
+from tests.conftest import field_errors
+from tests.conftest import html
+from tests.conftest import options
+from tests.conftest import post
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,10 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from tests import factories
-from tests.conftest import csrf
+from tests.conftest import field_errors
+from tests.conftest import html
+from tests.conftest import options
+from tests.conftest import post
 
 
 @pytest.fixture(autouse=True)
@@ -20,25 +23,6 @@ def _saved(org):
     # A request that answers 4xx rolls the session back; commit the fixture data (to the test's savepoint)
     # so it survives that.
     db.session.commit()
-
-
-def post(client, path, data=None, **kwargs):
-    return client.post(path, data={**(data or {}), "csrf_token": csrf(client, "/")}, **kwargs)
-
-
-def html(resp):
-    return resp.get_data(as_text=True)
-
-
-def field_errors(resp):
-    return set(re.findall(r'data-field-error="([^"]+)"', html(resp)))
-
-
-def options(resp, name):
-    """(value, label) of the options of the select `name` on the page."""
-    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html(resp), re.S)
-    assert select_html, f"no select {name}"
-    return [(v, label.strip()) for v, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select_html.group(1))]
 
 
 def unit_count():

@@ -10,8 +10,6 @@ import pytest
 from crm.extensions import db
 from crm.workflow import registry
 from crm.workflow.deploy import deploy_files
-from tests.api.conftest import call  # noqa: F401  (the API tests' fixtures: call, token)
-from tests.api.conftest import token  # noqa: F401
 from tests.factories import UserFactory
 
 BROKEN: set[str] = set()

@@ -16,14 +16,13 @@ from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
 from tests import factories
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
 from tests.processes.conftest import chain
-from tests.workflow.test_concurrency import _open_task_ids
-from tests.workflow.test_concurrency import _race
+from tests.workflow.conftest import _open_task_ids
+from tests.workflow.conftest import _race
 
-pytestmark = requires_postgres("concurrency needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("concurrency needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture(scope="module")

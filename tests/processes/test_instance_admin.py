@@ -19,9 +19,9 @@ from crm.workflow.models import UnmatchedMessage
 from crm.workflow.runtime import StepFailed
 from tests.conftest import csrf
 from tests.factories import UserFactory
-from tests.workflow.helpers import kinds
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import kinds
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
 
 
 def _failing(deploy_chain: Any, broken: set[str], store: Any, actor: Any) -> ProcessInstance:

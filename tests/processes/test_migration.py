@@ -16,9 +16,9 @@ from crm.workflow.admin import instances as admin
 from crm.workflow.admin.migration import MigrationRefused
 from crm.workflow.models import InstanceStatus
 from tests.factories import UserFactory
-from tests.workflow.helpers import kinds
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import kinds
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
 
 KEY = "wf_mig"
 
@@ -179,7 +179,7 @@ def test_an_instance_inside_a_multi_instance_approval_moves_and_finishes(org: An
     instance = runtime.start("wf_mi", object_type="user", object_id=org.a_rep1.id, store_id=org.store_a.id,
                              actor_id=owner.id, data={"mode": "all", "approvers": [u.id for u in approvers]})
     db.session.commit()
-    from tests.workflow.helpers import tasks as open_tasks
+    from tests.workflow.conftest import tasks as open_tasks
 
     first = next(t for t in open_tasks(instance) if t.assignee_id == org.a_sup.id)
     runtime.complete_task(first.id, {"decision": {"approved": True}}, actor_id=org.a_sup.id)

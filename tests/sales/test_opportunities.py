@@ -165,8 +165,8 @@ def test_pipeline_settings_page(org, login_as):
 def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, customers, products, quote_process):
     from crm.customers.services.merge import merge
     from crm.customers.services.owners import transfer
-    from tests.sales.quote_support import line
-    from tests.sales.quote_support import submitted
+    from tests.sales.conftest import line
+    from tests.sales.conftest import submitted
 
     o = opp(org.a_rep1, customers["a"], pipes["a"])
     transfer([customers["a"]], org.a_rep2.id, actor=org.a_manager)
@@ -188,14 +188,14 @@ def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, 
 
 @pytest.fixture
 def api_ready(org):
-    from tests.api.conftest import grant
+    from tests.conftest import grant
 
     grant(org.roles["salesperson"], "api.use")  # before anyone's permissions are cached
     db.session.commit()
 
 
 def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
-    from tests.api.conftest import assert_problem
+    from tests.conftest import assert_problem
 
     lead, sample, nego = pipes["a"].stages
     listed = call("GET", "/api/v1/pipelines", org.a_rep1).get_json()

@@ -17,9 +17,9 @@ from crm.extensions import db
 from crm.notify.models import EmailOutbox
 from crm.notify.models import Notification
 from crm.workflow.i18n import extract
-from tests.sales.order_support import approved_quote
-from tests.sales.order_support import open_task
-from tests.sales.order_support import order_from_quote
+from tests.sales.conftest import approved_quote
+from tests.sales.conftest import open_task
+from tests.sales.conftest import order_from_quote
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def test_an_english_reader_and_the_other_roles_bells(org, products, customers, s
 @pytest.fixture
 def api(org, roles):
     """`api.use` for salespeople, granted before anything caches their permissions."""
-    from tests.api.conftest import grant
+    from tests.conftest import grant
 
     grant(roles["salesperson"], "api.use")
     db.session.commit()

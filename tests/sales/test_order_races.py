@@ -23,14 +23,13 @@ from crm.sales.quotes import services as quote_services
 from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
-from tests.customers.support import make_customer
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
 from tests.factories import UserFactory
-from tests.sales.order_support import open_task
+from tests.factories import make_customer
+from tests.sales.conftest import open_task
 
-pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture

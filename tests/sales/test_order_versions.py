@@ -12,10 +12,10 @@ from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
 from tests.conftest import csrf
 from tests.factories import UserFactory
-from tests.sales.order_support import approved_quote
-from tests.sales.order_support import candidates
-from tests.sales.order_support import open_task
-from tests.sales.order_support import order_from_quote
+from tests.sales.conftest import approved_quote
+from tests.sales.conftest import candidates
+from tests.sales.conftest import open_task
+from tests.sales.conftest import order_from_quote
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 

@@ -24,11 +24,11 @@ from crm.sales.orders.models import PaymentKind
 from crm.sales.quotes.models import QuoteStatus
 from crm.workflow import runtime
 from tests.conftest import csrf
-from tests.sales.order_support import approved_quote
-from tests.sales.order_support import candidates
-from tests.sales.order_support import open_task
-from tests.sales.order_support import order_from_quote
-from tests.sales.quote_support import line
+from tests.sales.conftest import approved_quote
+from tests.sales.conftest import candidates
+from tests.sales.conftest import line
+from tests.sales.conftest import open_task
+from tests.sales.conftest import order_from_quote
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 
@@ -336,7 +336,7 @@ def test_the_list_filters_and_the_page_export(org, products, customers, staff, c
 
 def test_a_merged_customers_orders_move_to_the_survivor(org, products, customers, staff):
     from crm.customers.services.merge import merge
-    from tests.sales.quote_support import submitted
+    from tests.sales.conftest import submitted
 
     quote = submitted(org.a_rep1, customers["a2"], line(products["p100"], "95.00"))
     order = order_from_quote(org, quote, "arrears")
@@ -372,7 +372,7 @@ def test_an_outbound_with_a_missing_row_is_refused_and_can_be_corrected(
 
 
 def submitted_two_lines(org, products, customers):
-    from tests.sales.quote_support import submitted
+    from tests.sales.conftest import submitted
 
     return submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00", 10), line(products["p200"], "190.00", 3))
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from crm.extensions import db
-from tests.api.conftest import assert_problem
-from tests.sales.order_support import approved_quote
+from tests.conftest import assert_problem
+from tests.sales.conftest import approved_quote
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 BASE = "/api/v1/orders"
@@ -18,7 +18,7 @@ BASE = "/api/v1/orders"
 
 @pytest.fixture
 def api(org, roles, staff):
-    from tests.api.conftest import grant
+    from tests.conftest import grant
 
     for role in ("salesperson", "store_manager", "finance", "warehouse", "logistics", "hq_manager"):
         grant(roles[role], "api.use")

@@ -22,11 +22,11 @@ from crm.sales.catalog import queries
 from crm.sales.catalog import services
 from crm.sales.catalog.models import Product
 from crm.sales.catalog.models import ProductCategory
-from tests.api.conftest import assert_problem
-from tests.api.conftest import grant
-from tests.org.test_views import field_errors
-from tests.org.test_views import html
-from tests.org.test_views import post
+from tests.conftest import assert_problem
+from tests.conftest import field_errors
+from tests.conftest import grant
+from tests.conftest import html
+from tests.conftest import post
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from crm.extensions import db
 from crm.sales.quotes.models import Quote
 from crm.sales.quotes.models import QuoteStatus
 from tests.conftest import csrf
-from tests.sales.quote_support import line
-from tests.sales.quote_support import sold
-from tests.sales.quote_support import submitted
+from tests.sales.conftest import line
+from tests.sales.conftest import sold
+from tests.sales.conftest import submitted
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 
@@ -96,7 +96,7 @@ def test_invoice_hook_attach_a_file_and_request_an_invoice(org, products, custom
 
 def test_editing_a_draft_shows_the_past_prices_beside_the_line(org, products, customers, login_as):
     sold(org.a_rep1, customers["a"], line(products["p100"], "96.00"))
-    from tests.sales.quote_support import quote
+    from tests.sales.conftest import quote
 
     draft = quote(org.a_rep1, customers["a"], line(products["p100"], "91.00"))
     html = login_as(org.a_rep1).get(f"/quotes/{draft.id}/edit").get_data(as_text=True)

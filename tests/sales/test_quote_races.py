@@ -20,13 +20,12 @@ from crm.sales.quotes.models import Quote
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
 from crm.workflow.models import ProcessInstance
-from tests.approvals.helpers import decide
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
-from tests.customers.support import make_customer
+from tests.approvals.conftest import decide
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
+from tests.factories import make_customer
 
-pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ from crm.sales.quotes import queries as quote_queries
 from crm.sales.quotes import services as quote_services
 from crm.sales.quotes.models import QuoteStatus
 from crm.workflow import runtime
-from tests.approvals.helpers import decide
-from tests.approvals.helpers import open_tasks
-from tests.sales.quote_support import line
-from tests.sales.quote_support import quote
-from tests.sales.quote_support import sold
-from tests.sales.quote_support import submitted
+from tests.approvals.conftest import decide
+from tests.approvals.conftest import open_tasks
+from tests.sales.conftest import line
+from tests.sales.conftest import quote
+from tests.sales.conftest import sold
+from tests.sales.conftest import submitted
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 

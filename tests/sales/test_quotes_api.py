@@ -8,8 +8,8 @@ import pytest
 
 from crm.extensions import db
 from crm.workflow import runtime
-from tests.api.conftest import assert_problem
-from tests.approvals.helpers import decide
+from tests.approvals.conftest import decide
+from tests.conftest import assert_problem
 
 pytestmark = pytest.mark.usefixtures("quote_process")
 BASE = "/api/v1/quotes"
@@ -18,7 +18,7 @@ BASE = "/api/v1/quotes"
 @pytest.fixture
 def api(org):
     from crm.extensions import db
-    from tests.api.conftest import grant
+    from tests.conftest import grant
     grant(org.roles["salesperson"], "api.use")
     grant(org.roles["store_manager"], "api.use")
     db.session.commit()
@@ -52,7 +52,7 @@ def test_create_submit_reject_revise_resubmit_and_pdf(call: Any, api, products, 
     assert call("GET", f"{BASE}/{v2['id']}", o.a_manager).get_json()["lines"][0]["margin"] == "0.3333"
 
     from crm.sales.quotes.models import Quote
-    from tests.sales.quote_support import sell
+    from tests.sales.conftest import sell
 
     sell(o.a_rep1, db.session.get(Quote, v2["id"]))  # signed: its price is now the store's history
     third = call("POST", BASE, o.a_rep1, json=body).get_json()

@@ -20,9 +20,9 @@ from crm.workflow.deploy import deploy_directory
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from tests.workflow.conftest import DATA
-from tests.workflow.helpers import data
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import data
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
 
 MIWG = Path(os.environ.get("CRM_BPMN_CORPUS", "/work/shared/bpmn-corpus")) / "miwg"
 MIWG_FILES = sorted(MIWG.glob("*.bpmn")) if MIWG.is_dir() else []
