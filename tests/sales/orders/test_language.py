@@ -22,7 +22,7 @@ from tests.sales.conftest import open_task
 from tests.sales.conftest import order_from_quote
 
 pytestmark = pytest.mark.usefixtures("quote_process")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _text(html: str) -> str:

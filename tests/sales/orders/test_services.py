@@ -264,7 +264,7 @@ def test_the_direct_order_rule_is_the_quote_approval_diagram_s_condition(org, pr
 
     from crm.workflow.deploy import deploy_files
 
-    xml = (Path(__file__).parents[2] / "processes" / "quote_approval.bpmn").read_text()
+    xml = (Path(__file__).parents[3] / "processes" / "quote_approval.bpmn").read_text()
     assert "min_rate &lt; 0.90" in xml
     deploy_files({"quote_approval.bpmn": xml.replace("min_rate &lt; 0.90", "min_rate &lt; 0.80").encode()},
                  source="editor")
@@ -491,6 +491,6 @@ def test_the_shipped_forms_speak_the_readers_language(app):
     assert rating_en.title == "Customer's rating" and rating_zh.title == "客户评分"
     assert [label for _v, label in rating_zh.options][0] == "★★★★★ 5"
 
-    source = (Path(__file__).resolve().parents[2] / "forms/order_pipeline.receipt.schema.json").read_bytes()
+    source = (Path(__file__).resolve().parents[3] / "forms/order_pipeline.receipt.schema.json").read_bytes()
     found = [message for _line, _fn, message, _c in extract(io.BytesIO(source), [], [], {})]
     assert found[:3] == ["Receipt", "Customer's rating", "★★★★★ 5"] and "Customer's comment" in found
