@@ -1,5 +1,6 @@
 """Opportunities: pipelines per store with win rates, create with cross-store refusal, stage moves (saved,
-logged, stale boards refused), won/lost, funnel and forecast, the board page, customer transfer and merge."""
+logged, stale boards refused), won/lost, funnel and forecast, customer transfer and merge. The pages:
+test_views.py; the API: test_api.py."""
 
 from __future__ import annotations
 
@@ -17,25 +18,8 @@ from crm.extensions import db
 from crm.sales.opportunities import queries as opportunity_queries
 from crm.sales.opportunities import services as svc
 from crm.sales.opportunities.models import OpportunityStatus
-from tests.conftest import csrf
-
-STAGES = [{"name": "Lead", "win_rate": "10"}, {"name": "Sample sent", "win_rate": "40"},
-          {"name": "Negotiation", "win_rate": "75.5"}]
-
-
-@pytest.fixture
-def pipes(org):
-    a = svc.save_pipeline(None, {"name": "Wholesale", "stages": STAGES}, actor=org.a_manager)
-    b = svc.save_pipeline(None, {"name": "B pipeline", "stages": STAGES[:2]}, actor=org.b_manager)
-    db.session.commit()
-    return {"a": a, "b": b}
-
-
-def opp(user, customer, pipeline, name="Deal", amount="10000", **extra):
-    o = svc.create_opportunity({"customer_id": customer.id, "pipeline_id": pipeline.id, "name": name,
-                                "amount": amount, **extra}, actor=user)
-    db.session.commit()
-    return o
+from tests.sales.opportunities.conftest import STAGES
+from tests.sales.opportunities.conftest import opp
 
 
 def test_pipelines_are_per_store_with_ordered_stages_and_win_rates(org, pipes):
@@ -126,42 +110,6 @@ def test_won_lost_with_reason_funnel_and_forecast(org, pipes, customers):
     assert o4.store_id == org.store_b.id
 
 
-def test_board_page_move_by_form_and_json(org, pipes, customers, login_as):
-    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Board deal")
-    client = login_as(org.a_rep1)
-    html = client.get("/opportunities/").get_data(as_text=True)
-    assert "Board deal" in html and 'draggable="true"' in html and f'id="move-{o.id}"' in html
-    sample = pipes["a"].stages[1]
-    token = csrf(client, "/opportunities/")
-    seen = o.lock_version
-    resp = client.post(f"/opportunities/{o.id}/move", data={"csrf_token": token, "stage_id": sample.id,
-                                                           "lock_version": seen},
-                       headers={"Accept": "application/json"})
-    assert resp.status_code == 200 and resp.get_json()["ok"] and resp.get_json()["stage_id"] == sample.id
-    stale = client.post(f"/opportunities/{o.id}/move", data={"csrf_token": token, "stage_id": pipes["a"].stages[2].id,
-                                                            "lock_version": seen},
-                        headers={"Accept": "application/json"})
-    assert stale.status_code == 409 and not stale.get_json()["ok"]
-    assert client.get("/opportunities/forecast").status_code == 200
-    assert client.get(f"/opportunities/{o.id}").status_code == 200
-    other = login_as(org.b_rep)
-    assert other.get(f"/opportunities/{o.id}").status_code == 404
-    assert "Board deal" not in other.get("/opportunities/").get_data(as_text=True)
-
-
-def test_pipeline_settings_page(org, login_as):
-    client = login_as(org.a_manager)
-    token = csrf(client, "/opportunities/pipelines")
-    resp = client.post("/opportunities/pipelines", data={"csrf_token": token, "name": "Export",
-                                                         "stages-0-name": "Contact", "stages-0-win_rate": "20",
-                                                         "stages-1-name": "Offer", "stages-1-win_rate": "x"})
-    assert resp.status_code == 422 and 'data-field-error="stages.1.win_rate"' in resp.get_data(as_text=True)
-    resp = client.post("/opportunities/pipelines", data={"csrf_token": token, "name": "Export",
-                                                         "stages-0-name": "Contact", "stages-0-win_rate": "20"})
-    assert resp.status_code == 303
-    assert login_as(org.a_rep1).get("/opportunities/pipelines").status_code == 403
-
-
 def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, customers, products, quote_process):
     from crm.customers.services.merge import merge
     from crm.customers.services.owners import transfer
@@ -184,79 +132,3 @@ def test_customer_transfer_and_merge_carry_opportunities_and_quotes(org, pipes, 
     for row in (q, o2, *q.lines):
         db.session.refresh(row)
     assert q.customer_id == o2.customer_id == q.lines[0].customer_id == customers["a"].id
-
-
-@pytest.fixture
-def api_ready(org):
-    from tests.conftest import grant
-
-    grant(org.roles["salesperson"], "api.use")  # before anyone's permissions are cached
-    db.session.commit()
-
-
-def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
-    from tests.conftest import assert_problem
-
-    lead, sample, nego = pipes["a"].stages
-    listed = call("GET", "/api/v1/pipelines", org.a_rep1).get_json()
-    assert isinstance(listed, list), listed
-    assert [p["name"] for p in listed] == ["Wholesale"]
-    made = call("POST", "/api/v1/opportunities", org.a_rep1, json={
-        "customer_id": customers["a"].id, "pipeline_id": pipes["a"].id, "name": "API deal", "amount": "5000"})
-    assert made.status_code == 201, made.get_json()
-    body = made.get_json()
-    assert body["stage_id"] == lead.id and body["weighted_amount"] == "500.00"
-    moved = call("POST", f"/api/v1/opportunities/{body['id']}/move", org.a_rep1,
-                 json={"stage_id": nego.id, "lock_version": body["lock_version"]})
-    assert moved.status_code == 200 and moved.get_json()["stage_id"] == nego.id
-    assert_problem(call("POST", f"/api/v1/opportunities/{body['id']}/move", org.a_rep1,
-                        json={"stage_id": sample.id, "lock_version": body["lock_version"]}), 409)
-    board = call("GET", f"/api/v1/opportunities?pipeline_id={pipes['a'].id}", org.a_rep1).get_json()
-    assert [o["name"] for o in board] == ["API deal"]
-    assert_problem(call("POST", f"/api/v1/opportunities/{body['id']}/close", org.a_rep1,
-                        json={"outcome": "lost"}), 422, "reason")
-    won = call("POST", f"/api/v1/opportunities/{body['id']}/close", org.a_rep1, json={"outcome": "won"})
-    assert won.get_json()["status"] == "won" and won.get_json()["weighted_amount"] == "5000.00"
-    assert call("GET", f"/api/v1/opportunities/{body['id']}", org.b_rep).status_code in (403, 404)
-
-
-def test_a_quote_from_an_opportunity(org, pipes, customers, products, login_as, quote_process):
-    from crm.sales.quotes import services as quote_services
-
-    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Quoted deal")
-    q = quote_services.create_quote({"opportunity_id": o.id, "lines": [
-        {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
-    db.session.commit()
-    assert (q.customer_id, q.opportunity_id) == (customers["a"].id, o.id)
-    with pytest.raises(ValidationFailed) as err:
-        quote_services.create_quote({"opportunity_id": o.id, "customer_id": customers["a2"].id, "lines": [
-            {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
-    assert set(err.value.errors) == {"opportunity_id"}
-    b = opp(org.b_rep, customers["b"], pipes["b"])
-    with pytest.raises(ValidationFailed) as err:
-        quote_services.create_quote({"opportunity_id": b.id, "lines": [
-            {"product_id": products["p100"].id, "quantity": 1, "unit_price": "95"}]}, actor=org.a_rep1)
-    assert "opportunity_id" in err.value.errors
-    client = login_as(org.a_rep1)
-    assert q.number in client.get(f"/opportunities/{o.id}").get_data(as_text=True)
-    assert 'id="quote-opportunity"' in client.get(f"/quotes/{q.id}").get_data(as_text=True)
-    page = client.get(f"/quotes/new?customer_id={customers['a'].id}&opportunity_id={o.id}").get_data(as_text=True)
-    assert f'name="opportunity_id" value="{o.id}"' in page
-
-
-def test_the_opportunity_history_reads_in_words(org, pipes, customers, login_as):
-    """Its pipeline, stages, store, customer and salesperson by name and its status by label, in the
-    creation and in a stage move alike."""
-    import re
-
-    o = opp(org.a_rep1, customers["a"], pipes["a"], name="Pallets for Q3")
-    lead, sample, _nego = pipes["a"].stages
-    svc.move_stage(o.id, sample.id, actor=org.a_rep1)
-    db.session.commit()
-    page = login_as(org.a_rep1).get(f"/opportunities/{o.id}").get_data(as_text=True)
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="timeline"'):]))
-    for words in ("From stage Lead", "To stage Sample sent", "Pipeline Wholesale", "Stage Lead", "Status Open",
-                  f"Customer {customers['a'].name}", f"Salesperson {org.a_rep1.name}"):
-        assert words in text, words
-    for raw in ("pipeline_id", "stage_id", "owner_id", "customer_id", "store_id"):
-        assert raw not in text, raw

@@ -69,7 +69,7 @@ def test_full_lifecycle_through_the_api(call: Any, api, products, customers, sta
     bad = call("POST", f"/api/v1/tasks/{warehouse_task['id']}/complete", staff["warehouse"],
                json={"data": {"picked": [{"quantity": -1}]}})
     assert_problem(bad, 422, "picked.0.quantity")
-    # The rows are the delivery note's: one more is refused by field (tests/sales/test_orders.py has the rest).
+    # The rows are the delivery note's: one more is refused by field (tests/sales/orders/test_views.py has the rest).
     extra = call("POST", f"/api/v1/tasks/{warehouse_task['id']}/complete", staff["warehouse"],
                  json={"data": {"picked": [{"quantity": 10}, {"quantity": 5}]}})
     assert_problem(extra, 422, "picked")
