@@ -23,7 +23,13 @@ conftest.py, object builders in tests/factories.py).
               yield app, ids
 
 - The inbox test process (tests/data/wf_inbox.*: a first task whose form has every widget):
-  `deploy_inbox_process()`, `start_review(store, ...)`.
+  `deploy_inbox_process()`, `start_review(store, ...)`; the fixtures `inbox` (the org with it deployed),
+  `review(store, ...)` (a started instance's open task) and `uploads` (task attachments in a temporary
+  folder; autouse in tests/inbox and tests/workflow/tasks).
+- The selling world: `products`, `customers`, `quote_process`, `staff` (quote and order helpers:
+  tests/sales/conftest.py).
+- Process admin: `owner` and `store_admin` (process owners at HQ and in store A), `chain(key, *steps)` (a
+  straight diagram) and `deploy_chain`.
 """
 from __future__ import annotations
 
@@ -55,6 +61,7 @@ from crm.workflow import registry
 from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
+from crm.workflow.deploy import deploy_files
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
 from tests import factories
@@ -364,6 +371,31 @@ def start_review(store: Any, *, actor: Any = None, candidates: list[Any] = (), *
     ).one()
 
 
+
+@pytest.fixture
+def uploads(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_DIR", str(folder))
+    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_MAX_BYTES", 2048)
+    return folder
+
+
+@pytest.fixture
+def inbox(org: factories.Org) -> factories.Org:
+    deploy_inbox_process()
+    db.session.commit()
+    return org
+
+
+@pytest.fixture
+def review(inbox: factories.Org) -> Any:
+    def _start(store: Any = None, **kwargs: Any) -> Any:
+        task = start_review(store or inbox.store_a, **kwargs)
+        db.session.commit()
+        return task
+
+    return _start
+
 # The selling world ------------------------------------------------------------------------------------------
 # A catalogue (with Chinese names), customers in stores A and B, the `discount_audit` chain (the submitter's
 # direct supervisor approves) with the processes deployed, and store A's back office. The sales tests and
@@ -414,3 +446,62 @@ def staff(org, roles):
     }
     db.session.commit()
     return people
+
+
+# Process admin ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def owner(org: Any) -> Any:
+    """A process owner at HQ: process.deploy + process.admin, data scope all."""
+    user = UserFactory(name="Olivia Owner", unit=org.hq, roles=[org.roles["process_owner"]])
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def store_admin(org: Any) -> Any:
+    """A process owner placed in store A: the same permissions, bounded to store A."""
+    user = UserFactory(name="Sam Store-Admin", unit=org.store_a, roles=[org.roles["process_owner"]])
+    db.session.commit()
+    return user
+
+
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{key}" targetNamespace="http://example.org/crm">\n'
+        '<bpmn:process id="{key}" name="{name}" isExecutable="true">\n<bpmn:startEvent id="start"/>\n<bpmn:endEvent id="end"/>\n')
+USER_TASK = ('<bpmn:userTask id="{id}" name="{name}"><bpmn:extensionElements><spiffworkflow:properties>'
+             '<spiffworkflow:property name="assignee" value="initiator_id"/></spiffworkflow:properties>'
+             '</bpmn:extensionElements></bpmn:userTask>\n')
+SERVICE_TASK = ('<bpmn:serviceTask id="{id}" name="{name}"><bpmn:extensionElements>'
+                '<spiffworkflow:serviceTaskOperator id="test.ledger" resultVariable="booked"><spiffworkflow:parameters>'
+                '<spiffworkflow:parameter id="label" type="str" value="\'{id}\'"/></spiffworkflow:parameters>'
+                '</spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>\n')
+
+
+def chain(key: str, *steps: str, name: str = "Chain") -> str:
+    """A straight process start -> steps -> end. A step "svc:X" is a service task calling test.ledger,
+    any other step a user task assigned to the initiator, named "Step X"."""
+    body = HEAD.format(key=key, name=name)
+    ids = []
+    for step in steps:
+        if step.startswith("svc:"):
+            ids.append(step[4:])
+            body += SERVICE_TASK.format(id=step[4:], name=f"Book {step[4:]}")
+        else:
+            ids.append(step)
+            body += USER_TASK.format(id=step, name=f"Step {step}")
+    nodes = ["start", *ids, "end"]
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        body += f'<bpmn:sequenceFlow id="f_{a}_{b}" sourceRef="{a}" targetRef="{b}"/>\n'
+    return body + "</bpmn:process>\n</bpmn:definitions>\n"
+
+
+@pytest.fixture
+def deploy_chain():
+    def _deploy(key: str, *steps: str, actor: Any = None, comment: str = "test") -> Any:
+        result = deploy_files({f"{key}.bpmn": chain(key, *steps).encode()}, source="file",
+                              actor_id=actor.id if actor else None, comment=comment)
+        db.session.commit()
+        return result
+
+    return _deploy

@@ -14,9 +14,9 @@ from crm.workflow.deploy import current_definitions
 from crm.workflow.models import InstanceStatus
 from crm.workflow.runtime import StepFailed
 from tests.conftest import assert_problem
+from tests.conftest import chain
 from tests.conftest import grant
 from tests.factories import UserFactory
-from tests.processes.conftest import chain
 from tests.workflow.conftest import reload
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,7 @@ from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.admin.definitions import diff_versions
 from crm.workflow.admin.definitions import get_version
-from tests.processes.conftest import chain
+from tests.conftest import chain
 
 
 def test_overview_and_versions(client: Any, login_as: Any, org: Any, owner: Any, deploy_chain: Any) -> None:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.workflow.deploy import current_definitions
 from crm.workflow.models import ProcessDefinition
+from tests.conftest import chain
 from tests.conftest import csrf
-from tests.processes.conftest import chain
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "bpmn-corpus" / "miwg"
 if not CORPUS.is_dir():

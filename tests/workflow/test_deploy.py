@@ -345,7 +345,7 @@ def test_a_deep_diagram_is_refused_with_a_clear_message_or_deploys_and_runs(org:
     tree recursively on every start, cannot run it, so the deployment says so. A long chain it can run
     (400 tasks) deploys, starts and moves on."""
     from crm.workflow.admin.definitions import MAX_DIAGRAM_BYTES
-    from tests.processes.conftest import chain
+    from tests.conftest import chain
 
     xml = chain("wf_deep", *(f"s{i}" for i in range(6000))).encode()
     assert len(xml) < MAX_DIAGRAM_BYTES

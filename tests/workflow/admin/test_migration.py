@@ -170,7 +170,7 @@ def test_an_instance_inside_a_multi_instance_approval_moves_and_finishes(org: An
     from crm.workflow import registry
     from crm.workflow.deploy import deploy_files
 
-    folder = Path(__file__).resolve().parents[1] / "workflow" / "data" / "multi"
+    folder = Path(__file__).resolve().parents[1] / "data" / "multi"
     registry.register_forms_dir(folder)
     v1 = (folder / "wf_mi.bpmn").read_text()
     deploy_files({"wf_mi.bpmn": v1.encode()}, source="file")

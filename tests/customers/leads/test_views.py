@@ -1,6 +1,6 @@
 """Managing lead assignment rules on the set-up page: edit (prefilled, store fixed), deactivate / activate
 (assignment skips an inactive rule), delete behind a confirmation (assigned leads keep their owners),
-bad input named per field, and 404 for another store's manager. The API: tests/api/test_lead_rules.py."""
+bad input named per field, and 404 for another store's manager. The API: test_api.py."""
 
 from __future__ import annotations
 

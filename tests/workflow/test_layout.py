@@ -12,7 +12,7 @@ from crm.workflow.layout import BPMNDI
 from crm.workflow.layout import with_layout
 from crm.workflow.validation import BPMN_NS
 
-DATA = Path(__file__).resolve().parents[1] / "workflow" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 FILES = sorted(DATA.glob("*/*.bpmn"))
 
 
@@ -40,7 +40,7 @@ def test_every_flow_node_and_flow_is_drawn_and_nothing_else_changes(path: Path) 
 
 
 def test_a_diagram_with_a_layout_is_left_alone() -> None:
-    xml = (Path(__file__).parent / "data" / "wf_browser.bpmn").read_text()
+    xml = (Path(__file__).resolve().parents[1] / "processes" / "data" / "wf_browser.bpmn").read_text()
     assert with_layout(xml) == xml
     assert with_layout("not xml") == "not xml"
 

@@ -16,9 +16,9 @@ from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
 from tests import factories
+from tests.conftest import chain
 from tests.conftest import committed_app
 from tests.conftest import requires_postgres
-from tests.processes.conftest import chain
 from tests.workflow.conftest import _open_task_ids
 from tests.workflow.conftest import _race
 
