@@ -371,7 +371,6 @@ def start_review(store: Any, *, actor: Any = None, candidates: list[Any] = (), *
     ).one()
 
 
-
 @pytest.fixture
 def uploads(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "uploads"
@@ -395,6 +394,7 @@ def review(inbox: factories.Org) -> Any:
         return task
 
     return _start
+
 
 # The selling world ------------------------------------------------------------------------------------------
 # A catalogue (with Chinese names), customers in stores A and B, the `discount_audit` chain (the submitter's

@@ -117,7 +117,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "pipeline_id": Outside(("pipeline:b",)),
     "store_id": Outside(("unit:store_b", "unit:store_c")),
     "claim_id": Outside(("hs_claim:b",)),
-    "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/test_leads.py)
+    "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/leads/test_views.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),

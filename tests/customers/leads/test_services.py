@@ -1,5 +1,6 @@
 """Leads: manual entry, the public web form (honeypot, rate limit, bad input), assignment rules
-(round-robin, by province / platform, daily capacity), transfer and conversion with dedup."""
+(round-robin, by province / platform, daily capacity; the rule services check scope and store), follow-ups,
+transfer and conversion with dedup. The pages: test_views.py; the API: test_api.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from crm.customers.models import Contact
 from crm.customers.models import Lead
 from crm.customers.models import LeadStatus
 from crm.extensions import db
+from tests.customers.leads.conftest import two_rules
 from tests.factories import Org
 from tests.factories import make_customer
 
@@ -92,60 +94,6 @@ def test_convert_with_dedup(org: Org) -> None:
     assert "owned by A Rep Two" in exc.value.errors["mobile"][0] and "Hidden Co" not in exc.value.errors["mobile"][0]
 
 
-def test_lead_pages_and_public_form(client: Any, login_as: Any, org: Org) -> None:
-    from tests.conftest import csrf
-
-    form = leads.create_web_form(org.store_a.id, "询价表", actor=org.a_manager)
-    db.session.commit()
-    public = client.get(f"/f/{form.token}")
-    assert public.status_code == 200 and "询价表" in public.get_data(as_text=True)
-    assert "Set-Cookie" not in public.headers
-    sent = client.post(f"/f/{form.token}", data={"name": "访客", "mobile": "136 0000 4444", "message": "要托盘"})
-    assert sent.status_code == 200 and 'id="sent"' in sent.get_data(as_text=True)
-    bad = client.post(f"/f/{form.token}", data={"name": "", "mobile": "1"})
-    assert bad.status_code == 422 and 'data-field-error="mobile"' in bad.get_data(as_text=True)
-    spam = client.post(f"/f/{form.token}", data={"name": "Bot", "mobile": "13600004445", "website": "x"})
-    assert spam.status_code == 422 and "automated" in spam.get_data(as_text=True)
-    assert client.get("/f/unknown").status_code == 404
-    lead = db.session.scalar(select(Lead).where(Lead.mobile_norm == "13600004444"))
-    login_as(org.a_rep1)
-    assert "访客" in client.get("/customers/leads?view=pool").get_data(as_text=True)
-    token = csrf(client, f"/customers/leads/{lead.id}")
-    assert client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "claim"}).status_code == 302
-    resp = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "convert"})
-    assert resp.status_code == 302 and "/customers/" in resp.headers["Location"]
-    detail = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "Converted from the lead 访客" in detail
-    db.session.expire_all()
-    assert db.session.get(Lead, lead.id).status == LeadStatus.CONVERTED
-    resp = client.post("/customers/leads/new", data={"csrf_token": token, "name": "Typed", "mobile": "13600005555"})
-    assert resp.status_code == 302
-    assert client.post("/customers/leads/new", data={"csrf_token": token, "name": ""}).status_code == 422
-    login_as(org.b_manager)
-    assert client.get(f"/customers/leads/{lead.id}").status_code == 404
-    login_as(org.a_manager)
-    token = csrf(client, "/customers/leads/setup")
-    resp = client.post("/customers/leads/setup", data={"csrf_token": token, "what": "rule", "name": "All",
-                                                        "priority": "1", "daily_capacity": "5",
-                                                        "member_ids": [org.a_rep1.id]})
-    assert resp.status_code == 302
-    assert "All" in client.get("/customers/leads/setup").get_data(as_text=True)
-
-
-def test_lead_export_stays_in_scope(client: Any, login_as: Any, org: Org) -> None:
-    leads.create_lead({"name": "Pool of A", "mobile": "13600007777", "owner_id": "pool"}, actor=org.a_manager)
-    leads.create_lead({"name": "Mine of A", "mobile": "13600007778"}, actor=org.a_sup)
-    leads.create_lead({"name": "Lead of B", "mobile": "13600007779", "owner_id": "pool"}, actor=org.b_manager)
-    db.session.commit()
-    login_as(org.a_manager)
-    body = client.get("/customers/leads/export?view=all&format=csv").data.decode("utf-8-sig")
-    assert "Pool of A" in body and "Mine of A" in body and "Lead of B" not in body
-    xlsx = client.get("/customers/leads/export?view=pool&format=xlsx")
-    assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
-    login_as(org.a_rep1)  # salespeople hold no customer.export
-    assert client.get("/customers/leads/export").status_code == 403
-
-
 def test_lead_follow_ups_move_to_the_customer_on_conversion(org: Org) -> None:
     from crm.customers.models import FollowUp
 
@@ -164,18 +112,20 @@ def test_lead_follow_ups_move_to_the_customer_on_conversion(org: Org) -> None:
     assert moved == ["First call", "Sent the catalogue"] and customer.last_follow_up_at is not None
 
 
-def test_lead_follow_up_page(client: Any, login_as: Any, org: Org) -> None:
-    from tests.conftest import csrf
-
-    lead = leads.create_lead({"name": "Page lead", "mobile": "13600009999"}, actor=org.a_rep1)
-    db.session.commit()
-    login_as(org.a_rep1)
-    token = csrf(client, f"/customers/leads/{lead.id}")
-    ok = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "follow_up", "kind": "sms",
-                                                          "content": "Texted the price list"})
-    assert ok.status_code == 302
-    page = client.get(f"/customers/leads/{lead.id}").get_data(as_text=True)
-    assert "Texted the price list" in page
-    bad = client.post(f"/customers/leads/{lead.id}", data={"csrf_token": token, "action": "follow_up", "kind": "sms",
-                                                           "content": ""})
-    assert bad.status_code == 422 and 'data-field-error="content"' in bad.get_data(as_text=True)
+def test_services_check_scope_and_store(org: Org) -> None:
+    first, _second = two_rules(org)
+    with pytest.raises(NotFound):
+        leads.set_rule_active(first, False, actor=org.b_manager)
+    with pytest.raises(NotFound):
+        leads.delete_rule(first, actor=org.b_manager)
+    with pytest.raises(NotFound):
+        leads.save_rule(org.store_b.id, {"name": "x", "member_ids": [str(org.b_rep.id)]}, actor=org.b_manager,
+                        rule=first)
+    with pytest.raises(NotFound):
+        leads.get_rule(first.id, actor=org.b_manager)
+    assert leads.get_rule(first.id, actor=org.a_manager) is first
+    with pytest.raises(ValidationFailed) as exc:  # a store outside the actor's scope
+        leads.save_rule(org.store_b.id, {"name": "x", "member_ids": [str(org.a_rep1.id)]}, actor=org.a_manager)
+    assert set(exc.value.errors) == {"store_id"}
+    assert [r.name for r in leads.list_rules(org.a_manager)] == ["First", "Second"]
+    assert leads.list_rules(org.b_manager) == []
