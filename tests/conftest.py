@@ -31,6 +31,7 @@ conftest.py, object builders in tests/factories.py).
 - Process admin: `owner` and `store_admin` (process owners at HQ and in store A), `chain(key, *steps)` (a
   straight diagram) and `deploy_chain`.
 """
+
 from __future__ import annotations
 
 import os
