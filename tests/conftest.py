@@ -1,11 +1,35 @@
-"""Shared fixtures.
+"""Shared fixtures and helpers (the tests of more than one folder use them; a folder's own live in its
+conftest.py, object builders in tests/factories.py).
 
 - `app` is session-scoped; its schema is built once with create_all (migrations are tested on their own
   in tests/test_migrations.py). On PostgreSQL (CRM_TEST_DATABASE_URL) every run works in a fresh schema
   that is dropped at the end; on SQLite in a temporary file.
 - `db_session` (autouse) wraps each test in an outer transaction; the code under test commits to a
   SAVEPOINT (SQLAlchemy 2 "join_transaction_mode=create_savepoint"), and everything is rolled back after.
-- `client`, `login_as(user)`, `csrf(client)`; `org` builds a small org tree with users in several stores.
+- `client`, `login_as(user)`, `csrf(client)`; `org` builds a small org tree with users in several stores;
+  `fang` is a salesperson with a known mobile number and e-mail in a small tree of her own.
+- Pages: `post(client, path, data)` (with a CSRF token), `html(resp)`, `field_errors(resp)`,
+  `options(resp, name)`.
+- The REST API: `api_org` (the org with `api.use` for store managers and salespeople), `token(user)`,
+  `call(method, path, user, json=...)`; `grant(role, *permissions)`, `assert_problem(resp, status, *fields)`.
+- Real commits (races between threads or processes need real transactions and row locks): a module marked
+  `committed` works in a database of its own instead of the savepointed session::
+
+      pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pytest.mark.committed]
+
+      @pytest.fixture(scope="module")
+      def shared(tmp_path_factory):
+          with committed_app(tmp_path_factory.mktemp("x"), "crm_x", setup) as (url, app, ids):
+              yield app, ids
+
+- The inbox test process (tests/data/wf_inbox.*: a first task whose form has every widget):
+  `deploy_inbox_process()`, `start_review(store, ...)`; the fixtures `inbox` (the org with it deployed),
+  `review(store, ...)` (a started instance's open task) and `uploads` (task attachments in a temporary
+  folder; autouse in tests/inbox and tests/workflow/tasks).
+- The selling world: `products`, `customers`, `quote_process`, `staff` (quote and order helpers:
+  tests/sales/conftest.py).
+- Process admin: `owner` and `store_admin` (process owners at HQ and in store A), `chain(key, *steps)` (a
+  straight diagram) and `deploy_chain`.
 """
 
 from __future__ import annotations
@@ -13,6 +37,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,14 +47,28 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine
+from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.orm import sessionmaker
 
 from crm import create_app
+from crm.approvals import services as approval_services
+from crm.auth.services import create_token
 from crm.extensions import db
+from crm.sales.catalog import services as product_services
+from crm.workflow import registry
+from crm.workflow import runtime
+from crm.workflow.deploy import PROCESS_DIR
+from crm.workflow.deploy import deploy_directory
+from crm.workflow.deploy import deploy_files
+from crm.workflow.models import HumanTask
+from crm.workflow.models import TaskStatus
 from tests import factories
+from tests.factories import OrgUnitFactory
+from tests.factories import UserFactory
+from tests.factories import make_customer
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:
@@ -88,9 +127,19 @@ def app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "committed: the module's tests commit for real in a database of their own "
+                                       "(committed_app); the savepointed db_session is off")
+
+
 @pytest.fixture(autouse=True)
-def db_session(app: Flask) -> Iterator[Any]:
-    """Each test runs inside one outer transaction that is rolled back; commits go to savepoints."""
+def db_session(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Each test runs inside one outer transaction that is rolled back; commits go to savepoints. A test
+    marked `committed` gets no session here: it commits for real, in its own schema (committed_app)."""
+    if request.node.get_closest_marker("committed"):
+        yield None
+        return
+    request.getfixturevalue("app")
     connection = db.engine.connect()
     outer = connection.begin()
     original = db.session
@@ -142,6 +191,39 @@ def csrf(client: FlaskClient, path: str = "/login") -> str:
 
 
 @pytest.fixture
+def fang(roles: dict[str, Any]) -> Any:
+    """A user with a known mobile and a mixed-case e-mail in a small tree of her own; everything committed,
+    so error responses (which roll the request back) keep the test's data."""
+    hq = OrgUnitFactory(kind="hq", name="HQ")
+    store = OrgUnitFactory(kind="store", name="Store", parent=hq)
+    user = UserFactory(name="Wang Fang", mobile="13912345678", email="Wang.Fang@Example.com", unit=store,
+                       roles=[roles["salesperson"]])
+    UserFactory(name="Li Qiang", mobile="13987654321", unit=store, roles=[roles["salesperson"]])
+    db.session.commit()
+    return user
+
+
+# Pages ------------------------------------------------------------------------------------------------------
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    return client.post(path, data={**(data or {}), "csrf_token": csrf(client, "/")}, **kwargs)
+
+
+def html(resp: Any) -> str:
+    return resp.get_data(as_text=True)
+
+
+def field_errors(resp: Any) -> set[str]:
+    return set(re.findall(r'data-field-error="([^"]+)"', html(resp)))
+
+
+def options(resp: Any, name: str) -> list[tuple[str, str]]:
+    """(value, label) of the options of the select `name` on the page."""
+    select_html = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html(resp), re.S)
+    assert select_html, f"no select {name}"
+    return [(v, label.strip()) for v, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select_html.group(1))]
+
+
+@pytest.fixture
 def login_as(client: FlaskClient) -> Any:
     """login_as(user): sign the test client in as `user` (through the session, not the form)."""
 
@@ -172,3 +254,255 @@ def org(roles: dict[str, Any]) -> factories.Org:
     # uncommitted fixture would go with it.
     db.session.commit()
     return built
+
+
+# The REST API -----------------------------------------------------------------------------------------------
+def grant(role: Any, *permissions: str) -> None:
+    role.permissions = sorted({*role.permission_list, *permissions})
+    db.session.flush()
+
+
+@pytest.fixture
+def api_org(org: factories.Org) -> factories.Org:
+    """The standard org with `api.use` granted to the store manager and salesperson roles, committed (to the
+    test's savepoint) so that a request answering an error, which rolls its transaction back, keeps it."""
+    grant(org.roles["store_manager"], "api.use")
+    grant(org.roles["salesperson"], "api.use")
+    db.session.commit()
+    return org
+
+
+@pytest.fixture
+def token() -> Any:
+    """token(user): an API token of the user (made once per test)."""
+    made: dict[int, str] = {}
+
+    def _token(user: Any, name: str = "test") -> str:
+        if user.id not in made:
+            _row, plain = create_token(user, name)
+            db.session.commit()
+            made[user.id] = plain
+        return made[user.id]
+
+    return _token
+
+
+class ApiCaller:
+    def __init__(self, client: FlaskClient, token: Any) -> None:
+        self.client = client
+        self.token = token
+
+    def __call__(self, method: str, path: str, user: Any = None, *, json: Any = None, headers: dict[str, str] | None = None,
+                 **kwargs: Any) -> Any:
+        sent = dict(headers or {})
+        if user is not None:
+            sent["Authorization"] = f"Bearer {self.token(user)}"
+        return self.client.open(path, method=method, json=json, headers=sent, **kwargs)
+
+
+@pytest.fixture
+def call(client: FlaskClient, token: Any) -> ApiCaller:
+    """call("GET", "/api/v1/me", user, json=..., headers=...)"""
+    return ApiCaller(client, token)
+
+
+def assert_problem(resp: Any, status: int, *fields: str) -> dict[str, Any]:
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/problem+json"
+    body = resp.get_json()
+    assert body["status"] == status and body["title"]
+    for field in fields:
+        assert field in body.get("errors", {}), body
+        assert all(isinstance(m, str) and m for m in body["errors"][field])
+    return body
+
+
+# Real commits -----------------------------------------------------------------------------------------------
+def requires_postgres(why: str) -> Any:
+    return pytest.mark.skipif(not os.environ.get("CRM_TEST_DATABASE_URL"),
+                              reason=f"{why}: set CRM_TEST_DATABASE_URL")
+
+
+@contextmanager
+def committed_app(directory: Path, prefix: str, setup: Callable[[Any, dict[str, Any]], dict[str, Any]]
+                  ) -> Iterator[tuple[str, Flask, dict[str, Any]]]:
+    """(database url, app, ids): a fresh schema with the default roles and the test org, then
+    `setup(org, roles)` (deploy processes, make rows) whose returned ids the tests use; committed."""
+    from crm.auth.defaults import ensure_default_roles
+
+    with isolated_database(directory, prefix) as url:
+        app = make_test_app(url)
+        with app.app_context():
+            db.create_all()
+            roles = ensure_default_roles()
+            ids = setup(factories.build_org(roles), roles)
+            db.session.commit()
+            db.session.remove()
+        try:
+            yield url, app, ids
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+# The inbox test process -------------------------------------------------------------------------------------
+INBOX_DATA = Path(__file__).parent / "data"
+INBOX_PROCESS = "wf_inbox"
+
+
+def deploy_inbox_process() -> None:
+    """A small process whose first task has a form with every widget (tests/data/wf_inbox.*); the inbox
+    tests, the isolation crawler and the bad-input fuzzer use it to have real tasks of several stores."""
+    registry.register_forms_dir(INBOX_DATA)
+    deploy_directory(INBOX_DATA)
+    db.session.flush()
+
+
+def start_review(store: Any, *, actor: Any = None, candidates: list[Any] = (), **data: Any) -> HumanTask:
+    """A new instance in `store`; returns its open "review" task. `candidates` are added to the lane's
+    supervisors (through the `assignees` task data the inbox sync reads)."""
+    seed = {"order_no": "SO-1", "customer": "ACME Pallets", **data}
+    if candidates:
+        seed["assignees"] = [u.id for u in candidates]
+    instance = runtime.start(INBOX_PROCESS, object_type="order", object_id=7, store_id=store.id, data=seed,
+                             actor_id=actor.id if actor is not None else None)
+    return db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
+    ).one()
+
+
+@pytest.fixture
+def uploads(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_DIR", str(folder))
+    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_MAX_BYTES", 2048)
+    return folder
+
+
+@pytest.fixture
+def inbox(org: factories.Org) -> factories.Org:
+    deploy_inbox_process()
+    db.session.commit()
+    return org
+
+
+@pytest.fixture
+def review(inbox: factories.Org) -> Any:
+    def _start(store: Any = None, **kwargs: Any) -> Any:
+        task = start_review(store or inbox.store_a, **kwargs)
+        db.session.commit()
+        return task
+
+    return _start
+
+
+# The selling world ------------------------------------------------------------------------------------------
+# A catalogue (with Chinese names), customers in stores A and B, the `discount_audit` chain (the submitter's
+# direct supervisor approves) with the processes deployed, and store A's back office. The sales tests and
+# the export check (tests/test_export_formulas.py) use them; quote and order helpers: tests/sales/conftest.py.
+@pytest.fixture
+def products(org):
+    admin = org.hq_admin
+    items = {
+        "p100": product_services.create_product({"sku": "PL-100", "name": "九脚塑料托盘 1210", "list_price": "100.00",
+                                                 "cost_price": "60.00"}, actor=admin),
+        "p200": product_services.create_product({"sku": "PL-200", "name": "川字托盘 1311", "list_price": "200.00"},
+                                                actor=admin),
+        "p999": product_services.create_product({"sku": "PL-999", "name": "Big pallet", "list_price": "10000.00"},
+                                                actor=admin),
+        "off": product_services.create_product({"sku": "PL-OFF", "name": "Old crate", "list_price": "10.00",
+                                                "on_shelf": False}, actor=admin),
+    }
+    db.session.commit()
+    return items
+
+
+@pytest.fixture
+def customers(org):
+    items = {"a": make_customer(org.a_rep1, name="宁波港物流"), "a2": make_customer(org.a_rep1, name="Second A"),
+             "b": make_customer(org.b_rep, name="B Customer")}
+    db.session.commit()
+    return items
+
+
+@pytest.fixture
+def quote_process(org):
+    deploy_directory(PROCESS_DIR)
+    approval_services.create_chain({"key": "discount_audit", "name": "Discount audit",
+                                    "steps": [{"title": "Supervisor", "rule": "supervisor", "mode": "single"}]},
+                                   actor=org.hq_admin)
+    db.session.commit()
+
+
+@pytest.fixture
+def staff(org, roles):
+    """Store A's back office (and one of store B, to show the inbox stays within the store)."""
+    people = {
+        "finance": UserFactory(name="A Finance", unit=org.units["store_a"], roles=[roles["finance"]]),
+        "warehouse": UserFactory(name="A Warehouse", unit=org.units["store_a"], roles=[roles["warehouse"]]),
+        "warehouse2": UserFactory(name="A Warehouse Two", unit=org.units["store_a"], roles=[roles["warehouse"]]),
+        "logistics": UserFactory(name="A Logistics", unit=org.units["store_a"], roles=[roles["logistics"]]),
+        "b_warehouse": UserFactory(name="B Warehouse", unit=org.units["store_b"], roles=[roles["warehouse"]]),
+    }
+    db.session.commit()
+    return people
+
+
+# Process admin ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def owner(org: Any) -> Any:
+    """A process owner at HQ: process.deploy + process.admin, data scope all."""
+    user = UserFactory(name="Olivia Owner", unit=org.hq, roles=[org.roles["process_owner"]])
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def store_admin(org: Any) -> Any:
+    """A process owner placed in store A: the same permissions, bounded to store A."""
+    user = UserFactory(name="Sam Store-Admin", unit=org.store_a, roles=[org.roles["process_owner"]])
+    db.session.commit()
+    return user
+
+
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{key}" targetNamespace="http://example.org/crm">\n'
+        '<bpmn:process id="{key}" name="{name}" isExecutable="true">\n<bpmn:startEvent id="start"/>\n<bpmn:endEvent id="end"/>\n')
+USER_TASK = ('<bpmn:userTask id="{id}" name="{name}"><bpmn:extensionElements><spiffworkflow:properties>'
+             '<spiffworkflow:property name="assignee" value="initiator_id"/></spiffworkflow:properties>'
+             '</bpmn:extensionElements></bpmn:userTask>\n')
+SERVICE_TASK = ('<bpmn:serviceTask id="{id}" name="{name}"><bpmn:extensionElements>'
+                '<spiffworkflow:serviceTaskOperator id="test.ledger" resultVariable="booked"><spiffworkflow:parameters>'
+                '<spiffworkflow:parameter id="label" type="str" value="\'{id}\'"/></spiffworkflow:parameters>'
+                '</spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>\n')
+
+
+def chain(key: str, *steps: str, name: str = "Chain") -> str:
+    """A straight process start -> steps -> end. A step "svc:X" is a service task calling test.ledger,
+    any other step a user task assigned to the initiator, named "Step X"."""
+    body = HEAD.format(key=key, name=name)
+    ids = []
+    for step in steps:
+        if step.startswith("svc:"):
+            ids.append(step[4:])
+            body += SERVICE_TASK.format(id=step[4:], name=f"Book {step[4:]}")
+        else:
+            ids.append(step)
+            body += USER_TASK.format(id=step, name=f"Step {step}")
+    nodes = ["start", *ids, "end"]
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        body += f'<bpmn:sequenceFlow id="f_{a}_{b}" sourceRef="{a}" targetRef="{b}"/>\n'
+    return body + "</bpmn:process>\n</bpmn:definitions>\n"
+
+
+@pytest.fixture
+def deploy_chain():
+    def _deploy(key: str, *steps: str, actor: Any = None, comment: str = "test") -> Any:
+        result = deploy_files({f"{key}.bpmn": chain(key, *steps).encode()}, source="file",
+                              actor_id=actor.id if actor else None, comment=comment)
+        db.session.commit()
+        return result
+
+    return _deploy

@@ -1,17 +1,20 @@
-"""factory-boy factories and a standard org tree for tests.
+"""factory-boy factories, a standard org tree and the other object builders of the tests.
 
 Org units and users are created through `crm.org.services`, so factories obey the same invariants
-(paths, cached store ids, supervisor rules) as the pages do."""
+(paths, cached store ids, supervisor rules) as the pages do; customers through `crm.customers.services`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
+from itertools import count
 from typing import Any
 
 import factory
 
 from crm.auth.services import hash_password
+from crm.customers import services as customer_services
+from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org import services
 from crm.org.models import OrgUnit
@@ -138,3 +141,18 @@ def like_before_orders(org: Org) -> None:
     db.session.flush()
     db.session.expire_all()
     db.session.commit()
+
+
+_customer_seq = count(1)
+
+
+def mobile() -> str:
+    """A mobile number no other customer of the run has."""
+    return f"137{next(_customer_seq):08d}"
+
+
+def make_customer(actor: Any, **fields: Any) -> Customer:
+    """A customer created by `actor` through the services (uncommitted)."""
+    data = {"name": f"Customer {next(_customer_seq)}", "mobile": mobile()}
+    data.update(fields)
+    return customer_services.create_customer(data, actor=actor)

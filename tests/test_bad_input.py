@@ -29,9 +29,9 @@ from crm.workflow.tasks import filters as task_filters
 from crm.workflow.tasks import services as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
+from tests.conftest import deploy_inbox_process
+from tests.conftest import start_review
 from tests.factories import Org
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
 
 # Hostile values for any field; each variant fills every field of a form at once.
 HOSTILE: list[Any] = [

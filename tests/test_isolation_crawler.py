@@ -65,10 +65,10 @@ from crm.workflow.tasks import filters as task_filters
 from crm.workflow.tasks import services as task_services
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
+from tests.conftest import deploy_inbox_process
+from tests.conftest import start_review
 from tests.factories import Org
 from tests.factories import UserFactory
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
 
 
 # The classification table ---------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "pipeline_id": Outside(("pipeline:b",)),
     "store_id": Outside(("unit:store_b", "unit:store_c")),
     "claim_id": Outside(("hs_claim:b",)),
-    "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/test_leads.py)
+    "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/leads/test_views.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
                       withheld_for_writes=("role.manage",)),

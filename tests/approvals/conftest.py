@@ -1,5 +1,6 @@
 """Approval test support: a test-only approvable type `test_expense` (kept in memory: id -> fields), the
-`wf_expense` process that calls `approval`, chains built through the services, and helpers to decide."""
+`wf_expense` process that calls `approval`, chains built through the services, and helpers to decide and to
+read requests and their open tasks."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from crm.approvals import services
+from crm.approvals.models import ApprovalRequest
 from crm.approvals.registry import Approvable
 from crm.approvals.registry import Field
 from crm.approvals.registry import register_approvable
@@ -17,6 +20,9 @@ from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
+from crm.workflow.models import HumanTask
+from crm.workflow.models import ProcessInstance
+from crm.workflow.models import TaskStatus
 
 DATA = Path(__file__).parent / "data"
 EXPENSES: dict[int, dict[str, Any]] = {}
@@ -84,3 +90,29 @@ def submit(org, expense_process):
 
 def step(rule: str, mode: str = "single", **extra: Any) -> dict[str, Any]:
     return {"title": extra.pop("title", rule), "rule": rule, "mode": mode, **extra}
+
+
+# Queries the approval tests share --------------------------------------------------------------------------
+def request_of(instance: ProcessInstance) -> ApprovalRequest:
+    return db.session.scalars(select(ApprovalRequest).where(ApprovalRequest.instance_id == instance.id)
+                              .execution_options(populate_existing=True)).one()
+
+
+def open_tasks(instance: ProcessInstance) -> dict[int, HumanTask]:
+    """assignee id -> open approval task."""
+    rows = db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
+        .order_by(HumanTask.id).execution_options(populate_existing=True))
+    return {t.assignee_id: t for t in rows}
+
+
+def decide(instance: ProcessInstance, user, approved: bool = True, comment: str | None = None):
+    task = open_tasks(instance)[user.id]
+    request = services.decide(task.id, approved=approved, comment=comment or ("ok" if approved else "no"), actor=user)
+    db.session.commit()
+    return request
+
+
+def status(instance: ProcessInstance) -> str:
+    db.session.refresh(instance)
+    return instance.status.value

@@ -28,11 +28,10 @@ from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
 from crm.workflow.models import TaskStatus
 from tests.approvals.conftest import DATA
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
 
-pytestmark = requires_postgres("concurrency needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("concurrency needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture(scope="module")

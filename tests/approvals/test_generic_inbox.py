@@ -8,9 +8,9 @@ from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.tasks import forms
 from crm.workflow.tasks import services as task_services
+from tests.approvals.conftest import open_tasks
+from tests.approvals.conftest import request_of
 from tests.approvals.conftest import step
-from tests.approvals.helpers import open_tasks
-from tests.approvals.helpers import request_of
 
 
 def complete_through_the_form(task, user, approved, comment):

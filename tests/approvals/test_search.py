@@ -7,13 +7,13 @@ import re
 
 from crm.approvals import queries
 from crm.extensions import db
-from tests.api.conftest import ApiCaller
-from tests.api.conftest import assert_problem
-from tests.api.conftest import grant
+from tests.approvals.conftest import decide
+from tests.approvals.conftest import open_tasks
+from tests.approvals.conftest import request_of
 from tests.approvals.conftest import step
-from tests.approvals.helpers import decide
-from tests.approvals.helpers import open_tasks
-from tests.approvals.helpers import request_of
+from tests.conftest import ApiCaller
+from tests.conftest import assert_problem
+from tests.conftest import grant
 
 
 def _titles(page) -> list[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import render_template_string
 from flask_login import login_user
 
+from tests.approvals.conftest import decide
 from tests.approvals.conftest import step
-from tests.approvals.helpers import decide
 
 BLOCK = '{% set object_type = "test_expense" %}{% set object_id = oid %}{% include "approvals/_status.html" %}'
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -16,45 +14,14 @@ from flask.testing import FlaskClient
 from crm.auth.services import verify_password
 from crm.extensions import db
 from crm.org.models import User
+from tests.auth.conftest import LOCKED
+from tests.auth.conftest import START
+from tests.auth.conftest import WRONG
+from tests.auth.conftest import error_text
+from tests.auth.conftest import login
+from tests.auth.conftest import signed_in_as
 from tests.conftest import csrf
 from tests.factories import PASSWORD
-from tests.factories import OrgUnitFactory
-from tests.factories import UserFactory
-
-WRONG = "Wrong mobile number, e-mail or password."
-LOCKED = "Too many failed log-ins. This account is locked for 15 minutes; try again later."
-START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def fang(roles: dict[str, Any]) -> User:
-    """A user with a known mobile and a mixed-case e-mail in a small tree of her own; everything committed,
-    so error responses (which roll the request back) keep the test's data."""
-    hq = OrgUnitFactory(kind="hq", name="HQ")
-    store = OrgUnitFactory(kind="store", name="Store", parent=hq)
-    user = UserFactory(name="Wang Fang", mobile="13912345678", email="Wang.Fang@Example.com", unit=store,
-                       roles=[roles["salesperson"]])
-    UserFactory(name="Li Qiang", mobile="13987654321", unit=store, roles=[roles["salesperson"]])
-    db.session.commit()
-    return user
-
-
-def login(client: FlaskClient, identifier: str, password: str, next_url: str | None = None) -> Any:
-    url = "/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"identifier": identifier, "password": password, "csrf_token": csrf(client)})
-
-
-def error_text(resp: Any) -> str:
-    match = re.search(r'id="login-error">([^<]*)<', resp.get_data(as_text=True))
-    return match.group(1).strip() if match else ""
-
-
-def signed_in_as(client: FlaskClient) -> str | None:
-    resp = client.get("/")
-    if resp.status_code != 200:
-        return None
-    match = re.search(r'id="welcome">([^<]*)<', resp.get_data(as_text=True))
-    return match.group(1).strip() if match else None
 
 
 def fresh_client(app: Flask) -> FlaskClient:

@@ -17,9 +17,8 @@ from crm.auth import services as auth_services
 from crm.extensions import db
 from crm.org import services as org_services
 from crm.org.models import User
-from tests.auth import test_login
-from tests.auth.test_login import login
-from tests.auth.test_login import signed_in_as
+from tests.auth.conftest import login
+from tests.auth.conftest import signed_in_as
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
 from tests.conftest import make_test_app
@@ -27,7 +26,6 @@ from tests.factories import PASSWORD
 from tests.factories import UserFactory
 
 WELCOME = "Welcome, Wang Fang"
-fang = test_login.fang  # the fixture: a user with a mobile number and an e-mail
 
 
 def _client(app: Flask) -> FlaskClient:

@@ -16,18 +16,16 @@ from flask.testing import FlaskClient
 
 from crm.extensions import db
 from crm.org.models import User
-from tests.auth import test_login
-from tests.auth.test_login import LOCKED
-from tests.auth.test_login import START
-from tests.auth.test_login import WRONG
-from tests.auth.test_login import error_text
-from tests.auth.test_login import login
+from tests.auth.conftest import LOCKED
+from tests.auth.conftest import START
+from tests.auth.conftest import WRONG
+from tests.auth.conftest import error_text
+from tests.auth.conftest import login
 from tests.conftest import RequestIsolatedClient
 from tests.conftest import csrf
 from tests.conftest import make_test_app
 from tests.factories import PASSWORD
 
-fang = test_login.fang  # the fixture: Wang Fang, 13912345678 / Wang.Fang@Example.com; Li Qiang 13987654321
 ADDRESS_LOCKED = "Too many failed log-ins from your network. Try again in 15 minutes."
 
 

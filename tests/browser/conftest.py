@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from crm.config import Config
 from crm.extensions import db
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -22,6 +23,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SUPERVISOR = "13800000102"  # 郑主管 (demo data)
+REP = "13800000103"  # 王芳
 
 
 @pytest.fixture(autouse=True)
@@ -100,3 +103,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
+
+
+def login(page: Any, base: str, mobile: str) -> None:
+    """Sign in through the log-in page as a demo user (seed-demo's password)."""
+    page.goto(f"{base}/login")
+    page.fill("#identifier", mobile)
+    page.fill("#password", Config.DEMO_PASSWORD)
+    page.click("#login-button")

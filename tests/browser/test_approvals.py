@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from crm.approvals import services
-from crm.config import Config
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import runtime
@@ -21,14 +20,14 @@ from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
 from tests.approvals.conftest import DATA
 from tests.approvals.conftest import EXPENSES
+from tests.browser.conftest import REP
+from tests.browser.conftest import SUPERVISOR
+from tests.browser.conftest import login
 from tests.browser.conftest import serve
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
 
 pytestmark = pytest.mark.browser
-
-SUPERVISOR = "13800000102"  # 郑主管
-REP = "13800000103"  # 王芳
 
 
 @pytest.fixture
@@ -52,13 +51,6 @@ def approval_server(tmp_path: Path) -> Iterator[str]:
             db.session.commit()
         with serve(app) as base_url:
             yield base_url
-
-
-def login(page: Any, base: str, mobile: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#identifier", mobile)
-    page.fill("#password", Config.DEMO_PASSWORD)
-    page.click("#login-button")
 
 
 def test_supervisor_approves_from_the_queue_and_the_requester_sees_it(approval_server: str, browser: Any) -> None:

@@ -26,10 +26,10 @@ from crm.org.models import OrgUnit
 from crm.org.models import User
 from crm.workflow.models import ProcessInstance
 from tests.browser.conftest import serve
+from tests.conftest import deploy_inbox_process
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
+from tests.conftest import start_review
 
 pytestmark = pytest.mark.browser
 

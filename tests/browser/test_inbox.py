@@ -3,7 +3,7 @@ mistake, reads the message next to the field, fixes it, completes the task and n
 My tasks.
 
 Like test_smoke.py: an app of its own on its own database with the demo data, served by werkzeug in a
-thread, driven by Debian's Chromium. The inbox test process (tests/inbox/data) is deployed into that
+thread, driven by Debian's Chromium. The inbox test process (tests/data) is deployed into that
 database and one instance started in the demo store 天猫旗舰店, whose supervisors are the candidates of
 its "Supervisor" lane."""
 
@@ -20,10 +20,10 @@ from crm.config import Config
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from tests.browser.conftest import serve
+from tests.conftest import deploy_inbox_process
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
+from tests.conftest import start_review
 
 pytestmark = pytest.mark.browser
 

@@ -17,12 +17,12 @@ from crm.extensions import db
 from crm.org.models import User
 from crm.sales.catalog.models import Product
 from crm.sales.quotes import services as quote_services
+from tests.browser.conftest import REP
+from tests.browser.conftest import login
 from tests.browser.conftest import serve
-from tests.browser.test_approvals import REP
-from tests.browser.test_approvals import login
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
-from tests.customers.support import make_customer
+from tests.factories import make_customer
 
 pytestmark = pytest.mark.browser
 FINANCE, WAREHOUSE, LOGISTICS = "13800000105", "13800000106", "13800000109"

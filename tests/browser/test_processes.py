@@ -22,9 +22,9 @@ from crm.workflow.deploy import current_definitions
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import HumanTask
 from tests.browser.conftest import serve
+from tests.conftest import chain
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
-from tests.processes.conftest import chain
 
 pytestmark = pytest.mark.browser
 

@@ -19,13 +19,13 @@ from crm.sales.opportunities import services as opportunity_services
 from crm.sales.quotes import services as quote_services
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
+from tests.browser.conftest import REP
+from tests.browser.conftest import SUPERVISOR
+from tests.browser.conftest import login
 from tests.browser.conftest import serve
-from tests.browser.test_approvals import REP
-from tests.browser.test_approvals import SUPERVISOR
-from tests.browser.test_approvals import login
 from tests.conftest import isolated_database
 from tests.conftest import make_test_app
-from tests.customers.support import make_customer
+from tests.factories import make_customer
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,7 @@ def quote_server(tmp_path: Path) -> Iterator[str]:
             earlier = quote_services.create_quote({"customer_id": customer.id, "lines": [
                 {"product_id": product.id, "quantity": 50, "unit_price": "74.10"}]}, actor=rep)
             quote_services.submit_quote(earlier.id, actor=rep)  # 95 %: approved at once
-            from tests.sales.quote_support import sell
+            from tests.sales.conftest import sell
 
             sell(rep, earlier)  # ordered and signed: now the customer's history
             pipeline = opportunity_services.save_pipeline(None, {"name": "批发", "store_id": rep.store_id, "stages": [

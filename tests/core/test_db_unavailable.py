@@ -24,12 +24,11 @@ from crm.auth.services import create_token
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
+from tests.conftest import committed_app
 from tests.conftest import csrf
+from tests.conftest import requires_postgres
 
-pytestmark = requires_postgres("ending a backend needs PostgreSQL")
+pytestmark = [requires_postgres("ending a backend needs PostgreSQL"), pytest.mark.committed]
 
 
 @pytest.fixture(scope="module")

@@ -3,51 +3,20 @@ Decimals and times keep their format), and the readers stay within the row and c
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from datetime import UTC
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
 
 from crm.core import tabular
 from crm.core.errors import ValidationFailed
 from crm.core.workbook_guard import TooManyColumns
 from crm.core.workbook_guard import TooManyRows
-
-PAYLOADS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1+1)", '=HYPERLINK("http://x","y")', "\t=1", "\r=1"]
-STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
-
-
-def cells_of(body: bytes, fmt: str) -> list[Any]:
-    """Every cell of an exported file, read back as a spreadsheet program would get it; asserts that no
-    XLSX cell is a formula."""
-    if fmt == "csv":
-        text = body.decode("utf-8")
-        assert text.startswith("\ufeff")
-        return [c for row in csv.reader(io.StringIO(text[1:])) for c in row]
-    sheet = load_workbook(io.BytesIO(body)).active
-    cells = [c for row in sheet.iter_rows() for c in row]
-    assert all(c.data_type != "f" for c in cells), [c.value for c in cells if c.data_type == "f"]
-    return [c.value for c in cells]
-
-
-def assert_inert(body: bytes, fmt: str, payloads: list[str] = PAYLOADS) -> list[Any]:
-    """No text cell starts as a formula would (a bare number excepted), and every payload is there, quoted."""
-    values = cells_of(body, fmt)
-    texts = [v.replace("\r\n", "\r").replace("\n", "\r") if isinstance(v, str) else v for v in values]
-    for value in texts:
-        if isinstance(value, str) and value.startswith(STARTS):
-            assert NUMBER.fullmatch(value), f"live formula text {value!r}"
-    for payload in payloads:
-        assert "'" + payload.replace("\n", "\r") in texts or any(
-            isinstance(v, str) and v.startswith("'") and payload in v for v in texts), f"{payload!r} missing"
-    return values
+from tests.core.conftest import PAYLOADS
+from tests.core.conftest import assert_inert
+from tests.core.conftest import cells_of
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

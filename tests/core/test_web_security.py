@@ -18,13 +18,11 @@ from crm.auth.services import create_token
 from crm.core.web import safe_next
 from crm.extensions import db
 from crm.org.models import User
-from tests.auth import test_login
-from tests.auth.test_login import login
+from tests.auth.conftest import login
 from tests.conftest import csrf
 from tests.factories import PASSWORD
 from tests.factories import Org
 
-fang = test_login.fang  # the fixture: a salesperson with a mobile number and an e-mail
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the server sees in `next` after the query string or form is decoded once.

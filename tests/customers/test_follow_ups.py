@@ -19,8 +19,8 @@ from crm.customers.models import FollowUp
 from crm.customers.services import follow_ups
 from crm.extensions import db
 from crm.workflow.models import UnmatchedMessage
-from tests.customers.support import make_customer
 from tests.factories import Org
+from tests.factories import make_customer
 
 
 def test_recording_updates_the_customer_and_sends_the_message(org: Org) -> None:

@@ -25,7 +25,7 @@ from crm.customers.models import Customer
 from crm.customers.models import ImportJob
 from crm.customers.models import ImportStatus
 from crm.extensions import db
-from tests.api.conftest import assert_problem
+from tests.conftest import assert_problem
 from tests.conftest import csrf
 from tests.factories import Org
 

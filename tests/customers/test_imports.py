@@ -21,8 +21,8 @@ from crm.customers.models import ImportStatus
 from crm.customers.services import follow_ups
 from crm.customers.services import merge
 from crm.extensions import db
-from tests.customers.support import make_customer
 from tests.factories import Org
+from tests.factories import make_customer
 
 HEADER = ["客户名称", "手机号", "微信号", "Province", "Owner mobile", "Notes"]
 

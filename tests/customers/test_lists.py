@@ -16,8 +16,8 @@ from crm.customers import exports
 from crm.customers import queries
 from crm.customers import services
 from crm.customers.services import follow_ups
-from tests.customers.support import make_customer
 from tests.factories import Org
+from tests.factories import make_customer
 
 
 def ids(actor, **args) -> list[int]:

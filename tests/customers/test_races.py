@@ -18,11 +18,10 @@ from crm.customers import services
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
 
-pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture

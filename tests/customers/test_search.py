@@ -9,8 +9,8 @@ from werkzeug.datastructures import MultiDict
 
 from crm.customers import queries
 from crm.extensions import db
-from tests.customers.support import make_customer
 from tests.factories import Org
+from tests.factories import make_customer
 
 
 def ids(actor, q: str) -> list[int]:

@@ -22,9 +22,9 @@ from crm.customers.models import Customer
 from crm.customers.models import TeamAccess
 from crm.extensions import db
 from crm.org import services as org_services
-from tests.customers.support import make_customer
-from tests.customers.support import mobile
 from tests.factories import Org
+from tests.factories import make_customer
+from tests.factories import mobile
 
 
 @pytest.mark.parametrize("typed", ["138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "0086 13800138000",

@@ -16,9 +16,9 @@ from crm.customers.models import Customer
 from crm.customers.models import ImportJob
 from crm.extensions import db
 from tests.conftest import csrf
-from tests.customers.support import make_customer
-from tests.customers.support import mobile
 from tests.factories import Org
+from tests.factories import make_customer
+from tests.factories import mobile
 
 
 def test_list_page_with_filters_columns_and_count(client: Any, login_as: Any, org: Org) -> None:

@@ -19,8 +19,6 @@ from crm.highseas.models import HighSeasMove
 from crm.notify.models import Notification
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
-from tests.api.conftest import call  # noqa: F401  (API fixtures)
-from tests.api.conftest import token  # noqa: F401
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 _seq = count(1)

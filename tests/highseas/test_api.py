@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from crm.extensions import db
-from tests.api.conftest import assert_problem
-from tests.api.conftest import grant
+from tests.conftest import assert_problem
+from tests.conftest import grant
 from tests.highseas.conftest import make_customer
 from tests.highseas.conftest import set_pool
 

@@ -28,11 +28,10 @@ from crm.highseas.models import HighSeasMove
 from crm.org.models import User
 from crm.workflow.deploy import PROCESS_DIR
 from crm.workflow.deploy import deploy_directory
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
 
-pytestmark = requires_postgres("a real race needs PostgreSQL (row locks)")
+pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pytest.mark.committed]
 
 
 @pytest.fixture

@@ -1,40 +1,15 @@
-"""Inbox fixtures: the standard org (tests/factories.py), the inbox test process deployed, uploads in a
-temporary folder, and `review(store, ...)` starting an instance whose open task it returns."""
+"""Inbox test support: the inbox test process, `inbox`, `review(store, ...)` and `uploads` are
+tests/conftest.py's (the task tests in tests/workflow/tasks use them too); here attachments always go to
+a temporary folder."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from crm.extensions import db
-from tests.api.conftest import call  # noqa: F401  (the API tests' fixtures: call, token)
-from tests.api.conftest import token  # noqa: F401
-from tests.factories import Org
-from tests.inbox.support import deploy_inbox_process
-from tests.inbox.support import start_review
-
 
 @pytest.fixture(autouse=True)
-def uploads(app: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_DIR", str(folder))
-    monkeypatch.setitem(app.config, "TASK_ATTACHMENT_MAX_BYTES", 2048)
-    return folder
-
-
-@pytest.fixture
-def inbox(org: Org) -> Org:
-    deploy_inbox_process()
-    db.session.commit()
-    return org
-
-
-@pytest.fixture
-def review(inbox: Org) -> Any:
-    def _start(store: Any = None, **kwargs: Any) -> Any:
-        task = start_review(store or inbox.store_a, **kwargs)
-        db.session.commit()
-        return task
-
-    return _start
+def uploads(uploads: Path) -> Path:
+    """Task attachments go to a temporary folder in every test here (tests/conftest.py's `uploads`)."""
+    return uploads

@@ -13,8 +13,8 @@ from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
 from crm.workflow.tasks import files as task_files
 from crm.workflow.tasks import services as tasks
-from tests.api.conftest import assert_problem
-from tests.api.conftest import grant
+from tests.conftest import assert_problem
+from tests.conftest import grant
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
 VALID = {"amount": "1234.5", "quantity": 3, "decision": "reject", "lines": [{"product": "Pallet", "qty": 2}]}

@@ -188,8 +188,8 @@ def test_roles_users_time_window_and_read_receipts(org):
 
 
 def test_a_new_inbox_task_notifies_its_candidates(org):
-    from tests.inbox.support import deploy_inbox_process
-    from tests.inbox.support import start_review
+    from tests.conftest import deploy_inbox_process
+    from tests.conftest import start_review
 
     deploy_inbox_process()
     task = start_review(org.store_a, order_no="SO-77", candidates=[org.a_rep2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crm.extensions import db
-from tests.org.test_views import post
+from tests.conftest import post
 
 JUNK = ["", "0", "-1", "abc", "1.5", "٣", "\x00", "' OR 1=1 --", "%_", "9" * 40]
 

@@ -13,11 +13,11 @@ from crm.workflow import runtime
 from crm.workflow.deploy import current_definitions
 from crm.workflow.models import InstanceStatus
 from crm.workflow.runtime import StepFailed
-from tests.api.conftest import assert_problem
-from tests.api.conftest import grant
+from tests.conftest import assert_problem
+from tests.conftest import chain
+from tests.conftest import grant
 from tests.factories import UserFactory
-from tests.processes.conftest import chain
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import reload
 
 DATA = Path(__file__).parent / "data"
 

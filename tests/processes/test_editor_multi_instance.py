@@ -16,10 +16,10 @@ from crm.workflow.deploy import current_definitions
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
 from tests.conftest import csrf
-from tests.workflow.helpers import candidates
-from tests.workflow.helpers import data
-from tests.workflow.helpers import reload
-from tests.workflow.helpers import tasks
+from tests.workflow.conftest import candidates
+from tests.workflow.conftest import data
+from tests.workflow.conftest import reload
+from tests.workflow.conftest import tasks
 
 EDITOR_MI = Path(__file__).parent / "data" / "wf_browser_mi.bpmn"
 XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'

@@ -17,11 +17,11 @@ from crm.workflow.deploy import current_definitions
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from tests.workflow.conftest import DATA
-from tests.workflow.helpers import candidates
-from tests.workflow.helpers import data
-from tests.workflow.helpers import effects
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import candidates
+from tests.workflow.conftest import data
+from tests.workflow.conftest import effects
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
 
 PARENT = (DATA / "callact" / "wf_parent.bpmn").read_bytes()
 CHILD_V1 = (DATA / "callact" / "wf_child.bpmn").read_bytes()

@@ -9,19 +9,16 @@ wins, never both."""
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
 
 from crm.core.clock import utcnow
-from crm.core.errors import Conflict
 from crm.extensions import db
 from crm.workflow import registry
 from crm.workflow import runtime
@@ -29,14 +26,14 @@ from crm.workflow.deploy import deploy_directory
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import ProcessInstance
-from crm.workflow.models import TaskStatus
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
+from tests.conftest import committed_app
 from tests.conftest import make_test_app
+from tests.conftest import requires_postgres
 from tests.workflow.conftest import DATA
+from tests.workflow.conftest import _open_task_ids
+from tests.workflow.conftest import _race
 
-pytestmark = requires_postgres("concurrency needs PostgreSQL (row locks, SKIP LOCKED)")
+pytestmark = [requires_postgres("concurrency needs PostgreSQL (row locks, SKIP LOCKED)"), pytest.mark.committed]
 
 TIMERS = 200
 
@@ -120,50 +117,6 @@ def test_two_schedulers_fire_each_timer_exactly_once(shared):
 
 
 # (b), (c) two users at the same moment ---------------------------------------------------------------------
-def _race(app: Flask, calls: list[Any]) -> list[tuple[str, Any]]:
-    """Run each call — (task_id, actor_id) for complete_task, or a function — in its own thread, app
-    context and session, all released together; returns ("ok" | "conflict" | "error", detail) per call
-    (for a function, "ok" comes with what it returned)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[tuple[str, Any]] = [("none", "")] * len(calls)
-
-    def user(i: int, call: Any) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                if callable(call):
-                    result = call()
-                else:
-                    task_id, actor_id = call
-                    result = runtime.complete_task(task_id, {"by": actor_id}, actor_id=actor_id) and ""
-                db.session.commit()
-                outcomes[i] = ("ok", result)
-            except Conflict as exc:
-                db.session.rollback()
-                outcomes[i] = ("conflict", str(exc))
-            except BaseException as exc:  # noqa: BLE001
-                db.session.rollback()
-                outcomes[i] = ("error", repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=user, args=(i, call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-        assert not t.is_alive()
-    return outcomes
-
-
-def _open_task_ids(instance_id: int) -> dict[str, int]:
-    from crm.workflow.models import HumanTask
-
-    return {bpmn_id: task_id for task_id, bpmn_id in db.session.execute(
-        select(HumanTask.id, HumanTask.bpmn_id).where(HumanTask.instance_id == instance_id,
-                                                      HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])))}
-
-
 def test_two_users_completing_the_same_task_one_wins(shared):
     url, app, users = shared
     sup, manager = users["a_sup"], users["a_manager"]

@@ -20,9 +20,9 @@ from crm.workflow.deploy import deploy_directory
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from tests.workflow.conftest import DATA
-from tests.workflow.helpers import data
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import data
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
 
 MIWG = Path(os.environ.get("CRM_BPMN_CORPUS", "/work/shared/bpmn-corpus")) / "miwg"
 MIWG_FILES = sorted(MIWG.glob("*.bpmn")) if MIWG.is_dir() else []
@@ -345,7 +345,7 @@ def test_a_deep_diagram_is_refused_with_a_clear_message_or_deploys_and_runs(org:
     tree recursively on every start, cannot run it, so the deployment says so. A long chain it can run
     (400 tasks) deploys, starts and moves on."""
     from crm.workflow.admin.definitions import MAX_DIAGRAM_BYTES
-    from tests.processes.conftest import chain
+    from tests.conftest import chain
 
     xml = chain("wf_deep", *(f"s{i}" for i in range(6000))).encode()
     assert len(xml) < MAX_DIAGRAM_BYTES

@@ -13,10 +13,10 @@ from crm.workflow.admin import repair
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import UnmatchedMessage
-from tests.workflow.helpers import data
-from tests.workflow.helpers import kinds
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
+from tests.workflow.conftest import data
+from tests.workflow.conftest import kinds
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
 
 
 @pytest.fixture

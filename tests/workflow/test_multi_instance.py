@@ -11,10 +11,10 @@ from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
-from tests.workflow.helpers import candidates
-from tests.workflow.helpers import data
-from tests.workflow.helpers import reload
-from tests.workflow.helpers import tasks
+from tests.workflow.conftest import candidates
+from tests.workflow.conftest import data
+from tests.workflow.conftest import reload
+from tests.workflow.conftest import tasks
 
 
 @pytest.fixture

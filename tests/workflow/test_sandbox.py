@@ -22,7 +22,7 @@ from crm.workflow import sandbox
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
 from crm.workflow.runtime import StepFailed
-from tests.api.conftest import grant
+from tests.conftest import grant
 from tests.factories import UserFactory
 
 CANARY = "sandbox-canary-7f3a9c"

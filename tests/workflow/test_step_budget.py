@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from time import monotonic
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 
@@ -21,29 +20,11 @@ from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
 from crm.workflow.runtime import StepFailed
 from tests import factories
-from tests.workflow.helpers import kinds
-from tests.workflow.helpers import one_task
+from tests.workflow.conftest import _diagram
+from tests.workflow.conftest import kinds
+from tests.workflow.conftest import one_task
 
 BUDGET = 0.5
-
-
-def _diagram(key: str, script: str, *, wait_first: bool = False) -> bytes:
-    """start -> [wait: a user task] -> loop: the script -> done: a user task -> end."""
-    nodes = ["start", *(["wait"] if wait_first else []), "loop", "done", "end"]
-    flows = "".join(f'<bpmn:sequenceFlow id="f_{a}_{b}" sourceRef="{a}" targetRef="{b}"/>\n'
-                    for a, b in zip(nodes, nodes[1:], strict=False))
-    assignee = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="assignee" '
-                'value="initiator_id"/></spiffworkflow:properties></bpmn:extensionElements>')
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="D" targetNamespace="http://x">\n'
-        f'<bpmn:process id="{key}" name="Loop" isExecutable="true"><bpmn:startEvent id="start"/>\n'
-        + (f'<bpmn:userTask id="wait" name="Wait">{assignee}</bpmn:userTask>\n' if wait_first else "")
-        + f'<bpmn:scriptTask id="loop" name="Loop"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>\n'
-        f'<bpmn:userTask id="done" name="Done">{assignee}</bpmn:userTask>\n<bpmn:endEvent id="end"/>\n'
-        f'{flows}</bpmn:process></bpmn:definitions>\n'
-    ).encode()
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ from crm.workflow import runtime
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessInstance
-from tests.committed import committed_app
-from tests.committed import db_session  # noqa: F401  (turns the savepointed session off)
-from tests.committed import requires_postgres
-from tests.workflow.helpers import one_task
-from tests.workflow.test_step_budget import _diagram
+from tests.conftest import committed_app
+from tests.conftest import requires_postgres
+from tests.workflow.conftest import _diagram
+from tests.workflow.conftest import one_task
 
-pytestmark = requires_postgres("row locks and idle transactions are PostgreSQL's")
+pytestmark = [requires_postgres("row locks and idle transactions are PostgreSQL's"), pytest.mark.committed]
 
 
 @pytest.fixture(scope="module")

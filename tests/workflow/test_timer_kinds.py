@@ -14,10 +14,10 @@ from crm.extensions import db
 from crm.workflow import runtime
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
-from tests.workflow.helpers import effects
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
-from tests.workflow.helpers import tasks
+from tests.workflow.conftest import effects
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
+from tests.workflow.conftest import tasks
 
 T0 = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)
 DEADLINE = "2031-03-01T20:00:00+08:00"  # 12:00 UTC, four hours after T0

@@ -17,12 +17,12 @@ from crm.workflow import runtime
 from crm.workflow.admin import repair
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
-from tests.workflow.helpers import candidates
-from tests.workflow.helpers import effects
-from tests.workflow.helpers import kinds
-from tests.workflow.helpers import one_task
-from tests.workflow.helpers import reload
-from tests.workflow.helpers import tasks
+from tests.workflow.conftest import candidates
+from tests.workflow.conftest import effects
+from tests.workflow.conftest import kinds
+from tests.workflow.conftest import one_task
+from tests.workflow.conftest import reload
+from tests.workflow.conftest import tasks
 
 
 @pytest.fixture
