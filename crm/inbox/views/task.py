@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -57,37 +58,21 @@ def _render(
     if page.form is not None:
         shown = form_raw if form_raw is not None else forms.initial_values(page.form, page.data, task.draft)
         values, rows = forms.display_values(page.form, shown)
+    shown = {f.name: getattr(page, f.name) for f in fields(page)}  # the read model, as the template names it
     return render_template(
         "inbox/task.html",
-        task=task,
+        **shown,
         instance=task.instance,
-        store_name=page.store_name,
-        process_name=page.process_name,
-        names=page.names,
-        candidate_ids=page.candidate_ids,
-        events=page.events,
         event_names=page.names,
         event_label=event_label,
         field_labels=FIELD_LABELS,
         priority_labels=PRIORITY_LABELS,
-        comments=page.comments,
-        attachments=page.attachments,
         attachment_by_id={a.id: a for a in page.attachments},
-        form=page.form,
-        form_problem=page.form_problem,
         values=values,
         rows=rows,
         form_errors=form_errors or {},
         errors=errors or {},
         alert=alert,
-        can_complete=page.can_complete,
-        can_claim=page.can_claim,
-        can_release=page.can_release,
-        is_delegate=page.is_delegate,
-        can_manage=page.can_manage,
-        can_follow_up=page.can_follow_up,
-        assignable=page.assignable,
-        may_hand_over=page.may_hand_over,
         now=datetime.now(tz()),
     ), status
 
