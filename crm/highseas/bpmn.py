@@ -66,7 +66,7 @@ def _own(ctx: OperatorContext, claim_id: Any) -> int:
 
 @registry.operator("highseas.claim_approved")
 def claim_approved(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
-    return services.claim_approved(_own(ctx, claim_id), ctx.actor_id)
+    return services.claim_approved(_own(ctx, claim_id), ctx.actor())
 
 
 @registry.operator("highseas.claim_rejected")

@@ -294,7 +294,7 @@ def _claim(claim_id: int) -> HighSeasClaim:
     return claim
 
 
-def claim_approved(claim_id: int, actor_id: int | None) -> dict[str, Any]:
+def claim_approved(claim_id: int, actor: User | None) -> dict[str, Any]:
     """The approval chain said yes: the applicant owns the customer, the visit deadline starts."""
     claim = _claim(claim_id)
     customer = lock_customer(claim.customer_id)
@@ -313,7 +313,8 @@ def claim_approved(claim_id: int, actor_id: int | None) -> dict[str, Any]:
                store_id=customer.store_id)
         return {"owner_set": False}
     if customer.owner_id is None:
-        _set_owner(customer, claim.applicant_id, MoveKind.CLAIMED, claim.reason, actor_id=actor_id)
+        _set_owner(customer, claim.applicant_id, MoveKind.CLAIMED, claim.reason,
+                   actor_id=actor.id if actor else None)
     claim.status = ClaimStatus.VISITING
     claim.visit_due_at = now + timedelta(days=pool.return_visit_days)
     db.session.flush()

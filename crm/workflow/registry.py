@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
+
+if TYPE_CHECKING:
+    from crm.org.models import User
 
 OperatorFn = Callable[..., Any]
 
@@ -30,6 +34,16 @@ class OperatorContext:
     actor_id: int | None  # the user whose action runs the step; None for timers and messages from jobs
     task_bpmn_id: str
     data: dict[str, Any]  # a copy of the task's data: read, don't write (return values instead)
+
+    def actor(self) -> User | None:
+        """The user whose action runs the step, for the services an operator calls (they take `actor:
+        User`; the id stays inside the engine's adapter). None for timers and messages from jobs."""
+        if self.actor_id is None:
+            return None
+        from crm.extensions import db
+        from crm.org.models import User as UserModel
+
+        return db.session.get(UserModel, self.actor_id)
 
 
 _operators: dict[str, OperatorFn] = {}

@@ -54,7 +54,7 @@ def record_receipt(ctx: OperatorContext, auto: bool = False) -> dict[str, Any]:
 
 @registry.operator("sales.record_refund")
 def record_refund(ctx: OperatorContext) -> dict[str, Any]:
-    order = order_services.apply_refund(_order_id(ctx), ctx.data, ctx.actor_id)
+    order = order_services.apply_refund(_order_id(ctx), ctx.data, ctx.actor())
     return {"refunded": order.refunded_amount}
 
 

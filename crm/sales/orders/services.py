@@ -396,7 +396,7 @@ def apply_receipt(order_id: int | None, data: dict[str, Any], *, auto: bool) -> 
     return order
 
 
-def apply_refund(order_id: int | None, data: dict[str, Any], actor_id: int | None) -> Order:
+def apply_refund(order_id: int | None, data: dict[str, Any], actor: User | None) -> Order:
     """Finance refunded what was collected (the full amount: collections are full payments for now)."""
     order = _of_step(order_id)
     amount = order.paid_amount - order.refunded_amount
@@ -404,7 +404,8 @@ def apply_refund(order_id: int | None, data: dict[str, Any], actor_id: int | Non
         order.payments.append(OrderPayment(
             order_id=order.id, store_id=order.store_id, kind=PaymentKind.REFUND, amount=amount,
             reference=str(data.get("reference") or "").strip()[:100] or None,
-            note=str(data.get("note") or "").strip()[:500] or None, recorded_by_id=actor_id, recorded_at=utcnow()))
+            note=str(data.get("note") or "").strip()[:500] or None, recorded_by_id=actor.id if actor else None,
+            recorded_at=utcnow()))
         order.refunded_amount = order.refunded_amount + amount
     return order
 

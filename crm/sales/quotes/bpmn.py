@@ -31,7 +31,7 @@ def set_quote_status(ctx: OperatorContext, status: str) -> dict[str, Any]:
     if ctx.object_type != "quote" or ctx.object_id is None:
         raise ValueError("sales.set_quote_status needs an instance of a quote")
     comment = _rejection_comment(ctx.data) if status == "rejected" else None
-    quote = quote_services.set_quote_status(ctx.object_id, status, comment=comment, actor_id=ctx.actor_id)
+    quote = quote_services.set_quote_status(ctx.object_id, status, comment=comment)
     return {"status": quote.status.value}
 
 

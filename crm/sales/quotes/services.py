@@ -247,7 +247,7 @@ def submit_quote(quote_id: Any, *, actor: User) -> Quote:
     return quote
 
 
-def set_quote_status(quote_id: int, status: str, *, comment: str | None = None, actor_id: int | None = None) -> Quote:
+def set_quote_status(quote_id: int, status: str, *, comment: str | None = None) -> Quote:
     """The projection of the process onto the quote (the operator's side; no permission check: the
     process decided)."""
     quote = db.session.get(Quote, quote_id)

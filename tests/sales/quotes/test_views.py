@@ -142,7 +142,7 @@ def test_a_revised_quote_names_the_version_it_replaced(org, products, customers,
     from crm.sales.quotes import services as quote_services
 
     quote = submitted(org.a_rep1, customers["a"], line(products["p100"], "85.00"))
-    quote_services.set_quote_status(quote.id, "rejected", comment="too low", actor_id=org.a_sup.id)
+    quote_services.set_quote_status(quote.id, "rejected", comment="too low")
     v2 = quote_services.revise_quote(quote.id, actor=org.a_rep1)
     db.session.commit()
     page = login_as(org.a_rep1).get(f"/quotes/{v2.id}").get_data(as_text=True)
