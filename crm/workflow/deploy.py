@@ -227,10 +227,15 @@ def condition_holds(key: str, gateway_id: str, target_id: str, data: dict[str, A
     """Would the current version of `key` take the flow from `gateway_id` to `target_id` with `data`?
     The diagram's own condition, evaluated in the sandbox: application code asks the diagram instead of
     re-typing a rule it owns (a process owner who edits the condition changes both). False when the
-    flow has no condition."""
+    flow has no condition. To ask several times, read the condition once (`flow_condition`) and
+    `evaluate_condition` it."""
+    return evaluate_condition(flow_condition(key, gateway_id, target_id), data)
+
+
+def evaluate_condition(condition: str | None, data: dict[str, Any]) -> bool:
+    """A condition read from a diagram, evaluated in the sandbox against `data` (None: False)."""
     from crm.workflow.engine import script_engine
 
-    condition = flow_condition(key, gateway_id, target_id)
     if condition is None:
         return False
     return bool(script_engine().environment.evaluate(condition, dict(data)))

@@ -102,9 +102,10 @@ class SandboxEnvironment(TaskDataEnvironment):
             self._remove_globals_and_functions_from_context(context, external_context)
         return True
 
-    @property
-    def _fixed(self) -> dict[str, Any]:
-        return {"__builtins__": self.globals["__builtins__"], **sandbox.GUARDS}
+    def __init__(self, environment_globals: dict[str, Any]) -> None:
+        super().__init__(environment_globals)
+        # Applied last on every evaluation, built once.
+        self._fixed = {"__builtins__": self.globals["__builtins__"], **sandbox.GUARDS}
 
 
 class OperatorFailed(Exception):

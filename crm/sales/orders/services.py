@@ -18,6 +18,7 @@ The pipeline's own writes (status projection, contract, outbound, shipment, rece
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -171,46 +172,61 @@ def create_from_quote(quote_id: Any, data: dict[str, Any], *, actor: User) -> Or
     return _start(order, actor)
 
 
-def _direct_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
-    lines = quote_services._parse_lines(raw, errors)  # the quotes' validation: products on shelf, quantities
+def _direct_lines(raw: Any, errors: dict[str, str], audit: DiscountAudit) -> list[dict[str, Any]]:
+    lines = quote_services.parse_lines(raw, errors)  # the quotes' validation: products on shelf, quantities
     out = []
     for i, line in enumerate(lines):
         product: Product | None = line["product"]
         if product is None or line["unit_price"] is None or not line["quantity"]:
             continue
         line_rate = rate(line["unit_price"], product.list_price)
-        if line_rate is not None and _needs_audit(line_rate):
-            errors[f"lines.{i}.unit_price"] = _audit_message()
+        if line_rate is not None and audit.needs(line_rate):
+            errors[f"lines.{i}.unit_price"] = audit.message()
         out.append({"product_id": product.id, "quantity": line["quantity"], "list_price": product.list_price,
                     "unit_price": line["unit_price"], "cost_price": product.cost_price})
     return out
 
 
-def _needs_audit(line_rate: Decimal) -> bool:
-    return deploy.condition_holds(*DISCOUNT_AUDIT, {"min_rate": float(line_rate)})
+@dataclass(frozen=True)
+class DiscountAudit:
+    """The quote approval diagram's rule for the discount audit (the condition on the flow that sends a
+    quote to it), read once per order and asked per line and for the whole order."""
+
+    condition: str | None
+
+    def needs(self, line_rate: Decimal) -> bool:
+        return deploy.evaluate_condition(self.condition, {"min_rate": float(line_rate)})
+
+    @property
+    def threshold(self) -> Decimal | None:
+        """The rate under which the audit applies, when the condition says it plainly (`min_rate < 0.90`);
+        None for any other condition (`needs` still asks the diagram)."""
+        try:
+            node = ast.parse(self.condition or "", mode="eval").body
+        except SyntaxError:
+            return None
+        if (isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "min_rate"
+                and len(node.ops) == 1 and isinstance(node.ops[0], ast.Lt)
+                and isinstance(node.comparators[0], ast.Constant)
+                and isinstance(node.comparators[0].value, (int, float))):
+            return Decimal(str(node.comparators[0].value))
+        return None
+
+    def message(self) -> str:
+        threshold = self.threshold
+        if threshold is None:
+            return str(_l("This discount needs the discount audit: make a quote and have it approved."))
+        return str(_l("Under %(rate)s of the list price a discount audit is needed: make a quote and have it "
+                      "approved.", rate=f"{threshold:.0%}".replace("%", " %")))
 
 
-def _audit_message() -> str:
-    threshold = audit_threshold()
-    if threshold is None:
-        return str(_l("This discount needs the discount audit: make a quote and have it approved."))
-    return str(_l("Under %(rate)s of the list price a discount audit is needed: make a quote and have it approved.",
-                  rate=f"{threshold:.0%}".replace("%", " %")))
+def discount_audit() -> DiscountAudit:
+    return DiscountAudit(deploy.flow_condition(*DISCOUNT_AUDIT))
 
 
 def audit_threshold() -> Decimal | None:
-    """The rate under which the discount audit applies, when the diagram's condition says it plainly
-    (`min_rate < 0.90`); None for any other condition (the check still asks the diagram)."""
-    condition = deploy.flow_condition(*DISCOUNT_AUDIT)
-    try:
-        node = ast.parse(condition or "", mode="eval").body
-    except SyntaxError:
-        return None
-    if (isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "min_rate"
-            and len(node.ops) == 1 and isinstance(node.ops[0], ast.Lt) and isinstance(node.comparators[0], ast.Constant)
-            and isinstance(node.comparators[0].value, (int, float))):
-        return Decimal(str(node.comparators[0].value))
-    return None
+    """The current diagram's audit threshold, when it states one (see `DiscountAudit.threshold`)."""
+    return discount_audit().threshold
 
 
 def create_direct(data: dict[str, Any], *, actor: User) -> Order:
@@ -224,13 +240,14 @@ def create_direct(data: dict[str, Any], *, actor: User) -> Order:
         customer = None
         errors["customer_id"] = str(_l("Choose one of your customers."))
     fields = _common(data, customer, errors)
-    lines = _direct_lines(data.get("lines"), errors)
+    audit = discount_audit()
+    lines = _direct_lines(data.get("lines"), errors, audit)
     if lines and not errors:
         total = sum(((ln["unit_price"] * ln["quantity"]) for ln in lines), Decimal("0"))
         list_total = sum(((ln["list_price"] * ln["quantity"]) for ln in lines), Decimal("0"))
         overall = rate(total, list_total)
-        if overall is not None and _needs_audit(overall):
-            errors["lines"] = _audit_message()
+        if overall is not None and audit.needs(overall):
+            errors["lines"] = audit.message()
     if errors:
         raise ValidationFailed(errors)
     assert customer is not None

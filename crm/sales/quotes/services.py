@@ -88,7 +88,7 @@ def _quantity(raw: Any, errors: dict[str, str], field: str) -> int:
         return 0
 
 
-def _parse_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+def parse_lines(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
     """Validated lines: on-shelf products, quantities, unit prices (Decimal); empty rows are skipped."""
     if not isinstance(raw, list | tuple):
         errors["lines"] = str(_l("Add at least one line."))
@@ -162,7 +162,7 @@ def create_quote(data: dict[str, Any], *, actor: User) -> Quote:
         errors["opportunity_id"] = str(_l("The opportunity is of another customer."))
     valid_until = _valid_until(data.get("valid_until"), errors)
     note = check_text(data.get("note"), errors, "note", max_length=2000, required=False) or None
-    lines = _parse_lines(data.get("lines"), errors)
+    lines = parse_lines(data.get("lines"), errors)
     if errors:
         raise ValidationFailed(errors)
     assert customer is not None and valid_until is not None
@@ -189,7 +189,7 @@ def update_quote(quote_id: Any, data: dict[str, Any], *, actor: User, lock_versi
     errors: dict[str, str] = {}
     valid_until = _valid_until(data.get("valid_until"), errors)
     note = check_text(data.get("note"), errors, "note", max_length=2000, required=False) or None
-    lines = _parse_lines(data.get("lines"), errors)
+    lines = parse_lines(data.get("lines"), errors)
     if errors:
         raise ValidationFailed(errors)
     assert valid_until is not None
