@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import socket
@@ -40,9 +41,10 @@ from bench.common import fmt
 from bench.common import fresh_schema
 from bench.common import make_app
 from bench.common import measure
+from crm.finance.demo import VOUCHER
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUESTS = 6  # per lifecycle: create, sign, payment, outbound, delivery, receipt
+REQUESTS = 9  # per lifecycle: create, sign, collection, its task, verification, order tasks, outbound, delivery, receipt
 
 
 def _loadavg() -> str:
@@ -66,7 +68,7 @@ def _setup(quotes: int) -> dict[str, Any]:
 
     deploy_directory()
     roles = ensure_default_roles()
-    for key in ("salesperson", "finance", "warehouse", "logistics"):
+    for key in ("salesperson", "finance", "warehouse", "logistics"):  # the rep records, finance verifies
         roles[key].permissions = sorted({*roles[key].permission_list, "api.use"})
     system = User(id=0, name="system")
     hq = services.create_unit({"kind": "hq", "name": "Bench HQ"}, actor=system)
@@ -207,11 +209,20 @@ class Api:
         self.port = port
         self.tokens = tokens
 
-    def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
+    def __call__(self, method: str, path: str, who: str, body: Any = None, *, files: Any = None) -> Any:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         headers = {"Authorization": f"Bearer {self.tokens[who]}", "Accept": "application/json"}
-        payload = None
-        if body is not None:
+        payload: Any = None
+        if files is not None:  # multipart: the plain fields of `body` and (field, name, bytes) files
+            boundary = "benchboundary7d1"
+            parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                     for k, v in (body or {}).items()]
+            parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+                      f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n"
+                      for field, name, content in files]
+            payload = b"".join(parts) + f"--{boundary}--\r\n".encode()
+            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+        elif body is not None:
             payload = json.dumps(body)
             headers["Content-Type"] = "application/json"
         conn.request(method, path, body=payload, headers=headers)
@@ -231,8 +242,16 @@ def lifecycle(api: Api, quote_id: int) -> int:
         return next(t["id"] for t in tasks if t["bpmn_id"] == bpmn_id)
 
     api("POST", f"/api/v1/tasks/{task('op_sign', order['tasks'])}/complete", "rep", {"data": {"contract_no": "B"}})
-    paid = api("POST", f"/api/v1/orders/{oid}/payments", "finance", {"method": "bank"})
-    out = api("POST", f"/api/v1/tasks/{task('op_outbound', paid['tasks'])}/complete", "warehouse",
+    # The money: the salesperson records it with a voucher, finance finds the verification and verifies it;
+    # the warehouse then finds the order's outbound.
+    collection = api("POST", f"/api/v1/orders/{oid}/collections", "rep", {"amount": order["total"],
+                                                                          "method": "bank_transfer"},
+                     files=[("vouchers", "slip.png", VOUCHER)])
+    verify = api("GET", f"/api/v1/tasks?view=group&object_type=collection&object_id={collection['id']}",
+                 "finance")["items"]
+    api("POST", f"/api/v1/tasks/{verify[0]['id']}/complete", "finance", {"data": {"verification": {"decision": "verify"}}})
+    paid = api("GET", f"/api/v1/orders/{oid}/tasks", "warehouse")
+    out = api("POST", f"/api/v1/tasks/{task('op_outbound', paid)}/complete", "warehouse",
               {"data": {"picked": [{"quantity": 10}, {"quantity": 5}]}})
     out = api("POST", f"/api/v1/tasks/{task('op_delivery', out['next_tasks'])}/complete", "logistics",
               {"data": {"carrier": "SF", "tracking_no": f"SF{oid}"}})
@@ -247,8 +266,13 @@ class InProcessApi(Api):
         self.client = client
         self.tokens = tokens
 
-    def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
-        resp = self.client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+    def __call__(self, method: str, path: str, who: str, body: Any = None, *, files: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        if files is not None:
+            data = {**(body or {}), **{field: (io.BytesIO(content), name) for field, name, content in files}}
+            resp = self.client.open(path, method=method, data=data, headers=headers, content_type="multipart/form-data")
+        else:
+            resp = self.client.open(path, method=method, json=body, headers=headers)
         if resp.status_code >= 300:
             raise RuntimeError(f"{method} {path} as {who}: {resp.status_code} {resp.get_data()[:300]!r}")
         return resp.get_json()
@@ -302,10 +326,10 @@ def trace(app: Any, ids: dict[str, Any], quotes: Any) -> None:
     log: list[str] = []
 
     class Traced(InProcessApi):
-        def __call__(self, method: str, path: str, who: str, body: Any = None) -> Any:
+        def __call__(self, method: str, path: str, who: str, body: Any = None, *, files: Any = None) -> Any:
             log.clear()
             start = time.perf_counter()
-            out = super().__call__(method, path, who, body)
+            out = super().__call__(method, path, who, body, files=files)
             print(f"=== {method} {path} as {who}: {len(log)} statements, {1000 * (time.perf_counter() - start):.1f} ms")
             for text in log:
                 print("   ", " ".join(text.split())[:160])

@@ -109,9 +109,12 @@ def seed_demo(if_empty: bool) -> None:
         customer_demo.seed(created["users"])
         opportunity_demo.seed_opportunities_and_quotes(created["users"])
         highseas_demo.seed()
+        from crm.finance import demo as finance_demo
         from crm.sales.orders import demo as order_demo
 
-        order_demo.seed(created["users"])  # deploys the processes: orders run through the real pipeline
+        # Deploys the processes: orders run through the real pipeline, and their money through finance.
+        order_demo.seed(created["users"], finance_demo.pay)
+        finance_demo.seed(created["users"])
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

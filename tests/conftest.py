@@ -440,6 +440,7 @@ def staff(org, roles):
     """Store A's back office (and one of store B, to show the inbox stays within the store)."""
     people = {
         "finance": UserFactory(name="A Finance", unit=org.units["store_a"], roles=[roles["finance"]]),
+        "finance2": UserFactory(name="A Finance Two", unit=org.units["store_a"], roles=[roles["finance"]]),
         "warehouse": UserFactory(name="A Warehouse", unit=org.units["store_a"], roles=[roles["warehouse"]]),
         "warehouse2": UserFactory(name="A Warehouse Two", unit=org.units["store_a"], roles=[roles["warehouse"]]),
         "logistics": UserFactory(name="A Logistics", unit=org.units["store_a"], roles=[roles["logistics"]]),
@@ -447,6 +448,47 @@ def staff(org, roles):
     }
     db.session.commit()
     return people
+
+
+def record_collection(order: Any, recorder: Any, amount: Any = None, **fields: Any) -> Any:
+    """A collection of `amount` (default: what is still due) recorded with one picture as its voucher."""
+    import io
+
+    from crm.finance.demo import VOUCHER
+    from crm.finance.payments import services as payment_services
+
+    db.session.refresh(order)
+    data = {"amount": str(amount if amount is not None else order.total - order.paid_amount),
+            "method": "bank_transfer", **fields}
+    payment = payment_services.record_collection(order.id, data, [("slip.png", io.BytesIO(VOUCHER))], actor=recorder)
+    db.session.commit()
+    return payment
+
+
+def verification_task(payment: Any, bpmn_id: str = "cv_verify") -> Any:
+    from crm.workflow.models import HumanTask
+    from crm.workflow.models import TaskStatus
+
+    return db.session.scalars(select(HumanTask).where(
+        HumanTask.object_type == "collection", HumanTask.object_id == payment.id, HumanTask.bpmn_id == bpmn_id,
+        HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))).one()
+
+
+def decide_collection(payment: Any, verifier: Any, decision: str = "verify", reason: str = "") -> None:
+    """Finance verifies (or rejects) a collection by completing its task, as the inbox does."""
+    from crm.workflow.tasks import services as tasks
+    from crm.workflow.tasks.services import JsonSubmission
+
+    body = {"decision": decision, **({"reason": reason} if reason else {})}
+    tasks.complete(verification_task(payment).id, JsonSubmission({"verification": body}), actor=verifier)
+    db.session.commit()
+
+
+def collect(order: Any, recorder: Any, verifier: Any, amount: Any = None) -> Any:
+    """Money in, as it comes: recorded with its voucher, then verified by another finance user."""
+    payment = record_collection(order, recorder, amount)
+    decide_collection(payment, verifier)
+    return payment
 
 
 # Process admin ----------------------------------------------------------------------------------------------

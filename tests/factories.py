@@ -126,7 +126,7 @@ def build_org(roles: dict[str, Any]) -> Org:
     return o
 
 
-ORDER_PERMISSIONS = {"order.view", "order.create", "order.cancel", "order.export", "order.record_payment"}
+ORDER_PERMISSIONS = {"order.view", "order.create", "order.cancel", "order.export"}
 
 
 def like_before_orders(org: Org) -> None:

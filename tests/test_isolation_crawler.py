@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+from decimal import Decimal
 from itertools import product
 from typing import Any
 
@@ -117,6 +118,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "pipeline_id": Outside(("pipeline:b",)),
     "store_id": Outside(("unit:store_b", "unit:store_c")),
     "claim_id": Outside(("hs_claim:b",)),
+    "payment_id": Outside(("payment:b",)),  # the finance ledger's collections and refunds
+    "voucher_id": Outside(("voucher:b",)),
     "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/leads/test_views.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
@@ -300,6 +303,20 @@ def world(org: Org) -> World:
     db.session.flush()
     secrets += [f"{SECRET}-Order-B", order_b.number]
     objects |= {"order:b": order_b}
+    # Finance: a verified collection of store B's order, with its voucher.
+    from crm.finance.payments.models import Payment
+    from crm.finance.payments.models import Voucher
+
+    payment_b = Payment(store_id=org.store_b.id, order_id=order_b.id, customer_id=customer_b.id, owner_id=org.b_rep.id,
+                        direction="in", kind="collection", status="verified", amount=Decimal("777.00"),
+                        method="alipay", paid_on=datetime.now(UTC).date(), payer=f"{SECRET}-Payer-B",
+                        reference=f"{SECRET}-Ref-B", recorded_by_id=org.b_rep.id)
+    payment_b.vouchers.append(Voucher(original_name=f"{SECRET}-Voucher-B.png", stored_name="finance/secret-b.png",
+                                      size=1, content_type="image/png"))
+    db.session.add(payment_b)
+    db.session.flush()
+    secrets += [payment_b.payer, payment_b.reference, f"{SECRET}-Voucher-B.png"]
+    objects |= {"payment:b": payment_b, "voucher:b": payment_b.vouchers[0]}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,

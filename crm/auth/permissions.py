@@ -111,7 +111,15 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "order.create": _l("Create contracting orders from approved quotes or directly"),
             "order.cancel": _l("Cancel orders before outbound, with a reason"),
             "order.export": _l("Export signed orders for statistics"),
-            "order.record_payment": _l("Record the full payment of an order (until Finance records collections)"),
+        },
+    },
+    "finance": {
+        "label": _l("Finance"),
+        "permissions": {
+            "finance.view": _l("See the receipts-and-payments ledger of the scope"),
+            "finance.export": _l("Export the ledger"),
+            "finance.collection.record": _l("Record collections of orders with their vouchers"),
+            "finance.collection.verify": _l("Verify or reject collections against their vouchers (never those they recorded)"),
         },
     },
     "opportunities": {

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC
+from datetime import date
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
     """Timezone-aware current time in UTC."""
     return datetime.now(UTC)
+
+
+# Days people type and read (a payment's date, "today" of a report) are days of the company's calendar.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> date:
+    """Today in the company's calendar (Asia/Shanghai)."""
+    return utcnow().astimezone(LOCAL_ZONE).date()

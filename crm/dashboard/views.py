@@ -12,6 +12,7 @@ from flask_login import login_required
 from crm.auth.permissions import SCOPE_LABELS
 from crm.auth.scopes import scope_context
 from crm.core import nav
+from crm.finance.ledger import queries as ledger_queries
 from crm.sales.orders import queries as order_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
@@ -23,11 +24,16 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 def home() -> Any:
     ctx = scope_context(current_user)
     shortcuts = [item for item in nav.nav_for(current_user, "admin")]
-    # Finance records collections on the order page; the pipeline gives them no task for it.
-    collections = order_queries.awaiting_collection(current_user) if current_user.can("order.record_payment") else None
+    # Collections are recorded on the order page (the pipeline waits for the money, no task asks for it);
+    # their verification is a task, and the home page says how much waits for it.
+    collections = (order_queries.awaiting_collection(current_user)
+                   if current_user.can("finance.collection.record") else None)
+    to_verify = (ledger_queries.waiting_for_verification(current_user)
+                 if current_user.can("finance.collection.verify") else None)
     return render_template(
         "dashboard/home.html",
         scope_labels=[str(SCOPE_LABELS[s]) for s in sorted(ctx.scopes)],
         shortcuts=shortcuts,
         collections=collections,
+        to_verify=to_verify,
     )

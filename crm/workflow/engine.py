@@ -34,6 +34,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from crm.core.clock import utcnow
+from crm.core.errors import DomainError
 from crm.workflow import registry
 from crm.workflow import sandbox
 from crm.workflow.budget import StepTimeout
@@ -159,11 +160,21 @@ class CrmScriptEngine(PythonScriptEngine):
         params = {name: spec["value"] for name, spec in operation_params.items()}
         try:
             result = handler(ctx, **params)
+        except DomainError as exc:
+            if exc.status == 404 or ctx.actor_id is None:
+                raise _failed(operation_name, exc, task) from exc
+            # A person's action the operator refuses (the recorder verifying their own collection): the
+            # step rolls back and they are told why; the process has no error to record.
+            raise
         except Exception as exc:  # the base class would turn this into NameError: script (guide §3.6)
-            failed = OperatorFailed(f"{operation_name}: {exc}")
-            failed.task = task
-            raise failed from exc
+            raise _failed(operation_name, exc, task) from exc
         return json.dumps(result, default=_json_default)
+
+
+def _failed(operation_name: str, exc: Exception, task: Any) -> OperatorFailed:
+    failed = OperatorFailed(f"{operation_name}: {exc}")
+    failed.task = task
+    return failed
 
 
 def _blame(exc: BaseException, task: Any) -> None:

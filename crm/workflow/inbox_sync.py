@@ -8,7 +8,8 @@ Candidates come from the task's `spiffworkflow:properties`:
 - `role`: one or more role keys (comma-separated): active holders of the role in the object's store;
 - otherwise the lane name, read as a role key ("Supervisor" -> supervisor);
 plus the multi-instance item when it names a user (an int, or a dict with `user_id`), and a list
-`assignees` that a pre-script may put into the task data. Also `priority` (0-2) and `due_hours`."""
+`assignees` that a pre-script may put into the task data; `exclude`, an expression giving user ids
+that may not take the task (segregation of duties), removes them from all of these. Also `priority` (0-2) and `due_hours`."""
 
 from __future__ import annotations
 
@@ -117,6 +118,18 @@ def _mi_item(task: Any) -> Any:
     return task.data.get(item.bpmn_id)
 
 
+def _excluded(task: Any, props: dict[str, str]) -> set[int]:
+    """Users the task's `exclude` expression keeps off it (four eyes: the recorder of a collection does
+    not verify it). An expression that fails excludes nobody; the operator checks the rule again."""
+    expr = props.get("exclude")
+    if not expr:
+        return set()
+    try:
+        return set(_user_ids(engine.script_engine().evaluate(task, expr)))
+    except Exception:  # noqa: BLE001 — see above
+        return set()
+
+
 def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int], Any]:
     """(assignee, candidates, multi-instance item) for a READY user task."""
     props = _props(task)
@@ -147,7 +160,7 @@ def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int],
     unchecked = candidates - holders
     if unchecked:  # only users that exist and are active (an expression may name anyone); holders are
         unchecked = set(db.session.scalars(select(User.id).where(User.id.in_(unchecked), User.active)))
-    candidates = holders | unchecked
+    candidates = (holders | unchecked) - _excluded(task, props)
     if assignee is not None and assignee not in candidates:
         assignee = None
     return assignee, candidates, item

@@ -257,9 +257,11 @@ def _snippets(ts: Any) -> list[tuple[str, str, str]]:
     for d in ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]:
         if isinstance(d, TimerEventDefinition):
             out.append(("timer", d.expression, "eval"))
-    assignee = ((getattr(ts, "extensions", None) or {}).get("properties") or {}).get("assignee")
-    if isinstance(assignee, str) and assignee.strip():
-        out.append(("assignee", assignee.strip(), "eval"))
+    properties = (getattr(ts, "extensions", None) or {}).get("properties") or {}
+    for name in ("assignee", "exclude"):
+        expr = properties.get(name)
+        if isinstance(expr, str) and expr.strip():
+            out.append((name, expr.strip(), "eval"))
     return out
 
 
@@ -290,6 +292,7 @@ KIND_LABELS = {
     "completion condition": _l("completion condition"),
     "timer": _l("timer"),
     "assignee": _l("assignee expression"),
+    "exclude": _l("exclude expression"),
 }
 
 

@@ -37,7 +37,7 @@ def test_new_defaults_are_granted_once_and_a_removal_sticks(org):
 
     pending = {item.key: item for item in pending_defaults()}
     assert pending["salesperson"].permissions == ["order.view", "order.create", "order.cancel"]
-    assert pending["finance"].permissions == ["order.view", "order.export", "order.record_payment"]
+    assert pending["finance"].permissions == ["order.view", "order.export"]
     assert pending["logistics"].role is None and pending["logistics"].permissions == ["order.view"]
     assert "super_admin" not in pending and "process_owner" not in pending
 

@@ -1,6 +1,6 @@
 """An order in a real browser: the demo salesperson 王芳 makes a contracting order from her approved quote
-and records the customer's signature from her inbox; finance (冯出纳) records the payment on the order
-page; the warehouse (陈仓管) confirms outbound and logistics (孔物流) enters the tracking number from their
+and records the customer's signature from her inbox, then the customer's transfer with its bank slip on
+the order page; finance (冯出纳) opens it from the ledger, checks the voucher and verifies it; the warehouse (陈仓管) confirms outbound and logistics (孔物流) enters the tracking number from their
 inboxes; 王芳 confirms receipt with the customer's rating. At every step the order page's diagram marks
 where the order is."""
 
@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.finance.demo import VOUCHER
 from crm.org.models import User
 from crm.sales.catalog.models import Product
 from crm.sales.quotes import services as quote_services
@@ -109,12 +110,33 @@ def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[s
     _from_inbox(page, base, REP, number, {"#f-contract_no": "HT-88"})
     _at(page, base, order_url, "op_wait_payment", "pending_collection")
 
+    # The salesperson records the customer's transfer with the bank slip from the order page ...
+    page.goto(order_url)
+    page.click("#record-collection")
+    page.select_option("#f-method", "bank_transfer")
+    page.fill("#f-reference", "TX-BROWSER-1")
+    page.set_input_files("#f-vouchers", files=[{"name": "slip.png", "mimeType": "image/png", "buffer": VOUCHER}])
+    page.click("#record-collection")
+    expect(page.locator("#payment-status")).to_have_text("Recorded")
+    _at(page, base, order_url, "op_wait_payment", "pending_collection")  # it does not count yet
+
+    # ... finance finds it in the ledger, opens the voucher and verifies it ...
     _logout(page, base)
     login(page, base, FINANCE)
-    page.goto(order_url)
-    page.fill("#p-method", "对公转账")
-    page.click("#record-payment")
-    expect(page.locator(".alert-success")).to_be_visible()
+    page.goto(f"{base}/")
+    page.locator("#collections-to-verify a").click()
+    row = page.locator("#ledger-table tbody tr", has_text=number)
+    expect(row.locator("img.voucher-thumb")).to_have_count(1)
+    row.locator("td a").first.click()
+    expect(page.locator("img.voucher-image")).to_have_count(1)
+    assert page.evaluate("document.querySelector('img.voucher-image').naturalWidth") == 1  # the picture loads
+    page.check("#d-verify")
+    page.click("#decide")
+    expect(page.locator("#payment-status")).to_have_text("Verified")
+
+    # ... and the salesperson sees the order move on to the warehouse.
+    _logout(page, base)
+    login(page, base, REP)
     _at(page, base, order_url, "op_outbound", "pending_outbound")
 
     _from_inbox(page, base, WAREHOUSE, number, {})

@@ -1,6 +1,6 @@
 """/api/v1/orders — contracting orders: list with filters, create (from an approved quote, or directly at
-90 % of list price or more), read, cancel (before outbound, with a reason), record the full payment
-(sends `order_paid`), the order's open pipeline tasks and the export of signed orders.
+90 % of list price or more), read, cancel (before outbound, with a reason), the order's open pipeline tasks and the export of
+signed orders. Money is recorded as collections: /api/v1/orders/{id}/collections (finance).
 
 The pipeline's actions (signature, outbound, delivery, receipt, refund) are tasks of the people who do
 them: read and complete them with /api/v1/tasks (`GET /api/v1/orders/{id}/tasks` lists the open ones).
@@ -30,10 +30,9 @@ from crm.sales.orders.schemas import OrderQuerySchema
 from crm.sales.orders.schemas import OrderSchema
 from crm.sales.orders.schemas import OrderTaskSchema
 from crm.sales.orders.schemas import OrderWriteSchema
-from crm.sales.orders.schemas import PaymentWriteSchema
 
 blp = ApiBlueprint("Orders", __name__, url_prefix="/api/v1",
-                   description="Contracting orders and their pipeline: create from a quote, cancel, payments, export.")
+                   description="Contracting orders and their pipeline: create from a quote, cancel, export.")
 
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")
 
@@ -87,7 +86,7 @@ def export(args: dict[str, Any]) -> Any:
 @blp.errors(404)
 @blp.response(200, OrderDetailSchema)
 def get_order(order_id: int) -> Any:
-    """An order with its lines, payments and open pipeline tasks"""
+    """An order with its lines and what was collected and refunded (the payments: /api/v1/payments)"""
     return order_services.get_order(order_id, current_user)
 
 
@@ -108,13 +107,3 @@ def tasks(order_id: int) -> Any:
 def cancel(data: dict[str, Any], order_id: int) -> Any:
     """Cancel before outbound, with a reason (after a collection, finance refunds first: pending_refund)"""
     return order_services.cancel_order(order_id, data, actor=current_user)
-
-
-@blp.route("/orders/<int:order_id>/payments", methods=["POST"])
-@blp.requires("api.use", "order.record_payment")
-@blp.arguments(PaymentWriteSchema)
-@blp.errors(404, 409)
-@blp.response(201, OrderDetailSchema)
-def payment(data: dict[str, Any], order_id: int) -> Any:
-    """Record the full payment of an order waiting for it; sends `order_paid` to its pipeline"""
-    return order_services.record_payment(order_id, data, actor=current_user)

@@ -52,10 +52,13 @@ def record_receipt(ctx: OperatorContext, auto: bool = False) -> dict[str, Any]:
     return {"received_at": order.received_at, "auto": order.receipt_auto, "rating": order.rating}
 
 
-@registry.operator("sales.record_refund")
-def record_refund(ctx: OperatorContext) -> dict[str, Any]:
-    order = order_services.apply_refund(_order_id(ctx), ctx.data, ctx.actor())
-    return {"refunded": order.refunded_amount}
+@registry.operator("sales.money_held")
+def money_held(ctx: OperatorContext) -> dict[str, Any]:
+    """What a cancelled order holds of the customer's money (verified collections less refunds): the
+    pipeline refunds it before the order is cancelled."""
+    order = order_services.order_of_step(_order_id(ctx))
+    held = order.paid_amount - order.refunded_amount
+    return {"refundable": held > 0, "amount": f"{held:.2f}"}
 
 
 @registry.operator("sales.order_cancelled")

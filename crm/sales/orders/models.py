@@ -1,5 +1,6 @@
 """Contracting orders (DESIGN §7): an order with its delivery note lines, the payment mode, the shipping
-address and the terminal it came from, and the money recorded on it (collections and refunds).
+address and the terminal it came from, and the sums of the money finance recorded on it
+(verified collections, refunds paid: `crm.finance.payments`).
 
 The status column is a projection of the order's `order_pipeline` instance: the process's operators
 (`crm.sales.orders.bpmn`) set it in the same transaction as the step. What the pipeline's tasks capture
@@ -24,7 +25,6 @@ from sqlalchemy.orm import relationship
 
 from crm.auth.scopes import Visibility
 from crm.core.audit import Audited
-from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import TimestampMixin
 from crm.core.db import str_enum
@@ -135,8 +135,6 @@ class Order(Audited, TimestampMixin, Base):
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], viewonly=True)
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.position, OrderLine.id",
                                                   cascade="all, delete-orphan", passive_deletes=True)
-    payments: Mapped[list[OrderPayment]] = relationship(order_by="OrderPayment.id", cascade="all, delete-orphan",
-                                                        passive_deletes=True)
 
     __visibility__ = Visibility(location="store_id", owner="owner_id", store="store_id", location_is_store=True,
                                 involves=lambda row, actor: row.owner_id == actor.id)
@@ -170,29 +168,3 @@ class OrderLine(PricedLine, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"))
     picked_quantity: Mapped[int | None]  # what the warehouse confirmed at outbound
     signed_at: Mapped[datetime | None]  # copied from the order when it is signed; cleared if it is cancelled
-
-
-class PaymentKind(enum.StrEnum):
-    COLLECTION = "collection"
-    REFUND = "refund"
-
-
-class OrderPayment(Base):
-    """Money recorded on the order: a collection (until the Finance context lands, a full payment recorded
-    by an authorised user) or the refund of a cancelled order."""
-
-    __tablename__ = "sales_order_payment"
-    __table_args__ = (Index("ix_sales_order_payment_order", "order_id", "id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"))
-    store_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    kind: Mapped[PaymentKind] = mapped_column(str_enum(PaymentKind, "order_payment_kind"))
-    amount: Mapped[Decimal]
-    method: Mapped[str | None] = mapped_column(String(50))
-    reference: Mapped[str | None] = mapped_column(String(100))
-    note: Mapped[str | None] = mapped_column(String(500))
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    recorded_by: Mapped[User | None] = relationship(viewonly=True)

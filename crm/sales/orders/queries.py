@@ -4,6 +4,7 @@ page shows beside the order (its pipeline instance, open tasks, process history)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import fields
@@ -57,6 +58,9 @@ def _enum(raw: Any, cls: Any) -> Any:
         return None
 
 
+MONEY_FILTERS = ("due", "collected")
+
+
 @dataclass
 class OrderFilters:
     """Filters of the list and the export. Bad values are dropped (a filter never answers 400 on a page);
@@ -70,13 +74,15 @@ class OrderFilters:
     customer_id: int | None = None
     date_from: date | None = None  # created (list) or signed (export) on or after
     date_to: date | None = None  # ... on or before
+    money: str | None = None  # "due": signed, not cancelled, not fully collected; "collected": fully collected
 
     @classmethod
     def from_args(cls, args: Any) -> OrderFilters:
         return cls(status=_enum(args.get("status"), OrderStatus), payment_mode=_enum(args.get("payment_mode"), PaymentMode),
                    terminal=_enum(args.get("terminal"), Terminal), store_id=as_id(args.get("store_id")) or None,
                    owner_id=as_id(args.get("owner_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
-                   date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")))
+                   date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")),
+                   money=args.get("money") if args.get("money") in MONEY_FILTERS else None)
 
     def as_args(self) -> dict[str, str]:
         out = {}
@@ -92,6 +98,11 @@ def _filtered(actor: User, filters: OrderFilters, *, date_column: Any) -> Select
         Order.status: filters.status, Order.payment_mode: filters.payment_mode, Order.terminal: filters.terminal,
         Order.store_id: filters.store_id, Order.owner_id: filters.owner_id, Order.customer_id: filters.customer_id,
     })
+    if filters.money == "due":
+        stmt = stmt.where(Order.signed_at.is_not(None), Order.status != OrderStatus.CANCELLED,
+                          Order.paid_amount < Order.total)
+    elif filters.money == "collected":
+        stmt = stmt.where(Order.paid_amount >= Order.total, Order.total > 0)
     if filters.date_from:
         stmt = stmt.where(date_column >= datetime.combine(filters.date_from, time.min, LOCAL))
     if filters.date_to:
@@ -165,18 +176,27 @@ def awaiting_collection(actor: User) -> tuple[int, Decimal]:
     return int(count), Decimal(outstanding)
 
 
+# Sections other contexts add to the order page (finance: collections and refunds), in registration order:
+# a function of the order giving the section's HTML for the current reader ("" to show nothing).
+_sections: dict[str, Callable[[Order], Any]] = {}
+
+
+def register_order_section(key: str, render: Callable[[Order], Any]) -> None:
+    _sections[key] = render
+
+
+def order_sections(order: Order) -> list[Any]:
+    return [render(order) for render in _sections.values()]
+
+
 @dataclass(frozen=True)
 class AllowedActions:
     can_cancel: bool
-    can_pay: bool
 
 
 def allowed_actions(order: Order, actor: User) -> AllowedActions:
     """What the reader may do with the order now, as its pipeline says: cancel while the diagram catches
-    `order_cancelled`, record a payment while it waits for `order_paid` (and something is due). The
-    services check the same under the order's lock."""
+    `order_cancelled` (the service checks the same under the order's lock). Whether money can be
+    collected is the finance section's to say."""
     waiting = runtime.waiting_messages(OBJECT_TYPE, order.id)
-    return AllowedActions(
-        can_cancel=actor.can("order.cancel") and "order_cancelled" in waiting,
-        can_pay=actor.can("order.record_payment") and "order_paid" in waiting and order.total > order.paid_amount,
-    )
+    return AllowedActions(can_cancel=actor.can("order.cancel") and "order_cancelled" in waiting)

@@ -7,9 +7,7 @@ import marshmallow as ma
 from marshmallow import fields
 from marshmallow import validate
 
-from crm.sales.catalog.schemas import MONEY_IN
 from crm.sales.orders.models import OrderStatus
-from crm.sales.orders.models import PaymentKind
 from crm.sales.orders.models import PaymentMode
 from crm.sales.orders.models import Terminal
 from crm.sales.quotes.schemas import QuoteLineWriteSchema
@@ -32,16 +30,6 @@ class OrderLineSchema(ma.Schema):
     unit_price = _money()
     amount = _money()
     discount_rate = fields.Decimal(as_string=True, places=6, allow_none=True)
-
-
-class OrderPaymentSchema(ma.Schema):
-    id = fields.Int()
-    kind = fields.Enum(PaymentKind, by_value=True)
-    amount = _money()
-    method = fields.Str(allow_none=True)
-    reference = fields.Str(allow_none=True)
-    recorded_by_id = fields.Int(allow_none=True)
-    recorded_at = fields.DateTime()
 
 
 class OrderSchema(ma.Schema):
@@ -79,7 +67,6 @@ class OrderSchema(ma.Schema):
     cancelled_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     lines = fields.List(fields.Nested(OrderLineSchema))
-    payments = fields.List(fields.Nested(OrderPaymentSchema))
 
 
 class OrderTaskSchema(ma.Schema):
@@ -119,16 +106,12 @@ class CancelSchema(ma.Schema):
     reason = fields.Str(load_default=None, metadata={"description": "Why the order is cancelled (required)."})
 
 
-class PaymentWriteSchema(ma.Schema):
-    amount = fields.Raw(load_default=None, metadata={**MONEY_IN, "description": "The full amount due (default)."})
-    method = fields.Str(load_default=None, allow_none=True)
-    reference = fields.Str(load_default=None, allow_none=True)
-
-
 class OrderQuerySchema(ma.Schema):
     status = fields.Str(load_default=None, validate=validate.OneOf(STATUSES))
     payment_mode = fields.Str(load_default=None, validate=validate.OneOf(MODES))
     terminal = fields.Str(load_default=None, validate=validate.OneOf(TERMINALS))
+    money = fields.Str(load_default=None, validate=validate.OneOf(["due", "collected"]), metadata={
+        "description": "due: signed, not cancelled and not fully collected; collected: fully collected."})
     store_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     owner_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     customer_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))

@@ -7,12 +7,12 @@ anything (all field errors at once), flushes and never commits.
   `quote_approval` diagram (the condition that sends a quote to the discount audit, `min_rate < 0.90` as
   shipped): a line or the whole order it would send to the audit, which only a quote goes through, is
   refused with a message telling to make a quote (no second approval path, no second threshold).
-- `record_payment`: until the Finance context lands, an authorised user records the full payment; it
-  is stored and `order_paid` is sent to the pipeline in the same transaction.
+- Money comes in through the finance context (`crm.finance.payments`): its verified collections send
+  `order_paid`; `lock_order` is the lock order they and cancellations share with the pipeline's steps.
 - `cancel_order`: sends `order_cancelled` with the reason; the diagram decides whether the order can
   still be cancelled (it catches the message only until outbound is confirmed).
 
-The pipeline's own writes (status projection, contract, outbound, shipment, receipt, refund) are the
+The pipeline's own writes (status projection, contract, outbound, shipment, receipt, cancellation) are the
 `apply_*` functions, called by the operators in `order_bpmn` inside the step's transaction."""
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
-from crm.core.validation import check_money
 from crm.core.validation import check_text
 from crm.customers.models import Customer
 from crm.extensions import db
@@ -46,9 +45,7 @@ from crm.sales.catalog.models import rate
 from crm.sales.orders.models import OBJECT_TYPE
 from crm.sales.orders.models import Order
 from crm.sales.orders.models import OrderLine
-from crm.sales.orders.models import OrderPayment
 from crm.sales.orders.models import OrderStatus
-from crm.sales.orders.models import PaymentKind
 from crm.sales.orders.models import PaymentMode
 from crm.sales.orders.models import Terminal
 from crm.sales.quotes import services as quote_services
@@ -255,58 +252,27 @@ def create_direct(data: dict[str, Any], *, actor: User) -> Order:
     return _start(_new_order(customer, owner_id, fields, lines, actor), actor)
 
 
-def _locked(order_id: Any, actor: User) -> tuple[Order, list[Any]]:
-    """The order in the actor's scope (404 otherwise) and its pipeline instance, both locked (PostgreSQL):
-    the instance first, then the order, in the order every step takes them (a step locks its instance,
-    then its operators write the order), so a payment or a cancellation and a task completion of the
-    same order queue up instead of deadlocking. The order is read once, under its lock."""
+def lock_order(order_id: Any, actor: User | None) -> tuple[Order, list[Any]]:
+    """The order (in the actor's scope, 404 otherwise; any order inside a process step, `actor` None)
+    and its pipeline instances, all locked (PostgreSQL): the instances first, then the order, in the order
+    every step takes them (a step locks its instance, then its operators write the order), so a
+    collection's verification or a cancellation and a task completion of the same order queue up
+    instead of deadlocking. The order is read once, under its lock."""
     key = as_id(order_id)
     instances = locks.lock_instances_of(OBJECT_TYPE, key)
-    order = db.session.scalar(visible(select(Order).where(Order.id == key), actor, Order)
-                              .with_for_update(of=Order).execution_options(populate_existing=True))
+    stmt = select(Order).where(Order.id == key)
+    if actor is not None:
+        stmt = visible(stmt, actor, Order)
+    order = db.session.scalar(stmt.with_for_update(of=Order).execution_options(populate_existing=True))
     if order is None:
         raise NotFound()
     return order, instances
 
 
-def record_payment(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
-    """Record the full payment of an order waiting for it and send `order_paid` (same transaction). The
-    order row is locked first: of two users paying at once, the second is told it is already paid."""
-    _require(actor, "order.record_payment", _l("You may not record payments."))
-    order, instances = _locked(order_id, actor)
-    due = order.total - order.paid_amount
-    if not runtime.waits_for(instances, "order_paid") or due <= 0:
-        raise InvalidTransition(_l("This order is not waiting for a payment."))
-    errors: dict[str, str] = {}
-    amount = check_money(data.get("amount") if data.get("amount") not in (None, "") else str(due), errors, "amount",
-                         minimum=Decimal("0.01"))
-    if amount is not None and "amount" not in errors and amount != due:
-        errors["amount"] = str(_l("Record the full amount due: ¥%(due)s (partial collections come with Finance).",
-                                  due=f"{due:,.2f}"))
-    method = check_text(data.get("method"), errors, "method", max_length=50, required=False) or None
-    reference = check_text(data.get("reference"), errors, "reference", max_length=100, required=False) or None
-    if errors:
-        raise ValidationFailed(errors)
-    assert amount is not None
-    now = utcnow()
-    payment = OrderPayment(order_id=order.id, store_id=order.store_id, kind=PaymentKind.COLLECTION, amount=amount,
-                           method=method, reference=reference, recorded_by_id=actor.id, recorded_at=now)
-    order.payments.append(payment)
-    order.paid_amount = order.paid_amount + amount
-    order.paid_at = now
-    db.session.flush()
-    record_event(db.session, order, "payment_recorded", actor_id=actor.id, details={"amount": amount})
-    # The instance is locked (`_locked`), so the subscription checked above still holds: the message is
-    # delivered now, or held while an admin has the instance suspended and delivered on resume.
-    runtime.send_message("order_paid", OBJECT_TYPE, order.id, {"payment_id": payment.id, "amount": str(amount)},
-                         actor_id=actor.id, store_id=order.store_id)
-    return order
-
-
 def cancel_order(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
     """Cancel with a reason while the pipeline still allows it (before outbound is confirmed)."""
     _require(actor, "order.cancel", _l("You may not cancel orders."))
-    order, instances = _locked(order_id, actor)
+    order, instances = lock_order(order_id, actor)
     errors: dict[str, str] = {}
     reason = check_text(data.get("reason"), errors, "reason", max_length=500)
     if errors:
@@ -325,7 +291,7 @@ def cancel_order(order_id: Any, data: dict[str, Any], *, actor: User) -> Order:
 # The pipeline's writes (called by the operators, in the step's transaction) --------------------------------
 # They do not flush: the step flushes once when it saves the instance, so the operators of one step make
 # one UPDATE of the order and one operation-log entry with every field they changed.
-def _of_step(order_id: int | None) -> Order:
+def order_of_step(order_id: int | None) -> Order:
     """The order a pipeline step writes to, held for the rest of the transaction: the identity map keeps
     only weak references, so a step's next operator (the signature, then the status) would read it again."""
     root = db.session().get_transaction()
@@ -343,7 +309,7 @@ def _of_step(order_id: int | None) -> Order:
 
 
 def apply_status(order_id: int | None, status: str) -> Order:
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     new = OrderStatus(status)
     order.status = new
     if new == OrderStatus.COMPLETED:
@@ -353,14 +319,14 @@ def apply_status(order_id: int | None, status: str) -> Order:
 
 def apply_delivery_note(order_id: int | None, status: str) -> Order:
     """The delivery note's number is given with the order; a diagram may issue it later."""
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     order.delivery_note_no = order.delivery_note_no or f"DN{order.number[2:]}"
     return apply_status(order_id, status)
 
 
 def apply_signature(order_id: int | None, data: dict[str, Any]) -> Order:
     """The customer signed: the order now counts as a transaction (its lines become price history)."""
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     now = utcnow()
     order.signed_at = now
     order.contract_no = (str(data.get("contract_no") or "").strip() or None)
@@ -373,7 +339,7 @@ def apply_signature(order_id: int | None, data: dict[str, Any]) -> Order:
 def apply_outbound(order_id: int | None, data: dict[str, Any]) -> Order:
     """The warehouse's picked quantities, by the delivery note's line order (a short pick is recorded as
     such and shows on the order; the form holds one row per line, refused otherwise)."""
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     rows = data.get("picked") if isinstance(data.get("picked"), list) else []
     if len(rows) != len(order.lines):
         # Rows are matched to lines by position: a missing row (a quantity left empty on the page) would
@@ -391,7 +357,7 @@ def apply_outbound(order_id: int | None, data: dict[str, Any]) -> Order:
 
 
 def apply_shipment(order_id: int | None, data: dict[str, Any]) -> Order:
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     order.carrier = str(data.get("carrier") or "").strip()[:100] or None
     order.tracking_no = str(data.get("tracking_no") or "").strip()[:100] or None
     order.shipped_at = utcnow()
@@ -400,7 +366,7 @@ def apply_shipment(order_id: int | None, data: dict[str, Any]) -> Order:
 
 
 def apply_receipt(order_id: int | None, data: dict[str, Any], *, auto: bool) -> Order:
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     order.received_at = utcnow()
     order.receipt_auto = auto
     if not auto:
@@ -413,23 +379,9 @@ def apply_receipt(order_id: int | None, data: dict[str, Any], *, auto: bool) -> 
     return order
 
 
-def apply_refund(order_id: int | None, data: dict[str, Any], actor: User | None) -> Order:
-    """Finance refunded what was collected (the full amount: collections are full payments for now)."""
-    order = _of_step(order_id)
-    amount = order.paid_amount - order.refunded_amount
-    if amount > 0:
-        order.payments.append(OrderPayment(
-            order_id=order.id, store_id=order.store_id, kind=PaymentKind.REFUND, amount=amount,
-            reference=str(data.get("reference") or "").strip()[:100] or None,
-            note=str(data.get("note") or "").strip()[:500] or None, recorded_by_id=actor.id if actor else None,
-            recorded_at=utcnow()))
-        order.refunded_amount = order.refunded_amount + amount
-    return order
-
-
 def apply_cancelled(order_id: int | None, data: dict[str, Any]) -> Order:
     """Cancelled: no longer a transaction, so its lines leave the price history."""
-    order = _of_step(order_id)
+    order = order_of_step(order_id)
     cancellation = data.get("cancellation") if isinstance(data.get("cancellation"), dict) else {}
     order.cancel_reason = order.cancel_reason or str(cancellation.get("reason") or "")[:500] or None
     order.cancelled_at = utcnow()

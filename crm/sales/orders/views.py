@@ -1,7 +1,8 @@
 """Order pages: the list in scope with filters (status, payment mode, store, salesperson, dates, terminal),
 the export of signed orders (XLSX/CSV), making an order from an approved quote, the order page (the
 pipeline diagram showing where the order is, its open tasks, items, delivery, collections, invoices,
-after-sales and a timeline of the operation log and the process history), cancel and record payment.
+after-sales and a timeline of the operation log and the process history), cancel. Money is
+recorded through the finance context's section of the order page.
 
 The pipeline's steps themselves are tasks in their people's inbox (`/tasks/...`); the order page links to
 the open ones."""
@@ -186,7 +187,6 @@ def order_detail(order_id: int) -> Any:
     tasks = order_queries.open_tasks(order)
     events = order_queries.process_history(order)
     people = {e.actor_id for e in events if e.actor_id} | {t.assignee_id for t in tasks if t.assignee_id}
-    people |= {p.recorded_by_id for p in order.payments if p.recorded_by_id}
     names = task_queries.user_names(people)
     quote = None
     if order.quote_id and current_user.can("quote.view"):
@@ -197,7 +197,8 @@ def order_detail(order_id: int) -> Any:
     return render_template(
         "sales/order_detail.html", order=order, instance=instance, states=states, tasks=tasks, events=events,
         event_label=event_label, names=names, quote=quote, entries=_history(order, quote),
-        actions=order_queries.allowed_actions(order, current_user), **_globals())
+        actions=order_queries.allowed_actions(order, current_user), sections=order_queries.order_sections(order),
+        **_globals())
 
 
 def _history(order: Any, quote: Any) -> list[dict[str, Any]]:
@@ -248,11 +249,3 @@ def order_cancel(order_id: int) -> Any:
     return _act(order_id, lambda: order_services.cancel_order(order_id, {"reason": request.form.get("reason", "")},
                                                               actor=current_user),
                 _("The cancellation was recorded."))
-
-
-@bp.route("/orders/<int:order_id>/payment", methods=["POST"])
-@permission_required("order.record_payment")
-def order_payment(order_id: int) -> Any:
-    data = {k: request.form.get(k, "") for k in ("amount", "method", "reference")}
-    return _act(order_id, lambda: order_services.record_payment(order_id, data, actor=current_user),
-                _("The payment was recorded."))

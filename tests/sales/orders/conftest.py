@@ -1,5 +1,5 @@
 """Order test support: what the order tests, pages and services alike, do to an order through the
-services (cancel it, sign it, record the payment) and read back (its status); the selling world and
+services (cancel it, sign it, collect its money through finance) and read back (its status); the selling world and
 the quote and order helpers are in the parents' conftest.py."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from crm.extensions import db
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import OrderStatus
 from crm.workflow import runtime
+from tests.conftest import collect
 from tests.sales.conftest import open_task
 
 
@@ -31,5 +32,5 @@ def _sign(org: Any, order: Any) -> None:
 
 
 def _pay_service(staff: Any, order: Any) -> None:
-    order_services.record_payment(order.id, {}, actor=staff["finance"])
-    db.session.commit()
+    """The full amount due, recorded by one finance user and verified by another."""
+    collect(order, staff["finance"], staff["finance2"])

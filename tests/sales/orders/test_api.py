@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from crm.extensions import db
+from crm.finance.demo import VOUCHER
 from tests.conftest import assert_problem
 from tests.sales.conftest import approved_quote
 
@@ -41,6 +42,12 @@ def _complete(call: Any, user: Any, order_id: int, data: dict[str, Any]) -> None
     assert resp.status_code == 200, resp.get_json()
 
 
+def _collect(call: Any, user: Any, order_id: int, amount: str) -> Any:
+    return call("POST", f"{BASE}/{order_id}/collections", user, data={
+        "amount": amount, "method": "alipay", "vouchers": [(io.BytesIO(VOUCHER), "slip.png")]},
+        content_type="multipart/form-data")
+
+
 def test_full_lifecycle_through_the_api(call: Any, api, products, customers, staff) -> None:
     o = api
     quote = approved_quote(o, products, customers)
@@ -56,12 +63,20 @@ def test_full_lifecycle_through_the_api(call: Any, api, products, customers, sta
     assert call("GET", f"{BASE}/{order['id']}", o.a_rep1).get_json()["status"] == "pending_collection"
     assert call("GET", f"/api/v1/tasks?view=group&object_type=order&object_id={order['id']}",
                 staff["warehouse"]).get_json()["items"] == []
-    assert_problem(call("POST", f"{BASE}/{order['id']}/payments", staff["finance"], json={"amount": "100.00"}),
-                   422, "amount")
-    paid = call("POST", f"{BASE}/{order['id']}/payments", staff["finance"], json={"method": "alipay"})
-    assert paid.status_code == 201 and paid.get_json()["status"] == "pending_outbound"
-    assert paid.get_json()["payments"][0]["amount"] == "950.00"
-    assert_problem(call("POST", f"{BASE}/{order['id']}/payments", staff["finance"], json={}), 409)
+    # The money comes in as a collection with its voucher, verified by another finance user.
+    assert_problem(_collect(call, staff["finance"], order["id"], "951.00"), 422, "amount")
+    recorded = _collect(call, staff["finance"], order["id"], "950.00")
+    assert recorded.status_code == 201 and recorded.get_json()["status"] == "recorded"
+    assert call("GET", f"{BASE}/{order['id']}", o.a_rep1).get_json()["status"] == "pending_collection"
+    assert_problem(_collect(call, staff["finance"], order["id"], "1.00"), 422, "amount")  # all of it waits already
+    [verify] = [t for t in call("GET", "/api/v1/tasks?view=group", staff["finance2"]).get_json()["items"]
+                if t["bpmn_id"] == "cv_verify"]
+    done = call("POST", f"/api/v1/tasks/{verify['id']}/complete", staff["finance2"],
+                json={"data": {"verification": {"decision": "verify"}}})
+    assert done.status_code == 200, done.get_json()
+    paid = call("GET", f"{BASE}/{order['id']}", o.a_rep1).get_json()
+    assert paid["status"] == "pending_outbound" and paid["paid_amount"] == "950.00"
+    assert_problem(_collect(call, staff["finance"], order["id"], "1.00"), 409)  # no longer waiting for money
 
     warehouse_task = _my_task(call, staff["warehouse"], order["id"])
     form = call("GET", f"/api/v1/tasks/{warehouse_task['id']}", staff["warehouse"]).get_json()
@@ -83,9 +98,9 @@ def test_full_lifecycle_through_the_api(call: Any, api, products, customers, sta
     assert done["lines"][0]["picked_quantity"] == 10
 
 
-def test_payment_outside_the_callers_scope_is_not_found(call: Any, api, roles, products, customers, staff) -> None:
-    """A payment locks the pipeline, then reads the order in the caller's scope: store B's finance clerk
-    gets 404 and nothing is recorded; store A's pays."""
+def test_collection_outside_the_callers_scope_is_not_found(call: Any, api, roles, products, customers, staff) -> None:
+    """A collection locks the pipeline, then reads the order in the caller's scope: store B's finance clerk
+    gets 404 and nothing is recorded; store A's records it."""
     from tests.factories import UserFactory
 
     o = api
@@ -94,12 +109,12 @@ def test_payment_outside_the_callers_scope_is_not_found(call: Any, api, roles, p
     order = call("POST", BASE, o.a_rep1, json={"quote_id": approved_quote(o, products, customers).id,
                                                "payment_mode": "prepay", "ship_address": "宁波"}).get_json()
     _complete(call, o.a_rep1, order["id"], {})
-    assert_problem(call("POST", f"{BASE}/{order['id']}/payments", b_finance, json={}), 404)
-    assert_problem(call("POST", f"{BASE}/999999/payments", staff["finance"], json={}), 404)
+    assert_problem(_collect(call, b_finance, order["id"], "950.00"), 404)
+    assert_problem(_collect(call, staff["finance"], 999999, "950.00"), 404)
     unpaid = call("GET", f"{BASE}/{order['id']}", o.a_rep1).get_json()
-    assert unpaid["status"] == "pending_collection" and unpaid["payments"] == []
-    paid = call("POST", f"{BASE}/{order['id']}/payments", staff["finance"], json={})
-    assert paid.status_code == 201 and paid.get_json()["status"] == "pending_outbound"
+    assert unpaid["status"] == "pending_collection" and unpaid["paid_amount"] == "0.00"
+    assert call("GET", f"{BASE}/{order['id']}/collections", o.a_rep1).get_json() == []
+    assert _collect(call, staff["finance"], order["id"], "950.00").status_code == 201
 
 
 def test_cancel_filters_export_and_scope(call: Any, api, products, customers, staff) -> None:

@@ -1,8 +1,10 @@
 """Races on PostgreSQL with real commits: two warehouse users confirm the same outbound at once (one wins,
-the other is told the task is gone); two finance users record the same payment at once (one payment)."""
+the other is told the task is gone); two finance users record the whole amount at once (one collection;
+the verification races are in tests/finance/payments/test_races.py)."""
 
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
@@ -13,11 +15,13 @@ from sqlalchemy import select
 from crm.approvals import services as approval_services
 from crm.core.errors import DomainError
 from crm.extensions import db
+from crm.finance.demo import VOUCHER
+from crm.finance.payments import services as payment_services
+from crm.finance.payments.models import Payment
 from crm.org.models import User
 from crm.sales.catalog import services as product_services
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import Order
-from crm.sales.orders.models import OrderPayment
 from crm.sales.orders.models import OrderStatus
 from crm.sales.quotes import services as quote_services
 from crm.workflow import runtime
@@ -114,19 +118,21 @@ def test_two_warehouse_users_confirm_the_same_outbound_at_once(world: Any) -> No
         db.session.remove()
 
 
-def test_two_finance_users_record_the_same_payment_at_once(world: Any) -> None:
+def test_two_finance_users_record_the_whole_amount_at_once(world: Any) -> None:
+    """Recording locks the order: the second recorder is told all of it already waits for verification."""
     app, ids = world
     with app.app_context():
         order_id = _order(ids, "prepay")
         db.session.remove()
-    pay = lambda actor: order_services.record_payment(order_id, {}, actor=actor)  # noqa: E731
-    outcomes = race(app, [(pay, ids["f1"]), (pay, ids["f2"])])
+
+    def record(actor: Any) -> None:
+        payment_services.record_collection(order_id, {"amount": "950.00", "method": "bank_transfer"},
+                                           [("slip.png", io.BytesIO(VOUCHER))], actor=actor)
+
+    outcomes = race(app, [(record, ids["f1"]), (record, ids["f2"])])
     assert outcomes[0] == "ok" and outcomes[1].startswith("refused"), outcomes
     with app.app_context():
-        order = db.session.get(Order, order_id)
-        assert order.status == OrderStatus.PENDING_OUTBOUND and order.paid_amount == order.total
-        assert db.session.scalar(select(func.count()).select_from(OrderPayment)
-                                 .where(OrderPayment.order_id == order_id)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Payment).where(Payment.order_id == order_id)) == 1
         db.session.remove()
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from crm.extensions import db
-from crm.sales.orders import services as order_services
 from crm.sales.orders.models import OrderStatus
 from crm.workflow import runtime
 from crm.workflow.deploy import PROCESS_DIR
+from tests.conftest import collect
 from tests.conftest import csrf
 from tests.factories import UserFactory
 from tests.sales.conftest import approved_quote
@@ -35,8 +35,8 @@ QUALITY_CHECK = """
 
 def _to_outbound(org, staff, order):
     runtime.complete_task(open_task(order, "op_sign").id, {}, actor_id=org.a_rep1.id)
-    order_services.record_payment(order.id, {}, actor=staff["finance"])
     db.session.commit()
+    collect(order, staff["finance"], staff["finance2"])
 
 
 def test_a_quality_check_added_in_the_editor_applies_to_new_orders_only(
@@ -72,8 +72,7 @@ def test_a_quality_check_added_in_the_editor_applies_to_new_orders_only(
     db.session.commit()
     assert open_task(new, "op_outbound")
 
-    order_services.record_payment(running.id, {}, actor=staff["finance"])
-    db.session.commit()
+    collect(running, staff["finance"], staff["finance2"])
     assert open_task(running, "op_outbound")  # straight to outbound: it runs on version 1
     runtime.complete_task(open_task(running, "op_outbound").id, {"picked": [{"quantity": 10}]},
                           actor_id=staff["warehouse"].id)

@@ -5,6 +5,7 @@ direct orders under the discount rule sent to make a quote; history in words; st
 
 from __future__ import annotations
 
+import io
 import re
 from decimal import Decimal
 from typing import Any
@@ -13,9 +14,10 @@ import pytest
 
 from crm.core.errors import NotFound
 from crm.extensions import db
+from crm.finance.demo import VOUCHER
+from crm.finance.ledger import queries as ledger_queries
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import OrderStatus
-from crm.sales.orders.models import PaymentKind
 from crm.sales.quotes.models import QuoteStatus
 from crm.workflow import runtime
 from tests.conftest import csrf
@@ -43,13 +45,25 @@ def _from_inbox(client: Any, login_as: Any, user: Any, order: Any, bpmn_id: str,
     assert resp.status_code == 303, resp.get_data(as_text=True)[:3000]
 
 
-def _pay(client: Any, login_as: Any, user: Any, order: Any) -> None:
+def _pay(client: Any, login_as: Any, user: Any, order: Any, verifier: Any) -> None:
+    """The money comes in through the pages: `user` records what is due with a voucher from the order
+    page's finance section, `verifier` (another finance user) verifies it on the collection's page."""
     login_as(user)
-    token = csrf(client, f"/orders/{order.id}")
-    resp = client.post(f"/orders/{order.id}/payment", data={"csrf_token": token, "method": "bank transfer",
-                                                            "reference": "TX-1"})
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f'href="/finance/orders/{order.id}/collections/new"' in page
+    form = client.get(f"/finance/orders/{order.id}/collections/new").get_data(as_text=True)
+    amount = re.search(r'name="amount"\s+value="([^"]+)"', form).group(1)
+    resp = client.post(f"/finance/orders/{order.id}/collections/new", data={
+        "csrf_token": csrf(client, f"/finance/orders/{order.id}/collections/new"), "amount": amount,
+        "paid_on": "", "method": "bank_transfer", "reference": "TX-1",
+        "vouchers": (io.BytesIO(VOUCHER), "slip.png")}, content_type="multipart/form-data")
+    assert resp.status_code == 303, re.findall(r'data-field-error="[^"]+">[^<]*', resp.get_data(as_text=True))
+    payment_url = resp.headers["Location"]
+    login_as(verifier)
+    assert 'id="decide-form"' in client.get(payment_url).get_data(as_text=True)
+    resp = client.post(f"{payment_url}/decide", data={"csrf_token": csrf(client, payment_url), "decision": "verify"})
     assert resp.status_code == 303
-    assert "danger" not in client.get(f"/orders/{order.id}").get_data(as_text=True).split("id=\"collections\"")[0][-200:]
+    assert 'id="payment-status">Verified' in client.get(payment_url).get_data(as_text=True)
 
 
 def _make_order_through_the_page(client: Any, login_as: Any, org: Any, quote: Any, mode: str) -> Any:
@@ -83,7 +97,7 @@ def test_pay_before_delivery_from_quote_to_completed_each_step_from_the_right_in
     login_as(staff["finance"])
     waiting = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "Waiting for finance to record the collection of ¥950.00." in waiting  # not "no task is waiting"
-    _pay(client, login_as, staff["finance"], order)
+    _pay(client, login_as, staff["finance"], order, staff["finance2"])
     assert _status(order) == OrderStatus.PENDING_OUTBOUND and order.paid_amount == Decimal("950.00")
     outbound = open_task(order, "op_outbound")
     assert candidates(outbound) == {staff["warehouse"].id, staff["warehouse2"].id}  # not store B's warehouse
@@ -116,15 +130,18 @@ def test_delivery_in_arrears_collects_after_receipt(org, products, customers, st
     _from_inbox(client, login_as, org.a_rep1, order, "op_sign", {})
     assert _status(order) == OrderStatus.PENDING_OUTBOUND
     login_as(staff["finance"])
-    assert client.post(f"/orders/{order.id}/payment", data={"csrf_token": csrf(client, f"/orders/{order.id}")}
-                       ).status_code == 303
-    assert order_services.get_order(order.id, org.a_rep1).paid_amount == 0  # not waiting for money yet: refused
+    resp = client.post(f"/finance/orders/{order.id}/collections/new", data={
+        "csrf_token": csrf(client, f"/orders/{order.id}"), "amount": "1.00", "method": "cash",
+        "vouchers": (io.BytesIO(VOUCHER), "slip.png")}, content_type="multipart/form-data")
+    assert resp.status_code == 303  # not waiting for money yet: refused, back on the order with the reason
+    assert "This order is not waiting for a payment." in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert order_services.get_order(order.id, org.a_rep1).paid_amount == 0
     _from_inbox(client, login_as, staff["warehouse2"], order, "op_outbound", {"picked.0.quantity": "8"})
     assert _status(order) == OrderStatus.PENDING_DELIVERY and order.lines[0].picked_quantity == 8  # short pick
     _from_inbox(client, login_as, staff["logistics"], order, "op_delivery", {"carrier": "德邦", "tracking_no": "DB1"})
     _from_inbox(client, login_as, org.a_rep1, order, "op_receipt", {"rating": "4"})
     assert _status(order) == OrderStatus.PENDING_COLLECTION and order.received_at
-    _pay(client, login_as, staff["finance"], order)
+    _pay(client, login_as, org.a_rep1, order, staff["finance"])  # the salesperson records, finance verifies
     assert _status(order) == OrderStatus.COMPLETED and order.paid_amount == order.total
 
 
@@ -136,13 +153,13 @@ def test_the_order_page_offers_what_the_pipeline_waits_for(org, products, custom
     order = order_from_quote(org, approved_quote(org, products, customers), mode="prepay")
     login_as(org.a_rep1)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
-    assert 'id="cancel"' in page and 'id="payment-form"' not in page  # contracting: not yet waiting to be paid
+    assert 'id="cancel"' in page and 'id="record-collection"' not in page  # contracting: not yet waiting to be paid
     [instance] = runtime.instances_of("order", order.id)
     repair.terminate(instance.id, actor_id=org.hq_admin.id, reason="test")
     db.session.commit()
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert _status(order) == OrderStatus.CONTRACTING
-    assert 'id="cancel"' not in page and 'id="payment-form"' not in page
+    assert 'id="cancel"' not in page and 'id="record-collection"' not in page
 
 
 def test_cancel_after_the_customer_paid_goes_through_a_refund_by_finance(
@@ -154,11 +171,15 @@ def test_cancel_after_the_customer_paid_goes_through_a_refund_by_finance(
     order = _cancel(org, order)
     assert order.status == OrderStatus.PENDING_REFUND
     refund = open_task(order, "op_refund")
-    assert candidates(refund) == {staff["finance"].id}
-    _from_inbox(client, login_as, staff["finance"], order, "op_refund", {"reference": "RF-1"})
+    assert candidates(refund) == {staff["finance"].id, staff["finance2"].id}
+    _from_inbox(client, login_as, staff["finance"], order, "op_refund", {"method": "bank_transfer",
+                                                                         "reference": "RF-1"})
     assert _status(order) == OrderStatus.CANCELLED
     assert order.refunded_amount == order.paid_amount == order.total
-    assert [p.kind for p in order.payments] == [PaymentKind.COLLECTION, PaymentKind.REFUND]
+    money = ledger_queries.of_order(order.id)
+    assert [(p.kind.value, p.status.value, p.amount) for p in money] == [
+        ("collection", "verified", order.total), ("refund", "refunded", order.total)]
+    assert money[1].reference == "RF-1" and money[1].method.value == "bank_transfer"
 
 
 def test_another_store_cannot_see_or_act_on_the_order(org, products, customers, staff, client, login_as):
@@ -283,8 +304,9 @@ def test_the_order_history_reads_in_words(org, products, customers, staff, clien
 
 
 def test_finance_home_lists_the_collections_to_record(org, products, customers, staff, client, login_as):
-    """The pipeline gives finance no task while an order waits for its payment: their home page counts
-    those orders in their scope, with the amount outstanding, and links to them. Others see no card."""
+    """The pipeline gives no task while an order waits for its payment: the home page of those who record
+    collections (finance, salespeople) counts those orders in their scope, with the amount outstanding,
+    and links to them. Others see no card."""
     order = order_from_quote(org, approved_quote(org, products, customers))
     _sign(org, order)
     login_as(staff["finance"])
@@ -295,5 +317,5 @@ def test_finance_home_lists_the_collections_to_record(org, products, customers, 
     _pay_service(staff, order)
     login_as(staff["finance"])
     assert "No order waits for a collection." in client.get("/").get_data(as_text=True)
-    login_as(org.a_rep1)
+    login_as(staff["warehouse"])
     assert 'id="collections-to-record"' not in client.get("/").get_data(as_text=True)

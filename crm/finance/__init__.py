@@ -1,0 +1,9 @@
+"""The finance centre (DESIGN §7, §9): money in and out of orders.
+
+- `payments/`: collections (money in, each verified against its vouchers by `collection_verification`)
+  and refunds (money out), one table, which is the ledger;
+- `ledger/`: the receipts-and-payments list, its export and the receivables ageing.
+
+Finance sits above sales: it reads and locks orders, and sends the order pipeline its `order_paid`
+message when the verified collections reach what the order owes. Sales knows nothing of finance; the
+order page shows finance's section through `crm.sales.orders.queries.register_order_section`."""

@@ -1,0 +1,38 @@
+"""The ledger as XLSX or CSV through the shared safe writer (formula-looking cells are neutralised)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from crm.core import tabular
+from crm.finance.ledger import queries
+from crm.finance.ledger.queries import LedgerFilters
+from crm.finance.payments.models import DIRECTION_LABELS
+from crm.finance.payments.models import KIND_LABELS
+from crm.finance.payments.models import METHOD_LABELS
+from crm.finance.payments.models import STATUS_LABELS
+from crm.org.models import User
+
+TITLES = [_l("Number"), _l("Direction"), _l("Kind"), _l("Status"), _l("Amount"), _l("Method"), _l("Paid on"),
+          _l("Order"), _l("Customer"), _l("Store"), _l("Salesperson"), _l("Payer"), _l("Reference"), _l("Recorded by"),
+          _l("Recorded"), _l("Decided by"), _l("Decided"), _l("Reason"), _l("Vouchers")]
+
+
+def ledger_file(actor: User, filters: LedgerFilters, fmt: str) -> tuple[bytes, str, str]:
+    """(body, mimetype, file name) of the filtered ledger in the actor's scope."""
+    rows = list(queries.ledger_rows(actor, filters))
+    names = queries.labels(rows)
+
+    def line(p: Any) -> list[Any]:
+        return [p.id, str(DIRECTION_LABELS[p.direction]), str(KIND_LABELS[p.kind]), str(STATUS_LABELS[p.status]),
+                p.amount, str(METHOD_LABELS[p.method]), p.paid_on, names["orders"].get(p.order_id, ""),
+                names["customers"].get(p.customer_id, ""), names["stores"].get(p.store_id, ""),
+                names["people"].get(p.owner_id, ""), p.payer or "", p.reference or "",
+                names["people"].get(p.recorded_by_id, ""), p.recorded_at,
+                names["people"].get(p.decided_by_id, ""), p.decided_at,
+                p.reason or "", len(p.vouchers)]
+
+    body = tabular.write_table([str(t) for t in TITLES], (line(p) for p in rows), fmt, sheet="ledger")
+    return body, tabular.MIMETYPES[fmt], f"ledger.{fmt}"

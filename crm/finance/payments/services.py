@@ -1,0 +1,261 @@
+"""Collections and refunds. Functions take the acting user, validate everything before writing, flush and
+never commit.
+
+- `record_collection`: an amount received for an order that waits for its money, with one or more
+  vouchers; it starts `collection_verification` (object `collection`). Nothing counts yet.
+- `apply_verified` / `apply_rejected` / `apply_resubmitted` / `apply_withdrawn`: the verification
+  process's writes (called by its operators inside the step). A verified collection adds to the order's
+  `paid_amount`; the one that makes it reach the order's total sends `order_paid` to the pipeline in the
+  same transaction.
+- `apply_refund`: the refund step of a cancelled order's pipeline: finance pays back what was verified
+  as collected less earlier refunds, never more.
+
+Locks, in the order every path takes them: the process instance of the step (the runtime), the
+order's pipeline instances, then the order row. Two verifications of the same order queue on the
+pipeline instance; the second reads the first's `paid_amount` and sends nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import IO
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+from sqlalchemy import select
+
+from crm.auth.scopes import get_visible
+from crm.core import files
+from crm.core.audit import record_event
+from crm.core.clock import local_today
+from crm.core.clock import utcnow
+from crm.core.errors import InvalidTransition
+from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
+from crm.core.errors import ValidationFailed
+from crm.core.inputs import load_input
+from crm.extensions import db
+from crm.finance.payments.models import OBJECT_TYPE
+from crm.finance.payments.models import Direction
+from crm.finance.payments.models import Payment
+from crm.finance.payments.models import PaymentKind
+from crm.finance.payments.models import PaymentMethod
+from crm.finance.payments.models import PaymentStatus
+from crm.finance.payments.models import Voucher
+from crm.finance.payments.schemas import CollectionInputSchema
+from crm.finance.payments.schemas import RefundInputSchema
+from crm.notify.services import notify
+from crm.org.models import User
+from crm.sales.orders import services as order_services
+from crm.sales.orders.models import OBJECT_TYPE as ORDER
+from crm.sales.orders.models import Order
+from crm.workflow import runtime
+
+PROCESS_KEY = "collection_verification"
+VOUCHER_TYPES = (".pdf", *files.IMAGE_TYPES)
+MAX_VOUCHERS = 10
+Upload = tuple[Any, IO[bytes]]  # (file name, stream)
+
+
+def get_payment(payment_id: Any, actor: User) -> Payment:
+    return get_visible(Payment, payment_id, actor)
+
+
+def _pending_total(order_id: int) -> Decimal:
+    """Collections of the order recorded and not yet decided: they would count if verified."""
+    return Decimal(db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.order_id == order_id, Payment.kind == PaymentKind.COLLECTION,
+        Payment.status == PaymentStatus.RECORDED)) or 0)
+
+
+def still_due(order: Order) -> Decimal:
+    return order.total - order.paid_amount
+
+
+def _store_vouchers(payment: Payment, uploads: Iterable[Upload], actor: User) -> None:
+    for filename, stream in uploads:
+        stored = files.store_upload(filename, stream, accept=VOUCHER_TYPES, error_field="vouchers", folder="finance")
+        payment.vouchers.append(Voucher(original_name=stored.name, stored_name=stored.relative, size=stored.size,
+                                        content_type=stored.content_type, uploaded_by_id=actor.id,
+                                        uploaded_at=utcnow()))
+
+
+def record_collection(order_id: Any, data: dict[str, Any], vouchers: list[Upload], *, actor: User) -> Payment:
+    """Record money received for an order waiting for it, with its vouchers, and start its verification.
+    At most what is still due less what already waits for verification; refused with that amount."""
+    if not actor.can("finance.collection.record"):
+        raise PermissionDenied(_l("You may not record collections."))
+    order, instances = order_services.lock_order(order_id, actor)
+    values = load_input(CollectionInputSchema(), data)
+    if not runtime.waits_for(instances, "order_paid") or still_due(order) <= 0:
+        raise InvalidTransition(_l("This order is not waiting for a payment."))
+    open_amount = still_due(order) - _pending_total(order.id)
+    errors: dict[str, Any] = {}
+    if values["amount"] > open_amount:
+        errors["amount"] = (_l("At most ¥%(open)s can be recorded: ¥%(due)s is still due and ¥%(pending)s waits "
+                               "for verification.", open=f"{max(open_amount, Decimal(0)):,.2f}",
+                               due=f"{still_due(order):,.2f}",
+                               pending=f"{still_due(order) - open_amount:,.2f}")
+                            if open_amount < still_due(order) else
+                            _l("At most ¥%(due)s is still due.", due=f"{still_due(order):,.2f}"))
+    if not vouchers:
+        errors["vouchers"] = _l("Attach the payment voucher (a picture or a PDF).")
+    elif len(vouchers) > MAX_VOUCHERS:
+        errors["vouchers"] = _l("Attach at most %(n)d files.", n=MAX_VOUCHERS)
+    if errors:
+        raise ValidationFailed(errors)
+    now = utcnow()
+    payment = Payment(
+        store_id=order.store_id, order_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,
+        direction=Direction.IN, kind=PaymentKind.COLLECTION, status=PaymentStatus.RECORDED, amount=values["amount"],
+        method=values["method"], paid_on=values["paid_on"] or local_today(), payer=values["payer"],
+        reference=values["reference"], note=values["note"], recorded_by_id=actor.id, recorded_at=now)
+    _store_vouchers(payment, vouchers, actor)
+    db.session.add(payment)
+    db.session.flush()
+    record_event(db.session, order, "collection_recorded", actor_id=actor.id,
+                 details={"amount": payment.amount, "collection": payment.id})
+    runtime.start(PROCESS_KEY, object_type=OBJECT_TYPE, object_id=payment.id, store_id=order.store_id,
+                  data={"collection_id": payment.id, "order_id": order.id, "order_number": order.number,
+                        "amount": f"{payment.amount:,.2f}", "method": payment.method.value,
+                        "recorded_by_id": actor.id, "owner_id": order.owner_id},
+                  actor_id=actor.id)
+    return payment
+
+
+def add_vouchers(payment_id: Any, vouchers: list[Upload], *, actor: User) -> Payment:
+    """More vouchers for a collection not yet verified, by its recorder or finance."""
+    payment = get_payment(payment_id, actor)
+    if payment.kind != PaymentKind.COLLECTION or payment.status not in (PaymentStatus.RECORDED, PaymentStatus.REJECTED):
+        raise InvalidTransition(_l("Vouchers can be added only to a collection waiting for verification."))
+    if payment.recorded_by_id != actor.id and not actor.can("finance.collection.verify"):
+        raise PermissionDenied(_l("Only the recorder or finance may add vouchers."))
+    if not vouchers:
+        raise ValidationFailed({"vouchers": _l("Choose a file.")})
+    if len(payment.vouchers) + len(vouchers) > MAX_VOUCHERS:
+        raise ValidationFailed({"vouchers": _l("Attach at most %(n)d files.", n=MAX_VOUCHERS)})
+    _store_vouchers(payment, vouchers, actor)
+    db.session.flush()
+    return payment
+
+
+def voucher_file(payment_id: Any, voucher_id: Any, actor: User) -> tuple[Voucher, Any]:
+    payment = get_payment(payment_id, actor)
+    voucher = next((v for v in payment.vouchers if str(v.id) == str(voucher_id)), None)
+    if voucher is None:
+        raise NotFound()
+    return voucher, files.stored_path(voucher.stored_name)
+
+
+# The verification process's writes (operators, inside the step) -----------------------------------------
+def _collection_of_step(collection_id: int | None) -> Payment:
+    payment = db.session.get(Payment, collection_id) if collection_id else None
+    if payment is None or payment.kind != PaymentKind.COLLECTION:
+        raise NotFound(_l("The collection no longer exists."))
+    return payment
+
+
+def apply_verified(collection_id: int | None, actor: User | None) -> Payment:
+    """A finance user other than the recorder confirmed the collection against its vouchers."""
+    payment = _collection_of_step(collection_id)
+    if actor is None:
+        raise PermissionDenied(_l("A collection is verified by a person."))
+    if payment.recorded_by_id == actor.id:
+        raise PermissionDenied(_l("You recorded this collection: another finance user verifies it."))
+    if payment.status != PaymentStatus.RECORDED:
+        raise InvalidTransition(_l("This collection was already decided."))
+    order, instances = order_services.lock_order(payment.order_id, None)
+    if payment.amount > still_due(order):
+        raise InvalidTransition(_l("Verifying this collection would collect more than the order's total: "
+                                   "¥%(due)s is still due. Reject it with that reason.",
+                                   due=f"{still_due(order):,.2f}"))
+    now = utcnow()
+    payment.status, payment.decided_by_id, payment.decided_at = PaymentStatus.VERIFIED, actor.id, now
+    order.paid_amount = order.paid_amount + payment.amount
+    order.paid_at = now
+    db.session.flush()
+    record_event(db.session, order, "collection_verified", actor_id=actor.id,
+                 details={"amount": payment.amount, "collection": payment.id})
+    if still_due(order) <= 0 and runtime.waits_for(instances, "order_paid"):
+        # The instances are locked (`lock_order`): the subscription checked holds until the commit, and a
+        # second verification of this order waits for that lock and then finds nothing more to send.
+        runtime.send_message("order_paid", ORDER, order.id, {"collection_id": payment.id, "amount": str(order.paid_amount)},
+                             actor_id=actor.id, store_id=order.store_id)
+    return payment
+
+
+def apply_rejected(collection_id: int | None, data: dict[str, Any], actor: User | None) -> Payment:
+    """The voucher does not prove the collection: back to the recorder with the reason."""
+    payment = _collection_of_step(collection_id)
+    if actor is not None and payment.recorded_by_id == actor.id:
+        raise PermissionDenied(_l("You recorded this collection: another finance user verifies it."))
+    reason = str(data.get("reason") or "").strip()[:500]
+    payment.status, payment.reason = PaymentStatus.REJECTED, reason or None
+    payment.decided_by_id, payment.decided_at = (actor.id if actor else None), utcnow()
+    return payment
+
+
+def apply_resubmitted(collection_id: int | None, data: dict[str, Any], actor: User | None) -> Payment:
+    """The recorder corrected the collection (the same input schema as recording it)."""
+    payment = _collection_of_step(collection_id)
+    values = load_input(CollectionInputSchema(), {k: data.get(k) for k in
+                                                  ("amount", "paid_on", "method", "payer", "reference", "note")})
+    order = db.session.get(Order, payment.order_id)
+    assert order is not None
+    open_amount = still_due(order) - _pending_total(order.id)
+    if values["amount"] > open_amount:
+        raise ValidationFailed({"amount": _l("At most ¥%(due)s is still due.", due=f"{max(open_amount, 0):,.2f}")})
+    payment.amount, payment.method, payment.payer = values["amount"], values["method"], values["payer"]
+    payment.paid_on = values["paid_on"] or payment.paid_on
+    payment.reference, payment.note = values["reference"], values["note"]
+    payment.status, payment.reason, payment.decided_by_id, payment.decided_at = PaymentStatus.RECORDED, None, None, None
+    return payment
+
+
+def apply_withdrawn(collection_id: int | None) -> Payment:
+    payment = _collection_of_step(collection_id)
+    payment.status = PaymentStatus.WITHDRAWN
+    return payment
+
+
+def notify_rejected(payment: Payment) -> None:
+    """The recorder and the order's salesperson learn why their collection came back."""
+    notify({payment.recorded_by_id or 0, payment.owner_id}, "collection_rejected",
+           _l("A collection of ¥%(amount)s was rejected", amount=f"{payment.amount:,.2f}"),
+           body=payment.reason, url=f"/finance/payments/{payment.id}", store_id=payment.store_id)
+
+
+# Refunds -----------------------------------------------------------------------------------------------
+def refundable(order: Order) -> Decimal:
+    """What can still be paid back: verified collections less earlier refunds."""
+    return order.paid_amount - order.refunded_amount
+
+
+def apply_refund(order_id: int | None, data: dict[str, Any], actor: User | None, *, reason: str | None) -> Payment | None:
+    """Finance paid back what the order collected (a cancelled order's pipeline step): a refund record of
+    the refundable amount with the form's method and reference; nothing when nothing was collected."""
+    order = order_services.order_of_step(order_id)
+    amount = refundable(order)
+    if amount <= 0:
+        return None
+    values = load_input(RefundInputSchema(), {"method": data.get("method") or PaymentMethod.OTHER.value,
+                                              "paid_on": data.get("paid_on"), "reference": data.get("reference"),
+                                              "note": data.get("note")})
+    now = utcnow()
+    payment = Payment(
+        store_id=order.store_id, order_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,
+        direction=Direction.OUT, kind=PaymentKind.REFUND, status=PaymentStatus.REFUNDED, amount=amount,
+        method=values["method"], paid_on=values["paid_on"] or local_today(), reference=values["reference"],
+        note=values["note"], reason=(reason or "")[:500] or None, recorded_by_id=actor.id if actor else None,
+        recorded_at=now, decided_by_id=actor.id if actor else None, decided_at=now)
+    db.session.add(payment)
+    order.refunded_amount = order.refunded_amount + amount
+    return payment
+
+
+def collected(order_id: int) -> dict[str, Decimal]:
+    """The order's money by status, for its page."""
+    rows = db.session.execute(select(Payment.kind, Payment.status, func.sum(Payment.amount))
+                              .where(Payment.order_id == order_id).group_by(Payment.kind, Payment.status)).all()
+    return {f"{kind.value}.{status.value}": Decimal(total) for kind, status, total in rows}

@@ -1,0 +1,48 @@
+"""The finance context's wiring: its pages and API, the operators of `collection_verification` and of the
+order pipeline's refund step, its section of the order page, its notification kinds and navigation."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from crm.core.nav import NavItem
+from crm.core.nav import add_nav
+
+
+def init_app(app: Flask) -> None:
+    from flask_login import current_user
+
+    import crm.finance.payments.bpmn  # noqa: F401  (the operators, before any diagram is validated)
+    import crm.finance.payments.models  # noqa: F401  (the mappers)
+    from crm.auth.rest import add_resource
+    from crm.core.web import register_action_label
+    from crm.core.web import register_object_page
+    from crm.finance.blueprint import bp
+    from crm.finance.payments import api as payments_api
+    from crm.finance.payments.models import STATUS_LABELS
+    from crm.finance.payments.views import order_section
+    from crm.notify.services import KINDS
+    from crm.sales.orders.queries import register_order_section
+
+    app.register_blueprint(bp)
+    add_resource(payments_api.blp, order=165)
+    add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
+    register_order_section("finance", order_section)
+    register_object_page("collection", "finance.payment_detail", "payment_id", _l("Collection"),
+                         lambda oid: _collection_label(oid, current_user), statuses=STATUS_LABELS)
+    KINDS.setdefault("collection_rejected", _l("A collection you recorded was rejected"))
+    for action, label in {"collection_recorded": _l("Collection recorded"),
+                          "collection_verified": _l("Collection verified")}.items():
+        register_action_label(action, label)
+
+
+def _collection_label(payment_id: int, actor: object) -> str | None:
+    from sqlalchemy import select
+
+    from crm.auth.scopes import visible
+    from crm.extensions import db
+    from crm.finance.payments.models import Payment
+
+    amount = db.session.scalar(visible(select(Payment.amount).where(Payment.id == payment_id), actor, Payment))  # type: ignore[arg-type]
+    return None if amount is None else f"¥{amount:,.2f}"
