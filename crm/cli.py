@@ -112,6 +112,9 @@ def seed_demo(if_empty: bool) -> None:
         from crm.sales.orders import demo as order_demo
 
         order_demo.seed(created["users"])  # deploys the processes: orders run through the real pipeline
+        from crm.enquiries import demo as enquiry_demo
+
+        enquiry_demo.seed(created["users"])
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)
