@@ -265,11 +265,12 @@ def people_rows(actor: User, filters: Filters, *, limit: int | None = MAX_TABLE_
 
 
 def user_names(ids: set[int]) -> dict[int, str]:
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))) if ids else {}  # type: ignore[arg-type]
+    return {i: n for i, n in db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))} if ids else {}
 
 
 def unit_names(ids: set[int]) -> dict[int, str]:
-    return dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)))) if ids else {}  # type: ignore[arg-type]
+    return {i: n for i, n in db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)))} \
+        if ids else {}
 
 
 # Trend ------------------------------------------------------------------------------------------------------
