@@ -115,6 +115,9 @@ def seed_demo(if_empty: bool) -> None:
         # Deploys the processes: orders run through the real pipeline, and their money through finance.
         order_demo.seed(created["users"], finance_demo.pay)
         finance_demo.seed(created["users"])
+        from crm.enquiries import demo as enquiry_demo
+
+        enquiry_demo.seed(created["users"])
         db.session.commit()
         click.echo("Demo data loaded.")
     _print_logins(password)

@@ -91,6 +91,8 @@ class Config:
     SCHEDULER_ENABLED = False  # `flask crm serve` and `flask crm scheduler` switch it on
     SCHEDULER_INTERVAL_SECONDS = 5
     HIGHSEAS_SWEEP_AT = "02:00"  # daily high-seas recycle sweep, HH:MM server time (CRM_HIGHSEAS_SWEEP_AT)
+    # From this time (HH:MM, Asia/Shanghai) salespeople without yesterday's enquiry figures are reminded.
+    ENQUIRY_REMINDER_AT = "10:00"
 
     DEMO_PASSWORD = "Demo#2026"
 

@@ -49,6 +49,10 @@ from crm.customers.models import Lead
 from crm.customers.models import LeadAssignmentRule
 from crm.customers.models import SavedCustomerView
 from crm.customers.services import follow_ups as customer_follow_ups
+from crm.enquiries.models import EnquiryDaily
+from crm.enquiries.models import EnquiryImport
+from crm.enquiries.models import EnquirySalespersonDaily
+from crm.enquiries.models import EnquiryScreenshot
 from crm.extensions import db
 from crm.highseas.models import ClaimStatus
 from crm.highseas.models import HighSeasClaim
@@ -120,6 +124,11 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "claim_id": Outside(("hs_claim:b",)),
     "payment_id": Outside(("payment:b",)),  # the finance ledger's collections and refunds
     "voucher_id": Outside(("voucher:b",)),
+    # Enquiry statistics (crm/enquiries): platform rows, salesperson rows, screenshots, imports.
+    "enquiry_id": Outside(("enquiry_daily:b", "enquiry_daily:c")),
+    "figure_id": Outside(("enquiry_figure:b",)),
+    "screenshot_id": Outside(("enquiry_screenshot:b",)),
+    "import_id": Outside(("enquiry_import:b",)),
     "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/leads/test_views.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
@@ -333,6 +342,24 @@ def world(org: Org) -> World:
     db.session.flush()
     secrets += [pool_b.name, claim_b.reason]
     objects |= {"hs_claim:b": claim_b}
+    # Enquiry statistics of stores B and C: figures with numbers nobody else has, a screenshot, an import.
+    today = datetime.now(UTC).date()
+    enquiry_b = EnquiryDaily(store_id=org.store_b.id, day=today, enquiries=9753186, new_enquiries=8642097)
+    enquiry_c = EnquiryDaily(store_id=org.store_c.id, day=today, enquiries=9753187, new_enquiries=8642098)
+    figure_b = EnquirySalespersonDaily(store_id=org.store_b.id, user_id=org.b_rep.id, day=today, wechat_adds=7531864,
+                                       contacts=6420975)
+    shot_b = EnquiryScreenshot(store_id=org.store_b.id, user_id=org.b_rep.id, day=today,
+                               original_name=f"{SECRET}-Shot.png", stored_name="crawler/none.png",
+                               content_type="image/png", size=1)
+    import_b = EnquiryImport(org_unit_id=org.store_b.id, created_by_id=org.b_manager.id,
+                             file_name=f"{SECRET}-Enquiries.csv", errors=[{"row": 2, "field": "Store",
+                                                                          "value": f"{SECRET}-Cell", "message": "x"}])
+    db.session.add_all([enquiry_b, enquiry_c, figure_b, shot_b, import_b])
+    db.session.flush()
+    secrets += ["9753186", "8642097", "9753187", "7531864", "6420975", shot_b.original_name, import_b.file_name,
+                f"{SECRET}-Cell"]
+    objects |= {"enquiry_daily:b": enquiry_b, "enquiry_daily:c": enquiry_c, "enquiry_figure:b": figure_b,
+                "enquiry_screenshot:b": shot_b, "enquiry_import:b": import_b}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,
@@ -385,6 +412,10 @@ def snapshot() -> dict[str, Any]:
         "customer_import_job": rows(ImportJob.__table__),
         "lead": rows(Lead.__table__),
         "lead_assignment_rule": rows(LeadAssignmentRule.__table__),
+        "enquiry_daily": rows(EnquiryDaily.__table__),
+        "enquiry_salesperson_daily": rows(EnquirySalespersonDaily.__table__),
+        "enquiry_screenshot": rows(EnquiryScreenshot.__table__),
+        "enquiry_import": rows(EnquiryImport.__table__),
         "operation_log": db.session.scalar(select(func.count()).select_from(OperationLog)),
     }
 
@@ -397,6 +428,9 @@ def outside_part(snap: dict[str, Any], world: World) -> dict[str, Any]:
         "user": {k: v for k, v in snap["user"].items() if v["id"] in users or v["org_unit_id"] in units},
         "user_role": {k: v for k, v in snap["user_role"].items() if v["user_id"] in users},
         "api_token": {k: v for k, v in snap["api_token"].items() if v["user_id"] in users},
+        **{table: {k: v for k, v in snap[table].items() if v["store_id"] in units}
+           for table in ("enquiry_daily", "enquiry_salesperson_daily", "enquiry_screenshot")},
+        "enquiry_import": {k: v for k, v in snap["enquiry_import"].items() if v["org_unit_id"] in units},
     }
 
 

@@ -152,6 +152,14 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "highseas.configure": _l("Configure pools: members, recycle rules, quotas and caps"),
         },
     },
+    "enquiries": {
+        "label": _l("Enquiry statistics"),
+        "permissions": {
+            "enquiry.view": _l("See the enquiry statistics in scope: daily tables, trends and rates"),
+            "enquiry.enter_platform": _l("Enter and import the daily platform enquiries of the stores in scope"),
+            "enquiry.enter_own": _l("Enter own daily WeChat adds and contacts, upload WeChat screenshots"),
+        },
+    },
     "tasks": {
         "label": _l("Tasks"),
         "permissions": {

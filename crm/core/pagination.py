@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import date
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +53,8 @@ def _encode(values: Sequence[Any]) -> str:
     def conv(v: Any) -> Any:
         if isinstance(v, datetime):
             return {"dt": v.isoformat()}
+        if isinstance(v, date):
+            return {"d": v.isoformat()}
         if isinstance(v, Decimal):
             return {"dec": str(v)}
         return v
@@ -88,6 +91,8 @@ def _checked(value: Any, key: SortKey) -> Any:
         value = datetime.fromisoformat(value["dt"])
         if value.tzinfo is None:
             raise ValueError("naive datetime in cursor")
+    elif isinstance(value, dict) and list(value) == ["d"] and isinstance(value["d"], str):
+        value = date.fromisoformat(value["d"])
     elif isinstance(value, dict) and list(value) == ["dec"] and isinstance(value["dec"], str):
         value = Decimal(value["dec"])
         if not value.is_finite():
@@ -107,6 +112,8 @@ def _checked(value: Any, key: SortKey) -> Any:
         if not isinstance(value, bool):
             raise TypeError("boolean expected")
         return value
+    if expected is date and isinstance(value, datetime):
+        raise TypeError("date expected")
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected):

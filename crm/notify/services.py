@@ -51,6 +51,7 @@ KINDS: dict[str, Any] = {
     "highseas_claim": _l("High-seas claim"),
     "highseas_reminder": _l("A customer is about to go back to the high seas"),
     "highseas_moved": _l("A customer moved in or out of the high seas"),
+    "enquiry_reminder": _l("Yesterday's enquiry figures are missing"),
 }
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 60

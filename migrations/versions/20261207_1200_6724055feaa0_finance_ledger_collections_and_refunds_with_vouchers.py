@@ -8,7 +8,7 @@ becomes `other` unless it names one of the methods). Roles that could record pay
 (`order.record_payment`) may now record, verify and see collections.
 
 Revision ID: 6724055feaa0
-Revises: 5b1d7e0c9a42
+Revises: 186e572520ef
 Create Date: 2026-12-07 11:03:03.847499
 
 """
@@ -22,7 +22,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgres
 
 # revision identifiers, used by Alembic.
 revision = '6724055feaa0'
-down_revision = '5b1d7e0c9a42'
+down_revision = '186e572520ef'
 branch_labels = None
 depends_on = None
 
