@@ -283,16 +283,9 @@ def import_products(raw: bytes, filename: str | None, *, actor: User) -> ImportR
         if number - 1 > IMPORT_MAX_ROWS:
             raise ValidationFailed({"file": _l("A file may hold at most %(n)d products.", n=IMPORT_MAX_ROWS)})
         data = {field: cells[i] if i < len(cells) else "" for field, i in columns.items()}
-        if "category" in data:
-            name = data.pop("category").strip()
-            if name:
-                category = categories.get(" / ".join(p.strip() for p in name.split("/")).lower())
-                if category is None:
-                    errors[f"row {number} · category"] = str(_l("No category “%(name)s”.", name=name))
-                else:
-                    data["category_id"] = category.id
-            else:
-                data["category_id"] = ""
+        refused = _category_cell(data, categories)
+        if refused is not None:
+            errors[f"row {number} · category"] = refused
         sku = normalise_sku(data.get("sku"))
         current = existing.get(sku)
         if current is None:
@@ -309,6 +302,26 @@ def import_products(raw: bytes, filename: str | None, *, actor: User) -> ImportR
         planned.append((current, loaded.values))
     if errors:
         raise ValidationFailed(errors, message=str(_l("Nothing was imported: correct the rows below and upload again.")))
+    return _write(planned)
+
+
+def _category_cell(data: dict[str, Any], categories: dict[str, ProductCategory]) -> str | None:
+    """The row's category cell (a name or a path) as its `category_id`; the message when there is none such."""
+    if "category" not in data:
+        return None
+    name = data.pop("category").strip()
+    if not name:
+        data["category_id"] = ""
+        return None
+    category = categories.get(" / ".join(p.strip() for p in name.split("/")).lower())
+    if category is None:
+        return str(_l("No category “%(name)s”.", name=name))
+    data["category_id"] = category.id
+    return None
+
+
+def _write(planned: list[tuple[Product | None, dict[str, Any]]]) -> ImportResult:
+    """The checked rows: new products, and the changes of known ones."""
     result = ImportResult()
     for current, values in planned:
         if current is None:
