@@ -54,6 +54,8 @@ ON_EMPTY = {
 }
 MAX_LEVEL = 10
 MAX_HOURS = 24 * 365
+USER_RULES = ("users", "submitter_picks")  # the rules whose step names users (user_ids)
+LEVEL_RULES = ("nth_supervisor", "supervisors_up_to")  # the rules whose step has a level
 
 
 def parse_int(value: Any) -> int | None:
@@ -93,7 +95,7 @@ def check_step(step: dict[str, Any], errors: dict[str, Any], *, prefix: str = ""
     fallback admin exist. Adds to `errors` (the schema's messages, names prefixed as `prefix`, e.g.
     `steps.2.`) a message for each field that passed the schema but names nobody."""
     rule = step.get("rule")
-    if rule in ("users", "submitter_picks") and step.get("user_ids") and prefix + "user_ids" not in errors:
+    if rule in USER_RULES and step.get("user_ids") and prefix + "user_ids" not in errors:
         found = set(db.session.scalars(select(User.id).where(User.id.in_(step["user_ids"]))))
         missing = [str(u) for u in step["user_ids"] if u not in found]
         if missing:

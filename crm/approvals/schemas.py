@@ -5,6 +5,7 @@ its users, role and fallback admin exist."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,19 +13,19 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 
+from crm.approvals.rules import LEVEL_RULES
 from crm.approvals.rules import MAX_HOURS
 from crm.approvals.rules import MAX_LEVEL
 from crm.approvals.rules import MODES
 from crm.approvals.rules import ON_EMPTY
 from crm.approvals.rules import OPERATORS
 from crm.approvals.rules import RULES
+from crm.approvals.rules import USER_RULES
 from crm.approvals.rules import parse_ids
 from crm.approvals.rules import parse_int
 from crm.core.validation import Parsed
 
 MAX_STEPS = 20
-USER_RULES = ("users", "submitter_picks")
-LEVEL_RULES = ("nth_supervisor", "supervisors_up_to")
 
 
 def _int_or_bad(value: Any) -> int | None:
@@ -44,7 +45,7 @@ def _title(raw: Any) -> str:
     return title
 
 
-def _choice(choices: Mapping[str, Any], message: Any, default: str | None = None) -> Any:
+def _choice(choices: Mapping[str, Any], message: Any, default: str | None = None) -> Callable[[Any], Any]:
     def parse(raw: Any) -> Any:
         value = (raw or default) if default is not None else raw
         if value not in choices:
