@@ -20,12 +20,14 @@ from sqlalchemy import select
 from crm.approvals import queries
 from crm.approvals import services
 from crm.approvals.models import ApprovalChain
+from crm.approvals.schemas import StepsInput
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
 from crm.core.errors import NotFound
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -235,7 +237,8 @@ class Chains(MethodView):
     @blp.response(201, ChainSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Create a chain (version 1 of its steps)"""
-        return services.create_chain(body, actor=current_user)
+        steps = load_input(StepsInput(), {"steps": body.get("steps") or []})
+        return services.create_chain({**body, "steps": steps}, actor=current_user)
 
 
 @blp.route("/approval-chains/<int:chain_id>")
@@ -254,7 +257,8 @@ class ChainItem(MethodView):
     def put(self, body: dict[str, Any], chain_id: int) -> Any:
         """Save new steps as the next version (running requests keep theirs)"""
         chain = _visible_chain(chain_id)
-        return services.save_steps(chain.id, body["steps"], actor=current_user, lock_version=body.get("lock_version"),
+        steps = load_input(StepsInput(), {"steps": body["steps"]})
+        return services.save_steps(chain.id, steps, actor=current_user, lock_version=body.get("lock_version"),
                                    comment=body.get("comment"))
 
 

@@ -1,4 +1,5 @@
-"""Steps of a chain: their validation, their conditions and who they resolve to.
+"""Steps of a chain: the checks of their references, their conditions and who they resolve to (the input
+schema of a step is `crm.approvals.schemas.StepInput`).
 
 A step is a dict (stored in the chain version's JSON):
     title            text shown to approvers
@@ -25,7 +26,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.auth.models import Role
-from crm.core.errors import ValidationFailed
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -54,9 +54,12 @@ ON_EMPTY = {
 }
 MAX_LEVEL = 10
 MAX_HOURS = 24 * 365
+USER_RULES = ("users", "submitter_picks")  # the rules whose step names users (user_ids)
+LEVEL_RULES = ("nth_supervisor", "supervisors_up_to")  # the rules whose step has a level
 
 
-def _int(value: Any) -> int | None:
+def parse_int(value: Any) -> int | None:
+    """A whole number as sent (at most 9 digits as text), None when blank; ValueError when it is not one."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -69,7 +72,8 @@ def _int(value: Any) -> int | None:
     return int(text)
 
 
-def _ids(value: Any) -> list[int]:
+def parse_ids(value: Any) -> list[int]:
+    """Ids as a list or as text separated by commas or spaces, each once; ValueError when one is not an id."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
@@ -78,7 +82,7 @@ def _ids(value: Any) -> list[int]:
         raise ValueError
     out: list[int] = []
     for v in value:
-        n = _int(v)
+        n = parse_int(v)
         if n is None or n < 1 or n >= 2**31:
             raise ValueError
         if n not in out:
@@ -86,106 +90,22 @@ def _ids(value: Any) -> list[int]:
     return out
 
 
-def clean_step(raw: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
-    """A validated, normalised step; ValidationFailed names each bad field (prefixed, e.g. `steps.2.level`)."""
-    errors: dict[str, str] = {}
-    if not isinstance(raw, dict):
-        raise ValidationFailed({prefix.rstrip(".") or "step": _l("A step must be an object.")})
-
-    def err(name: str, message: Any) -> None:
-        errors.setdefault(prefix + name, message)
-
-    title = str(raw.get("title") or "").strip()
-    if not title:
-        err("title", _l("Give the step a title."))
-    elif len(title) > 120:
-        err("title", _l("At most 120 characters."))
-    rule = raw.get("rule")
-    if rule not in RULES:
-        err("rule", _l("Choose an approver rule."))
-    mode = raw.get("mode") or "single"
-    if mode not in MODES:
-        err("mode", _l("Choose a sign mode."))
-    step: dict[str, Any] = {"title": title, "rule": rule, "mode": mode}
-    try:
-        user_ids = _ids(raw.get("user_ids"))
-    except ValueError:
-        user_ids = []
-        err("user_ids", _l("List user ids separated by commas."))
-    if rule in ("users", "submitter_picks"):
-        if not user_ids and prefix + "user_ids" not in errors:
-            err("user_ids", _l("Name at least one user."))
-        elif user_ids:
-            found = set(db.session.scalars(select(User.id).where(User.id.in_(user_ids))))
-            missing = [str(u) for u in user_ids if u not in found]
-            if missing:
-                err("user_ids", _l("No such user: %(ids)s.", ids=", ".join(missing)))
-        step["user_ids"] = user_ids
-    if rule in ("nth_supervisor", "supervisors_up_to"):
-        try:
-            level = _int(raw.get("level"))
-        except ValueError:
-            level = -1
-        if level is None or not 1 <= level <= MAX_LEVEL:
-            err("level", _l("Enter a level from 1 to %(n)s.", n=MAX_LEVEL))
-        step["level"] = level
-    if rule == "store_role":
-        role = str(raw.get("role") or "").strip()
-        if not role or db.session.scalar(select(Role.id).where(Role.key == role)) is None:
-            err("role", _l("Choose an existing role."))
-        step["role"] = role
-    on_empty = raw.get("on_empty") or "auto_pass"
-    if on_empty not in ON_EMPTY:
-        err("on_empty", _l("Choose what happens when nobody resolves."))
-    step["on_empty"] = on_empty
-    try:
-        admin_id = _int(raw.get("fallback_admin_id"))
-    except ValueError:
-        admin_id = -1
-    if on_empty == "admin" and (admin_id is None or not 0 < admin_id < 2**31 or db.session.get(User, admin_id) is None):
-        err("fallback_admin_id", _l("Choose the admin who gets the approval when nobody resolves."))
-    step["fallback_admin_id"] = admin_id if on_empty == "admin" else None
-    for name in ("reminder_hours", "escalation_hours"):
-        try:
-            hours = _int(raw.get(name))
-        except ValueError:
-            hours = -1
-        if hours is not None and not 1 <= hours <= MAX_HOURS:
-            err(name, _l("Enter whole hours from 1 to %(n)s, or leave it empty.", n=MAX_HOURS))
-        step[name] = hours
-    step["condition"] = _clean_condition(raw.get("condition"), prefix, err)
-    if errors:
-        raise ValidationFailed(errors)
-    return step
-
-
-def _clean_condition(raw: Any, prefix: str, err: Any) -> dict[str, Any] | None:
-    if not raw or not isinstance(raw, dict) or not str(raw.get("field") or "").strip():
-        return None
-    field = str(raw["field"]).strip()
-    if len(field) > 60 or not field.replace("_", "").isalnum():
-        err("condition.field", _l("Enter a field name of letters, digits and underscores."))
-    op = raw.get("op")
-    if op not in OPERATORS:
-        err("condition.op", _l("Choose an operator."))
-        return None
-    value = raw.get("value")
-    if op == "between":
-        parts = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-        parts = [str(p).strip() for p in parts if str(p).strip()]
-        if len(parts) != 2:
-            err("condition.value", _l("Between needs two values: low, high."))
-        value = parts
-    elif op == "in":
-        parts = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-        value = [str(p).strip() for p in parts if str(p).strip()]
-        if not value:
-            err("condition.value", _l("List at least one value."))
-    else:
-        value = str(value if value is not None else "").strip()
-        if value == "":
-            err("condition.value", _l("Enter the value to compare with."))
-    return {"field": field, "op": op, "value": value}
+def check_step(step: dict[str, Any], errors: dict[str, Any], *, prefix: str = "") -> None:
+    """The checks of a step loaded by `StepInput` that need the database: its users, its role and its
+    fallback admin exist. Adds to `errors` (the schema's messages, names prefixed as `prefix`, e.g.
+    `steps.2.`) a message for each field that passed the schema but names nobody."""
+    rule = step.get("rule")
+    if rule in USER_RULES and step.get("user_ids") and prefix + "user_ids" not in errors:
+        found = set(db.session.scalars(select(User.id).where(User.id.in_(step["user_ids"]))))
+        missing = [str(u) for u in step["user_ids"] if u not in found]
+        if missing:
+            errors[prefix + "user_ids"] = _l("No such user: %(ids)s.", ids=", ".join(missing))
+    if rule == "store_role" and prefix + "role" not in errors and db.session.scalar(
+            select(Role.id).where(Role.key == step.get("role"))) is None:
+        errors[prefix + "role"] = _l("Choose an existing role.")
+    if step.get("on_empty") == "admin" and prefix + "fallback_admin_id" not in errors and db.session.get(
+            User, step.get("fallback_admin_id")) is None:
+        errors[prefix + "fallback_admin_id"] = _l("Choose the admin who gets the approval when nobody resolves.")
 
 
 # Conditions ---------------------------------------------------------------------------------------------
@@ -327,7 +247,7 @@ def resolve_step(
         return out
     raw_picks = (picks or {}).get(str(index + 1), (picks or {}).get(index + 1)) if isinstance(picks, dict) else None
     try:
-        picked = _ids(raw_picks)
+        picked = parse_ids(raw_picks)
     except ValueError:
         picked = []
     found = rule_users(step, submitter, store_id, picked)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from marshmallow.exceptions import SCHEMA
 from sqlalchemy import select
 
 from crm.approvals import rules
@@ -17,12 +18,16 @@ from crm.approvals.models import ApprovalRequest
 from crm.approvals.models import DecisionOutcome
 from crm.approvals.models import RequestStatus
 from crm.approvals.registry import approvable
+from crm.approvals.schemas import StepInput
+from crm.approvals.schemas import StepsInput
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import Loaded
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.notify.services import notify
 from crm.org.models import OrgUnit
@@ -42,7 +47,6 @@ KNOWN_KEYS = {
     "after_sales": _l("After-sales"),
     "contract": _l("Contract"),
 }
-MAX_STEPS = 20
 QUEUE_URL = "/approvals/"
 
 
@@ -56,21 +60,28 @@ def _check_admin(actor: User) -> None:
         raise PermissionDenied()
 
 
-def clean_steps(raw_steps: Any) -> list[dict[str, Any]]:
-    if not isinstance(raw_steps, list):
-        raise ValidationFailed({"steps": _l("Steps must be a list.")})
-    if len(raw_steps) > MAX_STEPS:
-        raise ValidationFailed({"steps": _l("At most %(n)s steps.", n=MAX_STEPS)})
-    errors: dict[str, list[str]] = {}
-    steps: list[dict[str, Any]] = []
-    for i, raw in enumerate(raw_steps):
-        try:
-            steps.append(rules.clean_step(raw, prefix=f"steps.{i}."))
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
+def clean_steps(steps: Loaded | Any) -> list[dict[str, Any]]:
+    """A chain's steps as loaded by StepsInput (a plain list is loaded here), with the checks that need the
+    database; ValidationFailed names each bad field (e.g. `steps.2.level`)."""
+    loaded = load_input(StepsInput(), steps if isinstance(steps, Loaded) else {"steps": steps})
+    errors: dict[str, Any] = dict(loaded.errors)
+    cleaned = loaded.values.get("steps") or []
+    for i, step in enumerate(cleaned):
+        rules.check_step(step, errors, prefix=f"steps.{i}.")
     if errors:
         raise ValidationFailed(errors)
-    return steps
+    return cleaned
+
+
+def clean_step(raw: Loaded | Any) -> dict[str, Any]:
+    """One step as loaded by StepInput (plain values are loaded here), with the checks that need the database."""
+    loaded = load_input(StepInput(), raw)
+    # A step that is not an object: the schema's own message, named as the step.
+    errors: dict[str, Any] = {("step" if name == SCHEMA else name): m for name, m in loaded.errors.items()}
+    rules.check_step(loaded.values, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return loaded.values
 
 
 def create_chain(data: dict[str, Any], *, actor: User) -> ApprovalChain:
@@ -128,8 +139,9 @@ def save_steps(
     chain_id: int, raw_steps: Any, *, actor: User, lock_version: int | None = None, comment: str | None = None,
     name: str | None = None, active: bool | None = None,
 ) -> ApprovalChain:
-    """A new version of the chain's steps (running requests keep the version they snapshotted). With
-    `lock_version`, an edit based on an older page is refused (someone else saved in between)."""
+    """A new version of the chain's steps (as loaded by StepsInput, or a plain list; running requests keep
+    the version they snapshotted). With `lock_version`, an edit based on an older page is refused (someone
+    else saved in between)."""
     _check_admin(actor)
     chain = db.session.get(ApprovalChain, chain_id, with_for_update=True)
     if chain is None:
@@ -176,14 +188,14 @@ def remove_step(chain_id: int, index: int, *, actor: User, lock_version: int | N
     return save_steps(chain_id, steps, actor=actor, lock_version=lock_version, comment="step removed")
 
 
-def put_step(chain_id: int, index: int | None, raw: dict[str, Any], *, actor: User,
+def put_step(chain_id: int, index: int | None, raw: Loaded | dict[str, Any], *, actor: User,
              lock_version: int | None = None) -> ApprovalChain:
     """Add a step at the end (index None) or replace step `index`."""
     chain = db.session.get(ApprovalChain, chain_id)
     if chain is None:
         raise NotFound()
     steps = current_steps(chain)
-    step = rules.clean_step(raw)
+    step = clean_step(raw)
     if index is None:
         steps.append(step)
     elif 0 <= index < len(steps):

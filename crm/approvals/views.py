@@ -25,10 +25,12 @@ from crm.approvals.models import ApprovalChain
 from crm.approvals.models import ApprovalChainVersion
 from crm.approvals.models import RequestStatus
 from crm.approvals.registry import approvables
+from crm.approvals.schemas import StepInput
 from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.validation import load_input
 from crm.core.web import forget_refused_write
 from crm.core.web import int_arg
 from crm.extensions import db
@@ -265,7 +267,8 @@ def _lock() -> int | None:
 def add_step(chain_id: int) -> Any:
     chain = _chain(chain_id)
     try:
-        services.put_step(chain.id, None, _step_from_form(request.form), actor=current_user, lock_version=_lock())
+        step = load_input(StepInput(), _step_from_form(request.form))
+        services.put_step(chain.id, None, step, actor=current_user, lock_version=_lock())
     except ValidationFailed as exc:
         forget_refused_write(exc)
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
@@ -280,7 +283,8 @@ def add_step(chain_id: int) -> Any:
 def edit_step(chain_id: int, index: int) -> Any:
     chain = _chain(chain_id)
     try:
-        services.put_step(chain.id, index, _step_from_form(request.form), actor=current_user, lock_version=_lock())
+        step = load_input(StepInput(), _step_from_form(request.form))
+        services.put_step(chain.id, index, step, actor=current_user, lock_version=_lock())
     except ValidationFailed as exc:
         forget_refused_write(exc)
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}

@@ -1,15 +1,26 @@
-"""Small normalisers and checks shared by services (mobile numbers, e-mail, required text)."""
+"""Small normalisers and checks shared by services (mobile numbers, e-mail, required text), and what the
+input schemas of writes share (`Loaded`, `load_input`, `Parsed`, `raising`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from decimal import InvalidOperation
+from typing import Any
 
+import marshmallow as ma
 from email_validator import EmailNotValidError
 from email_validator import validate_email
 from flask_babel import lazy_gettext as _l
+from marshmallow import fields
+from marshmallow.exceptions import SCHEMA
 
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only (\d would accept ٣ and ३)
 
@@ -117,3 +128,90 @@ def as_id(raw: object) -> int:
     except ValueError:
         return 0
     return value if 0 < value < 2**31 else 0
+
+
+# Input schemas ----------------------------------------------------------------------------------------------
+# One marshmallow schema per write (`<context>/schemas.py`) checks what needs neither the database nor the
+# actor; the page and the API load it, the service adds the rest and answers every message at once.
+@dataclass
+class Loaded:
+    """What a write's input schema made of the values sent: those that passed, and field -> message of those
+    that did not (a nested field as `steps.0.level`). The service adds the messages of its own checks (the
+    database, the actor) and refuses with all of them, after its permission and stale-data checks."""
+
+    values: dict[str, Any]
+    errors: dict[str, str] = dc_field(default_factory=dict)
+
+
+def load_input(schema: ma.Schema, data: Mapping[str, Any] | Loaded) -> Loaded:
+    """`data` loaded by `schema`, without raising: a refusal keeps the values that passed. Values the page or
+    the API loaded already come back as they are; plain values (demo data, tests, other services) are loaded
+    here, by the same schema."""
+    if isinstance(data, Loaded):
+        return data
+    try:
+        return Loaded(schema.load(data))
+    except ma.ValidationError as exc:
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        errors: dict[str, str] = {}
+        _first_messages(exc.messages, "", errors)
+        return Loaded(valid, errors)
+
+
+def _first_messages(messages: Any, name: str, out: dict[str, str]) -> None:
+    """marshmallow's messages as field -> its first message; nested names joined by dots, a nested schema's
+    own message (`_schema`) under the name of the field that holds it."""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            _first_messages(value, name if key == SCHEMA else f"{name}.{key}" if name else str(key), out)
+    elif isinstance(messages, list | tuple):
+        if messages:
+            _first_messages(messages[0], name, out)
+    else:
+        out.setdefault(name or SCHEMA, str(messages))
+
+
+class Parsed(fields.Field):  # type: ignore[type-arg]  # the value's type is the parser's
+    """An input field whose parser takes the value as sent, whatever it is (None and "" included: a form's
+    blank, JSON's null and a sheet's empty cell mean the same), and raises `marshmallow.ValidationError`."""
+
+    def __init__(self, parse: Callable[[Any], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.parse = parse
+
+    def _validate_missing(self, value: Any) -> None:
+        """None is a value like any other: the parser decides."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        return self.parse(value)
+
+
+def raising(check: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
+    """A `check_*` function above (which writes its message into an errors dict) as a parser that raises it."""
+
+    def parse(raw: Any) -> Any:
+        errors: dict[str, str] = {}
+        value = check(raw, errors, "value", **options)
+        if errors:
+            raise ma.ValidationError(errors["value"])
+        return value
+
+    return parse
+
+
+def optional_text(max_length: int) -> Callable[[Any], str | None]:
+    """A parser of optional text (`check_text`): blank is None."""
+    text = raising(check_text, max_length=max_length, required=False)
+    return lambda raw: text(raw) or None
+
+
+def parse_day(raw: Any) -> date | None:
+    """A day as ISO text ("2026-12-07") or a date; blank is None."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ma.ValidationError(str(_l("Enter a date such as 2026-12-07."))) from None

@@ -14,9 +14,11 @@ from marshmallow import validate
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
+from crm.core.validation import load_input
 from crm.notify import queries
 from crm.notify import services
 from crm.notify.models import AudienceKind
+from crm.notify.schemas import AnnouncementInput
 
 blp = ApiBlueprint("Notifications", __name__, url_prefix="/api/v1",
                    description="The caller's notifications and announcements; publishing announcements.")
@@ -110,7 +112,7 @@ def announcements(args: dict[str, Any]) -> Any:
 def publish(body: dict[str, Any]) -> Any:
     """Publish an announcement to everyone (HQ), an org unit, a role or chosen users within the caller's scope"""
     body["audience"] = body["audience"].value
-    return services.publish_announcement(body, actor=current_user)
+    return services.publish_announcement(load_input(AnnouncementInput(), body), actor=current_user)
 
 
 @blp.route("/announcements/<int:announcement_id>/read", methods=["POST"])

@@ -27,6 +27,8 @@ from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.i18n import shown
+from crm.core.validation import Loaded
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.notify.models import Announcement
 from crm.notify.models import AnnouncementRead
@@ -36,6 +38,7 @@ from crm.notify.models import EmailOutbox
 from crm.notify.models import EmailStatus
 from crm.notify.models import Notification
 from crm.notify.models import NotificationPreference
+from crm.notify.schemas import AnnouncementInput
 from crm.org.models import OrgUnit
 from crm.org.models import User
 
@@ -275,88 +278,65 @@ def _publishable_units(actor: User) -> list[OrgUnit]:
     return list(db.session.scalars(visible(select(OrgUnit), actor, OrgUnit)))
 
 
-def publish_announcement(data: dict[str, Any], *, actor: User) -> Announcement:
-    """Publish to everyone (HQ only), an org unit (and below), a role (optionally within a unit) or
-    chosen users. A store manager can only address their own store."""
-    if not actor.can("announcement.publish"):
-        raise PermissionDenied()
-    errors: dict[str, Any] = {}
-    title = str(data.get("title") or "").strip()
-    body = str(data.get("body") or "").strip()
-    if not title:
-        errors["title"] = _l("Enter a title.")
-    elif len(title) > 200:
-        errors["title"] = _l("At most 200 characters.")
-    if not body:
-        errors["body"] = _l("Enter the text.")
-    elif len(body) > 20000:
-        errors["body"] = _l("At most 20000 characters.")
-    try:
-        audience = AudienceKind(data.get("audience") or "")
-    except ValueError:
-        audience = None
-        errors["audience"] = _l("Choose who receives it.")
+def _unit_in_scope(unit_id: int | None, actor: User, errors: dict[str, Any]) -> OrgUnit | None:
+    if unit_id is None:
+        return None
+    unit = db.session.get(OrgUnit, unit_id)
+    if unit is None or unit.id not in {u.id for u in _publishable_units(actor)}:
+        errors["unit_id"] = _l("Choose an org unit within your scope.")
+        return None
+    return unit
+
+
+def _check_audience(values: dict[str, Any], unit: OrgUnit | None, actor: User, errors: dict[str, Any]) -> None:
+    """What needs the database or the publisher: only headquarters addresses everyone or a role company-wide,
+    the role exists, the users are within the publisher's scope."""
+    audience = values.get("audience")
     home = db.session.get(OrgUnit, actor.org_unit_id)
     at_hq = home is not None and home.parent_id is None
-    unit: OrgUnit | None = None
-    unit_id = data.get("unit_id")
-    if unit_id not in (None, ""):
-        try:
-            uid = int(unit_id)
-            unit = db.session.get(OrgUnit, uid) if 0 < uid < 2**31 else None
-        except (TypeError, ValueError):
-            unit = None
-        if unit is None or unit.id not in {u.id for u in _publishable_units(actor)}:
-            errors["unit_id"] = _l("Choose an org unit within your scope.")
-            unit = None
     if audience == AudienceKind.ALL and not at_hq:
         errors["audience"] = _l("Only headquarters can address everyone; choose your store or subsidiary.")
-    if audience == AudienceKind.UNIT and unit is None and "unit_id" not in errors:
-        errors["unit_id"] = _l("Choose the subsidiary, store or department.")
-    role_key = str(data.get("role_key") or "").strip() or None
     if audience == AudienceKind.ROLE:
         from crm.auth.models import Role
 
-        if not role_key or db.session.scalar(select(Role.id).where(Role.key == role_key)) is None:
+        role_key = values.get("role_key")
+        if role_key and "role_key" not in errors and db.session.scalar(
+                select(Role.id).where(Role.key == role_key)) is None:
             errors["role_key"] = _l("Choose a role.")
         if unit is None and not at_hq and "unit_id" not in errors:
             errors["unit_id"] = _l("Choose the unit whose role holders receive it.")
-    user_ids: list[int] = []
-    if audience == AudienceKind.USERS:
-        raw = data.get("user_ids") or []
-        if isinstance(raw, str):
-            raw = raw.replace(",", " ").split()
-        try:
-            user_ids = sorted({int(u) for u in raw})
-            if any(not 0 < u < 2**31 for u in user_ids):
-                raise ValueError
-        except (TypeError, ValueError):
-            user_ids = []
-            errors["user_ids"] = _l("List user ids separated by commas.")
-        if not user_ids and "user_ids" not in errors:
-            errors["user_ids"] = _l("Choose at least one user.")
-        elif user_ids:
-            from crm.auth.scopes import visible
+    user_ids = values.get("user_ids")
+    if audience == AudienceKind.USERS and user_ids and "user_ids" not in errors:
+        from crm.auth.scopes import visible
 
-            seen = set(db.session.scalars(visible(select(User.id).where(User.id.in_(user_ids)), actor, User)))
-            if set(user_ids) - seen:
-                errors["user_ids"] = _l("Choose users within your scope.")
-    publish_at = data.get("publish_at") or utcnow()
-    expires_at = data.get("expires_at")
-    if expires_at is not None and expires_at <= publish_at:
-        errors["expires_at"] = _l("The expiry must be after the publication time.")
+        seen = set(db.session.scalars(visible(select(User.id).where(User.id.in_(user_ids)), actor, User)))
+        if set(user_ids) - seen:
+            errors["user_ids"] = _l("Choose users within your scope.")
+
+
+def publish_announcement(data: Loaded | dict[str, Any], *, actor: User) -> Announcement:
+    """Publish to everyone (HQ only), an org unit (and below), a role (optionally within a unit) or
+    chosen users. A store manager can only address their own store. `data` as loaded by
+    AnnouncementInput (plain values are loaded here)."""
+    if not actor.can("announcement.publish"):
+        raise PermissionDenied()
+    loaded = load_input(AnnouncementInput(), data)
+    values = loaded.values
+    errors: dict[str, Any] = dict(loaded.errors)
+    unit = _unit_in_scope(values.get("unit_id"), actor, errors)
+    _check_audience(values, unit, actor, errors)
     if errors:
         raise ValidationFailed(errors)
-    assert audience is not None
+    audience = values["audience"]
     a = Announcement(
-        title=title, body=body, audience=audience, unit_id=unit.id if unit else None,
-        unit_path=unit.path if unit else None, role_key=role_key if audience == AudienceKind.ROLE else None,
-        pinned=bool(data.get("pinned")), publish_at=publish_at, expires_at=expires_at,
+        title=values["title"], body=values["body"], audience=audience, unit_id=unit.id if unit else None,
+        unit_path=unit.path if unit else None, role_key=values["role_key"] if audience == AudienceKind.ROLE else None,
+        pinned=values["pinned"], publish_at=values["publish_at"], expires_at=values["expires_at"],
         created_by_id=actor.id, created_at=utcnow(),
     )
     db.session.add(a)
     db.session.flush()
-    for uid in user_ids:
+    for uid in values["user_ids"]:
         db.session.add(AnnouncementRecipient(announcement_id=a.id, user_id=uid))
     db.session.flush()
     return a

@@ -19,6 +19,7 @@ from flask_login import login_required
 
 from crm.auth.decorators import permission_required
 from crm.core.errors import ValidationFailed
+from crm.core.validation import load_input
 from crm.core.web import forget_refused_write
 from crm.core.web import safe_next
 from crm.extensions import db
@@ -26,6 +27,7 @@ from crm.notify import queries
 from crm.notify import services
 from crm.notify.models import AUDIENCE_LABELS
 from crm.notify.models import NotificationPreference
+from crm.notify.schemas import AnnouncementInput
 
 bp = Blueprint("notify", "crm.notify", template_folder="templates", url_prefix="/notifications")
 
@@ -131,7 +133,7 @@ def publish() -> Any:
         data: dict[str, Any] = dict(form, pinned=form.get("pinned") == "on")
         data["publish_at"] = _when(form.get("publish_at"), "publish_at")
         data["expires_at"] = _when(form.get("expires_at"), "expires_at")
-        services.publish_announcement(data, actor=current_user)
+        services.publish_announcement(load_input(AnnouncementInput(), data), actor=current_user)
     except ValidationFailed as exc:
         forget_refused_write(exc)
         page = queries.announcements(current_user)

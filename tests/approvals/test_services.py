@@ -14,10 +14,13 @@ from sqlalchemy import select
 from crm.approvals import services
 from crm.approvals.models import DecisionOutcome
 from crm.approvals.models import RequestStatus
+from crm.approvals.schemas import StepInput
+from crm.approvals.schemas import StepsInput
 from crm.core.clock import utcnow
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.notify.models import EmailOutbox
 from crm.notify.models import Notification
@@ -322,3 +325,19 @@ def test_decisions_write_e_mails_to_the_outbox(org, chain, submit):
     submit(org.a_rep1)
     to = [e.to_address for e in db.session.scalars(select(EmailOutbox))]
     assert org.a_sup.email in to
+
+
+def test_one_input_schema_for_the_step_form_and_the_api(org):
+    """StepInput gives a step its stored shape (the rule's own fields only); the service checks what it names."""
+    loaded = load_input(StepInput(), {"title": " Board ", "rule": "nth_supervisor", "level": "2", "user_ids": "1, 2",
+                                      "role": "x", "fallback_admin_id": "5", "junk": 1})
+    assert loaded.errors == {}
+    assert loaded.values == {"title": "Board", "rule": "nth_supervisor", "mode": "single", "level": 2,
+                             "on_empty": "auto_pass", "fallback_admin_id": None, "reminder_hours": None,
+                             "escalation_hours": None, "condition": None}
+    steps = load_input(StepsInput(), {"steps": [{"title": "", "rule": "store_role", "role": "nope"}, "x"]})
+    assert set(steps.errors) == {"steps.0.title", "steps.1"}
+    with pytest.raises(ValidationFailed) as caught:
+        services.clean_steps(steps)
+    assert set(caught.value.errors) == {"steps.0.title", "steps.0.role", "steps.1"}
+    assert services.clean_steps([loaded.values]) == [loaded.values]  # a stored step loads again unchanged

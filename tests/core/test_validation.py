@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import marshmallow as ma
 import pytest
 from flask import Flask
 from flask_babel import refresh
+from marshmallow import fields
 
+from crm.core.validation import Parsed
 from crm.core.validation import check_email
 from crm.core.validation import check_mobile
 from crm.core.validation import check_text
+from crm.core.validation import load_input
 from crm.core.validation import normalise_mobile
+from crm.core.validation import raising
 
 
 @pytest.mark.parametrize(
@@ -140,3 +145,32 @@ def test_messages_follow_the_request_language(app: Flask) -> None:
     assert errors["mobile"] != "Enter a mobile number."
     assert re.search(r"[\u4e00-\u9fff]", errors["mobile"])
     assert re.search(r"[\u4e00-\u9fff]", errors["name"])
+
+
+# Input schemas ----------------------------------------------------------------------------------------------
+def _qty(raw: object) -> int:
+    if not str(raw).isdigit():
+        raise ma.ValidationError("Enter a whole number.")
+    return int(str(raw))
+
+
+class _Line(ma.Schema):
+    qty = Parsed(_qty)
+
+
+class _Order(ma.Schema):
+    name = Parsed(raising(check_text, max_length=5))
+    lines = fields.List(fields.Nested(_Line))
+
+
+def test_load_input_keeps_what_passed_and_names_each_message(app: Flask) -> None:
+    with app.test_request_context():
+        loaded = load_input(_Order(), {"name": None, "lines": [{"qty": "2"}, {"qty": "x"}, 5]})
+    # None reaches the parser; a nested message is named with dots, a nested schema's own by its place.
+    assert loaded.errors == {"name": "This field is required.", "lines.1.qty": "Enter a whole number.",
+                             "lines.2": "Invalid input type."}
+    assert loaded.values == {"lines": [{"qty": 2}, {}, {}]}
+    with app.test_request_context():
+        loaded = load_input(_Order(), {"name": " ab ", "lines": [{"qty": "2"}]})
+    assert loaded.values == {"name": "ab", "lines": [{"qty": 2}]} and loaded.errors == {}
+    assert load_input(_Order(), loaded) is loaded  # what the page or the API loaded goes through as it is

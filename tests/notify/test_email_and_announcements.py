@@ -16,11 +16,13 @@ from crm.core.clock import utcnow
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.notify import queries
 from crm.notify import services
 from crm.notify.models import EmailOutbox
 from crm.notify.models import EmailStatus
+from crm.notify.schemas import AnnouncementInput
 
 
 class Inbox:
@@ -185,6 +187,16 @@ def test_roles_users_time_window_and_read_receipts(org):
     services.mark_announcement_read(sup.id, actor=org.a_sup)
     assert titles(org.a_sup) == []
     assert [u.id for u, _ in queries.read_receipts(sup.id, org.a_manager)] == [org.a_sup.id]
+
+
+def test_one_input_schema_for_the_page_and_the_api(org):
+    """AnnouncementInput checks the form; the service checks the scope and answers both at once."""
+    loaded = load_input(AnnouncementInput(), {"title": "", "body": "b", "audience": "unit", "unit_id": org.store_b.id,
+                                              "user_ids": "x"})  # user ids count for the audience `users` only
+    assert set(loaded.errors) == {"title"} and loaded.values["pinned"] is False and loaded.values["user_ids"] == []
+    with pytest.raises(ValidationFailed) as exc:
+        services.publish_announcement(loaded, actor=org.a_manager)
+    assert set(exc.value.errors) == {"title", "unit_id"}
 
 
 def test_a_new_inbox_task_notifies_its_candidates(org):

@@ -21,6 +21,7 @@ from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core import tabular
+from crm.core.validation import Loaded
 from crm.core.web import stored_file_response
 from crm.finance.ledger import export
 from crm.finance.ledger import queries as ledger_queries
@@ -133,7 +134,7 @@ def record_collection(args: dict[str, Any], order_id: int) -> Any:
     """Record a collection for an order waiting for its money, with one or more vouchers; finance then
     verifies it (a `cv_verify` task). At most what is still due less what waits for verification."""
     uploads = [(f.filename, f.stream) for f in args.pop("vouchers")]
-    return services.record_collection(order_id, CollectionInputSchema().dump(args), uploads, actor=current_user)
+    return services.record_collection(order_id, Loaded(args), uploads, actor=current_user)
 
 
 @blp.route("/orders/<int:order_id>/collections", methods=["GET"])

@@ -5,6 +5,8 @@ after a rejection (the resubmit task)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
@@ -12,9 +14,12 @@ from marshmallow import fields
 from marshmallow import validate
 
 from crm.core.clock import local_today
-from crm.core.inputs import Day
-from crm.core.inputs import Money
-from crm.core.inputs import Text
+from crm.core.validation import Parsed
+from crm.core.validation import check_money
+from crm.core.validation import check_text
+from crm.core.validation import optional_text
+from crm.core.validation import parse_day
+from crm.core.validation import raising
 from crm.finance.payments.models import Direction
 from crm.finance.payments.models import PaymentKind
 from crm.finance.payments.models import PaymentMethod
@@ -22,42 +27,45 @@ from crm.finance.payments.models import PaymentStatus
 
 METHODS = [m.value for m in PaymentMethod]
 STATUSES = [s.value for s in PaymentStatus]
+MONEY = {"type": "string", "example": "1280.50", "description": "RMB with at most 2 decimals (\"1,280.50\" is fine)."}
+TEXT = {"type": "string"}
+DAY = {"type": "string", "format": "date"}
 
 
-def _method(**kwargs: object) -> fields.Enum:
-    return fields.Enum(PaymentMethod, by_value=True, error_messages={  # type: ignore[arg-type]
-        "required": _l("Choose how the money was paid."), "unknown": _l("Choose how the money was paid.")}, **kwargs)
+def _method(raw: Any) -> PaymentMethod:
+    try:
+        return PaymentMethod(raw)
+    except ValueError:
+        raise ma.ValidationError(str(_l("Choose how the money was paid."))) from None
+
+
+def _paid_on(raw: Any) -> date | None:
+    day = parse_day(raw)
+    if day is not None and day > local_today():
+        raise ma.ValidationError(str(_l("The payment date cannot be in the future.")))
+    return day
 
 
 class CollectionInputSchema(ma.Schema):
     """What a recorder types for a collection (the vouchers come as files beside it)."""
 
-    amount = Money(required=True, metadata={"type": "string", "example": "1280.50",
-                                            "description": "RMB, at most 2 decimals; at most what is still due."})
-    paid_on = Day(load_default=None, metadata={"description": "When the money moved (default: today)."})
-    method = _method(required=True)
-    payer = Text(max_length=100, load_default=None, allow_none=True)
-    reference = Text(max_length=100, load_default=None, allow_none=True,
-                     metadata={"description": "The bank's or platform's transaction number."})
-    note = Text(max_length=500, load_default=None, allow_none=True)
-
-    @ma.validates("paid_on")
-    def _not_future(self, value: date | None, **_: object) -> None:
-        if value is not None and value > local_today():
-            raise ma.ValidationError(_l("The payment date cannot be in the future."))
-
-
-class RejectInputSchema(ma.Schema):
-    reason = Text(max_length=500, required=True)
+    amount = Parsed(raising(check_money, minimum=Decimal("0.01")), load_default=None, metadata={
+        **MONEY, "description": "At most what is still due less what waits for verification."})
+    paid_on = Parsed(_paid_on, load_default=None, metadata={**DAY, "description": "When the money moved (default: today)."})
+    method = Parsed(_method, load_default=None, metadata={"type": "string", "enum": METHODS})
+    payer = Parsed(optional_text(100), load_default=None, metadata=TEXT)
+    reference = Parsed(optional_text(100), load_default=None,
+                       metadata={**TEXT, "description": "The bank's or platform's transaction number."})
+    note = Parsed(optional_text(500), load_default=None, metadata=TEXT)
 
 
 class RefundInputSchema(ma.Schema):
     """Finance carrying out a refund: how and with which reference (the amount is the process's)."""
 
-    method = _method(required=True)
-    paid_on = Day(load_default=None)
-    reference = Text(max_length=100, required=True)
-    note = Text(max_length=500, load_default=None, allow_none=True)
+    method = Parsed(_method, load_default=None, metadata={"type": "string", "enum": METHODS})
+    paid_on = Parsed(_paid_on, load_default=None, metadata=DAY)
+    reference = Parsed(raising(check_text, max_length=100), load_default=None, metadata=TEXT)
+    note = Parsed(optional_text(500), load_default=None, metadata=TEXT)
 
 
 class VoucherSchema(ma.Schema):
@@ -106,7 +114,7 @@ class LedgerQuerySchema(ma.Schema):
     customer_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     date_from = fields.Date(load_default=None, metadata={"description": "Paid on or after."})
     date_to = fields.Date(load_default=None, metadata={"description": "Paid on or before."})
-    amount_min = Money(load_default=None, minimum=None)
-    amount_max = Money(load_default=None, minimum=None)
+    amount_min = Parsed(raising(check_money, required=False, minimum=None), load_default=None, metadata=MONEY)
+    amount_max = Parsed(raising(check_money, required=False, minimum=None), load_default=None, metadata=MONEY)
     q = fields.Str(load_default=None, validate=validate.Length(max=100),
                    metadata={"description": "An order number, a customer's name or a reference."})

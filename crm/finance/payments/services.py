@@ -34,7 +34,8 @@ from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
-from crm.core.inputs import load_input
+from crm.core.validation import Loaded
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.finance.payments.models import OBJECT_TYPE
 from crm.finance.payments.models import Direction
@@ -81,24 +82,35 @@ def _store_vouchers(payment: Payment, uploads: Iterable[Upload], actor: User) ->
                                         uploaded_at=utcnow()))
 
 
-def record_collection(order_id: Any, data: dict[str, Any], vouchers: list[Upload], *, actor: User) -> Payment:
+def _over_collection(order: Order, amount: Decimal) -> Any:
+    """Why `amount` cannot be recorded for the order (None when it can): it may not exceed what is still
+    due less what already waits for verification."""
+    due = still_due(order)
+    open_amount = due - _pending_total(order.id)
+    if amount <= open_amount:
+        return None
+    if open_amount < due:
+        return _l("At most ¥%(open)s can be recorded: ¥%(due)s is still due and ¥%(pending)s waits for verification.",
+                  open=f"{max(open_amount, Decimal(0)):,.2f}", due=f"{due:,.2f}", pending=f"{due - open_amount:,.2f}")
+    return _l("At most ¥%(due)s is still due.", due=f"{due:,.2f}")
+
+
+def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: list[Upload], *,
+                      actor: User) -> Payment:
     """Record money received for an order waiting for it, with its vouchers, and start its verification.
     At most what is still due less what already waits for verification; refused with that amount."""
     if not actor.can("finance.collection.record"):
         raise PermissionDenied(_l("You may not record collections."))
     order, instances = order_services.lock_order(order_id, actor)
-    values = load_input(CollectionInputSchema(), data)
+    loaded = load_input(CollectionInputSchema(), data)
     if not runtime.waits_for(instances, "order_paid") or still_due(order) <= 0:
         raise InvalidTransition(_l("This order is not waiting for a payment."))
-    open_amount = still_due(order) - _pending_total(order.id)
-    errors: dict[str, Any] = {}
-    if values["amount"] > open_amount:
-        errors["amount"] = (_l("At most ¥%(open)s can be recorded: ¥%(due)s is still due and ¥%(pending)s waits "
-                               "for verification.", open=f"{max(open_amount, Decimal(0)):,.2f}",
-                               due=f"{still_due(order):,.2f}",
-                               pending=f"{still_due(order) - open_amount:,.2f}")
-                            if open_amount < still_due(order) else
-                            _l("At most ¥%(due)s is still due.", due=f"{still_due(order):,.2f}"))
+    errors: dict[str, Any] = dict(loaded.errors)
+    values = loaded.values
+    if "amount" not in errors:
+        error = _over_collection(order, values["amount"])
+        if error is not None:
+            errors["amount"] = error
     if not vouchers:
         errors["vouchers"] = _l("Attach the payment voucher (a picture or a PDF).")
     elif len(vouchers) > MAX_VOUCHERS:
@@ -199,13 +211,16 @@ def apply_rejected(collection_id: int | None, data: dict[str, Any], actor: User 
 def apply_resubmitted(collection_id: int | None, data: dict[str, Any], actor: User | None) -> Payment:
     """The recorder corrected the collection (the same input schema as recording it)."""
     payment = _collection_of_step(collection_id)
-    values = load_input(CollectionInputSchema(), {k: data.get(k) for k in
+    loaded = load_input(CollectionInputSchema(), {k: data.get(k) for k in
                                                   ("amount", "paid_on", "method", "payer", "reference", "note")})
+    if loaded.errors:
+        raise ValidationFailed({f"correction.{k}": v for k, v in loaded.errors.items()})
+    values = loaded.values
     order = db.session.get(Order, payment.order_id)
     assert order is not None
-    open_amount = still_due(order) - _pending_total(order.id)
-    if values["amount"] > open_amount:
-        raise ValidationFailed({"amount": _l("At most ¥%(due)s is still due.", due=f"{max(open_amount, 0):,.2f}")})
+    error = _over_collection(order, values["amount"])
+    if error is not None:
+        raise ValidationFailed({"correction.amount": error})
     payment.amount, payment.method, payment.payer = values["amount"], values["method"], values["payer"]
     payment.paid_on = values["paid_on"] or payment.paid_on
     payment.reference, payment.note = values["reference"], values["note"]
@@ -239,9 +254,12 @@ def apply_refund(order_id: int | None, data: dict[str, Any], actor: User | None,
     amount = refundable(order)
     if amount <= 0:
         return None
-    values = load_input(RefundInputSchema(), {"method": data.get("method") or PaymentMethod.OTHER.value,
+    loaded = load_input(RefundInputSchema(), {"method": data.get("method") or PaymentMethod.OTHER.value,
                                               "paid_on": data.get("paid_on"), "reference": data.get("reference"),
                                               "note": data.get("note")})
+    if loaded.errors:
+        raise ValidationFailed(loaded.errors)
+    values = loaded.values
     now = utcnow()
     payment = Payment(
         store_id=order.store_id, order_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,

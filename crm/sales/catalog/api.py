@@ -13,6 +13,7 @@ from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core.pagination import Page
+from crm.core.validation import load_input
 from crm.core.web import stored_file_response
 from crm.sales.catalog import queries
 from crm.sales.catalog import services
@@ -20,6 +21,7 @@ from crm.sales.catalog.models import Product
 from crm.sales.catalog.schemas import CategoryPatchSchema
 from crm.sales.catalog.schemas import CategorySchema
 from crm.sales.catalog.schemas import CategoryWriteSchema
+from crm.sales.catalog.schemas import ProductInput
 from crm.sales.catalog.schemas import ProductPatchSchema
 from crm.sales.catalog.schemas import ProductQuerySchema
 from crm.sales.catalog.schemas import ProductSchema
@@ -69,7 +71,7 @@ class Products(MethodView):
     @blp.response(201, ProductSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a product"""
-        return _out(services.create_product(data, actor=current_user))
+        return _out(services.create_product(load_input(ProductInput(), data), actor=current_user))
 
 
 @blp.route("/products/<int:product_id>")
@@ -91,7 +93,8 @@ class ProductItem(MethodView):
         lock_version = data.pop("lock_version", None)
         if not current_user.can("product.cost"):
             data.pop("cost_price", None)
-        return _out(services.update_product(product, data, actor=current_user, lock_version=lock_version))
+        loaded = load_input(ProductInput(partial=True), data)
+        return _out(services.update_product(product, loaded, actor=current_user, lock_version=lock_version))
 
 
 @blp.route("/products/<int:product_id>/images/<int:image_id>", methods=["GET"])

@@ -3,10 +3,8 @@ validates everything before writing anything (all field errors at once), flushes
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from decimal import Decimal
 from typing import IO
 from typing import Any
 
@@ -20,18 +18,19 @@ from crm.core.errors import Conflict
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import Loaded
 from crm.core.validation import as_id
-from crm.core.validation import check_money
 from crm.core.validation import check_text
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.org.models import User
-from crm.sales.catalog.models import MATERIALS
 from crm.sales.catalog.models import Product
 from crm.sales.catalog.models import ProductCategory
 from crm.sales.catalog.models import ProductImage
+from crm.sales.catalog.schemas import ProductInput
+from crm.sales.catalog.schemas import normalise_sku
 
 MAX_CATEGORY_DEPTH = 5
-LOAD_MAX_KG = 1_000_000
 
 
 def _require_manage(actor: User) -> None:
@@ -153,84 +152,28 @@ def set_category_active(category: ProductCategory, active: bool, *, actor: User)
 
 
 # Products ---------------------------------------------------------------------------------------------------
-def normalise_sku(raw: Any) -> str:
-    return unicodedata.normalize("NFKC", str(raw or "")).strip().upper()
+_FIELD_ORDER = {name: i for i, name in enumerate(ProductInput().load_fields)}
 
 
-def _load(raw: Any, field: str, errors: dict[str, str]) -> int | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
-    if text.endswith(("kg", "KG", "Kg")):
-        text = text[:-2].strip()
-    try:
-        value = int(Decimal(text)) if Decimal(text) == Decimal(text).to_integral_value() else None
-    except ArithmeticError:
-        value = None
-    if value is None or not 0 < value <= LOAD_MAX_KG:
-        errors[field] = str(_l("Enter a whole number of kilograms, e.g. 1000."))
-        return None
-    return value
-
-
-def _product_fields(data: dict[str, Any], errors: dict[str, str], *, current: Product | None = None) -> dict[str, Any]:
-    """The validated values of the keys present in `data` (on create every field is checked)."""
-    out: dict[str, Any] = {}
-
-    def given(key: str) -> bool:
-        return current is None or key in data
-
-    if given("sku"):
-        sku = normalise_sku(data.get("sku"))
-        check_text(sku, errors, "sku", max_length=50)
-        if sku and "sku" not in errors and not all(c.isalnum() or c in "-_./" for c in sku):
-            errors["sku"] = str(_l("Use letters, digits and - _ . / only."))
-        out["sku"] = sku
-    if given("name"):
-        out["name"] = check_text(data.get("name"), errors, "name", max_length=200)
-    if given("category_id"):
-        raw = data.get("category_id")
-        if raw in (None, ""):
-            out["category_id"] = None
-        else:
-            category = db.session.get(ProductCategory, as_id(raw))
-            if category is None:
-                errors["category_id"] = str(_l("Choose an existing category."))
-            elif not category.active and (current is None or current.category_id != category.id):
-                errors["category_id"] = str(_l("The category is deactivated."))
-            else:
-                out["category_id"] = category.id
-    for key, length in (("size", 100), ("description", 4000)):
-        if given(key):
-            out[key] = check_text(data.get(key), errors, key, max_length=length, required=False) or None
-    if given("material"):
-        material = (data.get("material") or "").strip() or None
-        if material is not None and material not in MATERIALS:
-            errors["material"] = str(_l("Choose a material from the list."))
-        out["material"] = material
-    for key in ("dynamic_load_kg", "static_load_kg", "racking_load_kg"):
-        if given(key):
-            out[key] = _load(data.get(key), key, errors)
-    if given("unit"):
-        out["unit"] = check_text(data.get("unit") or "pcs", errors, "unit", max_length=20)
-    if given("list_price"):
-        out["list_price"] = check_money(data.get("list_price"), errors, "list_price")
-    if given("cost_price"):
-        out["cost_price"] = check_money(data.get("cost_price"), errors, "cost_price", required=False)
-    if given("on_shelf"):
-        out["on_shelf"] = _flag(data.get("on_shelf"), default=True)
-    loads = [out.get(k, getattr(current, k, None)) for k in ("dynamic_load_kg", "static_load_kg")]
-    if all(v is not None for v in loads) and loads[0] > loads[1] and "dynamic_load_kg" not in errors:  # type: ignore[operator]
+def _checked(loaded: Loaded, current: Product | None = None) -> dict[str, str]:
+    """The input's messages (ProductInput's) with those of the checks that need the database or the stored
+    product: the category exists and is active (a product may keep its deactivated one), the dynamic load
+    is not above the static one (the stored one when only one of them changes)."""
+    errors = dict(loaded.errors)
+    values = loaded.values
+    if values.get("category_id") is not None:
+        category = db.session.get(ProductCategory, values["category_id"])
+        if category is None:
+            errors["category_id"] = str(_l("Choose an existing category."))
+        elif not category.active and (current is None or current.category_id != category.id):
+            errors["category_id"] = str(_l("The category is deactivated."))
+    # In the fields' order, as the import lists them (row by row, field by field).
+    errors = dict(sorted(errors.items(), key=lambda item: _FIELD_ORDER.get(item[0], len(_FIELD_ORDER))))
+    dynamic, static = (None if k in errors else values.get(k, getattr(current, k, None))
+                       for k in ("dynamic_load_kg", "static_load_kg"))
+    if dynamic is not None and static is not None and dynamic > static:
         errors["dynamic_load_kg"] = str(_l("The dynamic load cannot exceed the static load."))
-    return out
-
-
-def _flag(raw: Any, *, default: bool) -> bool:
-    if raw is None or raw == "":
-        return default
-    if isinstance(raw, bool):
-        return raw
-    return str(raw).strip().lower() in ("1", "true", "yes", "on", "y", "是")
+    return errors
 
 
 def _check_sku_free(sku: str | None, errors: dict[str, str], exclude_id: int | None = None) -> None:
@@ -244,31 +187,35 @@ def _check_sku_free(sku: str | None, errors: dict[str, str], exclude_id: int | N
         errors["sku"] = str(_l("The SKU %(sku)s is already used by “%(name)s”.", sku=sku, name=row.name))
 
 
-def create_product(data: dict[str, Any], *, actor: User) -> Product:
+def create_product(data: Loaded | dict[str, Any], *, actor: User) -> Product:
+    """A new product from `data` as loaded by ProductInput (plain values are loaded here)."""
     _require_manage(actor)
-    errors: dict[str, str] = {}
-    fields = _product_fields(data, errors)
-    _check_sku_free(fields.get("sku"), errors)
+    loaded = load_input(ProductInput(), data)
+    errors = _checked(loaded)
+    _check_sku_free(loaded.values.get("sku"), errors)
     if errors:
         raise ValidationFailed(errors)
-    product = Product(**fields)
+    product = Product(**loaded.values)
     db.session.add(product)
     db.session.flush()
     return product
 
 
-def update_product(product: Product, data: dict[str, Any], *, actor: User, lock_version: Any = None) -> Product:
-    """Change the fields present in `data`. `lock_version` (the version the user's form showed) makes an
-    edit based on stale data a conflict instead of silently undoing someone else's change."""
+def update_product(
+    product: Product, data: Loaded | dict[str, Any], *, actor: User, lock_version: Any = None
+) -> Product:
+    """Change the fields present in `data`, as loaded by ProductInput(partial=True) (plain values are loaded
+    here). `lock_version` (the version the user's form showed) makes an edit based on stale data a conflict
+    instead of silently undoing someone else's change."""
     _require_manage(actor)
     if lock_version not in (None, "") and str(lock_version) != str(product.lock_version):
         raise Conflict(_l("Someone else changed this product meanwhile. Reload it and make your change again."))
-    errors: dict[str, str] = {}
-    fields = _product_fields(data, errors, current=product)
-    _check_sku_free(fields.get("sku"), errors, exclude_id=product.id)
+    loaded = load_input(ProductInput(partial=True), data)
+    errors = _checked(loaded, product)
+    _check_sku_free(loaded.values.get("sku"), errors, exclude_id=product.id)
     if errors:
         raise ValidationFailed(errors)
-    for key, value in fields.items():
+    for key, value in loaded.values.items():
         setattr(product, key, value)
     db.session.flush()
     return product
@@ -331,37 +278,50 @@ def import_products(raw: bytes, filename: str | None, *, actor: User) -> ImportR
     errors: dict[str, str] = {}
     planned: list[tuple[Product | None, dict[str, Any]]] = []
     seen: dict[str, int] = {}
+    new_row, known_row = ProductInput(), ProductInput(partial=True)
     for number, cells in enumerate(rows, start=2):
         if number - 1 > IMPORT_MAX_ROWS:
             raise ValidationFailed({"file": _l("A file may hold at most %(n)d products.", n=IMPORT_MAX_ROWS)})
         data = {field: cells[i] if i < len(cells) else "" for field, i in columns.items()}
-        if "category" in data:
-            name = data.pop("category").strip()
-            if name:
-                category = categories.get(" / ".join(p.strip() for p in name.split("/")).lower())
-                if category is None:
-                    errors[f"row {number} · category"] = str(_l("No category “%(name)s”.", name=name))
-                else:
-                    data["category_id"] = category.id
-            else:
-                data["category_id"] = ""
+        refused = _category_cell(data, categories)
+        if refused is not None:
+            errors[f"row {number} · category"] = refused
         sku = normalise_sku(data.get("sku"))
         current = existing.get(sku)
-        row_errors: dict[str, str] = {}
         if current is None:
-            values = _product_fields(data, row_errors)
+            loaded = load_input(new_row, data)
         else:
             # A known SKU: blank cells keep the product's values.
-            values = _product_fields({k: v for k, v in data.items() if v != "" or k == "sku"}, row_errors,
-                                     current=current)
+            loaded = load_input(known_row, {k: v for k, v in data.items() if v != "" or k == "sku"})
+        row_errors = _checked(loaded, current)
         if sku in seen:
             row_errors["sku"] = str(_l("The SKU %(sku)s is also on row %(row)d.", sku=sku, row=seen[sku]))
         seen.setdefault(sku, number)
         for field, message in row_errors.items():
             errors[f"row {number} · {field}"] = message
-        planned.append((current, values))
+        planned.append((current, loaded.values))
     if errors:
         raise ValidationFailed(errors, message=str(_l("Nothing was imported: correct the rows below and upload again.")))
+    return _write(planned)
+
+
+def _category_cell(data: dict[str, Any], categories: dict[str, ProductCategory]) -> str | None:
+    """The row's category cell (a name or a path) as its `category_id`; the message when there is none such."""
+    if "category" not in data:
+        return None
+    name = data.pop("category").strip()
+    if not name:
+        data["category_id"] = ""
+        return None
+    category = categories.get(" / ".join(p.strip() for p in name.split("/")).lower())
+    if category is None:
+        return str(_l("No category “%(name)s”.", name=name))
+    data["category_id"] = category.id
+    return None
+
+
+def _write(planned: list[tuple[Product | None, dict[str, Any]]]) -> ImportResult:
+    """The checked rows: new products, and the changes of known ones."""
     result = ImportResult()
     for current, values in planned:
         if current is None:

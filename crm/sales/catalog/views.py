@@ -29,6 +29,7 @@ from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import check_money
+from crm.core.validation import load_input
 from crm.core.web import forget_refused_write
 from crm.core.web import stored_file_response
 from crm.extensions import db
@@ -38,6 +39,7 @@ from crm.sales.catalog import services
 from crm.sales.catalog.models import FIELD_LABELS
 from crm.sales.catalog.models import MATERIALS
 from crm.sales.catalog.models import Product
+from crm.sales.catalog.schemas import ProductInput
 
 PRODUCT_FIELDS = ("sku", "name", "category_id", "size", "material", "dynamic_load_kg", "static_load_kg",
                   "racking_load_kg", "unit", "list_price", "cost_price", "description")
@@ -155,8 +157,8 @@ def product_new() -> Any:
     if request.method == "GET":
         return _render_form(None, _form_of(None), {})
     try:
-        product = services.create_product(_submitted() | {"on_shelf": request.form.get("on_shelf", "")},
-                                          actor=current_user)
+        submitted = _submitted() | {"on_shelf": request.form.get("on_shelf", "")}
+        product = services.create_product(load_input(ProductInput(), submitted), actor=current_user)
     except ValidationFailed as exc:
         forget_refused_write(exc)
         return _render_form(None, dict(request.form), exc.errors, 422)
@@ -171,7 +173,7 @@ def product_edit(product_id: int) -> Any:
     if request.method == "GET":
         return _render_form(product, _form_of(product), {})
     try:
-        services.update_product(product, _submitted(), actor=current_user,
+        services.update_product(product, load_input(ProductInput(partial=True), _submitted()), actor=current_user,
                                 lock_version=request.form.get("lock_version"))
     except ValidationFailed as exc:
         forget_refused_write(exc)

@@ -15,11 +15,13 @@ from sqlalchemy import select
 from crm.core.errors import Conflict
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import load_input
 from crm.extensions import db
 from crm.sales.catalog import queries
 from crm.sales.catalog import services
 from crm.sales.catalog.models import Product
 from crm.sales.catalog.models import ProductCategory
+from crm.sales.catalog.schemas import ProductInput
 from tests.sales.catalog.conftest import PNG
 from tests.sales.catalog.conftest import make
 
@@ -60,6 +62,23 @@ def test_an_edit_based_on_stale_data_is_a_conflict(admin, catalogue):
     with pytest.raises(Conflict):
         services.update_product(p, {"list_price": "95"}, actor=admin, lock_version=seen)
     assert p.list_price == Decimal("90.00")
+
+
+def test_one_input_schema_for_the_pages_the_api_and_the_import(admin, tree):
+    """ProductInput checks what needs no database; the service adds the rest and answers all at once."""
+    created = load_input(ProductInput(), {"sku": " pl-7 ", "name": "Pallet", "list_price": "¥1,280.5",
+                                          "dynamic_load_kg": "1,000 kg", "size": "", "category_id": ""})
+    assert created.errors == {}
+    assert created.values["sku"] == "PL-7" and created.values["dynamic_load_kg"] == 1000
+    assert created.values["size"] is None and created.values["category_id"] is None and created.values["cost_price"] is None
+    assert created.values["on_shelf"] is True and created.values["unit"] == "pcs"  # absent on create: the defaults
+    changed = load_input(ProductInput(partial=True), {"name": "", "on_shelf": "0", "junk": 1})
+    assert changed.values == {"on_shelf": False} and set(changed.errors) == {"name"}  # only the fields sent
+    with pytest.raises(ValidationFailed) as caught:
+        services.create_product(load_input(ProductInput(), {"sku": "PL-8", "name": "", "list_price": "1",
+                                                            "category_id": "999999"}), actor=admin)
+    assert set(caught.value.errors) == {"name", "category_id"}
+    assert db.session.scalar(select(Product.id)) is None
 
 
 # Categories -------------------------------------------------------------------------------------------------
