@@ -70,8 +70,14 @@ def _pending_total(order_id: int) -> Decimal:
         Payment.status == PaymentStatus.RECORDED)) or 0)
 
 
+def amount_due(order: Order) -> Decimal:
+    """What the customer owes for the order in all: its total (approved make-ups will add to it)."""
+    return order.total
+
+
 def still_due(order: Order) -> Decimal:
-    return order.total - order.paid_amount
+    """What is still to be collected: the amount due less the verified collections."""
+    return amount_due(order) - order.paid_amount
 
 
 def _store_vouchers(payment: Payment, uploads: Iterable[Upload], actor: User) -> None:
