@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask import render_template
 from flask import request
 from flask_login import current_user
 
 from crm.auth.decorators import permission_required
 from crm.core import tabular
+from crm.core.web import download
 from crm.finance.blueprint import bp
 from crm.finance.ledger import export
 from crm.finance.ledger import queries
@@ -44,5 +44,4 @@ def ledger_export() -> Any:
     if fmt not in tabular.FORMATS:
         fmt = "xlsx"
     body, mimetype, name = export.ledger_file(current_user, LedgerFilters.from_args(request.args), fmt)
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+    return download(body, mimetype, name)
