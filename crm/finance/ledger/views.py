@@ -30,11 +30,20 @@ def ledger() -> Any:
     filters = LedgerFilters.from_args(request.args)
     page = queries.ledger_page(current_user, filters, cursor=request.args.get("cursor") or None)
     return render_template(
-        "finance/ledger.html", page=page, filters=filters, totals=queries.totals(current_user, filters),
+        "finance/ledger.html", page=page, filters=filters,
         names=queries.labels(page.items), direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS, method_labels=METHOD_LABELS, owners=order_queries.owner_choices(current_user),
         stores=task_queries.store_choices(current_user),
         formats=tabular.FORMATS)
+
+
+@bp.route("/ledger/totals")
+@permission_required("finance.view")
+def ledger_totals() -> Any:
+    """The filter's totals, a fragment the ledger page loads after drawing its first page (summing a
+    filter over the whole ledger takes longer than reading a page of it)."""
+    totals = queries.totals(current_user, LedgerFilters.from_args(request.args))
+    return render_template("finance/_ledger_totals.html", totals=totals)
 
 
 @bp.route("/ledger/export")
