@@ -189,7 +189,7 @@ def test_problems_come_in_the_readers_language(client: Any, login_as: Any, owner
     assert resp.status_code == 422
     [problem] = resp.get_json()["problems"]
     assert problem["element_id"] == "qa_f_audit" and "min_ratee" in problem["message"]
-    assert "min_rate" in problem["message"] and "条件" in problem["message"]
+    assert "是不是 min_rate？" in problem["message"] and "还不存在" in problem["message"]
 
 
 @pytest.mark.parametrize(("code", "mode", "reads", "writes"), [
