@@ -377,8 +377,10 @@ def task_properties(task: HumanTask) -> dict[str, str]:
 
 
 def task_kind(task: HumanTask) -> str | None:
-    """What kind of work the task is, as its diagram says (`kind` property), e.g. "approval"."""
-    return task_properties(task).get("kind") or None
+    """What kind of work the task is, as its diagram says (`kind` property), e.g. "approval". Instances
+    started on an approval.bpmn from before the property said `approval` = "true"."""
+    props = task_properties(task)
+    return props.get("kind") or ("approval" if props.get("approval") == "true" else None)
 
 
 def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any]:
