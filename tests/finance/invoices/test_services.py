@@ -197,8 +197,8 @@ def test_a_quote_is_invoiced_until_it_becomes_an_order_which_counts_its_invoices
 
 
 def test_only_approved_quotes_and_live_orders_are_invoiced(org, products, customers, staff, waiting):
-    from tests.sales.conftest import quote as draft_quote
     from tests.sales.conftest import line
+    from tests.sales.conftest import quote as draft_quote
 
     draft = draft_quote(org.a_rep1, customers["a"], line(products["p100"], "95.00", 2))
     with pytest.raises(InvalidTransition):

@@ -60,7 +60,7 @@ def test_the_salesperson_requests_from_the_order_page_and_finance_issues_in_the_
     assert client.get(f"/finance/invoices/{invoice.id}/file").get_data() == PDF
     detail = html(client.get(f"/finance/invoices/{invoice.id}"))
     assert 'id="download-invoice"' in detail and 'id="void-form"' in detail
-    assert "ir_mail" == invoice_task(invoice, "ir_mail").bpmn_id  # waits for its mailing now
+    assert invoice_task(invoice, "ir_mail").bpmn_id == "ir_mail"  # waits for its mailing now
 
 
 def test_finance_voids_from_the_invoice_page(waiting, staff, org, client, login_as):
@@ -81,7 +81,7 @@ def test_the_quote_page_shows_its_invoices_and_the_request_form(org, products, c
     login_as(org.a_rep1)
     page = html(client.get(f"/quotes/{quote.id}"))
     assert 'id="finance-invoices"' in page and 'id="request-invoice"' in page and 'id="invoice-file"' in page
-    assert 'action="/quotes/%d/invoice-request"' % quote.id not in page
+    assert f'action="/quotes/{quote.id}/invoice-request"' not in page
     done = post(client, f"/finance/quotes/{quote.id}/invoices/new", {
         "type": "electronic", "title": "宁波港物流", "amount": "950", "email": "fp@example.com"})
     assert done.status_code == 303
