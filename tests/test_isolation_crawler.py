@@ -124,6 +124,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "claim_id": Outside(("hs_claim:b",)),
     "payment_id": Outside(("payment:b",)),  # the finance ledger's collections and refunds
     "voucher_id": Outside(("voucher:b",)),
+    "invoice_id": Outside(("invoice:b",)),  # invoices requested on orders and quotes (crm/finance/invoices)
     # Enquiry statistics (crm/enquiries): platform rows, salesperson rows, screenshots, imports.
     "enquiry_id": Outside(("enquiry_daily:b", "enquiry_daily:c")),
     "figure_id": Outside(("enquiry_figure:b",)),
@@ -326,6 +327,18 @@ def world(org: Org) -> World:
     db.session.flush()
     secrets += [payment_b.payer, payment_b.reference, f"{SECRET}-Voucher-B.png"]
     objects |= {"payment:b": payment_b, "voucher:b": payment_b.vouchers[0]}
+    # Finance: an issued invoice of store B's order, with its file.
+    from crm.finance.invoices.models import Invoice
+
+    invoice_b = Invoice(store_id=org.store_b.id, order_id=order_b.id, customer_id=customer_b.id, owner_id=org.b_rep.id,
+                        requested_by_id=org.b_rep.id, type="paper", status="issued", title=f"{SECRET}-Invoice-B",
+                        taxpayer_no="91SECRETB000000000", amount=Decimal("777.00"), invoice_no=f"{SECRET}-No-B",
+                        mailing_address=f"{SECRET}-Address-B", file_stored_name="finance/secret-invoice-b.pdf",
+                        file_original_name=f"{SECRET}-Invoice-B.pdf", file_content_type="application/pdf")
+    db.session.add(invoice_b)
+    db.session.flush()
+    secrets += [invoice_b.title, invoice_b.invoice_no, invoice_b.mailing_address, invoice_b.file_original_name]
+    objects |= {"invoice:b": invoice_b}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,

@@ -101,7 +101,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
         "label": _l("Quotes"),
         "permissions": {
             "quote.view": _l("View quotes in scope and their price history"),
-            "quote.edit": _l("Create, edit, submit and revise quotes; attach or request invoices"),
+            "quote.edit": _l("Create, edit, submit and revise quotes; attach customer-supplied invoices"),
         },
     },
     "orders": {
@@ -120,6 +120,9 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.export": _l("Export the ledger"),
             "finance.collection.record": _l("Record collections of orders with their vouchers"),
             "finance.collection.verify": _l("Verify or reject collections against their vouchers (never those they recorded)"),
+            "finance.invoice.request": _l("Request invoices of approved quotes and orders; see the invoices of the scope"),
+            "finance.invoice.issue": _l("Issue or reject requested invoices, void issued ones"),
+            "finance.invoice.mail": _l("Record how paper invoices were mailed (carrier, tracking number)"),
         },
     },
     "opportunities": {

@@ -2,8 +2,11 @@
 
 - `payments/`: collections (money in, each verified against its vouchers by `collection_verification`)
   and refunds (money out), one table, which is the ledger;
-- `ledger/`: the receipts-and-payments list, its export and the receivables ageing.
+- `ledger/`: the receipts-and-payments list, its export and the receivables ageing;
+- `invoices/`: invoices requested on quotes and orders, issued, mailed or rejected through
+  `invoice_request`, voided by finance.
 
 Finance sits above sales: it reads and locks orders, and sends the order pipeline its `order_paid`
 message when the verified collections reach what the order owes. Sales knows nothing of finance; the
-order page shows finance's section through `crm.sales.orders.queries.register_order_section`."""
+order page shows finance's sections through `crm.sales.orders.queries.register_order_section`, the quote
+page its invoices through `crm.sales.quotes.queries.register_quote_section`."""

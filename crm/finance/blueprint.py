@@ -1,4 +1,4 @@
-"""The finance pages (blueprint `finance`, under /finance): the ledger, collections and refunds."""
+"""The finance pages (blueprint `finance`, under /finance): the ledger, collections and refunds, invoices."""
 
 from __future__ import annotations
 
@@ -7,5 +7,6 @@ from flask import Blueprint
 # import_name is the package, so that `templates/` resolves to crm/finance/templates.
 bp = Blueprint("finance", "crm.finance", template_folder="templates", url_prefix="/finance")
 
-from crm.finance.ledger import views as ledger  # noqa: E402,F401  — registers the routes on bp
+from crm.finance.invoices import views as invoices  # noqa: E402,F401  — registers the routes on bp
+from crm.finance.ledger import views as ledger  # noqa: E402,F401
 from crm.finance.payments import views as payments  # noqa: E402,F401

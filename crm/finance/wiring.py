@@ -1,5 +1,6 @@
-"""The finance context's wiring: its pages and API, the operators of `collection_verification` and of the
-order pipeline's refund step, its section of the order page, its notification kinds and navigation."""
+"""The finance context's wiring: its pages and API, the operators of `collection_verification`, of
+`invoice_request` and of the order pipeline's refund step, its sections of the order and quote pages, its
+notification kinds and navigation."""
 
 from __future__ import annotations
 
@@ -13,25 +14,43 @@ from crm.core.nav import add_nav
 def init_app(app: Flask) -> None:
     from flask_login import current_user
 
-    import crm.finance.payments.bpmn  # noqa: F401  (the operators, before any diagram is validated)
-    import crm.finance.payments.models  # noqa: F401  (the mappers)
+    import crm.finance.invoices.bpmn  # noqa: F401  (the operators, before any diagram is validated)
+    import crm.finance.invoices.models  # noqa: F401  (the mappers)
+    import crm.finance.payments.bpmn  # noqa: F401
+    import crm.finance.payments.models  # noqa: F401
     from crm.auth.rest import add_resource
     from crm.core.web import register_action_label
     from crm.core.web import register_object_page
     from crm.finance.blueprint import bp
+    from crm.finance.invoices import api as invoices_api
+    from crm.finance.invoices import views as invoice_views
+    from crm.finance.invoices.models import STATUS_LABELS as INVOICE_STATUS_LABELS
     from crm.finance.payments import api as payments_api
     from crm.finance.payments.models import STATUS_LABELS
     from crm.finance.payments.views import order_section
     from crm.notify.services import KINDS
     from crm.sales.orders.queries import register_order_section
+    from crm.sales.quotes.queries import register_quote_section
 
     app.register_blueprint(bp)
     add_resource(payments_api.blp, order=165)
+    add_resource(invoices_api.blp, order=166)
     add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
+    add_nav(NavItem("main", "finance.invoices", _l("Invoices"), "receipt", permission="finance.invoice.request",
+                    order=44))
     register_order_section("finance", order_section)
+    register_order_section("invoices", invoice_views.order_section)
+    register_quote_section("invoices", invoice_views.quote_section)
     register_object_page("collection", "finance.payment_detail", "payment_id", _l("Collection"),
                          lambda oid: _collection_label(oid, current_user), statuses=STATUS_LABELS)
+    register_object_page("invoice", "finance.invoice_detail", "invoice_id", _l("Invoice"),
+                         lambda oid: _invoice_label(oid, current_user), statuses=INVOICE_STATUS_LABELS)
     KINDS.setdefault("collection_rejected", _l("A collection you recorded was rejected"))
+    KINDS.setdefault("invoice_requested", _l("An invoice of your order was requested"))
+    KINDS.setdefault("invoice_issued", _l("An invoice you requested was issued"))
+    KINDS.setdefault("invoice_rejected", _l("An invoice you requested was rejected"))
+    KINDS.setdefault("invoice_mailed", _l("An invoice you requested was mailed"))
+    KINDS.setdefault("invoice_voided", _l("An invoice you requested was voided"))
     for action, label in {"collection_recorded": _l("Collection recorded"),
                           "collection_verified": _l("Collection verified")}.items():
         register_action_label(action, label)
@@ -45,4 +64,15 @@ def _collection_label(payment_id: int, actor: object) -> str | None:
     from crm.finance.payments.models import Payment
 
     amount = db.session.scalar(visible(select(Payment.amount).where(Payment.id == payment_id), actor, Payment))  # type: ignore[arg-type]
+    return None if amount is None else f"¥{amount:,.2f}"
+
+
+def _invoice_label(invoice_id: int, actor: object) -> str | None:
+    from sqlalchemy import select
+
+    from crm.auth.scopes import visible
+    from crm.extensions import db
+    from crm.finance.invoices.models import Invoice
+
+    amount = db.session.scalar(visible(select(Invoice.amount).where(Invoice.id == invoice_id), actor, Invoice))  # type: ignore[arg-type]
     return None if amount is None else f"¥{amount:,.2f}"

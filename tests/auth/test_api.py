@@ -295,7 +295,8 @@ def test_new_defaults_listed_and_granted(call, api_org):
     like_before_orders(api_org)
     pending = call("GET", f"{ROLES}/defaults", api_org.a_admin).get_json()["pending"]
     by_key = {item["key"]: item for item in pending}
-    assert by_key["logistics"] == {"key": "logistics", "name": "Logistics", "role_id": None, "permissions": ["order.view"]}
+    assert by_key["logistics"] == {"key": "logistics", "name": "Logistics", "role_id": None,
+                                   "permissions": ["order.view", "finance.invoice.mail"]}
     assert by_key["salesperson"]["role_id"] == api_org.roles["salesperson"].id
     assert by_key["salesperson"]["permissions"] == ["order.view", "order.create", "order.cancel"]
 

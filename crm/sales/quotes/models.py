@@ -85,7 +85,8 @@ class Quote(Audited, TimestampMixin, Base):
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]  # approved or rejected
     decision_comment: Mapped[str | None] = mapped_column(Text)  # the approver's comment on a rejection
-    # Invoice hook (the finance request itself is the Finance issue's `invoice_request` process).
+    # A customer-supplied invoice file. `invoice_requested` is the flag of the button the finance centre's
+    # invoices (crm/finance/invoices, `invoice_request`) replaced: kept for quotes flagged before.
     invoice_requested: Mapped[bool] = mapped_column(default=False)
     invoice_stored_name: Mapped[str | None] = mapped_column(String(300))
     invoice_original_name: Mapped[str | None] = mapped_column(String(200))

@@ -7,6 +7,7 @@ when the order is cancelled (an approved quote alone is an offer, not a transact
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select
@@ -34,6 +35,19 @@ def list_quotes(actor: User, *, status: str | None = None, customer_id: int | No
 
 
 
+
+
+# Sections other contexts add to the quote page (finance: its invoices), in registration order: a function
+# of the quote giving the section's HTML for the current reader ("" to show nothing).
+_sections: dict[str, Callable[[Quote], Any]] = {}
+
+
+def register_quote_section(key: str, render: Callable[[Quote], Any]) -> None:
+    _sections[key] = render
+
+
+def quote_sections(quote: Quote) -> list[Any]:
+    return [render(quote) for render in _sections.values()]
 
 
 def versions(quote: Quote) -> list[Quote]:

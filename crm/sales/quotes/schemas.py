@@ -51,7 +51,8 @@ class QuoteSchema(ma.Schema):
     total = fields.Decimal(as_string=True, places=2)
     discount_rate = fields.Decimal(as_string=True, places=6, allow_none=True)
     decision_comment = fields.Str(allow_none=True)
-    invoice_requested = fields.Bool()
+    invoice_requested = fields.Bool(metadata={"description": "Flagged before invoices were requested from finance "
+                                                            "(`GET /api/v1/invoices?quote_id=`)."})
     lock_version = fields.Int()
     lines = fields.List(fields.Nested(QuoteLineSchema))
 

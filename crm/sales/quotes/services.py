@@ -321,7 +321,7 @@ def expire_quotes(today: date | None = None, limit: int = 500) -> int:
     return len(quotes)
 
 
-# Invoice hook -----------------------------------------------------------------------------------------------
+# A customer-supplied invoice file (invoices themselves are finance's: crm/finance/invoices) ---------------
 INVOICE_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
 
 
@@ -337,31 +337,6 @@ def attach_invoice(quote_id: Any, filename: Any, stream: IO[bytes], *, actor: Us
     db.session.flush()
     record_event(db.session, quote, "invoice_attached", actor_id=actor.id, details={"file": stored.name})
     return quote
-
-
-def request_invoice(quote_id: Any, *, actor: User) -> Quote:
-    """Flag "invoice requested" and call `on_invoice_requested` — the hook the Finance issue's
-    `invoice_request` process plugs into (until then nothing else happens)."""
-    _require_edit(actor)
-    quote = get_quote(quote_id, actor)
-    if quote.status not in (QuoteStatus.APPROVED, QuoteStatus.CONVERTED):
-        raise InvalidTransition(_l("An invoice can be requested for an approved quote only."))
-    if not quote.invoice_requested:
-        quote.invoice_requested = True
-        db.session.flush()
-        record_event(db.session, quote, "invoice_requested", actor_id=actor.id)
-        for handler in list(INVOICE_REQUEST_HANDLERS):
-            handler(quote, actor)
-    return quote
-
-
-INVOICE_REQUEST_HANDLERS: list[Any] = []
-
-
-def on_invoice_requested(handler: Any) -> Any:
-    """Register `handler(quote, actor)`, called in the same transaction when an invoice is requested."""
-    INVOICE_REQUEST_HANDLERS.append(handler)
-    return handler
 
 
 # Customer registries ----------------------------------------------------------------------------------------

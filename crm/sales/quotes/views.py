@@ -1,6 +1,7 @@
 """Quote pages: the list in scope, a quote with its lines, rates, margins (for `product.cost` holders) and
 the customer's and store's past prices beside each line; create and edit drafts, submit (starts
-`quote_approval`), revise a rejected or expired quote as a new version, PDF, the invoice hook."""
+`quote_approval`), revise a rejected or expired quote as a new version, PDF, a customer-supplied invoice
+file; other contexts add sections (finance: invoices, through `queries.register_quote_section`)."""
 
 from __future__ import annotations
 
@@ -174,7 +175,7 @@ def quote_detail(quote_id: int) -> Any:
         order = db.session.scalar(visible(select(Order), current_user, Order).where(Order.quote_id == quote.id))
     return render_template("sales/quote_detail.html", quote=quote, order=order,
                            history=prices.price_history(quote),
-                           versions=quote_queries.versions(quote),
+                           versions=quote_queries.versions(quote), sections=quote_queries.quote_sections(quote),
                            entries=_history(quote),
                            field_labels=FIELD_LABELS, **_globals())
 
@@ -218,12 +219,6 @@ def quote_submit(quote_id: int) -> Any:
 @permission_required("quote.edit")
 def quote_revise(quote_id: int) -> Any:
     return _action(quote_id, quote_services.revise_quote, _("A new version was created as a draft."))
-
-
-@bp.route("/quotes/<int:quote_id>/invoice-request", methods=["POST"])
-@permission_required("quote.edit")
-def quote_invoice_request(quote_id: int) -> Any:
-    return _action(quote_id, quote_services.request_invoice, _("The invoice was requested."))
 
 
 @bp.route("/quotes/<int:quote_id>/invoice", methods=["GET", "POST"])

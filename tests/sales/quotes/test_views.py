@@ -1,5 +1,5 @@
-"""Quote pages: build, submit, history beside the lines, errors per field, PDF, invoice hook, isolation; a
-process owner moving the discount threshold in the editor."""
+"""Quote pages: build, submit, history beside the lines, errors per field, PDF, the customer-supplied invoice
+file, isolation; a process owner moving the discount threshold in the editor."""
 
 from __future__ import annotations
 
@@ -71,28 +71,23 @@ def test_margin_only_for_cost_holders_and_another_store_gets_404(org, products, 
     assert "宁波港物流" not in client.get("/quotes/").get_data(as_text=True)
 
 
-def test_invoice_hook_attach_a_file_and_request_an_invoice(org, products, customers, login_as):
-    from crm.sales.quotes import services as quote_services
-
-    calls = []
-    quote_services.on_invoice_requested(lambda quote, actor: calls.append((quote.id, actor.id)))
-    try:
-        q = submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00"))
-        client = login_as(org.a_rep1)
-        resp = _post(client, f"/quotes/{q.id}/invoice", {"invoice": (io.BytesIO(b"%PDF-1.4 test"), "发票.pdf")},
-                     content_type="multipart/form-data")
-        assert resp.status_code == 303
-        db.session.refresh(q)
-        assert q.invoice_original_name == "发票.pdf"
-        assert client.get(f"/quotes/{q.id}/invoice").data == b"%PDF-1.4 test"
-        bad = _post(client, f"/quotes/{q.id}/invoice", {"invoice": (io.BytesIO(b"MZ..."), "x.exe")},
-                    content_type="multipart/form-data", follow_redirects=True)
-        assert "not accepted" in bad.get_data(as_text=True)
-        assert _post(client, f"/quotes/{q.id}/invoice-request", {}).status_code == 303
-        db.session.refresh(q)
-        assert q.invoice_requested and calls == [(q.id, org.a_rep1.id)]
-    finally:
-        quote_services.INVOICE_REQUEST_HANDLERS.clear()
+def test_a_customer_supplied_invoice_file_is_attached_and_invoices_are_asked_of_finance(org, products, customers,
+                                                                                        login_as):
+    q = submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00"))
+    client = login_as(org.a_rep1)
+    resp = _post(client, f"/quotes/{q.id}/invoice", {"invoice": (io.BytesIO(b"%PDF-1.4 test"), "发票.pdf")},
+                 content_type="multipart/form-data")
+    assert resp.status_code == 303
+    db.session.refresh(q)
+    assert q.invoice_original_name == "发票.pdf"
+    assert client.get(f"/quotes/{q.id}/invoice").data == b"%PDF-1.4 test"
+    bad = _post(client, f"/quotes/{q.id}/invoice", {"invoice": (io.BytesIO(b"MZ..."), "x.exe")},
+                content_type="multipart/form-data", follow_redirects=True)
+    assert "not accepted" in bad.get_data(as_text=True)
+    # Requesting an invoice is finance's form now (tests/finance/invoices): the old flag is gone.
+    assert _post(client, f"/quotes/{q.id}/invoice-request", {}).status_code == 404
+    page = client.get(f"/quotes/{q.id}").get_data(as_text=True)
+    assert f'href="/finance/quotes/{q.id}/invoices/new"' in page
 
 
 def test_editing_a_draft_shows_the_past_prices_beside_the_line(org, products, customers, login_as):
