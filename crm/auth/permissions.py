@@ -120,6 +120,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.export": _l("Export the ledger"),
             "finance.collection.record": _l("Record collections of orders with their vouchers"),
             "finance.collection.verify": _l("Verify or reject collections against their vouchers (never those they recorded)"),
+            "finance.plan.edit": _l("Create and edit the receivable plans (instalments) of orders in scope"),
         },
     },
     "opportunities": {

@@ -1,4 +1,5 @@
-"""The finance pages (blueprint `finance`, under /finance): the ledger, collections and refunds."""
+"""The finance pages (blueprint `finance`, under /finance): the ledger, the receivables, collections and
+refunds, receivable plans."""
 
 from __future__ import annotations
 
@@ -9,3 +10,4 @@ bp = Blueprint("finance", "crm.finance", template_folder="templates", url_prefix
 
 from crm.finance.ledger import views as ledger  # noqa: E402,F401  — registers the routes on bp
 from crm.finance.payments import views as payments  # noqa: E402,F401
+from crm.finance.plans import views as plans  # noqa: E402,F401

@@ -1,13 +1,19 @@
 """The finance context's wiring: its pages and API, the operators of `collection_verification` and of the
-order pipeline's refund step, its section of the order page, its notification kinds and navigation."""
+order pipeline's refund step, its section of the order page, its notification kinds and navigation, and
+the receivable plans' daily reminder job."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from crm.core.jobs import register_job
 from crm.core.nav import NavItem
 from crm.core.nav import add_nav
+
+# The reminders go out at this local time (Asia/Shanghai); a day the scheduler missed is caught up the
+# next day (the job reads every instalment whose day has come and that it has not handled yet).
+REMINDER_HOUR = 9
 
 
 def init_app(app: Flask) -> None:
@@ -15,25 +21,38 @@ def init_app(app: Flask) -> None:
 
     import crm.finance.payments.bpmn  # noqa: F401  (the operators, before any diagram is validated)
     import crm.finance.payments.models  # noqa: F401  (the mappers)
+    import crm.finance.plans.models  # noqa: F401
     from crm.auth.rest import add_resource
     from crm.core.web import register_action_label
     from crm.core.web import register_object_page
     from crm.finance.blueprint import bp
+    from crm.finance.ledger import api as ledger_api
     from crm.finance.payments import api as payments_api
     from crm.finance.payments.models import STATUS_LABELS
     from crm.finance.payments.views import order_section
+    from crm.finance.plans import api as plans_api
+    from crm.finance.plans.jobs import remind
     from crm.notify.services import KINDS
     from crm.sales.orders.queries import register_order_section
 
     app.register_blueprint(bp)
     add_resource(payments_api.blp, order=165)
+    add_resource(plans_api.blp, order=166)
+    add_resource(ledger_api.blp, order=167)
     add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
+    add_nav(NavItem("main", "finance.receivables", _l("Receivables"), "hourglass-split", permission="finance.view",
+                    order=44))
+    register_job("finance.remind_instalments", remind, "cron", hour=REMINDER_HOUR, minute=0, timezone="Asia/Shanghai")
     register_order_section("finance", order_section)
     register_object_page("collection", "finance.payment_detail", "payment_id", _l("Collection"),
                          lambda oid: _collection_label(oid, current_user), statuses=STATUS_LABELS)
     KINDS.setdefault("collection_rejected", _l("A collection you recorded was rejected"))
+    KINDS.setdefault("receivable_reminder", _l("An instalment of an order falls due soon"))
+    KINDS.setdefault("receivable_overdue", _l("An instalment of an order is overdue"))
     for action, label in {"collection_recorded": _l("Collection recorded"),
-                          "collection_verified": _l("Collection verified")}.items():
+                          "collection_verified": _l("Collection verified"),
+                          "receivable_plan_created": _l("Receivable plan created"),
+                          "receivable_plan_changed": _l("Receivable plan changed")}.items():
         register_action_label(action, label)
 
 
