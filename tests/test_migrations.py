@@ -152,23 +152,24 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
     db.session = scoped_session(sessionmaker(bind=db.engine))
     try:
         pending = {item.key: item.permissions for item in pending_defaults()}
-        # (and what later releases added to the role: collections, the enquiry statistics)
+        # (and what later releases added to the role: collections, receivable plans, the enquiry statistics)
         assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
-                                          "enquiry.view", "enquiry.enter_own"]
+                                          "finance.plan.edit", "enquiry.view", "enquiry.enter_own"]
         assert pending["warehouse"] == ["order.view"]
         assert pending["logistics"] == ["order.view"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
-        # the export of the ledger is new.
-        assert pending["finance"] == ["finance.export"]
+        # the export of the ledger and the receivable plans are new.
+        assert pending["finance"] == ["finance.export", "finance.plan.edit"]
         assert "couriers" not in pending and "super_admin" not in pending
         apply_defaults(grant=True, actor=None)
         db.session.commit()
         roles = {r.key: r for r in db.session.scalars(select(Role))}
         assert roles["salesperson"].permission_list == sorted(["customer.view", "customer.create", "quote.view",
                                                                "order.view", "order.create", "order.cancel",
-                                                               "finance.collection.record", "enquiry.view",
-                                                               "enquiry.enter_own"])
-        assert roles["finance"].permission_list == ["audit.view", "finance.export", "order.export", "order.view"]
+                                                               "finance.collection.record", "finance.plan.edit",
+                                                               "enquiry.view", "enquiry.enter_own"])
+        assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.plan.edit", "order.export",
+                                                    "order.view"]
         assert roles["couriers"].permission_list == ["customer.view"]
         assert roles["logistics"].permission_list == ["order.view"]
         assert "finance.collection.verify" in roles["super_admin"].permission_list

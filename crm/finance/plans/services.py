@@ -220,7 +220,7 @@ def _finance_users(store_ids: set[int]) -> dict[int, set[int]]:
     return out
 
 
-def _due(condition: Any, marker: Any, today: date) -> list[tuple[Instalment, Order]]:
+def _due(condition: Any, marker: Any) -> list[tuple[Instalment, Order]]:
     stmt = (select(Instalment, Order).join(Order, Order.id == Instalment.order_id)
             .where(marker.is_(None), condition).order_by(Instalment.id).limit(BATCH))
     if db.session.get_bind().dialect.name == "postgresql":
@@ -244,7 +244,7 @@ def send_reminders(today: date | None = None) -> dict[str, int]:
             ("reminders", Instalment.remind_on <= today, Instalment.reminded_at),
             ("overdue", Instalment.due_on < today, Instalment.overdue_sent_at)):
         while True:
-            batch = _due(condition, marker, today)
+            batch = _due(condition, marker)
             if not batch:
                 break
             wanted = [(i, o) for i, o in batch if _open(i, o) and (kind == "overdue" or i.due_on >= today)]
