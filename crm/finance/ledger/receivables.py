@@ -32,6 +32,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import distinct
 from sqlalchemy import func
@@ -142,9 +143,12 @@ class _Ageing:
                 .outerjoin(ReceivablePlan, ReceivablePlan.order_id == Order.id)
                 .outerjoin(Instalment, and_(Instalment.plan_id == ReceivablePlan.id,
                                             Instalment.amount > Instalment.collected))
-                # The partial index's predicate, as it is written there (PostgreSQL proves the match textually).
+                # The partial index's predicate as it is written there, its statuses inline (not parameters),
+                # so PostgreSQL can match it even in a generic plan of a prepared statement.
                 .where(Order.signed_at.is_not(None), Order.total > Order.paid_amount,
-                       Order.status.not_in(CLOSED_STATUSES), amount_due_sql() > Order.paid_amount))
+                       Order.status.not_in(bindparam("closed_statuses", list(CLOSED_STATUSES), expanding=True,
+                                                     literal_execute=True)),
+                       amount_due_sql() > Order.paid_amount))
         stmt = where_equal(visible(stmt, actor, Order), {
             Order.store_id: filters.store_id, Order.owner_id: filters.owner_id, Order.customer_id: filters.customer_id})
         if filters.q:

@@ -56,3 +56,24 @@ def test_the_plan_api_keeps_to_the_scope(call, api, waiting, roles, staff):
     assert_problem(call("PUT", path, b_finance, json={"instalments": [{"amount": "950", "due_on": "2027-01-10"}]}), 404)
     assert_problem(call("GET", path, b_finance), 404)
     assert call("PUT", path, staff["warehouse"], json={"instalments": []}).status_code in (401, 403)
+
+
+def test_a_collection_names_its_instalment_through_the_api(call, api, waiting, staff):
+    import io
+
+    from crm.finance.demo import VOUCHER
+    from tests.finance.plans.conftest import save
+
+    plan = save(waiting, api.a_rep1, ("300", "2027-01-10"), ("650", "2027-02-10"))
+    second = plan.instalments[1]
+
+    def record(instalment_id):
+        return call("POST", f"/api/v1/orders/{waiting.id}/collections", api.a_rep1, content_type="multipart/form-data",
+                    data={"amount": "100", "method": "alipay", "instalment_id": instalment_id,
+                          "vouchers": [(io.BytesIO(VOUCHER), "slip.png")]})
+
+    assert_problem(record("999999"), 422, "instalment_id")
+    assert_problem(record("first"), 422, "instalment_id")
+    resp = record(str(second.id))
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["instalment_id"] == second.id
