@@ -48,6 +48,9 @@ def test_the_salesperson_plans_the_instalments_on_the_page(waiting, org, staff, 
     page = html(saved)
     assert 'id="plan-instalments"' in page and f'id="instalment-{plan.instalments[0].id}"' in page
     assert 'data-status="pending"' in page and "Alipay" in page
+    again = html(client.get(f"/finance/orders/{waiting.id}/plan"))  # the form holds the plan, with statuses
+    assert f'name="instalments-1-id" value="{plan.instalments[1].id}"' in again and 'value="600.00"' in again
+    assert "Pending" in again and f'name="lock_version" value="{plan.lock_version}"' in again
 
 
 def test_a_collection_names_its_instalment_and_the_status_follows(waiting, org, staff, client, login_as):
