@@ -93,6 +93,9 @@ class Config:
     HIGHSEAS_SWEEP_AT = "02:00"  # daily high-seas recycle sweep, HH:MM server time (CRM_HIGHSEAS_SWEEP_AT)
     # From this time (HH:MM, Asia/Shanghai) salespeople without yesterday's enquiry figures are reminded.
     ENQUIRY_REMINDER_AT = "10:00"
+    # Receivable plans: an instalment left without its own reminder days is reminded this many days before
+    # its due date (the salesperson and the store's finance users, bell and e-mail).
+    FINANCE_REMINDER_DAYS = 3
 
     DEMO_PASSWORD = "Demo#2026"
 

@@ -308,9 +308,21 @@ def world(org: Org) -> World:
 
     order_b = Order(store_id=org.store_b.id, owner_id=org.b_rep.id, customer_id=customer_b.id, number="SO-SECRET-B",
                     payment_mode="prepay", terminal="pc", ship_name="B", ship_phone="1", ship_address="B",
-                    note=f"{SECRET}-Order-B", signed_at=datetime.now(UTC))  # signed: the export would show it
+                    note=f"{SECRET}-Order-B", signed_at=datetime.now(UTC),  # signed: the export would show it
+                    total=Decimal("1000.00"))  # and still owing: the receivables would
     db.session.add(order_b)
     db.session.flush()
+    # Its receivable plan (the plan's page and API take the order's id).
+    from crm.finance.plans.models import Instalment
+    from crm.finance.plans.models import ReceivablePlan
+
+    plan_b = ReceivablePlan(store_id=org.store_b.id, order_id=order_b.id, owner_id=org.b_rep.id, note=f"{SECRET}-Plan-B")
+    plan_b.instalments.append(Instalment(order_id=order_b.id, store_id=org.store_b.id, number=1, amount=Decimal("1000.00"),
+                                         due_on=datetime.now(UTC).date(), remind_days=3,
+                                         remind_on=datetime.now(UTC).date()))
+    db.session.add(plan_b)
+    db.session.flush()
+    secrets.append(f"{SECRET}-Plan-B")
     secrets += [f"{SECRET}-Order-B", order_b.number]
     objects |= {"order:b": order_b}
     # Finance: a verified collection of store B's order, with its voucher.

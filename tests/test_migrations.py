@@ -152,25 +152,28 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
     db.session = scoped_session(sessionmaker(bind=db.engine))
     try:
         pending = {item.key: item.permissions for item in pending_defaults()}
-        # (and what later releases added to the role: collections, the enquiry statistics, invoices)
+        # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
         assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
-                                          "enquiry.view", "enquiry.enter_own", "finance.invoice.request"]
+                                          "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
+                                          "finance.invoice.request"]
         assert pending["warehouse"] == ["order.view"]
         assert pending["logistics"] == ["order.view", "finance.invoice.mail"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
-        # the export of the ledger and the invoices are new.
+        # the export of the ledger, the invoices and the receivable plans are new.
         assert pending["finance"] == ["finance.export", "finance.invoice.request", "finance.invoice.issue",
-                                      "finance.invoice.mail"]
+                                      "finance.invoice.mail", "finance.plan.edit"]
         assert "couriers" not in pending and "super_admin" not in pending
         apply_defaults(grant=True, actor=None)
         db.session.commit()
         roles = {r.key: r for r in db.session.scalars(select(Role))}
         assert roles["salesperson"].permission_list == sorted(["customer.view", "customer.create", "quote.view",
                                                                "order.view", "order.create", "order.cancel",
-                                                               "finance.collection.record", "enquiry.view",
-                                                               "enquiry.enter_own", "finance.invoice.request"])
+                                                               "finance.collection.record", "finance.plan.edit",
+                                                               "enquiry.view", "enquiry.enter_own",
+                                                               "finance.invoice.request"])
         assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.invoice.issue",
-                                                    "finance.invoice.mail", "finance.invoice.request", "order.export",
+                                                    "finance.invoice.mail", "finance.invoice.request", "finance.plan.edit",
+                                                    "order.export",
                                                     "order.view"]
         assert roles["couriers"].permission_list == ["customer.view"]
         assert sorted(roles["logistics"].permission_list) == ["finance.invoice.mail", "order.view"]

@@ -123,6 +123,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.invoice.request": _l("Request invoices of approved quotes and orders; see the invoices of the scope"),
             "finance.invoice.issue": _l("Issue or reject requested invoices, void issued ones"),
             "finance.invoice.mail": _l("Record how paper invoices were mailed (carrier, tracking number)"),
+            "finance.plan.edit": _l("Create and edit the receivable plans (instalments) of orders in scope"),
         },
     },
     "opportunities": {

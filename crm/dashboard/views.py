@@ -13,6 +13,7 @@ from crm.auth.permissions import SCOPE_LABELS
 from crm.auth.scopes import scope_context
 from crm.core import nav
 from crm.finance.ledger import queries as ledger_queries
+from crm.finance.ledger import receivables
 from crm.sales.orders import queries as order_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
@@ -30,8 +31,10 @@ def home() -> Any:
                    if current_user.can("finance.collection.record") else None)
     to_verify = (ledger_queries.waiting_for_verification(current_user)
                  if current_user.can("finance.collection.verify") else None)
+    overdue = receivables.overdue(current_user) if current_user.can("finance.view") else None
     return render_template(
         "dashboard/home.html",
+        overdue=overdue,
         scope_labels=[str(SCOPE_LABELS[s]) for s in sorted(ctx.scopes)],
         shortcuts=shortcuts,
         collections=collections,

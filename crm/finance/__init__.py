@@ -2,6 +2,8 @@
 
 - `payments/`: collections (money in, each verified against its vouchers by `collection_verification`)
   and refunds (money out), one table, which is the ledger;
+- `plans/`: receivable plans (an order's instalments, the verified collections allocated to them, the
+  reminders before and after their due dates);
 - `ledger/`: the receipts-and-payments list, its export and the receivables ageing;
 - `invoices/`: invoices requested on quotes and orders, issued, mailed or rejected through
   `invoice_request`, voided by finance.

@@ -1,14 +1,19 @@
 """The finance context's wiring: its pages and API, the operators of `collection_verification`, of
 `invoice_request` and of the order pipeline's refund step, its sections of the order and quote pages, its
-notification kinds and navigation."""
+notification kinds and navigation, and the receivable plans' daily reminder job."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from crm.core.jobs import register_job
 from crm.core.nav import NavItem
 from crm.core.nav import add_nav
+
+# The reminders go out at this local time (Asia/Shanghai); a day the scheduler missed is caught up the
+# next day (the job reads every instalment whose day has come and that it has not handled yet).
+REMINDER_HOUR = 9
 
 
 def init_app(app: Flask) -> None:
@@ -18,6 +23,7 @@ def init_app(app: Flask) -> None:
     import crm.finance.invoices.models  # noqa: F401  (the mappers)
     import crm.finance.payments.bpmn  # noqa: F401
     import crm.finance.payments.models  # noqa: F401
+    import crm.finance.plans.models  # noqa: F401
     from crm.auth.rest import add_resource
     from crm.core.web import register_action_label
     from crm.core.web import register_object_page
@@ -25,9 +31,12 @@ def init_app(app: Flask) -> None:
     from crm.finance.invoices import api as invoices_api
     from crm.finance.invoices import views as invoice_views
     from crm.finance.invoices.models import STATUS_LABELS as INVOICE_STATUS_LABELS
+    from crm.finance.ledger import api as ledger_api
     from crm.finance.payments import api as payments_api
     from crm.finance.payments.models import STATUS_LABELS
     from crm.finance.payments.views import order_section
+    from crm.finance.plans import api as plans_api
+    from crm.finance.plans.jobs import remind
     from crm.notify.services import KINDS
     from crm.sales.orders.queries import register_order_section
     from crm.sales.quotes.queries import register_quote_section
@@ -35,9 +44,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     add_resource(payments_api.blp, order=165)
     add_resource(invoices_api.blp, order=166)
+    add_resource(plans_api.blp, order=167)
+    add_resource(ledger_api.blp, order=168)
     add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
-    add_nav(NavItem("main", "finance.invoices", _l("Invoices"), "receipt", permission="finance.invoice.request",
+    add_nav(NavItem("main", "finance.receivables", _l("Receivables"), "hourglass-split", permission="finance.view",
                     order=44))
+    add_nav(NavItem("main", "finance.invoices", _l("Invoices"), "receipt", permission="finance.invoice.request",
+                    order=45))
+    register_job("finance.remind_instalments", remind, "cron", hour=REMINDER_HOUR, minute=0, timezone="Asia/Shanghai")
     register_order_section("finance", order_section)
     register_order_section("invoices", invoice_views.order_section)
     register_quote_section("invoices", invoice_views.quote_section)
@@ -51,8 +65,12 @@ def init_app(app: Flask) -> None:
     KINDS.setdefault("invoice_rejected", _l("An invoice you requested was rejected"))
     KINDS.setdefault("invoice_mailed", _l("An invoice you requested was mailed"))
     KINDS.setdefault("invoice_voided", _l("An invoice you requested was voided"))
+    KINDS.setdefault("receivable_reminder", _l("An instalment of an order falls due soon"))
+    KINDS.setdefault("receivable_overdue", _l("An instalment of an order is overdue"))
     for action, label in {"collection_recorded": _l("Collection recorded"),
-                          "collection_verified": _l("Collection verified")}.items():
+                          "collection_verified": _l("Collection verified"),
+                          "receivable_plan_created": _l("Receivable plan created"),
+                          "receivable_plan_changed": _l("Receivable plan changed")}.items():
         register_action_label(action, label)
 
 

@@ -1,4 +1,5 @@
-"""The ledger as XLSX or CSV through the shared safe writer (formula-looking cells are neutralised)."""
+"""The ledger and the receivables as XLSX or CSV through the shared safe writer (formula-looking cells are
+neutralised)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from flask_babel import lazy_gettext as _l
 
 from crm.core import tabular
 from crm.finance.ledger import queries
+from crm.finance.ledger import receivables
 from crm.finance.ledger.queries import LedgerFilters
+from crm.finance.ledger.receivables import BUCKET_LABELS
+from crm.finance.ledger.receivables import ReceivableFilters
 from crm.finance.payments.models import DIRECTION_LABELS
 from crm.finance.payments.models import KIND_LABELS
 from crm.finance.payments.models import METHOD_LABELS
@@ -36,3 +40,18 @@ def ledger_file(actor: User, filters: LedgerFilters, fmt: str) -> tuple[bytes, s
 
     body = tabular.write_table([str(t) for t in TITLES], (line(p) for p in rows), fmt, sheet="ledger")
     return body, tabular.MIMETYPES[fmt], f"ledger.{fmt}"
+
+
+RECEIVABLE_TITLES = [_l("Order"), _l("Customer"), _l("Store"), _l("Salesperson"), _l("Total"), _l("Collected"),
+                     _l("Still due"), _l("Next due date"), _l("Ageing")]
+
+
+def receivables_file(actor: User, filters: ReceivableFilters, fmt: str) -> tuple[bytes, str, str]:
+    """(body, mimetype, file name) of the filtered receivables in the actor's scope, ageing as of today."""
+    def line(r: Any) -> list[Any]:
+        return [r.order.number, r.customer, r.store, r.owner, r.total, r.collected, r.still_due, r.next_due,
+                str(BUCKET_LABELS[r.bucket])]
+
+    body = tabular.write_table([str(t) for t in RECEIVABLE_TITLES],
+                               (line(r) for r in receivables.receivable_rows(actor, filters)), fmt, sheet="receivables")
+    return body, tabular.MIMETYPES[fmt], f"receivables.{fmt}"

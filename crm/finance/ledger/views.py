@@ -1,5 +1,6 @@
-"""The finance centre's ledger page: every receipt and payment in scope with filters, the filter's totals,
-keyset pages and the export."""
+"""The finance centre's ledger page (every receipt and payment in scope with filters, the filter's totals,
+keyset pages and the export) and the receivables page (what orders still owe, ageing buckets, sums per
+store and salesperson, keyset pages and the export)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from crm.core.web import download
 from crm.finance.blueprint import bp
 from crm.finance.ledger import export
 from crm.finance.ledger import queries
+from crm.finance.ledger import receivables
 from crm.finance.ledger.queries import LedgerFilters
+from crm.finance.ledger.receivables import BUCKET_LABELS
+from crm.finance.ledger.receivables import ReceivableFilters
 from crm.finance.payments.models import DIRECTION_LABELS
 from crm.finance.payments.models import KIND_LABELS
 from crm.finance.payments.models import METHOD_LABELS
@@ -53,4 +57,26 @@ def ledger_export() -> Any:
     if fmt not in tabular.FORMATS:
         fmt = "xlsx"
     body, mimetype, name = export.ledger_file(current_user, LedgerFilters.from_args(request.args), fmt)
+    return download(body, mimetype, name)
+
+
+
+@bp.route("/receivables", endpoint="receivables")
+@permission_required("finance.view")
+def receivables_page() -> Any:
+    filters = ReceivableFilters.from_args(request.args)
+    page = receivables.receivables_page(current_user, filters, cursor=request.args.get("cursor") or None)
+    return render_template(
+        "finance/receivables.html", page=page, filters=filters, summary=receivables.summary(current_user, filters),
+        bucket_labels=BUCKET_LABELS, owners=order_queries.owner_choices(current_user),
+        stores=task_queries.store_choices(current_user), formats=tabular.FORMATS)
+
+
+@bp.route("/receivables/export")
+@permission_required("finance.view", "finance.export")
+def receivables_export() -> Any:
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in tabular.FORMATS:
+        fmt = "xlsx"
+    body, mimetype, name = export.receivables_file(current_user, ReceivableFilters.from_args(request.args), fmt)
     return download(body, mimetype, name)

@@ -117,6 +117,9 @@ class Payment(Audited, Base):
     reference: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
     reason: Mapped[str | None] = mapped_column(String(500))  # a rejection's or a refund's reason
+    # The instalment of the order's receivable plan a collection pays (`crm.finance.plans`), if it names one.
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("finance_instalment.id", ondelete="SET NULL"),
+                                                      index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

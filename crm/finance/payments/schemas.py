@@ -15,6 +15,7 @@ from marshmallow import validate
 
 from crm.core.clock import local_today
 from crm.core.validation import Parsed
+from crm.core.validation import as_id
 from crm.core.validation import check_money
 from crm.core.validation import check_text
 from crm.core.validation import optional_text
@@ -46,6 +47,15 @@ def _paid_on(raw: Any) -> date | None:
     return day
 
 
+def _instalment_id(raw: Any) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    value = as_id(raw)
+    if not value or isinstance(raw, bool):
+        raise ma.ValidationError(str(_l("Choose an instalment of this order's plan.")))
+    return value
+
+
 class CollectionInputSchema(ma.Schema):
     """What a recorder types for a collection (the vouchers come as files beside it)."""
 
@@ -57,6 +67,9 @@ class CollectionInputSchema(ma.Schema):
     reference = Parsed(optional_text(100), load_default=None,
                        metadata={**TEXT, "description": "The bank's or platform's transaction number."})
     note = Parsed(optional_text(500), load_default=None, metadata=TEXT)
+    instalment_id = Parsed(_instalment_id, load_default=None, metadata={
+        "type": "integer", "description": "The instalment of the order's receivable plan this collection pays "
+        "(optional: without it, verified collections fill the instalments in due-date order)."})
 
 
 class RefundInputSchema(ma.Schema):
@@ -93,6 +106,7 @@ class PaymentSchema(ma.Schema):
     note = fields.Str(allow_none=True)
     reason = fields.Str(allow_none=True, metadata={"description": "Why it was rejected, or why it is refunded."})
     order_id = fields.Int()
+    instalment_id = fields.Int(allow_none=True, metadata={"description": "The plan's instalment it names."})
     customer_id = fields.Int()
     store_id = fields.Int()
     owner_id = fields.Int(metadata={"description": "The order's salesperson."})

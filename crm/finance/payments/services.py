@@ -3,10 +3,11 @@ never commit.
 
 - `record_collection`: an amount received for an order that waits for its money, with one or more
   vouchers; it starts `collection_verification` (object `collection`). Nothing counts yet.
+  A collection may name an instalment of the order's receivable plan (`crm.finance.plans`).
 - `apply_verified` / `apply_rejected` / `apply_resubmitted` / `apply_withdrawn`: the verification
   process's writes (called by its operators inside the step). A verified collection adds to the order's
-  `paid_amount`; the one that makes it reach the order's total sends `order_paid` to the pipeline in the
-  same transaction.
+  `paid_amount` and is allocated to the plan's instalments (`plans.allocation`); the one that makes it
+  reach the order's total sends `order_paid` to the pipeline in the same transaction.
 - `apply_refund`: the refund step of a cancelled order's pipeline: finance pays back what was verified
   as collected less earlier refunds, never more.
 
@@ -46,6 +47,8 @@ from crm.finance.payments.models import PaymentStatus
 from crm.finance.payments.models import Voucher
 from crm.finance.payments.schemas import CollectionInputSchema
 from crm.finance.payments.schemas import RefundInputSchema
+from crm.finance.plans.allocation import allocate
+from crm.finance.plans.models import Instalment
 from crm.notify.services import notify
 from crm.org.models import User
 from crm.sales.orders import services as order_services
@@ -76,6 +79,12 @@ def amount_due(order: Order) -> Decimal:
     return order.total
 
 
+def amount_due_sql() -> Any:
+    """`amount_due` as an SQL expression of the order's columns, for the receivables' aggregate: change
+    both together (and the partial index `ix_sales_order_owing` in `crm.finance.plans.models`)."""
+    return Order.total
+
+
 def still_due(order: Order) -> Decimal:
     """What is still to be collected: the amount due less the verified collections."""
     return amount_due(order) - order.paid_amount
@@ -102,6 +111,17 @@ def _over_collection(order: Order, amount: Decimal) -> Any:
     return _l("At most ¥%(due)s is still due.", due=f"{due:,.2f}")
 
 
+def _instalment_error(order: Order, instalment_id: int) -> Any:
+    """Why a collection cannot name this instalment (None when it can): it must be an instalment of the
+    order's plan that is not collected in full."""
+    instalment = db.session.get(Instalment, instalment_id)
+    if instalment is None or instalment.order_id != order.id:
+        return _l("Choose an instalment of this order's plan.")
+    if instalment.collected >= instalment.amount:
+        return _l("Instalment %(n)d is collected in full.", n=instalment.number)
+    return None
+
+
 def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: list[Upload], *,
                       actor: User) -> Payment:
     """Record money received for an order waiting for it, with its vouchers, and start its verification.
@@ -118,6 +138,11 @@ def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: li
         error = _over_collection(order, values["amount"])
         if error is not None:
             errors["amount"] = error
+    instalment_id = values.get("instalment_id")
+    if instalment_id is not None:
+        error = _instalment_error(order, instalment_id)
+        if error is not None:
+            errors["instalment_id"] = error
     if not vouchers:
         errors["vouchers"] = _l("Attach the payment voucher (a picture or a PDF).")
     elif len(vouchers) > MAX_VOUCHERS:
@@ -129,7 +154,8 @@ def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: li
         store_id=order.store_id, order_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,
         direction=Direction.IN, kind=PaymentKind.COLLECTION, status=PaymentStatus.RECORDED, amount=values["amount"],
         method=values["method"], paid_on=values["paid_on"] or local_today(), payer=values["payer"],
-        reference=values["reference"], note=values["note"], recorded_by_id=actor.id, recorded_at=now)
+        reference=values["reference"], note=values["note"], recorded_by_id=actor.id, recorded_at=now,
+        instalment_id=instalment_id)
     _store_vouchers(payment, vouchers, actor)
     db.session.add(payment)
     db.session.flush()
@@ -197,6 +223,7 @@ def apply_verified(collection_id: int | None, actor: User | None) -> Payment:
     order.paid_amount = order.paid_amount + payment.amount
     order.paid_at = now
     db.session.flush()
+    allocate(order.id)  # the plan's instalments follow the verified collections
     record_event(db.session, order, "collection_verified", actor_id=actor.id,
                  details={"amount": payment.amount, "collection": payment.id})
     if still_due(order) <= 0 and runtime.waits_for(instances, "order_paid"):

@@ -33,6 +33,9 @@ from crm.finance.payments.models import OBJECT_TYPE
 from crm.finance.payments.models import STATUS_LABELS
 from crm.finance.payments.models import Payment
 from crm.finance.payments.models import PaymentMethod
+from crm.finance.plans import queries as plan_queries
+from crm.finance.plans import services as plan_services
+from crm.finance.plans.models import INSTALMENT_STATUS_LABELS
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import Order
 from crm.workflow import runtime
@@ -43,7 +46,7 @@ from crm.workflow.tasks import queries as task_queries
 from crm.workflow.tasks import services as tasks
 from crm.workflow.tasks.services import JsonSubmission
 
-COLLECTION_FIELDS = ("amount", "paid_on", "method", "payer", "reference", "note")
+COLLECTION_FIELDS = ("amount", "paid_on", "method", "payer", "reference", "note", "instalment_id")
 
 
 def _uploads(name: str = "vouchers") -> list[tuple[Any, Any]]:
@@ -52,8 +55,10 @@ def _uploads(name: str = "vouchers") -> list[tuple[Any, Any]]:
 
 def _collection_form(order: Order, form: dict[str, Any], errors: dict[str, list[str]] | None = None,
                      status: int = 200) -> Any:
+    instalments = [(i.id, _("Instalment %(n)d · due %(day)s · %(amount)s open", n=i.number, day=i.due_on.isoformat(),
+                          amount=f"¥{i.open_amount:,.2f}")) for i in plan_queries.open_instalments(order.id)]
     return render_template("finance/collection_form.html", order=order, form=form, errors=errors or {},
-                           due=services.still_due(order),
+                           due=services.still_due(order), instalments=instalments,
                            methods=[(m.value, label) for m, label in METHOD_LABELS.items()]), status
 
 
@@ -63,7 +68,8 @@ def record_collection(order_id: int) -> Any:
     order = order_services.get_order(order_id, current_user)
     if request.method == "GET":
         return _collection_form(order, {"amount": f"{services.still_due(order):.2f}", "paid_on": local_today().isoformat(),
-                                        "method": PaymentMethod.BANK_TRANSFER.value})
+                                        "method": PaymentMethod.BANK_TRANSFER.value,
+                                        "instalment_id": request.args.get("instalment_id", "")})
     form = {k: request.form.get(k, "") for k in COLLECTION_FIELDS}
     try:
         payment = services.record_collection(order_id, form, _uploads(), actor=current_user)
@@ -154,13 +160,18 @@ def voucher(payment_id: int, voucher_id: int) -> Any:
 
 
 def order_section(order: Order) -> Markup:
-    """The finance part of the order page: money due, collections with their vouchers and status,
-    refunds, and the button to record a collection while the order waits for one."""
+    """The finance part of the order page: money due, the receivable plan with each instalment's status,
+    collections with their vouchers and status, refunds, and the buttons to record a collection while the
+    order waits for one and to create or edit the plan."""
     if not current_user.can("finance.view") and current_user.id != order.owner_id:
         return Markup("")
     payments = ledger_queries.of_order(order.id)
     waiting = "order_paid" in runtime.waiting_messages("order", order.id)
+    plan = plan_queries.plan_data(order)
     return Markup(render_template(
         "finance/_order_section.html", order=order, payments=payments, names=ledger_queries.labels(payments),
         status_labels=STATUS_LABELS, method_labels=METHOD_LABELS, due=services.still_due(order),
+        amount_due=services.amount_due(order), plan=plan, instalment_labels=INSTALMENT_STATUS_LABELS,
+        instalment_numbers={i["id"]: i["number"] for i in plan["instalments"]} if plan else {},
+        can_plan=plan_services.may_edit(order, current_user),
         can_record=current_user.can("finance.collection.record") and waiting and services.still_due(order) > 0))
