@@ -56,29 +56,39 @@ def _instalment_id(raw: Any) -> int | None:
     return value
 
 
-class CollectionInputSchema(ma.Schema):
+class BlankInput(ma.Schema):
+    """An input schema whose absent or null fields are blank, so each field's parser decides (a required
+    one answers "This field is required." instead of passing as None)."""
+
+    @ma.pre_load
+    def _blank(self, data: Any, **_: Any) -> Any:
+        # (webargs hands in a proxy that answers `missing` for an absent key)
+        return {**data, **{name: "" for name in self.fields if data.get(name) in (None, ma.missing)}}
+
+
+class CollectionInputSchema(BlankInput):
     """What a recorder types for a collection (the vouchers come as files beside it)."""
 
-    amount = Parsed(raising(check_money, minimum=Decimal("0.01")), load_default=None, metadata={
+    amount = Parsed(raising(check_money, minimum=Decimal("0.01")), metadata={
         **MONEY, "description": "At most what is still due less what waits for verification."})
-    paid_on = Parsed(_paid_on, load_default=None, metadata={**DAY, "description": "When the money moved (default: today)."})
-    method = Parsed(_method, load_default=None, metadata={"type": "string", "enum": METHODS})
-    payer = Parsed(optional_text(100), load_default=None, metadata=TEXT)
-    reference = Parsed(optional_text(100), load_default=None,
+    paid_on = Parsed(_paid_on, metadata={**DAY, "description": "When the money moved (default: today)."})
+    method = Parsed(_method, metadata={"type": "string", "enum": METHODS})
+    payer = Parsed(optional_text(100), metadata=TEXT)
+    reference = Parsed(optional_text(100),
                        metadata={**TEXT, "description": "The bank's or platform's transaction number."})
-    note = Parsed(optional_text(500), load_default=None, metadata=TEXT)
-    instalment_id = Parsed(_instalment_id, load_default=None, metadata={
+    note = Parsed(optional_text(500), metadata=TEXT)
+    instalment_id = Parsed(_instalment_id, metadata={
         "type": "integer", "description": "The instalment of the order's receivable plan this collection pays "
         "(optional: without it, verified collections fill the instalments in due-date order)."})
 
 
-class RefundInputSchema(ma.Schema):
+class RefundInputSchema(BlankInput):
     """Finance carrying out a refund: how and with which reference (the amount is the process's)."""
 
-    method = Parsed(_method, load_default=None, metadata={"type": "string", "enum": METHODS})
-    paid_on = Parsed(_paid_on, load_default=None, metadata=DAY)
-    reference = Parsed(raising(check_text, max_length=100), load_default=None, metadata=TEXT)
-    note = Parsed(optional_text(500), load_default=None, metadata=TEXT)
+    method = Parsed(_method, metadata={"type": "string", "enum": METHODS})
+    paid_on = Parsed(_paid_on, metadata=DAY)
+    reference = Parsed(raising(check_text, max_length=100), metadata=TEXT)
+    note = Parsed(optional_text(500), metadata=TEXT)
 
 
 class VoucherSchema(ma.Schema):

@@ -95,3 +95,10 @@ def test_another_store_gets_404(call, api, roles, products, customers, staff):
     assert_problem(call("GET", f"/api/v1/payments/{payment.id}", b_finance), 404)
     assert_problem(call("GET", f"/api/v1/payments/{payment.id}/vouchers/{payment.vouchers[0].id}", b_finance), 404)
     assert call("GET", "/api/v1/payments", b_finance).get_json()["items"] == []
+
+
+def test_absent_fields_are_refused_by_name_not_taken_as_null(call, api, products, customers, staff):
+    order = signed_order(api, products, customers)
+    resp = call("POST", f"/api/v1/orders/{order.id}/collections", staff["finance"],
+                data={"vouchers": [(io.BytesIO(VOUCHER), "slip.png")]}, content_type="multipart/form-data")
+    assert_problem(resp, 422, "amount", "method")
