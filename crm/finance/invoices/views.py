@@ -114,7 +114,7 @@ def _request_form(target: Target, label: str, back: str, form: dict[str, Any],
                   errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     return render_template("finance/invoice_request_form.html", label=label, back=back, form=form, errors=errors or {},
                            invoiceable=services.invoiceable(target),
-                           types=[(t.value, label) for t, label in TYPE_LABELS.items()]), status
+                           types=[(t.value, name) for t, name in TYPE_LABELS.items()]), status
 
 
 def _initial(target: Target, customer: Any) -> dict[str, Any]:
