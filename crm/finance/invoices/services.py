@@ -63,6 +63,7 @@ from crm.workflow import runtime
 from crm.workflow.models import TaskAttachment
 
 PROCESS_KEY = "invoice_request"
+CLOSED_ORDERS = (OrderStatus.CANCELLED, OrderStatus.PENDING_REFUND)  # cancelled (a refund first, perhaps)
 FILE_TYPES = (".pdf", ".png", ".jpg", ".jpeg")  # an e-invoice's PDF, a paper invoice's scan
 Upload = tuple[Any, IO[bytes]]
 
@@ -153,7 +154,7 @@ def request_for_quote(quote_id: Any, data: dict[str, Any] | Loaded, *, actor: Us
 
 def _request(target: Target, data: dict[str, Any] | Loaded, actor: User) -> Invoice:
     order = target.order
-    if order is not None and order.status == OrderStatus.CANCELLED:
+    if order is not None and order.status in CLOSED_ORDERS:
         raise InvalidTransition(_l("This order was cancelled: it cannot be invoiced."))
     loaded = load_input(InvoiceRequestInputSchema(), data)
     values = loaded.values

@@ -38,7 +38,6 @@ from crm.finance.invoices.queries import Target
 from crm.sales.orders import queries as order_queries
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import Order
-from crm.sales.orders.models import OrderStatus
 from crm.sales.quotes import services as quote_services
 from crm.sales.quotes.models import Quote
 from crm.workflow import runtime
@@ -114,7 +113,7 @@ def _request_form(target: Target, label: str, back: str, form: dict[str, Any],
                   errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     return render_template("finance/invoice_request_form.html", label=label, back=back, form=form, errors=errors or {},
                            invoiceable=services.invoiceable(target),
-                           types=[(t.value, label) for t, label in TYPE_LABELS.items()]), status
+                           types=[(t.value, name) for t, name in TYPE_LABELS.items()]), status
 
 
 def _initial(target: Target, customer: Any) -> dict[str, Any]:
@@ -203,7 +202,7 @@ def order_section(order: Order) -> Markup:
     """The invoices of the order (those asked on its quote included), what can still be invoiced, the
     request button, and the customer-supplied file kept on its quote."""
     quote = db.session.get(Quote, order.quote_id) if order.quote_id else None
-    url = None if order.status == OrderStatus.CANCELLED else url_for("finance.request_for_order", order_id=order.id)
+    url = None if order.status in services.CLOSED_ORDERS else url_for("finance.request_for_order", order_id=order.id)
     return _section(services.target_of_order(order), order=order, quote=quote, request_url=url)
 
 
