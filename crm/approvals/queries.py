@@ -121,6 +121,27 @@ def open_task_of(request: ApprovalRequest, user: Any) -> HumanTask | None:
         .limit(1))
 
 
+@dataclass
+class TaskDecision:
+    """What an approval task's decision form shows: the request (its summary was copied onto it for its
+    approvers) and who asked."""
+
+    request: ApprovalRequest
+    submitter: str | None
+
+
+def decision_for_task(task: HumanTask) -> TaskDecision | None:
+    """The approval request an approval task decides (the newest of the task's instance), for the generic
+    task page; the page has already checked that the reader may see the task."""
+    request = db.session.scalar(select(ApprovalRequest).where(ApprovalRequest.instance_id == task.instance_id)
+                                .order_by(ApprovalRequest.id.desc()).limit(1))
+    if request is None:
+        return None
+    submitter = db.session.scalar(select(User.name).where(User.id == request.submitter_id)) \
+        if request.submitter_id else None
+    return TaskDecision(request, submitter)
+
+
 def chains() -> list[ApprovalChain]:
     return list(db.session.scalars(select(ApprovalChain).order_by(ApprovalChain.key, ApprovalChain.store_id.is_not(None),
                                                                   ApprovalChain.store_id)))

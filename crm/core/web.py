@@ -471,6 +471,12 @@ def register_template_helpers(app: Flask) -> None:
                                  object_page=object_page, object_label=object_label, object_status=object_status)
 
 
+def download(body: bytes, mimetype: str, name: str) -> Response:
+    """A generated file (an export) for the browser or an API client to save as `name`, never cached."""
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
 def stored_file_response(path: Any, content_type: str, name: str, *, inline: bool = False,
                          cache_seconds: int = 0) -> Response:
     """An uploaded file (see crm.core.files) to the browser or an API client: read whole (uploads are

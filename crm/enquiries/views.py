@@ -27,6 +27,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.files import stored_path
 from crm.core.tabular import MIMETYPES
 from crm.core.web import attempt
+from crm.core.web import download
 from crm.core.web import int_arg
 from crm.core.web import register_action_label
 from crm.core.web import stored_file_response
@@ -81,7 +82,7 @@ def _export(which: str) -> Any:
     _key, filters = queries.filters_of(request.args, current_user)
     export = queries.platform_export if which == "platform" else queries.people_export
     body, name = export(current_user, filters, fmt)
-    return Response(body, mimetype=MIMETYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(body, MIMETYPES[fmt], name)
 
 
 @bp.get("/export/platform")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import fields
@@ -18,6 +17,7 @@ from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.core.errors import NotFound
+from crm.core.web import download
 from crm.customers.models import Customer
 from crm.customers.models import CustomerLevel
 from crm.customers.schemas import CustomerSchema
@@ -87,7 +87,7 @@ def pool_export(args: dict[str, Any], store_id: int) -> Any:
         raise NotFound()
     filters = queries.PoolFilters(q=args.get("q"), level=CustomerLevel(args["level"]) if args.get("level") else None)
     body, name, mimetype = queries.export_file(store_id, filters, args["format"])
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(body, mimetype, name)
 
 
 @blp.route("/customers/<int:customer_id>/claim", methods=["POST"])

@@ -18,6 +18,13 @@ from crm.highseas.models import OPEN_CLAIM
 from crm.highseas.models import HighSeasClaim
 from crm.workflow import registry
 from crm.workflow.registry import OperatorContext
+from crm.workflow.registry import ProcessContract
+
+# A claim is kept when the salesperson records a return visit: the customers context sends
+# `follow_up_recorded`, which the claim's diagram must keep catching (deployment refuses one that does not).
+registry.register_contract(ProcessContract(
+    process=services.CLAIM_PROCESS,
+    catches={"follow_up_recorded": _l("customers, when a follow-up is recorded on the customer")}))
 
 
 def _load(object_id: int, actor: Any) -> Customer | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from flask import Response
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -21,6 +20,7 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.web import download
 from crm.core.web import forget_refused_write
 from crm.core.web import form_data
 from crm.core.web import int_arg
@@ -104,7 +104,7 @@ def export() -> Any:
         raise ValidationFailed({"format": _("Choose CSV or Excel.")})
     store, _stores = _store()
     body, name, mimetype = queries.export_file(store.id, _filters(), fmt)
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(body, mimetype, name)
 
 
 def _back(store_id: int | None) -> Any:

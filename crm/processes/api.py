@@ -39,7 +39,8 @@ class DefinitionSchema(ma.Schema):
     key = fields.Str()
     version = fields.Int()
     name = fields.Str(allow_none=True)
-    source = fields.Str(metadata={"description": '"file:processes/<key>.bpmn" or "editor".'})
+    source = fields.Str(metadata={"description": '"file:processes/<key>.bpmn", "editor", or "rollback:v<n>" (the '
+                                                 'content of version n made current again).'})
     comment = fields.Str(allow_none=True)
     deployed_by_id = fields.Int(allow_none=True)
     deployed_at = fields.DateTime()
@@ -66,6 +67,11 @@ class DeploySchema(ma.Schema):
     key = fields.Str(load_default=None, validate=validate.Regexp(definitions.KEY_RE, error=_l("Choose a valid value.")),
                      metadata={"description": "The process being changed; the diagram must keep its id. Omit for a "
                                               "new process."})
+
+
+class RollbackSchema(ma.Schema):
+    comment = fields.Str(required=True, validate=validate.Length(max=1000),
+                         metadata={"description": "Why this version becomes current again (kept with the new version)."})
 
 
 class DeployResultSchema(ma.Schema):
@@ -158,6 +164,16 @@ def versions(key: str) -> Any:
         item.update(live_instances=row.live, all_instances=row.total, is_current=row.is_current)
         out.append(item)
     return out
+
+
+@blp.route("/process-definitions/<key>/versions/<int:version>/rollback", methods=["POST"])
+@blp.requires("process.deploy")
+@blp.errors(404, 409)
+@blp.arguments(RollbackSchema)
+@blp.response(200, DefinitionSchema)
+def rollback(body: dict[str, Any], key: str, version: int) -> Any:
+    """Make an earlier version current again: a new version with its content (running instances stay on theirs)"""
+    return definitions.rollback(key, version, comment=body["comment"], actor=current_user)
 
 
 @blp.route("/process-instances")

@@ -301,6 +301,13 @@ def knows_specs(sha256: str) -> bool:
     return sha256 in _spec_parts
 
 
+def element_properties(sha256: str, process: str, bpmn_id: str) -> dict[str, str]:
+    """The spiffworkflow properties of one element of a remembered spec part (`remember_specs` first),
+    without restoring any workflow."""
+    index = (_spec_parts.get(sha256) or {}).get("properties") or {}
+    return dict(index.get(f"{process}|{bpmn_id}") or {})
+
+
 _spec_objects: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 

@@ -5,6 +5,9 @@
   same session, and returns a JSON-serialisable result (stored in the task's result variable).
 - `@script_function("resolve_approvers")` — a function scripts, conditions and expressions may call.
 - `register_forms_dir(path)` — another folder holding `<process>.<task>.schema.json` files.
+- `register_contract(ProcessContract(...))` — what the application relies on in a process (messages it
+  sends that the diagram must catch, the statuses its object has, steps that must run before a status is
+  shown). Deployment refuses a diagram that breaks a contract (`crm.workflow.soundness`).
 
 Each context registers in its own `bpmn.py`, imported by `create_app`."""
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -46,6 +50,35 @@ class OperatorContext:
         return db.session.get(UserModel, self.actor_id)
 
 
+@dataclass(frozen=True)
+class StepsBefore:
+    """Steps that must run on every path from the start before an element shows `status`: each step is
+    "operator:<name>" (a service task calling that operator) or "form:<file>" (a user task with that form).
+    `why` says, in the reader's language, what the application relies on."""
+
+    status: str
+    steps: tuple[str, ...]
+    why: Any
+
+
+@dataclass(frozen=True)
+class ProcessContract:
+    """What a business context relies on in the diagram of `process`, registered from its `bpmn.py`: the
+    rule stays the context's (the diagram may change, the application's expectations do not).
+
+    - `catches`: message name -> why (who sends it); the diagram must still catch each one;
+    - `statuses`: every status its object can have (its enum); a status property, or a literal `status`
+      service parameter, outside them is refused;
+    - `before`: steps required before a status is shown (`StepsBefore`)."""
+
+    process: str
+    catches: dict[str, Any] = field(default_factory=dict)
+    statuses: tuple[str, ...] = ()
+    object_label: Any = None
+    before: tuple[StepsBefore, ...] = ()
+
+
+_contracts: dict[str, list[ProcessContract]] = {}
 _operators: dict[str, OperatorFn] = {}
 _functions: dict[str, Callable[..., Any]] = {}
 _forms_dirs: list[Path] = [Path(__file__).resolve().parents[2] / "forms"]
@@ -74,6 +107,18 @@ def register_forms_dir(path: str | Path) -> None:
     p = Path(path).resolve()
     if p not in _forms_dirs:
         _forms_dirs.append(p)
+
+
+def register_contract(contract: ProcessContract) -> None:
+    """Several contexts may register contracts for one process (sales and finance for the order pipeline);
+    registering the same contract again (a second app in one process) changes nothing."""
+    mine = _contracts.setdefault(contract.process, [])
+    if contract not in mine:
+        mine.append(contract)
+
+
+def contracts(process: str) -> list[ProcessContract]:
+    return list(_contracts.get(process, ()))
 
 
 def operators() -> dict[str, OperatorFn]:

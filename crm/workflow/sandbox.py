@@ -343,6 +343,11 @@ def _library_import(name: str, *args: Any, **kwargs: Any) -> Any:
     return importlib.import_module(name)
 
 
+def builtin_names() -> tuple[str, ...]:
+    """The names of the builtins snippets get (deployment's name check knows them)."""
+    return _BUILTIN_NAMES
+
+
 def builtins() -> dict[str, Any]:
     found = {name: getattr(python_builtins, name) for name in _BUILTIN_NAMES if name != "range"}
     found["range"] = bounded_range

@@ -27,6 +27,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from crm.workflow import registry
 from crm.workflow import sandbox
+from crm.workflow import soundness
 from crm.workflow.depth import deep
 from crm.workflow.depth import runs_within_recursion_limit
 
@@ -154,8 +155,10 @@ def validate_files(
 
     parser = SpiffBpmnParser()  # a fresh parser per validation (guide §2.5); the XSD ran above
     candidate_processes: set[str] = set()
+    processes: dict[str, Any] = {}  # process id -> element, for the deep checks of call activities
     for pf in files.values():
         candidate_processes.update(p.get("id") for p in pf.tree.iter(f"{{{BPMN_NS}}}process"))
+        processes.update((p.get("id"), p) for p in pf.tree.iter(f"{{{BPMN_NS}}}process"))
     for filename, content in (context or {}).items():
         if filename in candidates:
             continue
@@ -164,6 +167,7 @@ def validate_files(
             continue
         if {p.get("id") for p in tree.iter(f"{{{BPMN_NS}}}process")} & candidate_processes:
             continue  # the candidate replaces this file
+        processes.update((p.get("id"), p) for p in tree.iter(f"{{{BPMN_NS}}}process"))
         try:
             if filename.endswith(".dmn"):
                 parser.add_dmn_xml(tree, filename)
@@ -200,9 +204,10 @@ def validate_files(
             subprocess_specs = deep(partial(parser.get_subprocess_specs, pf.main_process))
             specs.extend(subprocess_specs.values())
             if not runs_within_recursion_limit(specs[0], subprocess_specs):
-                problems.append(Problem(pf.filename, _(
+                # A loop with no way out looks endless to the engine too: say that, when it is the reason.
+                problems.extend(deep_check(pf, processes) or [Problem(pf.filename, _(
                     "The process is too deep for the engine: too many of its %(count)s elements follow one another "
-                    "in a row. Split it into called processes (call activities).", count=len(specs[0].task_specs))))
+                    "in a row. Split it into called processes (call activities).", count=len(specs[0].task_specs)))])
                 continue
         except ValidationException as exc:
             problems.append(_from_validation(pf, exc))
@@ -212,7 +217,21 @@ def validate_files(
             # Lint what this file defines (its processes and embedded sub-processes), not called files.
             if spec is not None and spec.name in pf.lines:
                 problems.extend(lint_spec(spec, pf, operators, check_forms))
+        problems.extend(deep_check(pf, processes))
     return ValidationResult(_dedupe(problems), files, parser)
+
+
+def deep_check(pf: ParsedFile, processes: dict[str, Any]) -> list[Problem]:
+    """What would break when the diagram runs (`crm.workflow.soundness`): flow, names, contracts."""
+    found: list[Problem] = []
+
+    def report(element_id: str, message: str) -> None:
+        found.append(Problem(pf.filename, message, element_id, pf.lines.get(element_id)))
+
+    process = next((p for p in pf.tree.iter(f"{{{BPMN_NS}}}process") if p.get("id") == pf.main_process), None)
+    if process is not None:
+        soundness.check_process(process, processes, _kind_label, report)
+    return found
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -293,6 +312,8 @@ KIND_LABELS = {
     "timer": _l("timer"),
     "assignee": _l("assignee expression"),
     "exclude": _l("exclude expression"),
+    "multi-instance collection": _l("multi-instance collection"),
+    "loop condition": _l("loop condition"),
 }
 
 

@@ -61,6 +61,7 @@ def upgrade():
         batch_op.create_index('ix_finance_payment_customer', ['customer_id', 'id'], unique=False)
         batch_op.create_index('ix_finance_payment_order', ['order_id', 'id'], unique=False)
         batch_op.create_index('ix_finance_payment_owner', ['owner_id', 'id'], unique=False)
+        batch_op.create_index('ix_finance_payment_reference', ['reference'], unique=False)
         batch_op.create_index('ix_finance_payment_status', ['status', 'store_id', 'id'], unique=False)
         batch_op.create_index('ix_finance_payment_store', ['store_id', 'id'], unique=False)
 
@@ -116,6 +117,7 @@ def downgrade():
     with op.batch_alter_table('finance_payment', schema=None) as batch_op:
         batch_op.drop_index('ix_finance_payment_store')
         batch_op.drop_index('ix_finance_payment_status')
+        batch_op.drop_index('ix_finance_payment_reference')
         batch_op.drop_index('ix_finance_payment_owner')
         batch_op.drop_index('ix_finance_payment_order')
         batch_op.drop_index('ix_finance_payment_customer')

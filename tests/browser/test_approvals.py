@@ -1,9 +1,11 @@
 """The approval queue in a real browser: the demo salesperson 王芳 submits an expense (a test process
 calling `approval`); her supervisor 郑主管 finds it in the queue with its summary, approves it with a
-comment; 王芳 sees the bell, opens the request and reads the outcome and the comment."""
+comment; 王芳 sees the bell, opens the request and reads the outcome and the comment. Opened from the
+generic Tasks inbox instead, the approval shows the same decision form."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -84,3 +86,30 @@ def test_supervisor_approves_from_the_queue_and_the_requester_sees_it(approval_s
     expect(page.locator("#request-history")).to_contain_text("Budget is fine")
     expect(page.locator("#request-history")).to_contain_text("郑主管")
     rep_context.close()
+
+
+def test_an_approval_opened_from_the_tasks_inbox_is_decided_like_in_the_queue(approval_server: str, browser: Any) -> None:
+    """The Tasks badge leads the supervisor to the generic inbox: the task page shows the request's summary
+    and Approve / Reject (no checkbox, nothing chosen); Reject without a comment shows the field's error,
+    then Approve decides it."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    login(page, approval_server, SUPERVISOR)
+    page.goto(f"{approval_server}/tasks/")
+    page.locator("a.task-link", has_text="主管审核").first.click()
+    expect(page.locator("#approval-summary")).to_contain_text("8800.00")
+    expect(page.locator("#approval-title")).to_contain_text("Expense 4242")
+    expect(page.locator("#decide-form input[type=checkbox]")).to_have_count(0)
+    expect(page.locator("#complete-button")).to_have_count(0)
+    page.click("#reject-button")
+    expect(page.locator("[data-field-error=comment]")).to_contain_text("Say why you reject it.")
+    expect(page.locator("#comment")).to_have_class(re.compile(r"is-invalid"))
+    page.fill("#comment", "Budget is fine after all")
+    page.click("#approve-button")
+    expect(page.locator(".alert-success")).to_contain_text("Approved.")
+    page.goto(f"{approval_server}/approvals/?view=decided")
+    expect(page.locator("table")).to_contain_text("Budget is fine after all")
+    context.close()

@@ -117,7 +117,7 @@ def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[s
     page.fill("#f-reference", "TX-BROWSER-1")
     page.set_input_files("#f-vouchers", files=[{"name": "slip.png", "mimeType": "image/png", "buffer": VOUCHER}])
     page.click("#record-collection")
-    expect(page.locator("#payment-status")).to_have_text("Recorded")
+    expect(page.locator("#payment-status")).to_have_text("Waiting for verification")
     _at(page, base, order_url, "op_wait_payment", "pending_collection")  # it does not count yet
 
     # ... finance finds it in the ledger, opens the voucher and verifies it ...

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 
-from flask import Response
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -26,6 +25,7 @@ from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.web import download
 from crm.core.web import forget_refused_write
 from crm.core.web import safe_next
 from crm.customers import exports
@@ -136,7 +136,7 @@ def export() -> Any:
     body = exports.export(queries.iter_customers(current_user, filters), fmt)
     name = f"customers-{utcnow():%Y%m%d-%H%M}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(body, mimetype, name)
 
 
 @bp.route("/bulk", methods=["POST"])

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask import render_template
 from flask import request
 from flask_login import current_user
 
 from crm.auth.decorators import permission_required
 from crm.core import tabular
+from crm.core.web import download
 from crm.finance.blueprint import bp
 from crm.finance.ledger import export
 from crm.finance.ledger import queries
@@ -34,11 +34,20 @@ def ledger() -> Any:
     filters = LedgerFilters.from_args(request.args)
     page = queries.ledger_page(current_user, filters, cursor=request.args.get("cursor") or None)
     return render_template(
-        "finance/ledger.html", page=page, filters=filters, totals=queries.totals(current_user, filters),
+        "finance/ledger.html", page=page, filters=filters,
         names=queries.labels(page.items), direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS, method_labels=METHOD_LABELS, owners=order_queries.owner_choices(current_user),
         stores=task_queries.store_choices(current_user),
         formats=tabular.FORMATS)
+
+
+@bp.route("/ledger/totals")
+@permission_required("finance.view")
+def ledger_totals() -> Any:
+    """The filter's totals, a fragment the ledger page loads after drawing its first page (summing a
+    filter over the whole ledger takes longer than reading a page of it)."""
+    totals = queries.totals(current_user, LedgerFilters.from_args(request.args))
+    return render_template("finance/_ledger_totals.html", totals=totals)
 
 
 @bp.route("/ledger/export")
@@ -48,8 +57,7 @@ def ledger_export() -> Any:
     if fmt not in tabular.FORMATS:
         fmt = "xlsx"
     body, mimetype, name = export.ledger_file(current_user, LedgerFilters.from_args(request.args), fmt)
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+    return download(body, mimetype, name)
 
 
 @bp.route("/receivables", endpoint="receivables")
@@ -70,5 +78,4 @@ def receivables_export() -> Any:
     if fmt not in tabular.FORMATS:
         fmt = "xlsx"
     body, mimetype, name = export.receivables_file(current_user, ReceivableFilters.from_args(request.args), fmt)
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+    return download(body, mimetype, name)

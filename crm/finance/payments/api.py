@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
 from flask_login import current_user
 from flask_smorest.fields import Upload
 from marshmallow import fields
@@ -22,6 +21,7 @@ from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core import tabular
 from crm.core.validation import Loaded
+from crm.core.web import download
 from crm.core.web import stored_file_response
 from crm.finance.ledger import export
 from crm.finance.ledger import queries as ledger_queries
@@ -92,8 +92,7 @@ def totals(args: dict[str, Any]) -> Any:
 def export_ledger(args: dict[str, Any]) -> Any:
     """The filtered ledger as XLSX or CSV"""
     body, mimetype, name = export.ledger_file(current_user, _filters(args), args["format"])
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+    return download(body, mimetype, name)
 
 
 @blp.route("/payments/<int:payment_id>", methods=["GET"])

@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from crm.finance.payments import services
 from crm.finance.payments.models import OBJECT_TYPE
 from crm.sales.orders.models import OBJECT_TYPE as ORDER
 from crm.workflow import registry
 from crm.workflow.registry import OperatorContext
+from crm.workflow.registry import ProcessContract
+
+# Finance sends `order_paid` to the order's pipeline when verified collections reach the total: the
+# pipeline's diagram must keep catching it (deployment refuses one that does not).
+registry.register_contract(ProcessContract(
+    process="order_pipeline", catches={"order_paid": _l("finance, when verified collections reach the order's total")}))
 
 
 def _collection_id(ctx: OperatorContext) -> int:

@@ -58,7 +58,7 @@ class PaymentStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    PaymentStatus.RECORDED: _l("Recorded"),
+    PaymentStatus.RECORDED: _l("Waiting for verification"),
     PaymentStatus.VERIFIED: _l("Verified"),
     PaymentStatus.REJECTED: _l("Rejected"),
     PaymentStatus.WITHDRAWN: _l("Withdrawn"),
@@ -99,6 +99,7 @@ class Payment(Audited, Base):
         Index("ix_finance_payment_order", "order_id", "id"),
         Index("ix_finance_payment_customer", "customer_id", "id"),
         Index("ix_finance_payment_status", "status", "store_id", "id"),
+        Index("ix_finance_payment_reference", "reference"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

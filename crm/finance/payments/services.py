@@ -54,6 +54,7 @@ from crm.org.models import User
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import OBJECT_TYPE as ORDER
 from crm.sales.orders.models import Order
+from crm.sales.orders.models import OrderStatus
 from crm.workflow import runtime
 
 PROCESS_KEY = "collection_verification"
@@ -210,6 +211,9 @@ def apply_verified(collection_id: int | None, actor: User | None) -> Payment:
     if payment.status != PaymentStatus.RECORDED:
         raise InvalidTransition(_l("This collection was already decided."))
     order, instances = order_services.lock_order(payment.order_id, None)
+    if order.status == OrderStatus.CANCELLED:
+        raise InvalidTransition(_l("The order was cancelled: reject this collection with that reason (money "
+                                   "that did come in is paid back outside the order)."))
     if payment.amount > still_due(order):
         raise InvalidTransition(_l("Verifying this collection would collect more than the order's total: "
                                    "¥%(due)s is still due. Reject it with that reason.",

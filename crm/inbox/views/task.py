@@ -17,6 +17,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login import login_required
 
+from crm.approvals import queries as approval_queries
+from crm.approvals import services as approval_services
+from crm.approvals.models import ApprovalRequest
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.web import attempt
@@ -51,8 +54,11 @@ def _render(
     form_errors: Errors | None = None,
     errors: Errors | None = None,
     alert: str | None = None,
+    comment: str | None = None,
 ) -> Any:
     page = task_queries.task_page(task, current_user)
+    # An approval (the diagram says `kind` approval) gets the approvals' decision form, not its JSON form.
+    approval = approval_queries.decision_for_task(task) if page.kind == "approval" and task.is_open else None
     values: dict[str, Any] = {}
     rows: dict[str, int] = {}
     if page.form is not None:
@@ -73,6 +79,8 @@ def _render(
         form_errors=form_errors or {},
         errors=errors or {},
         alert=alert,
+        approval=approval,
+        comment=comment,
         now=datetime.now(tz()),
     ), status
 
@@ -241,9 +249,12 @@ def delete_attachment(task_id: int, attachment_id: int) -> Any:
 @bp.route("/<int:task_id>/form", methods=["POST"])
 @login_required
 def submit(task_id: int) -> Any:
-    """Complete the task with the form's data, or keep it as a draft (`_action=draft`)."""
+    """Complete the task with the form's data, or keep it as a draft (`_action=draft`). An approval's
+    decision form (`_approval`) decides it as the approval queue does."""
     posted = Posted(request.form, request.files)
     actor = current_user._get_current_object()
+    if request.form.get("_approval"):
+        return _decide(task_id, actor)
     if request.form.get("_action") == "draft":
         task = tasks.task_for_completion(task_id, actor)  # read once, under the completion's lock
         if not task.is_open:
@@ -267,6 +278,31 @@ def submit(task_id: int) -> Any:
     if not isinstance(done, Completion):
         return done
     flash(_("Task completed: %(title)s.", title=done.title), "success")
+    return redirect(url_for("inbox.mine"), code=303)
+
+
+def _decide(task_id: int, actor: Any) -> Any:
+    """Approve or reject from the task page: the approvals' own decision (who, when, the comment; a
+    comment required to reject; the submitter refused), nothing chosen by default."""
+    choice = request.form.get("decision")
+    comment = request.form.get("comment")
+
+    def decide() -> ApprovalRequest:
+        if choice not in ("approve", "reject"):
+            tasks.get_task(task_id, actor)  # a hidden task stays hidden
+            raise ValidationFailed({"decision": _l("Choose approve or reject.")})
+        return approval_services.decide(task_id, approved=choice == "approve", comment=comment, actor=actor)
+
+    def refused(exc: DomainError) -> Any:
+        task = tasks.get_task(task_id, actor)
+        if isinstance(exc, ValidationFailed):
+            return _render(task, status=422, errors=exc.errors, comment=comment)
+        return _render(task, status=exc.status, alert=str(exc.message), comment=comment)
+
+    done = attempt(decide, refused)
+    if not isinstance(done, ApprovalRequest):
+        return done
+    flash(_("Approved.") if choice == "approve" else _("Rejected."), "success")
     return redirect(url_for("inbox.mine"), code=303)
 
 

@@ -22,5 +22,6 @@ for _action, _label in {
     "process_retried": _l("Process retried"),
     "process_task_reassigned": _l("Process task reassigned"),
     "process_migrated": _l("Process moved to another version"),
+    "process_rolled_back": _l("Earlier version made current again"),
 }.items():
     register_action_label(_action, _label)

@@ -35,6 +35,8 @@ SOURCE_LABELS = {"editor": _l("Browser editor")}
 def source_label(source: str) -> str:
     if source.startswith("file:"):
         return source[5:]
+    if source.startswith("rollback:v"):
+        return str(_l("Made current again from v%(version)s", version=source[len("rollback:v"):]))
     return str(SOURCE_LABELS.get(source, source))
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.auth.decorators import permission_required
+from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.web import forget_refused_write
 from crm.processes.views.common import any_permission
@@ -65,14 +66,45 @@ def retry_failed(key: str) -> Any:
     return redirect(url_for("processes.process", key=key), code=303)
 
 
-@bp.route("/definitions/<key>/<int:version>")
-@any_permission(*VIEWERS)
-def version(key: str, version: int) -> Any:
+def _version_page(key: str, version: int, *, status: int = 200, errors: dict[str, Any] | None = None,
+                  alert: str | None = None, comment: str = "") -> Any:
     definition = defs.get_version(key, version)
     rows = defs.versions(key)
     row = next(r for r in rows if r.definition.id == definition.id)
     return render_template("processes/version.html", key=key, definition=definition, row=row, rows=rows,
-                           source_label=source_label, counts=admin.element_counts(definition.id, current_user))
+                           source_label=source_label, counts=admin.element_counts(definition.id, current_user),
+                           errors=errors or {}, alert=alert, comment=comment), status
+
+
+@bp.route("/definitions/<key>/<int:version>")
+@any_permission(*VIEWERS)
+def version(key: str, version: int) -> Any:
+    return _version_page(key, version)
+
+
+@bp.route("/definitions/<key>/<int:version>/rollback", methods=["POST"])
+@permission_required("process.deploy")
+def rollback(key: str, version: int) -> Any:
+    """Make this (earlier) version current again: a new version with its content, with a required comment."""
+    defs.get_version(key, version)  # 404 first
+    comment = request.form.get("comment") or ""
+    try:
+        created = defs.rollback(key, version, comment=comment, actor=current_user)
+    except DeploymentRejected as exc:
+        forget_refused_write(exc)
+        return _version_page(key, version, status=422, comment=comment,
+                             alert=" ".join([str(exc.message), *(str(p) for p in exc.problems)]))
+    except ValidationFailed as exc:
+        forget_refused_write(exc)
+        return _version_page(key, version, status=422, errors=exc.errors, comment=comment)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        forget_refused_write(exc)
+        return _version_page(key, version, status=exc.status, alert=str(exc.message), comment=comment)
+    flash(_("Version %(new)s of %(key)s was deployed with the content of version %(old)s: new instances use it.",
+            new=created.version, key=key, old=version), "success")
+    return redirect(url_for("processes.process", key=key), code=303)
 
 
 @bp.route("/definitions/<key>/<int:version>/download")
@@ -109,10 +141,12 @@ def diff(key: str) -> Any:
 
 
 # The editor ------------------------------------------------------------------------------------------------
-def _editor(key: str | None) -> Any:
+def _editor(key: str | None, version: int | None = None) -> Any:
     definition = current_definitions().get(key) if key else None
     if key and (definition is None or key.endswith(".dmn")):
         abort(404)
+    if key and version is not None:
+        definition = defs.get_version(key, version)  # "Edit in the browser" on an older version's page
     return render_template(
         "processes/editor.html", key=key, definition=definition,
         operators=sorted(registry.operators()), form_files=registry.form_files(),
@@ -128,7 +162,8 @@ def new_diagram() -> Any:
 @bp.route("/definitions/<key>/edit")
 @permission_required("process.deploy")
 def edit(key: str) -> Any:
-    return _editor(key)
+    raw = request.args.get("version") or ""
+    return _editor(key, int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None)
 
 
 @bp.route("/editor/save", methods=["POST"])

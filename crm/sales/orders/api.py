@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import fields
@@ -20,6 +19,7 @@ from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core import tabular
+from crm.core.web import download
 from crm.sales.orders import export as order_export
 from crm.sales.orders import queries as order_queries
 from crm.sales.orders import services as order_services
@@ -77,8 +77,7 @@ class Orders(MethodView):
 def export(args: dict[str, Any]) -> Any:
     """Signed orders in your scope (cancelled ones excluded) as XLSX or CSV; the dates filter the signing date"""
     body, mimetype, name = order_export.signed_orders_file(current_user, _filters(args), args["format"])
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+    return download(body, mimetype, name)
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])

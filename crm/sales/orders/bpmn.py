@@ -6,9 +6,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from crm.sales.orders import services as order_services
+from crm.sales.orders.models import OrderStatus
 from crm.workflow import registry
 from crm.workflow.registry import OperatorContext
+from crm.workflow.registry import ProcessContract
+from crm.workflow.registry import StepsBefore
+
+# What sales relies on in the pipeline's diagram, whatever a process owner changes (deployment refuses a
+# diagram that breaks it): `cancel_order` sends `order_cancelled`; the order's statuses are its enum's;
+# an order is shown as pending delivery only after the warehouse confirmed the outbound on its form and
+# `sales.record_outbound` wrote it.
+registry.register_contract(ProcessContract(
+    process=order_services.PROCESS_KEY,
+    catches={"order_cancelled": _l("sales, when an order is cancelled before outbound")},
+    statuses=tuple(s.value for s in OrderStatus),
+    object_label=_l("an order"),
+    before=(StepsBefore("pending_delivery", ("form:order_pipeline.outbound.schema.json", "operator:sales.record_outbound"),
+                        _l("the warehouse confirms what leaves it before the order is shipped")),),
+))
 
 
 def _order_id(ctx: OperatorContext) -> int:

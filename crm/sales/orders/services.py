@@ -18,6 +18,7 @@ The pipeline's own writes (status projection, contract, outbound, shipment, rece
 from __future__ import annotations
 
 import ast
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -104,13 +105,13 @@ def _new_order(customer: Customer, owner_id: int, fields: dict[str, Any], lines:
                actor: User, quote_id: int | None = None) -> Order:
     now = utcnow()
     order = Order(store_id=customer.store_id, owner_id=owner_id, customer_id=customer.id, quote_id=quote_id,
-                  number=f"tmp-{now.timestamp()}-{actor.id}-{quote_id or 0}", status=OrderStatus.CONTRACTING,
+                  # A unique placeholder (at most 30 characters) until the id is known.
+                  number=f"tmp-{secrets.token_hex(12)}", status=OrderStatus.CONTRACTING,
                   created_by_id=actor.id, **fields)
     order.lines = [OrderLine(store_id=customer.store_id, customer_id=customer.id, product_id=line["product_id"],
                              position=position, quantity=line["quantity"], list_price=line["list_price"],
                              unit_price=line["unit_price"], cost_price=line.get("cost_price"))
                    for position, line in enumerate(lines)]
-    order.payments = []
     order.total = sum((ln.amount for ln in order.lines), Decimal("0.00"))
     order.list_total = sum((ln.list_amount for ln in order.lines), Decimal("0.00"))
     db.session.add(order)

@@ -31,6 +31,7 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.core.i18n import translate
+from crm.core.web import download
 from crm.core.web import forget_refused_write
 from crm.core.web import register_action_label
 from crm.extensions import db
@@ -102,8 +103,7 @@ def orders_export() -> Any:
     if fmt not in tabular.FORMATS:
         fmt = "xlsx"
     body, mimetype, name = order_export.signed_orders_file(current_user, filters, fmt)
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+    return download(body, mimetype, name)
 
 
 def _order_form(quote: Any, form: dict[str, Any], errors: dict[str, Any], status: int = 200) -> Any:

@@ -16,8 +16,14 @@ from crm.extensions import db
 from crm.sales.orders import prices
 from crm.sales.quotes import services as quote_services
 from crm.sales.quotes.models import Quote
+from crm.sales.quotes.models import QuoteStatus
 from crm.workflow import registry
 from crm.workflow.registry import OperatorContext
+from crm.workflow.registry import ProcessContract
+
+# The statuses `sales.set_quote_status` may write are the quote's (deployment refuses another one).
+registry.register_contract(ProcessContract(process=quote_services.PROCESS_KEY,
+                                           statuses=tuple(s.value for s in QuoteStatus), object_label=_l("a quote")))
 
 
 def _rejection_comment(data: dict[str, Any]) -> str | None:

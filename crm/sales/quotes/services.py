@@ -6,6 +6,7 @@ quote needs the `discount_audit` approval chain; the status column is its projec
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from datetime import timedelta
 from decimal import Decimal
@@ -168,7 +169,7 @@ def create_quote(data: dict[str, Any], *, actor: User) -> Quote:
     assert customer is not None and valid_until is not None
     now = utcnow()
     quote = Quote(store_id=customer.store_id, owner_id=actor.id, customer_id=customer.id,
-                  opportunity_id=opportunity.id if opportunity is not None else None, number=f"tmp-{now.timestamp()}-{actor.id}", version=1, status=QuoteStatus.DRAFT,
+                  opportunity_id=opportunity.id if opportunity is not None else None, number=f"tmp-{secrets.token_hex(12)}", version=1, status=QuoteStatus.DRAFT,
                   valid_until=valid_until, note=note, created_by_id=actor.id)
     db.session.add(quote)
     db.session.flush()

@@ -16,7 +16,11 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from crm.auth.scopes import visible
+from crm.core.audit import OperationLog
+from crm.core.clock import utcnow
+from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
+from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
 from crm.org.models import User
@@ -256,6 +260,45 @@ def diff_versions(old: ProcessDefinition, new: ProcessDefinition) -> VersionDiff
 
 
 # The editor's save --------------------------------------------------------------------------------------------
+def _comment(comment: Any, missing: Any) -> str:
+    text = comment.strip() if isinstance(comment, str) else ""
+    if not text:
+        raise ValidationFailed({"comment": missing})
+    if len(text) > 1000:
+        raise ValidationFailed({"comment": _l("The comment is too long (at most 1000 characters).")})
+    return text
+
+
+ROLLBACK_SOURCE = "rollback:v"
+
+
+def rollback(key: str, version: Any, *, comment: Any, actor: Any) -> ProcessDefinition:
+    """Make an earlier version current again: its content becomes a NEW version (versions only grow, so
+    running instances keep theirs and the history says what happened), deployed through the same
+    validation as any other, with who (`deployed_by_id`) and why (the required comment), and an entry in
+    the operation log. New instances start on it; running ones stay on the version they started with."""
+    if not actor.can("process.deploy"):
+        raise PermissionDenied()
+    target = get_version(key, version)
+    text = _comment(comment, _l("Say why this version becomes current again."))
+    current = current_definitions().get(key)
+    if current is None or current.sha256 == target.sha256:
+        raise InvalidTransition(_l("Version %(version)s is already what new instances use.", version=target.version))
+    filename = key if key.endswith(".dmn") else f"{key}.bpmn"
+    result = deploy_files({filename: target.bpmn_xml.encode("utf-8")}, source=f"{ROLLBACK_SOURCE}{target.version}",
+                          actor_id=actor.id, comment=text)
+    created = result.created[0]
+    db.session.add(OperationLog(
+        occurred_at=utcnow(), actor_id=actor.id, object_type="process_definition", object_id=created.id,
+        store_id=None, action="process_rolled_back", note=text,
+        changes={"key": {"type": "str", "old": None, "new": key},
+                 "version": {"type": "str", "old": str(current.version), "new": str(created.version)},
+                 "content_of": {"type": "str", "old": None, "new": str(target.version)}},
+    ))
+    db.session.flush()
+    return created
+
+
 def save_from_editor(xml: Any, *, key: str | None, comment: Any, actor_id: int) -> DeployResult:
     """Deploy a diagram saved in the browser editor as a new version of its process. `key` is the process
     being edited (None for a new process). Rejected diagrams raise `DeploymentRejected` with every problem;

@@ -251,6 +251,7 @@ class TaskPage:
     names: dict[int, str]  # every user the page names: candidates, assignee, authors, history actors
     store_name: str | None
     process_name: str
+    kind: str | None  # the diagram's `kind` property ("approval": the page shows the approval's decision form)
     can_complete: bool
     can_claim: bool
     can_release: bool
@@ -284,7 +285,9 @@ def task_page(task: HumanTask, actor: User) -> TaskPage:
         task=task, data=data, form=form, form_problem=form_problem, candidate_ids=candidate_ids, events=events,
         comments=comments, attachments=attachments, names=user_names(people),
         store_name=store_names({task.store_id}).get(task.store_id) if task.store_id else None,
-        process_name=process_names().get(task.process_key, task.process_key),
+        # The instance's process: a task of an embedded or called sub-process ("ap_step") belongs to it.
+        process_name=process_names().get(task.instance.process_key, task.instance.process_key),
+        kind=services.task_kind(task),
         can_complete=services.can_complete(task, actor),
         can_claim=task.is_open and task.assignee_id is None and actor.id in candidate_ids,
         can_release=task.is_open and task.assignee_id is not None and (own or manager),

@@ -362,6 +362,27 @@ def save_draft(task_id: Any, data: dict[str, Any], *, actor: User) -> HumanTask:
     return task
 
 
+def task_properties(task: HumanTask) -> dict[str, str]:
+    """The `spiffworkflow:properties` of the task's element, read from its instance's spec (no workflow
+    is restored): e.g. `kind` = "approval" for the approval process's decision tasks."""
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance is None:
+        return {}
+    if not engine.knows_specs(instance.spec_sha256):
+        spec = db.session.get(ProcessSpec, instance.spec_sha256)
+        if spec is None:
+            return {}
+        engine.remember_specs(instance.spec_sha256, spec.specs)
+    return engine.element_properties(instance.spec_sha256, task.process_key, task.bpmn_id)
+
+
+def task_kind(task: HumanTask) -> str | None:
+    """What kind of work the task is, as its diagram says (`kind` property), e.g. "approval". Instances
+    started on an approval.bpmn from before the property said `approval` = "true"."""
+    props = task_properties(task)
+    return props.get("kind") or ("approval" if props.get("approval") == "true" else None)
+
+
 def task_data(task: HumanTask, *, for_completion: bool = False) -> dict[str, Any]:
     """A copy of the engine's data of a READY task (nothing saved). Empty when the task is no longer
     READY in the engine.

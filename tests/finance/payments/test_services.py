@@ -211,8 +211,15 @@ def test_a_cancelled_order_refunds_what_was_verified_never_more(waiting, staff, 
 def test_a_cancelled_order_without_verified_money_is_cancelled_at_once(waiting, staff, org):
     from crm.sales.orders import services as order_services
 
-    record_collection(waiting, staff["finance"], "200.00")
+    pending = record_collection(waiting, staff["finance"], "200.00")
     order_services.cancel_order(waiting.id, {"reason": "不要了"}, actor=org.a_rep1)
     db.session.commit()
     db.session.refresh(waiting)
     assert waiting.status == OrderStatus.CANCELLED and waiting.refunded_amount == 0
+    # Its collection still waiting for verification cannot be verified any more: finance rejects it.
+    with pytest.raises(InvalidTransition):
+        decide_collection(pending, staff["finance2"])
+    db.session.rollback()
+    decide_collection(pending, staff["finance2"], "reject", "Order cancelled")
+    db.session.refresh(waiting)
+    assert waiting.paid_amount == 0
