@@ -52,6 +52,9 @@ def check_mobile(raw: str | None, errors: dict[str, str], field: str = "mobile",
 
 
 def check_email(raw: str | None, errors: dict[str, str], field: str = "email", required: bool = False) -> str | None:
+    if raw is not None and not isinstance(raw, str):
+        errors[field] = str(_l("Enter a valid e-mail address, e.g. name@example.com."))
+        return None
     text = (raw or "").strip()
     if not text:
         if required:
@@ -69,7 +72,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def check_text(raw: str | None, errors: dict[str, str], field: str, *, max_length: int, required: bool = True) -> str:
-    text = (raw or "").strip()
+    """Trimmed text. A number (a spreadsheet cell, a JSON body) is read as its digits; a list, an object or
+    true/false is refused: it is no text."""
+    if isinstance(raw, (bool, list, dict)):
+        errors[field] = str(_l("Enter text."))
+        return ""
+    text = ("" if raw is None else str(raw)).strip()
     if required and not text:
         errors[field] = str(_l("This field is required."))
     elif len(text) > max_length:
@@ -215,3 +223,22 @@ def parse_day(raw: Any) -> date | None:
         return date.fromisoformat(str(raw).strip())
     except ValueError:
         raise ma.ValidationError(str(_l("Enter a date such as 2026-12-07."))) from None
+
+
+# Filters of lists: a bad value is dropped (a filter never answers 400 on a page; the API validates first).
+def enum_or_none(raw: Any, cls: Any) -> Any:
+    """`cls(raw)`, or None when blank or not one of its values."""
+    try:
+        return cls(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def day_or_none(raw: Any) -> date | None:
+    """An ISO day (or a date), or None when blank or not a day."""
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
+    except ValueError:
+        return None

@@ -129,7 +129,9 @@ def test_order_from_quote_to_completed_through_the_inboxes(order_server: tuple[s
     expect(row.locator("img.voucher-thumb")).to_have_count(1)
     row.locator("td a").first.click()
     expect(page.locator("img.voucher-image")).to_have_count(1)
-    assert page.evaluate("document.querySelector('img.voucher-image').naturalWidth") == 1  # the picture loads
+    # The picture loads (CSP, scope and content type let it through).
+    page.wait_for_function("document.querySelector('img.voucher-image').complete "
+                           "&& document.querySelector('img.voucher-image').naturalWidth === 1")
     page.check("#d-verify")
     page.click("#decide")
     expect(page.locator("#payment-status")).to_have_text("Verified")

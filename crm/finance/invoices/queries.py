@@ -25,6 +25,8 @@ from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
+from crm.core.validation import day_or_none
+from crm.core.validation import enum_or_none
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.finance.invoices.models import COUNTING
@@ -72,20 +74,6 @@ def order_of_quote(quote_id: int) -> Order | None:
     return db.session.scalar(select(Order).where(Order.quote_id == quote_id))
 
 
-def _enum(raw: Any, cls: Any) -> Any:
-    try:
-        return cls(raw) if raw not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _day(raw: Any) -> date | None:
-    if isinstance(raw, date):
-        return raw
-    try:
-        return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -109,12 +97,12 @@ class InvoiceFilters:
     @classmethod
     def from_args(cls, args: Any) -> InvoiceFilters:
         return cls(
-            status=_enum(args.get("status"), InvoiceStatus), type=_enum(args.get("type"), InvoiceType),
+            status=enum_or_none(args.get("status"), InvoiceStatus), type=enum_or_none(args.get("type"), InvoiceType),
             store_id=as_id(args.get("store_id")) or None, owner_id=as_id(args.get("owner_id")) or None,
             order_id=as_id(args.get("order_id")) or None, quote_id=as_id(args.get("quote_id")) or None,
             customer_id=as_id(args.get("customer_id")) or None,
-            date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")),
-            issued_from=_day(args.get("issued_from")), issued_to=_day(args.get("issued_to")),
+            date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")),
+            issued_from=day_or_none(args.get("issued_from")), issued_to=day_or_none(args.get("issued_to")),
             q=(str(args.get("q") or "").strip()[:100] or None))
 
     def as_args(self) -> dict[str, str]:

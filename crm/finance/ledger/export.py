@@ -52,6 +52,7 @@ def receivables_file(actor: User, filters: ReceivableFilters, fmt: str) -> tuple
         return [r.order.number, r.customer, r.store, r.owner, r.total, r.collected, r.still_due, r.next_due,
                 str(BUCKET_LABELS[r.bucket])]
 
-    body = tabular.write_table([str(t) for t in RECEIVABLE_TITLES],
-                               (line(r) for r in receivables.receivable_rows(actor, filters)), fmt, sheet="receivables")
+    # Read first, then write: a refused query must not fail inside the half-written workbook.
+    rows = list(receivables.receivable_rows(actor, filters))
+    body = tabular.write_table([str(t) for t in RECEIVABLE_TITLES], (line(r) for r in rows), fmt, sheet="receivables")
     return body, tabular.MIMETYPES[fmt], f"receivables.{fmt}"

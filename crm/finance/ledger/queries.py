@@ -24,6 +24,8 @@ from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
+from crm.core.validation import day_or_none
+from crm.core.validation import enum_or_none
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.finance.payments.models import Direction
@@ -38,20 +40,6 @@ EXPORT_LIMIT = 100_000
 SEARCH_CUSTOMERS = 500  # customers a name search looks at (the ledger is paged; a narrower word finds more)
 
 
-def _enum(raw: Any, cls: Any) -> Any:
-    try:
-        return cls(raw) if raw not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _day(raw: Any) -> date | None:
-    if isinstance(raw, date):
-        return raw
-    try:
-        return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
-    except ValueError:
-        return None
 
 
 def _amount(raw: Any) -> Decimal | None:
@@ -85,11 +73,11 @@ class LedgerFilters:
     @classmethod
     def from_args(cls, args: Any) -> LedgerFilters:
         return cls(
-            direction=_enum(args.get("direction"), Direction), kind=_enum(args.get("kind"), PaymentKind),
-            status=_enum(args.get("status"), PaymentStatus), method=_enum(args.get("method"), PaymentMethod),
+            direction=enum_or_none(args.get("direction"), Direction), kind=enum_or_none(args.get("kind"), PaymentKind),
+            status=enum_or_none(args.get("status"), PaymentStatus), method=enum_or_none(args.get("method"), PaymentMethod),
             store_id=as_id(args.get("store_id")) or None, owner_id=as_id(args.get("owner_id")) or None,
             order_id=as_id(args.get("order_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
-            date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")),
+            date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")),
             amount_min=_amount(args.get("amount_min")), amount_max=_amount(args.get("amount_max")),
             q=(str(args.get("q") or "").strip()[:100] or None))
 

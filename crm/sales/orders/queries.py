@@ -27,6 +27,8 @@ from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
+from crm.core.validation import day_or_none
+from crm.core.validation import enum_or_none
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -44,18 +46,6 @@ EXPORT_LIMIT = 100_000
 LOCAL = ZoneInfo("Asia/Shanghai")  # dates typed by people are days of the company's calendar
 
 
-def _day(raw: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _enum(raw: Any, cls: Any) -> Any:
-    try:
-        return cls(raw) if raw not in (None, "") else None
-    except ValueError:
-        return None
 
 
 MONEY_FILTERS = ("due", "collected")
@@ -78,10 +68,10 @@ class OrderFilters:
 
     @classmethod
     def from_args(cls, args: Any) -> OrderFilters:
-        return cls(status=_enum(args.get("status"), OrderStatus), payment_mode=_enum(args.get("payment_mode"), PaymentMode),
-                   terminal=_enum(args.get("terminal"), Terminal), store_id=as_id(args.get("store_id")) or None,
+        return cls(status=enum_or_none(args.get("status"), OrderStatus), payment_mode=enum_or_none(args.get("payment_mode"), PaymentMode),
+                   terminal=enum_or_none(args.get("terminal"), Terminal), store_id=as_id(args.get("store_id")) or None,
                    owner_id=as_id(args.get("owner_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
-                   date_from=_day(args.get("date_from")), date_to=_day(args.get("date_to")),
+                   date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")),
                    money=args.get("money") if args.get("money") in MONEY_FILTERS else None)
 
     def as_args(self) -> dict[str, str]:
