@@ -51,7 +51,7 @@ def check_mobile(raw: str | None, errors: dict[str, str], field: str = "mobile",
     return mobile
 
 
-def check_email(raw: str | None, errors: dict[str, str], field: str = "email", required: bool = False) -> str | None:
+def check_email(raw: object, errors: dict[str, str], field: str = "email", required: bool = False) -> str | None:
     if raw is not None and not isinstance(raw, str):
         errors[field] = str(_l("Enter a valid e-mail address, e.g. name@example.com."))
         return None
@@ -71,7 +71,7 @@ def check_email(raw: str | None, errors: dict[str, str], field: str = "email", r
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def check_text(raw: str | None, errors: dict[str, str], field: str, *, max_length: int, required: bool = True) -> str:
+def check_text(raw: object, errors: dict[str, str], field: str, *, max_length: int, required: bool = True) -> str:
     """Trimmed text. A number (a spreadsheet cell, a JSON body) is read as its digits; a list, an object or
     true/false is refused: it is no text."""
     if isinstance(raw, (bool, list, dict)):
