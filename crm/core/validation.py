@@ -179,6 +179,17 @@ def _first_messages(messages: Any, name: str, out: dict[str, str]) -> None:
         out.setdefault(name or SCHEMA, str(messages))
 
 
+class EveryField(ma.Schema):
+    """An input schema in which a missing field is checked like a blank one: each `Parsed` field's parser
+    says whether it is required (rather than an absent key passing unchecked)."""
+
+    @ma.pre_load
+    def _blanks(self, data: Any, **_kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        return {**dict.fromkeys(self.load_fields), **data}
+
+
 class Parsed(fields.Field):  # type: ignore[type-arg]  # the value's type is the parser's
     """An input field whose parser takes the value as sent, whatever it is (None and "" included: a form's
     blank, JSON's null and a sheet's empty cell mean the same), and raises `marshmallow.ValidationError`."""

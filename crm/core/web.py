@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import Response
+from flask import abort
 from flask import current_app
+from flask import flash
 from flask import g
 from flask import jsonify
 from flask import render_template
@@ -33,6 +35,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from crm.core.errors import DomainError
+from crm.core.errors import ValidationFailed
 from crm.extensions import db
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,18 @@ def forget_refused_write(exc: DomainError | None = None) -> None:
         keep_despite_error()
     else:
         db.session.rollback()
+
+
+def flash_refusal(exc: DomainError) -> None:
+    """A page action a business rule refused, answered on the page it came from: "not found" stays a 404,
+    what the attempt wrote is forgotten, and every message (each field's, or the rule's) is flashed."""
+    if exc.status == 404:
+        abort(404)
+    forget_refused_write(exc)
+    messages = ([m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed)
+                else [str(exc.message)])
+    for message in messages:
+        flash(message, "danger")
 
 
 def attempt(action: Callable[[], Any], on_refused: Callable[[DomainError], Any]) -> Any:

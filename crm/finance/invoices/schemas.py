@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from marshmallow import fields
 from marshmallow import validate
 
 from crm.core.clock import local_today
+from crm.core.validation import EveryField
 from crm.core.validation import Parsed
 from crm.core.validation import as_id
 from crm.core.validation import check_email
@@ -62,17 +62,7 @@ def _email(raw: Any) -> str | None:
     return value
 
 
-class _EveryField(ma.Schema):
-    """A missing field is checked like a blank one (its parser says whether it is required)."""
-
-    @ma.pre_load
-    def _blanks(self, data: Any, **_kwargs: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        return {**dict.fromkeys(self.load_fields), **data}
-
-
-class InvoiceRequestInputSchema(_EveryField):
+class InvoiceRequestInputSchema(EveryField):
     """What a salesperson types to ask for an invoice. Which of e-mail and mailing address is needed, and
     whether the taxpayer number is, depends on the type (`contact_errors`)."""
 
@@ -116,7 +106,7 @@ def _issued_on(raw: Any) -> date | None:
     return day
 
 
-class IssueInputSchema(_EveryField):
+class IssueInputSchema(EveryField):
     """Finance issuing an invoice: the issue form's group `issue` of `invoice_request`, and its file (the id of
     what was uploaded to the task as `invoice_file`)."""
 
@@ -126,20 +116,20 @@ class IssueInputSchema(_EveryField):
     file = Parsed(as_id, metadata={"type": "integer"})
 
 
-class RejectInputSchema(_EveryField):
+class RejectInputSchema(EveryField):
     """Finance refusing a request (the issue form's `issue.reason`)."""
 
     reason = Parsed(raising(check_text, max_length=500), metadata=TEXT)
 
 
-class MailingInputSchema(_EveryField):
+class MailingInputSchema(EveryField):
     """Finance or logistics mailing a paper invoice: the mailing form's group `mailing`."""
 
     carrier = Parsed(raising(check_text, max_length=100), metadata=TEXT)
     tracking_no = Parsed(raising(check_text, max_length=100), metadata=TEXT)
 
 
-class VoidInputSchema(_EveryField):
+class VoidInputSchema(EveryField):
     """Finance voiding (red-lettering) an issued invoice."""
 
     reason = Parsed(raising(check_text, max_length=500), metadata=TEXT)

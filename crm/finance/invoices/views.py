@@ -21,6 +21,7 @@ from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.web import flash_refusal
 from crm.core.web import forget_refused_write
 from crm.core.web import stored_file_response
 from crm.extensions import db
@@ -97,12 +98,7 @@ def void_invoice(invoice_id: int) -> Any:
     try:
         services.void_invoice(invoice_id, {"reason": request.form.get("reason", "")}, actor=current_user)
     except DomainError as exc:
-        if exc.status == 404:
-            abort(404)
-        forget_refused_write(exc)
-        messages = [m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed) else [str(exc.message)]
-        for message in messages:
-            flash(message, "danger")
+        flash_refusal(exc)
     else:
         flash(_("The invoice was voided; its amount can be invoiced again."), "success")
     return redirect(url_for("finance.invoice_detail", invoice_id=invoice_id), code=303)
@@ -177,12 +173,7 @@ def attach_supplied(order_id: int) -> Any:
             raise ValidationFailed({"invoice": _("Choose a file.")})
         quote_services.attach_invoice(order.quote_id, upload.filename, upload.stream, actor=current_user)
     except DomainError as exc:
-        if exc.status == 404:
-            abort(404)
-        forget_refused_write(exc)
-        messages = [m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed) else [str(exc.message)]
-        for message in messages:
-            flash(message, "danger")
+        flash_refusal(exc)
     else:
         flash(_("The invoice was attached."), "success")
     return redirect(url_for("sales.order_detail", order_id=order_id) + "#invoices", code=303)

@@ -14,6 +14,7 @@ from marshmallow import fields
 from marshmallow import validate
 
 from crm.core.clock import local_today
+from crm.core.validation import EveryField
 from crm.core.validation import Parsed
 from crm.core.validation import as_id
 from crm.core.validation import check_money
@@ -56,17 +57,7 @@ def _instalment_id(raw: Any) -> int | None:
     return value
 
 
-class BlankInput(ma.Schema):
-    """An input schema whose absent or null fields are blank, so each field's parser decides (a required
-    one answers "This field is required." instead of passing as None)."""
-
-    @ma.pre_load
-    def _blank(self, data: Any, **_: Any) -> Any:
-        # (webargs hands in a proxy that answers `missing` for an absent key)
-        return {**data, **{name: "" for name in self.fields if data.get(name) in (None, ma.missing)}}
-
-
-class CollectionInputSchema(BlankInput):
+class CollectionInputSchema(EveryField):
     """What a recorder types for a collection (the vouchers come as files beside it)."""
 
     amount = Parsed(raising(check_money, minimum=Decimal("0.01")), metadata={
@@ -82,7 +73,7 @@ class CollectionInputSchema(BlankInput):
         "(optional: without it, verified collections fill the instalments in due-date order)."})
 
 
-class RefundInputSchema(BlankInput):
+class RefundInputSchema(EveryField):
     """Finance carrying out a refund: how and with which reference (the amount is the process's)."""
 
     method = Parsed(_method, metadata={"type": "string", "enum": METHODS})

@@ -22,6 +22,7 @@ from crm.core.audit import timeline
 from crm.core.clock import local_today
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.web import flash_refusal
 from crm.core.web import forget_refused_write
 from crm.core.web import stored_file_response
 from crm.extensions import db
@@ -123,12 +124,7 @@ def decide(payment_id: int) -> Any:
     try:
         tasks.complete(task.id, JsonSubmission({"verification": decision}), actor=current_user)
     except DomainError as exc:
-        if exc.status == 404:
-            abort(404)
-        forget_refused_write(exc)
-        messages = [m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed) else [str(exc.message)]
-        for message in messages:
-            flash(message, "danger")
+        flash_refusal(exc)
         return redirect(url_for("finance.payment_detail", payment_id=payment_id), code=303)
     flash(_("The collection was verified.") if decision["decision"] == "verify" else
           _("The collection was rejected and went back to its recorder."), "success")
@@ -141,12 +137,7 @@ def add_vouchers(payment_id: int) -> Any:
     try:
         services.add_vouchers(payment_id, _uploads(), actor=current_user)
     except DomainError as exc:
-        if exc.status == 404:
-            abort(404)
-        forget_refused_write(exc)
-        messages = [m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed) else [str(exc.message)]
-        for message in messages:
-            flash(message, "danger")
+        flash_refusal(exc)
     else:
         flash(_("The vouchers were added."), "success")
     return redirect(url_for("finance.payment_detail", payment_id=payment_id), code=303)

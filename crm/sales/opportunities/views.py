@@ -28,6 +28,7 @@ from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.validation import as_id
+from crm.core.web import flash_refusal
 from crm.core.web import forget_refused_write
 from crm.core.web import register_action_label
 from crm.customers.models import Customer
@@ -200,12 +201,7 @@ def opportunity_close(opportunity_id: int) -> Any:
             opportunity_services.close_opportunity(opportunity_id, request.form.get("outcome", ""),
                                                    request.form.get("reason"), actor=current_user)
     except DomainError as exc:
-        forget_refused_write(exc)
-        if exc.status == 404:
-            abort(404)
-        messages = [m for ms in exc.errors.values() for m in ms] if isinstance(exc, ValidationFailed) else [str(exc.message)]
-        for m in messages:
-            flash(m, "danger")
+        flash_refusal(exc)
     return redirect(url_for("sales.opportunity_detail", opportunity_id=opportunity_id), code=303)
 
 
