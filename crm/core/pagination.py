@@ -20,7 +20,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 from sqlalchemy import TypeDecorator
 from sqlalchemy import and_
+from sqlalchemy import literal
 from sqlalchemy import or_
+from sqlalchemy import tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import scoped_session
@@ -122,7 +124,13 @@ def _checked(value: Any, key: SortKey) -> Any:
 
 
 def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
-    """Rows strictly after `values` in the order of `keys` (expanded OR form, works on every database)."""
+    """Rows strictly after `values` in the order of `keys`. Keys that all run the same way compare as one
+    row value, `(a, b) < (x, y)`, which PostgreSQL turns into an index range (a B-tree on the keys starts
+    at the cursor); the expanded OR form of mixed directions is filtered row by row from the start."""
+    if len(keys) > 1 and len({k.descending for k in keys}) == 1:
+        row = tuple_(*[k.column for k in keys])
+        bound = tuple_(*[literal(v, k.column.type) for k, v in zip(keys, values, strict=True)])
+        return row < bound if keys[0].descending else row > bound
     clauses = []
     for i, key in enumerate(keys):
         equal_prefix = [keys[j].column == values[j] for j in range(i)]

@@ -1,6 +1,8 @@
 """Reading the ledger. Every query goes through `visible()` on `Payment` (the order's store and
-salesperson are copied onto each row), pages newest first by id (keyset), and totals the filter in
-one aggregate query."""
+salesperson are copied onto each row), pages by payment date, newest first (keyset on `(paid_on, id)`,
+served by the `(store_id | owner_id | -, paid_on, id)` indexes: a date range reads only its days, and a
+filter on a column the index lacks walks the dates rather than every row ever written), and totals the
+filter in one aggregate query."""
 
 from __future__ import annotations
 
@@ -38,8 +40,7 @@ from crm.sales.orders.models import Order
 
 EXPORT_LIMIT = 100_000
 SEARCH_CUSTOMERS = 500  # customers a name search looks at (the ledger is paged; a narrower word finds more)
-
-
+ORDER = (SortKey(Payment.paid_on, True), SortKey(Payment.id, True))  # newest payment date first
 
 
 def _amount(raw: Any) -> Decimal | None:
@@ -123,7 +124,7 @@ def _search(text: str) -> Any:
 
 def ledger_page(actor: User, filters: LedgerFilters, *, cursor: str | None = None, limit: int = 50) -> Page[Payment]:
     stmt = _filtered(select(Payment), actor, filters).options(selectinload(Payment.vouchers))
-    return keyset_page(db.session, stmt, [SortKey(Payment.id, True)], cursor=cursor, limit=limit)
+    return keyset_page(db.session, stmt, ORDER, cursor=cursor, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,9 @@ def totals(actor: User, filters: LedgerFilters) -> Totals:
 
 
 def ledger_rows(actor: User, filters: LedgerFilters) -> Iterator[Payment]:
-    """The filtered ledger for an export, newest first, streamed in chunks."""
-    stmt = _filtered(select(Payment), actor, filters).order_by(Payment.id.desc()).limit(EXPORT_LIMIT)
+    """The filtered ledger for an export in the page's order, streamed in chunks."""
+    stmt = _filtered(select(Payment), actor, filters).order_by(Payment.paid_on.desc(), Payment.id.desc())
+    stmt = stmt.limit(EXPORT_LIMIT)
     yield from db.session.scalars(stmt.execution_options(yield_per=500))
 
 

@@ -93,12 +93,14 @@ class Payment(Audited, Base):
     __tablename__ = "finance_payment"
     __audit_exclude__ = frozenset({"lock_version"})
     __table_args__ = (
-        # The ledger pages newest first (keyset on id) in a store, for a salesperson, or everywhere.
-        Index("ix_finance_payment_store", "store_id", "id"),
-        Index("ix_finance_payment_owner", "owner_id", "id"),
+        # The ledger pages by payment date, newest first (keyset on paid_on, id), in a store, for a
+        # salesperson, or everywhere (HQ).
+        Index("ix_finance_payment_store_day", "store_id", "paid_on", "id"),
+        Index("ix_finance_payment_owner_day", "owner_id", "paid_on", "id"),
+        Index("ix_finance_payment_day", "paid_on", "id"),
         Index("ix_finance_payment_order", "order_id", "id"),
         Index("ix_finance_payment_customer", "customer_id", "id"),
-        Index("ix_finance_payment_status", "status", "store_id", "id"),
+        Index("ix_finance_payment_status", "status", "store_id", "paid_on", "id"),
         Index("ix_finance_payment_reference", "reference"),
     )
 

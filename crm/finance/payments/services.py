@@ -31,6 +31,7 @@ from crm.core import files
 from crm.core.audit import record_event
 from crm.core.clock import local_today
 from crm.core.clock import utcnow
+from crm.core.errors import DomainError
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -169,13 +170,26 @@ def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: li
     return payment
 
 
-def add_vouchers(payment_id: Any, vouchers: list[Upload], *, actor: User) -> Payment:
-    """More vouchers for a collection not yet verified, by its recorder or finance."""
-    payment = get_payment(payment_id, actor)
-    if payment.kind != PaymentKind.COLLECTION or payment.status not in (PaymentStatus.RECORDED, PaymentStatus.REJECTED):
-        raise InvalidTransition(_l("Vouchers can be added only to a collection waiting for verification."))
+def voucher_refusal(payment: Payment, actor: User) -> DomainError | None:
+    """Why the actor may not add vouchers to the payment (None when they may): a collection takes them
+    while it waits for verification (or was rejected), from its recorder or finance; a refund takes the
+    bank slip of the money paid back from finance, once it is paid (the refund step records no file)."""
+    if payment.kind == PaymentKind.REFUND:
+        return None if actor.can("finance.collection.verify") else PermissionDenied(
+            _l("Only finance may add vouchers to a refund."))
+    if payment.status not in (PaymentStatus.RECORDED, PaymentStatus.REJECTED):
+        return InvalidTransition(_l("Vouchers can be added only to a collection waiting for verification."))
     if payment.recorded_by_id != actor.id and not actor.can("finance.collection.verify"):
-        raise PermissionDenied(_l("Only the recorder or finance may add vouchers."))
+        return PermissionDenied(_l("Only the recorder or finance may add vouchers."))
+    return None
+
+
+def add_vouchers(payment_id: Any, vouchers: list[Upload], *, actor: User) -> Payment:
+    """More vouchers for a collection not yet verified, or for a refund (`voucher_refusal` says who may)."""
+    payment = get_payment(payment_id, actor)
+    refusal = voucher_refusal(payment, actor)
+    if refusal is not None:
+        raise refusal
     if not vouchers:
         raise ValidationFailed({"vouchers": _l("Choose a file.")})
     if len(payment.vouchers) + len(vouchers) > MAX_VOUCHERS:

@@ -107,8 +107,7 @@ def payment_detail(payment_id: int) -> Any:
         "finance/payment_detail.html", payment=payment, task=task, can_decide=can_decide, names=names,
         status_labels=STATUS_LABELS, method_labels=METHOD_LABELS, entries=timeline(db.session, "payment", payment.id),
         events=events, event_label=event_label, people=task_queries.user_names({e.actor_id for e in events if e.actor_id}),
-        can_add_vouchers=payment.status.value in ("recorded", "rejected") and (
-            payment.recorded_by_id == current_user.id or current_user.can("finance.collection.verify")))
+        can_add_vouchers=services.voucher_refusal(payment, current_user) is None)
 
 
 @bp.route("/payments/<int:payment_id>/decide", methods=["POST"])

@@ -45,16 +45,28 @@ def test_the_ledger_lists_totals_and_filters_what_finance_may_see(org, products,
     assert f'id="payment-{verified.id}"' in _ledger(client, "?status=nonsense&date_from=yesterday&amount_min=x")
 
 
-def test_the_ledger_pages_by_key(org, products, customers, staff, client, login_as):
+def test_the_ledger_pages_by_payment_date_then_newest(org, products, customers, staff, client, login_as):
     order = signed_order(org, products, customers)
-    payments = [record_collection(order, staff["finance"], "10.00") for _ in range(3)]
+    # Typed in the order 3 Dec, 5 Dec, 5 Dec, 1 Dec: listed by the day the money moved, newest first.
+    days = ["2026-12-03", "2026-12-05", "2026-12-05", "2026-12-01"]
+    payments = [record_collection(order, staff["finance"], "10.00", paid_on=day) for day in days]
     from crm.finance.ledger import queries
     from crm.finance.ledger.queries import LedgerFilters
 
-    page1 = queries.ledger_page(staff["finance"], LedgerFilters(), limit=2)
-    page2 = queries.ledger_page(staff["finance"], LedgerFilters(), cursor=page1.next_cursor, limit=2)
-    assert [p.id for p in page1.items + page2.items] == [p.id for p in reversed(payments)]
-    assert page2.next_cursor is None
+    pages, cursor = [], None
+    for _ in range(3):
+        page = queries.ledger_page(staff["finance"], LedgerFilters(), cursor=cursor, limit=2 if not pages else 1)
+        pages.append([p.id for p in page.items])
+        cursor = page.next_cursor
+    assert pages == [[payments[2].id, payments[1].id], [payments[0].id], [payments[3].id]]
+    assert cursor is None
+    # The cursor starts a page inside a day shared by two payments without repeating or skipping one.
+    middle = queries.ledger_page(staff["finance"], LedgerFilters(), limit=1)
+    rest = queries.ledger_page(staff["finance"], LedgerFilters(), cursor=middle.next_cursor, limit=10)
+    assert [p.id for p in middle.items + rest.items] == [payments[i].id for i in (2, 1, 0, 3)]
+    in_range = queries.ledger_page(staff["finance"], LedgerFilters(date_from=payments[0].paid_on,
+                                                                    date_to=payments[0].paid_on))
+    assert [p.id for p in in_range.items] == [payments[0].id]
 
 
 def test_the_export_has_what_the_filter_shows(org, products, customers, staff, client, login_as):

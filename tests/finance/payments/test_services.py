@@ -206,6 +206,12 @@ def test_a_cancelled_order_refunds_what_was_verified_never_more(waiting, staff, 
     out = [p for p in ledger_queries.of_order(order.id) if p.direction.value == "out"]
     assert [(p.amount, p.status.value, p.method.value, p.reason) for p in out] == [
         (Decimal("300.00"), "refunded", "alipay", "客户改主意了")]
+    # Finance attaches the bank slip of the money paid back; the salesperson may not.
+    with pytest.raises(PermissionDenied):
+        services.add_vouchers(out[0].id, [("slip.png", io.BytesIO(VOUCHER))], actor=org.a_rep1)
+    services.add_vouchers(out[0].id, [("slip.png", io.BytesIO(VOUCHER))], actor=staff["finance"])
+    db.session.commit()
+    assert [v.original_name for v in out[0].vouchers] == ["slip.png"]
 
 
 def test_a_cancelled_order_without_verified_money_is_cancelled_at_once(waiting, staff, org):
