@@ -6,9 +6,11 @@ finance user and for HQ finance, and recording + verifying a collection through 
 
 Data: the generator's org (10 stores, 1,000 salespeople), 500 k customers (bench_customers' generator),
 `--orders` signed orders spread over two years and the stores' salespeople, `--per-order` collections each
-(80 % verified, 15 % waiting for verification, 5 % rejected; six methods; paid over two years) and a refund
-for every 50th order. Measured through Flask's test client (the whole request: session, scope, queries,
-template): `/finance/ledger` and `/api/v1/payments` first pages and filtered pages. Then `--cycles` real
+(orders older than 90 days collected in full; newer ones 80 % verified, 15 % waiting for verification, 5 %
+rejected; six methods; paid over two years) and a refund for every 50th order; the orders' `paid_amount` is
+the sum of their verified collections, so the receivables hold the recent orders that still owe. Measured through Flask's test client (the whole request: session, scope, queries,
+template): `/finance/ledger` and `/api/v1/payments` first pages and filtered pages, and the receivables'
+ageing (`/finance/receivables`). Then `--cycles` real
 orders waiting for their money in store 1 (made through the services, so their pipelines run) each get a
 collection recorded by the salesperson (multipart, with a voucher) and verified by finance (the task's
 completion), both over HTTP: p50/p95 of each."""
@@ -52,8 +54,9 @@ INSERT INTO finance_payment (store_id, order_id, customer_id, owner_id, directio
                              paid_on, payer, reference, recorded_by_id, recorded_at, decided_by_id, decided_at,
                              lock_version)
 SELECT o.store_id, o.id, o.customer_id, o.owner_id, 'in', 'collection',
-       CASE WHEN (o.id + k) % 20 = 0 THEN 'rejected' WHEN (o.id + k) % 20 < 4 THEN 'recorded' ELSE 'verified' END,
-       round(o.total / :k, 2),
+       CASE WHEN o.created_at < now() - interval '90 days' THEN 'verified'
+            WHEN (o.id + k) % 20 = 0 THEN 'rejected' WHEN (o.id + k) % 20 < 4 THEN 'recorded' ELSE 'verified' END,
+       CASE WHEN k = :k THEN o.total - (:k - 1) * round(o.total / :k, 2) ELSE round(o.total / :k, 2) END,
        (ARRAY['bank_transfer','alipay','wechat_pay','platform_settlement','cash','other'])[1 + (o.id + k) % 6],
        (o.created_at + k * interval '3 days')::date, 'Payer ' || o.customer_id, 'TX-' || o.id || '-' || k,
        o.owner_id, o.created_at + k * interval '3 days', o.owner_id, o.created_at + k * interval '4 days', 1
@@ -69,6 +72,15 @@ SELECT o.store_id, o.id, o.customer_id, o.owner_id, 'out', 'refund', 'refunded',
        'bank_transfer', (o.created_at + interval '20 days')::date, 'RF-' || o.id, 'Returned',
        o.owner_id, o.created_at + interval '20 days', o.owner_id, o.created_at + interval '20 days', 1
 FROM sales_order o WHERE o.id % 50 = 0
+"""
+
+# The orders keep the sums of their money (`paid_amount`, `refunded_amount`), as the services maintain them.
+SUMS_SQL = """
+UPDATE sales_order o SET paid_amount = s.paid, refunded_amount = s.refunded
+FROM (SELECT order_id, coalesce(sum(amount) FILTER (WHERE direction = 'in' AND status = 'verified'), 0) AS paid,
+             coalesce(sum(amount) FILTER (WHERE direction = 'out'), 0) AS refunded
+      FROM finance_payment GROUP BY order_id) s
+WHERE o.id = s.order_id
 """
 
 
@@ -138,6 +150,7 @@ def main() -> None:
             db.session.execute(text(ORDERS_SQL), {"n": args.orders, "customers": args.customers})
             db.session.execute(text(PAYMENTS_SQL), {"k": args.per_order})
             db.session.execute(text(REFUNDS_SQL))
+            db.session.execute(text(SUMS_SQL))
             people = {key: user.id for key, user in _finance_users(scale).items()}
             db.session.commit()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -145,8 +158,9 @@ def main() -> None:
                     conn.execute(text(f"VACUUM ANALYZE {table}"))
             counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}"))
                       for t in ("sales_order", "finance_payment")}
-            print(f"data: {counts['sales_order']:,} orders, {counts['finance_payment']:,} payments "
-                  f"in {time.perf_counter() - started:.0f} s", flush=True)
+            owing = db.session.scalar(text("SELECT count(*) FROM sales_order WHERE total > paid_amount"))
+            print(f"data: {counts['sales_order']:,} orders ({owing:,} still owing), {counts['finance_payment']:,} "
+                  f"payments in {time.perf_counter() - started:.0f} s", flush=True)
             store_user, hq_user = db.session.get(User, people["store"]), db.session.get(User, people["hq"])
             order_number = db.session.scalar(text("SELECT number FROM sales_order WHERE store_id = :s ORDER BY id "
                                                   "DESC LIMIT 1 OFFSET 1000"), {"s": store_user.store_id})
@@ -177,6 +191,13 @@ def main() -> None:
                 assert resp.status_code == 200, resp.status_code
 
             print(f"{who:5} GET /api/v1/payments?status=verified   {fmt(measure(api_page, runs=args.runs))}", flush=True)
+
+            def receivables(client: Any = clients[who]) -> None:
+                resp = client.get("/finance/receivables")
+                assert resp.status_code == 200, resp.status_code
+
+            print(f"{who:5} /finance/receivables (ageing)           {fmt(measure(receivables, runs=args.runs))}",
+                  flush=True)
 
         _cycles(app, args.cycles, people, scale)
 
