@@ -110,7 +110,7 @@ def get_payment(payment_id: int) -> Any:
 @blp.arguments(VoucherUploadSchema, location="multipart")
 @blp.response(201, PaymentSchema)
 def add_vouchers(args: dict[str, Any], payment_id: int) -> Any:
-    """Add vouchers to a collection waiting for verification (its recorder or finance)"""
+    """Add vouchers to a collection waiting for verification (its recorder or finance) or to a refund (finance)"""
     return services.add_vouchers(payment_id, [(f.filename, f.stream) for f in args["vouchers"]], actor=current_user)
 
 
