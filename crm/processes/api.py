@@ -24,6 +24,7 @@ from crm.auth.rest import page_schema
 from crm.core.errors import NotFound
 from crm.extensions import db
 from crm.workflow.admin import definitions
+from crm.workflow.admin import impact
 from crm.workflow.admin import instances as admin
 from crm.workflow.admin.instances import InstanceFilters
 from crm.workflow.models import InstanceStatus
@@ -77,6 +78,76 @@ class RollbackSchema(ma.Schema):
 class DeployResultSchema(ma.Schema):
     unchanged = fields.Bool()
     definition = fields.Nested(DefinitionSchema, allow_none=True)
+
+
+class PreviewSchema(ma.Schema):
+    xml = fields.Str(required=True, metadata={"description": "The BPMN document."})
+    key = DeploySchema().fields["key"]
+
+
+class DraftInputSchema(ma.Schema):
+    xml = fields.Str(required=True, metadata={"description": "The BPMN document (it may have problems)."})
+    comment = fields.Str(load_default=None, validate=validate.Length(max=1000))
+    lock_version = fields.Int(load_default=None, metadata={
+        "description": "The draft's lock_version you read; a save over a newer one answers 409."})
+
+
+class ChangeSchema(ma.Schema):
+    element_id = fields.Str()
+    kind = fields.Str()
+    name = fields.Str(allow_none=True)
+    changes = fields.List(fields.Str())
+
+
+class DiffSchema(ma.Schema):
+    added = fields.List(fields.Nested(ChangeSchema))
+    removed = fields.List(fields.Nested(ChangeSchema))
+    changed = fields.List(fields.Nested(ChangeSchema))
+
+
+class DeployProblemSchema(ma.Schema):
+    element_id = fields.Str(allow_none=True)
+    line = fields.Int(allow_none=True)
+    message = fields.Str()
+    text = fields.Str()
+
+
+class LiveSchema(ma.Schema):
+    version = fields.Int()
+    instances = fields.Int()
+
+
+class BlockedSchema(ma.Schema):
+    instance_id = fields.Int()
+    version = fields.Int()
+    reasons = fields.List(fields.Str())
+
+
+class ImpactSchema(ma.Schema):
+    key = fields.Str(allow_none=True)
+    deployable = fields.Bool(metadata={"description": "It would deploy: no problems, and not the current content."})
+    unchanged = fields.Bool()
+    problems = fields.List(fields.Nested(DeployProblemSchema))
+    current_version = fields.Int(allow_none=True)
+    next_version = fields.Int(allow_none=True)
+    diff = fields.Nested(DiffSchema, allow_none=True)
+    live = fields.List(fields.Nested(LiveSchema), metadata={"description": "Live instances per version (your scope)."})
+    checked = fields.Int(metadata={"description": "Live instances on older versions whose move was checked."})
+    movable = fields.Int()
+    more = fields.Bool(metadata={"description": "More instances than were checked."})
+    blocked = fields.List(fields.Nested(BlockedSchema))
+
+
+class DraftSchema(ma.Schema):
+    key = fields.Str()
+    xml = fields.Str(attribute="bpmn_xml")
+    comment = fields.Str(allow_none=True)
+    problems = fields.List(fields.Str(), metadata={"description": "What the deployment would refuse; empty when it "
+                                                                  "would deploy."})
+    based_on_version = fields.Int(allow_none=True)
+    saved_by_id = fields.Int(allow_none=True)
+    saved_at = fields.DateTime()
+    lock_version = fields.Int()
 
 
 class InstanceSchema(ma.Schema):
@@ -150,6 +221,48 @@ class Definitions(MethodView):
         result = definitions.save_from_editor(body["xml"], key=body.get("key"), comment=body["comment"],
                                               actor_id=current_user.id)
         return {"unchanged": not result.created, "definition": result.created[0] if result.created else None}
+
+
+@blp.route("/process-definitions/preview", methods=["POST"])
+@blp.requires("process.deploy")
+@blp.arguments(PreviewSchema)
+@blp.response(200, ImpactSchema)
+def preview(body: dict[str, Any]) -> Any:
+    """What deploying a diagram would do, without deploying it: the verdict, the diff with the current
+    version, live instances per version and how many of those on older versions could be moved"""
+    return impact.summary(impact.impact(body["xml"], key=body.get("key"), actor=current_user))
+
+
+@blp.route("/process-definitions/<key>/draft")
+class Draft(MethodView):
+    @blp.requires("process.deploy")
+    @blp.errors(404)
+    @blp.response(200, DraftSchema)
+    def get(self, key: str) -> Any:
+        """The process's draft (saved, validated, not current)"""
+        draft = impact.get_draft(key)
+        if draft is None:
+            raise NotFound()
+        return draft
+
+    @blp.requires("process.deploy")
+    @blp.errors(404, 409, 422)
+    @blp.arguments(DraftInputSchema)
+    @blp.response(200, DraftSchema)
+    def put(self, body: dict[str, Any], key: str) -> Any:
+        """Save the process's draft (a new process's too: the key is the diagram's process id); deploy it
+        later with POST /process-definitions (which then discards it when the content is the same)"""
+        if not definitions.KEY_RE.fullmatch(key):
+            raise NotFound()
+        return impact.save_draft(body["xml"], key=key, comment=body.get("comment"), actor=current_user,
+                                 lock_version=body.get("lock_version"))
+
+    @blp.requires("process.deploy")
+    @blp.errors(404)
+    @blp.response(204)
+    def delete(self, key: str) -> None:
+        """Discard the process's draft"""
+        impact.discard_draft(key, actor=current_user)
 
 
 @blp.route("/process-definitions/<key>/versions")

@@ -49,6 +49,27 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ProcessDraft(Base):
+    """A diagram saved in the editor without becoming a version: one per process, shared by the process
+    owners (the last save wins; `lock_version` refuses a save over someone else's newer one). It is
+    validated when saved (`problems` keeps what the deployment pipeline said, empty when it would deploy)
+    and becomes the next version only through the same deployment as any diagram."""
+
+    __tablename__ = "process_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    problems: Mapped[list[Any]] = mapped_column(default=list)  # the messages, as text
+    based_on_version: Mapped[int | None]  # the current version when it was saved (None: a new process)
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
 class ProcessSpec(Base):
     """The serialized spec and subprocess specs an instance runs on, stored once per content hash
     (guide §8.3: the serialized workflow would otherwise embed them in every instance)."""

@@ -90,10 +90,28 @@ def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: 
     rows.nth(1).locator("input").nth(1).fill("checking")
     rows.nth(1).locator("input").nth(1).press("Tab")
     page.fill("#comment", "Check twice")
+    # Kept as a draft first: not current, listed on the process's page.
+    page.click("#save-draft")
+    expect(page.locator("#draft-result")).to_contain_text("The draft was saved")
+    with app.app_context():
+        assert current_definitions()["wf_browser"].version == 1
+    # Then reviewed: what changes and which live instances it concerns, before anything is deployed ...
     page.click("#save")
+    review = page.locator("#deploy-review")
+    expect(review).to_contain_text("version 2 replaces version 1")
+    expect(review).to_contain_text("Check the order twice (check)")
+    expect(review).to_contain_text("Version 1: 1 live instance")
+    expect(review).to_contain_text("1 of the 1 live instances on older versions could be moved")
+    with app.app_context():
+        assert current_definitions()["wf_browser"].version == 1
+    # ... and deployed on confirmation; the draft is done with.
+    page.click("#confirm-deploy")
     expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_browser was deployed")
 
     with app.app_context():
+        from crm.workflow.admin.impact import get_draft
+
+        assert get_draft("wf_browser") is None
         current = current_definitions()["wf_browser"]
         assert current.version == 2 and current.comment == "Check twice" and current.source == "editor"
         assert 'name="Check the order twice"' in current.bpmn_xml
@@ -163,6 +181,7 @@ def test_a_multi_instance_diagram_keeps_its_collections(process_server: Any, pag
     name.press("Tab")
     page.fill("#comment", "Clearer name")
     page.click("#save")
+    page.click("#confirm-deploy")  # after the review
     expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_mi was deployed")
     with app.app_context():
         saved = current_definitions()["wf_mi"].bpmn_xml
@@ -218,6 +237,7 @@ def test_a_task_becomes_multi_instance_through_the_panel(process_server: Any, pa
     page.locator("[data-field='properties'] .pair button").first.click()
     page.fill("#comment", "Everyone approves")
     page.click("#save")
+    page.click("#confirm-deploy")  # after the review
     expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_browser was deployed")
 
     with app.app_context():

@@ -26,9 +26,11 @@ from crm.processes.views.common import source_label
 from crm.workflow import layout
 from crm.workflow import registry
 from crm.workflow.admin import definitions as defs
+from crm.workflow.admin import impact
 from crm.workflow.admin import instances as admin
 from crm.workflow.deploy import DeploymentRejected
 from crm.workflow.deploy import current_definitions
+from crm.workflow.tasks import queries as task_queries
 
 VIEWERS = ("process.deploy", "process.admin")
 
@@ -43,8 +45,10 @@ def definitions() -> Any:
 @any_permission(*VIEWERS)
 def process(key: str) -> Any:
     rows = defs.versions(key)
+    draft = impact.get_draft(key)
     return render_template(
-        "processes/process.html", key=key, rows=rows, current=rows[0].definition,
+        "processes/process.html", key=key, rows=rows, current=rows[0].definition, draft=draft,
+        draft_author=task_queries.user_names({draft.saved_by_id}).get(draft.saved_by_id) if draft and draft.saved_by_id else None,
         old_instances=defs.live_instances_on_old_versions(key, current_user), source_label=source_label,
         failed=admin.failed_instances(key, current_user) if current_user.can("process.admin") else [],
     )
@@ -141,15 +145,16 @@ def diff(key: str) -> Any:
 
 
 # The editor ------------------------------------------------------------------------------------------------
-def _editor(key: str | None, version: int | None = None) -> Any:
+def _editor(key: str | None, version: int | None = None, *, draft: bool = False) -> Any:
     definition = current_definitions().get(key) if key else None
-    if key and (definition is None or key.endswith(".dmn")):
+    saved_draft = impact.get_draft(key) if key and draft else None
+    if key and (key.endswith(".dmn") or (definition is None and saved_draft is None)):
         abort(404)
-    if key and version is not None:
+    if key and version is not None and saved_draft is None:
         definition = defs.get_version(key, version)  # "Edit in the browser" on an older version's page
     return render_template(
-        "processes/editor.html", key=key, definition=definition,
-        operators=sorted(registry.operators()), form_files=registry.form_files(),
+        "processes/editor.html", key=key if definition is not None else None, definition=definition,
+        draft=saved_draft, draft_key=key, operators=sorted(registry.operators()), form_files=registry.form_files(),
     )
 
 
@@ -162,8 +167,85 @@ def new_diagram() -> Any:
 @bp.route("/definitions/<key>/edit")
 @permission_required("process.deploy")
 def edit(key: str) -> Any:
+    """The editor on the current version, an older one (`?version=`), or the process's draft (`?draft=1`)."""
     raw = request.args.get("version") or ""
-    return _editor(key, int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None)
+    return _editor(key, int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else None,
+                   draft=request.args.get("draft") == "1")
+
+
+def _json_error(exc: DomainError) -> Any:
+    forget_refused_write(exc)
+    body: dict[str, Any] = {"ok": False, "title": str(exc.message), "problems": []}
+    if isinstance(exc, ValidationFailed):
+        body["errors"] = exc.errors
+    resp = jsonify(body)
+    resp.status_code = 400 if isinstance(exc, ValidationFailed) else exc.status
+    return resp
+
+
+def _editor_payload() -> tuple[dict[str, Any], str | None]:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        payload = request.form.to_dict()
+    key = payload.get("key") or None
+    if key is not None and (not isinstance(key, str) or not defs.KEY_RE.fullmatch(key)):
+        abort(404)
+    return payload, key
+
+
+@bp.route("/editor/preview", methods=["POST"])
+@permission_required("process.deploy")
+def preview() -> Any:
+    """JSON in ({xml, key}), JSON out: what deploying it would do (`impact.summary`); changes nothing."""
+    payload, key = _editor_payload()
+    try:
+        found = impact.impact(payload.get("xml"), key=key, actor=current_user)
+    except DomainError as exc:
+        return _json_error(exc)
+    return jsonify({"ok": True, **impact.summary(found)})
+
+
+@bp.route("/editor/draft", methods=["POST"])
+@permission_required("process.deploy")
+def save_draft() -> Any:
+    """JSON in ({xml, key, comment, lock_version}), JSON out: the draft kept (not current), with the
+    problems the deployment would report."""
+    payload, key = _editor_payload()
+    try:
+        draft = impact.save_draft(payload.get("xml"), key=key, comment=payload.get("comment"), actor=current_user,
+                                  lock_version=payload.get("lock_version"))
+    except DeploymentRejected as exc:
+        forget_refused_write(exc)
+        return jsonify({"ok": False, "title": str(exc.message), "problems": [
+            {"element_id": p.element_id, "line": p.line, "message": p.message, "text": str(p)} for p in exc.problems]}), 422
+    except DomainError as exc:
+        return _json_error(exc)
+    return jsonify({
+        "ok": True, "key": draft.key, "lock_version": draft.lock_version, "problems": draft.problems,
+        "message": _("The draft was saved. It is not current: new instances still use the current version.")
+        if not draft.problems else _("The draft was saved with %(count)s problems to fix before it can be deployed.",
+                                     count=len(draft.problems)),
+        "url": url_for("processes.process", key=draft.key) if draft.based_on_version else None,
+    })
+
+
+@bp.route("/definitions/<key>/draft.xml")
+@permission_required("process.deploy")
+def draft_xml(key: str) -> Any:
+    draft = impact.get_draft(key)
+    if draft is None:
+        abort(404)
+    return Response(draft.bpmn_xml, mimetype="application/xml")
+
+
+@bp.route("/definitions/<key>/draft/discard", methods=["POST"])
+@permission_required("process.deploy")
+def discard_draft(key: str) -> Any:
+    impact.discard_draft(key, actor=current_user)
+    flash(_("The draft was discarded."), "success")
+    if key in current_definitions():
+        return redirect(url_for("processes.process", key=key), code=303)
+    return redirect(url_for("processes.definitions"), code=303)
 
 
 @bp.route("/editor/save", methods=["POST"])
@@ -171,15 +253,14 @@ def edit(key: str) -> Any:
 def save() -> Any:
     """JSON in ({xml, comment, key}), JSON out: the new version, or every problem (422), or field errors
     (400). A rejected diagram changes nothing."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        payload = request.form.to_dict()
-    key = payload.get("key") or None
-    if key is not None and (not isinstance(key, str) or not defs.KEY_RE.fullmatch(key)):
-        abort(404)
+    payload, key = _editor_payload()
     try:
         result = defs.save_from_editor(payload.get("xml"), key=key, comment=payload.get("comment"),
-                                              actor_id=current_user.id)
+                                       actor_id=current_user.id)
+        if result.created and payload.get("draft"):  # deployed from the draft: the draft is done with
+            draft = impact.get_draft(result.created[0].key)
+            if draft is not None:
+                impact.discard_draft(draft.key, actor=current_user)
     except DeploymentRejected as exc:
         forget_refused_write(exc)
         problems = [{"file": p.file, "element_id": p.element_id, "line": p.line, "message": p.message, "text": str(p)}

@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from lxml import etree
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -30,6 +31,7 @@ from crm.workflow.deploy import current_definitions
 from crm.workflow.deploy import deploy_files
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessDefinition
+from crm.workflow.models import ProcessDraft
 from crm.workflow.models import ProcessInstance
 from crm.workflow.validation import BPMN_NS
 from crm.workflow.validation import Problem
@@ -299,14 +301,14 @@ def rollback(key: str, version: Any, *, comment: Any, actor: Any) -> ProcessDefi
     return created
 
 
-def save_from_editor(xml: Any, *, key: str | None, comment: Any, actor_id: int) -> DeployResult:
-    """Deploy a diagram saved in the browser editor as a new version of its process. `key` is the process
-    being edited (None for a new process). Rejected diagrams raise `DeploymentRejected` with every problem;
-    nothing changes then."""
+def prepare_diagram(xml: Any, *, key: str | None, comment: Any, comment_message: Any = None) -> tuple[str, bytes, str]:
+    """The checks every editor write makes before the deployment pipeline: the comment (required when
+    `comment_message` names what to say), the size, the XML, and a process id that is the one being edited.
+    Returns (file name, content, comment); refuses with ValidationFailed or DeploymentRejected."""
     errors: dict[str, str] = {}
     text = comment.strip() if isinstance(comment, str) else ""
-    if not text:
-        errors["comment"] = _l("Say in a few words what changed in this version.")
+    if not text and comment_message is not None:
+        errors["comment"] = comment_message
     elif len(text) > 1000:
         errors["comment"] = _l("The comment is too long (at most 1000 characters).")
     if not isinstance(xml, str) or not xml.strip():
@@ -333,4 +335,17 @@ def save_from_editor(xml: Any, *, key: str | None, comment: Any, actor_id: int) 
             raise DeploymentRejected([Problem(filename, _("The process id must start with a letter or _ and have at "
                                                           "most 100 letters, digits, _, . or -."), main)])
         filename = f"{main}.bpmn"  # a new diagram with the id of an existing process becomes its next version
-    return deploy_files({filename: content}, source="editor", actor_id=actor_id, comment=text)
+    return filename, content, text
+
+
+def save_from_editor(xml: Any, *, key: str | None, comment: Any, actor_id: int) -> DeployResult:
+    """Deploy a diagram saved in the browser editor as a new version of its process. `key` is the process
+    being edited (None for a new process). Rejected diagrams raise `DeploymentRejected` with every problem;
+    nothing changes then. A draft of the process (`drafts`) is done with once its content is deployed."""
+    filename, content, text = prepare_diagram(xml, key=key, comment=comment,
+                                              comment_message=_l("Say in a few words what changed in this version."))
+    result = deploy_files({filename: content}, source="editor", actor_id=actor_id, comment=text)
+    for created in result.created:
+        db.session.execute(delete(ProcessDraft).where(ProcessDraft.key == created.key,
+                                                      ProcessDraft.bpmn_xml == created.bpmn_xml))
+    return result
