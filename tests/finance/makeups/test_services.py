@@ -28,7 +28,6 @@ from crm.notify.models import Notification
 from crm.sales.orders import services as order_services
 from crm.sales.orders.models import OrderStatus
 from crm.workflow import runtime
-from crm.workflow.models import HumanTask
 from crm.workflow.models import ProcessEvent
 from crm.workflow.models import TaskStatus
 from tests.conftest import collect
@@ -38,7 +37,9 @@ from tests.finance.makeups.conftest import approval_task
 from tests.finance.makeups.conftest import decide
 from tests.finance.makeups.conftest import request
 from tests.finance.plans.conftest import save
+from tests.sales.conftest import approved_quote
 from tests.sales.conftest import open_task
+from tests.sales.conftest import order_from_quote
 
 
 def _order_paid_deliveries(order) -> int:
@@ -161,10 +162,7 @@ def test_refusals(waiting, org, products, customers):
         services.request_make_up(waiting.id, {"amount": "10000000.01", "kind": "other", "reason": "x" * 501},
                                  actor=org.a_rep1)
     assert set(big.value.errors) == {"amount", "reason"}
-    unsigned = order_services.create_from_quote(
-        __import__("tests.sales.conftest", fromlist=["approved_quote"]).approved_quote(org, products, customers).id,
-        {"payment_mode": "prepay", "terminal": "pc", "ship_address": "x"}, actor=org.a_rep1)
-    db.session.commit()
+    unsigned = order_from_quote(org, approved_quote(org, products, customers))
     with pytest.raises(InvalidTransition):
         request(unsigned, org.a_rep1)
     order_services.cancel_order(waiting.id, {"reason": "customer left"}, actor=org.a_rep1)
