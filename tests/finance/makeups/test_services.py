@@ -217,3 +217,58 @@ def _owing(receivables, actor):
     page = receivables.receivables_page(actor, receivables.ReceivableFilters())
     return {r.order.id: r.total - r.collected for r in page.items}
 
+
+
+def test_the_chain_reads_the_amount_and_the_kind_and_the_queue_shows_the_make_up(waiting, org):
+    from crm.approvals import services as approvals
+
+    approvals.create_chain({"key": "make_up", "name": "Make-up", "steps": [
+        {"title": "Supervisor", "rule": "supervisor", "mode": "single"},
+        {"title": "Store manager from 5000", "rule": "store_role", "role": "store_manager", "mode": "any",
+         "condition": {"field": "amount", "op": "ge", "value": "5000"}},
+        {"title": "Supervisor again for other", "rule": "supervisor", "mode": "single",
+         "condition": {"field": "kind", "op": "eq", "value": "other"}}]}, actor=org.hq_admin)
+    db.session.commit()
+    small = request(waiting, org.a_rep1, "100.00")
+    big = request(waiting, org.a_rep1, "6000.00")
+
+    def applied(make_up):
+        req = db.session.scalars(select(ApprovalRequest).where(ApprovalRequest.instance_id == make_up.instance_id)).one()
+        return req, [s["title"] for s in req.steps if s["applies"]]
+
+    req, steps = applied(small)
+    assert steps == ["Supervisor"]
+    assert applied(big)[1] == ["Supervisor", "Store manager from 5000"]
+    lines = dict(req.summary["lines"])
+    assert lines["Order"] == waiting.number and lines["Amount"] == "¥100.00" and lines["Kind"] == "Freight"
+    assert lines["Reason"] == "Freight to the second warehouse" and lines["Requested by"] == org.a_rep1.name
+    assert lines["Customer"] == waiting.customer.name and req.summary["url"] == f"/finance/make-ups/{small.id}"
+
+
+def test_a_diagram_cannot_decide_another_make_up(waiting, org, make_up_chain):
+    from crm.finance.makeups import bpmn
+    from crm.workflow.registry import OperatorContext
+
+    first = request(waiting, org.a_rep1)
+    second = request(waiting, org.a_rep1)
+    ctx = OperatorContext(instance_id=first.instance_id, process_key="make_up", object_type="make_up",
+                          object_id=first.id, store_id=first.store_id, actor_id=None, task_bpmn_id="mu_approved", data={})
+    with pytest.raises(ValueError):
+        bpmn.make_up_approved(ctx, second.id)
+    other = OperatorContext(instance_id=second.instance_id, process_key="make_up", object_type="order",
+                            object_id=second.id, store_id=second.store_id, actor_id=None, task_bpmn_id="mu_approved",
+                            data={})
+    with pytest.raises(ValueError):
+        bpmn.make_up_approved(other, second.id)
+    db.session.refresh(second)
+    assert second.status == MakeUpStatus.REQUESTED
+
+
+def test_a_make_up_approved_after_the_order_was_cancelled_is_rejected(waiting, org, make_up_chain):
+    make_up = request(waiting, org.a_rep1)
+    order_services.cancel_order(waiting.id, {"reason": "customer left"}, actor=org.a_rep1)
+    db.session.commit()
+    decide(make_up, org.a_sup)
+    db.session.refresh(waiting)
+    assert make_up.status == MakeUpStatus.REJECTED and waiting.make_up_amount == 0
+    assert "cancelled" in make_up.decision_note
