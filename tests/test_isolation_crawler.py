@@ -125,6 +125,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "payment_id": Outside(("payment:b",)),  # the finance ledger's collections and refunds
     "voucher_id": Outside(("voucher:b",)),
     "invoice_id": Outside(("invoice:b",)),  # invoices requested on orders and quotes (crm/finance/invoices)
+    "make_up_id": Outside(("make_up:b",)),  # make-up payments of orders (crm/finance/makeups)
     # Enquiry statistics (crm/enquiries): platform rows, salesperson rows, screenshots, imports.
     "enquiry_id": Outside(("enquiry_daily:b", "enquiry_daily:c")),
     "figure_id": Outside(("enquiry_figure:b",)),
@@ -351,6 +352,16 @@ def world(org: Org) -> World:
     db.session.flush()
     secrets += [invoice_b.title, invoice_b.invoice_no, invoice_b.mailing_address, invoice_b.file_original_name]
     objects |= {"invoice:b": invoice_b}
+    # Finance: a make-up waiting for approval on store B's order.
+    from crm.finance.makeups.models import MakeUp
+
+    make_up_b = MakeUp(store_id=org.store_b.id, order_id=order_b.id, customer_id=customer_b.id, owner_id=org.b_rep.id,
+                       requested_by_id=org.b_rep.id, amount=Decimal("66.00"), kind="freight", status="requested",
+                       reason=f"{SECRET}-MakeUp-B")
+    db.session.add(make_up_b)
+    db.session.flush()
+    secrets += [make_up_b.reason]
+    objects |= {"make_up:b": make_up_b}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,

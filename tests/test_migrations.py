@@ -155,13 +155,13 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
         assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
                                           "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
-                                          "finance.invoice.request"]
+                                          "finance.invoice.request", "finance.make_up.request"]
         assert pending["warehouse"] == ["order.view"]
         assert pending["logistics"] == ["order.view", "finance.invoice.mail"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
         # the export of the ledger, the invoices and the receivable plans are new.
         assert pending["finance"] == ["finance.export", "finance.invoice.request", "finance.invoice.issue",
-                                      "finance.invoice.mail", "finance.plan.edit"]
+                                      "finance.invoice.mail", "finance.plan.edit", "finance.make_up.request"]
         assert "couriers" not in pending and "super_admin" not in pending
         apply_defaults(grant=True, actor=None)
         db.session.commit()
@@ -170,9 +170,10 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
                                                                "order.view", "order.create", "order.cancel",
                                                                "finance.collection.record", "finance.plan.edit",
                                                                "enquiry.view", "enquiry.enter_own",
-                                                               "finance.invoice.request"])
+                                                               "finance.invoice.request", "finance.make_up.request"])
         assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.invoice.issue",
-                                                    "finance.invoice.mail", "finance.invoice.request", "finance.plan.edit",
+                                                    "finance.invoice.mail", "finance.invoice.request",
+                                                    "finance.make_up.request", "finance.plan.edit",
                                                     "order.export",
                                                     "order.view"]
         assert roles["couriers"].permission_list == ["customer.view"]

@@ -1,4 +1,4 @@
-"""Demo data for approvals and announcements (`crm seed-demo`): the four company-wide chains of DESIGN §8
+"""Demo data for approvals and announcements (`crm seed-demo`): the company-wide chains of DESIGN §8 (and the make-ups')
 and two announcements, so `make run` shows the chain admin, the preview and the home page notices."""
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ CHAINS = [
         {"title": "主管审核", "rule": "supervisor", "mode": "single", "reminder_hours": 24},
         {"title": "财务复核（金额 ≥ 5000）", "rule": "store_role", "role": "finance", "mode": "any",
          "condition": {"field": "amount", "op": "ge", "value": "5000"}},
+    ]),
+    ("make_up", "补款审批", [
+        {"title": "主管审核", "rule": "supervisor", "mode": "single", "reminder_hours": 24},
+        {"title": "店长审核（金额 ≥ 5000）", "rule": "store_role", "role": "store_manager", "mode": "any",
+         "condition": {"field": "amount", "op": "ge", "value": "5000"}, "on_empty": "auto_pass"},
     ]),
     ("contract", "合同审批", [
         {"title": "逐级审批", "rule": "supervisors_up_to", "level": 2, "mode": "sequential", "reminder_hours": 24},

@@ -76,6 +76,7 @@ class RequestStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the process left the approval before it ended (its submitter took it back)
 
     @property
     def label(self) -> str:
@@ -86,6 +87,7 @@ REQUEST_STATUS_LABELS = {
     RequestStatus.PENDING: _l("Pending"),
     RequestStatus.APPROVED: _l("Approved"),
     RequestStatus.REJECTED: _l("Rejected"),
+    RequestStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
 

@@ -46,6 +46,7 @@ KNOWN_KEYS = {
     "high_seas_claim": _l("High-seas claim"),
     "after_sales": _l("After-sales"),
     "contract": _l("Contract"),
+    "make_up": _l("Make-up payment"),
 }
 QUEUE_URL = "/approvals/"
 
@@ -419,6 +420,18 @@ def close_request(request_id: int, step_results: list[Any]) -> dict[str, Any]:
             for d in request.decisions
         ],
     }
+
+
+def withdraw_requests(instance_id: int) -> list[int]:
+    """The process of `instance_id` left its approval before it ended (a boundary event on the `approval`
+    call activity: the submitter withdrew the request; its tasks are cancelled by the same step): its
+    pending requests are closed as withdrawn, so no list shows them as waiting. Returns their ids."""
+    rows = list(db.session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.instance_id == instance_id, ApprovalRequest.status == RequestStatus.PENDING)))
+    for request in rows:
+        request.status, request.decided_at, request.current_step = RequestStatus.WITHDRAWN, utcnow(), None
+    db.session.flush()
+    return [r.id for r in rows]
 
 
 # Decisions ------------------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.invoice.issue": _l("Issue or reject requested invoices, void issued ones"),
             "finance.invoice.mail": _l("Record how paper invoices were mailed (carrier, tracking number)"),
             "finance.plan.edit": _l("Create and edit the receivable plans (instalments) of orders in scope"),
+            "finance.make_up.request": _l("Request make-up payments (freight, price or quantity corrections) on signed orders in scope"),
         },
     },
     "opportunities": {

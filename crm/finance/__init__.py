@@ -4,6 +4,8 @@
   and refunds (money out), one table, which is the ledger;
 - `plans/`: receivable plans (an order's instalments, the verified collections allocated to them, the
   reminders before and after their due dates);
+- `makeups/`: make-up payments (补款): extra amounts a signed order owes, approved through `make_up.bpmn`
+  (chain `make_up`), kept on the order as `make_up_amount` so what it owes is total + make-ups;
 - `ledger/`: the receipts-and-payments list, its export and the receivables ageing;
 - `invoices/`: invoices requested on quotes and orders, issued, mailed or rejected through
   `invoice_request`, voided by finance.

@@ -1,5 +1,5 @@
 """The finance pages (blueprint `finance`, under /finance): the ledger, the receivables, collections and
-refunds, receivable plans, invoices."""
+refunds, receivable plans, make-ups, invoices."""
 
 from __future__ import annotations
 
@@ -10,5 +10,6 @@ bp = Blueprint("finance", "crm.finance", template_folder="templates", url_prefix
 
 from crm.finance.invoices import views as invoices  # noqa: E402,F401  — registers the routes on bp
 from crm.finance.ledger import views as ledger  # noqa: E402,F401
+from crm.finance.makeups import views as makeups  # noqa: E402,F401
 from crm.finance.payments import views as payments  # noqa: E402,F401
 from crm.finance.plans import views as plans  # noqa: E402,F401

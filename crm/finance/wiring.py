@@ -1,5 +1,5 @@
 """The finance context's wiring: its pages and API, the operators of `collection_verification`, of
-`invoice_request` and of the order pipeline's refund step, its sections of the order and quote pages, its
+`invoice_request`, of `make_up` and of the order pipeline's refund step, its sections of the order and quote pages, its
 notification kinds and navigation, and the receivable plans' daily reminder job."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ def init_app(app: Flask) -> None:
 
     import crm.finance.invoices.bpmn  # noqa: F401  (the operators, before any diagram is validated)
     import crm.finance.invoices.models  # noqa: F401  (the mappers)
+    import crm.finance.makeups.bpmn  # noqa: F401  (the operators and the make-up approvable)
+    import crm.finance.makeups.models  # noqa: F401
     import crm.finance.payments.bpmn  # noqa: F401
     import crm.finance.payments.models  # noqa: F401
     import crm.finance.plans.models  # noqa: F401
@@ -32,6 +34,9 @@ def init_app(app: Flask) -> None:
     from crm.finance.invoices import views as invoice_views
     from crm.finance.invoices.models import STATUS_LABELS as INVOICE_STATUS_LABELS
     from crm.finance.ledger import api as ledger_api
+    from crm.finance.makeups import api as makeups_api
+    from crm.finance.makeups import views as makeup_views
+    from crm.finance.makeups.models import STATUS_LABELS as MAKE_UP_STATUS_LABELS
     from crm.finance.payments import api as payments_api
     from crm.finance.payments.models import STATUS_LABELS
     from crm.finance.payments.views import order_section
@@ -46,19 +51,28 @@ def init_app(app: Flask) -> None:
     add_resource(invoices_api.blp, order=166)
     add_resource(plans_api.blp, order=167)
     add_resource(ledger_api.blp, order=168)
+    add_resource(makeups_api.blp, order=169)
     add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
     add_nav(NavItem("main", "finance.receivables", _l("Receivables"), "hourglass-split", permission="finance.view",
                     order=44))
     add_nav(NavItem("main", "finance.invoices", _l("Invoices"), "receipt", permission="finance.invoice.request",
                     order=45))
+    add_nav(NavItem("main", "finance.make_ups", _l("Make-ups"), "plus-circle", permission="finance.make_up.request",
+                    order=46))
     register_job("finance.remind_instalments", remind, "cron", hour=REMINDER_HOUR, minute=0, timezone="Asia/Shanghai")
     register_order_section("finance", order_section)
+    register_order_section("make_ups", makeup_views.order_section)
     register_order_section("invoices", invoice_views.order_section)
     register_quote_section("invoices", invoice_views.quote_section)
     register_object_page("collection", "finance.payment_detail", "payment_id", _l("Collection"),
                          lambda oid: _collection_label(oid, current_user), statuses=STATUS_LABELS)
     register_object_page("invoice", "finance.invoice_detail", "invoice_id", _l("Invoice"),
                          lambda oid: _invoice_label(oid, current_user), statuses=INVOICE_STATUS_LABELS)
+    register_object_page("make_up", "finance.make_up_detail", "make_up_id", _l("Make-up payment"),
+                         lambda oid: _make_up_label(oid, current_user),
+                         statuses={"pending_approval": _l("Waiting for approval"), **MAKE_UP_STATUS_LABELS})
+    KINDS.setdefault("make_up_approved", _l("A make-up payment of your order was approved"))
+    KINDS.setdefault("make_up_rejected", _l("A make-up payment of your order was rejected"))
     KINDS.setdefault("collection_rejected", _l("A collection you recorded was rejected"))
     KINDS.setdefault("invoice_requested", _l("An invoice of your order was requested"))
     KINDS.setdefault("invoice_issued", _l("An invoice you requested was issued"))
@@ -70,7 +84,11 @@ def init_app(app: Flask) -> None:
     for action, label in {"collection_recorded": _l("Collection recorded"),
                           "collection_verified": _l("Collection verified"),
                           "receivable_plan_created": _l("Receivable plan created"),
-                          "receivable_plan_changed": _l("Receivable plan changed")}.items():
+                          "receivable_plan_changed": _l("Receivable plan changed"),
+                          "make_up_requested": _l("Make-up requested"),
+                          "make_up_approved": _l("Make-up approved"),
+                          "make_up_rejected": _l("Make-up rejected"),
+                          "make_up_withdrawn": _l("Make-up withdrawn")}.items():
         register_action_label(action, label)
 
 
@@ -93,4 +111,15 @@ def _invoice_label(invoice_id: int, actor: object) -> str | None:
     from crm.finance.invoices.models import Invoice
 
     amount = db.session.scalar(visible(select(Invoice.amount).where(Invoice.id == invoice_id), actor, Invoice))  # type: ignore[arg-type]
+    return None if amount is None else f"¥{amount:,.2f}"
+
+
+def _make_up_label(make_up_id: int, actor: object) -> str | None:
+    from sqlalchemy import select
+
+    from crm.auth.scopes import visible
+    from crm.extensions import db
+    from crm.finance.makeups.models import MakeUp
+
+    amount = db.session.scalar(visible(select(MakeUp.amount).where(MakeUp.id == make_up_id), actor, MakeUp))  # type: ignore[arg-type]
     return None if amount is None else f"¥{amount:,.2f}"

@@ -145,7 +145,7 @@ class _Ageing:
                                             Instalment.amount > Instalment.collected))
                 # The partial index's predicate as it is written there, its statuses inline (not parameters),
                 # so PostgreSQL can match it even in a generic plan of a prepared statement.
-                .where(Order.signed_at.is_not(None), Order.total > Order.paid_amount,
+                .where(Order.signed_at.is_not(None), Order.total + Order.make_up_amount > Order.paid_amount,
                        Order.status.not_in(bindparam("closed_statuses", list(CLOSED_STATUSES), expanding=True,
                                                      literal_execute=True)),
                        amount_due_sql() > Order.paid_amount))

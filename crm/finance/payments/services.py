@@ -1,13 +1,17 @@
 """Collections and refunds. Functions take the acting user, validate everything before writing, flush and
 never commit.
 
-- `record_collection`: an amount received for an order that waits for its money, with one or more
+- `record_collection`: an amount received for an order that waits for its money (`accepts_collections`:
+  the pipeline waits for `order_paid`, or only approved make-ups are still open), with one or more
   vouchers; it starts `collection_verification` (object `collection`). Nothing counts yet.
   A collection may name an instalment of the order's receivable plan (`crm.finance.plans`).
 - `apply_verified` / `apply_rejected` / `apply_resubmitted` / `apply_withdrawn`: the verification
   process's writes (called by its operators inside the step). A verified collection adds to the order's
   `paid_amount` and is allocated to the plan's instalments (`plans.allocation`); the one that makes it
-  reach the order's total sends `order_paid` to the pipeline in the same transaction.
+  reach what the order owes (`amount_due`: its total and approved make-ups) sends `order_paid` to the
+  pipeline in the same transaction, if the pipeline waits for it (a make-up approved before the order
+  was paid raises what must be collected before `order_paid`; one approved after is collected without
+  any message).
 - `apply_refund`: the refund step of a cancelled order's pipeline: finance pays back what was verified
   as collected less earlier refunds, never more.
 
@@ -76,19 +80,32 @@ def _pending_total(order_id: int) -> Decimal:
 
 
 def amount_due(order: Order) -> Decimal:
-    """What the customer owes for the order in all: its total (approved make-ups will add to it)."""
-    return order.total
+    """What the customer owes for the order in all: its total and its approved make-ups
+    (`crm.finance.makeups`, kept in `Order.make_up_amount`)."""
+    return order.total + order.make_up_amount
 
 
 def amount_due_sql() -> Any:
     """`amount_due` as an SQL expression of the order's columns, for the receivables' aggregate: change
     both together (and the partial index `ix_sales_order_owing` in `crm.finance.plans.models`)."""
-    return Order.total
+    return Order.total + Order.make_up_amount
 
 
 def still_due(order: Order) -> Decimal:
     """What is still to be collected: the amount due less the verified collections."""
     return amount_due(order) - order.paid_amount
+
+
+def accepts_collections(order: Order, instances: list[Any]) -> bool:
+    """Whether a collection may be recorded for the order now (`instances`: its pipeline instances, locked
+    by `lock_order` when a service acts on the answer). Something must still be due, and either the
+    pipeline waits for the money (`order_paid`: pay before delivery, or delivery in arrears after
+    receipt), or the order's own total is collected and only approved make-ups are still open — those
+    are collected whenever they come, even after the pipeline moved on or finished. A cancelled order, or
+    one waiting for its refund, takes nothing."""
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.PENDING_REFUND) or still_due(order) <= 0:
+        return False
+    return runtime.waits_for(instances, "order_paid") or order.paid_amount >= order.total
 
 
 def _store_vouchers(payment: Payment, uploads: Iterable[Upload], actor: User) -> None:
@@ -131,7 +148,7 @@ def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: li
         raise PermissionDenied(_l("You may not record collections."))
     order, instances = order_services.lock_order(order_id, actor)
     loaded = load_input(CollectionInputSchema(), data)
-    if not runtime.waits_for(instances, "order_paid") or still_due(order) <= 0:
+    if not accepts_collections(order, instances):
         raise InvalidTransition(_l("This order is not waiting for a payment."))
     errors: dict[str, Any] = dict(loaded.errors)
     values = loaded.values

@@ -156,7 +156,7 @@ def order_section(order: Order) -> Markup:
     if not current_user.can("finance.view") and current_user.id != order.owner_id:
         return Markup("")
     payments = ledger_queries.of_order(order.id)
-    waiting = "order_paid" in runtime.waiting_messages("order", order.id)
+    accepts = services.accepts_collections(order, runtime.instances_of("order", order.id))  # a read: no lock
     plan = plan_queries.plan_data(order)
     return Markup(render_template(
         "finance/_order_section.html", order=order, payments=payments, names=ledger_queries.labels(payments),
@@ -164,4 +164,4 @@ def order_section(order: Order) -> Markup:
         amount_due=services.amount_due(order), plan=plan, instalment_labels=INSTALMENT_STATUS_LABELS,
         instalment_numbers={i["id"]: i["number"] for i in plan["instalments"]} if plan else {},
         can_plan=plan_services.may_edit(order, current_user),
-        can_record=current_user.can("finance.collection.record") and waiting and services.still_due(order) > 0))
+        can_record=current_user.can("finance.collection.record") and accepts))

@@ -46,15 +46,15 @@ MAX_INSTALMENTS = 24
 MAX_REMIND_DAYS = 90
 
 # What an order still owes, in SQL: signed, neither cancelled nor being refunded, and owing more than its
-# verified collections. `payments.services.amount_due_sql` is the amount due (the order's total today).
+# verified collections. `payments.services.amount_due_sql` is the amount due (total + approved make-ups).
 CLOSED_STATUSES = (OrderStatus.CANCELLED.value, OrderStatus.PENDING_REFUND.value)
 
 # The receivables read only the orders that still owe: a partial index keeps that read proportional to
 # them, not to every order ever signed (declared here, beside its only reader, on the orders' table).
 Index("ix_sales_order_owing", Order.store_id, Order.id,
-      postgresql_where=(Order.signed_at.is_not(None) & (Order.total > Order.paid_amount)
+      postgresql_where=(Order.signed_at.is_not(None) & (Order.total + Order.make_up_amount > Order.paid_amount)
                         & Order.status.not_in(CLOSED_STATUSES)),
-      sqlite_where=(Order.signed_at.is_not(None) & (Order.total > Order.paid_amount)
+      sqlite_where=(Order.signed_at.is_not(None) & (Order.total + Order.make_up_amount > Order.paid_amount)
                     & Order.status.not_in(CLOSED_STATUSES)))
 
 

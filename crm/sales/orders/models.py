@@ -111,6 +111,8 @@ class Order(Audited, TimestampMixin, Base):
     total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     paid_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     refunded_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    # The approved make-ups (补款) of the order, kept by finance: what it owes is total + make_up_amount.
+    make_up_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     contract_no: Mapped[str | None] = mapped_column(String(50))
     signed_at: Mapped[datetime | None]  # the contracting order was signed: it counts as a transaction
     paid_at: Mapped[datetime | None]

@@ -90,9 +90,9 @@ def _filtered(actor: User, filters: OrderFilters, *, date_column: Any) -> Select
     })
     if filters.money == "due":
         stmt = stmt.where(Order.signed_at.is_not(None), Order.status != OrderStatus.CANCELLED,
-                          Order.paid_amount < Order.total)
+                          Order.paid_amount < Order.total + Order.make_up_amount)
     elif filters.money == "collected":
-        stmt = stmt.where(Order.paid_amount >= Order.total, Order.total > 0)
+        stmt = stmt.where(Order.paid_amount >= Order.total + Order.make_up_amount, Order.total > 0)
     if filters.date_from:
         stmt = stmt.where(date_column >= datetime.combine(filters.date_from, time.min, LOCAL))
     if filters.date_to:
@@ -160,7 +160,7 @@ def number_of(order_id: int, actor: User) -> str | None:
 def awaiting_collection(actor: User) -> tuple[int, Decimal]:
     """Orders in the actor's scope waiting for their collection, and what is outstanding on them: the
     pipeline has no task for finance there (it waits for the payment), so the home page says it."""
-    stmt = visible(select(func.count(), func.coalesce(func.sum(Order.total - Order.paid_amount), 0))
+    stmt = visible(select(func.count(), func.coalesce(func.sum(Order.total + Order.make_up_amount - Order.paid_amount), 0))
                    .select_from(Order).where(Order.status == OrderStatus.PENDING_COLLECTION), actor, Order)
     count, outstanding = db.session.execute(stmt).one()
     return int(count), Decimal(outstanding)
