@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     import crm.finance.payments.bpmn  # noqa: F401
     import crm.finance.payments.models  # noqa: F401
     import crm.finance.plans.models  # noqa: F401
+    import crm.finance.settlements.models  # noqa: F401
     from crm.auth.rest import add_resource
     from crm.core.web import register_action_label
     from crm.core.web import register_object_page
