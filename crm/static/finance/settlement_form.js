@@ -20,7 +20,7 @@
       var tick = row.querySelector(".line-tick");
       if (tick.checked) { count += 1; sum += cents(row.querySelector(".line-amount").value); }
     });
-    var text = total.dataset.label.replace("%(n)s", count).replace("%(sum)s", (sum / 100).toFixed(2));
+    var text = total.dataset.label.replace("{n}", count).replace("{sum}", (sum / 100).toFixed(2));
     total.textContent = text;
     var matches = batchAmount && cents(batchAmount.value) === sum;
     total.classList.toggle("text-success", count > 0 && matches);
