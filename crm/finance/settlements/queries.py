@@ -30,8 +30,8 @@ from crm.finance.payments.models import PaymentStatus
 from crm.finance.settlements.models import Settlement
 from crm.org.models import OrgUnit
 from crm.org.models import User
-from crm.sales.orders.models import Order
 from crm.sales.orders.models import OBJECT_TYPE as ORDER
+from crm.sales.orders.models import Order
 from crm.workflow.models import MessageSubscription
 
 MAX_CANDIDATES = 500  # orders the form offers at once (a search by number narrows it)

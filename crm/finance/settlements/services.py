@@ -15,6 +15,7 @@ same batch waits for the first and then finds nothing left to verify."""
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from typing import Any
 
@@ -90,10 +91,8 @@ def record_settlement(data: dict[str, Any] | Loaded, vouchers: list[payments.Upl
     # Lock every order once, in id order (as each collection would), then check each line like a collection.
     orders: dict[int, tuple[Order, list[Any]]] = {}
     for order_id in sorted(first_line):
-        try:
+        with contextlib.suppress(NotFound):
             orders[order_id] = order_services.lock_order(order_id, actor)
-        except NotFound:
-            pass
     store_id: int | None = None
     for i, line in enumerate(lines):
         if f"lines.{i}.order_id" in errors:
