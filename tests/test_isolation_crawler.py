@@ -123,7 +123,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "store_id": Outside(("unit:store_b", "unit:store_c")),
     "claim_id": Outside(("hs_claim:b",)),
     "payment_id": Outside(("payment:b",)),  # the finance ledger's collections and refunds
-    "voucher_id": Outside(("voucher:b",)),
+    "voucher_id": Outside(("voucher:b", "voucher:settlement_b")),
+    "settlement_id": Outside(("settlement:b",)),  # platform settlement batches (crm/finance/settlements)
     "invoice_id": Outside(("invoice:b",)),  # invoices requested on orders and quotes (crm/finance/invoices)
     "make_up_id": Outside(("make_up:b",)),  # make-up payments of orders (crm/finance/makeups)
     # Enquiry statistics (crm/enquiries): platform rows, salesperson rows, screenshots, imports.
@@ -326,14 +327,26 @@ def world(org: Org) -> World:
     secrets.append(f"{SECRET}-Plan-B")
     secrets += [f"{SECRET}-Order-B", order_b.number]
     objects |= {"order:b": order_b}
-    # Finance: a verified collection of store B's order, with its voucher.
+    # Finance: a verified collection of store B's order, with its voucher, a line of a settlement batch
+    # with the batch's voucher.
     from crm.finance.payments.models import Payment
     from crm.finance.payments.models import Voucher
+    from crm.finance.settlements.models import Settlement
+
+    settlement_b = Settlement(store_id=org.store_b.id, payer=f"{SECRET}-Platform-B", reference=f"{SECRET}-Batch-B",
+                              method="platform_settlement", paid_on=datetime.now(UTC).date(), amount=Decimal("777.00"),
+                              recorded_by_id=org.b_rep.id)
+    settlement_b.vouchers.append(Voucher(original_name=f"{SECRET}-Statement-B.png", stored_name="finance/secret-sb.png",
+                                         size=1, content_type="image/png"))
+    db.session.add(settlement_b)
+    db.session.flush()
+    secrets += [settlement_b.payer, settlement_b.reference, f"{SECRET}-Statement-B.png"]
+    objects |= {"settlement:b": settlement_b, "voucher:settlement_b": settlement_b.vouchers[0]}
 
     payment_b = Payment(store_id=org.store_b.id, order_id=order_b.id, customer_id=customer_b.id, owner_id=org.b_rep.id,
                         direction="in", kind="collection", status="verified", amount=Decimal("777.00"),
                         method="alipay", paid_on=datetime.now(UTC).date(), payer=f"{SECRET}-Payer-B",
-                        reference=f"{SECRET}-Ref-B", recorded_by_id=org.b_rep.id)
+                        reference=f"{SECRET}-Ref-B", recorded_by_id=org.b_rep.id, settlement_id=settlement_b.id)
     payment_b.vouchers.append(Voucher(original_name=f"{SECRET}-Voucher-B.png", stored_name="finance/secret-b.png",
                                       size=1, content_type="image/png"))
     db.session.add(payment_b)

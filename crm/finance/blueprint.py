@@ -13,3 +13,4 @@ from crm.finance.ledger import views as ledger  # noqa: E402,F401
 from crm.finance.makeups import views as makeups  # noqa: E402,F401
 from crm.finance.payments import views as payments  # noqa: E402,F401
 from crm.finance.plans import views as plans  # noqa: E402,F401
+from crm.finance.settlements import views as settlements  # noqa: E402,F401

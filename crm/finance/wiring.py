@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     import crm.finance.payments.bpmn  # noqa: F401
     import crm.finance.payments.models  # noqa: F401
     import crm.finance.plans.models  # noqa: F401
+    import crm.finance.settlements.models  # noqa: F401
     from crm.auth.rest import add_resource
     from crm.core.web import register_action_label
     from crm.core.web import register_object_page
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     from crm.finance.payments.views import order_section
     from crm.finance.plans import api as plans_api
     from crm.finance.plans.jobs import remind
+    from crm.finance.settlements import api as settlements_api
     from crm.notify.services import KINDS
     from crm.sales.orders.queries import register_order_section
     from crm.sales.quotes.queries import register_quote_section
@@ -52,9 +54,11 @@ def init_app(app: Flask) -> None:
     add_resource(plans_api.blp, order=167)
     add_resource(ledger_api.blp, order=168)
     add_resource(makeups_api.blp, order=169)
+    add_resource(settlements_api.blp, order=169)
     add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
     add_nav(NavItem("main", "finance.receivables", _l("Receivables"), "hourglass-split", permission="finance.view",
                     order=44))
+    add_nav(NavItem("main", "finance.settlements", _l("Settlements"), "bank", permission="finance.view", order=44))
     add_nav(NavItem("main", "finance.invoices", _l("Invoices"), "receipt", permission="finance.invoice.request",
                     order=45))
     add_nav(NavItem("main", "finance.make_ups", _l("Make-ups"), "plus-circle", permission="finance.make_up.request",
@@ -66,6 +70,8 @@ def init_app(app: Flask) -> None:
     register_quote_section("invoices", invoice_views.quote_section)
     register_object_page("collection", "finance.payment_detail", "payment_id", _l("Collection"),
                          lambda oid: _collection_label(oid, current_user), statuses=STATUS_LABELS)
+    register_object_page("settlement", "finance.settlement_detail", "settlement_id", _l("Settlement"),
+                         lambda oid: _settlement_label(oid, current_user))
     register_object_page("invoice", "finance.invoice_detail", "invoice_id", _l("Invoice"),
                          lambda oid: _invoice_label(oid, current_user), statuses=INVOICE_STATUS_LABELS)
     register_object_page("make_up", "finance.make_up_detail", "make_up_id", _l("Make-up payment"),
@@ -101,6 +107,18 @@ def _collection_label(payment_id: int, actor: object) -> str | None:
 
     amount = db.session.scalar(visible(select(Payment.amount).where(Payment.id == payment_id), actor, Payment))  # type: ignore[arg-type]
     return None if amount is None else f"¥{amount:,.2f}"
+
+
+def _settlement_label(settlement_id: int, actor: object) -> str | None:
+    from sqlalchemy import select
+
+    from crm.auth.scopes import visible
+    from crm.extensions import db
+    from crm.finance.settlements.models import Settlement
+
+    if not actor.can("finance.view"):  # type: ignore[attr-defined]
+        return None
+    return db.session.scalar(visible(select(Settlement.reference).where(Settlement.id == settlement_id), actor, Settlement))  # type: ignore[arg-type]
 
 
 def _invoice_label(invoice_id: int, actor: object) -> str | None:

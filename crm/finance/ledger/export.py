@@ -36,7 +36,7 @@ def ledger_file(actor: User, filters: LedgerFilters, fmt: str) -> tuple[bytes, s
                 names["people"].get(p.owner_id, ""), p.payer or "", p.reference or "",
                 names["people"].get(p.recorded_by_id, ""), p.recorded_at,
                 names["people"].get(p.decided_by_id, ""), p.decided_at,
-                p.reason or "", len(p.vouchers)]
+                p.reason or "", len(p.all_vouchers)]
 
     body = tabular.write_table([str(t) for t in TITLES], (line(p) for p in rows), fmt, sheet="ledger")
     return body, tabular.MIMETYPES[fmt], f"ledger.{fmt}"

@@ -35,6 +35,7 @@ from crm.finance.payments.models import Payment
 from crm.finance.payments.models import PaymentKind
 from crm.finance.payments.models import PaymentMethod
 from crm.finance.payments.models import PaymentStatus
+from crm.finance.settlements.models import Settlement
 from crm.org.models import User
 from crm.sales.orders.models import Order
 
@@ -123,7 +124,8 @@ def _search(text: str) -> Any:
 
 
 def ledger_page(actor: User, filters: LedgerFilters, *, cursor: str | None = None, limit: int = 50) -> Page[Payment]:
-    stmt = _filtered(select(Payment), actor, filters).options(selectinload(Payment.vouchers))
+    stmt = _filtered(select(Payment), actor, filters).options(selectinload(Payment.vouchers),
+                                                              selectinload(Payment.settlement_vouchers))
     return keyset_page(db.session, stmt, ORDER, cursor=cursor, limit=limit)
 
 
@@ -162,7 +164,8 @@ def ledger_rows(actor: User, filters: LedgerFilters) -> Iterator[Payment]:
 
 
 def labels(payments: list[Payment]) -> dict[str, dict[int, str]]:
-    """Order numbers, customer, salesperson and store names of a page of the ledger (four queries)."""
+    """Order numbers, customer, salesperson and store names and settlement references of a page of the ledger
+    (four or five queries)."""
     from crm.org.models import OrgUnit
 
     def names(column: Any, key: Any, ids: set[int]) -> dict[int, str]:
@@ -171,6 +174,7 @@ def labels(payments: list[Payment]) -> dict[str, dict[int, str]]:
     people = {p.owner_id for p in payments} | {p.recorded_by_id for p in payments if p.recorded_by_id} | \
         {p.decided_by_id for p in payments if p.decided_by_id}
     return {
+        "settlements": names(Settlement.reference, Settlement.id, {p.settlement_id for p in payments if p.settlement_id}),
         "orders": names(Order.number, Order.id, {p.order_id for p in payments}),
         "customers": names(Customer.name, Customer.id, {p.customer_id for p in payments}),
         "people": names(User.name, User.id, people),
@@ -181,7 +185,7 @@ def labels(payments: list[Payment]) -> dict[str, dict[int, str]]:
 def of_order(order_id: int) -> list[Payment]:
     """Every collection and refund of an order (its page has checked the order is visible)."""
     return list(db.session.scalars(select(Payment).where(Payment.order_id == order_id)
-                                   .options(selectinload(Payment.vouchers)).order_by(Payment.id)))
+                                   .options(selectinload(Payment.vouchers), selectinload(Payment.settlement_vouchers)).order_by(Payment.id)))
 
 
 def waiting_for_verification(actor: User) -> tuple[int, Decimal]:

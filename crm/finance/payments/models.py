@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -122,6 +123,8 @@ class Payment(Audited, Base):
     # The instalment of the order's receivable plan a collection pays (`crm.finance.plans`), if it names one.
     instalment_id: Mapped[int | None] = mapped_column(ForeignKey("finance_instalment.id", ondelete="SET NULL"),
                                                       index=True)
+    # The platform settlement batch this collection is a line of (`crm.finance.settlements`), if any.
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("finance_settlement.id"), index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -135,6 +138,11 @@ class Payment(Audited, Base):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], viewonly=True)
     vouchers: Mapped[list[Voucher]] = relationship(order_by="Voucher.id", cascade="all, delete-orphan",
                                                    passive_deletes=True)
+    # A settlement's collections share its vouchers, stored once on the settlement.
+    settlement_vouchers: Mapped[list[Voucher]] = relationship(
+        primaryjoin="and_(foreign(Payment.settlement_id) == remote(Voucher.settlement_id), "
+                    "Payment.settlement_id.is_not(None))",
+        order_by="Voucher.id", viewonly=True, uselist=True)
 
     __visibility__ = Visibility(location="store_id", owner="owner_id", store="store_id", location_is_store=True,
                                 involves=lambda row, actor: row.owner_id == actor.id)
@@ -142,6 +150,11 @@ class Payment(Audited, Base):
     @classmethod
     def audit_type(cls) -> str:
         return "payment"
+
+    @property
+    def all_vouchers(self) -> list[Voucher]:
+        """What proves this payment: its settlement's vouchers (if it is a line of one), then its own."""
+        return [*self.settlement_vouchers, *self.vouchers] if self.settlement_id else list(self.vouchers)
 
     @property
     def counts(self) -> bool:
@@ -153,13 +166,19 @@ class Payment(Audited, Base):
 
 
 class Voucher(Base):
-    """A file proving a payment (a bank slip, a screenshot, a PDF), stored like other uploads."""
+    """A file proving a payment (a bank slip, a screenshot, a PDF), stored like other uploads. It belongs
+    to one payment, or to one settlement batch (stored once and shown on each of its collections)."""
 
     __tablename__ = "finance_voucher"
-    __table_args__ = (Index("ix_finance_voucher_payment", "payment_id", "id"),)
+    __table_args__ = (
+        Index("ix_finance_voucher_payment", "payment_id", "id"),
+        Index("ix_finance_voucher_settlement", "settlement_id", "id"),
+        CheckConstraint("(payment_id IS NULL) <> (settlement_id IS NULL)", name="one_owner"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("finance_payment.id", ondelete="CASCADE"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("finance_payment.id", ondelete="CASCADE"))
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("finance_settlement.id", ondelete="CASCADE"))
     original_name: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(100), unique=True)
     size: Mapped[int]

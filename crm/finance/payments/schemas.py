@@ -115,7 +115,16 @@ class PaymentSchema(ma.Schema):
     recorded_at = fields.DateTime()
     decided_by_id = fields.Int(allow_none=True, metadata={"description": "Who verified, rejected or paid it."})
     decided_at = fields.DateTime(allow_none=True)
-    vouchers = fields.List(fields.Nested(VoucherSchema))
+    vouchers = fields.List(fields.Nested(VoucherSchema), attribute="all_vouchers", metadata={
+        "description": "Its vouchers: a settlement's collection shows the batch's vouchers first."})
+    settlement_id = fields.Int(allow_none=True, metadata={"description": "The settlement batch it is a line of."})
+
+    @ma.post_dump(pass_original=True)
+    def _voucher_urls(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:
+        """A settlement's vouchers too are served under the payment (whoever sees it sees them)."""
+        for voucher in data.get("vouchers") or []:
+            voucher["url"] = f"/api/v1/payments/{original.id}/vouchers/{voucher['id']}"
+        return data
 
 
 class LedgerQuerySchema(ma.Schema):

@@ -3,7 +3,8 @@ never commit.
 
 - `record_collection`: an amount received for an order that waits for its money (`accepts_collections`:
   the pipeline waits for `order_paid`, or only approved make-ups are still open), with one or more
-  vouchers; it starts `collection_verification` (object `collection`). Nothing counts yet.
+  vouchers; it starts `collection_verification` (object `collection`). Nothing counts yet. Its checks
+  against the order are `collection_line_errors`, which a settlement batch applies to each of its lines.
   A collection may name an instalment of the order's receivable plan (`crm.finance.plans`).
 - `apply_verified` / `apply_rejected` / `apply_resubmitted` / `apply_withdrawn`: the verification
   process's writes (called by its operators inside the step). A verified collection adds to the order's
@@ -108,12 +109,13 @@ def accepts_collections(order: Order, instances: list[Any]) -> bool:
     return runtime.waits_for(instances, "order_paid") or order.paid_amount >= order.total
 
 
-def _store_vouchers(payment: Payment, uploads: Iterable[Upload], actor: User) -> None:
+def store_vouchers(owner: Any, uploads: Iterable[Upload], actor: User) -> None:
+    """The uploads as vouchers of `owner`: a payment, or a settlement batch (`crm.finance.settlements`)."""
     for filename, stream in uploads:
         stored = files.store_upload(filename, stream, accept=VOUCHER_TYPES, error_field="vouchers", folder="finance")
-        payment.vouchers.append(Voucher(original_name=stored.name, stored_name=stored.relative, size=stored.size,
-                                        content_type=stored.content_type, uploaded_by_id=actor.id,
-                                        uploaded_at=utcnow()))
+        owner.vouchers.append(Voucher(original_name=stored.name, stored_name=stored.relative, size=stored.size,
+                                      content_type=stored.content_type, uploaded_by_id=actor.id,
+                                      uploaded_at=utcnow()))
 
 
 def _over_collection(order: Order, amount: Decimal) -> Any:
@@ -140,6 +142,35 @@ def _instalment_error(order: Order, instalment_id: int) -> Any:
     return None
 
 
+def collection_line_errors(order: Order, instances: list[Any], amount: Decimal | None, instalment_id: int | None,
+                           *, prefix: str = "") -> dict[str, Any]:
+    """Why a collection of `amount` (None: the input refused it already) naming `instalment_id` cannot be
+    recorded for the order (its instances locked, `lock_order`): field -> message, empty when it can. The
+    one check of a collection against its order, for `record_collection` and each line of a settlement
+    (`prefix` "lines.3." names the line).
+    An order that does not wait for a payment answers under `{prefix}order_id` alone."""
+    if not accepts_collections(order, instances):
+        return {f"{prefix}order_id": _l("This order is not waiting for a payment.")}
+    errors: dict[str, Any] = {}
+    if amount is not None:
+        error = _over_collection(order, amount)
+        if error is not None:
+            errors[f"{prefix}amount"] = error
+    if instalment_id is not None:
+        error = _instalment_error(order, instalment_id)
+        if error is not None:
+            errors[f"{prefix}instalment_id"] = error
+    return errors
+
+
+def voucher_errors(vouchers: list[Upload]) -> dict[str, Any]:
+    if not vouchers:
+        return {"vouchers": _l("Attach the payment voucher (a picture or a PDF).")}
+    if len(vouchers) > MAX_VOUCHERS:
+        return {"vouchers": _l("Attach at most %(n)d files.", n=MAX_VOUCHERS)}
+    return {}
+
+
 def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: list[Upload], *,
                       actor: User) -> Payment:
     """Record money received for an order waiting for it, with its vouchers, and start its verification.
@@ -148,34 +179,38 @@ def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: li
         raise PermissionDenied(_l("You may not record collections."))
     order, instances = order_services.lock_order(order_id, actor)
     loaded = load_input(CollectionInputSchema(), data)
-    if not accepts_collections(order, instances):
-        raise InvalidTransition(_l("This order is not waiting for a payment."))
     errors: dict[str, Any] = dict(loaded.errors)
     values = loaded.values
-    if "amount" not in errors:
-        error = _over_collection(order, values["amount"])
-        if error is not None:
-            errors["amount"] = error
-    instalment_id = values.get("instalment_id")
-    if instalment_id is not None:
-        error = _instalment_error(order, instalment_id)
-        if error is not None:
-            errors["instalment_id"] = error
-    if not vouchers:
-        errors["vouchers"] = _l("Attach the payment voucher (a picture or a PDF).")
-    elif len(vouchers) > MAX_VOUCHERS:
-        errors["vouchers"] = _l("Attach at most %(n)d files.", n=MAX_VOUCHERS)
+    line = collection_line_errors(order, instances, None if "amount" in errors else values["amount"],
+                                  values.get("instalment_id"))
+    if "order_id" in line:
+        raise InvalidTransition(line["order_id"])
+    errors.update(line)
+    errors.update(voucher_errors(vouchers))
     if errors:
         raise ValidationFailed(errors)
+    payment = new_collection(order, values, actor)
+    store_vouchers(payment, vouchers, actor)
+    start_verification(payment, order, actor)
+    return payment
+
+
+def new_collection(order: Order, values: dict[str, Any], actor: User, *, settlement_id: int | None = None) -> Payment:
+    """A collection of the order as `values` (checked) say, added and flushed; nothing counts yet."""
     now = utcnow()
     payment = Payment(
         store_id=order.store_id, order_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,
         direction=Direction.IN, kind=PaymentKind.COLLECTION, status=PaymentStatus.RECORDED, amount=values["amount"],
         method=values["method"], paid_on=values["paid_on"] or local_today(), payer=values["payer"],
         reference=values["reference"], note=values["note"], recorded_by_id=actor.id, recorded_at=now,
-        instalment_id=instalment_id)
-    _store_vouchers(payment, vouchers, actor)
+        instalment_id=values.get("instalment_id"), settlement_id=settlement_id)
     db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def start_verification(payment: Payment, order: Order, actor: User) -> None:
+    """The collection's `collection_verification`, and the order's event."""
     db.session.flush()
     record_event(db.session, order, "collection_recorded", actor_id=actor.id,
                  details={"amount": payment.amount, "collection": payment.id})
@@ -184,7 +219,6 @@ def record_collection(order_id: Any, data: dict[str, Any] | Loaded, vouchers: li
                         "amount": f"{payment.amount:,.2f}", "method": payment.method.value,
                         "recorded_by_id": actor.id, "owner_id": order.owner_id},
                   actor_id=actor.id)
-    return payment
 
 
 def voucher_refusal(payment: Payment, actor: User) -> DomainError | None:
@@ -211,14 +245,14 @@ def add_vouchers(payment_id: Any, vouchers: list[Upload], *, actor: User) -> Pay
         raise ValidationFailed({"vouchers": _l("Choose a file.")})
     if len(payment.vouchers) + len(vouchers) > MAX_VOUCHERS:
         raise ValidationFailed({"vouchers": _l("Attach at most %(n)d files.", n=MAX_VOUCHERS)})
-    _store_vouchers(payment, vouchers, actor)
+    store_vouchers(payment, vouchers, actor)
     db.session.flush()
     return payment
 
 
 def voucher_file(payment_id: Any, voucher_id: Any, actor: User) -> tuple[Voucher, Any]:
     payment = get_payment(payment_id, actor)
-    voucher = next((v for v in payment.vouchers if str(v.id) == str(voucher_id)), None)
+    voucher = next((v for v in payment.all_vouchers if str(v.id) == str(voucher_id)), None)
     if voucher is None:
         raise NotFound()
     return voucher, files.stored_path(voucher.stored_name)
