@@ -126,6 +126,13 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.plan.edit": _l("Create and edit the receivable plans (instalments) of orders in scope"),
         },
     },
+    "work": {
+        "label": _l("Work"),
+        "permissions": {
+            "work.task.arrange": _l("Arrange work tasks for the people of one's data scope"),
+            "work.tag.manage": _l("Manage the task tags of the stores in scope"),
+        },
+    },
     "opportunities": {
         "label": _l("Opportunities"),
         "permissions": {
