@@ -85,7 +85,7 @@ def _keys(sub: Any, filters: TaskFilters) -> list[SortKey]:
 def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int, *, now: datetime, tz: Any) -> Page[Any]:
     """One page of the one inbox: its items are HumanTask and WorkTask rows (`inbox_kind` says which)."""
     sub = _merged(actor, filters, now, tz)
-    page = keyset_page(db.session, select(sub), _keys(sub, filters), cursor=cursor, limit=limit, scalars=False)
+    page = keyset_page(db.session, select(sub), _keys(sub, filters), cursor=cursor, limit=limit, plain_rows=True)
     process_ids = [r.id for r in page.items if r.kind == "process"]
     work_ids = [r.id for r in page.items if r.kind == "work"]
     humans = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(process_ids)))} \

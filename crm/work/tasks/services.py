@@ -416,7 +416,7 @@ def send_reminders(now: datetime | None = None) -> int:
         for store_id, messages in by_store.items():
             notify_many("work_task_reminder", messages, store_id=store_id)
         db.session.execute(update(WorkTask).where(WorkTask.id.in_([t.id for t in batch]))
-                           .values(reminded_at=now).execution_options(synchronize_session=False))
+                           .values(reminded_at=now).execution_options(synchronize_session="evaluate"))
         db.session.flush()
         if len(batch) < BATCH:
             return sent
