@@ -227,13 +227,13 @@ class WorkTaskAttachment(Base):
 
 def _involved(actor: object) -> object:
     """Tasks the actor owns, takes part in or created: theirs whatever their data scope says."""
-    uid = getattr(actor, "id")
+    uid = actor.id
     participant = exists().where(WorkTaskParticipant.task_id == WorkTask.id, WorkTaskParticipant.user_id == uid)
     return or_(WorkTask.owner_id == uid, WorkTask.created_by_id == uid, participant)
 
 
 def _involves(task: WorkTask, actor: object) -> bool:
-    uid = getattr(actor, "id")
+    uid = actor.id
     if uid in (task.owner_id, task.created_by_id):
         return True
     return db.session.scalar(select(WorkTaskParticipant.user_id).where(
