@@ -25,7 +25,7 @@ from crm.extensions import login_manager
 from crm.extensions import migrate
 
 CONTEXTS = ("org", "auth", "notify", "workflow", "approvals", "customers", "highseas", "sales", "finance", "enquiries",
-            "inbox", "processes", "dashboard")
+            "work", "inbox", "processes", "dashboard")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -132,6 +132,11 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "figure_id": Outside(("enquiry_figure:b",)),
     "screenshot_id": Outside(("enquiry_screenshot:b",)),
     "import_id": Outside(("enquiry_import:b",)),
+    # Work tasks (crm/work/tasks): a task of store B, its subtask and file; store B's task tag.
+    "work_task_id": Outside(("work_task:b",)),
+    "subtask_id": Outside(("work_subtask:b",)),
+    "work_attachment_id": Outside(("work_attachment:b",)),
+    "tag_id": Outside(("work_tag:b",)),
     "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/leads/test_views.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
@@ -327,6 +332,28 @@ def world(org: Org) -> World:
     secrets.append(f"{SECRET}-Plan-B")
     secrets += [f"{SECRET}-Order-B", order_b.number]
     objects |= {"order:b": order_b}
+    # Work tasks of store B: arranged for b_rep about B's customer, with a subtask, a comment, a file and a tag.
+    from crm.work.tasks import services as work_services
+    from crm.work.tasks.models import WorkTag
+    from crm.work.tasks.models import WorkTaskAttachment
+
+    tag_b = WorkTag(store_id=org.store_b.id, name=f"{SECRET}-Tag")
+    db.session.add(tag_b)
+    db.session.flush()
+    [work_b] = work_services.create_tasks({"title": f"{SECRET}-Work-B", "assignee_ids": [org.b_rep.id],
+                                           "object_type": "customer", "object_id": customer_b.id,
+                                           "tag_ids": [tag_b.id]}, actor=org.b_manager)
+    subtask_b = work_services.add_subtask(work_b.id, {"title": f"{SECRET}-Subtask"}, actor=org.b_rep)
+    work_services.add_comment(work_b.id, {"body": f"{SECRET}-Work-Comment"}, actor=org.b_rep)
+    work_file_b = WorkTaskAttachment(task_id=work_b.id, original_name=f"{SECRET}-Work-File.pdf",
+                                     stored_name="crawler/work-none.pdf", size=1, content_type="application/pdf",
+                                     uploaded_by_id=org.b_rep.id)
+    db.session.add(work_file_b)
+    db.session.flush()
+    secrets += [f"{SECRET}-Work-B", f"{SECRET}-Subtask", f"{SECRET}-Work-Comment", f"{SECRET}-Work-File.pdf",
+                f"{SECRET}-Tag"]
+    objects |= {"work_task:b": work_b, "work_subtask:b": subtask_b, "work_attachment:b": work_file_b,
+                "work_tag:b": tag_b}
     # Finance: a verified collection of store B's order, with its voucher, a line of a settlement batch
     # with the batch's voucher.
     from crm.finance.payments.models import Payment

@@ -127,6 +127,13 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.make_up.request": _l("Request make-up payments (freight, price or quantity corrections) on signed orders in scope"),
         },
     },
+    "work": {
+        "label": _l("Work"),
+        "permissions": {
+            "work.task.arrange": _l("Arrange work tasks for the people in the data scope"),
+            "work.tag.manage": _l("Manage the task tags of the stores in scope"),
+        },
+    },
     "opportunities": {
         "label": _l("Opportunities"),
         "permissions": {

@@ -169,9 +169,13 @@ class ScopeContext:
         if scope == DataScope.SELF:
             return [actor_id]
         if scope == DataScope.SELF_AND_SUBORDINATES:
-            chain = select(User.id).where(User.id == actor_id).cte("subordinates", recursive=True)
-            below = aliased(User)
-            chain = chain.union(select(below.id).where(below.supervisor_id == chain.c.id))
+            # One CTE object per actor: a statement that unions two visible() reads (the one inbox) names it once.
+            chain = self.__dict__.get("_subordinates")
+            if chain is None:
+                chain = select(User.id).where(User.id == actor_id).cte("subordinates", recursive=True)
+                below = aliased(User)
+                chain = chain.union(select(below.id).where(below.supervisor_id == chain.c.id))
+                self.__dict__["_subordinates"] = chain
             return select(chain.c.id)
         if scope == DataScope.DEPARTMENT:
             return select(User.id).where(User.org_unit_id == self.unit.id)

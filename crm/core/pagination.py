@@ -147,18 +147,20 @@ def keyset_page(
     cursor: str | None = None,
     limit: int = 50,
     scalars: bool = True,
+    plain_rows: bool = False,
 ) -> Page[Any]:
     """One page of `stmt` ordered by `keys`. The last key must be unique (normally the primary key).
-    Sort-key columns must not be NULL."""
+    Sort-key columns must not be NULL. `plain_rows`: the statement selects plain columns (of a subquery,
+    say), the keys among them, and the page's items are its rows."""
     limit = max(1, min(int(limit), 500))
     if cursor:
         stmt = stmt.where(_after(keys, _decode(cursor, keys)))
     stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys]).limit(limit + 1)
-    rows = list(session.scalars(stmt) if scalars else session.execute(stmt))
+    rows = list(session.scalars(stmt) if scalars and not plain_rows else session.execute(stmt))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        obj = last if scalars else last[0]
+        obj = last if scalars or plain_rows else last[0]
         next_cursor = _encode([getattr(obj, k.column.key) for k in keys])
     return Page(items=rows, next_cursor=next_cursor, limit=limit)

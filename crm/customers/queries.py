@@ -353,3 +353,16 @@ def cross_store_duplicates(actor: User, key: str, after: str | None, limit: int 
 def name_of(customer_id: int, actor: User) -> str | None:
     """The customer's name for a page that only holds a reference to it; None outside the actor's scope."""
     return db.session.scalar(visible(select(Customer.name).where(Customer.id == customer_id), actor, Customer))
+
+
+# Sections other contexts add to the customer page (work: its open tasks), in registration order: a function
+# of the customer giving the section's HTML for the current reader ("" to show nothing).
+_sections: dict[str, Callable[[Customer], Any]] = {}
+
+
+def register_customer_section(key: str, render: Callable[[Customer], Any]) -> None:
+    _sections[key] = render
+
+
+def customer_sections(customer: Customer) -> list[Any]:
+    return [render(customer) for render in _sections.values()]

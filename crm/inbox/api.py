@@ -27,6 +27,7 @@ from crm.auth.rest import page_schema
 from crm.core.clock import utcnow
 from crm.core.errors import ValidationFailed
 from crm.core.web import stored_file_response
+from crm.inbox import merged
 from crm.workflow.models import HumanTask
 from crm.workflow.models import TaskStatus
 from crm.workflow.tasks import files as task_files
@@ -50,6 +51,9 @@ def _id(**kwargs: Any) -> fields.Int:
 
 class TaskSchema(ma.Schema):
     id = fields.Int()
+    kind = fields.Str(attribute="inbox_kind", metadata={
+        "description": "`process`: a step of a BPMN process (complete it with its form); `work`: a work task "
+                       "(`/api/v1/work/tasks/{id}`, one-step completion)."})
     title = fields.Str(attribute="shown_title", metadata={
         "description": "In the request's language (Accept-Language) where the catalogue translates the diagram's "
                        "title, else as the diagram says it."})
@@ -62,7 +66,9 @@ class TaskSchema(ma.Schema):
     object_id = fields.Int(allow_none=True)
     assignee_id = fields.Int(allow_none=True)
     delegated_by_id = fields.Int(allow_none=True)
-    priority = fields.Int(metadata={"description": "0 normal, 1 high, 2 urgent."})
+    priority = fields.Int(metadata={"description": "Process tasks: 0 normal, 1 high, 2 urgent. Work tasks: -1 none, "
+                                                   "0 low, 1 medium, 2 high."})
+    owner_id = fields.Int(metadata={"description": "Work tasks: their owner."})
     due_at = fields.DateTime(allow_none=True)
     follow_up_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
@@ -115,6 +121,8 @@ class TaskListArgsSchema(PageArgsSchema):
     object_id = _id()
     q = fields.Str(validate=validate.Length(max=100), metadata={"description": "Part of the title."})
     sort = fields.Str(load_default="newest", validate=validate.OneOf(task_queries.SORTS))
+    kind = fields.Str(validate=validate.OneOf(task_queries.KINDS), metadata={
+        "description": "Only process tasks or only work tasks; both when absent."})
 
 
 class CompleteSchema(ma.Schema):
@@ -146,7 +154,7 @@ def _attachment(a: Any) -> dict[str, Any]:
 def _detail(task: HumanTask) -> dict[str, Any]:
     data = tasks.task_data(task) if task.is_open else {}
     form = forms.load_form(task.form_schema, task.form_uischema, data) if task.is_open else None
-    out: dict[str, Any] = {name: getattr(task, name) for name in TASK_FIELDS}
+    out: dict[str, Any] = {name: getattr(task, name, None) for name in TASK_FIELDS}
     out.update(
         instructions=task.shown_instructions,
         candidate_ids=tasks.candidate_ids(task),
@@ -163,11 +171,12 @@ class Tasks(MethodView):
     @blp.arguments(TaskListArgsSchema, location="query")
     @blp.response(200, TaskPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """List the caller's tasks (newest first unless sorted otherwise)"""
+        """List the caller's process and work tasks together (newest first unless sorted otherwise)"""
         filters = TaskFilters(view=args["view"], process=args.get("process"), store_id=args.get("store_id"),
                               due=args.get("due"), object_type=args.get("object_type"),
-                              object_id=args.get("object_id"), q=(args.get("q") or "").strip(), sort=args["sort"])
-        return task_queries.list_tasks(current_user, filters, args["cursor"], args["limit"], now=utcnow(),
+                              object_id=args.get("object_id"), q=(args.get("q") or "").strip(), sort=args["sort"],
+                              kind=args.get("kind"))
+        return merged.list_tasks(current_user, filters, args["cursor"], args["limit"], now=utcnow(),
                                        tz=get_timezone())
 
 
@@ -208,7 +217,7 @@ def complete(body: dict[str, Any], task_id: int) -> Any:
     """Complete a task with its form's data; the process runs on to its next wait"""
     done = tasks.complete(task_id, JsonSubmission(body["data"]), actor=current_user._get_current_object())
     task, following, candidates = task_queries.after_completion(current_user, done.task)
-    out: dict[str, Any] = {name: getattr(task, name) for name in TASK_FIELDS}
+    out: dict[str, Any] = {name: getattr(task, name, None) for name in TASK_FIELDS}
     out["next_tasks"] = [{"id": t.id, "bpmn_id": t.bpmn_id, "title": t.shown_title, "process_key": t.process_key,
                           "assignee_id": t.assignee_id, "candidate_ids": candidates[t.id], "due_at": t.due_at}
                          for t in following]

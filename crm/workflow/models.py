@@ -233,6 +233,8 @@ class HumanTask(Base):
 
     instance: Mapped[ProcessInstance] = relationship()
 
+    inbox_kind = "process"  # the one inbox lists these beside work tasks (crm.work)
+
     @property
     def is_open(self) -> bool:
         return self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED)

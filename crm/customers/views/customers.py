@@ -252,7 +252,7 @@ def _render_detail(customer: Customer, errors: Errors | None = None, form: dict[
         can_manage=services.can_manage(customer, current_user),
         people=people_choices(customer.store_id), kind_choices=kind_choices(),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],
-        errors=errors or {}, form=form or {}, tab=tab,
+        errors=errors or {}, form=form or {}, tab=tab, sections=queries.customer_sections(customer),
         leads=list(db.session.scalars(visible(select(Lead).where(Lead.converted_customer_id == customer.id),
                                               current_user, Lead))),
     ), status

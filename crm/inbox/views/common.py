@@ -13,6 +13,7 @@ from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 
 from crm.core.web import int_arg
+from crm.inbox import merged
 from crm.workflow.models import EVENT_LABELS  # noqa: F401  (re-exported for the inbox pages)
 from crm.workflow.models import event_label  # noqa: F401
 from crm.workflow.tasks import queries as task_queries
@@ -32,8 +33,10 @@ VIEW_LABELS = {
 VIEW_ENDPOINTS = {"mine": "inbox.mine", "group": "inbox.group", "overdue": "inbox.overdue", "today": "inbox.today",
                   "all": "inbox.scope", "completed": "inbox.completed"}
 DUE_LABELS = {"overdue": _l("Overdue"), "today": _l("Due today"), "week": _l("Due in the next 7 days"),
-              "none": _l("No due date")}
-SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "priority": _l("Highest priority first")}
+              "later": _l("Due later"), "none": _l("No due date")}
+SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "priority": _l("Highest priority first"),
+               "due": _l("Soonest due first")}
+KIND_LABELS = {"process": _l("Process task"), "work": _l("Work task")}
 
 FIELD_LABELS = {"due_at": _l("Due"), "follow_up_at": _l("Follow up"), "priority": _l("Priority")}
 
@@ -45,6 +48,7 @@ def filters_from_args(view: str, args: Any = None) -> TaskFilters:
     object_type = (args.get("object_type") or "").strip()
     due = args.get("due") or None
     sort = args.get("sort") or "newest"
+    kind = args.get("kind") or None
     return TaskFilters(
         view=view,
         process=process if re.fullmatch(r"[\w.-]{1,100}", process) else None,
@@ -54,6 +58,7 @@ def filters_from_args(view: str, args: Any = None) -> TaskFilters:
         object_id=int_arg("object_id") if args is request.args else _int(args.get("object_id")),
         q=re.sub(r"[\x00-\x1f\x7f]", "", (args.get("q") or "").strip())[:100],
         sort=sort if sort in task_queries.SORTS else "newest",
+        kind=kind if kind in task_queries.KINDS else None,
     )
 
 
@@ -70,12 +75,12 @@ def counts(user: Any) -> dict[str, int]:
     """The inbox counts of this request (one query, cached for the request)."""
     cached = g.get("_inbox_counts")
     if cached is None:
-        cached = task_queries.inbox_counts(user)
+        cached = merged.inbox_counts(user)
         g._inbox_counts = cached
     return cached  # type: ignore[no-any-return]
 
 
 def open_task_count(user: Any) -> int | None:
-    """The navigation badge: my open tasks plus the group tasks I may claim."""
+    """The navigation badge: my open process and work tasks plus the group tasks I may claim."""
     c = counts(user)
     return (c["mine"] + c["group"]) or None

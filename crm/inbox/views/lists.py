@@ -3,6 +3,7 @@ keyset pages and saved filters."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
@@ -20,7 +21,9 @@ from flask_login import login_required
 from crm.core.clock import utcnow
 from crm.core.errors import ValidationFailed
 from crm.core.web import forget_refused_write
+from crm.inbox import merged
 from crm.inbox.views.common import DUE_LABELS
+from crm.inbox.views.common import KIND_LABELS
 from crm.inbox.views.common import SORT_LABELS
 from crm.inbox.views.common import VIEW_ENDPOINTS
 from crm.inbox.views.common import VIEW_LABELS
@@ -30,15 +33,19 @@ from crm.inbox.views.common import filters_from_args
 from crm.inbox.views.common import tz
 from crm.workflow.tasks import filters as task_filters
 from crm.workflow.tasks import queries as task_queries
+from crm.workflow.tasks.queries import day_window
 
 
 def _list(view: str) -> Any:
     filters = filters_from_args(view)
     now = utcnow()
-    page = task_queries.list_tasks(current_user, filters, request.args.get("cursor") or None,
-                                   current_app.config["PAGE_SIZE"], now=now, tz=tz())
+    page = merged.list_tasks(current_user, filters, request.args.get("cursor") or None,
+                             current_app.config["PAGE_SIZE"], now=now, tz=tz())
     items = page.items
-    people = {t.assignee_id for t in items} | {t.completed_by_id for t in items} | {t.delegated_by_id for t in items}
+    processes = [t for t in items if t.inbox_kind == "process"]
+    people = ({t.assignee_id for t in processes} | {t.completed_by_id for t in items}
+              | {t.delegated_by_id for t in processes} | {t.owner_id for t in items if t.inbox_kind == "work"})
+    start, end = day_window(now, tz())
     store_choices = task_queries.store_choices(current_user)
     stores = dict(store_choices)  # the filter's choices name most rows' stores; look up only the others
     stores.update(task_queries.store_names({t.store_id for t in items if t.store_id} - stores.keys()))
@@ -56,6 +63,9 @@ def _list(view: str) -> Any:
         names=task_queries.user_names({p for p in people if p}),
         stores=stores,
         candidates=task_queries.candidate_counts([t.id for t in items]) if view == "group" else {},
+        kind_labels=KIND_LABELS,
+        week_end=start + timedelta(days=7),
+        today_end=end,
         processes=task_queries.process_names(),
         store_choices=store_choices,
         saved=task_filters.saved_filters(current_user),

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy import and_
 from sqlalchemy import exists
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -39,8 +40,9 @@ from crm.workflow.tasks import forms
 from crm.workflow.tasks import services
 
 VIEWS = ("mine", "group", "overdue", "today", "all", "completed")
-DUE_WINDOWS = ("overdue", "today", "week", "none")
-SORTS = ("newest", "oldest", "priority")
+DUE_WINDOWS = ("overdue", "today", "week", "later", "none")
+SORTS = ("newest", "oldest", "priority", "due")
+KINDS = ("process", "work")  # what the one inbox lists: these tasks, and work tasks (crm.work)
 OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
@@ -54,16 +56,17 @@ class TaskFilters:
     object_id: int | None = None
     q: str = ""
     sort: str = "newest"
+    kind: str | None = None  # "process" or "work": one kind of the one inbox only
 
     @property
     def is_filtered(self) -> bool:
-        return any((self.process, self.store_id, self.due, self.object_type, self.object_id, self.q))
+        return any((self.process, self.store_id, self.due, self.object_type, self.object_id, self.q, self.kind))
 
     def query_args(self) -> dict[str, Any]:
         """The filters as query arguments (what a saved filter keeps), without the defaults."""
         args = {"process": self.process, "store_id": self.store_id, "due": self.due,
                 "object_type": self.object_type, "object_id": self.object_id, "q": self.q or None,
-                "sort": self.sort if self.sort != "newest" else None}
+                "sort": self.sort if self.sort != "newest" else None, "kind": self.kind}
         return {k: v for k, v in args.items() if v is not None}
 
 
@@ -71,7 +74,7 @@ def _is_candidate(actor: Any) -> Any:
     return exists().where(HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor.id)
 
 
-def _window(now: datetime, tz: Any) -> tuple[datetime, datetime]:
+def day_window(now: datetime, tz: Any) -> tuple[datetime, datetime]:
     """Start and end of the actor's today, in UTC."""
     local = now.astimezone(tz)
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -80,7 +83,9 @@ def _window(now: datetime, tz: Any) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Select[Any], list[SortKey]]:
+def filtered(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Select[Any]:
+    """The actor's tasks of the list's view with its filters, unordered (the one inbox orders it with the
+    work tasks)."""
     stmt = visible(select(HumanTask), actor, HumanTask)
     view = filters.view
     if view == "mine":
@@ -92,7 +97,7 @@ def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Sel
     else:
         stmt = stmt.where(HumanTask.status.in_(OPEN))
     # "Due today" and "in the next 7 days" are still to do (not yet late): overdue is its own view.
-    start, end = _window(now, tz)
+    start, end = day_window(now, tz)
     if view == "overdue":
         stmt = stmt.where(HumanTask.due_at < now)
     elif view == "today":
@@ -103,8 +108,12 @@ def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Sel
         stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < end)
     elif filters.due == "week":
         stmt = stmt.where(HumanTask.due_at >= now, HumanTask.due_at < start + timedelta(days=7))
+    elif filters.due == "later":
+        stmt = stmt.where(HumanTask.due_at >= start + timedelta(days=7))
     elif filters.due == "none":
         stmt = stmt.where(HumanTask.due_at.is_(None))
+    if filters.kind == "work":
+        stmt = stmt.where(false())
     if filters.process:
         stmt = stmt.where(HumanTask.process_key == filters.process)
     if filters.store_id:
@@ -116,6 +125,12 @@ def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Sel
     if filters.q:
         pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in title_columns())))
+    return stmt
+
+
+def _base(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> tuple[Select[Any], list[SortKey]]:
+    stmt = filtered(actor, filters, now, tz)
+    view = filters.view
     if view == "completed":
         keys = [SortKey(HumanTask.completed_at, descending=True), SortKey(HumanTask.id, descending=True)]
     elif view in ("overdue", "today"):
@@ -141,9 +156,24 @@ def inbox_counts(actor: Any) -> dict[str, int]:
     """{"mine": open tasks assigned to the actor, "group": unclaimed tasks they may claim}, each capped at
     BADGE_CAP: a LIMIT lets PostgreSQL walk the assignee / candidate index and stop, where an exact
     count of 2 k candidates among 100 k tasks chose a hash join over every task (27 ms)."""
+    parts = badge_selects(actor)
+    if parts is None:
+        return {"mine": 0, "group": 0}
+    mine, group = parts
+
+    def capped(stmt: Select[Any]) -> Any:
+        return select(func.count()).select_from(stmt.limit(BADGE_CAP).subquery()).scalar_subquery()
+
+    row = db.session.execute(select(capped(mine), capped(group))).one()
+    return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
+
+
+def badge_selects(actor: Any) -> tuple[Select[Any], Select[Any]] | None:
+    """The ids of the open tasks assigned to the actor and of those they may claim (what the badge
+    counts); None when the actor sees nothing."""
     ctx = scope_context(actor)
     if not ctx.scopes:
-        return {"mine": 0, "group": 0}
+        return None
     mine = select(HumanTask.id).where(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
     group = (
         select(HumanTaskCandidate.task_id)
@@ -154,12 +184,7 @@ def inbox_counts(actor: Any) -> dict[str, int]:
     if ctx.store_filter is not None:
         mine = mine.where(HumanTask.store_id.in_(ctx.store_filter))
         group = group.where(HumanTask.store_id.in_(ctx.store_filter))
-
-    def capped(stmt: Select[Any]) -> Any:
-        return select(func.count()).select_from(stmt.limit(BADGE_CAP).subquery()).scalar_subquery()
-
-    row = db.session.execute(select(capped(mine), capped(group))).one()
-    return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
+    return mine, group
 
 
 def after_completion(actor: Any, task: HumanTask) -> tuple[HumanTask, list[HumanTask], dict[int, list[int]]]:

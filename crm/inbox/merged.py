@@ -1,0 +1,113 @@
+"""The one inbox: process tasks (`human_task`) and work tasks (`work_task`) in one list, one order and
+one keyset page, and the counts of the navigation badge.
+
+Each kind's list is its own query with its view's filters and its own visibility (`crm.workflow.tasks.
+queries.filtered`, `crm.work.tasks.queries.inbox_select`), projected to the same columns and merged with
+UNION ALL. The order always ends with (kind, id), so it is total and the cursor (every key of the last
+row) continues exactly where the page stopped, whichever kinds it mixes:
+
+- newest / oldest: (created_at, kind, id), descending / ascending
+- priority: (priority desc, created_at desc, kind desc, id desc) (work: high 2, medium 1, low 0, none -1;
+  process: urgent 2, high 1, normal 0)
+- due (and the overdue and due-today views): (due, kind, id), tasks without a due date last
+- completed: (completed_at desc, kind desc, id desc)
+
+On PostgreSQL each branch reads its index in that order and the LIMIT stops the merge early."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import select
+from sqlalchemy import union_all
+
+from crm.core.db import UTCDateTime
+from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
+from crm.extensions import db
+from crm.work.tasks import queries as work_queries
+from crm.work.tasks.models import WorkTask
+from crm.workflow.models import HumanTask
+from crm.workflow.tasks import queries as task_queries
+from crm.workflow.tasks.queries import BADGE_CAP
+from crm.workflow.tasks.queries import TaskFilters
+
+# Stand-ins for "no due date" (after every date) and "not completed" in the sort keys, which are never NULL.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+NOT_DONE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _columns(model: Any, kind: str) -> list[Any]:
+    return [
+        literal(kind).label("kind"),
+        model.id.label("id"),
+        func.coalesce(model.due_at, literal(NO_DUE, UTCDateTime())).label("due_key"),
+        model.created_at.label("created_at"),
+        model.priority.label("priority"),
+        func.coalesce(model.completed_at, literal(NOT_DONE, UTCDateTime())).label("done_key"),
+    ]
+
+
+def _merged(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Any:
+    branches: list[Select[Any]] = []
+    if filters.kind != "work":
+        process = task_queries.filtered(actor, filters, now, tz)
+        branches.append(process.with_only_columns(*_columns(HumanTask, "process")))
+    work = work_queries.inbox_select(actor, filters, now, tz)
+    if work is not None:
+        branches.append(work.with_only_columns(*_columns(WorkTask, "work")))
+    if len(branches) == 1:
+        return branches[0].subquery("inbox")
+    return union_all(*branches).subquery("inbox")
+
+
+def _keys(sub: Any, filters: TaskFilters) -> list[SortKey]:
+    c = sub.c
+    if filters.view == "completed":
+        spec = [(c.done_key, True), (c.kind, True), (c.id, True)]
+    elif filters.view in ("overdue", "today") or filters.sort == "due":
+        spec = [(c.due_key, False), (c.kind, False), (c.id, False)]
+    elif filters.sort == "oldest":
+        spec = [(c.created_at, False), (c.kind, False), (c.id, False)]
+    elif filters.sort == "priority":
+        spec = [(c.priority, True), (c.created_at, True), (c.kind, True), (c.id, True)]
+    else:
+        spec = [(c.created_at, True), (c.kind, True), (c.id, True)]
+    return [SortKey(column, descending=desc) for column, desc in spec]
+
+
+def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int, *, now: datetime, tz: Any) -> Page[Any]:
+    """One page of the one inbox: its items are HumanTask and WorkTask rows (`inbox_kind` says which)."""
+    sub = _merged(actor, filters, now, tz)
+    page = keyset_page(db.session, select(sub), _keys(sub, filters), cursor=cursor, limit=limit, plain_rows=True)
+    process_ids = [r.id for r in page.items if r.kind == "process"]
+    work_ids = [r.id for r in page.items if r.kind == "work"]
+    humans = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(process_ids)))} \
+        if process_ids else {}
+    works = work_queries.by_ids(work_ids)
+    page.items = [humans[r.id] if r.kind == "process" else works[r.id] for r in page.items
+                  if r.id in (humans if r.kind == "process" else works)]
+    page.extra["subtasks"] = work_queries.subtask_progress(work_ids)
+    return page
+
+
+def inbox_counts(actor: Any) -> dict[str, int]:
+    """{"mine": my open process and work tasks, "group": process tasks I may claim}, capped at BADGE_CAP,
+    in one statement (the navigation badge is their sum; the lists' counts are the same reads)."""
+    parts = task_queries.badge_selects(actor)
+    if parts is None:
+        return {"mine": 0, "group": 0}
+    mine, group = parts
+    mine_all = union_all(mine, *work_queries.badge_selects(actor))
+
+    def capped(stmt: Any) -> Any:
+        return select(func.count()).select_from(stmt.limit(BADGE_CAP).subquery()).scalar_subquery()
+
+    row = db.session.execute(select(capped(mine_all), capped(group))).one()
+    return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
