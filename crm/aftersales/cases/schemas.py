@@ -146,7 +146,9 @@ class CaseQuerySchema(ma.Schema):
     order_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     customer_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     order_number = fields.Str(load_default=None, validate=validate.Length(max=30))
-    amount_min = fields.Decimal(load_default=None, places=2, validate=validate.Range(0, MAX_AMOUNT))
-    amount_max = fields.Decimal(load_default=None, places=2, validate=validate.Range(0, MAX_AMOUNT))
+    amount_min = fields.Str(load_default=None, validate=validate.Regexp(r"^\d{1,12}(\.\d{1,2})?$"),
+                            metadata={**MONEY, "description": "Amount requested at least (RMB)."})
+    amount_max = fields.Str(load_default=None, validate=validate.Regexp(r"^\d{1,12}(\.\d{1,2})?$"),
+                            metadata={**MONEY, "description": "Amount requested at most (RMB)."})
     date_from = fields.Date(load_default=None, metadata={"description": "Requested on or after (Asia/Shanghai)."})
     date_to = fields.Date(load_default=None, metadata={"description": "Requested on or before."})
