@@ -88,8 +88,12 @@ class CaseInputSchema(EveryField):
                                                                "only); 0 or omitted otherwise."})
     invoice_reissue = Parsed(_flag, metadata={"type": "boolean",
                                               "description": "Whether the order's invoice must be issued again."})
-    lines = fields.List(fields.Nested(CaseLineInputSchema), load_default=list,
+    lines = fields.List(fields.Nested(CaseLineInputSchema), load_default=list, allow_none=True,
                         metadata={"description": "The goods lines (required except for a refund only)."})
+
+    @ma.post_load
+    def _no_lines(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        return {**data, "lines": data.get("lines") or []}
 
 
 class CaseLineSchema(ma.Schema):
