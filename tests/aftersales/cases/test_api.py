@@ -47,6 +47,7 @@ def test_open_decide_and_every_step_through_the_api(call, api, delivered, staff,
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert body["status"] == "pending_approval" and body["amount"] == "190.00" and body["lines"][0]["quantity"] == 2
+    assert call("GET", f"/api/v1/orders/{delivered.id}", api.a_rep1).get_json()["after_sales_open"] == 1
     [item] = call("GET", "/api/v1/approvals/pending", api.a_sup).get_json()["items"]
     assert item["request"]["object_type"] == "after_sales"
     decided = call("POST", f"/api/v1/approvals/tasks/{item['task_id']}/decide", api.a_sup,
@@ -61,6 +62,7 @@ def test_open_decide_and_every_step_through_the_api(call, api, delivered, staff,
     _complete(call, staff["finance"], "as_refund", REFUND)
     read = call("GET", f"/api/v1/after-sales/{body['id']}", api.a_rep1).get_json()
     assert read["status"] == "completed" and read["refunded_amount"] == "190.00" and read["refund_payment_id"]
+    assert call("GET", f"/api/v1/orders/{delivered.id}", api.a_rep1).get_json()["after_sales_open"] == 0
     assert read["lines"][0]["accepted_quantity"] == 2 and read["return_tracking_no"] == "SF-RET-1"
     listed = call("GET", f"/api/v1/after-sales?type=return_refund&status=completed&order_number={delivered.number}",
                   staff["finance"]).get_json()
