@@ -121,14 +121,15 @@ def delivered(line: OrderLine, order: Order) -> int:
 
 
 def returned(order_line_ids: Iterable[int]) -> dict[int, int]:
-    """Per order line, what earlier cases accepted back (returns that went through inspection)."""
+    """Per order line, what earlier returns and refunds accepted back at inspection (an exchange's goods came
+    back but were replaced: the customer still holds them)."""
     ids = list(order_line_ids)
     if not ids:
         return {}
     rows = db.session.execute(
         select(AfterSalesLine.order_line_id, func.coalesce(func.sum(AfterSalesLine.accepted_quantity), 0))
         .join(AfterSalesCase, AfterSalesCase.id == AfterSalesLine.case_id)
-        .where(AfterSalesLine.order_line_id.in_(ids), AfterSalesCase.type.in_(RETURNS),
+        .where(AfterSalesLine.order_line_id.in_(ids), AfterSalesCase.type == CaseType.RETURN_REFUND,
                AfterSalesCase.status != CaseStatus.REJECTED)
         .group_by(AfterSalesLine.order_line_id)).all()
     return {line_id: int(total) for line_id, total in rows}
@@ -254,7 +255,7 @@ def process_data(case: AfterSalesCase, order: Order) -> dict[str, Any]:
     """What `after_sales` starts with (its `inputs`), and the inspection form's first values."""
     by_id = {ln.id: ln for ln in order.lines}
     goods = [{"product": by_id[cl.order_line_id].product.name, "requested": cl.quantity} for cl in case.lines]
-    return {"approval_chain": CHAIN_KEY, "case_id": case.id, "case_type": case.type.value,
+    return {"approval_chain": CHAIN_KEY, "case_id": case.id, "case_number": case.number, "case_type": case.type.value,
             "order_number": order.number, "customer_name": order.customer.name, "owner_id": case.owner_id,
             "requested_by_id": case.requested_by_id, "amount": f"{case.amount:,.2f}",
             "invoice_reissue": case.invoice_reissue, "return_days": return_days(),

@@ -99,6 +99,8 @@ def test_exchange_ships_a_replacement_and_the_receipt_confirms_itself(delivered,
         db.session.commit()
     db.session.refresh(case)
     assert case.status == CaseStatus.COMPLETED and case.receipt_auto and case.replacement_received_at is not None
+    # The exchanged goods were replaced: the customer still holds all ten, all ten may still come back.
+    assert services.returned([delivered.lines[0].id]) == {}
 
 
 def test_reissue_ships_again_without_a_return(delivered, org, staff):

@@ -20,7 +20,7 @@ from tests.finance.conftest import signed_order
 from tests.sales.conftest import candidates
 
 QUALITY = """
-    <bpmn:userTask id="as_quality" name="Quality inspection of case {{ case_id }}">
+    <bpmn:userTask id="as_quality" name="Quality inspection of case {{ case_number }}">
       <bpmn:extensionElements>
         <spiffworkflow:properties>
           <spiffworkflow:property name="status" value="awaiting_inspection"/>
