@@ -73,6 +73,13 @@ def test_return_and_refund_end_to_end(delivered, org, staff, after_sales_chain):
     assert "lines.0.quantity" in over.value.errors
 
 
+def test_a_return_with_nothing_accepted_ends_without_a_refund(delivered, org, staff):
+    case = open_case(delivered, org.a_rep1, quantity=2, amount="190.00")
+    step(case, "as_return", org.a_rep1, RETURN)
+    step(case, "as_inspect", staff["warehouse"], inspection(0, note="Not ours"))
+    assert case.status == CaseStatus.COMPLETED and case.refund_amount == 0 and case.refund_payment_id is None
+
+
 def test_refund_only_without_chain_is_approved_at_once(delivered, org, staff):
     case = open_case(delivered, org.a_rep1, "refund_only", quantity=0, amount="50.00")
     assert case.status == CaseStatus.AWAITING_REFUND and case.refund_amount == Decimal("50.00")
