@@ -173,7 +173,7 @@ def main() -> None:
             "first page": "",
             "waiting for verification": "?status=recorded",
             "Alipay in a quarter": "?method=alipay&date_from=2026-01-01&date_to=2026-03-31",
-            "amount 3,300–3,400": "?amount_min=3300&amount_max=3400",
+            "amount 1,200–1,210": "?amount_min=1200&amount_max=1210",
             "an order number": f"?q={order_number}",
             "refunds": "?direction=out",
         }
