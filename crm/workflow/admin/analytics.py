@@ -316,9 +316,10 @@ def compute(key: str, actor: Any, *, version: int | None = None, date_from: date
 
     # Paths: the flows out of each splitting gateway, by (gateway, element the path leads to).
     taken: dict[tuple[str, str], int] = {}
+    paths = select(ProcessEvent.bpmn_id.label("gateway"), ProcessEvent.details["to"].as_string().label("target")).where(
+        ProcessEvent.kind == FLOW, in_period).subquery()
     for gateway, target, n in db.session.execute(
-        select(ProcessEvent.bpmn_id, ProcessEvent.details["to"].as_string(), func.count())
-        .where(ProcessEvent.kind == FLOW, in_period).group_by(ProcessEvent.bpmn_id, ProcessEvent.details["to"].as_string())
+        select(paths.c.gateway, paths.c.target, func.count()).group_by(paths.c.gateway, paths.c.target)
     ):
         taken[(gateway or "", target or "")] = int(n)
     kinds = {n.id: n.kind for n in shape.nodes}
