@@ -457,11 +457,14 @@ def _element(task: Any) -> str | None:
     such as a multi-instance task's children or the end join)."""
     spec = task.task_spec
     bpmn_id = getattr(spec, "bpmn_id", None)
-    if bpmn_id is not None and spec.name == bpmn_id:
-        return str(bpmn_id)
-    if spec.name.endswith(_SPLIT):  # the task a boundary event is attached to, reached through its split
-        return str(spec.name[: -len(_SPLIT)])
-    return None
+    return str(bpmn_id) if bpmn_id is not None and spec.name == bpmn_id else None
+
+
+def _target(task: Any) -> str | None:
+    """The element a gateway's path leads to: the task's element, or for a task with boundary events the
+    task the library's split stands before."""
+    name = task.task_spec.name
+    return str(name[: -len(_SPLIT)]) if name.endswith(_SPLIT) else _element(task)
 
 
 class Snapshot(NamedTuple):
@@ -521,7 +524,7 @@ def passage(wf: BpmnWorkflow, before: Snapshot, now: float) -> Passage:
             spec = task.task_spec
             if isinstance(spec, _GATEWAYS) and len(spec.outputs) > 1:
                 flows.extend((str(task.id), element, target) for child in task.children
-                             if (target := _element(child)) is not None)
+                             if (target := _target(child)) is not None)
         elif _waits(task):
             if was is None or not was[0] & WAITING:
                 reached.append((str(task.id), element))

@@ -16,6 +16,8 @@ Where each figure comes from (the honest source per element kind):
   message when it was delivered. SpiffWorkflow makes an event-based gateway itself the waiting element (its
   catch events complete in the step that fires them), so the heat of such a wait is on the gateway.
 - Call activities and sub-processes: from their start to their completion (everything inside them counts).
+- Boundary events: from the moment their task began to wait to the moment they fired (a timer's lateness,
+  a cancellation's arrival); they are armed beside their task, so "waiting now" counts the task, not them.
 - Script and service tasks, gateways, start and end events are reached and left inside one step (one
   transaction): they have counts and paths but no duration — the step's milliseconds are not a business
   time and are not measured.
@@ -276,6 +278,7 @@ def compute(key: str, actor: Any, *, version: int | None = None, date_from: date
 
     figures: dict[str, ElementFigures] = {}
     shape = diagram(definition)
+    boundary = {n.id for n in shape.nodes if n.kind == "boundaryEvent"}
     for node in shape.nodes:
         figures[node.id] = ElementFigures(node.id, translated(node.name) or node.id, node.kind)
 
@@ -318,6 +321,8 @@ def compute(key: str, actor: Any, *, version: int | None = None, date_from: date
         select(ProcessEvent.bpmn_id.label("element"), ProcessEvent.occurred_at.label("value"))
         .where(ProcessEvent.kind == REACHED, is_live, still_open)
     ).items():
+        if element in boundary:
+            continue  # armed beside the task it is attached to: the instance waits at that task
         figures_of = at(element)
         stamps = {rank: value.timestamp() for rank, value in ranks.items()}
         figures_of.waiting = n

@@ -86,8 +86,8 @@ def test_hand_counted_figures_for_hq(events: EventSet, owner: Any) -> None:
     result = figures(owner)
     assert result.instances == 6
     got = by_id(result)
-    assert [e.id for e in result.elements] == ["start", "review", "decide", "end_rejected", "wait", "paid", "deadline",
-                                               "end_paid", "end_expired"]
+    assert [e.id for e in result.elements] == ["start", "review", "review_late", "end_late", "decide", "end_rejected",
+                                               "wait", "paid", "deadline", "end_paid", "end_expired"]
     # Reviews (task opened -> completed): 1, 2, 3, 5, 9 h. Median 3 h; p90 at rank 1 + 0.9 * 4 = 4.6: 5 + 0.6 * 4.
     review = got["review"]
     assert (review.passed, review.passes) == (5, 5)
@@ -108,7 +108,9 @@ def test_hand_counted_figures_for_hq(events: EventSet, owner: Any) -> None:
     # Waiting now (at T + 10 d): i5 at the review since T + 4 d, i4 at the wait since T + 3 d 2 h.
     assert (review.waiting, review.oldest_wait, review.median_wait) == (1, 6 * 24 * H, 6 * 24 * H)
     assert (wait.waiting, wait.oldest_wait) == (1, (6 * 24 + 22) * H)
+    # The review's timer waits beside each open review, but the instance waits at the review: not counted twice.
     assert all(got[k].waiting == 0 for k in got if k not in ("review", "wait"))
+    assert (got["review_late"].passed, got["review_late"].kind_label) == (0, "Boundary event")
     assert result.median_range == (3 * H, 41.5 * H)
 
 
