@@ -495,7 +495,7 @@ class Passage(NamedTuple):
     """What the step did to the top-level diagram's elements (process analytics, `runtime._passage`):
     elements that began to wait (guid, element), elements completed (guid, element, seconds it waited or
     None when it was reached and left in this step), waits ended without completing (cancelled by a
-    boundary event, another branch or a termination) and the outgoing paths of the gateways passed
+    boundary event or another branch) and the outgoing paths of the gateways passed
     (gateway guid, gateway, element the path leads to)."""
 
     reached: list[tuple[str, str]]

@@ -170,7 +170,7 @@ _EVENT_INSERT = ProcessEvent.__table__.insert()
 # shown in the instance's history, which tells what happened to the instance, not each element it passed.
 REACHED = "element_reached"  # the element began to wait (a user task opened, a catch event armed, …)
 PASSED = "element_passed"  # the element completed; details.waited: seconds since it was reached, if it waited
-WITHDRAWN = "element_withdrawn"  # a wait ended without completing (a boundary event, another path, termination)
+WITHDRAWN = "element_withdrawn"  # a wait ended without completing (a boundary event, another path)
 FLOW = "flow_taken"  # a gateway sent the instance on a path: bpmn_id the gateway, details.to the element it leads to
 PASSAGE_KINDS = (REACHED, PASSED, WITHDRAWN, FLOW)
 
