@@ -83,6 +83,7 @@ from crm.workflow.validation import parse_xml
 LIVE = (InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.SUSPENDED)
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
+ID_LIST_LIMIT = 20_000  # instances read by a literal list of ids; more: by a subquery
 
 KIND_LABELS = {
     "startEvent": _l("Start event"),
@@ -269,12 +270,14 @@ def compute(key: str, actor: Any, *, version: int | None = None, date_from: date
     # The instances first, then their rows by the list of their ids: PostgreSQL reads the rows of a list of
     # ids through ix_process_event_kind (a bitmap of the pages that hold them: a period's rows were written
     # in the same weeks, so they sit together), where `IN (subquery)` made it scan the whole table.
-    # Rendered as literals (integers from our own query): no bound-parameter limit on SQLite.
-    period_ids = list(db.session.scalars(started))
-    live_ids = list(db.session.scalars(live))
-    in_period = ProcessEvent.instance_id.in_(bindparam("period_ids", period_ids, expanding=True, literal_execute=True))
-    is_live = ProcessEvent.instance_id.in_(bindparam("live_ids", live_ids, expanding=True, literal_execute=True))
-    instances = len(period_ids)
+    # Rendered as literals (integers from our own query): no bound-parameter limit on SQLite. Past
+    # ID_LIST_LIMIT the subquery again: most of the table is wanted then, and the statement stays short.
+    period_ids = list(db.session.scalars(started.limit(ID_LIST_LIMIT + 1)))
+    live_ids = list(db.session.scalars(live.limit(ID_LIST_LIMIT + 1)))
+    in_period = _among(period_ids, started, "period_ids")
+    is_live = _among(live_ids, live, "live_ids")
+    instances = len(period_ids) if len(period_ids) <= ID_LIST_LIMIT else int(
+        db.session.scalar(select(func.count()).select_from(started.subquery())) or 0)
 
     figures: dict[str, ElementFigures] = {}
     shape = diagram(definition)
@@ -343,6 +346,13 @@ def compute(key: str, actor: Any, *, version: int | None = None, date_from: date
                          taken.get((f.source, f.target), 0))
              for f in shape.flows if kinds.get(f.source) in GATEWAYS and sum(1 for g in shape.flows if g.source == f.source) > 1]
     return Analytics(definition, date_from, date_to, instances, list(figures.values()), flows, now)
+
+
+def _among(ids: list[int], query: Any, name: str) -> Any:
+    """process_event.instance_id among `ids` (the result of `query`, cut at ID_LIST_LIMIT + 1)."""
+    if len(ids) > ID_LIST_LIMIT:
+        return ProcessEvent.instance_id.in_(query.scalar_subquery())
+    return ProcessEvent.instance_id.in_(bindparam(name, ids, expanding=True, literal_execute=True))
 
 
 def _ranked(stmt: Any) -> dict[str, tuple[int, dict[int, Any]]]:

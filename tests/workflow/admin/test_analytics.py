@@ -235,3 +235,14 @@ def test_the_api_answers_the_same_figures(events: EventSet, owner: Any, store_ad
     bad = call("GET", "/api/v1/process-definitions/wf_analytics/analytics?date_from=2026-11-30&date_to=2026-11-01", owner)
     assert bad.status_code == 422
     assert call("GET", "/api/v1/process-definitions/wf_analytics/analytics", org.a_rep1).status_code == 403
+
+
+def test_many_instances_are_read_by_a_subquery_with_the_same_figures(events: EventSet, owner: Any,
+                                                                    monkeypatch: Any) -> None:
+    listed = figures(owner)
+    monkeypatch.setattr(analytics, "ID_LIST_LIMIT", 2)
+    queried = figures(owner)
+    assert queried.instances == listed.instances == 6
+    assert [(e.id, e.passed, e.median, e.p90, e.max, e.waiting, e.oldest_wait) for e in queried.elements] == [
+        (e.id, e.passed, e.median, e.p90, e.max, e.waiting, e.oldest_wait) for e in listed.elements]
+    assert [(f.id, f.taken) for f in queried.flows] == [(f.id, f.taken) for f in listed.flows]
