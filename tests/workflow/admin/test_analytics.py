@@ -207,6 +207,11 @@ def test_the_page_refuses_bad_dates_and_answers_404_for_unknown_versions(events:
     assert client.get("/processes/definitions/wf_analytics/analytics?date_from=yesterday").status_code == 400
     assert client.get("/processes/definitions/wf_analytics/analytics?version=9").status_code == 404
     assert client.get("/processes/definitions/nope/analytics").status_code == 404
+    empty = client.get("/processes/definitions/wf_analytics/analytics?date_from=2020-01-01&date_to=2020-01-31")
+    assert empty.status_code == 200
+    body = empty.get_data(as_text=True)
+    assert "0 instances of this version started in the period" in body and 'id="scale-none"' in body
+    assert _heatmap(body)["scale"] is None
 
 
 def test_only_process_owners_and_admins_see_it(events: EventSet, org: Any, client: Any, login_as: Any) -> None:
