@@ -57,7 +57,6 @@ CROSS JOIN (VALUES {values}) AS p(seq, kind, el, guid, scale, targets, ntargets)
 WHERE i.status = 'completed' OR p.seq < (:cuts)[1 + i.id % cardinality(:cuts)]
 """
 
-EXPLAINED = "?date_from=2025-12-01&date_to=2026-12-31"  # the query string of the request --explain shows
 WAITING_KINDS = {"userTask", "intermediateCatchEvent", "eventBasedGateway", "receiveTask", "callActivity"}
 
 
@@ -124,6 +123,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the API's statements")
+    parser.add_argument("--explain-query", default="", help='the query string of the request explained, e.g. '
+                                                            '"?date_from=2025-12-01&date_to=2026-12-31"')
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -170,7 +171,7 @@ def main() -> None:
             seen.append((statement, parameters))
 
         if args.explain:
-            _explain(app, engine, seen, tokens["hq"])
+            _explain(app, engine, seen, tokens["hq"], args.explain_query)
             _profile(clients["hq"])
 
         pages = {"last 30 days (default)": "", "a whole year": "?date_from=2025-12-01&date_to=2026-12-31"}
@@ -210,9 +211,9 @@ def _profile(client: Any) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
 
 
-def _explain(app: Any, engine: Any, seen: list[tuple[str, Any]], token: str) -> None:
+def _explain(app: Any, engine: Any, seen: list[tuple[str, Any]], token: str, query: str) -> None:
     seen.clear()
-    resp = app.test_client().get("/api/v1/process-definitions/order_pipeline/analytics" + EXPLAINED,
+    resp = app.test_client().get("/api/v1/process-definitions/order_pipeline/analytics" + query,
                                  headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 200, resp.status_code
     statements = [(s, p) for s, p in seen if "process_event" in s or "process_instance" in s]
