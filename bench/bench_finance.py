@@ -35,13 +35,13 @@ from bench.generate import generate_org
 
 ORDERS_SQL = """
 INSERT INTO sales_order (store_id, owner_id, customer_id, number, delivery_note_no, status, payment_mode, terminal,
-                         ship_name, ship_phone, ship_address, list_total, total, paid_amount, refunded_amount,
+                         ship_name, ship_phone, ship_address, list_total, total, paid_amount, refunded_amount, make_up_amount,
                          signed_at, receipt_auto, lock_version, created_at, updated_at, created_by_id)
 SELECT c.store_id, c.owner_id, c.id, 'SO-B-' || g, 'DN-B-' || g,
        (ARRAY['pending_collection','pending_outbound','completed','completed','completed'])[1 + g % 5],
        CASE WHEN g % 3 = 0 THEN 'arrears' ELSE 'prepay' END, (ARRAY['pc','mobile','app','mini_program'])[1 + g % 4],
        'Consignee ' || g, '1390000' || lpad((g % 10000)::text, 4, '0'), 'Address ' || g,
-       3000 + (g % 97) * 10, 3000 + (g % 97) * 10, 0, 0,
+       3000 + (g % 97) * 10, 3000 + (g % 97) * 10, 0, 0, 0,
        now() - (g % 730) * interval '1 day', false, 1,
        now() - (g % 730) * interval '1 day', now(), c.owner_id
 FROM generate_series(1, :n) g
@@ -173,7 +173,7 @@ def main() -> None:
             "first page": "",
             "waiting for verification": "?status=recorded",
             "Alipay in a quarter": "?method=alipay&date_from=2026-01-01&date_to=2026-03-31",
-            "amount 3,300–3,400": "?amount_min=3300&amount_max=3400",
+            "amount 1,200–1,210": "?amount_min=1200&amount_max=1210",
             "an order number": f"?q={order_number}",
             "refunds": "?direction=out",
         }

@@ -23,6 +23,7 @@ from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core.errors import NotFound
 from crm.extensions import db
+from crm.workflow.admin import analytics as stats
 from crm.workflow.admin import definitions
 from crm.workflow.admin import impact
 from crm.workflow.admin import instances as admin
@@ -287,6 +288,57 @@ def versions(key: str) -> Any:
 def rollback(body: dict[str, Any], key: str, version: int) -> Any:
     """Make an earlier version current again: a new version with its content (running instances stay on theirs)"""
     return definitions.rollback(key, version, comment=body["comment"], actor=current_user)
+
+
+class ElementFiguresSchema(ma.Schema):
+    id = fields.Str(metadata={"description": "The element's id in the diagram."})
+    name = fields.Str(metadata={"description": "Its name in the caller's language (the id when it has none)."})
+    kind = fields.Str(metadata={"description": "The BPMN element type: userTask, exclusiveGateway, "
+                                               "intermediateCatchEvent, …"})
+    in_diagram = fields.Bool(metadata={"description": "False for an element of another version that migrated "
+                                                      "instances passed."})
+    passed = fields.Int(metadata={"description": "Instances started in the period that completed the element."})
+    passes = fields.Int(metadata={"description": "Completions (an element in a loop is passed more than once)."})
+    median_seconds = fields.Float(attribute="median", allow_none=True,
+                                  metadata={"description": "Time spent per pass (waits, user tasks, call "
+                                                           "activities; null for elements that take no time)."})
+    p90_seconds = fields.Float(attribute="p90", allow_none=True)
+    max_seconds = fields.Float(attribute="max", allow_none=True)
+    waiting = fields.Int(metadata={"description": "Live instances of the version waiting there now, whatever their "
+                                                  "start date."})
+    oldest_wait_seconds = fields.Float(attribute="oldest_wait", allow_none=True)
+    median_wait_seconds = fields.Float(attribute="median_wait", allow_none=True)
+
+
+class FlowFiguresSchema(ma.Schema):
+    id = fields.Str(metadata={"description": "The sequence flow's id."})
+    name = fields.Str(allow_none=True)
+    source = fields.Str(metadata={"description": "The gateway."})
+    target = fields.Str()
+    taken = fields.Int(metadata={"description": "Times instances started in the period took this path."})
+
+
+class AnalyticsSchema(ma.Schema):
+    key = fields.Function(lambda a: a.definition.key)
+    version = fields.Function(lambda a: a.definition.version)
+    date_from = fields.Date()
+    date_to = fields.Date()
+    instances = fields.Int(metadata={"description": "Instances of the version started in the period, in scope."})
+    computed_at = fields.DateTime()
+    elements = fields.List(fields.Nested(ElementFiguresSchema))
+    flows = fields.List(fields.Nested(FlowFiguresSchema), metadata={"description": "The paths out of each "
+                                                                                   "splitting gateway."})
+
+
+@blp.route("/process-definitions/<key>/analytics")
+@blp.requires("process.deploy", "process.admin", any_of=True)
+@blp.errors(404, 422)
+@blp.arguments(stats.AnalyticsArgs, location="query")
+@blp.response(200, AnalyticsSchema)
+def analytics(args: dict[str, Any], key: str) -> Any:
+    """Per element of a version's diagram: time spent (median, p90, max), instances passed, waiting now; paths taken"""
+    return stats.compute(key, current_user, version=args.get("version"), date_from=args.get("date_from"),
+                         date_to=args.get("date_to"), tz=get_timezone())
 
 
 @blp.route("/process-instances")

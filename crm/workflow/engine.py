@@ -27,6 +27,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins import EventBasedGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins import ExclusiveGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins import InclusiveGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins import ParallelGatewayMixin
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -438,6 +442,98 @@ def position(wf: BpmnWorkflow) -> Position:
         if status is None:
             status = _status_of(wf, task)
     return Position(ready, min(dues) if dues else None, messages, status)
+
+
+# The passage of a step (process analytics) -------------------------------------------------------------
+# An element "waits" while its task is READY (a user task), WAITING (a catch event, a timer, an event-based
+# gateway) or STARTED (a call activity, a sub-process, a multi-instance task).
+WAITING = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_GATEWAYS = (ExclusiveGatewayMixin, InclusiveGatewayMixin, ParallelGatewayMixin, EventBasedGatewayMixin)
+_SPLIT = ".BoundaryEventSplit"
+
+
+def _element(task: Any) -> str | None:
+    """The diagram element a task of the top-level process stands for (None for the library's own specs,
+    such as a multi-instance task's children or the end join)."""
+    spec = task.task_spec
+    bpmn_id = getattr(spec, "bpmn_id", None)
+    return str(bpmn_id) if bpmn_id is not None and spec.name == bpmn_id else None
+
+
+def _target(task: Any) -> str | None:
+    """The element a gateway's path leads to: the task's element, or for a task with boundary events the
+    task the library's split stands before."""
+    name = task.task_spec.name
+    return str(name[: -len(_SPLIT)]) if name.endswith(_SPLIT) else _element(task)
+
+
+class Snapshot(NamedTuple):
+    """Where the top-level process's elements stood when a step began: task id -> (state, since when
+    (epoch seconds: the task's last change of state), element)."""
+
+    states: dict[Any, tuple[int, float, str]]
+
+
+def snapshot(wf: BpmnWorkflow) -> Snapshot:
+    """The states of the top-level diagram's element tasks that were waiting or done (one pass over the
+    workflow's own task table, not the whole tree of its sub-processes)."""
+    return Snapshot({t.id: (t.state, t.last_state_change, element) for t in wf.tasks.values()
+                     if _waits_or_done(t) and (element := _element(t)) is not None})
+
+
+def _waits(task: Any) -> bool:
+    """A READY task waits only when a person must act (a user task); any other READY task is about to run."""
+    return bool(task.state & (TaskState.WAITING | TaskState.STARTED)) or (
+        task.state == TaskState.READY and bool(task.task_spec.manual))
+
+
+def _waits_or_done(task: Any) -> bool:
+    return _waits(task) or bool(task.state & TaskState.FINISHED_MASK)
+
+
+class Passage(NamedTuple):
+    """What the step did to the top-level diagram's elements (process analytics, `runtime._passage`):
+    elements that began to wait (guid, element), elements completed (guid, element, seconds it waited or
+    None when it was reached and left in this step), waits ended without completing (cancelled by a
+    boundary event or another branch) and the outgoing paths of the gateways passed
+    (gateway guid, gateway, element the path leads to)."""
+
+    reached: list[tuple[str, str]]
+    passed: list[tuple[str, str, float | None]]
+    withdrawn: list[tuple[str, str, float | None]]
+    flows: list[tuple[str, str, str]]
+
+
+def passage(wf: BpmnWorkflow, before: Snapshot, now: float) -> Passage:
+    reached: list[tuple[str, str]] = []
+    passed: list[tuple[str, str, float | None]] = []
+    withdrawn: list[tuple[str, str, float | None]] = []
+    flows: list[tuple[str, str, str]] = []
+    seen = set()
+    for task in wf.tasks.values():
+        element = _element(task)
+        if element is None:
+            continue
+        seen.add(task.id)
+        was = before.states.get(task.id)
+        waited = round(max(now - was[1], 0.0), 3) if was is not None and was[0] & WAITING else None
+        if task.state == TaskState.COMPLETED:
+            if was is not None and was[0] & TaskState.FINISHED_MASK:
+                continue
+            passed.append((str(task.id), element, waited))
+            spec = task.task_spec
+            if isinstance(spec, _GATEWAYS) and len(spec.outputs) > 1:
+                flows.extend((str(task.id), element, target) for child in task.children
+                             if (target := _target(child)) is not None)
+        elif _waits(task):
+            if was is None or not was[0] & WAITING:
+                reached.append((str(task.id), element))
+        elif task.state & TaskState.FINISHED_MASK and waited is not None:
+            withdrawn.append((str(task.id), element, waited))
+    for task_id, (state, since, element) in before.states.items():
+        if task_id not in seen and state & WAITING:  # a waiting task the step removed from the tree
+            withdrawn.append((str(task_id), element, round(max(now - since, 0.0), 3)))
+    return Passage(reached, passed, withdrawn, flows)
 
 
 def error_message(exc: BaseException) -> str:

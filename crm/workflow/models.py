@@ -142,10 +142,12 @@ class ProcessInstance(Base):
         # The instance admin filters (starter, start dates) and its keyset order (newest first).
         Index("ix_process_instance_started_by", "started_by_id", "id"),
         Index("ix_process_instance_started_at", "started_at", "id"),
+        # The analytics of one version: its instances started in a period (crm.workflow.admin.analytics).
+        Index("ix_process_instance_definition_started", "definition_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     process_key: Mapped[str] = mapped_column(String(100), index=True)
     object_type: Mapped[str | None] = mapped_column(String(50))
     object_id: Mapped[int | None]
@@ -302,10 +304,17 @@ HumanTask.__visibility__ = Visibility(
 
 class ProcessEvent(Base):
     """The history of an instance: created, task completed (by whom, with what), timer fired, message
-    received, error, retried, suspended, resumed, terminated, migrated."""
+    received, error, retried, suspended, resumed, terminated, migrated; and the passage of each step through
+    the diagram's elements (`crm.workflow.runtime.PASSAGE_KINDS`, read by the analytics, not shown)."""
 
     __tablename__ = "process_event"
-    __table_args__ = (Index("ix_process_event_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_process_event_instance", "instance_id", "id"),
+        # The analytics read one kind of row of each instance of a version (element_passed, flow_taken, …)
+        # and look up whether a wait was closed by (instance, kind, task): with `kind` second, each instance's
+        # rows of that kind are one index range instead of a filter over all its history.
+        Index("ix_process_event_kind", "instance_id", "kind", "task_guid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))

@@ -166,6 +166,36 @@ def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: 
 
 _EVENT_INSERT = ProcessEvent.__table__.insert()
 
+# What a step did to the diagram's elements, for the process analytics (crm.workflow.admin.analytics): not
+# shown in the instance's history, which tells what happened to the instance, not each element it passed.
+REACHED = "element_reached"  # the element began to wait (a user task opened, a catch event armed, …)
+PASSED = "element_passed"  # the element completed; details.waited: seconds since it was reached, if it waited
+WITHDRAWN = "element_withdrawn"  # a wait ended without completing (a boundary event, another path)
+FLOW = "flow_taken"  # a gateway sent the instance on a path: bpmn_id the gateway, details.to the element it leads to
+PASSAGE_KINDS = (REACHED, PASSED, WITHDRAWN, FLOW)
+
+
+def _passage(instance_id: int, wf: Any, before: engine.Snapshot) -> None:
+    """Record the step's passage through the diagram in one multi-row insert (none when nothing moved)."""
+    at = utcnow()
+    moved = engine.passage(wf, before, at.timestamp())
+    rows: list[dict[str, Any]] = []
+
+    def row(kind: str, guid: str, element: str, details: dict[str, Any]) -> None:
+        rows.append({"instance_id": instance_id, "kind": kind, "actor_id": None, "task_guid": guid, "bpmn_id": element,
+                     "details": details, "occurred_at": at})
+
+    for guid, element in moved.reached:
+        row(REACHED, guid, element, {})
+    for guid, element, waited in moved.passed:
+        row(PASSED, guid, element, {} if waited is None else {"waited": waited})
+    for guid, element, waited in moved.withdrawn:
+        row(WITHDRAWN, guid, element, {} if waited is None else {"waited": waited})
+    for guid, element, target in moved.flows:
+        row(FLOW, guid, element, {"to": target})
+    if rows:
+        db.session.connection().execute(_EVENT_INSERT, rows)
+
 
 def _step(
     instance: ProcessInstance,
@@ -183,12 +213,14 @@ def _step(
         with budget(step_budget_seconds()) as outermost:
             wf = _load(instance)
             _attach_context(wf, instance, actor_id)
+            before = engine.snapshot(wf)
             action(wf)
             wf.do_engine_steps()
             _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
             db.session.flush()
             if event is not None:  # after the flush: the history lists what the step's operators wrote first
                 _event(instance_id, event[0], actor_id, **event[1])
+            _passage(instance_id, wf, before)
         savepoint.commit()
         return instance
     except StepTimeout as exc:
@@ -428,8 +460,10 @@ def fire_due_timers(limit: int = 200) -> int:
 
 
 def history(instance_id: int) -> list[ProcessEvent]:
+    """The instance's history as people read it (the analytics' passage rows left out)."""
     return list(db.session.scalars(
-        select(ProcessEvent).where(ProcessEvent.instance_id == instance_id).order_by(ProcessEvent.id)
+        select(ProcessEvent).where(ProcessEvent.instance_id == instance_id, ProcessEvent.kind.not_in(PASSAGE_KINDS))
+        .order_by(ProcessEvent.id)
     ))
 
 

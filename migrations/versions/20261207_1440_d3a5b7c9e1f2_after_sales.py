@@ -11,7 +11,7 @@ inspection's photos. `finance_payment.case_ref` says which case a refund paid fo
 and `sales_order.after_sales_open` counts the order's open cases (0 for every existing order).
 
 Revision ID: d3a5b7c9e1f2
-Revises: c5e1a7d93b46
+Revises: f1a2b3c4d5e6
 Create Date: 2026-12-07 14:40:00.000000
 
 """
@@ -22,7 +22,7 @@ import crm.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'd3a5b7c9e1f2'
-down_revision = 'c5e1a7d93b46'
+down_revision = 'f1a2b3c4d5e6'
 branch_labels = None
 depends_on = None
 

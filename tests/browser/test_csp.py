@@ -123,6 +123,8 @@ def test_pages_run_under_the_policy(csp_server: Any, page: Any) -> None:
     expect(page.locator(".djs-container").first).to_be_visible()
     page.goto(f"{base}/processes/editor")
     expect(page.locator(".djs-container").first).to_be_visible()
+    page.goto(f"{base}/processes/definitions/wf_inbox/analytics")  # the heatmap colours shapes from a script
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
     page.goto(f"{base}/api/v1/docs")
     expect(page.locator(".swagger-ui .info .title")).to_be_visible()
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()

@@ -364,3 +364,39 @@ def test_the_editor_modules_run_under_the_csp_without_console_errors(process_ser
     page.locator("#save-form").evaluate("form => form.dispatchEvent(new Event('submit', { cancelable: true }))")
     expect(page.locator("#save-error")).to_have_count(1)
     assert errors == [], "\n".join(errors)
+
+
+def test_the_analytics_heatmap_draws_badges_and_counts_without_running_names(process_server: Any, page: Any) -> None:
+    """The analytics page of the laid-out-on-the-fly `wf_plain`: its first task passed (coloured, a grey
+    badge), its second waits (a blue badge); the table sorts. A task named with HTML (a hostile diagram) is
+    shown as text: nothing of it runs."""
+    from playwright.sync_api import expect
+
+    base, app, _instance_id, _plain_id = process_server
+    hostile = chain("wf_xss", "first").replace('name="Step first"', 'name="&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;"')
+    with app.app_context():
+        deploy_files({"wf_xss.bpmn": hostile.encode()}, source="file")
+        owner = db.session.scalar(select(User).where(User.mobile == OWNER))
+        store = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "天猫旗舰店"))
+        runtime.start("wf_xss", store_id=store.id, actor_id=owner.id)
+        db.session.commit()
+    _log_in(page, base)
+    page.goto(f"{base}/processes/definitions/wf_plain")
+    page.click("#analytics-link")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#diagram .crm-count[data-count='passed'][data-element='first']")).to_have_text("1")
+    expect(page.locator("#diagram .crm-count[data-count='waiting'][data-element='second']")).to_have_text("1")
+    expect(page.locator("#diagram [data-element-id='first'] .djs-visual > :first-child[data-heat]")).to_have_count(1)
+    expect(page.locator("#diagram [data-element-id='second'] .djs-visual > :first-child[data-heat]")).to_have_count(0)
+    page.click("#analytics-table thead th:nth-child(7) button")  # waiting now, most first
+    expect(page.locator("#analytics-table tbody tr").first).to_have_attribute("data-element", "second")
+
+    page.goto(f"{base}/processes/definitions/wf_xss/analytics")
+    expect(page.locator("#diagram[data-ready='1']")).to_have_count(1)
+    badge = page.locator("#diagram .crm-count[data-count='waiting'][data-element='first']")
+    expect(badge).to_have_text("1")
+    assert badge.get_attribute("title").startswith('<img src=x onerror="window.pwned=1">')
+    expect(page.locator("#analytics-table tr[data-element='first'] td").first).to_have_text(
+        '<img src=x onerror="window.pwned=1">')
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img[src='x']").count() == 0

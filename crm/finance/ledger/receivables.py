@@ -139,22 +139,25 @@ class _Ageing:
 
     def rows(self, stmt: Select[Any], actor: User, filters: ReceivableFilters) -> Select[Any]:
         """`stmt` over the owing orders in scope and their open instalments (one row per order without any)."""
-        stmt = (stmt.select_from(Order)
-                .outerjoin(ReceivablePlan, ReceivablePlan.order_id == Order.id)
-                .outerjoin(Instalment, and_(Instalment.plan_id == ReceivablePlan.id,
-                                            Instalment.amount > Instalment.collected))
-                # The partial index's predicate as it is written there, its statuses inline (not parameters),
-                # so PostgreSQL can match it even in a generic plan of a prepared statement.
-                .where(Order.signed_at.is_not(None), Order.total + Order.make_up_amount > Order.paid_amount,
-                       Order.status.not_in(bindparam("closed_statuses", list(CLOSED_STATUSES), expanding=True,
-                                                     literal_execute=True)),
-                       amount_due_sql() > Order.paid_amount))
-        stmt = where_equal(visible(stmt, actor, Order), {
-            Order.store_id: filters.store_id, Order.owner_id: filters.owner_id, Order.customer_id: filters.customer_id})
-        if filters.q:
-            customers = select(Customer.id).where(Customer.name.contains(filters.q, autoescape=True))
-            stmt = stmt.where(or_(Order.number == filters.q, Order.customer_id.in_(customers)))
-        return stmt
+        return owing(stmt.select_from(Order)
+                     .outerjoin(ReceivablePlan, ReceivablePlan.order_id == Order.id)
+                     .outerjoin(Instalment, and_(Instalment.plan_id == ReceivablePlan.id,
+                                                 Instalment.amount > Instalment.collected)), actor, filters)
+
+
+def owing(stmt: Select[Any], actor: User, filters: ReceivableFilters) -> Select[Any]:
+    """`stmt` (over `Order`) kept to the orders in scope that still owe and match the filters."""
+    # The partial index's predicate as it is written there, its statuses inline (not parameters), so
+    # PostgreSQL can match it even in a generic plan of a prepared statement.
+    stmt = stmt.where(Order.signed_at.is_not(None), Order.total + Order.make_up_amount > Order.paid_amount,
+                      Order.status.not_in(bindparam("closed_statuses", list(CLOSED_STATUSES), expanding=True,
+                                                    literal_execute=True)))
+    stmt = where_equal(visible(stmt, actor, Order), {
+        Order.store_id: filters.store_id, Order.owner_id: filters.owner_id, Order.customer_id: filters.customer_id})
+    if filters.q:
+        customers = select(Customer.id).where(Customer.name.contains(filters.q, autoescape=True))
+        stmt = stmt.where(or_(Order.number == filters.q, Order.customer_id.in_(customers)))
+    return stmt
 
 
 @dataclass
@@ -223,9 +226,21 @@ def _label(items: list[Receivable]) -> None:
 
 def receivables_page(actor: User, filters: ReceivableFilters, *, cursor: str | None = None, limit: int = 50,
                      today: date | None = None) -> Page[Receivable]:
-    """Orders in scope that still owe, newest first (keyset on the order id), each with its bucket."""
+    """Orders in scope that still owe, newest first (keyset on the order id), each with its bucket.
+
+    Without a bucket filter the page's orders are found first on the owing orders alone (the partial
+    index, newest first, stops after the page), and only those are joined to their instalments and
+    aggregated; a bucket filter needs every owing order's bucket before it can page."""
     stmt, _ageing = _list_stmt(actor, filters, today or local_today())
-    page = keyset_page(db.session, stmt, [SortKey(Order.id, True)], cursor=cursor, limit=limit, scalars=False)
+    keys = [SortKey(Order.id, True)]
+    if filters.bucket is None:
+        ids = keyset_page(db.session, owing(select(Order.id), actor, filters), keys, cursor=cursor, limit=limit,
+                          plain_rows=True)
+        chosen = [row.id for row in ids.items]
+        rows = list(db.session.execute(stmt.where(Order.id.in_(chosen)).order_by(Order.id.desc()))) if chosen else []
+        page = Page(items=rows, next_cursor=ids.next_cursor, limit=ids.limit)
+    else:
+        page = keyset_page(db.session, stmt, keys, cursor=cursor, limit=limit, scalars=False)
     page.items = _shaped(page.items)
     return page
 

@@ -19,6 +19,7 @@ from crm.core.audit import timeline
 from crm.core.clock import local_today
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.validation import as_id
 from crm.core.web import flash_refusal
 from crm.core.web import forget_refused_write
 from crm.core.web import stored_file_response
@@ -74,13 +75,13 @@ def _form(form: dict[str, Any], store_id: int | None, ticked: dict[int, str], er
 @bp.route("/settlements/new", methods=["GET", "POST"])
 @permission_required("finance.view", "finance.collection.record")
 def new_settlement() -> Any:
-    store_id = int(request.values.get("store_id") or 0) if (request.values.get("store_id") or "").isdigit() else None
+    store_id = as_id(request.values.get("store_id")) or None
     if request.method == "GET":
         return _form({"paid_on": local_today().isoformat(), "method": PaymentMethod.PLATFORM.value}, store_id or None, {})
     form = {k: request.form.get(k, "") for k in FIELDS}
     ticked = {}
     for raw in request.form.getlist("order"):
-        if raw.isdigit() and raw not in ticked:
+        if as_id(raw) and raw not in ticked:
             ticked[raw] = request.form.get(f"amount_{raw}", "")
     lines = [{"order_id": order_id, "amount": amount} for order_id, amount in ticked.items()]
     uploads = [(f.filename, f.stream) for f in request.files.getlist("vouchers") if f and f.filename]
