@@ -25,7 +25,7 @@ from crm.extensions import login_manager
 from crm.extensions import migrate
 
 CONTEXTS = ("org", "auth", "notify", "workflow", "approvals", "customers", "highseas", "sales", "finance", "enquiries",
-            "work", "inbox", "processes", "dashboard")
+            "work", "aftersales", "inbox", "processes", "dashboard")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

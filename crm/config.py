@@ -49,6 +49,12 @@ class Config:
     # Orders: a shipped order's receipt is confirmed automatically after this many days (order_pipeline's
     # timer; the value is given to each new order's process, running ones keep theirs).
     ORDER_RECEIPT_DAYS = 7
+    # After-sales (after_sales.bpmn, values given to each new case's process): the customer ships the goods
+    # back within AFTER_SALES_RETURN_DAYS or the case closes, reminded AFTER_SALES_RETURN_REMINDER_DAYS
+    # before; a replacement's receipt is confirmed automatically after AFTER_SALES_RECEIPT_DAYS.
+    AFTER_SALES_RETURN_DAYS = 14
+    AFTER_SALES_RETURN_REMINDER_DAYS = 3
+    AFTER_SALES_RECEIPT_DAYS = 7
 
     # Process steps (DESIGN §6): a step whose scripts, expressions and operators run longer than this is
     # stopped and rolled back, with the error on the instance (0: no limit). On PostgreSQL every

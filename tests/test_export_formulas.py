@@ -103,6 +103,27 @@ def test_signed_orders_export_page_and_api(client: Any, login_as: Any, call: Any
             assert order.number in values
 
 
+def test_after_sales_export(client: Any, login_as: Any, org: Org, products: Any, customers: Any, staff: Any,
+                            quote_process: Any) -> None:
+    from crm.aftersales.cases import services as case_services
+    from tests.conftest import collect
+    from tests.finance.conftest import signed_order
+
+    order = signed_order(org, products, customers)
+    collect(order, staff["finance"], staff["finance2"], "950.00")
+    runtime.complete_task(open_task(order, "op_outbound").id, {"picked": [{"quantity": 10}]},
+                          actor_id=staff["warehouse"].id)
+    db.session.commit()
+    cases = [case_services.open_case(order.id, {"type": "refund_only", "reason": payload, "amount": "1.00"},
+                                     actor=org.a_rep1) for payload in PAYLOADS]  # the reason is exported
+    db.session.commit()
+    login_as(org.a_manager)
+    for fmt in FORMATS:
+        # the reason is trimmed when the case is opened, so "\t=1" and "\r=1" were stored as "=1"
+        values = assert_inert(get(client, f"/after-sales/export?format={fmt}"), fmt, [p.strip() for p in PAYLOADS])
+        assert all(case.number in values for case in cases)
+
+
 def test_import_error_report(client: Any, login_as: Any, org: Org, app: Any, tmp_path: Any) -> None:
     """The refused rows' values come from the uploaded file as they were: the report quotes them too."""
     app.config["TASK_ATTACHMENT_DIR"] = str(tmp_path)

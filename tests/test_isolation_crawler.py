@@ -127,6 +127,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "settlement_id": Outside(("settlement:b",)),  # platform settlement batches (crm/finance/settlements)
     "invoice_id": Outside(("invoice:b",)),  # invoices requested on orders and quotes (crm/finance/invoices)
     "make_up_id": Outside(("make_up:b",)),  # make-up payments of orders (crm/finance/makeups)
+    "case_id": Outside(("after_sales:b",)),  # after-sales cases of orders (crm/aftersales/cases)
+    "photo_id": Outside(("after_sales_photo:b",)),  # their inspection photos
     # Enquiry statistics (crm/enquiries): platform rows, salesperson rows, screenshots, imports.
     "enquiry_id": Outside(("enquiry_daily:b", "enquiry_daily:c")),
     "figure_id": Outside(("enquiry_figure:b",)),
@@ -402,6 +404,21 @@ def world(org: Org) -> World:
     db.session.flush()
     secrets += [make_up_b.reason]
     objects |= {"make_up:b": make_up_b}
+    # After-sales: a case of store B's order waiting for approval, with a photo.
+    from crm.aftersales.cases.models import AfterSalesCase
+    from crm.aftersales.cases.models import AfterSalesPhoto
+
+    case_b = AfterSalesCase(store_id=org.store_b.id, order_id=order_b.id, customer_id=customer_b.id,
+                            owner_id=org.b_rep.id, requested_by_id=org.b_rep.id, type="return_refund",
+                            status="pending_approval", amount=Decimal("55.00"), reason=f"{SECRET}-AfterSales-B",
+                            return_tracking_no=f"{SECRET}-Return-B",
+                            photos=[AfterSalesPhoto(original_name=f"{SECRET}-Photo-B.png",
+                                                    stored_name="aftersales/secret-photo-b.png", size=10,
+                                                    content_type="image/png")])
+    db.session.add(case_b)
+    db.session.flush()
+    secrets += [case_b.reason, case_b.return_tracking_no, case_b.photos[0].original_name]
+    objects |= {"after_sales:b": case_b, "after_sales_photo:b": case_b.photos[0]}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,

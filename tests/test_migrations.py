@@ -155,8 +155,9 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
         assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
                                           "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
-                                          "finance.invoice.request", "finance.make_up.request"]
-        assert pending["warehouse"] == ["order.view"]
+                                          "finance.invoice.request", "finance.make_up.request",
+                                          "aftersales.request"]
+        assert pending["warehouse"] == ["order.view", "aftersales.inspect"]
         assert pending["logistics"] == ["order.view", "finance.invoice.mail"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
         # the export of the ledger, the invoices and the receivable plans are new.
@@ -170,7 +171,8 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
                                                                "order.view", "order.create", "order.cancel",
                                                                "finance.collection.record", "finance.plan.edit",
                                                                "enquiry.view", "enquiry.enter_own",
-                                                               "finance.invoice.request", "finance.make_up.request"])
+                                                               "finance.invoice.request", "finance.make_up.request",
+                                                               "aftersales.request"])
         assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.invoice.issue",
                                                     "finance.invoice.mail", "finance.invoice.request",
                                                     "finance.make_up.request", "finance.plan.edit",

@@ -127,6 +127,13 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "finance.make_up.request": _l("Request make-up payments (freight, price or quantity corrections) on signed orders in scope"),
         },
     },
+    "aftersales": {
+        "label": _l("After-sales"),
+        "permissions": {
+            "aftersales.request": _l("Open after-sales cases (return, refund, exchange, reissue) on orders in scope"),
+            "aftersales.inspect": _l("Receive and inspect returned goods, add photos to after-sales cases"),
+        },
+    },
     "work": {
         "label": _l("Work"),
         "permissions": {

@@ -266,16 +266,25 @@ def unavailable_response(exc: BaseException | None = None) -> Response:
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
-    """webargs nests messages by location (json, query ...); flatten to field -> [messages]."""
+    """webargs nests messages by location (json, query ...); flatten to field -> [messages], a nested
+    schema's or list item's field named with dots like the services name it (`lines.0.quantity`)."""
     out: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for loc, fields in messages.items():
             if isinstance(fields, dict):
                 for field, msgs in fields.items():
-                    out[str(field)] = _as_list(msgs)
+                    _nested(str(field), msgs, out)
             else:
                 out[str(loc)] = _as_list(fields)
     return out
+
+
+def _nested(name: str, msgs: Any, out: dict[str, list[str]]) -> None:
+    if isinstance(msgs, dict) and msgs and all(isinstance(v, (dict, list)) for v in msgs.values()):
+        for key, value in msgs.items():
+            _nested(name if key == "_schema" else f"{name}.{key}", value, out)
+    else:
+        out.setdefault(name, []).extend(_as_list(msgs))
 
 
 def _as_list(msgs: Any) -> list[str]:

@@ -94,7 +94,8 @@ def init_app(app: Flask) -> None:
                           "make_up_requested": _l("Make-up requested"),
                           "make_up_approved": _l("Make-up approved"),
                           "make_up_rejected": _l("Make-up rejected"),
-                          "make_up_withdrawn": _l("Make-up withdrawn")}.items():
+                          "make_up_withdrawn": _l("Make-up withdrawn"),
+                          "refund_paid": _l("Refund paid")}.items():
         register_action_label(action, label)
 
 

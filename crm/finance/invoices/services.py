@@ -341,6 +341,29 @@ def void_invoice(invoice_id: Any, data: dict[str, Any] | Loaded, *, actor: User)
     return invoice
 
 
+def reissue_for_order(order_id: int, reason: str, less: Decimal, *, actor: User) -> tuple[list[Invoice], Invoice | None]:
+    """Another context's case changed what the order is worth (an after-sales refund): finance voids the
+    order's issued (or mailed) invoices with `reason` and requests one new invoice with the data of the
+    last of them, for their sum less `less` (at most what can still be invoiced), which then runs
+    `invoice_request` like any other (finance issues it from the inbox). Nothing issued: nothing to do."""
+    if not actor.can("finance.invoice.issue"):
+        raise PermissionDenied(_l("Only finance voids invoices."))
+    order, _instances = order_services.lock_order(order_id, None)
+    issued = list(db.session.scalars(select(Invoice).where(
+        Invoice.order_id == order.id, Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.MAILED)))
+        .order_by(Invoice.id)))
+    if not issued:
+        return [], None
+    voided = [void_invoice(invoice.id, {"reason": reason[:500]}, actor=actor) for invoice in issued]
+    last = voided[-1]
+    amount = min(sum((i.amount for i in voided), Decimal("0.00")) - less, invoiceable(target_of_order(order)))
+    if amount <= 0:
+        return voided, None
+    data = {"type": last.type.value, "title": last.title, "taxpayer_no": last.taxpayer_no, "amount": f"{amount:.2f}",
+            "email": last.email, "mailing_address": last.mailing_address, "note": reason[:500]}
+    return voided, _request(target_of_order(order), data, actor)
+
+
 def invoice_file(invoice_id: Any, actor: User) -> tuple[Invoice, Any]:
     invoice = get_invoice(invoice_id, actor)
     if not invoice.file_stored_name:

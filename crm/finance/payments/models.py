@@ -127,6 +127,9 @@ class Payment(Audited, Base):
                                                       index=True)
     # The platform settlement batch this collection is a line of (`crm.finance.settlements`), if any.
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("finance_settlement.id"), index=True)
+    # What a refund was paid for when another context asked for it: "<object type>:<id>" (an after-sales
+    # case is "after_sales:12"). A plain reference, so finance imports nothing of the contexts above it.
+    case_ref: Mapped[str | None] = mapped_column(String(50), index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

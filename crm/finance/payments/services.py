@@ -374,6 +374,40 @@ def apply_refund(order_id: int | None, data: dict[str, Any], actor: User | None,
     return payment
 
 
+def record_case_refund(order_id: int, amount: Decimal, data: dict[str, Any] | Loaded, *, actor: User | None,
+                       case_ref: str, reason: str | None) -> Payment:
+    """Finance paid back `amount` of an order for another context's case (an after-sales case: `case_ref`
+    "after_sales:12"), with the form's method, date and reference: a refund record, under the order's
+    lock (`sales.orders.services.lock_order`), never above what the order can still refund (verified
+    collections less refunds). Vouchers are added afterwards (`add_vouchers`: finance, on a refund)."""
+    if actor is None or not actor.can("finance.collection.verify"):
+        raise PermissionDenied(_l("Only finance carries out refunds."))
+    order, _instances = order_services.lock_order(order_id, None)
+    loaded = load_input(RefundInputSchema(), data)
+    errors: dict[str, Any] = dict(loaded.errors)
+    if amount <= 0:
+        errors["amount"] = _l("Nothing is to be refunded.")
+    elif amount > refundable(order):
+        errors["amount"] = _l("At most ¥%(max)s can be refunded: the verified collections less the refunds.",
+                              max=f"{max(refundable(order), Decimal(0)):,.2f}")
+    if errors:
+        raise ValidationFailed(errors)
+    values = loaded.values
+    now = utcnow()
+    payment = Payment(
+        store_id=order.store_id, order_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,
+        direction=Direction.OUT, kind=PaymentKind.REFUND, status=PaymentStatus.REFUNDED, amount=amount,
+        method=values["method"], paid_on=values["paid_on"] or local_today(), reference=values["reference"],
+        note=values["note"], reason=(reason or "")[:500] or None, case_ref=case_ref[:50],
+        recorded_by_id=actor.id, recorded_at=now, decided_by_id=actor.id, decided_at=now)
+    db.session.add(payment)
+    order.refunded_amount = order.refunded_amount + amount
+    db.session.flush()
+    record_event(db.session, order, "refund_paid", actor_id=actor.id, note=payment.reason,
+                 details={"amount": amount, "payment": payment.id, "case": case_ref})
+    return payment
+
+
 def collected(order_id: int) -> dict[str, Decimal]:
     """The order's money by status, for its page."""
     rows = db.session.execute(select(Payment.kind, Payment.status, func.sum(Payment.amount))

@@ -113,6 +113,9 @@ class Order(Audited, TimestampMixin, Base):
     refunded_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     # The approved make-ups (补款) of the order, kept by finance: what it owes is total + make_up_amount.
     make_up_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    # The after-sales cases of the order still open (`crm.aftersales` keeps the count): the order shows an
+    # "after-sales" marker beside its status while it is above 0.
+    after_sales_open: Mapped[int] = mapped_column(default=0)
     contract_no: Mapped[str | None] = mapped_column(String(50))
     signed_at: Mapped[datetime | None]  # the contracting order was signed: it counts as a transaction
     paid_at: Mapped[datetime | None]

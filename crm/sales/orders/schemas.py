@@ -51,6 +51,8 @@ class OrderSchema(ma.Schema):
     total = _money()
     paid_amount = _money()
     refunded_amount = _money()
+    after_sales_open = fields.Int(metadata={"description": "How many after-sales cases of the order are open (its "
+                                                           "\"after-sales\" marker while above 0)."})
     contract_no = fields.Str(allow_none=True)
     signed_at = fields.DateTime(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
