@@ -155,7 +155,7 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
         assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
                                           "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
-                                          "finance.invoice.request", "finance.make_up.request"]
+                                          "finance.invoice.request", "finance.make_up.request", "work.report.file"]
         assert pending["warehouse"] == ["order.view"]
         assert pending["logistics"] == ["order.view", "finance.invoice.mail"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
@@ -170,7 +170,8 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
                                                                "order.view", "order.create", "order.cancel",
                                                                "finance.collection.record", "finance.plan.edit",
                                                                "enquiry.view", "enquiry.enter_own",
-                                                               "finance.invoice.request", "finance.make_up.request"])
+                                                               "finance.invoice.request", "finance.make_up.request",
+                                                               "work.report.file"])
         assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.invoice.issue",
                                                     "finance.invoice.mail", "finance.invoice.request",
                                                     "finance.make_up.request", "finance.plan.edit",
