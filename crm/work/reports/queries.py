@@ -54,8 +54,9 @@ def list_reports(actor: Any, view: str, cursor: str | None, limit: int, *, kind:
     keys = [SortKey(WorkReport.period_start, descending=True), SortKey(WorkReport.id, descending=True)]
     page = keyset_page(db.session, _listed(actor, view, kind, author_id), keys, cursor=cursor, limit=limit)
     ids = [r.id for r in page.items]
-    reads = dict(db.session.execute(select(WorkReportRecipient.report_id, WorkReportRecipient.read_at).where(
-        WorkReportRecipient.report_id.in_(ids), WorkReportRecipient.user_id == actor.id))) if ids else {}
+    reads = {int(i): at for i, at in db.session.execute(select(WorkReportRecipient.report_id, WorkReportRecipient.read_at)
+                                                         .where(WorkReportRecipient.report_id.in_(ids),
+                                                                WorkReportRecipient.user_id == actor.id))} if ids else {}
     page.extra["read"] = {i: (reads[i] is not None) if i in reads else None for i in ids}
     page.extra["names"] = names({r.author_id for r in page.items})
     return page
