@@ -1,6 +1,7 @@
 """Work tasks in a real browser on the demo data: the store manager 吴店长 arranges a task for the
 salesperson 王芳, who finds it in her inbox next to a process task (a claimed review of the inbox test
-process), completes it in one click and finds it under Completed by me."""
+process), completes it in one click, finds it under Completed by me and files her daily report — its
+figures count the task — which the manager then reads on Who has reported."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def work_server(tmp_path: Path) -> Iterator[str]:
             yield base_url
 
 
-def test_a_manager_arranges_a_task_the_salesperson_completes_from_the_inbox(work_server: str, page: Any) -> None:
+def test_a_manager_arranges_a_task_the_salesperson_completes_it_and_reports(work_server: str, page: Any) -> None:
     from playwright.sync_api import expect
 
     login(page, work_server, MANAGER)
@@ -75,3 +76,22 @@ def test_a_manager_arranges_a_task_the_salesperson_completes_from_the_inbox(work
     expect(page.locator("tr", has_text="Review order SO-7070")).to_be_visible()
     page.goto(f"{work_server}/tasks/completed")
     expect(page.locator("tr", has_text="Call 华东物流 about the pallets")).to_be_visible()
+
+    page.goto(f"{work_server}/work/reports/")
+    page.click("#new-daily-report")
+    expect(page.locator('[data-figure="tasks_completed"]')).to_have_text("1")
+    expect(page.locator("#report-supervisor")).to_have_text("郑主管")
+    page.fill("#f-done", "Called 华东物流 about the pallets")
+    page.fill("#recipient-search", "李")
+    expect(page.locator("#f-recipient_ids option:not([hidden])")).to_have_text(["李强"])
+    page.select_option("#f-recipient_ids", label="李强")
+    page.click("#send-report")
+    expect(page.locator("#report-title")).to_contain_text("王芳")
+    expect(page.locator("#read-receipts")).to_contain_text("郑主管")
+
+    page.context.clear_cookies()
+    login(page, work_server, MANAGER)
+    page.goto(f"{work_server}/work/reports/team")
+    expect(page.locator("#reported")).to_contain_text("王芳")
+    expect(page.locator("#reported")).to_contain_text("Called 华东物流 about the pallets")
+    expect(page.locator("#not-reported")).to_contain_text("李强")
