@@ -100,10 +100,9 @@ def _explain(app: Any, client: Any, path: str) -> None:
         print(f"    {spent * 1000:6.1f} ms  {' '.join(statement.split())[:110]}")
     spent, statement, parameters = next(s for s in seen if "UNION ALL" in s[1])
     print(f"  the inbox page's statement ({spent * 1000:.1f} ms):")
-    with app.app_context():
-        with db.engine.connect() as conn:
-            for (line,) in conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters):
-                print("   ", line)
+    with app.app_context(), db.engine.connect() as conn:
+        for (line,) in conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters):
+            print("   ", line)
 
 
 def main() -> None:
@@ -117,13 +116,13 @@ def main() -> None:
         with app.app_context():
             from sqlalchemy import select
 
+            from bench.bench_tasks import HERE
             from crm.auth.services import hash_password
             from crm.extensions import db
             from crm.org.models import User
             from crm.workflow import registry
             from crm.workflow import runtime
             from crm.workflow.deploy import deploy_directory
-            from bench.bench_tasks import HERE
 
             upgrade()
             t0 = time.perf_counter()

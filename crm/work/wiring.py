@@ -11,7 +11,6 @@ from crm.core.jobs import register_job
 from crm.core.nav import NavItem
 from crm.core.nav import add_nav
 
-
 REPORT_POLL_MINUTES = 10
 
 
