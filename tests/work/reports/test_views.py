@@ -53,3 +53,33 @@ def test_file_a_daily_report_and_the_manager_sees_it(org, login_as):
 
         assert login_as(org.b_manager).get(report_url).status_code == 404
         assert login_as(org.a_rep1).get("/work/reports/team").status_code == 403
+
+
+def test_the_managers_day_costs_the_same_statements_for_one_or_many_reports(org, login_as):
+    from sqlalchemy import event
+
+    from crm.work.reports import services
+
+    def statements(path):
+        seen: list[str] = []
+        engine = db.session.get_bind().engine
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    with at("2026-11-20 18:30"):
+        services.submit({"kind": "daily", "day": "2026-11-20", "done": "One"}, actor=org.a_rep1)
+        db.session.commit()
+        client = login_as(org.a_manager)
+        one = statements("/work/reports/team?day=2026-11-20"), statements("/work/reports/?view=all")
+        for rep in (org.a_rep2, org.a_rep3, org.a_sup):
+            services.submit({"kind": "daily", "day": "2026-11-20", "done": "More"}, actor=rep)
+        db.session.commit()
+        assert (statements("/work/reports/team?day=2026-11-20"), statements("/work/reports/?view=all")) == one
