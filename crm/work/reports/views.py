@@ -36,6 +36,7 @@ from crm.work.reports.figures import period
 from crm.work.reports.models import FIGURE_LABELS
 from crm.work.reports.models import KIND_LABELS
 from crm.work.reports.models import ReportKind
+from crm.workflow.tasks import queries as task_queries
 
 bp = Blueprint("work_reports", __name__, template_folder="templates", url_prefix="/work/reports")
 
@@ -115,6 +116,7 @@ def comment_add(work_report_id: int) -> Any:
 def team() -> Any:
     kind = enum_or_none(request.args.get("kind"), ReportKind) or ReportKind.DAILY
     day = day_or_none(request.args.get("day")) or local_today()
-    result = queries.team_day(current_user, kind, day, store_id=int_arg("store_id"))
+    store_id = int_arg("store_id")
+    result = queries.team_day(current_user, kind, day, store_id=store_id)
     return render_template("work/reports/team.html", team=result, day=day, kind_choices=list(KIND_LABELS.items()),
-                           **_common())
+                           stores=task_queries.store_choices(current_user), store_id=store_id, **_common())

@@ -52,6 +52,8 @@ def test_file_a_daily_report_and_the_manager_sees_it(org, login_as):
         assert "Unread" not in html(reader.get("/work/reports/?view=received"))
 
         assert login_as(org.b_manager).get(report_url).status_code == 404
+        east = html(login_as(org.east_manager).get(f"/work/reports/team?day=2026-11-20&store_id={org.store_b.id}"))
+        assert "B Rep" in east and "A Rep" not in east and 'name="store_id"' in east
         assert login_as(org.a_rep1).get("/work/reports/team").status_code == 403
 
 
