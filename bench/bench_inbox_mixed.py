@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000, help="open process tasks, and as many work tasks")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the salesperson's My tasks page (cProfile) instead of measuring")
     args = parser.parse_args()
     with fresh_schema() as url:
         app = make_app(url)
@@ -153,6 +155,12 @@ def main() -> None:
                   f"the manager's store {args.tasks * 2 // 10} (setup {time.perf_counter() - t0:.1f} s)")
             clients = {"salesperson": _client(app, rep), "store manager": _client(app, manager)}
 
+        if args.profile:
+            from bench.bench_tasks import _profile
+
+            client = clients["salesperson"]
+            _profile(lambda: client.get("/tasks/"), args.runs)
+            return
         counter = StatementCounter()
         for who, client in clients.items():
             for label, path in (("bare page (account)", "/account"), ("my tasks", "/tasks/"), ("all in scope, newest", "/tasks/scope"),
