@@ -99,6 +99,10 @@ class Config:
     HIGHSEAS_SWEEP_AT = "02:00"  # daily high-seas recycle sweep, HH:MM server time (CRM_HIGHSEAS_SWEEP_AT)
     # From this time (HH:MM, Asia/Shanghai) salespeople without yesterday's enquiry figures are reminded.
     ENQUIRY_REMINDER_AT = "10:00"
+    # From this time (HH:MM, Asia/Shanghai) of a reporting day (ISO weekdays, 1 = Monday) whoever files work
+    # reports and has not filed the day's daily report is reminded, once.
+    WORK_REPORT_REMINDER_AT = "18:00"
+    WORK_REPORT_DAYS = [1, 2, 3, 4, 5]
     # Receivable plans: an instalment left without its own reminder days is reminded this many days before
     # its due date (the salesperson and the store's finance users, bell and e-mail).
     FINANCE_REMINDER_DAYS = 3

@@ -139,6 +139,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "subtask_id": Outside(("work_subtask:b",)),
     "work_attachment_id": Outside(("work_attachment:b",)),
     "tag_id": Outside(("work_tag:b",)),
+    "work_report_id": Outside(("work_report:b",)),  # work reports (crm/work/reports): b_rep's, with a comment
     "token": Static("no-such-form-token"),  # the public lead form: a token, not an id (tests/customers/leads/test_views.py)
     # Reading roles is also granted by user.view (to choose roles for a user: crm/api/roles.py).
     "role_id": Global(("role:salesperson", "role:custom"), withheld_for_reads=("role.manage", "user.view"),
@@ -356,6 +357,14 @@ def world(org: Org) -> World:
                 f"{SECRET}-Tag"]
     objects |= {"work_task:b": work_b, "work_subtask:b": subtask_b, "work_attachment:b": work_file_b,
                 "work_tag:b": tag_b}
+    # A daily report of store B's salesperson to their supervisor, with a comment.
+    from crm.work.reports import services as report_services
+
+    report_b = report_services.submit({"kind": "daily", "day": datetime.now(UTC).date().isoformat(),
+                                       "done": f"{SECRET}-Report-B"}, actor=org.b_rep)
+    report_services.add_comment(report_b.id, {"body": f"{SECRET}-Report-Comment"}, actor=org.b_sup)
+    secrets += [f"{SECRET}-Report-B", f"{SECRET}-Report-Comment"]
+    objects |= {"work_report:b": report_b}
     # Finance: a verified collection of store B's order, with its voucher, a line of a settlement batch
     # with the batch's voucher.
     from crm.finance.payments.models import Payment

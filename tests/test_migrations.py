@@ -156,7 +156,7 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
                                           "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
                                           "finance.invoice.request", "finance.make_up.request",
-                                          "aftersales.request"]
+                                          "aftersales.request", "work.report.file"]
         assert pending["warehouse"] == ["order.view", "aftersales.inspect"]
         assert pending["logistics"] == ["order.view", "finance.invoice.mail"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
@@ -172,7 +172,7 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
                                                                "finance.collection.record", "finance.plan.edit",
                                                                "enquiry.view", "enquiry.enter_own",
                                                                "finance.invoice.request", "finance.make_up.request",
-                                                               "aftersales.request"])
+                                                               "aftersales.request", "work.report.file"])
         assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.invoice.issue",
                                                     "finance.invoice.mail", "finance.invoice.request",
                                                     "finance.make_up.request", "finance.plan.edit",

@@ -139,6 +139,8 @@ CATALOGUE: dict[str, dict[str, object]] = {
         "permissions": {
             "work.task.arrange": _l("Arrange work tasks for the people in the data scope"),
             "work.tag.manage": _l("Manage the task tags of the stores in scope"),
+            "work.report.file": _l("File daily, weekly and monthly work reports (and be reminded to)"),
+            "work.report.review": _l("See who in the data scope has and has not reported, with the reports"),
         },
     },
     "opportunities": {

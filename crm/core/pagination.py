@@ -139,6 +139,16 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
     return or_(*clauses)
 
 
+def page_limit(limit: int) -> int:
+    """A page's size as keyset_page takes it: 1 to 500."""
+    return max(1, min(int(limit), 500))
+
+
+def after_cursor(keys: Sequence[SortKey], cursor: str) -> Any:
+    """The condition "after the cursor" in the order of `keys` (a bad cursor raises as keyset_page does)."""
+    return _after(keys, _decode(cursor, keys))
+
+
 def keyset_page(
     session: Session | scoped_session[Any],
     stmt: Select[*tuple[Any, ...]],  # of any number of columns (one entity when `scalars`)
@@ -152,9 +162,9 @@ def keyset_page(
     """One page of `stmt` ordered by `keys`. The last key must be unique (normally the primary key).
     Sort-key columns must not be NULL. `plain_rows`: the statement selects plain columns (of a subquery,
     say), the keys among them, and the page's items are its rows."""
-    limit = max(1, min(int(limit), 500))
+    limit = page_limit(limit)
     if cursor:
-        stmt = stmt.where(_after(keys, _decode(cursor, keys)))
+        stmt = stmt.where(after_cursor(keys, cursor))
     stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys]).limit(limit + 1)
     rows = list(session.scalars(stmt) if scalars and not plain_rows else session.execute(stmt))
     next_cursor = None

@@ -2,7 +2,7 @@
 one keyset page, and the counts of the navigation badge.
 
 Each kind's list is its own query with its view's filters and its own visibility (`crm.workflow.tasks.
-queries.filtered`, `crm.work.tasks.queries.inbox_select`), projected to the same columns and merged with
+queries.filtered`, `crm.work.tasks.queries.inbox_selects`), projected to the same columns and merged with
 UNION ALL. The order always ends with (kind, id), so it is total and the cursor (every key of the last
 row) continues exactly where the page stopped, whichever kinds it mixes:
 
@@ -29,7 +29,9 @@ from sqlalchemy import union_all
 from crm.core.db import UTCDateTime
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
+from crm.core.pagination import after_cursor
 from crm.core.pagination import keyset_page
+from crm.core.pagination import page_limit
 from crm.extensions import db
 from crm.work.tasks import queries as work_queries
 from crm.work.tasks.models import WorkTask
@@ -54,14 +56,33 @@ def _columns(model: Any, kind: str) -> list[Any]:
     ]
 
 
-def _merged(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Any:
+def _branches(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> list[Select[Any]]:
     branches: list[Select[Any]] = []
     if filters.kind != "work":
         process = task_queries.filtered(actor, filters, now, tz)
         branches.append(process.with_only_columns(*_columns(HumanTask, "process")))
-    work = work_queries.inbox_select(actor, filters, now, tz)
-    if work is not None:
+    for work in work_queries.inbox_selects(actor, filters, now, tz):
         branches.append(work.with_only_columns(*_columns(WorkTask, "work")))
+    return branches
+
+
+def _merged(actor: Any, filters: TaskFilters, now: datetime, tz: Any, cursor: str | None = None,
+            limit: int | None = None) -> Any:
+    """The branches as one subquery. With `limit`, each branch is first cut to its own page (after the
+    cursor, in the list's order, `limit + 1` rows): PostgreSQL does not merge-append a UNION ALL whose
+    order holds the branch's constant `kind`, so without the cut it would sort every row of the scope."""
+    branches = _branches(actor, filters, now, tz)
+    if limit is not None:
+        cut = []
+        for i, branch in enumerate(branches):
+            one = branch.subquery(f"branch{i}")
+            keys = _keys(one, filters)
+            stmt = select(one)
+            if cursor:
+                stmt = stmt.where(after_cursor(keys, cursor))
+            stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys])
+            cut.append(select(stmt.limit(limit + 1).subquery(f"page{i}")))
+        branches = cut
     if len(branches) == 1:
         return branches[0].subquery("inbox")
     return union_all(*branches).subquery("inbox")
@@ -84,8 +105,9 @@ def _keys(sub: Any, filters: TaskFilters) -> list[SortKey]:
 
 def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int, *, now: datetime, tz: Any) -> Page[Any]:
     """One page of the one inbox: its items are HumanTask and WorkTask rows (`inbox_kind` says which)."""
-    sub = _merged(actor, filters, now, tz)
-    page = keyset_page(db.session, select(sub), _keys(sub, filters), cursor=cursor, limit=limit, plain_rows=True)
+    limit = page_limit(limit)
+    sub = _merged(actor, filters, now, tz, cursor, limit)
+    page = keyset_page(db.session, select(sub), _keys(sub, filters), limit=limit, plain_rows=True)
     process_ids = [r.id for r in page.items if r.kind == "process"]
     work_ids = [r.id for r in page.items if r.kind == "work"]
     humans = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(process_ids)))} \

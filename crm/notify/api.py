@@ -1,5 +1,6 @@
 """/api/v1/notifications — the caller's notifications (unread count, list, mark read) and
-/api/v1/announcements — those addressed to the caller (list, mark read) and publishing one."""
+/api/v1/announcements — those addressed to the caller (list, mark read), publishing one, and whom a
+publisher may address, by name. Answers name the author, the unit, the role and the chosen people."""
 
 from __future__ import annotations
 
@@ -54,6 +55,25 @@ class AnnouncementSchema(ma.Schema):
     publish_at = fields.AwareDateTime(load_default=None, allow_none=True)
     expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
     read = fields.Bool(dump_only=True)
+    author = fields.Dict(dump_only=True, allow_none=True, metadata={"description": "Who published it: `{id, name}`."})
+    unit = fields.Dict(dump_only=True, allow_none=True,
+                       metadata={"description": "The org unit addressed (or where the role's holders sit): "
+                                                "`{id, name, kind}`."})
+    role = fields.Dict(dump_only=True, allow_none=True, metadata={"description": "The role addressed: `{key, name}`."})
+    recipients = fields.List(fields.Dict(), dump_only=True, allow_none=True,
+                             metadata={"description": "The chosen people, `{id, name}` (shown to the publisher)."})
+
+
+class AudienceArgsSchema(ma.Schema):
+    q = fields.Str(load_default="", validate=validate.Length(max=100),
+                   metadata={"description": "Part of a name: people, org units and roles whose name contains it."})
+
+
+class AudienceSchema(ma.Schema):
+    people = fields.List(fields.Dict(), metadata={"description": "`{id, name, unit}`: active people of your scope."})
+    units = fields.List(fields.Dict(), metadata={"description": "`{id, name, kind, depth}`: subsidiaries, stores "
+                                                                "and departments of your scope."})
+    roles = fields.List(fields.Dict(), metadata={"description": "`{key, name}`."})
 
 
 @blp.route("/notifications")
@@ -102,7 +122,17 @@ def announcements(args: dict[str, Any]) -> Any:
     for a, was_read in page.items:
         a.read = bool(was_read)
         items.append(a)
+    queries.describe_announcements(items, current_user)
     return {"items": items, "next_cursor": page.next_cursor}
+
+
+@blp.route("/announcements/audience")
+@blp.requires("api.use", "announcement.publish")
+@blp.arguments(AudienceArgsSchema, location="query")
+@blp.response(200, AudienceSchema)
+def audience(args: dict[str, Any]) -> Any:
+    """Whom the caller may address, by name: people, org units and roles (at most 50 of each), to pick from"""
+    return queries.audience_choices(current_user, args["q"].strip(), limit=50)
 
 
 @blp.route("/announcements/publish", methods=["POST"])
@@ -112,7 +142,9 @@ def announcements(args: dict[str, Any]) -> Any:
 def publish(body: dict[str, Any]) -> Any:
     """Publish an announcement to everyone (HQ), an org unit, a role or chosen users within the caller's scope"""
     body["audience"] = body["audience"].value
-    return services.publish_announcement(load_input(AnnouncementInput(), body), actor=current_user)
+    made = services.publish_announcement(load_input(AnnouncementInput(), body), actor=current_user)
+    queries.describe_announcements([made], current_user)
+    return made
 
 
 @blp.route("/announcements/<int:announcement_id>/read", methods=["POST"])

@@ -109,3 +109,57 @@ def read_receipts(announcement_id: int, user: Any) -> list[tuple[User, Any]]:
         .where(AnnouncementRead.announcement_id == a.id).order_by(AnnouncementRead.read_at)
     )]
 
+
+
+# Announcements by name -------------------------------------------------------------------------------------
+def describe_announcements(items: list[Announcement], viewer: Any) -> None:
+    """Set on each announcement what the API and the pages show by name: `author` and `unit` ({id, name,
+    kind}), `role` ({key, name}), and for its publisher the chosen `recipients` ({id, name}). Three queries
+    for the whole list."""
+    from crm.auth.models import Role
+
+    if not items:
+        return
+    ids = [a.id for a in items]
+    chosen: dict[int, list[int]] = {}
+    for aid, uid in db.session.execute(select(AnnouncementRecipient.announcement_id, AnnouncementRecipient.user_id)
+                                       .where(AnnouncementRecipient.announcement_id.in_(ids))):
+        chosen.setdefault(aid, []).append(uid)
+    people = {a.created_by_id for a in items if a.created_by_id} | {u for us in chosen.values() for u in us}
+    names = {i: n for i, n in db.session.execute(select(User.id, User.name).where(User.id.in_(people)))} if people else {}
+    unit_ids = {a.unit_id for a in items if a.unit_id}
+    units = {u.id: u for u in db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(unit_ids)))} if unit_ids else {}
+    role_keys = {a.role_key for a in items if a.role_key}
+    roles = {r.key: r for r in db.session.scalars(select(Role).where(Role.key.in_(role_keys)))} if role_keys else {}
+    for a in items:
+        unit = units.get(a.unit_id or 0)
+        role = roles.get(a.role_key or "")
+        a.author = {"id": a.created_by_id, "name": names.get(a.created_by_id, "")} if a.created_by_id else None
+        a.unit = {"id": unit.id, "name": unit.name, "kind": unit.kind} if unit is not None else None
+        a.role = {"key": role.key, "name": role.display_name} if role is not None else None
+        mine = a.created_by_id == viewer.id or viewer.is_super_admin
+        a.recipients = sorted(({"id": u, "name": names.get(u, "")} for u in chosen.get(a.id, [])),
+                              key=lambda p: (p["name"], p["id"])) if mine else None
+
+
+def audience_choices(actor: Any, q: str = "", limit: int = 500) -> dict[str, list[Any]]:
+    """What a publisher may address, by name: the active people and org units of their scope and the roles;
+    `q` keeps those whose name contains it."""
+    from crm.auth.models import Role
+    from crm.auth.scopes import visible
+
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if q else None
+    people_stmt = visible(select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.org_unit_id)
+                          .where(User.active), actor, User)  # type: ignore[arg-type]
+    unit_stmt = visible(select(OrgUnit), actor, OrgUnit).where(OrgUnit.active)
+    if pattern:
+        people_stmt = people_stmt.where(User.name.ilike(pattern, escape="\\"))
+        unit_stmt = unit_stmt.where(OrgUnit.name.ilike(pattern, escape="\\"))
+    people = [{"id": int(i), "name": n, "unit": u} for i, n, u in
+              db.session.execute(people_stmt.order_by(User.name, User.id).limit(limit))]
+    units = [{"id": u.id, "name": u.name, "kind": u.kind, "depth": u.depth}
+             for u in db.session.scalars(unit_stmt.order_by(OrgUnit.path).limit(limit))]
+    roles = [{"key": r.key, "name": r.display_name} for r in db.session.scalars(select(Role).order_by(Role.name))]
+    if q:
+        roles = [r for r in roles if q.lower() in str(r["name"]).lower()]
+    return {"people": people, "units": units, "roles": roles}

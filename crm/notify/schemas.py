@@ -65,7 +65,7 @@ def _user_ids(raw: Any) -> list[int]:
         if any(not 0 < u < 2**31 for u in user_ids):
             raise ValueError
     except (TypeError, ValueError):
-        raise ma.ValidationError(str(_l("List user ids separated by commas."))) from None
+        raise ma.ValidationError(str(_l("Choose people from the list."))) from None
     return user_ids
 
 

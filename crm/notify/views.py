@@ -87,20 +87,16 @@ def preferences() -> Any:
 
 
 def _choices() -> dict[str, Any]:
-    """The units (within the publisher's scope) and roles the publish form offers."""
+    """The units and people (within the publisher's scope) and the roles the publish form offers, by name."""
     if not current_user.can("announcement.publish"):
-        return {"units": [], "roles": []}
-    from sqlalchemy import select
+        return {"units": [], "roles": [], "people": []}
+    from crm.org.models import UNIT_KIND_LABELS
 
-    from crm.auth.models import Role
-    from crm.auth.scopes import visible
-    from crm.org.models import OrgUnit
-
-    units = db.session.scalars(visible(select(OrgUnit), current_user, OrgUnit)
-                               .where(OrgUnit.active).order_by(OrgUnit.path).limit(500))
-    roles = db.session.scalars(select(Role).order_by(Role.name))
-    return {"units": [(u.id, ("— " * u.depth) + u.name) for u in units],
-            "roles": [(r.key, r.display_name) for r in roles]}
+    offered = queries.audience_choices(current_user)
+    return {"units": [(u["id"], f"{'— ' * u['depth']}{u['name']} ({UNIT_KIND_LABELS[u['kind']]})")
+                      for u in offered["units"]],
+            "roles": [(r["key"], r["name"]) for r in offered["roles"]],
+            "people": [(p["id"], f"{p['name']} · {p['unit']}") for p in offered["people"]]}
 
 
 @bp.get("/announcements")
@@ -108,6 +104,7 @@ def _choices() -> dict[str, Any]:
 def announcements() -> Any:
     page = queries.announcements(current_user, cursor=request.args.get("cursor") or None)
     mine = queries.published_by(current_user) if current_user.can("announcement.publish") else []
+    queries.describe_announcements([a for a, _n in mine], current_user)
     return render_template("notify/announcements.html", page=page, mine=mine, audiences=AUDIENCE_LABELS,
                            errors={}, form={}, **_choices())
 
@@ -128,7 +125,8 @@ def _when(raw: str | None, field: str) -> datetime | None:
 @login_required
 @permission_required("announcement.publish")
 def publish() -> Any:
-    form = request.form.to_dict()
+    form: dict[str, Any] = request.form.to_dict()
+    form["user_ids"] = request.form.getlist("user_ids")  # the people picker: several chosen
     try:
         data: dict[str, Any] = dict(form, pinned=form.get("pinned") == "on")
         data["publish_at"] = _when(form.get("publish_at"), "publish_at")
@@ -137,7 +135,9 @@ def publish() -> Any:
     except ValidationFailed as exc:
         forget_refused_write(exc)
         page = queries.announcements(current_user)
-        return render_template("notify/announcements.html", page=page, mine=queries.published_by(current_user),
+        mine = queries.published_by(current_user)
+        queries.describe_announcements([a for a, _n in mine], current_user)
+        return render_template("notify/announcements.html", page=page, mine=mine,
                                audiences=AUDIENCE_LABELS, errors=exc.errors, form=form, **_choices()), 422
     flash(_l("Published."), "success")
     return redirect(url_for("notify.announcements"))

@@ -201,6 +201,8 @@ class HumanTask(Base):
         UniqueConstraint("instance_id", "task_guid"),
         Index("ix_human_task_open_assignee", "assignee_id", "status", "id"),
         Index("ix_human_task_status_due", "status", "due_at"),
+        # The one inbox's "all in scope", newest first: read backwards, stopping at the page's end.
+        Index("ix_human_task_created", "created_at", "id"),
         Index("ix_human_task_object", "object_type", "object_id"),
     )
 

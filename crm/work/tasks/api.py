@@ -86,7 +86,9 @@ class WorkAttachmentSchema(ma.Schema):
 
 def _detail(task: WorkTask) -> dict[str, Any]:
     page = queries.task_page(task, current_user)
-    out: dict[str, Any] = WorkTaskSchema().dump(task)
+    # Raw values keyed as the schema reads them: the response schema dumps them once (dates stay dates).
+    out: dict[str, Any] = {key: getattr(task, key, None) for key in
+                           (field.attribute or name for name, field in WorkTaskSchema().fields.items())}
     out.update(recurrence=page.recurrence, participant_ids=page.participant_ids,
                tags=[{"id": i, "name": n} for i, n in page.tags],
                subtasks=[{"id": s.id, "title": s.title, "done": s.done} for s in page.subtasks],

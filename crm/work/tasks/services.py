@@ -296,6 +296,9 @@ def complete(task_id: Any, *, actor: User) -> WorkTask:
     task = get_task(task_id, actor)
     if not is_involved(task, actor):
         raise PermissionDenied()
+    # Lock the row and read it again: the recurrence job may be making the next occurrence of this very
+    # task; waiting for it (instead of failing on the version) leaves one next occurrence and a done task.
+    db.session.refresh(task, with_for_update=True)
     if not task.is_open:
         raise InvalidTransition(_l("This task is already done."))
     now = utcnow()
