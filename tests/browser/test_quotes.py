@@ -118,7 +118,7 @@ def test_quote_at_85_percent_through_the_discount_audit_to_the_pdf(quote_server:
     expect(card).to_be_visible()
     card.locator("select[name=stage_id]").select_option(label="寄样")
     card.locator("button[type=submit]").click()
-    expect(page.locator("#board-status")).to_contain_text("寄样")
+    expect(page.locator("#board-status")).to_contain_text("寄样", timeout=15_000)  # a loaded machine answers slowly
     expect(page.locator('[data-stage-id] .opp-card', has_text="港口年度托盘")).to_have_count(1)
     expect(page.get_by_role("region", name="寄样").locator(".opp-card")).to_contain_text("港口年度托盘")
     target = page.get_by_role("region", name="谈判").locator(".opp-cards")
