@@ -18,6 +18,7 @@ from werkzeug.routing import Rule
 
 from crm.auth.services import create_token
 from crm.auth.services import save_role
+from crm.core import saved_views
 from crm.customers import imports as customer_imports
 from crm.customers import services as customer_services
 from crm.customers.leads import services as customer_leads
@@ -102,7 +103,7 @@ def admin(app: Flask, org: Org, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) 
     contact = customer_services.add_contact(customer, {"name": "Fuzz contact"}, actor=org.a_manager)
     follow_up = customer_follow_ups.record_follow_up(customer, {"kind": "phone", "content": "Fuzz"}, actor=org.a_manager,
                                                      files=[("f.txt", io.BytesIO(b"x"))])
-    view = customer_services.save_view("Fuzz view", "q=x", [], actor=org.hq_admin)
+    view = saved_views.save_view("customers", "Fuzz view", "q=x", [], actor=org.hq_admin)
     job = customer_imports.upload("f.csv", io.BytesIO(b"name,mobile\nA,13512340001\n"), actor=org.hq_admin,
                                   store_id=org.store_a.id)
     lead = customer_leads.create_lead({"name": "Fuzz lead", "mobile": "13512340002"}, actor=org.a_manager)

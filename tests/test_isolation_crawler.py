@@ -37,7 +37,9 @@ from crm.auth.permissions import DataScope
 from crm.auth.permissions import all_permissions
 from crm.auth.services import create_token
 from crm.auth.services import save_role
+from crm.core import saved_views
 from crm.core.audit import OperationLog
+from crm.core.saved_views import SavedView
 from crm.customers import services as customer_services
 from crm.customers.leads import services as customer_leads
 from crm.customers.models import Contact
@@ -47,7 +49,6 @@ from crm.customers.models import FollowUp
 from crm.customers.models import ImportJob
 from crm.customers.models import Lead
 from crm.customers.models import LeadAssignmentRule
-from crm.customers.models import SavedCustomerView
 from crm.customers.services import follow_ups as customer_follow_ups
 from crm.enquiries.models import EnquiryDaily
 from crm.enquiries.models import EnquiryImport
@@ -112,7 +113,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "customer_id": Outside(("customer:b", "customer:c")),
     "contact_id": Outside(("contact:b",)),
     "follow_up_id": Outside(("follow_up:b",)),
-    "view_id": Outside(("customer_view:b_rep",)),
+    "view_id": Outside(("customer_view:b_rep", "case_view:b_rep")),
     "job_id": Outside(("import_job:b",)),
     "lead_id": Outside(("lead:b", "lead:c")),
     "rule_id": Outside(("lead_rule:b",)),  # lead assignment rules (crm/customers/leads.py)
@@ -267,7 +268,7 @@ def world(org: Org) -> World:
     follow_up_b.attachments = [{"name": f"{SECRET}-Att.txt", "stored": "crawler/none.txt", "size": 1,
                                 "type": "text/plain"}]
     customer_services.add_team_member(customer_b, org.b_sup.id, "read", None, actor=org.b_rep)
-    view_b = customer_services.save_view(f"{SECRET}-View", "q=x", [], actor=org.b_rep)
+    view_b = saved_views.save_view("customers", f"{SECRET}-View", "q=x", [], actor=org.b_rep)
     lead_b = customer_leads.create_lead({"name": f"{SECRET}-Lead-B", "mobile": "13512345673", "owner_id": "pool"},
                                         actor=org.b_manager)
     lead_c = customer_leads.create_lead({"name": f"{SECRET}-Lead-C", "mobile": "13512345674"}, actor=org.c_rep)
@@ -427,7 +428,10 @@ def world(org: Org) -> World:
     db.session.add(case_b)
     db.session.flush()
     secrets += [case_b.reason, case_b.return_tracking_no, case_b.photos[0].original_name]
-    objects |= {"after_sales:b": case_b, "after_sales_photo:b": case_b.photos[0]}
+    case_view_b = saved_views.save_view("aftersales_cases", f"{SECRET}-Case-View", "status=requested", [],
+                                        actor=org.b_rep)
+    secrets += [case_view_b.name]
+    objects |= {"after_sales:b": case_b, "after_sales_photo:b": case_b.photos[0], "case_view:b_rep": case_view_b}
     objects |= {"task:b": task_b, "task:c": task_c, "attachment:b": attachment_b, "comment:b": comment_b,
                 "filter:b_rep": filter_b, "approval_request:b": request_b, "notification:b_rep": notification_b,
                 "announcement:b": announcement_b, "chain:company": chain,
@@ -510,7 +514,7 @@ def snapshot() -> dict[str, Any]:
         "customer_contact": rows(Contact.__table__),
         "customer_follow_up": rows(FollowUp.__table__),
         "customer_team_member": rows(CustomerTeamMember.__table__),
-        "customer_saved_view": rows(SavedCustomerView.__table__),
+        "saved_view": rows(SavedView.__table__),
         "customer_import_job": rows(ImportJob.__table__),
         "lead": rows(Lead.__table__),
         "lead_assignment_rule": rows(LeadAssignmentRule.__table__),

@@ -185,3 +185,58 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
     finally:
         db.session.remove()
         db.session = original
+
+
+def test_the_customers_saved_views_move_into_the_shared_table_and_back(migration_app: Flask) -> None:
+    """b8d0f2a4c6e8: `customer_saved_view` rows become `saved_view` rows of the list "customers" with their
+    ids (bookmarked links keep working); the downgrade brings them back and drops the other lists' views."""
+    from sqlalchemy import text
+
+    flask_migrate.upgrade(revision="e4b6c8d0f2a3")
+    with db.engine.begin() as conn:
+        unit_id = _insert_row(conn, "org_unit", kind="hq", path="/", depth=0)
+        user_id = _insert_row(conn, "user", org_unit_id=unit_id, mobile="13800000000")
+        conn.execute(text("INSERT INTO customer_saved_view (id, user_id, name, query, columns, created_at) "
+                          "VALUES (7, :u, 'Pool', 'owner=pool', '[\"tags\"]', CURRENT_TIMESTAMP)"), {"u": user_id})
+    flask_migrate.upgrade(revision="b8d0f2a4c6e8")
+    with db.engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, user_id, list_key, name, query, columns FROM saved_view")).all()
+        assert [tuple(r[:5]) for r in rows] == [(7, user_id, "customers", "Pool", "owner=pool")]
+        columns = rows[0][5]
+        assert (json.loads(columns) if isinstance(columns, str) else columns) == ["tags"]
+        conn.execute(text("INSERT INTO saved_view (user_id, list_key, name, query, columns, created_at) "
+                          "VALUES (:u, 'aftersales_cases', 'Open', 'status=requested', '[]', CURRENT_TIMESTAMP)"),
+                     {"u": user_id})
+        assert conn.scalar(text("SELECT MAX(id) FROM saved_view")) == 8  # the ids go on after the copied ones
+    assert "customer_saved_view" not in table_names()
+    flask_migrate.downgrade(revision="e4b6c8d0f2a3")
+    assert "saved_view" not in table_names()
+    with db.engine.begin() as conn:
+        back = conn.execute(text("SELECT id, user_id, name, query FROM customer_saved_view")).all()
+    assert [tuple(r) for r in back] == [(7, user_id, "Pool", "owner=pool")]
+
+
+def _insert_row(conn: Any, table: str, **given: Any) -> int:
+    """Insert a row with `given` values and a plain value in every other required column (the table as the
+    revision at hand has it); its id."""
+    from datetime import UTC
+    from datetime import datetime
+
+    from sqlalchemy import Boolean
+    from sqlalchemy import DateTime
+    from sqlalchemy import Integer
+    from sqlalchemy import MetaData
+    from sqlalchemy import Table
+    from sqlalchemy import func
+
+    tbl = Table(table, MetaData(), autoload_with=conn)
+    values = dict(given)
+    for col in tbl.columns:
+        if col.name in values or col.nullable or col.primary_key or col.server_default is not None:
+            continue
+        kind = col.type
+        values[col.name] = (datetime.now(UTC) if isinstance(kind, DateTime) else False if isinstance(kind, Boolean)
+                            else 0 if isinstance(kind, Integer) else [] if "JSON" in type(kind).__name__.upper()
+                            else "x")
+    conn.execute(tbl.insert().values(**values))
+    return int(conn.scalar(select(func.max(tbl.c.id))))

@@ -271,20 +271,6 @@ class FollowUp(Audited, Base):
     customer: Mapped[Customer] = relationship(foreign_keys=[customer_id], viewonly=True)
 
 
-class SavedCustomerView(Base):
-    """A user's saved list: the filter query string and the chosen columns."""
-
-    __tablename__ = "customer_saved_view"
-    __table_args__ = (Index("uq_customer_saved_view_user_name", "user_id", "name", unique=True),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(80))
-    query: Mapped[str] = mapped_column(String(2000), default="")
-    columns: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class ImportStatus(enum.StrEnum):
     DRAFT = "draft"  # uploaded, waiting for the column mapping
     PENDING = "pending"

@@ -1,5 +1,5 @@
 """Reads: the customer list (filters on every field, sorts, keyset pages, capped counts), the "to follow up"
-list, saved views. Every read goes through `crm.auth.scopes.visible`."""
+list. Every read goes through `crm.auth.scopes.visible`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ from crm.customers.models import Customer
 from crm.customers.models import CustomerLevel
 from crm.customers.models import FollowUp
 from crm.customers.models import Intention
-from crm.customers.models import SavedCustomerView
 from crm.customers.services import normalise_chat_id
 from crm.extensions import db
 from crm.org.models import Platform
@@ -321,12 +320,6 @@ def due_count(actor: User, cap: int = 99) -> int:
     inner = (select(FollowUp.id).where(FollowUp.id.in_(latest), FollowUp.next_contact_at < end)
              .limit(cap + 1).subquery())
     return min(int(db.session.scalar(select(func.count()).select_from(inner)) or 0), cap + 1)  # 100 shows "99+"
-
-
-# Saved views ------------------------------------------------------------------------------------------------
-def saved_views(actor: User) -> list[SavedCustomerView]:
-    return list(db.session.scalars(select(SavedCustomerView).where(SavedCustomerView.user_id == actor.id)
-                                   .order_by(SavedCustomerView.name)))
 
 
 # Cross-store duplicates (HQ report) ---------------------------------------------------------------------------

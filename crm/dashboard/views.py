@@ -1,4 +1,4 @@
-"""Home page: who I am, where I sit, what I can reach."""
+"""Home page: who I am, where I sit, what I can reach, and my work today."""
 
 from __future__ import annotations
 
@@ -6,15 +6,22 @@ from typing import Any
 
 from flask import Blueprint
 from flask import render_template
+from flask_babel import get_timezone
 from flask_login import current_user
 from flask_login import login_required
 
 from crm.auth.permissions import SCOPE_LABELS
 from crm.auth.scopes import scope_context
 from crm.core import nav
+from crm.core.clock import local_today
+from crm.core.clock import utcnow
 from crm.finance.ledger import queries as ledger_queries
 from crm.finance.ledger import receivables
 from crm.sales.orders import queries as order_queries
+from crm.work.reports import queries as report_queries
+from crm.work.reports import services as report_services
+from crm.work.reports.models import ReportKind
+from crm.work.tasks import queries as work_task_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -39,4 +46,19 @@ def home() -> Any:
         shortcuts=shortcuts,
         collections=collections,
         to_verify=to_verify,
+        work=my_work_today(current_user),
     )
+
+
+def my_work_today(user: Any) -> dict[str, Any]:
+    """The "My work today" panel (issue 23, until the kanban exists): my work tasks overdue and due later
+    today, my daily report of today (False: I file none; None: not filed yet), and how many of my people
+    have not filed theirs (None: I review none). A fixed number of statements, whatever the data."""
+    today = local_today()
+    overdue, due_today = work_task_queries.due_counts(user, utcnow(), get_timezone())
+    return {
+        "overdue": overdue, "today": due_today, "day": today,
+        "report_id": report_queries.filed(user, ReportKind.DAILY, today) if user.can(report_services.FILE) else False,
+        "missing": (report_queries.missing_count(user, ReportKind.DAILY, today)
+                    if user.can(report_services.REVIEW) else None),
+    }

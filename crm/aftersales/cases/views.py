@@ -1,4 +1,4 @@
-"""After-sales pages: the case list with filters and its export, a case's page (lines, shipments,
+"""After-sales pages: the case list with filters, saved views and its export, a case's page (lines, shipments,
 inspection and photos, refund and invoice records, its live diagram, the timeline of the operation log and
 the process history), the form that opens a case from an order, and the after-sales box of the order page."""
 
@@ -28,11 +28,13 @@ from crm.aftersales.cases.models import TYPE_LABELS
 from crm.aftersales.cases.models import CaseType
 from crm.aftersales.cases.queries import CaseFilters
 from crm.auth.decorators import permission_required
+from crm.core import saved_views
 from crm.core import tabular
 from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.i18n import translate
+from crm.core.saved_views import views as saved_view_pages
 from crm.core.web import download
 from crm.core.web import flash_refusal
 from crm.core.web import forget_refused_write
@@ -49,6 +51,7 @@ from crm.workflow.models import event_label
 from crm.workflow.tasks import queries as task_queries
 
 EXPORT_LIMIT = 10000
+LIST_KEY = "aftersales_cases"  # its saved views
 TITLES = [_l("Case"), _l("Requested"), _l("Type"), _l("Status"), _l("Order"), _l("Customer"), _l("Store"),
           _l("Salesperson"), _l("Amount"), _l("Refunded"), _l("Reason"), _l("Closed")]
 
@@ -61,11 +64,19 @@ def _globals() -> dict[str, Any]:
 @bp.route("")
 @permission_required("order.view")
 def cases() -> Any:
+    view, opening = saved_view_pages.open_view(LIST_KEY, "aftersales.cases", current_user)
+    if opening is not None:  # opening a saved view: its filters
+        return opening
     filters = CaseFilters.from_args(request.args)
     page = queries.case_page(current_user, filters, cursor=request.args.get("cursor") or None)
     return render_template("aftersales/cases.html", page=page, filters=filters, names=queries.labels(page.items),
                            owners=order_queries.owner_choices(current_user), args=filters.as_args(),
-                           stores=task_queries.store_choices(current_user), **_globals())
+                           stores=task_queries.store_choices(current_user), view=view,
+                           views=saved_views.views_of(LIST_KEY, current_user), **_globals())
+
+
+# Saved views: POST /after-sales/views and /after-sales/views/<view_id>/delete (crm/core/saved_views).
+saved_view_pages.add_routes(bp, LIST_KEY, "aftersales.cases", permission_required("order.view"), lambda: current_user)
 
 
 def _rows(rows: list[Any]) -> Any:

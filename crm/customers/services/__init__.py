@@ -1,4 +1,4 @@
-"""State changes of customers (a package: profile and dedup, contacts, team and ownership, saved views).
+"""State changes of customers (a package: profile and dedup, contacts, team and ownership).
 Callers use `crm.customers.services.<function>`; every service takes the actor explicitly, flushes, never
 commits."""
 
@@ -35,6 +35,3 @@ from crm.customers.services.profile import normalise_chat_id as normalise_chat_i
 from crm.customers.services.profile import resolve_store as resolve_store
 from crm.customers.services.profile import store_user as store_user
 from crm.customers.services.profile import update_customer as update_customer
-from crm.customers.services.saved_views import delete_view as delete_view
-from crm.customers.services.saved_views import get_view as get_view
-from crm.customers.services.saved_views import save_view as save_view

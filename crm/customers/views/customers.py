@@ -4,8 +4,6 @@ contacts, team, transfer, lock, release to the pool and merge."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
-from urllib.parse import urlencode
 
 from flask import current_app
 from flask import flash
@@ -16,15 +14,16 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 
 from crm.auth.decorators import permission_required
 from crm.auth.scopes import visible
+from crm.core import saved_views
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import DomainError
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.saved_views import views as saved_view_pages
 from crm.core.web import download
 from crm.core.web import forget_refused_write
 from crm.core.web import safe_next
@@ -52,6 +51,8 @@ from crm.customers.views.common import store_choices
 from crm.customers.views.common import visible_customers
 from crm.extensions import db
 
+LIST_KEY = "customers"
+
 
 def _filters_or_errors(args: Any) -> tuple[queries.CustomerFilters, Errors]:
     try:
@@ -70,15 +71,9 @@ def _columns(args: Any) -> list[str]:
 @permission_required("customer.view")
 def index() -> Any:
     args = request.args
-    view = None
-    if args.get("view_id"):
-        view = services.get_view(args.get("view_id"), actor=current_user)
-        if len(args) == 1:  # opening a saved view: its filters and columns
-            query = MultiDict(parse_qsl(view.query, keep_blank_values=False))
-            for col in view.columns:
-                query.add("cols", col)
-            query.add("view_id", str(view.id))
-            return redirect(url_for("customers.index") + "?" + urlencode(list(query.items(multi=True))))
+    view, opening = saved_view_pages.open_view(LIST_KEY, "customers.index", current_user)
+    if opening is not None:  # opening a saved view: its filters and columns
+        return opening
     filters, errors = _filters_or_errors(args)
     page = queries.list_customers(current_user, filters, args.get("cursor") or None, current_app.config["PAGE_SIZE"]) \
         if not errors else None
@@ -90,7 +85,7 @@ def index() -> Any:
         columns=columns, extra_cols=queries.extra_column_values(columns, page.items if page else []),
         all_columns=queries.COLUMNS, sort_labels=queries.SORT_LABELS,
         level_choices=level_choices(), intention_choices=intention_choices(), platform_choices=platform_choices(),
-        people=people_choices(), stores=store_choices(), views=queries.saved_views(current_user),
+        people=people_choices(), stores=store_choices(), views=saved_views.views_of(LIST_KEY, current_user),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],
         query_without=lambda *keys: [(k, v) for k, v in args.items(multi=True) if k not in keys],
         cap=queries.COUNT_CAP, short_dt=short_dt,
@@ -104,25 +99,8 @@ def short_dt(value: Any) -> str:
     return value.astimezone(queries.LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
-@bp.route("/views", methods=["POST"])
-@permission_required("customer.view")
-def save_view() -> Any:
-    try:
-        view = services.save_view(request.form.get("name"), request.form.get("query"),
-                                  request.form.getlist("cols"), actor=current_user)
-    except ValidationFailed as exc:
-        flash(" ".join(m for msgs in exc.errors.values() for m in msgs), "danger")
-        return redirect(url_for("customers.index"))
-    flash(_("The view %(name)s was saved.", name=view.name), "success")
-    return redirect(url_for("customers.index", view_id=view.id))
-
-
-@bp.route("/views/<int:view_id>/delete", methods=["POST"])
-@permission_required("customer.view")
-def delete_view(view_id: int) -> Any:
-    services.delete_view(view_id, actor=current_user)
-    flash(_("The view was deleted."), "success")
-    return redirect(url_for("customers.index"))
+# Saved views: POST /customers/views and /customers/views/<view_id>/delete (crm/core/saved_views).
+saved_view_pages.add_routes(bp, LIST_KEY, "customers.index", permission_required("customer.view"), lambda: current_user)
 
 
 @bp.route("/export")

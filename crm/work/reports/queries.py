@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import func
 from sqlalchemy import select
 
 from crm.auth.scopes import visible
@@ -107,6 +108,24 @@ def team_day(actor: Any, kind: ReportKind, day: date, store_id: int | None = Non
     return TeamDay(kind=kind, start=start, end=end,
                    reported=[(i, n, reports[i]) for i, n in people if i in reports],
                    missing=[(i, n) for i, n in people if i not in reports])
+
+
+def filed(actor: Any, kind: ReportKind, day: date) -> int | None:
+    """The id of the actor's own report of the period holding `day`, if filed."""
+    start, _end = period(kind, day)
+    return db.session.scalar(select(WorkReport.id).where(WorkReport.author_id == actor.id, WorkReport.kind == kind,
+                                                         WorkReport.period_start == start))
+
+
+def missing_count(actor: Any, kind: ReportKind, day: date) -> int:
+    """How many people of the actor's scope (themselves aside) have not filed the report of the period
+    holding `day`: the count of `team_day`'s "not reported", in one statement (and the roles' read)."""
+    start, _end = period(kind, day)
+    filed_ids = visible(select(WorkReport.author_id).where(WorkReport.kind == kind, WorkReport.period_start == start),
+                        actor, WorkReport)
+    stmt = visible(select(func.count(User.id)).where(User.id.in_(services.reporter_ids_stmt()), User.id != actor.id,
+                                                     User.id.not_in(filed_ids)), actor, User)  # type: ignore[arg-type]
+    return int(db.session.scalar(stmt) or 0)
 
 
 def recipient_choices(actor: Any) -> list[tuple[int, str]]:
