@@ -32,7 +32,11 @@ def test_the_ledger_lists_totals_and_filters_what_finance_may_see(org, products,
     assert 'data-src="/finance/ledger/totals"' in page
     assert first.number in page and customers["a"].name in page and 'class="voucher-thumb' in page
 
-    only_pending = _ledger(client, "?status=recorded")
+    only_pending = _ledger(client, "?status=recorded&owner_id=%d&date_from=2026-01-02" % org.a_rep1.id)
+    # The filter bar shows what is chosen (macros/filters.html).
+    assert '<option value="recorded" selected>' in only_pending and '<option value="verified" >' in only_pending
+    assert f'<option value="{org.a_rep1.id}" selected>' in only_pending
+    assert 'id="f-date-from" name="date_from" value="2026-01-02"' in only_pending
     assert f'id="payment-{pending.id}"' in only_pending and f'id="payment-{verified.id}"' not in only_pending
     by_reference = _ledger(client, "?q=TX-PENDING")
     assert f'id="payment-{pending.id}"' in by_reference and f'id="payment-{verified.id}"' not in by_reference
