@@ -32,7 +32,7 @@ def test_the_ledger_lists_totals_and_filters_what_finance_may_see(org, products,
     assert 'data-src="/finance/ledger/totals"' in page
     assert first.number in page and customers["a"].name in page and 'class="voucher-thumb' in page
 
-    only_pending = _ledger(client, "?status=recorded&owner_id=%d&date_from=2026-01-02" % org.a_rep1.id)
+    only_pending = _ledger(client, f"?status=recorded&owner_id={org.a_rep1.id}&date_from=2026-01-02")
     # The filter bar shows what is chosen (macros/filters.html).
     assert '<option value="recorded" selected>' in only_pending and '<option value="verified" >' in only_pending
     assert f'<option value="{org.a_rep1.id}" selected>' in only_pending
