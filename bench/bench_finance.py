@@ -36,12 +36,13 @@ from bench.generate import generate_org
 ORDERS_SQL = """
 INSERT INTO sales_order (store_id, owner_id, customer_id, number, delivery_note_no, status, payment_mode, terminal,
                          ship_name, ship_phone, ship_address, list_total, total, paid_amount, refunded_amount, make_up_amount,
+                         after_sales_open,
                          signed_at, receipt_auto, lock_version, created_at, updated_at, created_by_id)
 SELECT c.store_id, c.owner_id, c.id, 'SO-B-' || g, 'DN-B-' || g,
        (ARRAY['pending_collection','pending_outbound','completed','completed','completed'])[1 + g % 5],
        CASE WHEN g % 3 = 0 THEN 'arrears' ELSE 'prepay' END, (ARRAY['pc','mobile','app','mini_program'])[1 + g % 4],
        'Consignee ' || g, '1390000' || lpad((g % 10000)::text, 4, '0'), 'Address ' || g,
-       3000 + (g % 97) * 10, 3000 + (g % 97) * 10, 0, 0, 0,
+       3000 + (g % 97) * 10, 3000 + (g % 97) * 10, 0, 0, 0, 0,
        now() - (g % 730) * interval '1 day', false, 1,
        now() - (g % 730) * interval '1 day', now(), c.owner_id
 FROM generate_series(1, :n) g
