@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import time
 from zoneinfo import ZoneInfo
 
 
@@ -20,3 +21,8 @@ LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 def local_today() -> date:
     """Today in the company's calendar (Asia/Shanghai)."""
     return utcnow().astimezone(LOCAL_ZONE).date()
+
+
+def local_day_start(day: date) -> datetime:
+    """The UTC instant a day of the company's calendar starts (for "on or after this day" filters)."""
+    return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC)

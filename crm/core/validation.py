@@ -9,6 +9,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
@@ -253,3 +254,31 @@ def day_or_none(raw: Any) -> date | None:
         return date.fromisoformat(str(raw).strip()) if raw not in (None, "") else None
     except ValueError:
         return None
+
+
+def money_or_none(raw: Any) -> Decimal | None:
+    """An amount typed in a list's filter ("1,200.50"), or None when blank or not a finite amount in range."""
+    if isinstance(raw, Decimal):
+        return raw if raw.is_finite() else None
+    try:
+        value = Decimal(str(raw).replace(",", "").strip()) if raw not in (None, "") else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() and 0 <= value < Decimal("1e12") else None
+
+
+def query_args(filters: Any) -> dict[str, str]:
+    """A list's filters (a dataclass of parsed values) as the query string that shows them again: unset
+    ones left out, days in ISO, enums by value, a ticked box as "1"."""
+    out = {}
+    for f in dataclass_fields(filters):
+        value = getattr(filters, f.name)
+        if value is None:
+            continue
+        if value is True:
+            out[f.name] = "1"
+        elif isinstance(value, date):
+            out[f.name] = value.isoformat()
+        else:
+            out[f.name] = str(getattr(value, "value", value))
+    return out

@@ -4,14 +4,9 @@ and salesperson are copied onto each row); the list pages newest first by id (ke
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import fields
-from datetime import UTC
 from datetime import date
-from datetime import datetime
-from datetime import time
 from datetime import timedelta
 from decimal import Decimal
-from decimal import InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select
@@ -21,7 +16,7 @@ from crm.aftersales.cases.models import AfterSalesCase
 from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.auth.scopes import visible
-from crm.core.clock import LOCAL_ZONE
+from crm.core.clock import local_day_start
 from crm.core.db import where_equal
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
@@ -29,19 +24,13 @@ from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
 from crm.core.validation import day_or_none
 from crm.core.validation import enum_or_none
+from crm.core.validation import money_or_none
+from crm.core.validation import query_args
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
 from crm.sales.orders.models import Order
-
-
-def _money_or_none(raw: Any) -> Decimal | None:
-    try:
-        value = Decimal(str(raw).replace(",", "").strip()) if raw not in (None, "") else None
-    except InvalidOperation:
-        return None
-    return value if value is not None and value.is_finite() and 0 <= value < Decimal("1e12") else None
 
 
 @dataclass
@@ -68,22 +57,13 @@ class CaseFilters:
             status=enum_or_none(args.get("status"), CaseStatus), type=enum_or_none(args.get("type"), CaseType),
             store_id=as_id(args.get("store_id")) or None, owner_id=as_id(args.get("owner_id")) or None,
             order_id=as_id(args.get("order_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
-            order_number=number, amount_min=_money_or_none(args.get("amount_min")),
-            amount_max=_money_or_none(args.get("amount_max")),
+            order_number=number, amount_min=money_or_none(args.get("amount_min")),
+            amount_max=money_or_none(args.get("amount_max")),
             date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")))
 
     def as_args(self) -> dict[str, str]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[f.name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "value", value))
-        return out
+        return query_args(self)
 
-
-def _start_of(day: date) -> datetime:
-    """The UTC instant a local (Asia/Shanghai) day starts."""
-    return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC)
 
 
 def _filtered(stmt: Select[Any], actor: User, filters: CaseFilters) -> Select[Any]:
@@ -99,9 +79,9 @@ def _filtered(stmt: Select[Any], actor: User, filters: CaseFilters) -> Select[An
     if filters.amount_max is not None:
         stmt = stmt.where(AfterSalesCase.amount <= filters.amount_max)
     if filters.date_from:
-        stmt = stmt.where(AfterSalesCase.requested_at >= _start_of(filters.date_from))
+        stmt = stmt.where(AfterSalesCase.requested_at >= local_day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(AfterSalesCase.requested_at < _start_of(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(AfterSalesCase.requested_at < local_day_start(filters.date_to + timedelta(days=1)))
     return stmt
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,6 +27,8 @@ from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
 from crm.core.validation import day_or_none
 from crm.core.validation import enum_or_none
+from crm.core.validation import money_or_none
+from crm.core.validation import query_args
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.finance.payments.models import Direction
@@ -43,14 +44,6 @@ EXPORT_LIMIT = 100_000
 SEARCH_CUSTOMERS = 500  # customers a name search looks at (the ledger is paged; a narrower word finds more)
 ORDER = (SortKey(Payment.paid_on, True), SortKey(Payment.id, True))  # newest payment date first
 
-
-def _amount(raw: Any) -> Decimal | None:
-    if isinstance(raw, Decimal):
-        return raw
-    try:
-        return Decimal(str(raw).replace(",", "").strip()) if raw not in (None, "") else None
-    except ArithmeticError:
-        return None
 
 
 @dataclass
@@ -80,16 +73,11 @@ class LedgerFilters:
             store_id=as_id(args.get("store_id")) or None, owner_id=as_id(args.get("owner_id")) or None,
             order_id=as_id(args.get("order_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
             date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")),
-            amount_min=_amount(args.get("amount_min")), amount_max=_amount(args.get("amount_max")),
+            amount_min=money_or_none(args.get("amount_min")), amount_max=money_or_none(args.get("amount_max")),
             q=(str(args.get("q") or "").strip()[:100] or None))
 
     def as_args(self) -> dict[str, str]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[f.name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "value", value))
-        return out
+        return query_args(self)
 
 
 def _filtered(stmt: Select[Any], actor: User, filters: LedgerFilters) -> Select[Any]:

@@ -21,7 +21,6 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import fields
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -47,6 +46,7 @@ from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
+from crm.core.validation import query_args
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.finance.payments.services import amount_due
@@ -112,12 +112,7 @@ class ReceivableFilters:
                    q=(str(args.get("q") or "").strip()[:100] or None))
 
     def as_args(self) -> dict[str, str]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[f.name] = str(getattr(value, "value", value))
-        return out
+        return query_args(self)
 
 
 class _Ageing:

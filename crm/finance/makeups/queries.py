@@ -4,11 +4,7 @@ are copied onto each row); the list pages newest first by id (keyset), like the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import fields
-from datetime import UTC
 from datetime import date
-from datetime import datetime
-from datetime import time
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy import select
 
 from crm.auth.scopes import visible
-from crm.core.clock import LOCAL_ZONE
+from crm.core.clock import local_day_start
 from crm.core.db import where_equal
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
@@ -24,6 +20,7 @@ from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
 from crm.core.validation import day_or_none
 from crm.core.validation import enum_or_none
+from crm.core.validation import query_args
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.finance.makeups.models import MakeUp
@@ -57,17 +54,8 @@ class MakeUpFilters:
             date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")))
 
     def as_args(self) -> dict[str, str]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[f.name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "value", value))
-        return out
+        return query_args(self)
 
-
-def _start_of(day: date) -> datetime:
-    """The UTC instant a local (Asia/Shanghai) day starts."""
-    return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC)
 
 
 def _filtered(stmt: Select[Any], actor: User, filters: MakeUpFilters) -> Select[Any]:
@@ -76,9 +64,9 @@ def _filtered(stmt: Select[Any], actor: User, filters: MakeUpFilters) -> Select[
         MakeUp.owner_id: filters.owner_id, MakeUp.order_id: filters.order_id, MakeUp.customer_id: filters.customer_id,
     })
     if filters.date_from:
-        stmt = stmt.where(MakeUp.requested_at >= _start_of(filters.date_from))
+        stmt = stmt.where(MakeUp.requested_at >= local_day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(MakeUp.requested_at < _start_of(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(MakeUp.requested_at < local_day_start(filters.date_to + timedelta(days=1)))
     return stmt
 
 

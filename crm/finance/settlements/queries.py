@@ -5,7 +5,6 @@ may pay (waiting for `order_paid`, with what each still owes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
 from crm.core.validation import day_or_none
+from crm.core.validation import query_args
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.finance.payments import services as payment_services
@@ -55,12 +55,7 @@ class SettlementFilters:
                    open=True if raw_open in (True, "1", "true", "on") else None)
 
     def as_args(self) -> dict[str, str]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[f.name] = value.isoformat() if isinstance(value, date) else ("1" if value is True else str(value))
-        return out
+        return query_args(self)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
-from dataclasses import fields
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -29,6 +28,7 @@ from crm.core.pagination import keyset_page
 from crm.core.validation import as_id
 from crm.core.validation import day_or_none
 from crm.core.validation import enum_or_none
+from crm.core.validation import query_args
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -75,12 +75,7 @@ class OrderFilters:
                    money=args.get("money") if args.get("money") in MONEY_FILTERS else None)
 
     def as_args(self) -> dict[str, str]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                out[f.name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "value", value))
-        return out
+        return query_args(self)
 
 
 def _filtered(actor: User, filters: OrderFilters, *, date_column: Any) -> Select[Any]:
