@@ -81,9 +81,10 @@ def _require(actor: User) -> None:
         raise PermissionDenied()
 
 
-def impact(xml: Any, *, key: str | None, actor: User) -> Impact:
+def impact(xml: Any, *, key: str | None, actor: User, check_instances: bool = True) -> Impact:
     """The preview of deploying `xml` as the next version of `key` (None: a new process). Refuses bad input
-    (ValidationFailed); a diagram the pipeline rejects comes back with its problems, not as an error."""
+    (ValidationFailed); a diagram the pipeline rejects comes back with its problems, not as an error.
+    `check_instances=False` skips the live instances (a draft's save wants only the verdict)."""
     _require(actor)
     try:
         filename, content, _text = prepare_diagram(xml, key=key, comment=None)
@@ -104,6 +105,8 @@ def impact(xml: Any, *, key: str | None, actor: User) -> Impact:
             ProcessDefinition.key == created.key, ProcessDefinition.version == created.version - 1))
         out = Impact(key=created.key, current_version=previous.version if previous else None,
                      next_version=created.version, diff=diff_versions(previous, created) if previous else None)
+        if not check_instances:
+            return out
         out.live = _live_per_version(created.key, actor)
         candidates = live_instances_on_old_versions(created.key, actor, limit=CHECK_LIMIT + 1)
         out.more = len(candidates) > CHECK_LIMIT
@@ -139,7 +142,7 @@ def save_draft(xml: Any, *, key: str | None, comment: Any, actor: User, lock_ver
     saving over a newer save by someone else is refused (409) instead of losing it."""
     _require(actor)
     filename, content, text = prepare_diagram(xml, key=key, comment=comment)
-    preview = impact(content.decode("utf-8"), key=key, actor=actor)
+    preview = impact(content.decode("utf-8"), key=key, actor=actor, check_instances=False)
     draft_key = preview.key or filename.removesuffix(".bpmn")
     current = current_definitions().get(draft_key)
     draft = get_draft(draft_key)
