@@ -337,6 +337,7 @@ def world(org: Org) -> World:
     secrets += [f"{SECRET}-Order-B", order_b.number]
     objects |= {"order:b": order_b}
     # Work tasks of store B: arranged for b_rep about B's customer, with a subtask, a comment, a file and a tag.
+    from crm.work.tasks import discussion as work_discussion
     from crm.work.tasks import services as work_services
     from crm.work.tasks.models import WorkTag
     from crm.work.tasks.models import WorkTaskAttachment
@@ -348,7 +349,7 @@ def world(org: Org) -> World:
                                            "object_type": "customer", "object_id": customer_b.id,
                                            "tag_ids": [tag_b.id]}, actor=org.b_manager)
     subtask_b = work_services.add_subtask(work_b.id, {"title": f"{SECRET}-Subtask"}, actor=org.b_rep)
-    work_services.add_comment(work_b.id, {"body": f"{SECRET}-Work-Comment"}, actor=org.b_rep)
+    work_discussion.add_comment(work_b.id, {"body": f"{SECRET}-Work-Comment"}, actor=org.b_rep)
     work_file_b = WorkTaskAttachment(task_id=work_b.id, original_name=f"{SECRET}-Work-File.pdf",
                                      stored_name="crawler/work-none.pdf", size=1, content_type="application/pdf",
                                      uploaded_by_id=org.b_rep.id)
