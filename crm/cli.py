@@ -146,6 +146,9 @@ def seed_demo(if_empty: bool) -> None:
         # Deploys the processes: orders run through the real pipeline, and their money through finance.
         order_demo.seed(created["users"], finance_demo.pay)
         finance_demo.seed(created["users"])
+        from crm.aftersales import demo as aftersales_demo
+
+        aftersales_demo.seed(created["users"])
         from crm.enquiries import demo as enquiry_demo
 
         enquiry_demo.seed(created["users"])
