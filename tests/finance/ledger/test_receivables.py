@@ -192,6 +192,16 @@ def test_the_page_the_export_and_the_home_card(waiting, org, staff, client, logi
     assert 'id="overdue-receivables"' not in html(client.get("/"))
 
 
+def test_the_page_shows_the_largest_sums_and_counts_the_rest(waiting, staff, client, login_as, monkeypatch):
+    from crm.finance.ledger import views
+
+    monkeypatch.setattr(views, "GROUP_ROWS", 0)  # HQ has hundreds of salespeople; here one is one too many
+    login_as(staff["finance"])
+    page = html(client.get("/finance/receivables"))
+    assert f'id="sums-owner-{waiting.owner_id}"' not in page and 'id="sums-owner-more"' in page
+    assert "1 more with smaller amounts" in page
+
+
 def test_another_store_sees_nothing(waiting, org, roles, staff, client, login_as, call):
     from tests.factories import UserFactory
 
