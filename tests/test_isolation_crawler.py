@@ -242,7 +242,7 @@ def world(org: Org) -> World:
     filter_b = task_filters.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
     secrets += [task_b.title, task_c.title, comment_b.body, attachment_b.original_name, filter_b.name]
     # Approvals, notifications and announcements of store B.
-    from crm.approvals import services as approval_services
+    from crm.approvals import chains as approval_chains
     from crm.approvals.models import ApprovalRequest
     from crm.notify import services as notify_services
 
@@ -254,7 +254,7 @@ def world(org: Org) -> World:
     announcement_b = notify_services.publish_announcement(
         {"title": f"{SECRET}-Announcement-B", "body": "b", "audience": "unit", "unit_id": org.store_b.id},
         actor=org.b_manager)
-    chain = approval_services.create_chain({"key": "crawl_chain", "steps": [
+    chain = approval_chains.create_chain({"key": "crawl_chain", "steps": [
         {"title": "Team", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
     secrets += [f"{SECRET}-Approval-B", notification_b.title, announcement_b.title]
     # Customers of stores B and C, with a contact, a follow-up, a team member, a saved view, an import job.
