@@ -1,0 +1,188 @@
+"""The dry run before deploy (issue 24): a diagram runs in memory on sample data — recent instances' start
+data in the user's scope, or JSON typed in — with operators simulated, every user task completed with
+generated form data and every gateway branch it can reach explored, beside the same runs of the current
+version; nothing is written to the database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.workflow.admin import dryrun
+from crm.workflow.deploy import current_definitions
+from crm.workflow.models import ProcessInstance
+from tests.conftest import csrf
+from tests.conftest import html
+from tests.sales.conftest import approved_quote
+from tests.sales.conftest import order_from_quote
+
+ORDER = {"order_id": 1, "order_number": "SO-DRY-1", "owner_id": 1, "customer_name": "宁波港物流", "total": "950.00",
+         "receipt_days": 7, "payment": None, "picked": [{"product": "PL-100", "ordered": 10, "quantity": 10}]}
+# A condition that deploys (it reads a known input) and raises at run time: an order number is no integer.
+BROKEN_CONDITION = "int(order_number) &gt; 0"
+
+
+@pytest.fixture(autouse=True)
+def _processes(quote_process: Any) -> None:
+    """The diagrams of processes/ deployed."""
+
+
+def _rows() -> dict[str, int]:
+    return {t.name: db.session.scalar(select(func.count()).select_from(t)) or 0 for t in db.metadata.sorted_tables}
+
+
+def _pipeline() -> str:
+    return current_definitions()["order_pipeline"].bpmn_xml
+
+
+def _elements(run: Any) -> list[str]:
+    return [s.element_id for s in run.path]
+
+
+def _post(client: Any, url: str, body: dict[str, Any]) -> Any:
+    return client.post(url, json=body, headers={"X-CSRFToken": csrf(client, "/processes/definitions")})
+
+
+def test_the_order_pipeline_reaches_completed_in_both_payment_modes_and_every_cancellation_writing_nothing(
+        org: Any, owner: Any, products: Any, customers: Any) -> None:
+    prepay = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    order_from_quote(org, approved_quote(org, products, customers), "arrears")
+    order_from_quote(org, approved_quote(org, products, customers), "arrears")  # same shape: not a third sample
+    db.session.commit()
+    before = _rows()
+
+    result = dryrun.dry_run(_pipeline(), key="order_pipeline", actor=owner)
+
+    # The samples are the start data of the recent instances, one per payment mode.
+    assert sorted(s.data["payment_mode"] for s in result.samples) == ["arrears", "prepay"]
+    assert {s.instance_id for s in result.samples} < set(db.session.scalars(select(ProcessInstance.id)))
+    by_mode = {s.data["payment_mode"]: i for i, s in enumerate(result.samples)}
+    assert result.samples[by_mode["prepay"]].data["order_number"] == prepay.number
+    runs = result.new.runs
+    assert not result.new.errors and not result.new.cut
+    first = {r.sample: r for r in runs if not r.choices}
+    pay_first, pay_after = first[by_mode["prepay"]], first[by_mode["arrears"]]
+    for run in (pay_first, pay_after):
+        assert (run.outcome, run.ends) == ("completed", ["Completed"])
+        assert run.statuses[-1] == "completed"
+    assert pay_first.statuses == ["contracting", "pending_collection", "pending_outbound", "pending_delivery",
+                                  "pending_receipt", "completed"]
+    assert pay_after.statuses == ["contracting", "pending_outbound", "pending_delivery", "pending_receipt",
+                                  "pending_collection", "completed"]
+    assert _elements(pay_first).index("op_paid") < _elements(pay_first).index("op_outbound")
+    assert _elements(pay_after).index("op_receipt") < _elements(pay_after).index("op_paid_after")
+
+    cancelled = [r for r in runs if r.ends == ["Cancelled"]]
+    assert all(r.outcome == "completed" and r.statuses[-1] != "completed" for r in cancelled)
+    caught_at = {e for r in cancelled for e in _elements(r)} & {"op_sign_cancelled", "op_payment_cancelled",
+                                                                "op_outbound_cancelled"}
+    assert caught_at == {"op_sign_cancelled", "op_payment_cancelled", "op_outbound_cancelled"}
+    refunded = [r for r in cancelled if "op_refund" in _elements(r)]
+    assert refunded and refunded[0].statuses[-1] == "pending_refund"
+    assert any("op_receipt_timeout" in _elements(r) and r.ends == ["Completed"] for r in runs)  # the timer path
+
+    # The current version, run beside it on the same samples, is the same diagram: the same rows.
+    assert result.current is not None and result.current.version == current_definitions()["order_pipeline"].version
+    assert all(row.new is not None and row.current is not None and row.new.outcome == row.current.outcome
+               and _elements(row.new) == _elements(row.current) for row in result.rows)
+    assert not db.session.new and not db.session.dirty and not db.session.deleted
+    db.session.commit()
+    db.session.expire_all()
+    assert _rows() == before
+
+
+def test_start_data_typed_in_drives_both_modes(owner: Any) -> None:
+    samples = json.dumps([{**ORDER, "payment_mode": "prepay"}, {**ORDER, "payment_mode": "arrears"}])
+    result = dryrun.dry_run(_pipeline(), key="order_pipeline", actor=owner, samples=samples)
+    assert [s.label for s in result.samples] == ["typed in", "typed in"]
+    natural = [r for r in result.new.runs if not r.choices]
+    assert [(r.sample, r.outcome, r.statuses[1]) for r in natural] == [(0, "completed", "pending_collection"),
+                                                                       (1, "completed", "pending_outbound")]
+
+
+def test_without_instances_or_typed_data_the_declared_inputs_are_generated(owner: Any) -> None:
+    result = dryrun.dry_run(_pipeline(), key="order_pipeline", actor=owner)
+    [sample] = result.samples
+    assert sample.label == "generated from the declared inputs" and sample.data["payment_mode"] == "DRY-RUN"
+    # Not 'prepay': the gateway takes its default flow, and the forced flow explores pay-before-delivery.
+    assert {r.outcome for r in result.new.runs} == {"completed"}
+    assert any("op_paid" in _elements(r) for r in result.new.runs)
+
+
+def test_bad_typed_data_is_refused_naming_the_field(owner: Any) -> None:
+    from crm.core.errors import ValidationFailed
+
+    for bad in ("{not json", "[1, 2]", "42"):
+        with pytest.raises(ValidationFailed) as caught:
+            dryrun.dry_run(_pipeline(), key="order_pipeline", actor=owner, samples=bad)
+        assert "samples" in caught.value.errors
+
+
+def test_a_condition_that_raises_shows_the_error_with_the_element_beside_a_clean_current_run(
+        client: Any, login_as: Any, owner: Any) -> None:
+    broken = _pipeline().replace("payment_mode == 'prepay'", BROKEN_CONDITION)
+    assert broken != _pipeline()
+    before = _rows()
+    login_as(owner)
+    resp = _post(client, "/processes/editor/dry-run", {"xml": broken, "key": "order_pipeline",
+                                                        "samples": json.dumps({**ORDER, "payment_mode": "prepay"})})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["ok"] and body["new"]["errors"] >= 1 and body["current"]["errors"] == 0
+    row = body["rows"][0]
+    assert row["choices"] == []
+    assert row["new"]["outcome"] == "error" and row["new"]["error_element"] == "op_gw_mode"
+    assert row["new"]["error_name"] == "Payment mode?" and "int(order_number)" in row["new"]["error"]
+    assert row["current"]["outcome"] == "completed" and row["current"]["ends"] == ["Completed"]
+    page = body["html"]
+    assert "Payment mode? (op_gw_mode)" in page and 'data-outcome="error"' in page and 'data-outcome="completed"' in page
+    db.session.expire_all()
+    assert _rows() == before
+
+
+def test_the_editor_refuses_what_is_no_diagram(client: Any, login_as: Any, owner: Any, org: Any) -> None:
+    login_as(owner)
+    empty = _post(client, "/processes/editor/dry-run", {"xml": "", "key": "order_pipeline"})
+    assert empty.status_code == 400 and "xml" in empty.get_json()["errors"]
+    bad = _post(client, "/processes/editor/dry-run", {"xml": _pipeline(), "key": "order_pipeline", "samples": "[1]"})
+    assert bad.status_code == 400 and "samples" in bad.get_json()["errors"]
+    login_as(org.a_rep1)
+    assert _post(client, "/processes/editor/dry-run", {"xml": _pipeline(), "key": "order_pipeline"}).status_code == 403
+
+
+def test_the_test_page_in_english_and_chinese(client: Any, login_as: Any, owner: Any) -> None:
+    login_as(owner)
+    version = current_definitions()["order_pipeline"].version
+    page = client.get(f"/processes/definitions/order_pipeline/dry-run?version={version}")
+    assert page.status_code == 200
+    text = html(page)
+    assert f"Test v{version} of order_pipeline" in text and "the first choice everywhere" in text
+    assert "Pending collection" in text and 'data-outcome="completed"' in text
+    assert client.get("/processes/definitions/order_pipeline/dry-run?draft=1").status_code == 404  # no draft
+    assert client.get("/processes/definitions/no_such_process/dry-run").status_code == 404
+    typed = client.post("/processes/definitions/order_pipeline/dry-run",
+                        data={"samples": "{oops", "csrf_token": csrf(client, "/processes/definitions")})
+    assert typed.status_code == 422 and "is-invalid" in html(typed)
+
+    with client.session_transaction() as sess:
+        sess["lang"] = "zh"
+    zh = html(client.get("/processes/definitions/order_pipeline/dry-run"))
+    assert "测试" in zh and "模拟" in zh and "当前版本" in zh
+
+
+def test_the_draft_is_tested_from_the_process_page(client: Any, login_as: Any, owner: Any) -> None:
+    from crm.workflow.admin import impact
+
+    impact.save_draft(_pipeline().replace("payment_mode == 'prepay'", BROKEN_CONDITION), key="order_pipeline",
+                      comment="try", actor=owner)
+    db.session.commit()
+    login_as(owner)
+    assert 'id="test-draft"' in html(client.get("/processes/definitions/order_pipeline"))
+    page = html(client.get("/processes/definitions/order_pipeline/dry-run?draft=1"))
+    assert "Test the draft of order_pipeline" in page
+    assert "Payment mode? (op_gw_mode)" in page and 'data-outcome="error"' in page
