@@ -186,3 +186,29 @@ def test_the_draft_is_tested_from_the_process_page(client: Any, login_as: Any, o
     page = html(client.get("/processes/definitions/order_pipeline/dry-run?draft=1"))
     assert "Test the draft of order_pipeline" in page
     assert "Payment mode? (op_gw_mode)" in page and 'data-outcome="error"' in page
+
+
+def test_the_api_runs_a_diagram_beside_the_current_version(call: Any, token: Any, org: Any, owner: Any) -> None:
+    from tests.conftest import assert_problem
+    from tests.conftest import grant
+
+    grant(org.roles["process_owner"], "api.use")
+    grant(org.roles["store_manager"], "api.use")
+    db.session.commit()
+    token(owner), token(org.a_manager)  # made before counting
+    before = _rows()
+    broken = _pipeline().replace("payment_mode == 'prepay'", BROKEN_CONDITION)
+    resp = call("POST", "/api/v1/process-definitions/dry-run", owner,
+                json={"xml": broken, "key": "order_pipeline", "samples": {**ORDER, "payment_mode": "arrears"}})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["key"] == "order_pipeline" and body["samples"][0]["label"] == "typed in"
+    first = body["rows"][0]
+    assert first["new"]["error_element"] == "op_gw_mode" and first["current"]["outcome"] == "completed"
+    assert "contracting" in first["current"]["statuses"]
+    assert_problem(call("POST", "/api/v1/process-definitions/dry-run", owner,
+                        json={"xml": _pipeline(), "key": "order_pipeline", "samples": [1]}), 422, "samples")
+    assert call("POST", "/api/v1/process-definitions/dry-run", org.a_manager,
+                json={"xml": _pipeline(), "key": "order_pipeline"}).status_code == 403
+    db.session.expire_all()
+    assert _rows() == before
