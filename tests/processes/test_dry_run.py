@@ -212,3 +212,62 @@ def test_the_api_runs_a_diagram_beside_the_current_version(call: Any, token: Any
                 json={"xml": _pipeline(), "key": "order_pipeline"}).status_code == 403
     db.session.expire_all()
     assert _rows() == before
+
+
+def test_samples_come_from_the_instances_in_the_users_scope(
+        org: Any, owner: Any, store_admin: Any, products: Any, customers: Any) -> None:
+    from crm.sales.orders import services as order_services
+    from tests.sales.conftest import line
+    from tests.sales.conftest import submitted
+
+    mine = order_from_quote(org, approved_quote(org, products, customers), "prepay")
+    theirs = order_services.create_from_quote(submitted(org.b_rep, customers["b"], line(products["p100"], "95.00", 2)).id,
+                                              {"payment_mode": "arrears", "ship_address": "x"}, actor=org.b_rep)
+    db.session.commit()
+    numbers = {s.data["order_number"] for s in dryrun.dry_run(_pipeline(), key="order_pipeline", actor=store_admin).samples}
+    assert numbers == {mine.number}  # store A's process owner never sees store B's order
+    everyone = {s.data["order_number"] for s in dryrun.dry_run(_pipeline(), key="order_pipeline", actor=owner).samples}
+    assert everyone == {mine.number, theirs.number}
+
+
+def test_an_approvals_reject_is_explored_through_the_called_process(owner: Any) -> None:
+    """A choice field a condition reads (the decision's `approved`) gets a run per value: the quote under
+    90 % goes through the `approval` call activity and ends approved, or rejected."""
+    quote = current_definitions()["quote_approval"].bpmn_xml
+    result = dryrun.dry_run(quote, key="quote_approval", actor=owner, samples={
+        "min_rate": 0.8, "overall_rate": 0.8, "line_rates": [0.8], "quote_number": "Q-DRY-1"})
+    runs = result.new.runs
+    assert not result.new.errors
+    first = runs[0]
+    assert first.choices == [] and "qa_end_approved" in _elements(first) and "ap_open" in _elements(first)
+    rejected = [r for r in runs if any("Decision = false" in c for c in r.choices)]
+    assert rejected and all("qa_end_rejected" in _elements(r) for r in rejected)
+    assert first.statuses == ["pending_approval", "approved"] and rejected[0].statuses == ["pending_approval", "rejected"]
+
+
+def test_every_form_gets_valid_generated_data() -> None:
+    """Each form in forms/ is completed with data its JSON Schema accepts (what the dry run submits)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from jsonschema import Draft202012Validator
+
+    from crm.workflow.dryrun.forms import variants
+
+    folder = Path(__file__).resolve().parents[2] / "forms"
+    schemas = sorted(folder.glob("*.schema.json"))
+    assert len(schemas) > 10
+    for path in schemas:
+        spec = SimpleNamespace(extensions={"formJsonSchemaFilename": path.name}, bpmn_name=path.name, bpmn_id="t",
+                               variable=None)
+        found, notes = variants(spec, {}, frozenset({"decision", "key:approved"}))
+        assert not notes, (path.name, notes)
+        schema = json.loads(path.read_text())
+        for variant in found:
+            assert Draft202012Validator(schema).is_valid(variant.data), (path.name, variant)
+    decide = SimpleNamespace(extensions={"formJsonSchemaFilename": "approval.decide.schema.json"}, bpmn_name="Decide",
+                             bpmn_id="d", variable=None)
+    found, _notes = variants(decide, {}, frozenset({"decision", "key:approved"}))
+    assert [v.data["decision"]["approved"] for v in found] == [True, False]
+    assert found[1].data["decision"]["comment"]  # a rejection says why, as the form requires
+    assert len(variants(decide, {}, frozenset())[0]) == 1  # nothing reads the decision: no second run
