@@ -271,3 +271,38 @@ def test_every_form_gets_valid_generated_data() -> None:
     assert [v.data["decision"]["approved"] for v in found] == [True, False]
     assert found[1].data["decision"]["comment"]  # a rejection says why, as the form requires
     assert len(variants(decide, {}, frozenset())[0]) == 1  # nothing reads the decision: no second run
+
+
+def test_a_new_process_runs_alone_and_the_bound_says_when_it_cut_the_exploration(
+        client: Any, login_as: Any, owner: Any) -> None:
+    from crm.workflow.deploy import spec_for
+    from crm.workflow.dryrun.explore import Sample
+    from crm.workflow.dryrun.explore import Subject
+    from crm.workflow.dryrun.explore import explore
+    from tests.conftest import chain
+
+    login_as(owner)
+    body = _post(client, "/processes/editor/dry-run", {"xml": chain("wf_dry_new", "A", "svc:B"), "key": None}).get_json()
+    assert body["ok"] and body["key"] == "wf_dry_new" and body["current"] is None
+    [row] = body["rows"]
+    assert row["current"] is None and row["new"]["outcome"] == "completed"
+    assert [s["element_id"] for s in row["new"]["path"]] == ["start", "A", "B", "end"]
+    assert "wf_dry_new" not in current_definitions()
+
+    _definition, spec, subprocess_specs = spec_for("order_pipeline")
+    sample = Sample({**ORDER, "payment_mode": "arrears"}, Subject(actor_id=owner.id))
+    runs, cut = explore(spec, subprocess_specs, [sample], max_runs=2)
+    assert len(runs) == 2 and cut
+    runs, cut = explore(spec, subprocess_specs, [sample])
+    assert len(runs) == 8 and not cut
+
+
+def test_a_diagram_the_engine_cannot_parse_is_reported_beside_the_current_run(owner: Any) -> None:
+    broken = _pipeline().replace('<bpmn:serviceTask id="op_issue" name="Issue the delivery note">',
+                                 '<bpmn:callActivity id="op_issue" name="Issue the delivery note" calledElement="no_such_process">'
+                                 ).replace('</bpmn:serviceTask>\n    <bpmn:userTask id="op_sign"',
+                                           '</bpmn:callActivity>\n    <bpmn:userTask id="op_sign"', 1)
+    assert "no_such_process" in broken
+    result = dryrun.dry_run(broken, key="order_pipeline", actor=owner, samples={**ORDER, "payment_mode": "prepay"})
+    assert result.new.problem and not result.new.runs
+    assert result.current is not None and result.current.runs and not result.current.errors

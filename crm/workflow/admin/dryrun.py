@@ -13,6 +13,7 @@ import copy
 import json
 from dataclasses import dataclass
 from dataclasses import field
+from time import monotonic
 from typing import Any
 
 from flask_babel import gettext as _
@@ -26,7 +27,6 @@ from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import engine
 from crm.workflow.admin.definitions import prepare_diagram
-from crm.workflow.deploy import UnknownProcess
 from crm.workflow.deploy import current_definitions
 from crm.workflow.deploy import spec_for
 from crm.workflow.depth import deep
@@ -43,6 +43,7 @@ from crm.workflow.soundness.graph import B
 MAX_SAMPLES = 3
 RECENT = 30  # recent instances looked at for samples
 MAX_TYPED = 5
+TOTAL_SECONDS = 20.0  # per side: no run starts after that (each run also has the step's time budget)
 _GENERATED = {"number": 1, "str": "DRY-RUN", "bool": False, "list": [], "dict": {}}
 
 
@@ -118,9 +119,8 @@ def dry_run(xml: Any, *, key: str | None, actor: User, samples: Any = None) -> D
     filename, content, _text = prepare_diagram(xml, key=key, comment=None)
     key = filename.removesuffix(".bpmn")
     current = current_definitions().get(key)
-    if current is not None and key.endswith(".dmn"):
-        raise UnknownProcess()
     seconds = step_budget_seconds()
+    until = monotonic() + TOTAL_SECONDS
     new = Side(version=None)
     parsed = _parse(key, content)
     if isinstance(parsed, str):
@@ -135,11 +135,11 @@ def dry_run(xml: Any, *, key: str | None, actor: User, samples: Any = None) -> D
     reads = reads_of(*(parsed if not isinstance(parsed, str) else current_specs or (None, {})))
     chosen = _samples(key, typed, actor, reads, content)
     if spec is not None:
-        new.runs, new.cut = explore(spec, subprocess_specs, chosen, seconds=seconds)
+        new.runs, new.cut = explore(spec, subprocess_specs, chosen, seconds=seconds, until=until)
     out = DryRun(key=key, samples=chosen, new=new, current=None)
     if current_specs is not None:
         side = Side(version=current.version if current else None)
-        side.runs, side.cut = explore(*current_specs, chosen, seconds=seconds)
+        side.runs, side.cut = explore(*current_specs, chosen, seconds=seconds, until=until + TOTAL_SECONDS)
         out.current = side
     return out
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
 from datetime import datetime
+from time import monotonic
 from typing import Any
 from uuid import UUID
 
@@ -211,15 +212,16 @@ class Sample:
 
 
 def explore(spec: Any, subprocess_specs: dict[str, Any], samples: list[Sample], *, seconds: float | None = None,
-            max_runs: int = MAX_RUNS) -> tuple[list[Run], bool]:
-    """Every run of the diagram on each sample (bounded, see the module's doc). Returns the runs and whether
-    the bound cut the exploration short."""
+            max_runs: int = MAX_RUNS, until: float | None = None) -> tuple[list[Run], bool]:
+    """Every run of the diagram on each sample (bounded, see the module's doc; `seconds` is each run's time
+    budget, `until` a `time.monotonic()` after which no run starts). Returns the runs and whether the bound
+    cut the exploration short."""
     runs: list[Run] = []
     explored: set[str] = set()
     queue: list[tuple[int, list[int], list[_Alternative]]] = [(i, [], []) for i in range(len(samples))]
     cut = False
     while queue:
-        if len(runs) >= max_runs:
+        if len(runs) >= max_runs or (until is not None and runs and monotonic() > until):
             cut = True
             break
         sample, forced, choices = queue.pop(0)
