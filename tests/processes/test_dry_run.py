@@ -173,6 +173,7 @@ def test_the_test_page_in_english_and_chinese(client: Any, login_as: Any, owner:
         sess["lang"] = "zh"
     zh = html(client.get("/processes/definitions/order_pipeline/dry-run"))
     assert "测试" in zh and "模拟" in zh and "当前版本" in zh
+    assert "开具发货单" in zh and "付款方式？ → " in zh  # the diagram's names in the reader's language
 
 
 def test_the_draft_is_tested_from_the_process_page(client: Any, login_as: Any, owner: Any) -> None:

@@ -42,6 +42,7 @@ from crm.workflow.budget import StepTimeout
 from crm.workflow.budget import budget
 from crm.workflow.dryrun.forms import Variant
 from crm.workflow.dryrun.forms import variants
+from crm.workflow.i18n import translated
 from crm.workflow.registry import OperatorContext
 
 MAX_RUNS = 40
@@ -146,8 +147,8 @@ class SimulationEngine(engine.CrmScriptEngine):
             if condition is not None and condition.args and super().evaluate(task, condition.args[0], external_context):
                 natural = target
                 break
-        names = [_element_name(task.workflow.spec, t) for t in targets]
-        gateway = spec.bpmn_name or spec.bpmn_id
+        names = [_element_name(task.workflow.spec, t, task.data) for t in targets]
+        gateway = shown(spec, task.data)
         alternatives = [_Alternative(f"gw:{task.workflow.spec.name}:{spec.bpmn_id}->{t}",
                                      _("%(gateway)s → %(target)s", gateway=gateway, target=n), lambda wf: None)
                         for t, n in zip(targets, names, strict=True)]
@@ -160,10 +161,19 @@ class SimulationEngine(engine.CrmScriptEngine):
         return str(targets[pick])
 
 
-def _element_name(spec: Any, task_spec_name: str) -> str:
+def _element_name(spec: Any, task_spec_name: str, data: dict[str, Any]) -> str:
     name = task_spec_name[: -len(_SPLIT)] if task_spec_name.endswith(_SPLIT) else task_spec_name
     ts = spec.task_specs.get(name)
-    return str(getattr(ts, "bpmn_name", None) or getattr(ts, "bpmn_id", None) or name)
+    return shown(ts, data) if ts is not None else name
+
+
+def shown(ts: Any, data: dict[str, Any]) -> str:
+    """An element's name as people read it: in their language, its {{ placeholders }} filled from the data;
+    its id when it has no name."""
+    name = getattr(ts, "bpmn_name", None)
+    if not name:
+        return str(getattr(ts, "bpmn_id", None) or ts.name)
+    return str(inbox_sync.render(translated(name), data) or name)
 
 
 @dataclass
@@ -313,7 +323,7 @@ def _failed(run: Run, wf: Any, exc: BaseException) -> None:
     run.error_element = engine.error_bpmn_id(exc)
     task = getattr(exc, "task", None)
     if task is not None:
-        run.error_name = str(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+        run.error_name = shown(task.task_spec, task.data)
 
 
 def _record(wf: Any, run: Run, seen: set[UUID], *, only_new: bool = True) -> None:
@@ -329,7 +339,8 @@ def _record(wf: Any, run: Run, seen: set[UUID], *, only_new: bool = True) -> Non
         bpmn_id = getattr(ts, "bpmn_id", None)
         if bpmn_id is None or ts.name != bpmn_id:
             continue
-        run.path.append(Step(str(bpmn_id), str(ts.bpmn_name or ""), type(ts).__name__, task.workflow.spec.name))
+        run.path.append(Step(str(bpmn_id), shown(ts, task.data) if ts.bpmn_name else "", type(ts).__name__,
+                             task.workflow.spec.name))
     if only_new:
         status = engine.position(wf).business_status
         if status:
@@ -344,7 +355,7 @@ def _waits(wf: Any, run: Run) -> list[_Alternative]:
     for task in wf.get_tasks(state=TaskState.READY):
         if not task.task_spec.manual:
             continue
-        name = inbox_sync.render(task.task_spec.bpmn_name, task.data) or task.task_spec.bpmn_id
+        name = shown(task.task_spec, task.data)
         options, notes = variants(task.task_spec, task.data, wf.crm_dry_run.reads)
         for note in notes:
             if note not in run.notes:
@@ -374,12 +385,12 @@ def _waits(wf: Any, run: Run) -> list[_Alternative]:
 def _event_name(task: Any) -> str:
     """An event's name, with the activity it is attached to when it is a boundary event ("Cancelled on Ship
     order …"): several boundary events often share a name."""
-    name = str(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+    name = shown(task.task_spec, task.data)
     parent = task.parent.task_spec.name if task.parent is not None else ""
     if parent.endswith(_SPLIT):
         attached = next((c for c in task.parent.children if c.task_spec.name == parent[: -len(_SPLIT)]), None)
         if attached is not None:
-            activity = inbox_sync.render(attached.task_spec.bpmn_name, attached.data) or attached.task_spec.bpmn_id
+            activity = shown(attached.task_spec, attached.data)
             return str(_("%(event)s on “%(activity)s”", event=name, activity=activity))
     return name
 
