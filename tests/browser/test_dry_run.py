@@ -1,7 +1,8 @@
 """The dry run in a real browser: the demo process owner opens the order pipeline in the editor, presses
 "Test" and sees the runs on the demo orders' start data — the paths taken and the statuses — beside the
 current version; then breaks a gateway condition in the editor, tests again and sees the error at that
-gateway, marked on the canvas, while the current version completes."""
+gateway, marked on the canvas, while the current version completes; and tests again from the deployment's
+review, which stays open."""
 
 from __future__ import annotations
 
@@ -82,4 +83,13 @@ def test_test_in_the_editor_shows_the_paths_beside_the_current_version(demo_serv
     expect(page.locator("#dry-run-box li[data-element='op_gw_mode']")).to_have_count(1)
     expect(page.locator(".djs-element.crm-failed[data-element-id='op_gw_mode']")).to_have_count(1)
     expect(page.locator("tr.dry-run-row").first.locator(".dry-run-current [data-outcome='completed']")).to_be_visible()
+
+    # From the deployment's review: "Test it first" runs the same test and keeps the review open.
+    page.fill("#comment", "check the payment mode differently")
+    page.click("#save")
+    expect(page.locator("#deploy-review")).to_be_visible()
+    page.click("#review-dry-run")
+    expect(page.locator("#dry-run-box")).to_be_visible()
+    expect(page.locator(".dry-run-new .dry-run-error").first).to_contain_text("op_gw_mode")
+    expect(page.locator("#confirm-deploy")).to_be_visible()
     assert _counts(app) == before  # nothing deployed, no instance started

@@ -14,7 +14,8 @@ export function wireDryRun({ cfg, csrf, messages, exportXML, beforeSave }) {
 
   button.addEventListener("click", () => {
     beforeSave();
-    messages.clear();
+    // Only the previous test's boxes go: a deployment review above stays, with its Deploy button.
+    ["dry-run-box", "dry-run-error"].forEach((id) => { const el = document.getElementById(id); if (el) { el.remove(); } });
     output.textContent = "";
     button.disabled = true;
     exportXML()
