@@ -307,3 +307,18 @@ def test_a_diagram_the_engine_cannot_parse_is_reported_beside_the_current_run(ow
     result = dryrun.dry_run(broken, key="order_pipeline", actor=owner, samples={**ORDER, "payment_mode": "prepay"})
     assert result.new.problem and not result.new.runs
     assert result.current is not None and result.current.runs and not result.current.errors
+
+
+def test_a_gateway_no_condition_lets_through_is_the_natural_runs_error_and_its_flows_are_still_tried(owner: Any) -> None:
+    strict = _pipeline().replace(' default="op_f_arrears"', "", 1).replace(
+        '<bpmn:sequenceFlow id="op_f_arrears" name="delivery in arrears" sourceRef="op_gw_mode" targetRef="op_await_outbound"/>',
+        '<bpmn:sequenceFlow id="op_f_arrears" name="delivery in arrears" sourceRef="op_gw_mode" targetRef="op_await_outbound">'
+        "<bpmn:conditionExpression>payment_mode == 'arrears'</bpmn:conditionExpression></bpmn:sequenceFlow>")
+    assert "payment_mode == 'arrears'" in strict
+    result = dryrun.dry_run(strict, key="order_pipeline", actor=owner, samples={**ORDER, "payment_mode": "cash"})
+    first = result.new.runs[0]
+    assert (first.outcome, first.error_element, first.choices) == ("error", "op_gw_mode", [])
+    assert "no default flow" in (first.error or "")
+    forced = [r for r in result.new.runs if len(r.choices) == 1 and r.choices[0].startswith("Payment mode? → ")]
+    assert len(forced) == 2 and all(r.outcome == "completed" and r.ends == ["Completed"] for r in forced)
+    assert result.current is not None and result.current.runs[0].outcome == "completed"  # its default flow

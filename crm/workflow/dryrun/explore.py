@@ -97,6 +97,7 @@ class _Plan:
         self.gateways: dict[UUID, str] = {}  # gateway task -> the target chosen
 
     def choose(self, alternatives: list[_Alternative], natural: int = 0) -> int:
+        """The alternative to take at the next point: the forced one, else `natural` (-1: none is natural)."""
         i = len(self.points)
         self.points.append(alternatives)
         pick = self.forced[i] if i < len(self.forced) and self.forced[i] < len(alternatives) else natural
@@ -152,7 +153,10 @@ class SimulationEngine(engine.CrmScriptEngine):
         alternatives = [_Alternative(f"gw:{task.workflow.spec.name}:{spec.bpmn_id}->{t}",
                                      _("%(gateway)s → %(target)s", gateway=gateway, target=n), lambda wf: None)
                         for t, n in zip(targets, names, strict=True)]
-        pick = run.plan.choose(alternatives, targets.index(natural) if natural in targets else 0)
+        pick = run.plan.choose(alternatives, targets.index(natural) if natural in targets else -1)
+        if pick < 0:  # no condition holds and no default flow: what the engine would raise, at the gateway
+            raise WorkflowTaskException(f"No condition of gateway {gateway!r} holds and it has no default flow",
+                                        task=task)
         if targets[pick] != natural:
             # A forced flow: the conditions are still all evaluated (one that raises is the run's error).
             for condition, _target in flows:
@@ -238,7 +242,8 @@ def explore(spec: Any, subprocess_specs: dict[str, Any], samples: list[Sample], 
         run, plan = _run(spec, subprocess_specs, samples[sample], sample, forced, choices, seconds)
         runs.append(run)
         for i, alternatives in enumerate(plan.points):
-            explored.add(alternatives[plan.taken[i]].key)
+            if plan.taken[i] >= 0:  # -1: the natural way was an error (a gateway no condition lets through)
+                explored.add(alternatives[plan.taken[i]].key)
         for i in range(len(forced), len(plan.points)):
             for j, alternative in enumerate(plan.points[i]):
                 if j == plan.taken[i] or alternative.key in explored:
