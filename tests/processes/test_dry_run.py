@@ -89,7 +89,7 @@ def test_the_order_pipeline_reaches_completed_in_both_payment_modes_and_every_ca
     # The current version, run beside it on the same samples, is the same diagram: the same rows.
     assert result.current is not None and result.current.version == current_definitions()["order_pipeline"].version
     assert all(row.new is not None and row.current is not None and row.new.outcome == row.current.outcome
-               and _elements(row.new) == _elements(row.current) for row in result.rows)
+               and _elements(row.new) == _elements(row.current) and row.same for row in result.rows)
     assert not db.session.new and not db.session.dirty and not db.session.deleted
     db.session.commit()
     db.session.expire_all()
@@ -135,7 +135,7 @@ def test_a_condition_that_raises_shows_the_error_with_the_element_beside_a_clean
     body = resp.get_json()
     assert body["ok"] and body["new"]["errors"] >= 1 and body["current"]["errors"] == 0
     row = body["rows"][0]
-    assert row["choices"] == []
+    assert row["choices"] == [] and row["same"] is False
     assert row["new"]["outcome"] == "error" and row["new"]["error_element"] == "op_gw_mode"
     assert row["new"]["error_name"] == "Payment mode?" and "int(order_number)" in row["new"]["error"]
     assert row["current"]["outcome"] == "completed" and row["current"]["ends"] == ["Completed"]
@@ -163,6 +163,7 @@ def test_the_test_page_in_english_and_chinese(client: Any, login_as: Any, owner:
     text = html(page)
     assert f"Test v{version} of order_pipeline" in text and "the first choice everywhere" in text
     assert "Pending collection" in text and 'data-outcome="completed"' in text
+    assert "the same path and statuses" in text  # a version tested against itself
     assert client.get("/processes/definitions/order_pipeline/dry-run?draft=1").status_code == 404  # no draft
     assert client.get("/processes/definitions/no_such_process/dry-run").status_code == 404
     typed = client.post("/processes/definitions/order_pipeline/dry-run",

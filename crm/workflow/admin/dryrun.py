@@ -70,6 +70,13 @@ class Row:
     new: Run | None
     current: Run | None
 
+    @property
+    def same(self) -> bool:
+        """Both versions took the same path to the same outcome, showing the same statuses."""
+        a, b = self.new, self.current
+        return a is not None and b is not None and (a.outcome, a.statuses, a.error) == (b.outcome, b.statuses, b.error) \
+            and [s.element_id for s in a.path] == [s.element_id for s in b.path]
+
 
 @dataclass
 class DryRun:
@@ -243,6 +250,7 @@ def summary(result: DryRun) -> dict[str, Any]:
         "samples": [{"label": s.label, "instance_id": s.instance_id, "data": json.loads(json.dumps(s.data, default=str))}
                     for s in result.samples],
         "new": side(result.new), "current": side(result.current),
-        "rows": [{"sample": row.sample, "choices": row.choices, "new": run(row.new), "current": run(row.current)}
+        "rows": [{"sample": row.sample, "choices": row.choices, "same": row.same, "new": run(row.new),
+                  "current": run(row.current)}
                  for row in result.rows],
     }

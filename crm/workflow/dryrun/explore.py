@@ -201,8 +201,9 @@ _engine: SimulationEngine | None = None
 
 
 def simulation_engine() -> SimulationEngine:
+    """One shared engine (a run's state lives on its workflow), rebuilt when script functions were added."""
     global _engine
-    if _engine is None or set(_engine.environment.globals) < set(registry.functions()):
+    if _engine is None or not set(registry.functions()) <= set(_engine.environment.globals):  # a function added
         _engine = SimulationEngine()
     return _engine
 
