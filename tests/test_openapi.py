@@ -40,7 +40,7 @@ def test_every_route_is_documented(app, spec):
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
     routes = _api_routes(app)
     assert documented == routes
-    assert len(routes) == 181
+    assert len(routes) == 182
     assert {path for path, _ in routes} >= {
         "/api/v1/me", "/api/v1/org-units/{unit_id}", "/api/v1/users/{user_id}/disable", "/api/v1/roles/{role_id}",
         "/api/v1/tokens/{token_id}", "/api/v1/tasks/{task_id}/complete", "/api/v1/process-instances/{instance_id}/retry",
