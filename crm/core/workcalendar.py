@@ -180,7 +180,10 @@ def build(hours: Iterable[str], week: Iterable[Any], holidays: Iterable[Any], ma
         first, sep, last = str(item).partition("-")
         if not sep:
             raise CalendarError(f"WORK_HOURS: {item!r} is not a window such as 09:00-12:00")
-        a, b = _clock(first), _clock(last)
+        try:
+            a, b = _clock(first), _clock(last)
+        except CalendarError as exc:
+            raise CalendarError(f"WORK_HOURS: {exc}") from exc
         if b <= a:
             raise CalendarError(f"WORK_HOURS: the window {item!r} ends before it starts")
         if windows and a < windows[-1][1]:
@@ -188,7 +191,10 @@ def build(hours: Iterable[str], week: Iterable[Any], holidays: Iterable[Any], ma
         windows.append((a, b))
     if not windows:
         raise CalendarError("WORK_HOURS: at least one window of working time, such as 09:00-18:00")
-    weekdays = frozenset(int(d) for d in week)
+    try:
+        weekdays = frozenset(int(d) for d in week)
+    except (TypeError, ValueError):
+        weekdays = frozenset()
     if not weekdays or not weekdays <= set(range(1, 8)):
         raise CalendarError("WORK_WEEK: ISO weekday numbers, 1 (Monday) to 7 (Sunday)")
     return WorkCalendar(tuple(windows), weekdays, _days(holidays, "WORK_HOLIDAYS"), _days(makeup_days, "WORK_MAKEUP_DAYS"))

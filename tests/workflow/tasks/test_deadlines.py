@@ -246,3 +246,13 @@ def test_the_escalation_delay_follows_the_setting(app, monkeypatch, org, deploy)
     task = one_task(instance, "handle")
     assert task.remind_at is None and task.due_policy["remind_minutes"] == 0
     assert task.due_at - FRIDAY_10 == timedelta(days=3)
+
+
+def test_a_calendar_setting_that_cannot_be_read_stops_start_up(tmp_path):
+    from tests.conftest import make_test_app
+
+    url = f"sqlite:///{tmp_path / 'unused.sqlite3'}"
+    with pytest.raises(RuntimeError, match="CRM_WORK_HOURS"):
+        make_test_app(url, WORK_HOURS=["09:00-25:00"])
+    with pytest.raises(RuntimeError, match="CRM_TASK_REMIND_BEFORE"):
+        make_test_app(url, TASK_REMIND_BEFORE="2 hours")
