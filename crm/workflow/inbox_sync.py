@@ -254,6 +254,8 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
     props = _props(task)
     assignee, candidates, item = resolve(task, instance)
     due = deadlines.deadline(props, lambda expr: engine.script_engine().evaluate(task, expr), now)
+    if due.policy is not None and props.get("exclude"):
+        due.policy["exclude"] = sorted(_excluded(task, props))  # nor is the task escalated to them
     try:
         priority = max(0, min(2, int(props.get("priority") or 0)))
     except ValueError:

@@ -86,6 +86,12 @@ def _supervisor(user_id: int | None) -> int | None:
     return boss.id if boss is not None and boss.active else None
 
 
+def _allowed(task: HumanTask, user_ids: list[int]) -> list[int]:
+    """Without the people the task's `exclude` kept off it (four eyes holds for escalations too)."""
+    excluded = {int(u) for u in (task.due_policy or {}).get("exclude") or []}
+    return [uid for uid in user_ids if uid not in excluded and uid != task.assignee_id]
+
+
 def _make_candidates(task: HumanTask, user_ids: list[int]) -> None:
     known = set(db.session.scalars(select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id == task.id)))
     for uid in user_ids:
@@ -103,7 +109,7 @@ def _escalate_one(task: HumanTask, now: datetime) -> bool:
         _announce(task, "task_overdue", _people(task), now, due_at=task.due_at)
         boss = _supervisor(task.assignee_id)
         level = 1
-        if boss is not None and boss != task.assignee_id:
+        if boss is not None and _allowed(task, [boss]):
             _make_candidates(task, [boss])
             _announce(task, "task_escalated", [boss], now, level=1, due_at=task.due_at)
             sent = True
@@ -113,7 +119,7 @@ def _escalate_one(task: HumanTask, now: datetime) -> bool:
             task.escalation_level = level
             return sent
     if roles:
-        people = sorted(role_holders(roles, task.store_id) - {task.assignee_id or 0})
+        people = _allowed(task, sorted(role_holders(roles, task.store_id)))
         _make_candidates(task, people)
         _announce(task, "task_escalated", people, now, level=2, role=",".join(roles), due_at=task.due_at)
         sent = bool(people)

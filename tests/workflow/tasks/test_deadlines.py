@@ -146,6 +146,23 @@ def test_reminder_then_escalation_to_the_supervisor_then_to_the_role_each_once(d
                        ("task_escalated", [org.a_sup.id]), ("task_escalated", [org.a_manager.id])]
 
 
+def test_an_unassigned_task_goes_straight_to_the_role_but_never_to_whom_it_excludes(org, deploy):
+    with at(FRIDAY_10):
+        deploy("deadlines")
+        instance = runtime.start("wf_due_four_eyes", object_type="user", object_id=org.a_rep2.id,
+                                 store_id=org.store_a.id, data={"recorded_by_id": org.a_rep2.id}, actor_id=org.a_rep2.id)
+        db.session.commit()
+    task = one_task(instance, "check")
+    assert task.due_at == local(2026, 12, 4, 11, 0) and task.remind_at == local(2026, 12, 4, 10, 30)
+    assert task.due_policy["exclude"] == [org.a_rep2.id]
+    assert _run(local(2026, 12, 4, 10, 45)) == {"reminded": 1, "escalated": 0}
+    assert _told("task_due_soon") == [org.a_sup.id]  # the candidates of an unclaimed task
+    assert _run(local(2026, 12, 4, 11, 1)) == {"reminded": 0, "escalated": 1}
+    assert _told("task_overdue") == [org.a_sup.id]
+    assert _told("task_escalated") == sorted([org.a_rep1.id, org.a_rep3.id])  # not a_rep2, the recorder
+    assert org.a_rep2.id not in candidates(one_task(instance, "check"))
+
+
 def test_a_task_done_in_time_is_neither_reminded_nor_escalated(due_task, org):
     task = one_task(due_task, "handle")
     with at(local(2026, 12, 4, 11, 0)):
