@@ -265,11 +265,18 @@ def test_the_escalation_delay_follows_the_setting(app, monkeypatch, org, deploy)
     assert task.due_at - FRIDAY_10 == timedelta(days=3)
 
 
-def test_a_calendar_setting_that_cannot_be_read_stops_start_up(tmp_path):
-    from tests.conftest import make_test_app
+def test_a_calendar_setting_that_cannot_be_read_stops_start_up(app):
+    """What the workflow's wiring checks before the app starts (on a copy of the settings: a half-built
+    app would leave the shared API extension bound to it)."""
+    from flask import Flask
 
-    url = f"sqlite:///{tmp_path / 'unused.sqlite3'}"
-    with pytest.raises(RuntimeError, match="CRM_WORK_HOURS"):
-        make_test_app(url, WORK_HOURS=["09:00-25:00"])
-    with pytest.raises(RuntimeError, match="CRM_TASK_REMIND_BEFORE"):
-        make_test_app(url, TASK_REMIND_BEFORE="2 hours")
+    from crm.workflow.wiring import _check_calendar
+
+    for setting, value in (("WORK_HOURS", ["09:00-25:00"]), ("WORK_WEEK", [0]), ("WORK_HOLIDAYS", ["2026-02-30"]),
+                           ("TASK_REMIND_BEFORE", "2 hours"), ("TASK_ESCALATE_AFTER", "P1M")):
+        other = Flask("check")
+        other.config.update(app.config)
+        other.config[setting] = value
+        with pytest.raises(RuntimeError, match=f"CRM_{setting}"):
+            _check_calendar(other)
+    _check_calendar(app)  # the defaults are fine
