@@ -239,7 +239,7 @@ class HumanTask(Base):
     remind_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     escalate_at: Mapped[datetime | None]
-    escalation_level: Mapped[int] = mapped_column(default=0)
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")  # raw inserts (bench) too
     due_policy: Mapped[dict[str, Any] | None]
     follow_up_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

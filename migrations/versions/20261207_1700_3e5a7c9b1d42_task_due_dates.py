@@ -32,8 +32,6 @@ def upgrade():
                                       nullable=True))
         batch_op.create_index('ix_human_task_remind_at', ['remind_at'], unique=False)
         batch_op.create_index('ix_human_task_escalate_at', ['escalate_at'], unique=False)
-    with op.batch_alter_table('human_task', schema=None) as batch_op:
-        batch_op.alter_column('escalation_level', server_default=None)
 
 
 def downgrade():
