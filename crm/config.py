@@ -8,6 +8,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from crm.core.workcalendar import CN_HOLIDAYS
+from crm.core.workcalendar import CN_MAKEUP_DAYS
+
 
 class Config:
     SECRET_KEY = "dev-only-secret-change-me"
@@ -106,6 +109,20 @@ class Config:
     # Receivable plans: an instalment left without its own reminder days is reminded this many days before
     # its due date (the salesperson and the store's finance users, bell and e-mail).
     FINANCE_REMINDER_DAYS = 3
+
+    # The working calendar (crm/core/workcalendar.py) that due dates of process tasks are counted in: working
+    # windows (Asia/Shanghai), ISO weekdays worked, public holidays and make-up workdays (days or ranges
+    # "2026-10-01/2026-10-07"; the defaults are China's for 2026 and the statutory days of 2027).
+    WORK_HOURS = ["09:00-12:00", "13:00-18:00"]
+    WORK_WEEK = [1, 2, 3, 4, 5]
+    WORK_HOLIDAYS = CN_HOLIDAYS
+    WORK_MAKEUP_DAYS = CN_MAKEUP_DAYS
+    # A task with a `due` property is reminded this much working time before it (unless its `remind`
+    # property says otherwise), and escalated to the role of its `escalate_to` property this much working
+    # time after it fell due (unless `escalate_after` says otherwise); the job runs every few minutes.
+    TASK_REMIND_BEFORE = "PT2H"
+    TASK_ESCALATE_AFTER = "P1D"
+    TASK_DUE_POLL_MINUTES = 5
 
     DEMO_PASSWORD = "Demo#2026"
 

@@ -9,14 +9,14 @@ Candidates come from the task's `spiffworkflow:properties`:
 - otherwise the lane name, read as a role key ("Supervisor" -> supervisor);
 plus the multi-instance item when it names a user (an int, or a dict with `user_id`), and a list
 `assignees` that a pre-script may put into the task data; `exclude`, an expression giving user ids
-that may not take the task (segregation of duties), removes them from all of these. Also `priority` (0-2) and `due_hours`."""
+that may not take the task (segregation of duties), removes them from all of these. Also `priority` (0-2), and
+the due date with its reminder and escalation (`due`, `remind`, `escalate_to`, `escalate_after`, or the older
+`due_hours`: `crm.workflow.deadlines`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
-from typing import TypeGuard
 
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
@@ -29,6 +29,7 @@ from crm.core import signals
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.org.models import User
+from crm.workflow import deadlines
 from crm.workflow import engine
 from crm.workflow import sandbox
 from crm.workflow.i18n import rendered_texts
@@ -108,6 +109,9 @@ def _role_holders(role_keys: list[str], store_id: int | None) -> set[int]:
     if store_id is not None:
         stmt = stmt.where(User.store_id == store_id)
     return set(db.session.scalars(stmt))
+
+
+role_holders = _role_holders  # the due-date job escalates to a role's holders in the task's store
 
 
 def _mi_item(task: Any) -> Any:
@@ -249,7 +253,9 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
     ext = getattr(ts, "extensions", None) or {}
     props = _props(task)
     assignee, candidates, item = resolve(task, instance)
-    due_hours = props.get("due_hours")
+    due = deadlines.deadline(props, lambda expr: engine.script_engine().evaluate(task, expr), now)
+    if due.policy is not None and props.get("exclude"):
+        due.policy["exclude"] = sorted(_excluded(task, props))  # nor is the task escalated to them
     try:
         priority = max(0, min(2, int(props.get("priority") or 0)))
     except ValueError:
@@ -271,19 +277,15 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple
         assignee_id=assignee,
         status=TaskStatus.CLAIMED if assignee else TaskStatus.OPEN,
         priority=priority,
-        due_at=now + timedelta(hours=float(due_hours)) if _is_number(due_hours) else None,
+        due_at=due.due_at,
+        remind_at=due.remind_at,
+        escalate_at=due.escalate_at,
+        escalation_level=0,
+        due_policy=due.policy,
         created_at=now,
         item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
     )
     return row, candidates, props
-
-
-def _is_number(value: Any) -> TypeGuard[str | float]:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def close_all(instance: ProcessInstance) -> None:
