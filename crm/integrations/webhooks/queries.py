@@ -65,5 +65,7 @@ def store_choices(actor: User) -> list[tuple[int, str]]:
 
 def unit_names(endpoints: list[WebhookEndpoint]) -> dict[int, str]:
     ids = {e.unit_id for e in endpoints}
-    return dict(db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids))).tuples().all()) if ids else {}
+    if not ids:
+        return {}
+    return {uid: name for uid, name in db.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)))}
 

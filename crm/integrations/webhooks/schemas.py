@@ -118,7 +118,8 @@ class EndpointSchema(ma.Schema):
 
 
 class NewEndpointSchema(EndpointSchema):
-    secret = fields.Str(metadata={"description": "The signing secret: shown this once, keep it safe."})
+    secret = fields.Str(attribute="new_secret",
+                        metadata={"description": "The signing secret: shown this once, keep it safe."})
 
 
 class SecretSchema(ma.Schema):
