@@ -107,8 +107,10 @@ def _headers(delivery: WebhookDelivery, secret: str, body: bytes) -> dict[str, s
             "X-CRM-Signature": signature(secret, timestamp, body)}
 
 
-def send_due(limit: int = 50, now: datetime | None = None) -> dict[str, int]:
-    """Send the due deliveries of active endpoints; returns how many were delivered, will be retried, failed."""
+def send_due(limit: int = 10, now: datetime | None = None) -> dict[str, int]:
+    """Send up to `limit` due deliveries of active endpoints; returns how many were delivered, will be retried,
+    failed. Each outcome is flushed as soon as it is known (a statement between two calls: the transaction is
+    never idle for longer than one call); the job commits each batch (`jobs.send_webhooks`)."""
     now = now or utcnow()
     max_attempts = int(current_app.config.get("WEBHOOK_MAX_ATTEMPTS") or 8)
     result = {"delivered": 0, "retry": 0, "failed": 0}
@@ -137,6 +139,6 @@ def send_due(limit: int = 50, now: datetime | None = None) -> dict[str, int]:
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
             result["retry"] += 1
-    db.session.flush()
+        db.session.flush()
     return result
 

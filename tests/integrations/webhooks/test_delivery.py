@@ -130,3 +130,17 @@ def test_a_receiver_with_an_untrusted_certificate_is_not_sent_anything(org, rece
     assert send_due()["retry"] == 1
     assert receiver.received == []
     assert "CERTIFICATE" in (deliveries(hook)[0].last_error or "").upper()
+
+
+def test_the_job_sends_in_committed_batches(org, receiver):
+    from crm.core.jobs import registered_jobs
+    from crm.integrations.webhooks.jobs import BATCH
+
+    [job] = [j for j in registered_jobs() if j.id == "integrations.send_webhooks"]
+    hook, _secret = endpoint(org.hq_admin, store=org.store_a, url=receiver.url)
+    for n in range(BATCH + 2):
+        services.publish("customer.created", {"customer_id": n}, store_id=org.store_a.id)
+    db.session.commit()
+    assert job.func() == {"delivered": BATCH + 2, "retry": 0, "failed": 0, "batches": 2}
+    assert sorted(json.loads(b)["data"]["customer_id"] for _h, b in receiver.received) == list(range(BATCH + 2))
+    assert {d.status for d in deliveries(hook)} == {DeliveryStatus.DELIVERED}
