@@ -16,6 +16,11 @@ user_logged_in = signals.signal("user-logged-in")
 # object_type, object_id, kind: the element's notify_kind property or task_assigned). Receivers (notifications) run in the step's transaction. A task whose element
 # has the property notify=false (e.g. approvals, which notify in their own words) is not announced.
 task_opened = signals.signal("task-opened")
+# Sent by the workflow inbox for every new inbox task (notified or not) and for the task a step completed
+# (kwargs: task_id, instance_id, process_key, bpmn_id, title, store_id, object_type, object_id, assignee_id,
+# completed_by_id). Receivers (the integrations' webhooks) run in the step's transaction.
+task_created = signals.signal("task-created")
+task_completed = signals.signal("task-completed")
 
 # Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,
 # user_id = the author to remind, due_at, customer_name). crm.customers.jobs sends it; notify subscribes to it.

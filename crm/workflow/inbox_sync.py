@@ -188,6 +188,8 @@ def sync(
             )
         ))
     gone = [guid for guid in open_guids if guid not in ready]
+    if completed_guid in gone and signals.task_completed.receivers:
+        _announce_completed(instance, completed_guid, actor_id)
     for guids, values in (
         ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
@@ -221,6 +223,10 @@ def sync(
                   for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
     if candidates:
         db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)
+    if signals.task_created.receivers:
+        for task_id, (row, _users, _props) in zip(ids, new_rows, strict=True):
+            signals.task_created.send(None, task_id=task_id, completed_by_id=None,
+                                      **{k: row[k] for k in _ANNOUNCED})
     for task_id, (row, users, props) in zip(ids, new_rows, strict=True):
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
         if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
@@ -230,6 +236,22 @@ def sync(
                 store_id=row["store_id"], object_type=row["object_type"], object_id=row["object_id"],
                 kind=props.get("notify_kind") or "task_assigned",
             )
+
+
+_ANNOUNCED = ("instance_id", "process_key", "bpmn_id", "title", "store_id", "object_type", "object_id", "assignee_id")
+
+
+def _announce_completed(instance: ProcessInstance, guid: str, actor_id: int | None) -> None:
+    """`task_completed` for the task this step completed (read before its row is closed)."""
+    with db.session.no_autoflush:
+        row = db.session.execute(
+            select(HumanTask.id, *[getattr(HumanTask, k) for k in _ANNOUNCED])
+            .where(HumanTask.instance_id == instance.id, HumanTask.task_guid == guid,
+                   HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))).first()
+    if row is not None:
+        task_id, *values = row
+        signals.task_completed.send(None, task_id=task_id, completed_by_id=actor_id,
+                                    **dict(zip(_ANNOUNCED, values, strict=True)))
 
 
 def texts_of(task: Any) -> dict[str, Any] | None:

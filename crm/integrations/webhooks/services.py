@@ -99,6 +99,21 @@ def publish(event: str, data: dict[str, Any], *, store_id: int | None, unit_id: 
     return len(endpoints)
 
 
+def _process_task(event: str, task_id: int, store_id: int | None, task: dict[str, Any]) -> None:
+    publish(event, {"task_id": task_id, "kind": "process", **task}, store_id=store_id)
+
+
+def on_task_created(_sender: Any, *, task_id: int, store_id: int | None, **task: Any) -> None:
+    """The workflow inbox's `task_created` signal (connected by the wiring): the `task.created` webhook of a
+    process task, in the step's transaction."""
+    _process_task("task.created", task_id, store_id, task)
+
+
+def on_task_completed(_sender: Any, *, task_id: int, store_id: int | None, **task: Any) -> None:
+    """`task_completed`: the `task.completed` webhook of the process task a step completed."""
+    _process_task("task.completed", task_id, store_id, task)
+
+
 # Endpoints ---------------------------------------------------------------------------------------------------
 def _require(actor: User) -> None:
     if not actor.can(PERMISSION):

@@ -145,3 +145,29 @@ def test_an_after_sales_decision(org, products, customers, staff, hooks, quote_p
     assert decided["data"]["decision"] == "rejected" and decided["data"]["case_id"] == case.id
     assert decided["data"]["decision_note"] == "Not cracked" and decided["data"]["amount"] == "50.00"
     assert deliveries(hooks["b"]) == []
+
+
+def test_process_tasks_created_and_completed(org, products, customers, hooks, quote_process):
+    order = signed_order(org, products, customers)
+    sent = [payload(d) for d in deliveries(hooks["a"]) if d.event.startswith("task.")]
+    signing = [p for p in sent if p["data"]["bpmn_id"] == "op_sign"]
+    assert [p["event"] for p in signing] == ["task.created", "task.completed"]
+    assert signing[0]["data"]["kind"] == "process" and signing[0]["data"]["process_key"] == "order_pipeline"
+    assert (signing[0]["data"]["object_type"], signing[0]["data"]["object_id"]) == ("order", order.id)
+    assert signing[1]["data"]["completed_by_id"] == org.a_rep1.id
+    assert signing[0]["data"]["task_id"] == signing[1]["data"]["task_id"]
+    assert deliveries(hooks["b"]) == []
+
+
+def test_an_invoice_issued(org, products, customers, staff, hooks, quote_process, uploads):
+    from tests.finance.invoices.conftest import issue
+    from tests.finance.invoices.conftest import request_invoice
+
+    order = signed_order(org, products, customers)
+    invoice = request_invoice(order, org.a_rep1)
+    assert deliveries(hooks["a"], "invoice.issued") == []
+    issue(invoice, staff["finance"])
+    [issued] = [payload(d) for d in deliveries(hooks["a"], "invoice.issued")]
+    assert issued["data"]["invoice_id"] == invoice.id and issued["data"]["order_id"] == order.id
+    assert issued["data"]["invoice_no"] == "24332000000012345678" and issued["data"]["amount"] == "950.00"
+    assert issued["store_id"] == org.store_a.id and deliveries(hooks["b"]) == []
