@@ -188,8 +188,8 @@ def sync(
             )
         ))
     gone = [guid for guid in open_guids if guid not in ready]
-    if completed_guid in gone and signals.task_completed.receivers:
-        _announce_completed(instance, completed_guid, actor_id)
+    if completed_guid in gone:  # before its row is closed: a receiver may read it
+        signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
     for guids, values in (
         ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
@@ -239,19 +239,6 @@ def sync(
 
 
 _ANNOUNCED = ("instance_id", "process_key", "bpmn_id", "title", "store_id", "object_type", "object_id", "assignee_id")
-
-
-def _announce_completed(instance: ProcessInstance, guid: str, actor_id: int | None) -> None:
-    """`task_completed` for the task this step completed (read before its row is closed)."""
-    with db.session.no_autoflush:
-        row = db.session.execute(
-            select(HumanTask.id, *[getattr(HumanTask, k) for k in _ANNOUNCED])
-            .where(HumanTask.instance_id == instance.id, HumanTask.task_guid == guid,
-                   HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))).first()
-    if row is not None:
-        task_id, *values = row
-        signals.task_completed.send(None, task_id=task_id, completed_by_id=actor_id,
-                                    **dict(zip(_ANNOUNCED, values, strict=True)))
 
 
 def texts_of(task: Any) -> dict[str, Any] | None:

@@ -20,7 +20,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from crm.auth.permissions import DataScope
 from crm.auth.scopes import LOCATION_SCOPES
@@ -69,24 +68,48 @@ def body_of(event: str, event_id: str, data: dict[str, Any], store_id: int | Non
                       default=_plain, ensure_ascii=False, separators=(",", ":"))
 
 
-def _covering(place: int | None) -> list[tuple[int, list[str]]]:
-    """(id, events) of the active endpoints whose unit is `place` or above it (one statement)."""
-    stmt = select(WebhookEndpoint.id, WebhookEndpoint.events).join(OrgUnit, OrgUnit.id == WebhookEndpoint.unit_id) \
-        .where(WebhookEndpoint.active)
-    if place is None:  # a company-wide event: HQ-wide endpoints only
-        stmt = stmt.where(OrgUnit.parent_id.is_(None))
-    else:
-        at = aliased(OrgUnit)
-        stmt = stmt.join(at, at.id == place).where(at.path.startswith(OrgUnit.path))
+_CACHE = "crm_webhook_endpoints"
+
+
+def _active() -> list[tuple[int, list[str], str]]:
+    """(id, events, unit path) of the active endpoints, read once per transaction (an order's step, a job's
+    batch and an import publish many events: one statement for all of them; none at all when no endpoint
+    exists). Writes to endpoints forget it (`_forget`)."""
+    root = db.session().get_transaction()
+    held = db.session.info.get(_CACHE)
+    if held is not None and held[0] is root:
+        return held[1]  # type: ignore[no-any-return]
     with db.session.no_autoflush:  # a process step writes its changes with one flush of its own
-        return [(eid, list(events or [])) for eid, events in db.session.execute(stmt.order_by(WebhookEndpoint.id))]
+        rows = [(eid, list(events or []), path) for eid, events, path in db.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.events, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == WebhookEndpoint.unit_id).where(WebhookEndpoint.active)
+            .order_by(WebhookEndpoint.id))]
+    db.session.info[_CACHE] = (root, rows)
+    return rows
+
+
+def _forget() -> None:
+    db.session.info.pop(_CACHE, None)
+
+
+def subscribed(event: str, place: int | None) -> list[int]:
+    """The active endpoints subscribed to `event` that cover the org unit `place` (None: company-wide events,
+    which only HQ-wide endpoints receive)."""
+    endpoints = [(eid, path) for eid, events, path in _active() if event in events]
+    if not endpoints:
+        return []
+    if place is None:
+        return [eid for eid, path in endpoints if path.count("/") == 2]
+    with db.session.no_autoflush:
+        unit = db.session.get(OrgUnit, place)
+    return [eid for eid, path in endpoints if unit is not None and unit.path.startswith(path)]
 
 
 def publish(event: str, data: dict[str, Any], *, store_id: int | None, unit_id: int | None = None) -> int:
     """Queue `event` for every active endpoint subscribed to it that covers the event's store (`store_id`;
     for rows outside any store, the org unit `unit_id`). Written in the caller's transaction, not flushed
     (the caller's flush or commit writes it). Returns how many deliveries were queued."""
-    endpoints = [eid for eid, events in _covering(store_id or unit_id) if event in events]
+    endpoints = subscribed(event, store_id or unit_id)
     if not endpoints:
         return 0
     now = utcnow()
@@ -109,9 +132,24 @@ def on_task_created(_sender: Any, *, task_id: int, store_id: int | None, **task:
     _process_task("task.created", task_id, store_id, task)
 
 
-def on_task_completed(_sender: Any, *, task_id: int, store_id: int | None, **task: Any) -> None:
-    """`task_completed`: the `task.completed` webhook of the process task a step completed."""
-    _process_task("task.completed", task_id, store_id, task)
+def on_task_completed(_sender: Any, *, instance: Any, task_guid: str, completed_by_id: int | None, **_: Any) -> None:
+    """`task_completed`: the `task.completed` webhook of the process task a step completed; its row (still
+    open when the signal comes) is read only when an endpoint wants the event."""
+    from crm.workflow.models import HumanTask
+    from crm.workflow.models import TaskStatus
+
+    if not subscribed("task.completed", instance.store_id):
+        return
+    with db.session.no_autoflush:
+        row = db.session.execute(
+            select(HumanTask.id, HumanTask.bpmn_id, HumanTask.title, HumanTask.assignee_id)
+            .where(HumanTask.instance_id == instance.id, HumanTask.task_guid == task_guid,
+                   HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))).first()
+    if row is not None:
+        _process_task("task.completed", row.id, instance.store_id, {
+            "instance_id": instance.id, "process_key": instance.process_key, "bpmn_id": row.bpmn_id,
+            "title": row.title, "object_type": instance.object_type, "object_id": instance.object_id,
+            "assignee_id": row.assignee_id, "completed_by_id": completed_by_id})
 
 
 # Endpoints ---------------------------------------------------------------------------------------------------
@@ -176,6 +214,7 @@ def create_endpoint(data: Loaded | dict[str, Any], *, actor: User) -> tuple[Webh
                                created_by_id=actor.id)
     db.session.add(endpoint)
     db.session.flush()
+    _forget()
     return endpoint, secret
 
 
@@ -195,6 +234,7 @@ def update_endpoint(endpoint_id: Any, changes: dict[str, Any], *, actor: User) -
     if "store_id" in sent:
         endpoint.unit_id, endpoint.store_id = unit.id, unit.store_id
     db.session.flush()
+    _forget()
     return endpoint
 
 
@@ -213,6 +253,7 @@ def delete_endpoint(endpoint_id: Any, *, actor: User) -> None:
     db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
     db.session.delete(endpoint)
     db.session.flush()
+    _forget()
 
 
 def send_test(endpoint_id: Any, *, actor: User) -> WebhookDelivery:
