@@ -95,7 +95,7 @@ class EndpointPatchSchema(ma.Schema):
     name = fields.Raw(metadata={"type": "string", "minLength": 1, "maxLength": 120})
     url = fields.Raw(metadata={"type": "string", "format": "uri", "maxLength": URL_MAX})
     events = fields.Raw(metadata={"type": "array", "minItems": 1, "items": {"type": "string", "enum": EVENTS}})
-    store_id = fields.Raw(metadata={"type": "integer", "nullable": True, "minimum": 1})
+    store_id = fields.Raw(allow_none=True, metadata={"type": "integer", "nullable": True, "minimum": 1})
     active = fields.Raw(metadata={"type": "boolean"})
 
     @ma.validates_schema

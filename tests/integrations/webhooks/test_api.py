@@ -28,6 +28,12 @@ def test_register_read_change_and_delete(org, call):
 
     resp = call("PATCH", f"/api/v1/webhooks/{made['id']}", org.a_admin, json={"active": False})
     assert resp.status_code == 200 and resp.get_json()["active"] is False and resp.get_json()["name"] == "ERP"
+    resp = call("PATCH", f"/api/v1/webhooks/{made['id']}", org.hq_admin, json={"store_id": None})
+    assert (resp.get_json()["store_id"], resp.get_json()["unit_id"]) == (None, org.hq.id)  # every store of HQ
+    resp = call("PATCH", f"/api/v1/webhooks/{made['id']}", org.hq_admin, json={"store_id": org.store_a.id})
+    assert resp.get_json()["store_id"] == org.store_a.id
+    assert_problem(call("PATCH", f"/api/v1/webhooks/{made['id']}", org.a_admin, json={"store_id": org.store_b.id}),
+                   422, "store_id")
     assert_problem(call("PATCH", f"/api/v1/webhooks/{made['id']}", org.a_admin, json={}), 422)
     assert_problem(call("PATCH", f"/api/v1/webhooks/{made['id']}", org.a_admin, json={"url": "http://x.example.com"}),
                    422, "url")
