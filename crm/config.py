@@ -140,6 +140,19 @@ class Config:
     EMAIL_INTERVAL_SECONDS = 30
     BASE_URL = ""  # e.g. https://crm.example.com: links in e-mails become absolute
 
+    # Webhooks (crm/integrations/webhooks): the outbox is sent by the `integrations.send_webhooks` job every
+    # WEBHOOK_INTERVAL_SECONDS; each attempt waits WEBHOOK_TIMEOUT_SECONDS at most; a delivery is given up
+    # after WEBHOOK_MAX_ATTEMPTS (backoff 30 s, 1 min, 2 min … capped at 6 h). Endpoints must be https://
+    # public addresses: WEBHOOK_ALLOW_HTTP_LOCALHOST lets http://localhost through (development, tests),
+    # WEBHOOK_ALLOW_PRIVATE_NETWORKS private and loopback addresses (never in production: SSRF).
+    # WEBHOOK_CA_FILE: a CA bundle to verify the receivers' certificates with (default: the system's).
+    WEBHOOK_INTERVAL_SECONDS = 10
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    WEBHOOK_MAX_ATTEMPTS = 8
+    WEBHOOK_ALLOW_HTTP_LOCALHOST = False
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    WEBHOOK_CA_FILE: str | None = None
+
 
 class TestingConfig(Config):
     TESTING = True

@@ -152,6 +152,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "request_id": Outside(("approval_request:b",)),
     "notification_id": Outside(("notification:b_rep",)),
     "announcement_id": Outside(("announcement:b",)),
+    "endpoint_id": Outside(("webhook_endpoint:b",)),  # webhook endpoints (crm/integrations/webhooks)
+    "delivery_id": Outside(("webhook_delivery:b",)),  # and their deliveries
     # Approval chains are company configuration, guarded by approval.configure.
     "chain_id": Global(("chain:company",), withheld_for_reads=("approval.configure",),
                        withheld_for_writes=("approval.configure",)),
@@ -467,6 +469,20 @@ def world(org: Org) -> World:
                 f"{SECRET}-Cell"]
     objects |= {"enquiry_daily:b": enquiry_b, "enquiry_daily:c": enquiry_c, "enquiry_figure:b": figure_b,
                 "enquiry_screenshot:b": shot_b, "enquiry_import:b": import_b}
+    # Store B's webhook endpoint and one of its deliveries (crm/integrations/webhooks).
+    from crm.integrations.webhooks import services as webhook_services
+
+    hook_b, _secret = webhook_services.create_endpoint(
+        {"name": f"{SECRET}-Hook-B", "url": "https://93.184.216.34/zz-secret-hook-b", "events": ["customer.created"],
+         "store_id": org.store_b.id}, actor=org.hq_admin)
+    webhook_services.publish("customer.created", {"customer_id": customer_b.id, "name": customer_b.name},
+                             store_id=org.store_b.id)
+    db.session.flush()
+    from crm.integrations.webhooks.models import WebhookDelivery
+
+    delivery_b = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == hook_b.id)).one()
+    secrets += [hook_b.name, "zz-secret-hook-b", hook_b.secret[:10]]
+    objects |= {"webhook_endpoint:b": hook_b, "webhook_delivery:b": delivery_b}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,

@@ -192,6 +192,8 @@ def sync(
             )
         ))
     gone = [guid for guid in open_guids if guid not in ready]
+    if completed_guid in gone:  # before its row is closed: a receiver may read it
+        signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
     for guids, values in (
         ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
@@ -225,6 +227,10 @@ def sync(
                   for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
     if candidates:
         db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)
+    if signals.task_created.receivers:
+        for task_id, (row, _users, _props) in zip(ids, new_rows, strict=True):
+            signals.task_created.send(None, task_id=task_id, completed_by_id=None,
+                                      **{k: row[k] for k in _ANNOUNCED})
     for task_id, (row, users, props) in zip(ids, new_rows, strict=True):
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
         if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
@@ -234,6 +240,9 @@ def sync(
                 store_id=row["store_id"], object_type=row["object_type"], object_id=row["object_id"],
                 kind=props.get("notify_kind") or "task_assigned",
             )
+
+
+_ANNOUNCED = ("instance_id", "process_key", "bpmn_id", "title", "store_id", "object_type", "object_id", "assignee_id")
 
 
 def texts_of(task: Any) -> dict[str, Any] | None:

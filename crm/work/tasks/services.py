@@ -36,6 +36,7 @@ from crm.core.validation import load_input
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.extensions import db
+from crm.integrations.webhooks.services import publish
 from crm.notify.services import notify
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -244,6 +245,7 @@ def create_tasks(data: Loaded | dict[str, Any], *, actor: User) -> list[WorkTask
         people = [u for u in dict.fromkeys([*others, *extra]) if u != owner.id]
         _set_links(task.id, people, tags)
         made.append(task)
+        _announce_task("task.created", task)
         told = [u for u in [owner.id, *people] if u != actor.id]
         if told:
             notify(told, "work_task_arranged", _l("%(name)s arranged work for you: %(title)s", name=actor.name,
@@ -276,6 +278,18 @@ def update_task(task_id: Any, data: Loaded | dict[str, Any], *, actor: User) -> 
     return task
 
 
+def _announce(event: str, task_id: int, store_id: int | None, unit_id: int, **fields: Any) -> None:
+    """The `task.created` / `task.completed` webhook of a work task (crm.integrations), in its transaction."""
+    publish(event, {"task_id": task_id, "kind": "work", **fields}, store_id=store_id, unit_id=unit_id)
+
+
+def _announce_task(event: str, task: WorkTask) -> None:
+    _announce(event, task.id, task.store_id, task.unit_id, title=task.title, status=task.status.value,
+              owner_id=task.owner_id, created_by_id=task.created_by_id, due_at=task.due_at,
+              completed_at=task.completed_at, completed_by_id=task.completed_by_id,
+              object_type=task.object_type, object_id=task.object_id)
+
+
 def _flush() -> None:
     try:
         db.session.flush()
@@ -296,6 +310,7 @@ def complete(task_id: Any, *, actor: User) -> WorkTask:
     now = utcnow()
     task.status, task.completed_at, task.completed_by_id = WorkStatus.DONE, now, actor.id
     _flush()
+    _announce_task("task.completed", task)
     if task.series_id is not None and task.next_made_at is None:
         make_next(task, now)
     return task
@@ -358,6 +373,9 @@ def make_next(task: WorkTask, now: datetime) -> int | None:
     people = participant_ids(task)
     tags = list(db.session.scalars(select(WorkTaskTag.tag_id).where(WorkTaskTag.task_id == task.id)))
     _set_links(new_id, people, tags)
+    _announce("task.created", int(new_id), task.store_id, task.unit_id, title=task.title, status=WorkStatus.OPEN.value,
+              owner_id=task.owner_id, created_by_id=task.created_by_id, due_at=due_at, completed_at=None,
+              completed_by_id=None, object_type=task.object_type, object_id=task.object_id)
     subtasks = db.session.execute(select(WorkSubtask.title, WorkSubtask.position)
                                   .where(WorkSubtask.task_id == task.id)).all()
     if subtasks:
