@@ -8,8 +8,13 @@ are turned into them by the application's error handlers."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import inspect
+import json
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from functools import wraps
 from http import HTTPStatus
 from typing import Any
@@ -34,6 +39,7 @@ from crm.auth.scopes import request_store_filter
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.pagination import Page
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -60,6 +66,7 @@ def document_problem_responses(api: Api) -> None:
     operations resolve these references when they are added to the spec."""
     spec = api.spec
     assert spec is not None
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
     spec.components.schema("Problem", schema=ProblemSchema)
     # flask-smorest registered its own error schema at init; nothing refers to it any more.
     spec.components.schemas.pop("Error", None)
@@ -70,6 +77,38 @@ def document_problem_responses(api: Api) -> None:
     spec.components.response(
         api.DEFAULT_ERROR_RESPONSE_NAME, {"description": "Error (problem details)", "content": content}, lazy=True
     )
+
+
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+
+
+def decimal_as_string(self: Any, field: ma.fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """Money and rates leave the API as strings ("72.00", "0.9000"): document them as strings with a
+    decimal pattern (apispec would say `number`, and a client that validates would refuse the answer)."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        places = field.places
+        if places is not None and not isinstance(places, int):  # marshmallow keeps the quantum, Decimal("0.01")
+            places = -int(places.as_tuple().exponent)
+        example = ("1280.00" if places == 2 else "0." + "9".ljust(places, "0")) if places else "1280.50"
+        pattern = rf"^-?\d+\.\d{{{places}}}$" if places is not None else DECIMAL_PATTERN
+        return {"type": "string", "pattern": pattern, "example": example}
+    return {}
+
+
+def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the generated document cannot say by itself: a PATCH body changes at least one field
+    (`minProperties: 1`; an empty body is a 422)."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    for ops in doc.get("paths", {}).values():
+        patch = ops.get("patch")
+        if not patch or "requestBody" not in patch:
+            continue
+        body = patch["requestBody"]["content"].get("application/json", {}).get("schema", {})
+        ref = body.get("$ref", "")
+        target = schemas.get(ref.rsplit("/", 1)[1]) if ref else body
+        if target is not None:
+            target["minProperties"] = 1
+    return doc
 
 
 # Marshmallow / webargs messages in the request's language ------------------------------------------------
@@ -139,6 +178,26 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_request(_require_token)
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        """flask-smorest's `arguments`; a JSON body of a PATCH must change something: an empty one is a 422
+        (PATCH changes only the fields sent, so `{}` is a mistake, never a no-op)."""
+        parse = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+
+        def decorator(view: Any) -> Any:
+            parsed = parse(view)
+
+            @wraps(parsed)
+            def wrapped(*a: Any, **kw: Any) -> Any:
+                if request.method == "PATCH" and request.get_json(silent=True) in ({}, None):
+                    raise ValidationFailed({}, _l("Send at least one field to change."))
+                return parsed(*a, **kw)
+
+            return wrapped
+
+        return decorator
 
     def errors(self, *codes: int) -> Callable[[Any], Any]:
         """Document the problem responses a view may answer with (besides 401, 403 and 422)."""
@@ -227,6 +286,28 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 
 
+def page_of(items: Iterable[Any], args: Mapping[str, Any]) -> Page[Any]:
+    """A short list that is read whole (a customer's contacts, the process definitions, a chain's steps) in
+    the one list envelope: `limit` items from where `cursor` says, and the cursor of the rest. The cursor
+    is as opaque as a keyset one; a forged one is a 422 on `cursor`."""
+    rows = list(items)
+    limit = int(args.get("limit") or 50)
+    start = 0
+    if args.get("cursor"):
+        try:
+            raw = base64.urlsafe_b64decode(str(args["cursor"]) + "=" * (-len(str(args["cursor"])) % 4))
+            start = int(json.loads(raw)["offset"])
+            if not 0 < start < 2**31:
+                raise ValueError
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise ValidationFailed({"cursor": _l("Invalid page cursor.")}) from None
+    end = start + limit
+    cursor = None
+    if end < len(rows):
+        cursor = base64.urlsafe_b64encode(json.dumps({"offset": end}).encode()).decode().rstrip("=")
+    return Page(items=rows[start:end], next_cursor=cursor, limit=limit)
+
+
 def visible_or_field_error(model: type, object_id: Any, field: str, message: Any) -> Any:
     """The visible row for an id sent in a request body; a field error (not 404) when it is missing or
     outside the caller's scope, with the same message either way."""
@@ -256,3 +337,7 @@ def register_resources(app: Flask) -> None:
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(blp)
         api.register_blueprint(blp)
+    spec = api.spec
+    assert spec is not None
+    generate = spec.to_dict
+    spec.to_dict = lambda: finish_document(generate())  # type: ignore[method-assign]

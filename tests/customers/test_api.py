@@ -80,14 +80,14 @@ def test_contacts_follow_ups_and_team(call: Any, api_org: Org) -> None:
     cid = contact.get_json()["id"]
     assert call("PUT", f"{BASE}/{c.id}/contacts/{cid}", o.a_rep1, json={"name": "Chief buyer"}).get_json()["name"] == \
         "Chief buyer"
-    assert [x["name"] for x in call("GET", f"{BASE}/{c.id}/contacts", o.a_rep1).get_json()] == ["Chief buyer"]
+    assert [x["name"] for x in call("GET", f"{BASE}/{c.id}/contacts", o.a_rep1).get_json()["items"]] == ["Chief buyer"]
     fu = call("POST", f"{BASE}/{c.id}/follow-ups", o.a_rep1, json={"kind": "wechat", "content": "Sent prices"})
     assert fu.status_code == 201
     assert db.session.scalar(select(UnmatchedMessage.object_id).where(
         UnmatchedMessage.message_name == "follow_up_recorded")) == c.id
     assert_problem(call("POST", f"{BASE}/{c.id}/follow-ups", o.a_rep1, json={"kind": "fax", "content": ""}), 422,
                    "kind", "content")
-    assert call("GET", f"{BASE}/{c.id}/follow-ups", o.a_rep1).get_json()[0]["content"] == "Sent prices"
+    assert call("GET", f"{BASE}/{c.id}/follow-ups", o.a_rep1).get_json()["items"][0]["content"] == "Sent prices"
     team = call("POST", f"{BASE}/{c.id}/team", o.a_rep1, json={"user_id": o.a_rep2.id, "access": "read"})
     assert team.status_code == 200
     assert call("GET", f"{BASE}/{c.id}", o.a_rep2).status_code == 200
@@ -124,9 +124,9 @@ def test_follow_ups_due(call: Any, api_org: Org) -> None:
     follow_ups.record_follow_up(c, {"kind": "phone", "content": "Call back in 3 days",
                                     "next_contact_at": (utcnow() + timedelta(days=3)).isoformat()}, actor=o.a_rep1)
     db.session.commit()
-    upcoming = call("GET", "/api/v1/customers/follow-ups/due?bucket=upcoming", o.a_rep1).get_json()
+    upcoming = call("GET", "/api/v1/customers/follow-ups/due?bucket=upcoming", o.a_rep1).get_json()["items"]
     assert [f["customer_id"] for f in upcoming] == [c.id]
-    assert call("GET", "/api/v1/customers/follow-ups/due?bucket=overdue", o.a_rep1).get_json() == []
+    assert call("GET", "/api/v1/customers/follow-ups/due?bucket=overdue", o.a_rep1).get_json()["items"] == []
     assert_problem(call("GET", "/api/v1/customers/follow-ups/due?bucket=later", o.a_rep1), 422, "bucket")
 
 
