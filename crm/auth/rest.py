@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import inspect
 import json
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from webargs.flaskparser import FlaskParser
 from webargs.flaskparser import abort
 from werkzeug.datastructures import CombinedMultiDict
 
+from crm.auth import idempotency
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import request_store_filter
 from crm.core.errors import NotFound
@@ -95,11 +97,23 @@ def decimal_as_string(self: Any, field: ma.fields.Field, **kwargs: Any) -> dict[
     return {}
 
 
+IDEMPOTENCY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": "Makes the write safe to retry: the same key and request within 24 hours answer the first "
+                   "result (with `Idempotency-Replayed: true`) without writing again; the same key with another "
+                   "request answers 422.",
+}
+
+
 def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
     """What the generated document cannot say by itself: a PATCH body changes at least one field
-    (`minProperties: 1`; an empty body is a 422)."""
+    (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header."""
     schemas = doc.get("components", {}).get("schemas", {})
     for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            if isinstance(op, dict) and op.get("x-idempotent"):
+                op.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
         patch = ops.get("patch")
         if not patch or "requestBody" not in patch:
             continue
@@ -199,6 +213,29 @@ class ApiBlueprint(Blueprint):
 
         return decorator
 
+    def idempotent(self, view: Any) -> Any:
+        """A write an `Idempotency-Key` header makes safe to retry: the same key and request within 24 hours
+        answer the first result without writing again; the same key with another request is a 422 on
+        `Idempotency-Key` (crm.auth.idempotency). Put it right below `requires`."""
+
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get(idempotency.HEADER)
+            if key is None:
+                return view(*args, **kwargs)
+            row, replay = idempotency.claim(current_user.id, key.strip(), _request_fingerprint())
+            if replay:
+                answer = current_app.response_class(row.body or "", status=row.status_code,
+                                                    content_type=row.content_type)
+                answer.headers["Idempotency-Replayed"] = "true"
+                return answer
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code < 400 and not response.direct_passthrough:
+                idempotency.record(row, response.status_code, response.content_type, response.get_data(as_text=True))
+            return response
+
+        return self.doc(**{"x-idempotent": True})(wrapped)
+
     def errors(self, *codes: int) -> Callable[[Any], Any]:
         """Document the problem responses a view may answer with (besides 401, 403 and 422)."""
 
@@ -239,6 +276,29 @@ class ApiBlueprint(Blueprint):
                     responses = doc.setdefault("response", {}).setdefault("responses", {})
                     responses.setdefault(401, [HTTPStatus.UNAUTHORIZED.name])
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+
+def _request_fingerprint() -> str:
+    """What makes two requests "the same" for an idempotency key: method, path, query and the body's
+    content — JSON compared as data (key order and spacing aside), a multipart body by its fields and its
+    files' contents (its boundary differs on every send)."""
+    digest = hashlib.sha256(f"{request.method} {request.path}?{request.query_string.decode('latin-1')}\n".encode())
+    if request.mimetype == "multipart/form-data":
+        for name in sorted(request.form):
+            for value in request.form.getlist(name):
+                digest.update(json.dumps(["field", name, value]).encode())
+        for name in sorted(request.files):
+            for upload in request.files.getlist(name):
+                content = upload.stream.read()
+                upload.stream.seek(0)
+                digest.update(json.dumps(["file", name, upload.filename, hashlib.sha256(content).hexdigest()]).encode())
+    else:
+        data = request.get_json(silent=True)
+        if data is not None:
+            digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+        else:
+            digest.update(request.get_data())
+    return digest.hexdigest()
 
 
 # Authentication --------------------------------------------------------------------------------------

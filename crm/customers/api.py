@@ -70,6 +70,7 @@ class Customers(MethodView):
         return queries.list_customers(current_user, filters, cursor, limit)
 
     @blp.requires("customer.create")
+    @blp.idempotent
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -214,8 +215,10 @@ def follow_ups_due(args: dict[str, Any]) -> Any:
 @blp.errors(404)
 @blp.response(200, ImportJobSchema)
 def import_status(job_id: int) -> Any:
-    """The progress and result of an import job"""
-    return get_visible(ImportJob, job_id, current_user)
+    """The progress and result of an import job: counts, refused rows and skipped (duplicate) rows"""
+    job = get_visible(ImportJob, job_id, current_user)
+    job.skipped_rows_seen = imports.skipped_rows(job, current_user)  # as the caller may know them
+    return job
 
 
 class ImportUploadSchema(ma.Schema):

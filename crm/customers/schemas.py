@@ -82,6 +82,23 @@ class FollowUpSchema(ma.Schema):
     next_contact_at = fields.DateTime(allow_none=True)
 
 
+class ImportErrorSchema(ma.Schema):
+    row = fields.Int(metadata={"description": "The row number in the file (1 is the header)."})
+    field = fields.Str()
+    value = fields.Str()
+    message = fields.Str()
+
+
+class SkippedRowSchema(ma.Schema):
+    row = fields.Int(metadata={"description": "The row number in the file (1 is the header)."})
+    reason = fields.Str()
+    existing_id = fields.Int(allow_none=True, metadata={
+        "description": "The existing customer the row matched, when you may see it."})
+    existing = fields.Str(allow_none=True, metadata={
+        "description": "What you may know of that customer (\"owned by 王芳\", \"in the high seas\")."})
+    same_as_row = fields.Int(allow_none=True, metadata={"description": "An earlier row of the file it repeats."})
+
+
 class ImportJobSchema(ma.Schema):
     id = fields.Int()
     store_id = fields.Int()
@@ -95,7 +112,9 @@ class ImportJobSchema(ma.Schema):
     skipped = fields.Int()
     failed = fields.Int()
     skip_reasons = fields.Dict(keys=fields.Str(), values=fields.Int())
-    errors = fields.List(fields.Dict(), metadata={"description": "Refused rows: row, field, value, message."})
+    errors = fields.List(fields.Nested(ImportErrorSchema), metadata={"description": "Refused rows (one per field)."})
+    skipped_rows = fields.List(fields.Nested(SkippedRowSchema), attribute="skipped_rows_seen", metadata={
+        "description": "Each skipped row (a duplicate) with its reason and the record it matched."})
 
 
 # Input ----------------------------------------------------------------------------------------------------

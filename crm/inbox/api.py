@@ -194,6 +194,7 @@ class TaskItem(MethodView):
 
 @blp.route("/<int:task_id>/claim", methods=["POST"])
 @blp.requires("api.use")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.response(200, TaskSchema)
 def claim(task_id: int) -> Any:
@@ -212,6 +213,7 @@ def unclaim(task_id: int) -> Any:
 
 @blp.route("/<int:task_id>/complete", methods=["POST"])
 @blp.requires("api.use")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(CompleteSchema)
 @blp.response(200, CompletedTaskSchema)

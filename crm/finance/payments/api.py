@@ -127,6 +127,7 @@ def voucher(payment_id: int, voucher_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/collections", methods=["POST"])
 @blp.requires("api.use", "finance.collection.record")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(CollectionUploadSchema, location="multipart")
 @blp.response(201, PaymentSchema)

@@ -60,6 +60,7 @@ class Orders(MethodView):
         return order_queries.list_orders(current_user, _filters(args), cursor=args["cursor"], limit=args["limit"])
 
     @blp.requires("api.use", "order.create")
+    @blp.idempotent
     @blp.arguments(OrderWriteSchema)
     @blp.errors(409)
     @blp.response(201, OrderDetailSchema)
@@ -102,6 +103,7 @@ def tasks(args: dict[str, Any], order_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.requires("api.use", "order.cancel")
+@blp.idempotent
 @blp.arguments(CancelSchema)
 @blp.errors(404, 409)
 @blp.response(200, OrderDetailSchema)

@@ -90,6 +90,7 @@ class QuoteItem(MethodView):
 
 @blp.route("/quotes/<int:quote_id>/submit", methods=["POST"])
 @blp.requires("api.use", "quote.edit")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.response(200, QuoteSchema)
 def submit(quote_id: int) -> Any:
