@@ -50,6 +50,12 @@ def test_every_list_answers_the_page_envelope(spec: dict[str, Any]) -> None:
             assert {p["name"] for p in get.get("parameters", [])} >= {"limit", "cursor"}, path
 
 
+def test_the_document_is_the_same_on_every_read(client: Any, spec: dict[str, Any]) -> None:
+    assert client.get(f"{API}/openapi.json").get_json() == spec
+    header = [p for p in spec["paths"][f"{API}/orders"]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    assert len(header) == 1
+
+
 def test_a_patch_body_needs_a_field(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     for path in (f"{API}/customers/{{customer_id}}", f"{API}/products/{{product_id}}",
@@ -58,6 +64,19 @@ def test_a_patch_body_needs_a_field(spec: dict[str, Any]) -> None:
         body = schemas[ref.rsplit("/", 1)[1]]
         assert body["minProperties"] == 1, path
     assert "lines" not in schemas["QuotePatch"].get("required", [])
+
+
+def test_the_document_states_what_the_writes_require(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    cancel = spec["paths"][f"{API}/orders/{{order_id}}/cancel"]["post"]["requestBody"]["content"]["application/json"]
+    body = schemas[cancel["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert body["required"] == ["reason"] and body["properties"]["reason"]["minLength"] == 1
+    create = schemas["CustomerCreate"]
+    assert "name" in create["required"] and create["properties"]["name"]["minLength"] == 1
+    assert "tmall" in create["properties"]["source_platform"]["enum"]
+    query = {p["name"]: p for p in spec["paths"][f"{API}/customers"]["get"]["parameters"]}
+    assert query["created_from"]["schema"]["format"] == "date"
+    assert query["cursor"]["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"
 
 
 # PATCH --------------------------------------------------------------------------------------------------------

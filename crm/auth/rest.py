@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import inspect
 import json
@@ -109,6 +110,7 @@ IDEMPOTENCY_PARAMETER = {
 def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
     """What the generated document cannot say by itself: a PATCH body changes at least one field
     (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header."""
+    doc = copy.deepcopy(doc)  # apispec hands out its own dicts: never change them twice
     schemas = doc.get("components", {}).get("schemas", {})
     for ops in doc.get("paths", {}).values():
         for op in ops.values():
@@ -326,7 +328,8 @@ class PageArgsSchema(ma.Schema):
     )
     cursor = fields.Str(
         load_default=None,
-        metadata={"description": "The `next_cursor` of the previous page; omit for the first page."},
+        metadata={"description": "The `next_cursor` of the previous page; omit for the first page.",
+                  "pattern": "^[A-Za-z0-9_-]+$"},
     )
 
 
