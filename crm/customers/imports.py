@@ -297,16 +297,13 @@ def _error(job: ImportJob, errors: list[dict[str, Any]], row: int, field: str, v
         errors.append({"row": row, "field": label, "value": str(value)[:200], "message": str(message)})
 
 
-def skip_row(reasons: dict[str, int], reason: str, job: ImportJob | None = None, row: int | None = None,
-          **matched: Any) -> None:
-    """Count a skipped row under its reason and, with `job` and `row`, keep the row itself (what it matched:
-    `customer_id`, or `same_as_row` for a repeat of an earlier row of the file) for the import's result."""
+def skip_row(reasons: dict[str, int], reason: str, skipped: list[dict[str, Any]] | None = None,
+             row: int | None = None, **matched: Any) -> None:
+    """Count a skipped row under its reason and, with `skipped` and `row`, keep the row itself (what it
+    matched: `customer_id`, or `same_as_row` for a repeat of an earlier row of the file) for the result."""
     reasons[reason] = reasons.get(reason, 0) + 1
-    if job is not None and row is not None:
-        kept = list(job.skipped_rows or [])
-        if len(kept) < MAX_ERRORS:
-            kept.append({"row": row, "reason": reason, **matched})
-            job.skipped_rows = kept
+    if skipped is not None and row is not None and len(skipped) < MAX_ERRORS:
+        skipped.append({"row": row, "reason": reason, **matched})
 
 
 def skipped_rows(job: ImportJob, actor: User) -> list[dict[str, Any]]:
@@ -336,6 +333,7 @@ def run_chunk(job: ImportJob) -> None:
     raw_rows = list(islice(data_rows(file_path(job), job.file_format, skip=start), CHUNK))
     errors = list(job.errors or [])
     reasons = dict(job.skip_reasons or {})
+    skipped = list(job.skipped_rows or [])
     owners = {u.mobile: u.id for u in db.session.scalars(select(User).where(User.store_id == job.store_id, User.active))}
     parsed: list[tuple[int, dict[str, Any], int | None]] = []
     for offset, row in enumerate(raw_rows):
@@ -361,12 +359,13 @@ def run_chunk(job: ImportJob) -> None:
     if job.target == "leads":
         from crm.customers.leads.imports import store_leads
 
-        store_leads(job, parsed, errors, reasons)
+        store_leads(job, parsed, errors, reasons, skipped)
     else:
-        _store_customers(job, parsed, errors, reasons)
+        _store_customers(job, parsed, errors, reasons, skipped)
     job.processed_rows = start + len(raw_rows)
     job.errors = errors
     job.skip_reasons = reasons
+    job.skipped_rows = skipped
     if len(raw_rows) < CHUNK:
         job.status = ImportStatus.DONE
         job.finished_at = utcnow()
@@ -375,7 +374,7 @@ def run_chunk(job: ImportJob) -> None:
 
 
 def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int | None]],
-                     errors: list[dict[str, Any]], reasons: dict[str, int]) -> None:
+                     errors: list[dict[str, Any]], reasons: dict[str, int], skipped: list[dict[str, Any]]) -> None:
     mobiles = {c["mobile_norm"] for _l_, c, _o in parsed if c.get("mobile_norm")}
     chats = {c["chat_id_norm"] for _l_, c, _o in parsed if c.get("chat_id_norm")}
     existing: dict[tuple[str, str], Any] = {}  # a Customer, or the row dict of one created from this file
@@ -397,7 +396,7 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
         hits = [existing.get(("m", clean.get("mobile_norm") or "")), existing.get(("c", clean.get("chat_id_norm") or ""))]
         found = {id(h): h for h in hits if h is not None}
         if len(found) > 1:
-            skip_row(reasons, str(_l("mobile number and WeChat ID belong to two different customers")), job, line)
+            skip_row(reasons, str(_l("mobile number and WeChat ID belong to two different customers")), skipped, line)
             _error(job, errors, line, "mobile", clean.get("mobile"),
                    _l("The mobile number and the WeChat ID belong to two different existing customers."))
             job.skipped += 1
@@ -405,11 +404,11 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
         if found:
             target = next(iter(found.values()))
             if isinstance(target, dict):  # a row earlier in this file
-                skip_row(reasons, str(_l("duplicate row in the file")), job, line, same_as_row=row_lines.get(id(target)))
+                skip_row(reasons, str(_l("duplicate row in the file")), skipped, line, same_as_row=row_lines.get(id(target)))
                 job.skipped += 1
                 continue
             if (job.row_choices or {}).get(str(line), job.on_duplicate) == "skip":
-                skip_row(reasons, str(_l("already a customer of this store")), job, line, customer_id=target.id)
+                skip_row(reasons, str(_l("already a customer of this store")), skipped, line, customer_id=target.id)
                 job.skipped += 1
                 continue
             for key, value in clean.items():
