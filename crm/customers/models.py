@@ -309,6 +309,8 @@ class ImportJob(Base):
     # [{"row": 12, "field": "mobile", "value": "123", "message": "..."}], capped
     errors: Mapped[list[Any]] = mapped_column(default=list)
     skip_reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Each skipped row: {"row", "reason", "customer_id" (the existing customer it matched) or "same_as_row"}.
+    skipped_rows: Mapped[list[Any] | None] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(1000))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
@@ -63,6 +64,9 @@ def _branches(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> list[
         branches.append(process.with_only_columns(*_columns(HumanTask, "process")))
     for work in work_queries.inbox_selects(actor, filters, now, tz):
         branches.append(work.with_only_columns(*_columns(WorkTask, "work")))
+    if not branches:  # a view that lists no task of the kind asked (work tasks are never claimable): none
+        empty = task_queries.filtered(actor, filters, now, tz).where(false())
+        branches.append(empty.with_only_columns(*_columns(HumanTask, "process")))
     return branches
 
 

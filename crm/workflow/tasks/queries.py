@@ -39,7 +39,8 @@ from crm.workflow.tasks import files
 from crm.workflow.tasks import forms
 from crm.workflow.tasks import services
 
-VIEWS = ("mine", "group", "overdue", "today", "all", "completed")
+# "actionable": what the user can act on, assigned to them or offered to them to claim (the API's default).
+VIEWS = ("actionable", "mine", "group", "overdue", "today", "all", "completed")
 DUE_WINDOWS = ("overdue", "today", "week", "later", "none")
 SORTS = ("newest", "oldest", "priority", "due")
 KINDS = ("process", "work")  # what the one inbox lists: these tasks, and work tasks (crm.work)
@@ -92,6 +93,10 @@ def filtered(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Select
         stmt = stmt.where(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
     elif view == "group":
         stmt = stmt.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor))
+    elif view == "actionable":
+        stmt = stmt.where(or_(
+            and_(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN)),
+            and_(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor))))
     elif view == "completed":
         stmt = stmt.where(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == actor.id)
     else:

@@ -112,7 +112,8 @@ def test_the_api_answers_in_the_asked_language(api, products, customers, staff, 
     listed = call("GET", "/api/v1/tasks?view=mine&q=登记签约", org.a_rep1,
                   headers={"Accept-Language": "zh"}).get_json()["items"]
     assert [t["id"] for t in listed] == [task.id] and listed[0]["title"] == zh["title"]
-    tasks = call("GET", f"/api/v1/orders/{order.id}/tasks", org.a_rep1, headers={"Accept-Language": "zh"}).get_json()
+    tasks = call("GET", f"/api/v1/orders/{order.id}/tasks", org.a_rep1,
+                 headers={"Accept-Language": "zh"}).get_json()["items"]
     assert tasks[0]["title"] == zh["title"]
     done = call("POST", f"/api/v1/tasks/{task.id}/complete", org.a_rep1, json={"data": {}},
                 headers={"Accept-Language": "zh"}).get_json()
