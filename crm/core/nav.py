@@ -113,9 +113,19 @@ def nav_tree(user: Any, section: str) -> list[NavEntry]:
     return [entry for _, entry in sorted(entries, key=lambda e: e[0])]
 
 
-# The top bar's groups. Orders: Home 0, Tasks 10, Approvals 15, Sales 20, Processes 40, Notifications 90.
-add_group(NavGroup(
-    "sales", _l("Sales"), "briefcase", order=20,
-    endpoints=("customers.index", "customers.leads", "customers.to_follow_up", "highseas.pool", "highseas.my_claims",
-               "highseas.audit", "sales.opportunities", "sales.quotes", "sales.products"),
-))
+# The top bar's menus, all in this one place: a page joins a menu by being listed here (in the order it shows
+# in the dropdown), whatever package registers it. Top level: Home 0, Tasks 10, Approvals 15, Sales 20,
+# Work 30, Finance 43, then the Administration menu; notifications sit in the "tray" section at the right.
+MENUS: tuple[NavGroup, ...] = (
+    NavGroup("sales", _l("Sales"), "briefcase", order=20, endpoints=(
+        "customers.index", "customers.leads", "customers.to_follow_up", "highseas.pool", "highseas.my_claims",
+        "highseas.audit", "sales.quotes", "sales.opportunities", "sales.orders", "aftersales.cases",
+        "sales.products")),
+    NavGroup("work", _l("Work"), "clipboard2-check", order=30, endpoints=(
+        "work_reports.index", "work_reports.team", "enquiries.mine", "enquiries.index", "processes.instances",
+        "work.tags")),
+    NavGroup("finance", _l("Finance"), "cash-coin", order=43, endpoints=(
+        "finance.ledger", "finance.receivables", "finance.settlements", "finance.invoices", "finance.make_ups")),
+)
+for _menu in MENUS:
+    add_group(_menu)
