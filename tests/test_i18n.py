@@ -48,3 +48,24 @@ def test_every_translation_compiles():
         catalog = read_po(fh, locale="zh")
     problems = [f"{message.id!r}: {'; '.join(str(e) for e in errors)}" for message, errors in catalog.check()]
     assert not problems, "\n".join(problems)
+
+
+def test_one_date_format_in_both_languages(app):
+    """ISO dates and 24-hour times whatever length a template asks for, in English and in Chinese (the
+    tour found "12/7/26, 10:58 AM" beside two other formats on one page)."""
+    from datetime import UTC
+    from datetime import date
+    from datetime import datetime
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    moment = datetime(2026, 12, 7, 14, 58, tzinfo=UTC)  # 22:58 in Asia/Shanghai
+    with app.test_request_context("/"):
+        for lang in ("en", "zh"):
+            with force_locale(lang):
+                out = render_template_string(
+                    "{{ m|datetimeformat('short') }}|{{ m|datetimeformat }}|{{ m|datetimeformat('full') }}|"
+                    "{{ d|dateformat('short') }}|{{ d|dateformat('medium') }}|{{ d|dateformat }}|"
+                    "{{ m|timeformat('short') }}", m=moment, d=date(2026, 12, 7))
+                assert out == "|".join(["2026-12-07 22:58"] * 3 + ["2026-12-07"] * 3 + ["22:58"]), (lang, out)
