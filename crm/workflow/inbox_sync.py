@@ -189,7 +189,10 @@ def sync(
         ))
     gone = [guid for guid in open_guids if guid not in ready]
     for guids, values in (
-        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
+        # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee
+        # or a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
+        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id,
+                                                     **({"assignee_id": actor_id} if actor_id else {})}),
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
     ):
         if guids:

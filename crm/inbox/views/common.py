@@ -59,6 +59,7 @@ def filters_from_args(view: str, args: Any = None) -> TaskFilters:
         q=re.sub(r"[\x00-\x1f\x7f]", "", (args.get("q") or "").strip())[:100],
         sort=sort if sort in task_queries.SORTS else "newest",
         kind=kind if kind in task_queries.KINDS else None,
+        claimable=view == "mine",
     )
 
 

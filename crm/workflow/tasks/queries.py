@@ -57,6 +57,7 @@ class TaskFilters:
     q: str = ""
     sort: str = "newest"
     kind: str | None = None  # "process" or "work": one kind of the one inbox only
+    claimable: bool = False  # "mine" also lists the group tasks the actor may claim (the pages' default view)
 
     @property
     def is_filtered(self) -> bool:
@@ -88,7 +89,14 @@ def filtered(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Select
     work tasks)."""
     stmt = visible(select(HumanTask), actor, HumanTask)
     view = filters.view
-    if view == "mine":
+    if view == "mine" and filters.claimable:
+        # My tasks and the group tasks I may claim: the badge counts both, so the pages' default view lists
+        # both (a warehouse clerk's outbound tasks are offered to the store's clerks, claimed by completing).
+        stmt = stmt.where(or_(
+            and_(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN)),
+            and_(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor)),
+        ))
+    elif view == "mine":
         stmt = stmt.where(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
     elif view == "group":
         stmt = stmt.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor))
