@@ -16,6 +16,9 @@ user_logged_in = signals.signal("user-logged-in")
 # object_type, object_id, kind: the element's notify_kind property or task_assigned). Receivers (notifications) run in the step's transaction. A task whose element
 # has the property notify=false (e.g. approvals, which notify in their own words) is not announced.
 task_opened = signals.signal("task-opened")
+# Sent by the workflow inbox when open user tasks were completed or cancelled (kwargs: task_ids). The bells
+# that announced them are marked read (notify).
+tasks_closed = signals.signal("tasks-closed")
 
 # Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,
 # user_id = the author to remind, due_at, customer_name). crm.customers.jobs sends it; notify subscribes to it.

@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     from crm.notify.jobs import send_email
     from crm.notify.services import on_follow_up_due
     from crm.notify.services import on_task_opened
+    from crm.notify.services import on_tasks_closed
     from crm.notify.views import bp
 
     app.register_blueprint(bp)
@@ -34,4 +35,5 @@ def init_app(app: Flask) -> None:
     register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
     add_nav(NavItem("tray", "notify.index", _l("Notifications"), "bell", order=90, badge=_unread))
     signals.task_opened.connect(on_task_opened)
+    signals.tasks_closed.connect(on_tasks_closed)
     signals.follow_up_due.connect(on_follow_up_due)

@@ -89,6 +89,12 @@ def test_an_english_reader_and_the_other_roles_bells(org, products, customers, s
     assert bells[staff["warehouse"].id] == f"新任务：订单 {order.number} 出库"
     assert bells[staff["warehouse2"].id] == f"New task: Outbound of order {order.number}"
 
+    # The sign-off task is done: its "New task" bell is marked read by itself; the open outbound's is not.
+    signed = db.session.scalars(select(Notification).where(Notification.url == f"/tasks/{task.id}")).all()
+    assert signed and all(n.read_at is not None for n in signed)
+    outbound = db.session.scalars(select(Notification).where(Notification.user_id == staff["warehouse2"].id)).all()
+    assert outbound and all(n.read_at is None for n in outbound)
+
 
 @pytest.fixture
 def api(org, roles):
