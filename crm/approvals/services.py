@@ -229,6 +229,8 @@ def _object_view(object_type: str | None, object_id: int | None) -> tuple[dict[s
     summary.setdefault("type_label", str(kind.label))
     summary["lines"] = [[str(label), "" if value is None else str(value)] for label, value in summary.get("lines", [])]
     summary["title"] = str(summary.get("title") or f"{object_type} #{object_id}")
+    if isinstance(summary.get("table"), dict):  # one table of items (a quote's lines): labels as text
+        summary["table"] = {**summary["table"], "columns": [str(c) for c in summary["table"].get("columns", [])]}
     return dict(kind.values(obj)), summary
 
 

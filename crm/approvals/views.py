@@ -23,6 +23,7 @@ from crm.approvals import rules
 from crm.approvals import services
 from crm.approvals.models import ApprovalChain
 from crm.approvals.models import ApprovalChainVersion
+from crm.approvals.models import ApprovalRequest
 from crm.approvals.models import RequestStatus
 from crm.approvals.registry import approvables
 from crm.approvals.schemas import StepInput
@@ -33,6 +34,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.validation import load_input
 from crm.core.web import forget_refused_write
 from crm.core.web import int_arg
+from crm.core.web import wants_json
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -72,6 +74,11 @@ def _filters() -> queries.QueueFilters:
 @bp.get("/")
 @login_required
 def queue() -> Any:
+    return _queue()
+
+
+def _queue(refused: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The queue page; `refused` {"task_id", "errors", "comment"}: a decision refused, shown at its row."""
     view = request.args.get("view") or "pending"
     if view not in VIEWS or (view == "all" and not current_user.can("approval.view_all")):
         view = "pending"
@@ -85,7 +92,8 @@ def queue() -> Any:
         page = queries.requests_in_scope(current_user, filters, request.args.get("status"), cursor=cursor)
     users = _names({r.submitter_id for r in _requests_of(page, view)})
     return render_template("approvals/queue.html", view=view, views=VIEWS, page=page, filters=filters,
-                           chain_keys=services.KNOWN_KEYS, users=users, types=approvables())
+                           chain_keys=services.KNOWN_KEYS, users=users, types=approvables(),
+                           refused=refused or {}), status
 
 
 def _requests_of(page: Any, view: str) -> list[Any]:
@@ -106,8 +114,20 @@ def decide(task_id: int) -> Any:
     choice = request.form.get("decision")
     if choice not in ("approve", "reject"):
         raise ValidationFailed({"decision": _l("Choose approve or reject.")})
-    req = services.decide(task_id, approved=choice == "approve", comment=request.form.get("comment"),
-                          actor=current_user)
+    try:
+        req = services.decide(task_id, approved=choice == "approve", comment=request.form.get("comment"),
+                              actor=current_user)
+    except ValidationFailed as exc:  # answered in place: the field's error at the form that was sent
+        if wants_json():
+            raise
+        forget_refused_write(exc)
+        refused = {"task_id": task_id, "errors": exc.errors, "comment": request.form.get("comment") or ""}
+        if request.form.get("next") == "request":
+            task = services.approval_task_for(task_id, current_user)
+            req_id = db.session.scalar(select(ApprovalRequest.id).where(ApprovalRequest.instance_id == task.instance_id)
+                                       .order_by(ApprovalRequest.id.desc()).limit(1))
+            return _request_page(int(req_id or 0), refused, 422)
+        return _queue(refused, 422)
     flash(_l("Approved.") if choice == "approve" else _l("Rejected."), "success")
     nxt = request.form.get("next")
     if nxt == "request":
@@ -130,12 +150,17 @@ def bulk() -> Any:
 @bp.get("/requests/<int:request_id>")
 @login_required
 def request_detail(request_id: int) -> Any:
+    return _request_page(request_id)
+
+
+def _request_page(request_id: int, refused: dict[str, Any] | None = None, status: int = 200) -> Any:
     req = queries.request_for(request_id, current_user)
     task = queries.open_task_of(req, current_user)
     users = _names({req.submitter_id, *(d.decided_by_id for d in req.decisions),
                     *(u for s in req.steps for u in s.get("approvers") or [])})
     return render_template("approvals/request.html", req=req, task=task, users=users, statuses=RequestStatus,
-                           modes=rules.MODES, rules_=rules.RULES, describe=rules.describe_condition)
+                           modes=rules.MODES, rules_=rules.RULES, describe=rules.describe_condition,
+                           refused=refused or {}), status
 
 
 # Chains (admin) -------------------------------------------------------------------------------------------

@@ -47,6 +47,18 @@ def test_reject_needs_a_comment_and_others_get_404(org, chain, submit, client, l
     r = client.post(f"/approvals/tasks/{task.id}/decide", data={"csrf_token": token, "decision": "reject", "comment": ""},
                     headers={"Accept": "application/json"})
     assert r.status_code == 422 and "comment" in r.get_json()["errors"]
+    # From the queue page: the queue again, the error at that row's comment field, the request undecided.
+    r = client.post(f"/approvals/tasks/{task.id}/decide", data={"csrf_token": token, "decision": "reject", "comment": " "})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="approval-views"' in page
+    assert f'id="comment-{task.id}-error"' in page and "Say why you reject it." in page
+    assert f'id="comment-{task.id}"' in page and "is-invalid" in page.split(f'id="comment-{task.id}"')[0][-300:]
+    # From the request's page: that page again with the error under its comment.
+    r = client.post(f"/approvals/tasks/{task.id}/decide", data={"csrf_token": token, "decision": "reject",
+                                                                "comment": "", "next": "request"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="decide-form"' in page and 'data-field-error="comment"' in page
+    assert request_of(instance).status == RequestStatus.PENDING
 
 
 def test_bulk_approve_from_the_queue(org, chain, submit, client, login_as):
