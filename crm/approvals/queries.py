@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists
-from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import union
 
 from crm.approvals.models import ApprovalChain
 from crm.approvals.models import ApprovalDecision
@@ -77,23 +75,6 @@ def pending(user: Any, filters: QueueFilters | None = None, *, cursor: str | Non
     )
     return keyset_page(db.session, _filtered(stmt, f, *title_columns()), [SortKey(HumanTask.id, descending=True)], cursor=cursor,
                        limit=limit, scalars=False)
-
-
-BADGE_CAP = 100  # the navigation shows "99+" beyond this
-
-
-def pending_count(user: Any) -> int | None:
-    """The Approvals menu's badge: the open approval tasks the user may decide (assigned to them, or
-    offered to them and unclaimed), capped; one statement walking the assignee and candidate indexes."""
-    kinds = (HumanTask.process_key.in_(APPROVAL_TASK_PROCESSES), HumanTask.bpmn_id.in_(DECISION_TASKS))
-    assigned = select(HumanTask.id).where(HumanTask.assignee_id == user.id,
-                                          HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]), *kinds)
-    offered = (select(HumanTask.id).join(HumanTaskCandidate, HumanTaskCandidate.task_id == HumanTask.id)
-               .where(HumanTaskCandidate.user_id == user.id, HumanTask.assignee_id.is_(None),
-                      HumanTask.status == TaskStatus.OPEN, *kinds))
-    ids = union(assigned, offered).subquery()
-    n = db.session.scalar(select(func.count()).select_from(select(ids.c.id).limit(BADGE_CAP).subquery()))
-    return int(n or 0) or None
 
 
 def decided_by(user: Any, filters: QueueFilters | None = None, *, cursor: str | None = None, limit: int = 50) -> Any:

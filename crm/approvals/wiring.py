@@ -13,14 +13,12 @@ def init_app(app: Flask) -> None:
     import crm.approvals.bpmn  # noqa: F401  (the operators, before any diagram is validated)
     import crm.approvals.models  # noqa: F401  (the mappers)
     from crm.approvals import api
-    from crm.approvals import queries
     from crm.approvals.views import bp
     from crm.auth.rest import add_resource
 
     app.register_blueprint(bp)
     add_resource(api.blp, order=80)
-    # Its own badge: the approvals waiting for the user (also counted among their inbox tasks).
-    add_nav(NavItem("main", "approvals.queue", _l("Approvals"), "check2-square", order=15,
-                    badge=lambda user: queries.pending_count(user)))
+    # Its badge (the approvals waiting for the user) is counted by the inbox's one badge query (crm.inbox).
+    add_nav(NavItem("main", "approvals.queue", _l("Approvals"), "check2-square", order=15))
     add_nav(NavItem("admin", "approvals.chains", _l("Approval chains"), "diagram-3", permission="approval.configure",
                     order=60))

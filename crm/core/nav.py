@@ -67,6 +67,14 @@ def add_nav(item: NavItem) -> None:
         _items.sort(key=lambda i: (i.section, i.order))
 
 
+_badges: dict[str, Callable[[Any], int | None]] = {}
+
+
+def add_badge(endpoint: str, badge: Callable[[Any], int | None]) -> None:
+    """A badge for an entry registered elsewhere (the inbox counts the approvals with its own one query)."""
+    _badges[endpoint] = badge
+
+
 def add_group(group: NavGroup) -> None:
     _groups[group.key] = group
 
@@ -92,7 +100,8 @@ def nav_tree(user: Any, section: str) -> list[NavEntry]:
     entries: list[tuple[int, NavEntry]] = []
     by_group: dict[str, tuple[NavGroup, NavEntry]] = {}
     for item in nav_for(user, section):
-        badge = item.badge(user) if item.badge is not None else None
+        provider = item.badge or _badges.get(item.endpoint)
+        badge = provider(user) if provider is not None else None
         group = group_of(item)
         if group is None:
             entries.append((item.order, NavEntry(item=item, badge=badge or None)))

@@ -85,3 +85,8 @@ def open_task_count(user: Any) -> int | None:
     """The navigation badge: my open process and work tasks plus the group tasks I may claim."""
     c = counts(user)
     return (c["mine"] + c["group"]) or None
+
+
+def approval_count(user: Any) -> int | None:
+    """The Approvals menu's badge, from the same one query as the Tasks badge."""
+    return counts(user).get("approvals") or None

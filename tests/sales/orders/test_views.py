@@ -290,7 +290,7 @@ def test_the_order_history_reads_in_words(org, products, customers, staff, clien
     login_as(org.a_rep1)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     process = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="history"'):page.index('id="timeline"')]))
-    assert f"Task completed · Contracting order {order.number}: record the signature" in process  # not "op_sign"
+    assert f"Completed: Contracting order {order.number}: record the signature" in process  # not "op_sign"
     assert "op_sign" not in process
     text = _timeline_text(page)
     for words in ("Status Contracting → Pending collection", "Contract number HT-2026-009",
