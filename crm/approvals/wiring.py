@@ -15,7 +15,9 @@ def init_app(app: Flask) -> None:
     from crm.approvals import api
     from crm.approvals.views import bp
     from crm.auth.rest import add_resource
+    from crm.workflow.tasks.queries import register_subprocess
 
+    register_subprocess("ap_step", "approval")  # the decision tasks' embedded sub-process (approval.bpmn)
     app.register_blueprint(bp)
     add_resource(api.blp, order=80)
     # Its badge (the approvals waiting for the user) is counted by the inbox's one badge query (crm.inbox).

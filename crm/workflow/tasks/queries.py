@@ -255,11 +255,21 @@ def candidate_counts(task_ids: list[int]) -> dict[int, int]:
     return {int(t): int(n) for t, n in db.session.execute(stmt)}
 
 
+# Tasks of an embedded sub-process carry the sub-process's id as their process key ("ap_step"): the key of
+# the process it belongs to, so lists name the process ("Approval"), never the id. Contexts register theirs.
+SUBPROCESS_OF: dict[str, str] = {}
+
+
+def register_subprocess(key: str, process_key: str) -> None:
+    SUBPROCESS_OF[key] = process_key
+
+
 def process_names() -> dict[str, str]:
     """Process key -> name of its current version, in the reader's language where the catalogue has it (the
-    filter's choices, the inbox rows)."""
-    return {key: (translate(name) if name else key) for key, name in sorted(current_names().items())
-            if not key.endswith(".dmn")}
+    filter's choices, the inbox rows); registered sub-process keys get their process's name."""
+    names = {key: (translate(name) if name else key) for key, name in sorted(current_names().items())
+             if not key.endswith(".dmn")}
+    return {**{sub: names[main] for sub, main in SUBPROCESS_OF.items() if main in names}, **names}
 
 
 def store_choices(actor: Any) -> list[tuple[int, str]]:
