@@ -69,3 +69,20 @@ def test_one_date_format_in_both_languages(app):
                     "{{ d|dateformat('short') }}|{{ d|dateformat('medium') }}|{{ d|dateformat }}|"
                     "{{ m|timeformat('short') }}", m=moment, d=date(2026, 12, 7))
                 assert out == "|".join(["2026-12-07 22:58"] * 3 + ["2026-12-07"] * 3 + ["22:58"]), (lang, out)
+
+
+def test_the_diagram_legend_has_its_own_words(app):
+    """"Active" and "Failed" mean other things elsewhere (an enabled account, an e-mail that failed): the
+    diagram legend's are translated in their own context."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    legend = ("{{ pgettext('diagram element', 'Active') }}|{{ pgettext('diagram element', 'Failed') }}|"
+              "{{ _('Active') }}|{{ _('Failed') }}")
+    with app.test_request_context("/"), force_locale("zh"):
+        active, failed, enabled, not_sent = render_template_string(legend).split("|")
+    assert (active, failed) == ("进行中", "出错") and active != enabled and failed != not_sent
+    with app.test_request_context("/"), force_locale("en"):
+        assert render_template_string(legend) == "Active|Failed|Active|Failed"
+    viewer = (ROOT / "crm/processes/templates/processes/_viewer.html").read_text(encoding="utf-8")
+    assert "{{ _('Active') }}" not in viewer and "{{ _('Failed') }}" not in viewer
