@@ -278,6 +278,49 @@ def store_choices(actor: Any) -> list[tuple[int, str]]:
     return [(int(i), n) for i, n in db.session.execute(stmt.order_by(OrgUnit.name, OrgUnit.id))]
 
 
+def submitted_values(task: HumanTask, events: list[Any]) -> list[tuple[str, str]]:
+    """What a completed task's form received, as (field label, value in words) in the form's order: the
+    completion event's data read through the task's form (labels in the reader's language, choices by
+    their labels). Hidden and file fields are left out; without a form, nothing."""
+    from flask_babel import gettext
+
+    done = next((e for e in reversed(events) if e.kind == "task_completed" and e.task_guid == task.task_guid), None)
+    data = ((done.details or {}).get("data") if done is not None else None) or {}
+    if task.is_open or not data:
+        return []
+    try:
+        form = forms.load_form(task.form_schema, task.form_uischema, data)
+    except forms.FormUnavailable:
+        form = None
+    if form is None:
+        return []
+
+    def text(field: Any, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if isinstance(value, bool):
+            return str(gettext("Yes") if value else gettext("No"))
+        options = {str(k): str(v) for k, v in field.options}
+        if isinstance(value, list):
+            return ", ".join(options.get(str(v), str(v)) for v in value)
+        return options.get(str(value), str(value))
+
+    out: list[tuple[str, str]] = []
+    for field in form.fields:
+        if field.widget in ("hidden", "file") or field.name not in data:
+            continue
+        value = data[field.name]
+        if field.widget == "group" and isinstance(value, dict):
+            out.extend((f"{field.title} · {c.title}", text(c, value.get(c.name))) for c in field.children
+                       if c.name in value and c.widget not in ("hidden", "file"))
+        elif field.widget == "table" and isinstance(value, list):
+            out.append((field.title, "; ".join(", ".join(text(c, row.get(c.name)) for c in field.children)
+                                               for row in value if isinstance(row, dict)) or "—"))
+        else:
+            out.append((field.title, text(field, value)))
+    return out
+
+
 # The task page's read model ----------------------------------------------------------------------------------
 @dataclass
 class TaskPage:
@@ -295,6 +338,7 @@ class TaskPage:
     store_name: str | None
     process_name: str
     kind: str | None  # the diagram's `kind` property ("approval": the page shows the approval's decision form)
+    submitted: list[tuple[str, str]]  # a completed task: what its form received (label, value in words)
     can_complete: bool
     can_claim: bool
     can_release: bool
@@ -331,6 +375,7 @@ def task_page(task: HumanTask, actor: User) -> TaskPage:
         # The instance's process: a task of an embedded or called sub-process ("ap_step") belongs to it.
         process_name=process_names().get(task.instance.process_key, task.instance.process_key),
         kind=services.task_kind(task),
+        submitted=submitted_values(task, events),
         can_complete=services.can_complete(task, actor),
         can_claim=task.is_open and task.assignee_id is None and actor.id in candidate_ids,
         can_release=task.is_open and task.assignee_id is not None and (own or manager),

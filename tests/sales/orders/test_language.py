@@ -166,7 +166,8 @@ def test_the_bpmn_extractor_takes_names_and_instructions_only():
     assert "Contracting order {{ order_number }}: record the signature" in found
     assert found["Outbound of order {{ order_number }}"] == [
         "Keep the {{ placeholders }} as they are: they are filled from the task data."]
-    assert "Hand the goods to the carrier and enter the tracking number." in found
+    assert ("Hand the goods to the carrier and enter the tracking number. Consignee: {{ ship_name }}, "
+            "{{ ship_phone }}; address: {{ ship_address }}.") in found
     assert "Order pipeline" in found and "Payment mode?" in found and found["Order paid"] == []
     assert "pay before delivery" in found and "not paid yet" in found  # flow labels: the viewers draw them
     # Not the words people do not read: properties, and messages (their names correlate them).
