@@ -222,6 +222,7 @@ def _render_chain(chain: ApprovalChain, *, errors: dict[str, Any] | None = None,
                            users=_names(ids), rules_=rules.RULES, modes=rules.MODES, operators=rules.OPERATORS,
                            on_empty=rules.ON_EMPTY, roles=roles, errors=errors or {}, form=form or {},
                            preview=preview, describe=rules.describe_condition, types=approvables(), people=_people(),
+                           condition_fields={fd.name for t in approvables() for fd in t.fields},
                            editing=editing), status
 
 
@@ -254,15 +255,25 @@ def _form_of(step: dict[str, Any]) -> dict[str, Any]:
 PEOPLE_CAP = 500
 
 
-def _people() -> list[tuple[int, str]]:
-    """Active users the admin may see, for the user choices of a step ("name · unit"), capped."""
+def _people() -> list[tuple[str, list[tuple[int, str]]]]:
+    """Active users the admin may see, for the user choices of a step, grouped by store (the company's
+    own departments first, as "Headquarters and departments"), by name within a store ("name · unit"),
+    capped. The pickers filter them as one types (data-filter-select)."""
+    from sqlalchemy.orm import aliased
+
     from crm.auth.scopes import visible
 
+    store = aliased(OrgUnit)
     rows = db.session.execute(
-        visible(select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.org_unit_id)
-                .where(User.active), current_user, User).order_by(User.name, User.id).limit(PEOPLE_CAP)
+        visible(select(User.id, User.name, OrgUnit.name, store.name).join(OrgUnit, OrgUnit.id == User.org_unit_id)
+                .outerjoin(store, store.id == OrgUnit.store_id).where(User.active), current_user, User)
+        .order_by(store.name.is_not(None), store.name, User.name, User.id).limit(PEOPLE_CAP)
     ).all()
-    return [(int(uid), f"{name} · {unit}") for uid, name, unit in rows]
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for uid, name, unit, store_name in rows:
+        groups.setdefault(store_name or str(_l("Headquarters and departments")), []).append(
+            (int(uid), f"{name} · {unit}"))
+    return list(groups.items())
 
 
 def _step_from_form(form: Any) -> dict[str, Any]:
