@@ -449,9 +449,13 @@ _OBJECT_STATUSES: dict[str, dict[str, Any]] = {}
 
 
 def object_status(object_type: str | None, status: str | None) -> str:
-    """A process instance's business status as its object's context labels it, else as reported."""
+    """A process instance's business status as its object's context labels it, else in words (never the
+    key: "waiting_visit" reads "Waiting visit", translated when the catalogue has the phrase)."""
     label = _OBJECT_STATUSES.get(object_type or "", {}).get(status or "")
-    return str(label) if label is not None else (status or "")
+    if label is not None:
+        return str(label)
+    text = (status or "").replace("_", " ").strip()
+    return _(text[:1].upper() + text[1:]) if text else ""
 
 
 def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str] | None:
