@@ -121,7 +121,7 @@ def scoped(stmt: Select[Any], actor: User, model: Any, filters: Filters, people:
     return stmt
 
 
-def _in(model: Any, window: Window) -> ColumnElement[bool]:
+def in_window(model: Any, window: Window) -> ColumnElement[bool]:
     return and_(model.day >= window.first, model.day <= window.last)
 
 
@@ -134,7 +134,7 @@ def raw(actor: User, filters: Filters, window: Window) -> dict[str, Any]:
         func.coalesce(func.sum(s.orders), 0), func.coalesce(func.sum(s.amount), ZERO),
         func.coalesce(func.sum(s.returned), 0), func.coalesce(func.sum(s.completed), 0),
         func.coalesce(func.sum(s.revisited), 0), func.coalesce(func.sum(s.ratings), 0),
-        func.coalesce(func.sum(s.positive), 0)).where(_in(s, window)), actor, s, filters, people)).one()
+        func.coalesce(func.sum(s.positive), 0)).where(in_window(s, window)), actor, s, filters, people)).one()
     out: dict[str, Any] = dict(zip(("orders", "amount", "returned", "completed", "revisited", "ratings", "positive"),
                                    sums, strict=True))
     out["amount"] = Decimal(out["amount"]).quantize(Decimal("0.01"))
@@ -147,7 +147,7 @@ def raw(actor: User, filters: Filters, window: Window) -> dict[str, Any]:
         _people(actor, k.owner_id, filters))).one()
     out["new_customers"], out["converted"] = int(new), int(converted)
     ch = KanbanChurn
-    out["churned"] = int(db.session.scalar(scoped(select(func.count(func.distinct(ch.customer_id))).where(_in(ch, window)),
+    out["churned"] = int(db.session.scalar(scoped(select(func.count(func.distinct(ch.customer_id))).where(in_window(ch, window)),
                                                   actor, ch, filters, _people(actor, ch.owner_id, filters))) or 0)
     ow = KanbanOwned
     out["owned_at_start"] = int(db.session.scalar(scoped(select(func.coalesce(func.sum(ow.delta), 0)).where(
@@ -158,18 +158,27 @@ def raw(actor: User, filters: Filters, window: Window) -> dict[str, Any]:
     return {key: int(v) if key != "amount" else v for key, v in out.items()}
 
 
-def buyers_of(actor: User, filters: Filters, window: Window, people: list[ColumnElement[bool]]) -> dict[str, int]:
-    """Distinct customers with an order in the window, and those of them who had an earlier order (one in
-    scope before the window, or two in the window): exact, from the customer × day rows."""
+def buyer_rows(actor: User, filters: Filters, window: Window, people: list[ColumnElement[bool]] | None = None
+               ) -> Any:
+    """One row per customer with an order in the window: customer_id, n (orders in the window), earlier
+    (1 when the customer has an order in scope before the window)."""
     d = KanbanCustomerDay
-    per_customer = scoped(select(d.customer_id, func.sum(d.orders).label("n")).where(_in(d, window), d.orders > 0),
+    people = people if people is not None else _people(actor, d.owner_id, filters)
+    per_customer = scoped(select(d.customer_id, func.sum(d.orders).label("n")).where(in_window(d, window), d.orders > 0),
                           actor, d, filters, people).group_by(d.customer_id).subquery()
     earlier = scoped(select(d.id).where(d.customer_id == per_customer.c.customer_id, d.day < window.first,
                                         d.orders > 0), actor, d, filters, people)
+    return select(per_customer.c.customer_id, per_customer.c.n,
+                  case((exists(earlier), 1), else_=0).label("earlier")).subquery()
+
+
+def buyers_of(actor: User, filters: Filters, window: Window, people: list[ColumnElement[bool]]) -> dict[str, int]:
+    """Distinct customers with an order in the window, and those of them who had an earlier order (one in
+    scope before the window, or two in the window): exact, from the customer × day rows."""
+    b = buyer_rows(actor, filters, window, people)
     buyers, returning, again = db.session.execute(select(
-        func.count(), func.coalesce(func.sum(case((exists(earlier), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((or_(per_customer.c.n >= 2, exists(earlier)), 1), else_=0)), 0))
-        .select_from(per_customer)).one()
+        func.count(), func.coalesce(func.sum(b.c.earlier), 0),
+        func.coalesce(func.sum(case((or_(b.c.n >= 2, b.c.earlier == 1), 1), else_=0)), 0))).one()
     return {"buyers": int(buyers), "returning": int(returning), "repurchasers": int(again)}
 
 

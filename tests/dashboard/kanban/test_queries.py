@@ -158,3 +158,16 @@ def test_custom_windows_across_midnight(org, world):
     assert month["orders"] == (5, 0)
     assert month["repurchase_rate"] == (r(2, 3), None)  # c1 and c2 bought twice; c4 once
     assert month["churn_rate"] == (None, None)  # nobody was owned on 1 Oct (c5 came that day)
+
+
+@pytest.mark.parametrize("who", ["hq_manager", "east_manager", "a_manager", "a_rep1"])
+def test_every_drill_down_lists_as_many_rows_as_its_figure_counts(org, world, who):
+    from crm.dashboard.kanban import drill
+
+    actor = getattr(org, who)
+    k = queries.kanban(actor, Filters(window=W))
+    for key, (kind, count) in drill.FIGURES.items():
+        d = drill.drill(actor, Filters(window=W), key)
+        assert d is not None and d.kind == kind and d.count() == k.now[count], key
+        assert len(d.page(limit=200).items) == k.now[count]
+        assert k.now[count] or who == "a_rep1"  # the data set gives every list rows (the salesperson: most)
