@@ -76,7 +76,7 @@ def categories(actor: User, filters: Filters, *, by: str = "amount", top: int = 
         .group_by(Product.category_id).order_by((quantity if by == "quantity" else amount).desc()).limit(top)
     rows = db.session.execute(stmt).all()
     names = dict(db.session.execute(select(ProductCategory.id, ProductCategory.name).where(
-        ProductCategory.id.in_([r.category_id for r in rows if r.category_id]))).tuples())
+        ProductCategory.id.in_([r.category_id for r in rows if r.category_id]))).all())
     return [{"id": r.category_id, "name": names.get(r.category_id, _("Uncategorised")) if r.category_id else
              _("Uncategorised"), "amount": _money(r.amount), "quantity": int(r.quantity)} for r in rows]
 
@@ -110,7 +110,7 @@ def salespeople(actor: User, filters: Filters) -> list[dict[str, Any]]:
         return {o: (a, n, r) for o, a, n, r in db.session.execute(stmt)}
 
     now, before = sums(filters.window), sums(filters.window.previous())
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(set(now) | set(before)))).tuples())
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(set(now) | set(before)))).all())
     rows = []
     for owner_id in set(now) | set(before):
         amount, orders, returned = now.get(owner_id, (ZERO, 0, 0))
@@ -149,3 +149,34 @@ def everything(actor: User, k: Kanban, *, by: str = "amount") -> dict[str, Any]:
     return {"trend": trend(actor, f), "products": products(actor, f, by=by), "categories": categories(actor, f, by=by),
             "customers": customers_mix(k), "provinces": distribution(actor, f, "province"),
             "terminals": distribution(actor, f, "terminal"), "funnel": funnel(k), "salespeople": salespeople(actor, f)}
+
+
+# Exports ----------------------------------------------------------------------------------------------------
+EXPORTS = ("figures", "salespeople", "products", "categories", "provinces", "terminals")
+
+
+def export(actor: User, k: Kanban, table: str, fmt: str) -> tuple[bytes, str]:
+    """One of the page's tables (the page's window and filters) as CSV or XLSX."""
+    from crm.core.clock import utcnow
+    from crm.core.tabular import write_table
+
+    f = k.filters
+    rows: list[list[Any]]
+    if table == "figures":
+        titles = [_("Figure"), _("Value"), _("Previous"), _("Change"), _("Numerator"), _("Denominator")]
+        rows = [[str(x.label), x.value, x.previous, x.change, *(x.parts or ("", ""))] for x in k.figures]
+    elif table == "salespeople":
+        titles = [_("Salesperson"), _("Transaction amount"), _("Orders"), _("Average order value"), _("Returns"),
+                  _("Previous amount"), _("Change %")]
+        rows = [[r["name"], r["amount"], r["orders"], r["aov"], r["returned"], r["previous_amount"], r["change"]]
+                for r in salespeople(actor, f)]
+    elif table in ("products", "categories"):
+        titles = [_("Name"), _("Transaction amount"), _("Quantity")]
+        rows = [[r["name"], r["amount"], r["quantity"]]
+                for r in (products if table == "products" else categories)(actor, f, top=1000)]
+    else:
+        titles = [_("Province") if table == "provinces" else _("Terminal"), _("Orders"), _("Transaction amount")]
+        rows = [[r["name"], r["orders"], r["amount"]]
+                for r in distribution(actor, f, "province" if table == "provinces" else "terminal")]
+    name = f"kanban-{table}-{f.window.first:%Y%m%d}-{f.window.last:%Y%m%d}-{utcnow():%H%M}.{fmt}"
+    return write_table(titles, rows, fmt, sheet=table), name

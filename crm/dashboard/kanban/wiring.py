@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -42,8 +43,13 @@ def kanban_verify() -> None:
 def init_app(app: Flask) -> None:
     import crm.dashboard.kanban.models  # noqa: F401  (the mappers)
     from crm.cli import crm_cli
+    from crm.core.nav import NavItem
+    from crm.core.nav import add_nav
     from crm.dashboard.kanban import services
+    from crm.dashboard.kanban.views import bp
 
     if not event.contains(Session, "after_flush", services.after_flush):
         event.listen(Session, "after_flush", services.after_flush)
     crm_cli.add_command(kanban_cli)
+    app.register_blueprint(bp)
+    add_nav(NavItem("main", "kanban.index", _l("Data kanban"), "speedometer2", permission="kanban.view", order=1))

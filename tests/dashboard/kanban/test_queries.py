@@ -20,75 +20,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 
-from crm.aftersales.cases.models import AfterSalesCase
-from crm.aftersales.cases.models import CaseStatus
-from crm.aftersales.cases.models import CaseType
-from crm.customers.services import follow_ups
-from crm.customers.services import owners
 from crm.dashboard.kanban import queries
-from crm.enquiries.models import EnquiryDaily
 from crm.enquiries.queries import Filters
 from crm.enquiries.queries import Window
-from crm.extensions import db
-from crm.sales.orders.models import OrderStatus
-from tests.dashboard.kanban.conftest import assert_consistent
-from tests.dashboard.kanban.conftest import at
-from tests.dashboard.kanban.conftest import make_order
-from tests.factories import make_customer
 
 W = Window(date(2026, 11, 1), date(2026, 11, 7))
 ZERO = Decimal("0.00")
-
-
-def _customer(actor, created: str, **fields):
-    with time_machine.travel(at(created), tick=False):
-        customer = make_customer(actor, **fields)
-        db.session.commit()
-    return customer
-
-
-def _complete(order, when: str, rating: int) -> None:
-    order.status, order.completed_at, order.received_at, order.rating = OrderStatus.COMPLETED, at(when), at(when), rating
-
-
-@pytest.fixture
-def world(org, products):
-    p1, p2 = products["p100"], products["p200"]
-    c1 = _customer(org.a_rep1, "2026-10-20 10:00", province="浙江")
-    c2 = _customer(org.a_rep1, "2026-11-02 10:00", province="江苏")
-    c3 = _customer(org.a_rep2, "2026-11-04 10:00")
-    c4 = _customer(org.a_rep2, "2026-10-26 10:00", province="浙江")
-    c5 = _customer(org.a_rep1, "2026-10-01 10:00")
-    cb = _customer(org.b_rep, "2026-11-03 10:00")
-    cc = _customer(org.c_rep, "2026-11-03 10:00")
-    make_order(c1, signed="2026-10-28 10:00", lines=[(p1, 1, "100.00")])
-    o1 = make_order(c1, signed="2026-11-03 10:00", lines=[(p2, 1, "200.00")], terminal="mobile")
-    _complete(o1, "2026-11-04 10:00", 5)
-    make_order(c2, signed="2026-11-07 23:30", lines=[(p1, 3, "100.00")])
-    make_order(c2, signed="2026-11-08 00:30", lines=[(p1, 1, "80.00")])
-    o3 = make_order(c3, signed="2026-11-05 10:00", lines=[(p2, 1, "500.00")])
-    o3.status = OrderStatus.CANCELLED
-    o4 = make_order(c4, signed="2026-11-06 09:00", lines=[(p1, 4, "100.00")])
-    _complete(o4, "2026-11-06 18:00", 3)
-    db.session.add(AfterSalesCase(store_id=o4.store_id, order_id=o4.id, customer_id=c4.id, owner_id=org.a_rep2.id,
-                                  type=CaseType.RETURN_REFUND, reason="cracked", amount=Decimal("100.00"),
-                                  status=CaseStatus.COMPLETED, decided_at=at("2026-11-07 10:00")))
-    make_order(cb, signed="2026-11-04 10:00", lines=[(p2, 5, "200.00")])
-    make_order(cc, signed="2026-11-03 10:00", lines=[(p1, 1, "50.00")])
-    db.session.commit()
-    with time_machine.travel(at("2026-11-06 15:00"), tick=False):
-        follow_ups.record_follow_up(c1, {"kind": "phone", "content": "All good?"}, actor=org.a_rep1)
-        db.session.commit()
-    with time_machine.travel(at("2026-11-05 12:00"), tick=False):
-        owners.release_to_pool([c5], "no answer", actor=org.a_manager)
-        db.session.commit()
-    for i in range(7):
-        db.session.add(EnquiryDaily(store_id=org.store_a.id, day=date(2026, 11, 1 + i), enquiries=[4, 6, 6, 6, 6, 6, 6][i],
-                                    new_enquiries=[1, 1, 1, 1, 2, 2, 2][i]))
-    assert_consistent()
-    return {"c1": c1, "c2": c2}
 
 
 def _values(actor, filters=None):
