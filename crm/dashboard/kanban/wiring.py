@@ -42,9 +42,11 @@ def kanban_verify() -> None:
 
 def init_app(app: Flask) -> None:
     import crm.dashboard.kanban.models  # noqa: F401  (the mappers)
+    from crm.auth.rest import add_resource
     from crm.cli import crm_cli
     from crm.core.nav import NavItem
     from crm.core.nav import add_nav
+    from crm.dashboard.kanban import api
     from crm.dashboard.kanban import services
     from crm.dashboard.kanban.views import bp
 
@@ -52,4 +54,5 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_flush", services.after_flush)
     crm_cli.add_command(kanban_cli)
     app.register_blueprint(bp)
+    add_resource(api.blp, order=175)
     add_nav(NavItem("main", "kanban.index", _l("Data kanban"), "speedometer2", permission="kanban.view", order=1))
