@@ -19,20 +19,24 @@ to (the order's owner; for customers, the owner they were created with; for chur
 - kanban_owned: per store × salesperson × day, the change of the number of customers owned; the sum over
   the days before a window's start is the number owned at its start.
 - kanban_order_fact: what each order currently contributes (the maintenance applies the difference).
+- kanban_digest: who receives their kanban by e-mail, daily or weekly.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from crm.auth.scopes import Visibility
+from crm.core.clock import utcnow
 from crm.core.db import Base
 
 
@@ -153,3 +157,17 @@ class KanbanOrderFact(Base):
 
     order_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     fact: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class KanbanDigest(Base):
+    """A user's subscription to an e-mail of their kanban: daily (yesterday against the day before) or
+    weekly (on Mondays: the last 7 days against the 7 before). `last_sent_on` keeps it to one per day
+    whatever the number of scheduler processes."""
+
+    __tablename__ = "kanban_digest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    frequency: Mapped[str] = mapped_column(String(10))  # daily | weekly
+    last_sent_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,16 +8,22 @@ from typing import Any
 
 from flask import Blueprint
 from flask import abort
+from flask import flash
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.auth.decorators import permission_required
+from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.tabular import MIMETYPES
+from crm.core.web import attempt
 from crm.core.web import download
 from crm.dashboard.kanban import charts
+from crm.dashboard.kanban import digest
 from crm.dashboard.kanban import drill as drills
 from crm.dashboard.kanban import queries
 from crm.enquiries import queries as enquiry_queries
@@ -47,7 +53,8 @@ def filter_choices(actor: Any) -> dict[str, Any]:
 @permission_required("kanban.view")
 def index() -> Any:
     return render_template("kanban/index.html", **page_context(current_user, request.args),
-                           **filter_choices(current_user))
+                           **filter_choices(current_user), digest=digest.subscription(current_user),
+                           frequencies=digest.FREQUENCIES)
 
 
 @bp.get("/drill/<figure>")
@@ -61,6 +68,21 @@ def drill(figure: str) -> Any:
     label = queries.FIGURES[figure][0]
     return render_template("kanban/drill.html", d=d, page=page, total=d.count(), figure=figure, label=label,
                            definition=queries.FIGURES[figure][2], window_key=key, filters=filters)
+
+
+@bp.post("/digest")
+@permission_required("kanban.view")
+def digest_subscribe() -> Any:
+    def saved() -> Any:
+        frequency = digest.subscribe({"frequency": request.form.get("frequency")}, actor=current_user)
+        flash(_("Kanban e-mail: %(choice)s.", choice=digest.FREQUENCIES[frequency]), "success")
+        return redirect(url_for("kanban.index"))
+
+    def refused(exc: DomainError) -> Any:
+        flash("; ".join(m for msgs in exc.errors.values() for m in msgs) or str(exc.message), "danger")
+        return redirect(url_for("kanban.index"))
+
+    return attempt(saved, refused)
 
 
 @bp.get("/export")

@@ -44,10 +44,12 @@ def init_app(app: Flask) -> None:
     import crm.dashboard.kanban.models  # noqa: F401  (the mappers)
     from crm.auth.rest import add_resource
     from crm.cli import crm_cli
+    from crm.core.jobs import register_job
     from crm.core.nav import NavItem
     from crm.core.nav import add_nav
     from crm.dashboard.kanban import api
     from crm.dashboard.kanban import services
+    from crm.dashboard.kanban.jobs import send_digests
     from crm.dashboard.kanban.views import bp
 
     if not event.contains(Session, "after_flush", services.after_flush):
@@ -55,4 +57,5 @@ def init_app(app: Flask) -> None:
     crm_cli.add_command(kanban_cli)
     app.register_blueprint(bp)
     add_resource(api.blp, order=175)
+    register_job("kanban.digest", send_digests, "interval", minutes=10)
     add_nav(NavItem("main", "kanban.index", _l("Data kanban"), "speedometer2", permission="kanban.view", order=1))
