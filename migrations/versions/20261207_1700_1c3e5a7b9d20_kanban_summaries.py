@@ -116,6 +116,7 @@ def upgrade():
     sa.Column('revisited', sa.Integer(), nullable=False),
     sa.Column('ratings', sa.Integer(), nullable=False),
     sa.Column('positive', sa.Integer(), nullable=False),
+    sa.Column('paid', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kanban_sales_day'))
     )
     with op.batch_alter_table('kanban_sales_day', schema=None) as batch_op:

@@ -9,7 +9,8 @@ to (the order's owner; for customers, the owner they were created with; for chur
 - kanban_sales_day: per store × salesperson × day. `orders`, `amount`, `returned` count orders signed that
   day (cancelled ones excluded; `returned` those with an approved after-sales return); `completed`,
   `revisited` count orders completed that day (and of those, with a follow-up within 7 days);
-  `ratings`, `positive` the ratings (1–5, positive ≥ 4) captured at receipt that day.
+  `ratings`, `positive` the ratings (1–5, positive ≥ 4) captured at receipt that day; `paid` orders paid
+  that day.
 - kanban_product_day: per store × salesperson × day × product, quantity and amount of signed lines.
 - kanban_dim_day: per store × salesperson × day × dimension (province, terminal) × value: orders, amount.
 - kanban_customer_day: one row per customer × day × salesperson with `orders` signed orders (the exact
@@ -60,6 +61,7 @@ class KanbanSalesDay(Base):
     revisited: Mapped[int] = mapped_column(default=0)
     ratings: Mapped[int] = mapped_column(default=0)
     positive: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)  # orders paid that day (the funnel's last step)
 
     __visibility__ = _owned()
 

@@ -31,6 +31,7 @@ from crm.dashboard.kanban.models import KanbanCustomerDay
 from crm.dashboard.kanban.models import KanbanOwned
 from crm.dashboard.kanban.models import KanbanSalesDay
 from crm.enquiries import queries as enquiry_queries
+from crm.enquiries.models import EnquiryDaily
 from crm.enquiries.queries import Filters
 from crm.enquiries.queries import Window
 from crm.extensions import db
@@ -134,9 +135,10 @@ def raw(actor: User, filters: Filters, window: Window) -> dict[str, Any]:
         func.coalesce(func.sum(s.orders), 0), func.coalesce(func.sum(s.amount), ZERO),
         func.coalesce(func.sum(s.returned), 0), func.coalesce(func.sum(s.completed), 0),
         func.coalesce(func.sum(s.revisited), 0), func.coalesce(func.sum(s.ratings), 0),
-        func.coalesce(func.sum(s.positive), 0)).where(in_window(s, window)), actor, s, filters, people)).one()
-    out: dict[str, Any] = dict(zip(("orders", "amount", "returned", "completed", "revisited", "ratings", "positive"),
-                                   sums, strict=True))
+        func.coalesce(func.sum(s.positive), 0), func.coalesce(func.sum(s.paid), 0)).where(in_window(s, window)),
+        actor, s, filters, people)).one()
+    out: dict[str, Any] = dict(zip(("orders", "amount", "returned", "completed", "revisited", "ratings", "positive",
+                                    "paid_orders"), sums, strict=True))
     out["amount"] = Decimal(out["amount"]).quantize(Decimal("0.01"))
     out.update(buyers_of(actor, filters, window, _people(actor, KanbanCustomerDay.owner_id, filters)))
     k = KanbanCustomer
@@ -152,10 +154,27 @@ def raw(actor: User, filters: Filters, window: Window) -> dict[str, Any]:
     ow = KanbanOwned
     out["owned_at_start"] = int(db.session.scalar(scoped(select(func.coalesce(func.sum(ow.delta), 0)).where(
         ow.day < window.first), actor, ow, filters, _people(actor, ow.owner_id, filters))) or 0)
-    enquiry = enquiry_queries.totals(actor, filters, window)
-    out["new_enquiries"], out["enquiries"], out["paid_orders"] = (
-        enquiry["new_enquiries"], enquiry["enquiries"], enquiry["paid_orders"])
+    out["enquiries"], out["new_enquiries"] = enquiries(actor, filters, window)
     return {key: int(v) if key != "amount" else v for key, v in out.items()}
+
+
+def enquiries(actor: User, filters: Filters, window: Window) -> tuple[int, int]:
+    """The platforms' enquiries and new enquiries of the window (store figures: a salesperson or department
+    filter narrows them to that person's or department's store, as on the enquiry statistics page)."""
+    e = EnquiryDaily
+    stmt = visible(select(func.coalesce(func.sum(e.enquiries), 0), func.coalesce(func.sum(e.new_enquiries), 0))
+                   .where(e.day >= window.first, e.day <= window.last), actor, e)
+    if filters.store_ids:
+        stmt = stmt.where(e.store_id.in_(filters.store_ids))
+    if filters.user_id:
+        store = db.session.scalar(visible(select(User.store_id).where(User.id == filters.user_id), actor, User))
+        stmt = stmt.where(e.store_id == store if store else false())
+    if filters.department_id:
+        store = db.session.scalar(visible(select(OrgUnit.store_id).where(
+            OrgUnit.id == filters.department_id, OrgUnit.kind == UnitKind.DEPARTMENT), actor, OrgUnit))
+        stmt = stmt.where(e.store_id == store if store else false())
+    total, new = db.session.execute(stmt).one()
+    return int(total), int(new)
 
 
 def buyer_rows(actor: User, filters: Filters, window: Window, people: list[ColumnElement[bool]] | None = None

@@ -5,6 +5,7 @@ customer when), written over the tables or compared with them."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -42,15 +43,16 @@ def _order_batches(conn: Connection) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-def recompute(conn: Connection, *, facts_out: dict[int, dict[str, Any]] | None = None) -> Summary:
-    """Every summary table's non-zero rows, from the raw rows."""
+def recompute(conn: Connection, *, on_facts: Callable[[dict[int, dict[str, Any]]], None] | None = None) -> Summary:
+    """Every summary table's non-zero rows, from the raw rows (`on_facts` receives each batch of orders'
+    contributions)."""
     deltas: dict[str, services.Deltas] = defaultdict(dict)
     for ids in _order_batches(conn):
         facts = services.order_facts(conn, ids)
-        for order_id, fact in facts.items():
+        for fact in facts.values():
             services._contributions(fact, +1, deltas)
-            if facts_out is not None:
-                facts_out[order_id] = fact
+        if on_facts is not None:
+            on_facts(facts)
     owned, created_owner = _ownership(conn)
     deltas["owned"] = owned
     out: Summary = {name: {key: _norm(v) for key, v in rows.items() if any(v)} for name, rows in deltas.items()}
@@ -135,8 +137,15 @@ def diff(expected: Summary, actual: Summary, *, limit: int = 50) -> list[str]:
 
 def rebuild(conn: Connection) -> dict[str, int]:
     """Replace the summary tables by the recomputation; returns the number of rows per table."""
-    facts: dict[int, dict[str, Any]] = {}
-    summary = recompute(conn, facts_out=facts)
+    f = KanbanOrderFact.__table__
+    conn.execute(f.delete())
+
+    def write_facts(facts: dict[int, dict[str, Any]]) -> None:
+        rows = [{"order_id": i, "fact": fact} for i, fact in facts.items() if fact]
+        if rows:
+            conn.execute(f.insert(), rows)
+
+    summary = recompute(conn, on_facts=write_facts)
     for name, (table, keys, counted) in services.TABLES.items():
         conn.execute(table.delete())
         rows = [{**dict(zip(keys, key, strict=True)), **dict(zip(counted, values, strict=True))}
@@ -154,11 +163,6 @@ def rebuild(conn: Connection) -> dict[str, int]:
     rows = [{"customer_id": cid, "day": d, "owner_id": o, "store_id": s} for (cid, d, o, s) in summary["churn"]]
     for i in range(0, len(rows), BATCH):
         conn.execute(ch.insert(), rows[i:i + BATCH])
-    f = KanbanOrderFact.__table__
-    conn.execute(f.delete())
-    rows = [{"order_id": i, "fact": fact} for i, fact in facts.items() if fact]
-    for i in range(0, len(rows), BATCH):
-        conn.execute(f.insert(), rows[i:i + BATCH])
     return {name: len(values) for name, values in summary.items()}
 
 

@@ -69,7 +69,7 @@ def order_facts(conn: Connection, order_ids: Iterable[int]) -> dict[int, dict[st
         return {}
     o, c = Order.__table__, Customer.__table__
     rows = conn.execute(select(o.c.id, o.c.store_id, o.c.owner_id, o.c.customer_id, o.c.status, o.c.signed_at,
-                               o.c.total, o.c.terminal, o.c.completed_at, o.c.received_at, o.c.rating,
+                               o.c.total, o.c.terminal, o.c.completed_at, o.c.received_at, o.c.rating, o.c.paid_at,
                                c.c.province).join(c, c.c.id == o.c.customer_id).where(o.c.id.in_(ids))).all()
     line = OrderLine.__table__
     lines: dict[int, dict[int, list[Any]]] = defaultdict(dict)
@@ -98,6 +98,7 @@ def order_facts(conn: Connection, order_ids: Iterable[int]) -> dict[int, dict[st
             "lines": sorted([p, q, str(a)] for p, (q, a) in lines.get(r.id, {}).items()),
             "cd": done.isoformat() if done else None, "rv": int(r.id in revisited),
             "rd": rated.isoformat() if rated else None, "rt": r.rating,
+            "pd": local_day(r.paid_at).isoformat() if r.paid_at is not None else None,  # type: ignore[union-attr]
         }
     return facts
 
@@ -141,22 +142,24 @@ def _contributions(fact: dict[str, Any], sign: int, out: dict[str, Deltas]) -> N
     zero = Decimal("0.00")
     if fact["sd"]:
         day, amount = date.fromisoformat(fact["sd"]), Decimal(fact["amt"])
-        add("sales", (s, o, day), [1, amount, fact["ret"], 0, 0, 0, 0])
+        add("sales", (s, o, day), [1, amount, fact["ret"], 0, 0, 0, 0, 0])
         for product_id, quantity, line_amount in fact["lines"]:
             add("product", (s, o, day, product_id), [quantity, Decimal(line_amount)])
         add("dim", (s, o, day, "province", fact["prov"]), [1, amount])
         add("dim", (s, o, day, "terminal", fact["term"]), [1, amount])
         add("customer_day", (c, day, o, s), [1])
     if fact["cd"]:
-        add("sales", (s, o, date.fromisoformat(fact["cd"])), [0, zero, 0, 1, fact["rv"], 0, 0])
+        add("sales", (s, o, date.fromisoformat(fact["cd"])), [0, zero, 0, 1, fact["rv"], 0, 0, 0])
     if fact["rd"]:
-        add("sales", (s, o, date.fromisoformat(fact["rd"])), [0, zero, 0, 0, 0, 1, int(fact["rt"] >= 4)])
+        add("sales", (s, o, date.fromisoformat(fact["rd"])), [0, zero, 0, 0, 0, 1, int(fact["rt"] >= 4), 0])
+    if fact.get("pd"):
+        add("sales", (s, o, date.fromisoformat(fact["pd"])), [0, zero, 0, 0, 0, 0, 0, 1])
 
 
 TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     # name: (table, key columns, counted columns)
     "sales": (KanbanSalesDay.__table__, ("store_id", "owner_id", "day"),
-              ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive")),
+              ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")),
     "product": (KanbanProductDay.__table__, ("store_id", "owner_id", "day", "product_id"), ("quantity", "amount")),
     "dim": (KanbanDimDay.__table__, ("store_id", "owner_id", "day", "dim", "value"), ("orders", "amount")),
     "customer_day": (KanbanCustomerDay.__table__, ("customer_id", "day", "owner_id", "store_id"), ("orders",)),

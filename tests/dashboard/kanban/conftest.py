@@ -86,6 +86,7 @@ def world(org, products):
     make_order(c1, signed="2026-10-28 10:00", lines=[(p1, 1, "100.00")])
     o1 = make_order(c1, signed="2026-11-03 10:00", lines=[(p2, 1, "200.00")], terminal="mobile")
     _complete(o1, "2026-11-04 10:00", 5)
+    o1.paid_at = at("2026-11-03 12:00")
     make_order(c2, signed="2026-11-07 23:30", lines=[(p1, 3, "100.00")])
     make_order(c2, signed="2026-11-08 00:30", lines=[(p1, 1, "80.00")])
     o3 = make_order(c3, signed="2026-11-05 10:00", lines=[(p2, 1, "500.00")])

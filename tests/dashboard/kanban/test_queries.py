@@ -3,7 +3,7 @@ scope level: HQ, a subsidiary manager, a store manager, a salesperson; a custom 
 ends at midnight in Asia/Shanghai.
 
 The window W is 1–7 Nov 2026, the previous one P 25–31 Oct. Store A (reps a_rep1, a_rep2):
-  c1 a_rep1 created 20 Oct: orders 28 Oct 100.00 (P) and 3 Nov 200.00 (W, completed 4 Nov, rating 5,
+  c1 a_rep1 created 20 Oct: orders 28 Oct 100.00 (P) and 3 Nov 200.00 (W, paid 3 Nov, completed 4 Nov, rating 5,
      follow-up 6 Nov: a return visit within 7 days)                    -> a W buyer with an earlier order
   c2 a_rep1 created 2 Nov: orders 7 Nov 23:30 300.00 (in W) and 8 Nov 00:30 80.00 (local 8 Nov: not in W,
      though it is 7 Nov in UTC)                                          -> new, converted in W
@@ -52,6 +52,8 @@ def test_store_manager_sees_their_store(org, world):
     assert v["revisit_rate"] == (r(1, 2), None)
     assert v["return_rate"] == (r(1, 3), r(0, 1))
     assert v["churn_rate"] == (r(1, 3), r(0, 2))
+    k = queries.kanban(org.a_manager, Filters(window=W))
+    assert (k.now["enquiries"], k.now["new_enquiries"], k.now["paid_orders"]) == (40, 10, 1)  # the funnel's ends
 
 
 def test_salesperson_sees_only_their_own(org, world):
