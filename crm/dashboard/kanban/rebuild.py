@@ -4,6 +4,7 @@ customer when), written over the tables or compared with them."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -141,29 +142,41 @@ def rebuild(conn: Connection) -> dict[str, int]:
     conn.execute(f.delete())
 
     def write_facts(facts: dict[int, dict[str, Any]]) -> None:
-        rows = [{"order_id": i, "fact": fact} for i, fact in facts.items() if fact]
-        if rows:
-            conn.execute(f.insert(), rows)
+        _insert_rows(conn, f, [{"order_id": i, "fact": fact} for i, fact in facts.items() if fact])
 
     summary = recompute(conn, on_facts=write_facts)
     for name, (table, keys, counted) in services.TABLES.items():
         conn.execute(table.delete())
         rows = [{**dict(zip(keys, key, strict=True)), **dict(zip(counted, values, strict=True))}
                 for key, values in summary[name].items()]
-        for i in range(0, len(rows), BATCH):
-            conn.execute(table.insert(), rows[i:i + BATCH])
+        _insert_rows(conn, table, rows)
     k = KanbanCustomer.__table__
     conn.execute(k.delete())
     rows = [{"customer_id": cid, "store_id": s, "owner_id": o, "created_day": d, "first_order_day": f}
             for cid, (s, o, d, f) in summary["customer"].items()]
-    for i in range(0, len(rows), BATCH):
-        conn.execute(k.insert(), rows[i:i + BATCH])
+    _insert_rows(conn, k, rows)
     ch = KanbanChurn.__table__
     conn.execute(ch.delete())
     rows = [{"customer_id": cid, "day": d, "owner_id": o, "store_id": s} for (cid, d, o, s) in summary["churn"]]
-    for i in range(0, len(rows), BATCH):
-        conn.execute(ch.insert(), rows[i:i + BATCH])
+    _insert_rows(conn, ch, rows)
     return {name: len(values) for name, values in summary.items()}
+
+
+def _insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert: PostgreSQL's COPY (a million rows in seconds), elsewhere an executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in (row[c] for c in columns)])
+    finally:
+        cursor.close()
 
 
 def verify(conn: Connection) -> list[str]:

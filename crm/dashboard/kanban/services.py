@@ -11,7 +11,8 @@ rows they count.
 An order's contribution is recomputed from its current rows (`order_fact`) and compared with the one
 stored in `kanban_order_fact`: only the difference is applied, as increments (`INSERT … ON CONFLICT DO
 UPDATE SET x = x + excluded.x`), so two transactions never lose each other's counts; the order's fact row
-is locked (`FOR UPDATE`) while its difference is applied. A customer's first order day is recomputed from
+is locked (`FOR UPDATE`) while its difference is applied. Flushes only note what they touched; the work is
+done once, in `before_commit` (a lifecycle step flushes many times). A customer's first order day is recomputed from
 `kanban_customer_day` under a lock of the customer's summary row."""
 
 from __future__ import annotations
@@ -255,55 +256,81 @@ def _history(obj: Any, key: str) -> tuple[Any, Any] | None:
     return (hist.deleted[0] if hist.deleted else None), (hist.added[0] if hist.added else None)
 
 
+PENDING_KEY = "kanban_pending"  # session.info: what this transaction's flushes touched, synced before commit
+
+
 def after_flush(session: Session, flush_context: Any) -> None:
+    """Note what the flush touched (cheap: no SQL); `before_commit` brings the summaries up to date once per
+    transaction, however many flushes it had."""
     if session.info.get(ENABLED_KEY) is False:
         return
-    orders: set[int] = set()
-    new_customers: list[Customer] = []
-    owner_moves: list[tuple[int, int | None, int | None]] = []
-    resync_customers: set[int] = set()
-    visits: list[tuple[int, datetime]] = []
-    churn: list[dict[str, Any]] = []
+    pending = session.info.get(PENDING_KEY)
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, Order | OrderLine | AfterSalesCase | FollowUp | Customer | HighSeasMove):
+            continue
+        if pending is None:
+            pending = session.info[PENDING_KEY] = {"orders": set(), "new_customers": [], "owner_moves": [],
+                                                   "resync": set(), "visits": [], "churn": []}
         if isinstance(obj, Order):
-            orders.add(obj.id)
+            pending["orders"].add(obj.id)
         elif isinstance(obj, OrderLine | AfterSalesCase):
-            orders.add(obj.order_id)
+            pending["orders"].add(obj.order_id)
         elif isinstance(obj, FollowUp):
-            visits.append((obj.customer_id, obj.occurred_at or utcnow()))
+            pending["visits"].append((obj.customer_id, obj.occurred_at or utcnow()))
         elif isinstance(obj, Customer):
             if obj in session.new:
-                new_customers.append(obj)
+                pending["new_customers"].append({"customer_id": obj.id, "store_id": obj.store_id,
+                                                 "owner_id": obj.owner_id,
+                                                 "created_day": local_day(obj.created_at or utcnow())})
             elif obj not in session.deleted:
                 owner = _history(obj, "owner_id")
                 if owner is not None and owner[0] != owner[1]:
-                    owner_moves.append((obj.store_id, owner[0], owner[1]))
+                    pending["owner_moves"].append((obj.store_id, owner[0], owner[1]))
                 if _history(obj, "province") is not None:
-                    resync_customers.add(obj.id)
+                    pending["resync"].add(obj.id)
         elif (isinstance(obj, HighSeasMove) and obj in session.new and obj.kind in INTO_POOL
               and obj.from_owner_id is not None):
-            churn.append({"customer_id": obj.customer_id, "store_id": obj.store_id, "owner_id": obj.from_owner_id,
-                          "day": local_day(obj.at or utcnow())})
-    if not (orders or new_customers or owner_moves or resync_customers or visits or churn):
+            pending["churn"].append({"customer_id": obj.customer_id, "store_id": obj.store_id,
+                                     "owner_id": obj.from_owner_id, "day": local_day(obj.at or utcnow())})
+
+
+def before_commit(session: Session) -> None:
+    """Flush what is left, then apply everything this transaction touched, in it."""
+    if session.info.get(ENABLED_KEY) is False:
+        session.info.pop(PENDING_KEY, None)
         return
-    conn = session.connection()
-    if new_customers:
-        customers_created(conn, new_customers)
-    if owner_moves:
+    session.flush()
+    pending = session.info.pop(PENDING_KEY, None)
+    if pending:
+        apply_pending(session.connection(), pending)
+
+
+def forget_pending(session: Session, transaction: Any) -> None:
+    """The transaction ended without a commit (rolled back): what it touched is gone with it. A savepoint's
+    end keeps the outer transaction's notes."""
+    if transaction.parent is None:
+        session.info.pop(PENDING_KEY, None)
+
+
+def apply_pending(conn: Connection, pending: dict[str, Any]) -> None:
+    orders: set[int] = pending["orders"]
+    if pending["new_customers"]:
+        customers_created(conn, pending["new_customers"])
+    if pending["owner_moves"]:
         today = local_day(utcnow())
         deltas: dict[str, Deltas] = {"owned": {}}
-        for store_id, old, new in owner_moves:
+        for store_id, old, new in pending["owner_moves"]:
             for owner, d in ((old, -1), (new, +1)):
                 if owner is not None:
                     slot = deltas["owned"].setdefault((store_id, owner, today), [0])
                     slot[0] += d
         apply(conn, deltas)
-    if churn:
-        conn.execute(_insert(conn, KanbanChurn.__table__).on_conflict_do_nothing(), churn)
+    if pending["churn"]:
+        conn.execute(_insert(conn, KanbanChurn.__table__).on_conflict_do_nothing(), pending["churn"])
     o = Order.__table__
-    if resync_customers:
-        orders.update(conn.scalars(select(o.c.id).where(o.c.customer_id.in_(sorted(resync_customers)))))
-    for customer_id, at in visits:  # a follow-up may be the return visit of orders completed in the 7 days before
+    if pending["resync"]:
+        orders.update(conn.scalars(select(o.c.id).where(o.c.customer_id.in_(sorted(pending["resync"])))))
+    for customer_id, at in pending["visits"]:  # a follow-up may be the return visit of orders completed before
         orders.update(conn.scalars(select(o.c.id).where(
             o.c.customer_id == customer_id, o.c.completed_at.is_not(None),
             and_(o.c.completed_at >= at - timedelta(days=REVISIT_DAYS), o.c.completed_at < at))))
@@ -311,13 +338,12 @@ def after_flush(session: Session, flush_context: Any) -> None:
     sync_orders(conn, orders)
 
 
-def customers_created(conn: Connection, customers: list[Customer]) -> None:
-    values = [{"customer_id": c.id, "store_id": c.store_id, "owner_id": c.owner_id,
-               "created_day": local_day(c.created_at or utcnow()), "first_order_day": None} for c in customers]
-    conn.execute(_insert(conn, KanbanCustomer.__table__).on_conflict_do_nothing(), values)
+def customers_created(conn: Connection, values: list[dict[str, Any]]) -> None:
+    conn.execute(_insert(conn, KanbanCustomer.__table__).on_conflict_do_nothing(),
+                 [{**v, "first_order_day": None} for v in values])
     deltas: dict[str, Deltas] = {"owned": {}}
-    for v, c in zip(values, customers, strict=True):
-        if c.owner_id is not None:
-            slot = deltas["owned"].setdefault((c.store_id, c.owner_id, v["created_day"]), [0])
+    for v in values:
+        if v["owner_id"] is not None:
+            slot = deltas["owned"].setdefault((v["store_id"], v["owner_id"], v["created_day"]), [0])
             slot[0] += 1
     apply(conn, deltas)

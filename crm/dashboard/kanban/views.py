@@ -46,7 +46,7 @@ def page_context(actor: Any, args: Any) -> dict[str, Any]:
 
 def filter_choices(actor: Any) -> dict[str, Any]:
     return {"stores": enquiry_queries.store_choices(actor), "departments": enquiry_queries.department_choices(actor),
-            "persons": enquiry_queries.people_choices(actor)}
+            "persons": queries.people_choices(actor)}
 
 
 @bp.get("/")

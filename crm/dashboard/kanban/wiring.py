@@ -54,6 +54,8 @@ def init_app(app: Flask) -> None:
 
     if not event.contains(Session, "after_flush", services.after_flush):
         event.listen(Session, "after_flush", services.after_flush)
+        event.listen(Session, "before_commit", services.before_commit)
+        event.listen(Session, "after_transaction_end", services.forget_pending)
     crm_cli.add_command(kanban_cli)
     app.register_blueprint(bp)
     add_resource(api.blp, order=175)

@@ -90,8 +90,9 @@ def test_events_keep_the_summaries_equal_to_the_recomputation(org, products):
 def test_verify_reports_a_difference_and_rebuild_repairs_it(org, products):
     customer = make_customer(org.a_rep1)
     make_order(customer, signed="2026-11-03 10:00", lines=[(products["p100"], 1, "100.00")])
+    db.session.commit()
     db.session.execute(update(KanbanSalesDay).values(orders=KanbanSalesDay.orders + 1))
     lines = rebuild.verify(db.session.connection())
-    assert lines and lines[0].startswith("sales ") and "expected (1," in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("sales ") and "expected (1," in lines[0] and "found (2," in lines[0]
     rebuild.rebuild(db.session.connection())
     assert rebuild.verify(db.session.connection()) == []
