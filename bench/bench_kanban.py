@@ -134,6 +134,11 @@ def main() -> None:
 
         year = "window=custom&date_from=" + time.strftime("%Y-%m-%d", time.localtime(time.time() - 364 * 86400)) + \
             "&date_to=" + time.strftime("%Y-%m-%d")
+        def bare(client: Any = clients["hq"]) -> None:
+            resp = client.get("/notifications/")
+            assert resp.status_code == 200, resp.status_code
+
+        print(f"a bare page (/notifications/, HQ)  {fmt(measure(bare, runs=args.runs))}", flush=True)
         for label, who, query in (("HQ, last 30 days", "hq", "window=last30"),
                                   ("store, last 30 days", "store", "window=last30"),
                                   ("HQ, a custom year", "hq", year),

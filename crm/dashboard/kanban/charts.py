@@ -99,9 +99,9 @@ def distribution(actor: User, filters: Filters, dim: str) -> list[dict[str, Any]
     return out
 
 
-def salespeople(actor: User, filters: Filters) -> list[dict[str, Any]]:
+def salespeople(actor: User, filters: Filters, top: int | None = 50) -> list[dict[str, Any]]:
     """Per salesperson: amount, orders, average order value and returns of the window, the previous window's
-    amount, ranked by amount."""
+    amount, ranked by amount (the first `top`; None: all, for the export)."""
     s = KanbanSalesDay
 
     def sums(window: Window) -> dict[int, tuple[Any, ...]]:
@@ -110,9 +110,12 @@ def salespeople(actor: User, filters: Filters) -> list[dict[str, Any]]:
         return {o: (a, n, r) for o, a, n, r in db.session.execute(stmt)}
 
     now, before = sums(filters.window), sums(filters.window.previous())
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(set(now) | set(before)))).all())
+    ranked = sorted(set(now) | set(before), key=lambda o: (-Decimal(now.get(o, (ZERO,))[0] or 0),
+                                                          -Decimal(before.get(o, (ZERO,))[0] or 0), o))
+    ranked = [o for o in ranked if now.get(o, (ZERO, 0))[1] or before.get(o, (ZERO, 0))[1]][:top]
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ranked))).all())
     rows = []
-    for owner_id in set(now) | set(before):
+    for owner_id in ranked:
         amount, orders, returned = now.get(owner_id, (ZERO, 0, 0))
         if not orders and not before.get(owner_id, (ZERO, 0, 0))[1]:
             continue
@@ -169,7 +172,7 @@ def export(actor: User, k: Kanban, table: str, fmt: str) -> tuple[bytes, str]:
         titles = [_("Salesperson"), _("Transaction amount"), _("Orders"), _("Average order value"), _("Returns"),
                   _("Previous amount"), _("Change %")]
         rows = [[r["name"], r["amount"], r["orders"], r["aov"], r["returned"], r["previous_amount"], r["change"]]
-                for r in salespeople(actor, f)]
+                for r in salespeople(actor, f, top=None)]
     elif table in ("products", "categories"):
         titles = [_("Name"), _("Transaction amount"), _("Quantity")]
         rows = [[r["name"], r["amount"], r["quantity"]]
