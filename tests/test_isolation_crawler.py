@@ -158,6 +158,7 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "chain_id": Global(("chain:company",), withheld_for_reads=("approval.configure",),
                        withheld_for_writes=("approval.configure",)),
     "index": Static("0"),
+    "figure": Static("orders"),  # a kanban figure's key (its list is scoped like the figure), not an id
     "filename": Static("crm.css"),
     # Process definitions are company-wide configuration guarded by process.deploy / process.admin.
     "key": Static("wf_inbox"),

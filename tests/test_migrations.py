@@ -154,7 +154,7 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         pending = {item.key: item.permissions for item in pending_defaults()}
         # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
         assert pending["salesperson"] == ["api.use", "order.view", "order.create", "order.cancel", "finance.collection.record",
-                                          "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
+                                          "finance.plan.edit", "kanban.view", "enquiry.view", "enquiry.enter_own",
                                           "finance.invoice.request", "finance.make_up.request",
                                           "aftersales.request", "work.report.file"]
         assert pending["warehouse"] == ["api.use", "order.view", "aftersales.inspect"]
@@ -170,7 +170,7 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         assert roles["salesperson"].permission_list == sorted(["api.use", "customer.view", "customer.create", "quote.view",
                                                                "order.view", "order.create", "order.cancel",
                                                                "finance.collection.record", "finance.plan.edit",
-                                                               "enquiry.view", "enquiry.enter_own",
+                                                               "kanban.view", "enquiry.view", "enquiry.enter_own",
                                                                "finance.invoice.request", "finance.make_up.request",
                                                                "aftersales.request", "work.report.file"])
         assert roles["finance"].permission_list == ["api.use", "audit.view", "finance.export", "finance.invoice.issue",

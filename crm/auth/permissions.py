@@ -173,6 +173,13 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "highseas.configure": _l("Configure pools: members, recycle rules, quotas and caps"),
         },
     },
+    "kanban": {
+        "label": _l("Data kanban"),
+        "permissions": {
+            "kanban.view": _l("See the data kanban of the data in scope (a salesperson: their own figures), its "
+                              "lists and exports, and subscribe to its digest"),
+        },
+    },
     "enquiries": {
         "label": _l("Enquiry statistics"),
         "permissions": {

@@ -131,7 +131,7 @@ MENUS: tuple[NavGroup, ...] = (
         "highseas.audit", "sales.quotes", "sales.opportunities", "sales.orders", "aftersales.cases",
         "sales.products")),
     NavGroup("work", _l("Work"), "clipboard2-check", order=30, endpoints=(
-        "work_reports.index", "work_reports.team", "enquiries.mine", "enquiries.index", "processes.instances",
+        "kanban.index", "work_reports.index", "work_reports.team", "enquiries.mine", "enquiries.index", "processes.instances",
         "work.tags")),
     NavGroup("finance", _l("Finance"), "cash-coin", order=43, endpoints=(
         "finance.ledger", "finance.receivables", "finance.settlements", "finance.invoices", "finance.make_ups")),

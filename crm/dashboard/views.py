@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 from flask import render_template
+from flask import request
 from flask_babel import get_timezone
 from flask_login import current_user
 from flask_login import login_required
@@ -15,6 +16,7 @@ from crm.auth.scopes import scope_context
 from crm.core import nav
 from crm.core.clock import local_today
 from crm.core.clock import utcnow
+from crm.dashboard.kanban import views as kanban_views
 from crm.finance.ledger import queries as ledger_queries
 from crm.finance.ledger import receivables
 from crm.sales.orders import queries as order_queries
@@ -39,8 +41,12 @@ def home() -> Any:
     to_verify = (ledger_queries.waiting_for_verification(current_user)
                  if current_user.can("finance.collection.verify") else None)
     overdue = receivables.overdue(current_user) if current_user.can("finance.view") else None
+    # The managers' home shows the data kanban (a salesperson with kanban.view: their own figures).
+    kanban = ({**kanban_views.page_context(current_user, request.args), **kanban_views.filter_choices(current_user)}
+              if current_user.can("kanban.view") else None)
     return render_template(
         "dashboard/home.html",
+        kanban=kanban,
         overdue=overdue,
         scope_labels=[str(SCOPE_LABELS[s]) for s in sorted(ctx.scopes)],
         shortcuts=shortcuts,

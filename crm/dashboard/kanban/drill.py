@@ -1,0 +1,103 @@
+"""The list behind each figure, with the same window, scope and filters: orders (read from the orders
+through `visible()`, with the figure's definition) or customers (the summary rows that were counted,
+through `visible()`, with the customers' names). Keyset pages; `count` is the figure's number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from crm.aftersales.cases.models import AfterSalesCase
+from crm.aftersales.cases.models import CaseStatus
+from crm.aftersales.cases.models import CaseType
+from crm.core.clock import local_day_start
+from crm.core.pagination import Page
+from crm.core.pagination import SortKey
+from crm.core.pagination import keyset_page
+from crm.customers.models import Customer
+from crm.dashboard.kanban import queries
+from crm.dashboard.kanban.models import KanbanChurn
+from crm.dashboard.kanban.models import KanbanCustomer
+from crm.dashboard.kanban.queries import in_window
+from crm.dashboard.kanban.queries import scoped
+from crm.enquiries.queries import Filters
+from crm.extensions import db
+from crm.org.models import User
+from crm.sales.orders.models import Order
+from crm.sales.orders.models import OrderStatus
+
+# figure -> (list kind, the count of `queries.raw` the list's length equals)
+FIGURES: dict[str, tuple[str, str]] = {
+    "amount": ("orders", "orders"), "orders": ("orders", "orders"), "aov": ("orders", "orders"),
+    "return_rate": ("orders", "returned"), "positive_rate": ("orders", "positive"),
+    "revisit_rate": ("orders", "completed"),  # the completed orders, the rate's base
+    "buyers": ("customers", "buyers"), "repurchase_rate": ("customers", "repurchasers"),
+    "new_customers": ("customers", "new_customers"), "entry_rate": ("customers", "new_customers"),
+    "conversion_rate": ("customers", "converted"), "churn_rate": ("customers", "churned"),
+}
+
+
+@dataclass
+class Drill:
+    figure: str
+    kind: str  # orders | customers
+    stmt: Select[Any]
+
+    def count(self) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(self.stmt.order_by(None).subquery())) or 0)
+
+    def page(self, cursor: str | None = None, limit: int = 50) -> Page[Any]:
+        model = Order if self.kind == "orders" else Customer
+        return keyset_page(db.session, self.stmt, [SortKey(model.id, True)], cursor=cursor, limit=limit)
+
+
+def _orders(actor: User, filters: Filters, figure: str) -> Select[Any]:
+    w = filters.window
+    start, end = local_day_start(w.first), local_day_start(w.last + timedelta(days=1))
+    stmt = select(Order).where(Order.status != OrderStatus.CANCELLED)
+    if figure in ("amount", "orders", "aov", "return_rate"):
+        stmt = stmt.where(Order.signed_at >= start, Order.signed_at < end)
+    if figure == "return_rate":
+        stmt = stmt.where(exists().where(AfterSalesCase.order_id == Order.id, AfterSalesCase.type == CaseType.RETURN_REFUND,
+                                         AfterSalesCase.decided_at.is_not(None), AfterSalesCase.status != CaseStatus.REJECTED))
+    if figure == "positive_rate":
+        when = func.coalesce(Order.received_at, Order.completed_at)
+        stmt = stmt.where(Order.rating >= 4, when >= start, when < end)
+    if figure == "revisit_rate":
+        stmt = stmt.where(Order.status == OrderStatus.COMPLETED, Order.completed_at >= start, Order.completed_at < end)
+    return scoped(stmt, actor, Order, filters)
+
+
+def _customers(actor: User, filters: Filters, figure: str) -> Select[Any]:
+    w = filters.window
+    if figure in ("buyers", "repurchase_rate"):
+        b = queries.buyer_rows(actor, filters, w)
+        ids = select(b.c.customer_id)
+        if figure == "repurchase_rate":
+            ids = ids.where(or_(b.c.n >= 2, b.c.earlier == 1))
+    elif figure == "churn_rate":
+        ids = scoped(select(KanbanChurn.customer_id).where(in_window(KanbanChurn, w)), actor, KanbanChurn, filters)
+    else:
+        k = KanbanCustomer
+        ids = scoped(select(k.customer_id).where(k.created_day >= w.first, k.created_day <= w.last), actor, k, filters)
+        if figure == "conversion_rate":
+            ids = ids.where(k.first_order_day >= w.first, k.first_order_day <= w.last)
+    # The summary rows are already in scope; the customers are only their names and links.
+    return select(Customer).where(Customer.id.in_(ids))
+
+
+def drill(actor: User, filters: Filters, figure: str) -> Drill | None:
+    """The list behind `figure` (None: not a figure with a list)."""
+    if figure not in FIGURES:
+        return None
+    kind = FIGURES[figure][0]
+    stmt = _orders(actor, filters, figure) if kind == "orders" else _customers(actor, filters, figure)
+    return Drill(figure, kind, stmt)
+

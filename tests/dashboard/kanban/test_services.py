@@ -1,0 +1,98 @@
+"""The summaries follow the writes in the writers' transaction: signing, cancelling, completing with a
+rating, a return visit, an approved return, a move to the high seas; `verify` finds every difference and
+`rebuild` repairs it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy import update
+
+from crm.aftersales.cases.models import AfterSalesCase
+from crm.aftersales.cases.models import CaseStatus
+from crm.aftersales.cases.models import CaseType
+from crm.customers.services import follow_ups
+from crm.customers.services import owners
+from crm.dashboard.kanban import rebuild
+from crm.dashboard.kanban.models import KanbanChurn
+from crm.dashboard.kanban.models import KanbanCustomer
+from crm.dashboard.kanban.models import KanbanOwned
+from crm.dashboard.kanban.models import KanbanProductDay
+from crm.dashboard.kanban.models import KanbanSalesDay
+from crm.extensions import db
+from crm.sales.orders.models import OrderStatus
+from tests.dashboard.kanban.conftest import assert_consistent
+from tests.dashboard.kanban.conftest import at
+from tests.dashboard.kanban.conftest import make_order
+from tests.factories import make_customer
+
+
+def _sales(store_id: int, owner_id: int, day: date) -> KanbanSalesDay | None:
+    return db.session.scalar(select(KanbanSalesDay).where(
+        KanbanSalesDay.store_id == store_id, KanbanSalesDay.owner_id == owner_id, KanbanSalesDay.day == day))
+
+
+def test_events_keep_the_summaries_equal_to_the_recomputation(org, products):
+    rep = org.a_rep1
+    customer = make_customer(rep, province="浙江")
+    assert_consistent()
+    kc = db.session.get(KanbanCustomer, customer.id)
+    assert kc is not None and kc.owner_id == rep.id and kc.first_order_day is None
+
+    # Signed at 23:30 Shanghai on 3 Nov = 15:30 UTC: the business day is 3 Nov.
+    order = make_order(customer, signed="2026-11-03 23:30", lines=[(products["p100"], 2, "95.00")])
+    assert_consistent()
+    row = _sales(customer.store_id, rep.id, date(2026, 11, 3))
+    assert row is not None and (row.orders, row.amount) == (1, Decimal("190.00"))
+    assert db.session.get(KanbanCustomer, customer.id).first_order_day == date(2026, 11, 3)
+    product = db.session.scalar(select(KanbanProductDay).where(KanbanProductDay.product_id == products["p100"].id))
+    assert (product.quantity, product.amount) == (2, Decimal("190.00"))
+
+    second = make_order(customer, signed="2026-11-01 08:00", lines=[(products["p200"], 1, "200.00")])
+    assert_consistent()
+    assert db.session.get(KanbanCustomer, customer.id).first_order_day == date(2026, 11, 1)
+
+    second.status = OrderStatus.CANCELLED  # cancelled: it leaves every figure, the first order day moves back
+    assert_consistent()
+    assert _sales(customer.store_id, rep.id, date(2026, 11, 1)).orders == 0
+    assert db.session.get(KanbanCustomer, customer.id).first_order_day == date(2026, 11, 3)
+
+    order.status, order.completed_at, order.received_at, order.rating = (
+        OrderStatus.COMPLETED, at("2026-11-10 10:00"), at("2026-11-10 10:00"), 5)
+    assert_consistent()
+    day10 = _sales(customer.store_id, rep.id, date(2026, 11, 10))
+    assert (day10.completed, day10.revisited, day10.ratings, day10.positive) == (1, 0, 1, 1)
+
+    follow_ups.record_follow_up(customer, {"kind": "phone", "content": "How are the pallets?"}, actor=rep)
+    db.session.flush()
+    db.session.execute(update(follow_ups.FollowUp).values(occurred_at=at("2026-11-12 09:00")))
+    # A follow-up written after the fact: the order is brought up to date by the next write that touches it.
+    from crm.dashboard.kanban import services
+    services.sync_orders(db.session.connection(), [order.id])
+    assert_consistent()
+    assert _sales(customer.store_id, rep.id, date(2026, 11, 10)).revisited == 1
+
+    db.session.add(AfterSalesCase(store_id=order.store_id, order_id=order.id, customer_id=customer.id, owner_id=rep.id,
+                                  type=CaseType.RETURN_REFUND, reason="broken", amount=Decimal("10.00"),
+                                  status=CaseStatus.AWAITING_RETURN, decided_at=at("2026-11-11 10:00")))
+    assert_consistent()
+    assert _sales(customer.store_id, rep.id, date(2026, 11, 3)).returned == 1
+
+    owners.release_to_pool([customer], "no answer", actor=org.a_manager)
+    assert_consistent()
+    assert db.session.scalar(select(KanbanChurn.owner_id).where(KanbanChurn.customer_id == customer.id)) == rep.id
+    owned = db.session.scalars(select(KanbanOwned.delta).where(KanbanOwned.owner_id == rep.id)).all()
+    assert sum(owned) == 0
+
+
+def test_verify_reports_a_difference_and_rebuild_repairs_it(org, products):
+    customer = make_customer(org.a_rep1)
+    make_order(customer, signed="2026-11-03 10:00", lines=[(products["p100"], 1, "100.00")])
+    db.session.commit()
+    db.session.execute(update(KanbanSalesDay).values(orders=KanbanSalesDay.orders + 1))
+    lines = rebuild.verify(db.session.connection())
+    assert len(lines) == 1 and lines[0].startswith("sales ") and "expected (1," in lines[0] and "found (2," in lines[0]
+    rebuild.rebuild(db.session.connection())
+    assert rebuild.verify(db.session.connection()) == []
