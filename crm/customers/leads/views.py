@@ -132,7 +132,7 @@ def lead_detail(lead_id: int) -> Any:
     return render_template("customers/lead_detail.html", lead=lead, errors=errors, duplicates=duplicates,
                            follow_ups=services.lead_follow_ups(lead), kind_choices=kind_choices(),
                            form=form_values() if errors else {},
-                           people=people_choices(lead.store_id),
+                           people=people_choices(lead.store_id, owners=True),
                            statuses=[(k.value, str(v)) for k, v in LEAD_STATUS_LABELS.items() if k.value != "converted"]
                            ), 422 if errors else 200
 
@@ -163,7 +163,7 @@ def lead_setup() -> Any:
             forget_refused_write(exc)
             errors = exc.errors
     forms = list(db.session.scalars(visible(select(LeadWebForm), current_user, LeadWebForm).order_by(LeadWebForm.id)))
-    people = people_choices()
+    people = people_choices(owners=True)
     return render_template("customers/lead_setup.html", forms=forms, rules=services.list_rules(current_user),
                            stores=stores, errors=errors, people=people, platform_choices=platform_choices(),
                            people_names=dict(people), store_names=dict(stores)), 422 if errors else 200
@@ -190,7 +190,7 @@ def lead_rule_edit(rule_id: int) -> Any:
         rule = get_visible(LeadAssignmentRule, rule_id, current_user)
     stores = dict(store_choices())
     return render_template("customers/lead_rule.html", rule=rule, form=form, errors=errors,
-                           store_name=stores.get(rule.store_id, ""), people=people_choices(rule.store_id),
+                           store_name=stores.get(rule.store_id, ""), people=people_choices(rule.store_id, owners=True),
                            platform_choices=platform_choices()), 422 if errors else 200
 
 
