@@ -85,3 +85,23 @@ def test_overdue_follow_ups_are_marked_and_mobiles_are_links_to_call(org, login_
     assert 'href="tel:13900001111"' in row_late
     assert 'href="tel:13900001111"' in client.get(f"/customers/{late.id}").get_data(as_text=True)
     assert 'data-bulk-bar="ids"' in html and "data-help=" in html
+
+
+def test_a_new_lead_with_an_existing_customers_mobile_is_flagged_at_once(org, login_as):
+    existing = make_customer(org.a_rep2, name="已有客户", mobile="13912345678")
+    other_store = make_customer(org.b_rep, name="B's", mobile="13987654321")
+    db.session.commit()
+    client = login_as(org.a_rep1)
+    found = client.get("/customers/leads/duplicates", query_string={"mobile": "139 1234 5678"}).get_json()
+    assert len(found["duplicates"]) == 1 and org.a_rep2.name in found["duplicates"][0]["text"]
+    assert found["duplicates"][0]["url"] is None  # a colleague's customer: described, not opened
+    assert client.get("/customers/leads/duplicates", query_string={"mobile": "13900000000"}).get_json() == {"duplicates": []}
+    # Another store's customer is not this store's duplicate (and nothing of it leaks).
+    assert client.get("/customers/leads/duplicates", query_string={"mobile": "13987654321",
+                                                                     "store_id": org.store_b.id}).get_json() == {"duplicates": []}
+    page = client.get("/customers/leads/new").get_data(as_text=True)
+    assert 'id="lead-duplicate"' in page and "data-duplicates-url" in page
+    resp = client.post("/customers/leads/new", data={"csrf_token": csrf(client, "/customers/leads/new"),
+                                                     "name": "New lead", "mobile": "13912345678"}, follow_redirects=True)
+    assert resp.status_code == 200 and "already exists" in resp.get_data(as_text=True)
+    assert existing.id and other_store.id

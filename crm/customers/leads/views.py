@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -87,7 +88,33 @@ def lead_new() -> Any:
         forget_refused_write(exc)
         return _render_new(form, exc.errors, 422)
     flash(_("The lead %(name)s was saved.", name=lead.name), "success")
+    from crm.customers import services as customer_services
+
+    for existing in customer_services.find_duplicates(lead.store_id, lead.mobile_norm, lead.chat_id_norm)[:3]:
+        flash(_("A customer with this mobile number or WeChat ID already exists: %(who)s.",
+                who=customer_services.describe(existing, current_user)), "warning")
     return redirect(url_for("customers.lead_detail", lead_id=lead.id))
+
+
+@bp.route("/leads/duplicates")
+@permission_required("customer.create")
+def lead_duplicates() -> Any:
+    """While a lead is typed: the customers of the store that already have this mobile number or WeChat ID,
+    described as much as the actor may know (the customer form's rule, `services.describe`)."""
+    from crm.auth.scopes import scope_context
+    from crm.core.validation import as_id
+    from crm.core.validation import normalise_mobile
+    from crm.customers import services as customer_services
+
+    store_id = current_user.store_id or as_id(request.args.get("store_id"))
+    if not store_id or store_id not in scope_context(current_user).selectable_stores() + [current_user.store_id]:
+        return jsonify({"duplicates": []})
+    found = customer_services.find_duplicates(store_id, normalise_mobile(request.args.get("mobile")) or None,
+                                              customer_services.normalise_chat_id(request.args.get("chat_id")) or None)
+    return jsonify({"duplicates": [
+        {"text": customer_services.describe(c, current_user),
+         "url": url_for("customers.detail", customer_id=c.id) if customer_services.can_see(c, current_user) else None}
+        for c in found[:5]]})
 
 
 @bp.route("/leads/<int:lead_id>", methods=["GET", "POST"])

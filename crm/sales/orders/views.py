@@ -92,6 +92,7 @@ def orders() -> Any:
                                      limit=current_app.config["PAGE_SIZE"])
     owners, stores = order_queries.names(list(page.items))
     return render_template("sales/orders.html", page=page, filters=filters, owners=owners, stores=stores,
+                           totals=order_queries.totals(current_user, filters),
                            store_choices=task_queries.store_choices(current_user),
                            owner_choices=order_queries.owner_choices(current_user), args=filters.as_args(), **_globals())
 
