@@ -213,3 +213,12 @@ def allowed_actions(order: Order, actor: User) -> AllowedActions:
     collected is the finance section's to say."""
     waiting = runtime.waiting_messages(OBJECT_TYPE, order.id)
     return AllowedActions(can_cancel=actor.can("order.cancel") and "order_cancelled" in waiting)
+
+
+
+def month_of(user: User, since: datetime) -> tuple[int, Decimal]:
+    """The user's own orders made since `since` (the start of the month), cancelled ones left out: (how
+    many, their total)."""
+    row = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.total), 0)).where(
+        Order.owner_id == user.id, Order.created_at >= since, Order.status != OrderStatus.CANCELLED)).one()
+    return int(row[0]), Decimal(str(row[1])).quantize(Decimal("0.01"))
