@@ -245,6 +245,16 @@
     });
     recompute();
   });
+  // With script, rows are added on demand: the empty rows rendered for a page without script go, one stays.
+  function blank(row) {
+    return !field(row, "line-product").value && !field(row, "line-quantity").value.trim() &&
+      !field(row, "line-price").value.trim() && !row.querySelector(".is-invalid");
+  }
+  Array.prototype.slice.call(body.rows).forEach(function (row) { if (blank(row)) { row.remove(); } });
+  var fresh = template.cloneNode(true);
+  clear(fresh);
+  body.appendChild(fresh);
+  renumber();
   table.dataset.ready = "1";
   recompute();
 })();
