@@ -103,7 +103,7 @@ def render_quote(quote: Quote) -> bytes:
                             bottomMargin=15 * mm, title=f"{_('Quote')} {quote.number}", author=quote.store.name)
     customer = quote.customer
     store = quote.store
-    letterhead = getattr(store, "quote_letterhead", None) or ""
+    letterhead = store.quote_letterhead or ""
     story: list[Any] = [Paragraph(_escape(store.name), head)]
     for line in letterhead.splitlines() or ([store.shop_name] if store.shop_name else []):
         if line.strip():
@@ -138,7 +138,7 @@ def render_quote(quote: Quote) -> bytes:
         story += [Spacer(1, 5 * mm), Paragraph(_escape(f"{_('Note')}: {quote.note}"), body)]
     story += [Spacer(1, 6 * mm), Paragraph(_escape(_("Prices in RMB. This quote is valid until %(date)s.",
                                                      date=f"{quote.valid_until:%Y-%m-%d}")), body)]
-    terms = getattr(store, "quote_terms", None) or ""
+    terms = store.quote_terms or ""
     if terms.strip():
         story += [Spacer(1, 3 * mm), Paragraph(_escape(_("Terms")), body)]
         story += [Paragraph(_escape(t.strip()), small) for t in terms.splitlines() if t.strip()]

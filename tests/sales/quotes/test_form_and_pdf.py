@@ -86,3 +86,20 @@ def test_the_pdf_embeds_a_chinese_font_when_one_is_installed(app, org, products,
     text, fonts = _pdf_text(client.get(f"/quotes/{q.id}/pdf").data)
     assert "embedded" in fonts
     assert re.search(r"[\u4e00-\u9fff]", text) and "·" in text
+
+
+def test_the_stores_letterhead_and_terms_print_on_its_quotes(org, products, customers, login_as):
+    client = login_as(org.hq_admin)
+    page = client.get(f"/admin/units/{org.store_a.id}/edit")
+    assert page.status_code == 200 and 'name="quote_letterhead"' in page.get_data(as_text=True)
+    resp = client.post(f"/admin/units/{org.store_a.id}/edit", data={
+        "csrf_token": csrf(client, f"/admin/units/{org.store_a.id}/edit"), "name": org.store_a.name,
+        "platform": org.store_a.platform.value, "shop_name": "A 旗舰店",
+        "quote_letterhead": "宁波市北仑区 88 号\n电话 0574-8888 8888", "quote_terms": "款到发货\n质保一年"})
+    assert resp.status_code in (302, 303), resp.get_data(as_text=True)
+    db.session.refresh(org.store_a)
+    assert org.store_a.quote_terms == "款到发货\n质保一年"
+    q = submitted(org.a_rep1, customers["a"], line(products["p100"], "99.00"))
+    text, _fonts = _pdf_text(login_as(org.a_rep1).get(f"/quotes/{q.id}/pdf").data)
+    for expected in ("宁波市北仑区 88 号", "0574-8888 8888", "款到发货", "质保一年"):
+        assert expected in text, expected
