@@ -24,6 +24,7 @@ from crm.highseas.models import INTO_POOL
 from crm.highseas.models import ClaimStatus
 from crm.highseas.models import HighSeasClaim
 from crm.highseas.models import HighSeasMove
+from crm.highseas.models import HighSeasPool
 from crm.org.models import OrgUnit
 from crm.org.models import User
 
@@ -174,8 +175,9 @@ def about_to_recycle(user: User, *, days: int = 7, limit: int = 5) -> tuple[int,
 
     if user.store_id is None:
         return 0, []
-    pool = rules.pool_for(user.store_id)
-    if not pool.auto_recycle or rules.min_days(pool) is None:
+    # Read, never created here (a page view writes nothing); the nightly sweep creates every store's pool.
+    pool = db.session.scalar(select(HighSeasPool).where(HighSeasPool.store_id == user.store_id))
+    if pool is None or not pool.auto_recycle or rules.min_days(pool) is None:
         return 0, []
     now = utcnow()
     sql = rules_sql.PoolRules(pool, db.engine.dialect.name)
