@@ -17,7 +17,7 @@ from tests.sales.orders.conftest import _cancel
 pytestmark = pytest.mark.usefixtures("quote_process")
 
 
-def test_search_by_number_or_customer_and_the_totals_row(org, products, customers, login_as, app):
+def test_search_by_number_or_customer_and_the_totals_row(org, products, customers, login_as, app, monkeypatch):
     other = make_customer(org.a_rep1, name="Zhejiang Pallet Buyer")
     first = order_from_quote(org, submitted(org.a_rep1, customers["a"], line(products["p100"], "95.00", 10)))
     second = order_from_quote(org, submitted(org.a_rep1, other, line(products["p200"], "190.00", 2)))
@@ -29,7 +29,7 @@ def test_search_by_number_or_customer_and_the_totals_row(org, products, customer
     html = client.get("/orders/", query_string={"q": first.number[-5:].lower()}).get_data(as_text=True)
     assert f'data-order-id="{first.id}"' in html and f'data-order-id="{second.id}"' not in html
     # The totals: every listed order but the cancelled one, over all pages.
-    app.config["PAGE_SIZE"] = 1
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 1)
     html = client.get("/orders/").get_data(as_text=True)
     assert 'id="orders-totals"' in html and "¥1,330.00" in html
     sums = order_queries.totals(org.a_rep1, order_queries.OrderFilters())
