@@ -152,8 +152,10 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
     db.session = scoped_session(sessionmaker(bind=db.engine))
     try:
         pending = {item.key: item.permissions for item in pending_defaults()}
-        # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
-        assert pending["salesperson"] == ["api.use", "order.view", "order.create", "order.cancel", "finance.collection.record",
+        # (and what later releases added to the role: releasing own customers, collections, receivable plans,
+        # the enquiry statistics, invoices)
+        assert pending["salesperson"] == ["api.use", "customer.release", "order.view", "order.create", "order.cancel",
+                                          "finance.collection.record",
                                           "finance.plan.edit", "kanban.view", "enquiry.view", "enquiry.enter_own",
                                           "finance.invoice.request", "finance.make_up.request",
                                           "aftersales.request", "work.report.file"]
@@ -168,7 +170,7 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
         db.session.commit()
         roles = {r.key: r for r in db.session.scalars(select(Role))}
         assert roles["salesperson"].permission_list == sorted(["api.use", "customer.view", "customer.create", "quote.view",
-                                                               "order.view", "order.create", "order.cancel",
+                                                               "customer.release", "order.view", "order.create", "order.cancel",
                                                                "finance.collection.record", "finance.plan.edit",
                                                                "kanban.view", "enquiry.view", "enquiry.enter_own",
                                                                "finance.invoice.request", "finance.make_up.request",

@@ -62,7 +62,7 @@ DEFAULT_ROLES: list[dict[str, Any]] = [
                      "work.report.file", "work.report.review"],
      "description": "Approves and reassigns the work of their team."},
     {"key": "salesperson", "name": "Salesperson", "scope": DataScope.SELF,
-     "permissions": ["api.use", "customer.view", "customer.create", "customer.edit", "customer.lock",
+     "permissions": ["api.use", "customer.view", "customer.create", "customer.edit", "customer.lock", "customer.release",
                      "quote.view", "quote.edit", "opportunity.view", "opportunity.edit", "highseas.view",
                      "order.view", "order.create", "order.cancel", "finance.collection.record", "finance.plan.edit",
                      "kanban.view", "enquiry.view", "enquiry.enter_own", "finance.invoice.request", "finance.make_up.request",

@@ -158,6 +158,7 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "customer.create": _l("Create customers"),
             "customer.edit": _l("Edit customers, contacts and record follow-ups"),
             "customer.transfer": _l("Transfer customers to another owner or release them to the pool"),
+            "customer.release": _l("Release their own customers to the high seas, with a reason"),
             "customer.lock": _l("Lock and unlock customers"),
             "customer.import": _l("Import customers from CSV or Excel files"),
             "customer.export": _l("Export customers in scope"),

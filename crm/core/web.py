@@ -458,6 +458,14 @@ def object_status(object_type: str | None, status: str | None) -> str:
     return _(text[:1].upper() + text[1:]) if text else ""
 
 
+def any_status_label(status: str) -> str:
+    """A business status labelled by whichever object registered it (the editor's status picker), else as is."""
+    for labels in _OBJECT_STATUSES.values():
+        if status in labels:
+            return str(labels[status])
+    return status
+
+
 def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str] | None:
     """(label, url, name) of a business object's page, or None when no context registered its type. The
     page itself checks permission and scope (404 outside them)."""

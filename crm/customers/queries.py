@@ -359,3 +359,15 @@ def register_customer_section(key: str, render: Callable[[Customer], Any]) -> No
 
 def customer_sections(customer: Customer) -> list[Any]:
     return [render(customer) for render in _sections.values()]
+
+
+
+def follow_ups_due(user: User, day_end: datetime) -> tuple[int, int]:
+    """(overdue, due later today) next follow-ups of the user's own customers; `day_end`: the end of the
+    user's business day (UTC)."""
+    now = utcnow()
+    base = select(func.count()).select_from(Customer).where(Customer.owner_id == user.id,
+                                                            Customer.next_follow_up_at.is_not(None))
+    overdue = db.session.scalar(base.where(Customer.next_follow_up_at < now)) or 0
+    today = db.session.scalar(base.where(Customer.next_follow_up_at >= now, Customer.next_follow_up_at < day_end)) or 0
+    return int(overdue), int(today)

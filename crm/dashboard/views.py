@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint
@@ -16,14 +20,18 @@ from crm.auth.scopes import scope_context
 from crm.core import nav
 from crm.core.clock import local_today
 from crm.core.clock import utcnow
+from crm.customers import queries as customer_queries
 from crm.dashboard.kanban import views as kanban_views
 from crm.finance.ledger import queries as ledger_queries
 from crm.finance.ledger import receivables
+from crm.highseas import queries as highseas_queries
 from crm.sales.orders import queries as order_queries
+from crm.sales.quotes import queries as quote_queries
 from crm.work.reports import queries as report_queries
 from crm.work.reports import services as report_services
 from crm.work.reports.models import ReportKind
 from crm.work.tasks import queries as work_task_queries
+from crm.workflow.tasks import queries as task_queries
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -53,7 +61,26 @@ def home() -> Any:
         collections=collections,
         to_verify=to_verify,
         work=my_work_today(current_user),
+        sales=my_sales_today(current_user),
     )
+
+
+def my_sales_today(user: Any) -> dict[str, Any] | None:
+    """A salesperson's part of "My work today" (people who own customers): my process tasks, follow-ups
+    due, my quotes in the discount audit, this month's orders and amount, my customers about to be
+    recycled to the high seas. A fixed number of small queries on the owner's indexes."""
+    if not user.can("customer.edit") or not user.can("quote.edit"):
+        return None
+    tz = get_timezone()
+    today = utcnow().astimezone(tz).date()
+    day_end = datetime.combine(today + timedelta(days=1), time.min, tz).astimezone(UTC)
+    month_start = datetime.combine(today.replace(day=1), time.min, tz).astimezone(UTC)
+    overdue_fu, today_fu = customer_queries.follow_ups_due(user, day_end)
+    recycle_count, recycle = highseas_queries.about_to_recycle(user) if user.can("highseas.view") else (0, [])
+    orders, amount = order_queries.month_of(user, month_start)
+    return {"tasks": task_queries.inbox_counts(user), "follow_ups_overdue": overdue_fu, "follow_ups_today": today_fu,
+            "quotes_pending": quote_queries.awaiting_approval(user), "orders": orders, "amount": amount,
+            "recycle_count": recycle_count, "recycle": recycle}
 
 
 def my_work_today(user: Any) -> dict[str, Any]:

@@ -86,6 +86,11 @@ def claim_visited(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
     return services.claim_visited(_own(ctx, claim_id))
 
 
+@registry.operator("highseas.claim_reminder")
+def claim_reminder(ctx: OperatorContext, claim_id: int, hours_before: int) -> dict[str, Any]:
+    return services.claim_reminder(_own(ctx, claim_id), hours_before)
+
+
 @registry.operator("highseas.claim_expired")
 def claim_expired(ctx: OperatorContext, claim_id: int) -> dict[str, Any]:
     return services.claim_expired(_own(ctx, claim_id))

@@ -24,6 +24,7 @@ from crm.highseas.models import INTO_POOL
 from crm.highseas.models import ClaimStatus
 from crm.highseas.models import HighSeasClaim
 from crm.highseas.models import HighSeasMove
+from crm.highseas.models import HighSeasPool
 from crm.org.models import OrgUnit
 from crm.org.models import User
 
@@ -160,3 +161,39 @@ def history(customer_id: int, limit: int = 100) -> list[HighSeasMove]:
 def store_people(store_id: int) -> list[User]:
     return list(db.session.scalars(select(User).where(User.store_id == store_id, User.active.is_(True))
                                    .order_by(User.name, User.id)))
+
+
+
+def about_to_recycle(user: User, *, days: int = 7, limit: int = 5) -> tuple[int, list[tuple[int, str, int]]]:
+    """The user's own customers the store's recycle rules send back to the high seas within `days` (or the
+    pool's reminder window, if longer): (how many, the first `limit` as (id, name, whole days left)),
+    soonest first. Computed by the sweep's own rules (`rules.recycle_due`) on the few rows the SQL window
+    finds; nothing when the store recycles nothing."""
+    from datetime import timedelta
+
+    from crm.highseas.rules import sql as rules_sql
+
+    if user.store_id is None:
+        return 0, []
+    # Read, never created here (a page view writes nothing); the nightly sweep creates every store's pool.
+    pool = db.session.scalar(select(HighSeasPool).where(HighSeasPool.store_id == user.store_id))
+    if pool is None or not pool.auto_recycle or rules.min_days(pool) is None:
+        return 0, []
+    now = utcnow()
+    sql = rules_sql.PoolRules(pool, db.engine.dialect.name)
+    ahead = now + timedelta(days=max(days, pool.remind_days or 0))
+    columns = (Customer.id, Customer.store_id, Customer.name, Customer.owner_id, Customer.level, Customer.won,
+               Customer.locked, Customer.owned_since, Customer.created_at, Customer.last_follow_up_at,
+               Customer.last_deal_at)
+    rows = db.session.execute(select(*columns).where(*sql.eligible(), sql.due(ahead), Customer.owner_id == user.id)
+                              .limit(500))
+    exempt = rules.exempt_ids(pool)
+    found = []
+    for row in rows:
+        due = rules.recycle_due(pool, row)  # type: ignore[arg-type]
+        if due is None or row.id in exempt:
+            continue
+        when = due[0] if due[0].tzinfo else due[0].replace(tzinfo=now.tzinfo)
+        found.append((row.id, row.name, max((when - now).days, 0)))
+    found.sort(key=lambda r: (r[2], r[1]))
+    return len(found), found[:limit]

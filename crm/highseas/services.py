@@ -358,6 +358,20 @@ def claim_visited(claim_id: int) -> dict[str, Any]:
     return {"status": "kept"}
 
 
+def claim_reminder(claim_id: int, hours_before: int) -> dict[str, Any]:
+    """The claim diagram's reminder, `hours_before` (N, from the diagram) ahead of the return-visit deadline:
+    the claimant is told to record a visit in time. Nothing when the claim is no longer waiting for it."""
+    claim = _claim(claim_id)
+    if claim.status != ClaimStatus.VISITING:
+        return {"reminded": False}
+    customer = db.session.get(Customer, claim.customer_id)
+    assert customer is not None
+    notify([claim.applicant_id], "highseas_claim",
+           _l("Record a visit to %(name)s within %(n)d hours, or the customer returns to the high seas",
+              name=customer.name, n=int(hours_before)), url=_url(customer), store_id=customer.store_id)
+    return {"reminded": True}
+
+
 def claim_expired(claim_id: int) -> dict[str, Any]:
     """No visit in time: back to the pool (only if the applicant still owns it), everyone told."""
     claim = _claim(claim_id)

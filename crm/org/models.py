@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -120,6 +121,9 @@ class OrgUnit(Audited, TimestampMixin, Base):
     subsidiary_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     platform: Mapped[Platform | None] = mapped_column(str_enum(Platform, "platform"))
     shop_name: Mapped[str | None] = mapped_column(String(200))
+    # A store's quote PDF: the letterhead lines under its name (address, phone, bank …) and its terms.
+    quote_letterhead: Mapped[str | None] = mapped_column(Text)
+    quote_terms: Mapped[str | None] = mapped_column(Text)
     # The department head, used by approval rules ("department head").
     head_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True, ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)

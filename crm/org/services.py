@@ -59,6 +59,9 @@ def _check_unit_fields(data: dict[str, Any], kind: UnitKind, errors: dict[str, s
         except ValueError:
             errors["platform"] = str(_l("Choose the store's platform."))
         out["shop_name"] = check_text(data.get("shop_name"), errors, "shop_name", max_length=200)
+        for key in ("quote_letterhead", "quote_terms"):
+            if key in data:  # forms and the API that do not send them leave them as they are
+                out[key] = check_text(data.get(key), errors, key, max_length=2000, required=False) or None
     else:
         out["platform"] = None
         out["shop_name"] = None

@@ -36,3 +36,26 @@
     });
   });
 })();
+// Tables as cards on a phone (crm.css): every cell of a table in .table-responsive gets its column's header
+// as data-label, unless the page set one, so each card line reads "label: value".
+(function () {
+  "use strict";
+  document.querySelectorAll(".table-responsive > table.table").forEach(function (table) {
+    var head = table.tHead && table.tHead.rows[0];
+    if (!head) return;
+    var labels = [];
+    Array.prototype.forEach.call(head.cells, function (th) {
+      var text = th.textContent.replace(/\s+/g, " ").trim();
+      for (var i = 0; i < (th.colSpan || 1); i++) labels.push(text);
+    });
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var at = 0;
+        Array.prototype.forEach.call(row.cells, function (cell) {
+          if (!cell.hasAttribute("data-label") && labels[at] && cell.colSpan === 1) cell.setAttribute("data-label", labels[at]);
+          at += cell.colSpan || 1;
+        });
+      });
+    });
+  });
+})();

@@ -376,9 +376,13 @@ def send_message(
     *,
     actor_id: int | None = None,
     store_id: int | None = None,
+    broadcast: bool = False,
 ) -> list[int]:
     """Deliver a message to every instance waiting for it about that object. Returns their ids; a
-    message nobody waits for is stored as unmatched (visible to admins), never dropped. A delivery that
+    message nobody waits for is stored as unmatched (visible to admins), never dropped — unless it is a
+    `broadcast`: a notice the application sends to whoever listens (`follow_up_recorded` on every
+    follow-up, awaited only while a high-seas claim waits for its return visit), for which nobody
+    listening is the normal case, not a lost message. A delivery that
     fails is recorded on its instance (retry delivers it again); `StepFailed` is raised once every waiting
     instance has had the message."""
     payload = dict(payload or {})
@@ -414,7 +418,7 @@ def send_message(
         delivered.append(instance_id)
     if failed is not None:
         raise failed
-    if not delivered and not held:
+    if not delivered and not held and not broadcast:
         db.session.add(UnmatchedMessage(message_name=name, object_type=object_type, object_id=object_id,
                                         store_id=store_id, payload=payload, sent_by_id=actor_id, received_at=utcnow()))
         db.session.flush()

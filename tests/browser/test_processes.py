@@ -87,6 +87,9 @@ def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: 
     rows = page.locator("[data-field='properties'] .pair")
     expect(rows).to_have_count(2)
     rows.nth(1).locator("input").nth(0).fill("status")
+    # The property name, and for `status` its value, come with pickers (datalists); free text stays possible.
+    expect(rows.nth(1).locator("input").nth(0)).to_have_attribute("list", "property-list")
+    expect(rows.nth(1).locator("input").nth(1)).to_have_attribute("list", "status-list")
     rows.nth(1).locator("input").nth(1).fill("checking")
     rows.nth(1).locator("input").nth(1).press("Tab")
     page.fill("#comment", "Check twice")
@@ -107,6 +110,7 @@ def test_edit_save_and_see_the_new_version_then_the_active_task(process_server: 
     # ... and deployed on confirmation; the draft is done with.
     page.click("#confirm-deploy")
     expect(page.locator("#save-result")).to_contain_text("Version 2 of wf_browser was deployed")
+    expect(page.locator("#comment")).to_have_value("Check twice")  # what was deployed stays said
 
     with app.app_context():
         from crm.workflow.admin.impact import get_draft

@@ -70,10 +70,25 @@ def test_quote_at_85_percent_through_the_discount_audit_to_the_pdf(quote_server:
     login(page, base, REP)
     page.goto(f"{base}/quotes/new")
     page.select_option("#f-customer_id", label="宁波港物流（浏览器）")
-    option = page.locator("#lines-0-product_id option", has_text="PL-1210-9").first.get_attribute("value")
-    page.select_option("#lines-0-product_id", option)
+    # The picker searches the catalogue on the server (name, SKU or size) as the salesperson types.
+    expect(page.locator("#quote-lines[data-ready='1'] tbody tr")).to_have_count(1)
+    page.fill("#lines-0-product", "1210-9")
+    page.locator("#quote-lines .line-results button", has_text="PL-1210-9").first.click()
+    expect(page.locator("#lines-0-unit_price")).to_have_value("78.00")  # the list price, to start from
     page.fill("#lines-0-quantity", "100")
+    expect(page.locator("#approval-notice")).to_be_hidden()
     page.fill("#lines-0-unit_price", "66.30")  # 85 % of 78.00
+    # Amounts, the rate and the audit notice as typed, before anything is saved.
+    expect(page.locator("#quote-total")).to_have_text("¥6,630.00")
+    expect(page.locator("#lines-0-rate")).to_have_value("85.00")
+    expect(page.locator("#quote-rate")).to_have_text("85.00 %")
+    expect(page.locator("#approval-notice")).to_be_visible()
+    expect(page.locator("#approval-notice")).to_contain_text("90 %")
+    # A second line added and removed again.
+    page.click("#add-line")
+    expect(page.locator("#quote-lines tbody tr")).to_have_count(2)
+    page.locator("#quote-lines tbody tr").nth(1).locator(".line-remove").click()
+    expect(page.locator("#quote-lines tbody tr")).to_have_count(1)
     page.click("#save-quote")
     expect(page.locator("#quote-status")).to_have_text("Draft")
     row = page.locator("#quote-lines tbody tr").first

@@ -208,3 +208,37 @@ def test_a_rival_claim_after_the_approval_hears_the_customer_has_an_owner(org, c
         services.apply_claim(c.id, "me too", actor=org.a_rep3)
     assert "now has an owner" in str(exc.value.message)
     assert "already applied" not in str(exc.value.message)
+
+
+def test_the_claimant_is_reminded_before_the_deadline_n_hours_read_from_the_diagram(org, clock, supervisor_chain):
+    set_pool(org.store_a, return_visit_days=3)
+    c = pooled(org)
+    row = claim(c, org.a_rep2)
+    decide(row, org.a_sup)
+    clock.shift(timedelta(days=2, hours=-1))  # 25 hours before the deadline: not yet
+    runtime.fire_due_timers()
+    db.session.commit()
+    assert not any("within" in t for t in notes(org.a_rep2, "highseas_claim"))
+    clock.shift(timedelta(hours=1, minutes=1))  # 24 hours before it (the diagram's remind_hours_before = 24)
+    runtime.fire_due_timers()
+    db.session.commit()
+    assert [t for t in notes(org.a_rep2, "highseas_claim") if "within 24 hours" in t]
+    assert fresh(row).status == ClaimStatus.VISITING and fresh(c).owner_id == org.a_rep2.id  # nothing interrupted
+    record_follow_up(fresh(c), {"kind": "visit", "content": "visited at last"}, actor=org.a_rep2)
+    db.session.commit()
+    assert fresh(row).status == ClaimStatus.KEPT
+    assert db.session.get(ProcessInstance, row.instance_id).status.value == "completed"
+
+
+def test_a_visit_before_the_reminder_ends_the_period_without_one(org, clock, supervisor_chain):
+    set_pool(org.store_a, return_visit_days=3)
+    c = pooled(org)
+    row = claim(c, org.a_rep2)
+    decide(row, org.a_sup)
+    record_follow_up(fresh(c), {"kind": "visit", "content": "same day"}, actor=org.a_rep2)
+    db.session.commit()
+    clock.shift(timedelta(days=4))
+    runtime.fire_due_timers()
+    db.session.commit()
+    assert not any("within" in t for t in notes(org.a_rep2, "highseas_claim"))
+    assert fresh(row).status == ClaimStatus.KEPT

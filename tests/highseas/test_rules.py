@@ -207,8 +207,11 @@ def test_auto_recycle_off(org, clock):
 
 def test_manual_release_is_a_move_with_reason(org):
     c = make_customer(org.a_rep1)
-    with pytest.raises(PermissionDenied):  # the same right as changing the owner (WukongCRM)
-        services.move_to_pool([c], "mine", actor=org.a_rep1)
+    with pytest.raises(PermissionDenied):  # a colleague's customer: the right to change owners is needed
+        services.move_to_pool([c], "not mine", actor=org.a_rep2)
+    mine = make_customer(org.a_rep1)
+    services.move_to_pool([mine], "They went to a competitor", actor=org.a_rep1)  # customer.release: own ones
+    assert owner(mine) is None
     services.move_to_pool([c], "Customer moved abroad", actor=org.a_sup)
     db.session.commit()
     assert owner(c) is None

@@ -75,6 +75,15 @@ def test_unmatched_messages_are_stored(case, org):
     assert kinds(instance) == ["created"]  # nothing reached the waiting instance of ticket 9
 
 
+def test_a_broadcast_nobody_listens_to_is_not_an_unmatched_message_but_still_reaches_a_listener(case, org):
+    instance = case(11)
+    assert runtime.send_message("customer_replied", "ticket", 998, {"text": "fyi"}, broadcast=True) == []
+    assert runtime.send_message("customer_replied", "ticket", 11, {"text": "heard"}, broadcast=True) == [instance.id]
+    db.session.commit()
+    assert unmatched("customer_replied") == []
+    assert data(reload(instance))["reply"] == {"text": "heard"}
+
+
 def test_a_second_message_is_stored_once_the_instance_stopped_waiting(case):
     instance = case(10)
     assert runtime.send_message("customer_replied", "ticket", 10, {"n": 1}) == [instance.id]

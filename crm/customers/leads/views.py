@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -87,7 +88,33 @@ def lead_new() -> Any:
         forget_refused_write(exc)
         return _render_new(form, exc.errors, 422)
     flash(_("The lead %(name)s was saved.", name=lead.name), "success")
+    from crm.customers import services as customer_services
+
+    for existing in customer_services.find_duplicates(lead.store_id, lead.mobile_norm, lead.chat_id_norm)[:3]:
+        flash(_("A customer with this mobile number or WeChat ID already exists: %(who)s.",
+                who=customer_services.describe(existing, current_user)), "warning")
     return redirect(url_for("customers.lead_detail", lead_id=lead.id))
+
+
+@bp.route("/leads/duplicates")
+@permission_required("customer.create")
+def lead_duplicates() -> Any:
+    """While a lead is typed: the customers of the store that already have this mobile number or WeChat ID,
+    described as much as the actor may know (the customer form's rule, `services.describe`)."""
+    from crm.auth.scopes import scope_context
+    from crm.core.validation import as_id
+    from crm.core.validation import normalise_mobile
+    from crm.customers import services as customer_services
+
+    store_id = current_user.store_id or as_id(request.args.get("store_id"))
+    if not store_id or store_id not in scope_context(current_user).selectable_stores() + [current_user.store_id]:
+        return jsonify({"duplicates": []})
+    found = customer_services.find_duplicates(store_id, normalise_mobile(request.args.get("mobile")) or None,
+                                              customer_services.normalise_chat_id(request.args.get("chat_id")) or None)
+    return jsonify({"duplicates": [
+        {"text": customer_services.describe(c, current_user),
+         "url": url_for("customers.detail", customer_id=c.id) if customer_services.can_see(c, current_user) else None}
+        for c in found[:5]]})
 
 
 @bp.route("/leads/<int:lead_id>", methods=["GET", "POST"])
@@ -132,7 +159,7 @@ def lead_detail(lead_id: int) -> Any:
     return render_template("customers/lead_detail.html", lead=lead, errors=errors, duplicates=duplicates,
                            follow_ups=services.lead_follow_ups(lead), kind_choices=kind_choices(),
                            form=form_values() if errors else {},
-                           people=people_choices(lead.store_id),
+                           people=people_choices(lead.store_id, owners=True),
                            statuses=[(k.value, str(v)) for k, v in LEAD_STATUS_LABELS.items() if k.value != "converted"]
                            ), 422 if errors else 200
 
@@ -163,7 +190,7 @@ def lead_setup() -> Any:
             forget_refused_write(exc)
             errors = exc.errors
     forms = list(db.session.scalars(visible(select(LeadWebForm), current_user, LeadWebForm).order_by(LeadWebForm.id)))
-    people = people_choices()
+    people = people_choices(owners=True)
     return render_template("customers/lead_setup.html", forms=forms, rules=services.list_rules(current_user),
                            stores=stores, errors=errors, people=people, platform_choices=platform_choices(),
                            people_names=dict(people), store_names=dict(stores)), 422 if errors else 200
@@ -190,7 +217,7 @@ def lead_rule_edit(rule_id: int) -> Any:
         rule = get_visible(LeadAssignmentRule, rule_id, current_user)
     stores = dict(store_choices())
     return render_template("customers/lead_rule.html", rule=rule, form=form, errors=errors,
-                           store_name=stores.get(rule.store_id, ""), people=people_choices(rule.store_id),
+                           store_name=stores.get(rule.store_id, ""), people=people_choices(rule.store_id, owners=True),
                            platform_choices=platform_choices()), 422 if errors else 200
 
 

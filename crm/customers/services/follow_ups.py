@@ -76,7 +76,7 @@ def record_follow_up(customer: Customer, data: dict[str, Any], *, actor: User,
     runtime.send_message(FOLLOW_UP_RECORDED, "customer", customer.id,
                          {"follow_up_id": follow_up.id, "kind": kind.value if kind else None,
                           "author_id": actor.id},
-                         actor_id=actor.id, store_id=customer.store_id)
+                         actor_id=actor.id, store_id=customer.store_id, broadcast=True)
     return follow_up
 
 

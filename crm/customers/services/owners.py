@@ -146,14 +146,18 @@ def transfer(customers: Iterable[Customer], to_user_id: Any, *, actor: User, wit
 
 
 def release_to_pool(customers: Iterable[Customer], reason: str, *, actor: User) -> int:
-    """Owner := NULL with the reason kept (the highseas context adds pools, rules and cooldowns)."""
+    """Owner := NULL with the reason kept (the highseas context adds pools, rules and cooldowns). A holder of
+    `customer.transfer` releases any customer they manage; a holder of `customer.release` their own only."""
     errors: Errors = {}
     reason = check_text(reason, errors, "reason", max_length=500)
     if errors:
         raise ValidationFailed(errors)
     moved = 0
     for customer in customers:
-        check_manage(customer, actor, "customer.transfer")
+        if actor.can("customer.transfer") or customer.owner_id != actor.id:
+            check_manage(customer, actor, "customer.transfer")
+        else:
+            check_manage(customer, actor, "customer.release")
         if customer.owner_id is None:
             continue
         if customer.locked:

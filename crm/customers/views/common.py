@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm.auth.models import Role
+from crm.auth.models import user_role
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
@@ -93,18 +95,30 @@ def store_choices() -> list[tuple[int, str]]:
     return [(i, n) for i, n in rows]
 
 
-def people_choices(store_id: int | None = None) -> list[tuple[int, str]]:
+OWNER_PERMISSION = "customer.edit"  # who may own customers: the roles that work them (not finance, warehouse)
+
+
+def owner_role_ids() -> list[int]:
+    """The roles whose holders can own customers (they may edit them): the sales roles, as configured."""
+    return [r.id for r in db.session.scalars(select(Role)) if OWNER_PERMISSION in (r.permissions or [])]
+
+
+def people_choices(store_id: int | None = None, *, owners: bool = False) -> list[tuple[int, str]]:
     """Active people of the stores the actor sees (owners, team members, transfer targets). People are
-    chosen from the store, not from the actor's user scope: a salesperson may add a colleague to a team."""
+    chosen from the store, not from the actor's user scope: a salesperson may add a colleague to a team.
+    `owners`: only people who can own customers (owner filters, transfer targets), not finance or warehouse
+    staff."""
     stores = [store_id] if store_id else scope_context(current_user).selectable_stores()
     if current_user.store_id and current_user.store_id not in stores and store_id is None:
         stores.append(current_user.store_id)
     if not stores:
         return []
     # Capped: an HQ view over every store would otherwise list thousands of people in each select.
-    rows = db.session.execute(select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.store_id)
-                              .where(User.active, User.store_id.in_(stores)).order_by(OrgUnit.name, User.name)
-                              .limit(500))
+    stmt = select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.store_id).where(
+        User.active, User.store_id.in_(stores))
+    if owners:
+        stmt = stmt.where(User.id.in_(select(user_role.c.user_id).where(user_role.c.role_id.in_(owner_role_ids()))))
+    rows = db.session.execute(stmt.order_by(OrgUnit.name, User.name).limit(500))
     multi = len(set(stores)) > 1
     return [(i, f"{n} · {s}" if multi else n) for i, n, s in rows]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -13,6 +14,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_login import login_required
 from sqlalchemy import select
 
 from crm.auth.decorators import permission_required
@@ -85,11 +87,19 @@ def index() -> Any:
         columns=columns, extra_cols=queries.extra_column_values(columns, page.items if page else []),
         all_columns=queries.COLUMNS, sort_labels=queries.SORT_LABELS,
         level_choices=level_choices(), intention_choices=intention_choices(), platform_choices=platform_choices(),
-        people=people_choices(), stores=store_choices(), views=saved_views.views_of(LIST_KEY, current_user),
+        people=people_choices(owners=True), stores=store_choices(), views=saved_views.views_of(LIST_KEY, current_user),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],
         query_without=lambda *keys: [(k, v) for k, v in args.items(multi=True) if k not in keys],
-        cap=queries.COUNT_CAP, short_dt=short_dt,
+        cap=queries.COUNT_CAP, short_dt=short_dt, overdue=overdue,
     ), status
+
+
+def overdue(value: Any) -> bool:
+    """A next follow-up date already past (the list shows it in red)."""
+    if value is None:
+        return False
+    now = utcnow()
+    return bool((value if value.tzinfo else value.replace(tzinfo=now.tzinfo)) < now)
 
 
 def short_dt(value: Any) -> str:
@@ -166,7 +176,7 @@ def _render_form(customer: Customer | None, form: dict[str, Any], errors: Errors
         "customers/form.html", customer=customer, form=form, errors=errors, duplicates=duplicates or [],
         level_choices=level_choices(), intention_choices=intention_choices(), platform_choices=platform_choices(),
         stores=store_choices() if current_user.store_id is None else [],
-        people=people_choices(current_user.store_id) if current_user.store_id else [],
+        people=people_choices(current_user.store_id, owners=True) if current_user.store_id else [],
     ), status
 
 
@@ -228,7 +238,8 @@ def _render_detail(customer: Customer, errors: Errors | None = None, form: dict[
         timeline_entries=readable_timeline(customer), field_labels=FIELD_LABELS,
         can_edit=services.can_edit(customer, current_user),
         can_manage=services.can_manage(customer, current_user),
-        people=people_choices(customer.store_id), kind_choices=kind_choices(),
+        people=people_choices(customer.store_id), owners=people_choices(customer.store_id, owners=True),
+        kind_choices=kind_choices(),
         team_access=[(k.value, str(v)) for k, v in TEAM_ACCESS_LABELS.items()],
         errors=errors or {}, form=form or {}, tab=tab, sections=queries.customer_sections(customer),
         leads=list(db.session.scalars(visible(select(Lead).where(Lead.converted_customer_id == customer.id),
@@ -322,11 +333,25 @@ def lock(customer_id: int) -> Any:
 
 
 @bp.route("/<int:customer_id>/release", methods=["POST"])
-@permission_required("customer.transfer")
+@login_required
 def release(customer_id: int) -> Any:
-    return _action(customer_id, lambda c: services.release_to_pool([c], request.form.get("reason", ""),
-                                                                   actor=current_user),
-                   _("The customer was released to the high seas."))
+    """Release to the high seas: a holder of `customer.transfer` any customer they manage, a holder of
+    `customer.release` their own. The customer usually leaves the actor's view with its owner, so the
+    page after it is the store's pool (where it now is), or the customer list, never a page that 404s."""
+    if not (current_user.can("customer.transfer") or current_user.can("customer.release")):
+        raise PermissionDenied()
+    customer = load(customer_id)
+    name, store_id = customer.name, customer.store_id
+    response = _action(customer_id, lambda c: services.release_to_pool([c], request.form.get("reason", ""),
+                                                                       actor=current_user),
+                       _("%(name)s was released to the high seas.", name=name))
+    if not isinstance(response, Response) or response.status_code != 302 or "#" not in (response.location or ""):
+        return response  # refused: the customer's page with the error
+    if services.can_see(customer, current_user):
+        return response
+    if current_user.can("highseas.view") and "highseas.pool" in current_app.view_functions:
+        return redirect(url_for("highseas.pool", store_id=store_id), code=303)
+    return redirect(url_for("customers.index"), code=303)
 
 
 @bp.route("/<int:customer_id>/merge", methods=["GET", "POST"])

@@ -80,7 +80,7 @@ def import_mapping(job_id: int) -> Any:
     duplicates = services.duplicate_preview(job, current_user)
     return render_template("customers/import_mapping.html", job=job, columns=columns, rows=rows, fields=services.FIELDS,
                            column_choices=[(i, c or f"#{i + 1}") for i, c in enumerate(columns)],
-                           errors=errors, people=people_choices(job.store_id), duplicates=duplicates,
+                           errors=errors, people=people_choices(job.store_id, owners=True), duplicates=duplicates,
                            row_choices=[("", _("As chosen above"))] + [
                                (c, {"skip": _("Skip"), "update": _("Update"), "create": _("Create anyway")}[c])
                                for c in services.choices_for(job)]), 422 if errors else 200

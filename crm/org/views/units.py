@@ -165,12 +165,16 @@ def unit_edit(unit_id: int) -> Any:
             "code": unit.code or "",
             "platform": unit.platform.value if unit.platform else "",
             "shop_name": unit.shop_name or "",
+            "quote_letterhead": unit.quote_letterhead or "",
+            "quote_terms": unit.quote_terms or "",
             "head_id": unit.head_id or "",
         }
         return _render_edit(unit, form, {})
     form = form_values()
     errors: Errors = {}
     data = {key: form.get(key) for key in ("name", "code", "platform", "shop_name")}
+    if unit.is_store:
+        data |= {key: form.get(key, "") for key in ("quote_letterhead", "quote_terms")}
     data["head_id"] = None
     if form.get("head_id"):
         head = pick_visible(

@@ -155,7 +155,28 @@ def _editor(key: str | None, version: int | None = None, *, draft: bool = False)
     return render_template(
         "processes/editor.html", key=key if definition is not None else None, definition=definition,
         draft=saved_draft, draft_key=key, operators=sorted(registry.operators()), form_files=registry.form_files(),
+        roles=_role_choices(), statuses=_status_choices(key or (saved_draft.key if saved_draft else None)),
     )
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    """The roles a task's `role` property may name (by key), for the editor's picker."""
+    from sqlalchemy import select
+
+    from crm.auth.models import Role
+    from crm.extensions import db
+
+    return [(r.key, r.display_name) for r in db.session.scalars(select(Role).order_by(Role.name)) if r.key]
+
+
+def _status_choices(key: str | None) -> list[tuple[str, str]]:
+    """The statuses the process's object can have (its contracts'), for the `status` property's picker."""
+    from crm.core.web import any_status_label
+
+    seen: list[str] = []
+    for contract in registry.contracts(key) if key else []:
+        seen += [s for s in contract.statuses if s not in seen]
+    return [(s, any_status_label(s)) for s in seen]
 
 
 @bp.route("/editor")

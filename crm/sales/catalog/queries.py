@@ -185,3 +185,26 @@ def get_image(product_id: Any, image_id: Any) -> tuple[ProductImage, Any]:
     if image is None or image.product_id != as_id(product_id):
         raise NotFound()
     return image, stored_path(image.stored_name)
+
+
+SEARCH_LIMIT = 50
+
+
+def search_on_shelf(q: str, limit: int = 20) -> list[Product]:
+    """On-shelf products whose name, SKU or size holds `q` (the pickers of the quote and order forms ask
+    this as the user types: one indexed-size query with a limit, whatever the catalogue's size)."""
+    limit = max(1, min(limit, SEARCH_LIMIT))
+    stmt = select(Product).where(Product.on_shelf.is_(True))
+    q = (q or "").strip()[:100]
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Product.name).like(like), Product.sku.like(f"%{q.upper()}%"),
+                              func.lower(Product.size).like(like)))
+    return list(db.session.scalars(stmt.order_by(Product.name, Product.id).limit(limit)))
+
+
+def by_ids(ids: set[int]) -> dict[int, Product]:
+    """Products by id, on the shelf or not (a draft's lines show what they hold)."""
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}

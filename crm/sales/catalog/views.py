@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -111,6 +112,19 @@ def _export(filters: queries.ProductFilters, fmt: str) -> Response:
     body = tabular.write_table(titles, rows(), fmt, sheet="products")
     return Response(body, mimetype=tabular.MIMETYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="products.{fmt}"', "Cache-Control": "private, no-store"})
+
+
+@bp.route("/products/search")
+@login_required
+def products_search() -> Any:
+    """On-shelf products for the line pickers (JSON): name, SKU, spec and list price, at most `limit`."""
+    try:
+        limit = int(request.args.get("limit", "20"))
+    except ValueError:
+        limit = 20
+    found = queries.search_on_shelf(request.args.get("q", ""), limit)
+    return jsonify({"items": [{"id": p.id, "sku": p.sku, "name": p.name, "spec": " · ".join(
+        x for x in (p.size, p.material) if x), "unit": p.unit, "list_price": f"{p.list_price:.2f}"} for p in found]})
 
 
 @bp.route("/products/<int:product_id>")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +30,7 @@ from crm.core.validation import as_id
 from crm.core.validation import day_or_none
 from crm.core.validation import enum_or_none
 from crm.core.validation import query_args
+from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -65,6 +67,7 @@ class OrderFilters:
     date_from: date | None = None  # created (list) or signed (export) on or after
     date_to: date | None = None  # ... on or before
     money: str | None = None  # "due": signed, not cancelled, not fully collected; "collected": fully collected
+    q: str = ""  # part of the order number or of the customer's name
 
     @classmethod
     def from_args(cls, args: Any) -> OrderFilters:
@@ -72,7 +75,8 @@ class OrderFilters:
                    terminal=enum_or_none(args.get("terminal"), Terminal), store_id=as_id(args.get("store_id")) or None,
                    owner_id=as_id(args.get("owner_id")) or None, customer_id=as_id(args.get("customer_id")) or None,
                    date_from=day_or_none(args.get("date_from")), date_to=day_or_none(args.get("date_to")),
-                   money=args.get("money") if args.get("money") in MONEY_FILTERS else None)
+                   money=args.get("money") if args.get("money") in MONEY_FILTERS else None,
+                   q=str(args.get("q") or "").strip()[:100])
 
     def as_args(self) -> dict[str, str]:
         return query_args(self)
@@ -88,6 +92,10 @@ def _filtered(actor: User, filters: OrderFilters, *, date_column: Any) -> Select
                           Order.paid_amount < Order.total + Order.make_up_amount)
     elif filters.money == "collected":
         stmt = stmt.where(Order.paid_amount >= Order.total + Order.make_up_amount, Order.total > 0)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        customers = select(Customer.id).where(func.lower(Customer.name).like(like))
+        stmt = stmt.where(or_(Order.number.like(f"%{filters.q.upper()}%"), Order.customer_id.in_(customers)))
     if filters.date_from:
         stmt = stmt.where(date_column >= datetime.combine(filters.date_from, time.min, LOCAL))
     if filters.date_to:
@@ -99,6 +107,26 @@ def list_orders(actor: User, filters: OrderFilters, *, cursor: str | None = None
     stmt = _filtered(actor, filters, date_column=Order.created_at).options(selectinload(Order.customer))
     return keyset_page(db.session, stmt, [SortKey(Order.created_at, True), SortKey(Order.id, True)],
                        cursor=cursor, limit=limit)
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    total: Decimal
+    collected: Decimal
+    due: Decimal
+
+
+def totals(actor: User, filters: OrderFilters) -> Totals:
+    """The sums over every order the filters list (not only the page), cancelled orders left out: what the
+    list's totals row shows."""
+    sub = (_filtered(actor, filters, date_column=Order.created_at)
+           .where(Order.status != OrderStatus.CANCELLED).subquery())
+    row = db.session.execute(select(
+        func.count(), func.coalesce(func.sum(sub.c.total), 0), func.coalesce(func.sum(sub.c.paid_amount), 0),
+        func.coalesce(func.sum(sub.c.total + sub.c.make_up_amount - sub.c.paid_amount), 0))).one()
+    money = [Decimal(str(v)).quantize(Decimal("0.01")) for v in row[1:]]
+    return Totals(int(row[0]), *money)
 
 
 def signed_orders(actor: User, filters: OrderFilters) -> Iterator[Order]:
@@ -185,3 +213,12 @@ def allowed_actions(order: Order, actor: User) -> AllowedActions:
     collected is the finance section's to say."""
     waiting = runtime.waiting_messages(OBJECT_TYPE, order.id)
     return AllowedActions(can_cancel=actor.can("order.cancel") and "order_cancelled" in waiting)
+
+
+
+def month_of(user: User, since: datetime) -> tuple[int, Decimal]:
+    """The user's own orders made since `since` (the start of the month), cancelled ones left out: (how
+    many, their total)."""
+    row = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.total), 0)).where(
+        Order.owner_id == user.id, Order.created_at >= since, Order.status != OrderStatus.CANCELLED)).one()
+    return int(row[0]), Decimal(str(row[1])).quantize(Decimal("0.01"))

@@ -48,6 +48,7 @@ from crm.sales.orders.models import OrderStatus
 from crm.sales.orders.queries import OrderFilters
 from crm.sales.quotes import services as quote_services
 from crm.workflow import layout
+from crm.workflow import progress
 from crm.workflow.admin import instances as workflow_instances
 from crm.workflow.models import event_label
 from crm.workflow.tasks import queries as task_queries
@@ -91,6 +92,7 @@ def orders() -> Any:
                                      limit=current_app.config["PAGE_SIZE"])
     owners, stores = order_queries.names(list(page.items))
     return render_template("sales/orders.html", page=page, filters=filters, owners=owners, stores=stores,
+                           totals=order_queries.totals(current_user, filters),
                            store_choices=task_queries.store_choices(current_user),
                            owner_choices=order_queries.owner_choices(current_user), args=filters.as_args(), **_globals())
 
@@ -196,9 +198,30 @@ def order_detail(order_id: int) -> Any:
             quote = None
     return render_template(
         "sales/order_detail.html", order=order, instance=instance, states=states, tasks=tasks, events=events,
+        steps=_steps(order, instance, states),
         event_label=event_label, names=names, quote=quote, entries=_history(order, quote),
         actions=order_queries.allowed_actions(order, current_user), sections=order_queries.order_sections(order),
         **_globals())
+
+
+def _steps(order: Any, instance: Any, states: Any) -> list[dict[str, Any]]:
+    """The stepper: the statuses the order's own pipeline version projects for its payment mode and data, in
+    flow order; those before the order's status are done, its status is the current one."""
+    if instance is None:
+        return []
+    data = {"payment_mode": order.payment_mode.value, **(states.data if states is not None else {})}
+    names = progress.statuses(instance.definition.bpmn_xml, instance.process_key, data)
+    current = order.status.value
+    at = names.index(current) if current in names else (len(names) if current == "completed" else -1)
+    steps = []
+    for i, name in enumerate(names):
+        try:
+            label = ORDER_STATUS_LABELS[OrderStatus(name)]
+        except ValueError:
+            label = name
+        state = "done" if (at >= 0 and i < at) or current == "completed" else "current" if i == at else "todo"
+        steps.append({"status": name, "label": label, "state": state})
+    return steps
 
 
 def _history(order: Any, quote: Any) -> list[dict[str, Any]]:

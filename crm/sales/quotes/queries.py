@@ -69,3 +69,12 @@ def numbers(ids: set[int], actor: User) -> dict[int, str]:
     rows = db.session.execute(visible(select(Quote.id, Quote.number, Quote.version).where(Quote.id.in_(ids)), actor,
                                       Quote))
     return {row.id: f"{row.number} v{row.version}" for row in rows}
+
+
+
+def awaiting_approval(user: User) -> int:
+    """How many of the user's own quotes wait for the discount audit."""
+    from sqlalchemy import func
+
+    return int(db.session.scalar(select(func.count()).select_from(Quote).where(
+        Quote.owner_id == user.id, Quote.status == QuoteStatus.PENDING_APPROVAL)) or 0)

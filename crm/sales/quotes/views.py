@@ -5,6 +5,7 @@ file; other contexts add sections (finance: invoices, through `queries.register_
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response
@@ -35,12 +36,13 @@ from crm.core.web import stored_file_response
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.sales.blueprint import bp
-from crm.sales.catalog.models import Product
+from crm.sales.catalog import queries as catalog_queries
 from crm.sales.history import history
 from crm.sales.history import readable_history
 from crm.sales.opportunities import queries as opportunity_queries
 from crm.sales.orders import prices
 from crm.sales.orders.models import Order
+from crm.sales.orders.services import audit_threshold
 from crm.sales.quotes import queries as quote_queries
 from crm.sales.quotes import services as quote_services
 from crm.sales.quotes.models import QUOTE_STATUS_LABELS
@@ -48,7 +50,8 @@ from crm.sales.quotes.models import Quote
 from crm.sales.quotes.models import QuoteStatus
 from crm.sales.quotes.pdf import render_quote
 
-FORM_ROWS = 8
+FORM_ROWS = 3
+LINE_KEY = re.compile(r"^lines-(\d{1,4})-(?:product_id|quantity|unit_price)$")
 STATUS_BADGES = {
     QuoteStatus.DRAFT: "text-bg-secondary", QuoteStatus.PENDING_APPROVAL: "text-bg-warning",
     QuoteStatus.APPROVED: "text-bg-success", QuoteStatus.REJECTED: "text-bg-danger",
@@ -91,19 +94,11 @@ def _customer_choices() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in db.session.execute(stmt)]
 
 
-def _product_choices() -> list[tuple[int, str]]:
-    rows = db.session.execute(select(Product.id, Product.sku, Product.name, Product.list_price)
-                              .where(Product.on_shelf).order_by(Product.name, Product.id))
-    return [(r.id, f"{r.name} · {r.sku} · ¥{r.list_price:,.2f}") for r in rows]
-
-
 def _lines_from_form() -> list[dict[str, Any]]:
-    lines = []
-    for i in range(int(request.form.get("rows", FORM_ROWS)) if request.form.get("rows", "").isdigit() else FORM_ROWS):
-        if i >= quote_services.MAX_LINES + FORM_ROWS:
-            break
-        lines.append({k: request.form.get(f"lines-{i}-{k}", "") for k in ("product_id", "quantity", "unit_price")})
-    return lines
+    """The posted rows `lines-<i>-<field>` in index order, whatever rows the page's script added or removed."""
+    indices = sorted({int(m.group(1)) for key in request.form if (m := LINE_KEY.match(key))})
+    return [{k: request.form.get(f"lines-{i}-{k}", "") for k in ("product_id", "quantity", "unit_price")}
+            for i in indices[: quote_services.MAX_LINES + FORM_ROWS]]
 
 
 def _form_of(quote: Quote | None) -> dict[str, Any]:
@@ -117,11 +112,21 @@ def _form_of(quote: Quote | None) -> dict[str, Any]:
 
 
 def _render_form(quote: Quote | None, form: dict[str, Any], errors: dict[str, Any], status: int = 200) -> Any:
-    rows = max(FORM_ROWS, len(form.get("lines") or []) + 2)
-    lines = list(form.get("lines") or []) + [{} for _i in range(rows - len(form.get("lines") or []))]
+    """The lines as entered plus one empty row (at least FORM_ROWS without script; the page's script adds and
+    removes rows); the products of the entered lines by id (the picker searches the rest on the server)."""
+    entered = [ln for ln in (form.get("lines") or []) if any(str(ln.get(k) or "").strip()
+                                                          for k in ("product_id", "quantity", "unit_price"))]
+    lines = entered + [{} for _i in range(max(1, FORM_ROWS - len(entered)))]
     history = prices.price_history(quote) if quote is not None else {"customer": {}, "store": {}}
+    threshold = audit_threshold()
     return render_template("sales/quote_form.html", quote=quote, form=form, lines=lines, errors=errors, history=history,
-                           customers=_customer_choices(), products=_product_choices(), **_globals()), status
+                           customers=_customer_choices(), picked=catalog_queries.by_ids(
+                               {as_id(ln.get("product_id")) for ln in entered} - {0}),
+                           threshold=threshold, threshold_label=_percent(threshold), **_globals()), status
+
+
+def _percent(rate: Any) -> str:
+    return f"{rate * 100:.2f}".rstrip("0").rstrip(".") + " %" if rate is not None else "—"
 
 
 @bp.route("/quotes/new", methods=["GET", "POST"])

@@ -57,10 +57,39 @@ function warningsBox(warnings) {
   messages.alertBox("warning", L.warnings, warnings.map((w) => messages.item(w.message)), "import-warnings");
 }
 
+// The palette sits over the canvas's left edge: the diagram is placed right of it, at a zoom that keeps labels
+// legible (never under MIN_ZOOM when opening: a long diagram is then scrolled, starting at its start event).
+const PALETTE = 130;  // screen pixels the palette covers, with a margin
+const MIN_ZOOM = 0.6;
+
+function fit(legible) {
+  const canvas = modeler.get("canvas");
+  canvas.zoom("fit-viewport");
+  const box = canvas.viewbox();
+  const inner = box.inner;
+  const outer = box.outer;
+  if (!inner.width || !outer.width) { return; }
+  let scale = Math.min(1, (outer.width - PALETTE - 20) / inner.width, (outer.height - 40) / inner.height);
+  if (legible) { scale = Math.max(scale, MIN_ZOOM); }
+  const height = outer.height / scale;
+  const y = inner.height * scale <= outer.height - 40 ? inner.y + inner.height / 2 - height / 2 : inner.y - 20 / scale;
+  canvas.viewbox({ x: inner.x - PALETTE / scale, y, width: outer.width / scale, height });
+}
+
+document.getElementById("zoom-in").addEventListener("click", () => {
+  const canvas = modeler.get("canvas");
+  canvas.zoom(canvas.zoom() * 1.25);
+});
+document.getElementById("zoom-out").addEventListener("click", () => {
+  const canvas = modeler.get("canvas");
+  canvas.zoom(canvas.zoom() / 1.25);
+});
+document.getElementById("zoom-fit").addEventListener("click", () => { fit(false); });
+
 function open(xml) {
   messages.clear();
   return modeler.importXML(protectRefs(xml)).then((result) => {
-    modeler.get("canvas").zoom("fit-viewport", "auto");
+    fit(true);
     if (result.warnings && result.warnings.length) { warningsBox(result.warnings); }
     canvasEl.dataset.ready = "1";
     dirty = false;

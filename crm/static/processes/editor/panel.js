@@ -103,6 +103,7 @@ export function createPanel({ modeler, model, labels: L, body, empty }) {
       del.addEventListener("click", () => { row.remove(); commit(); });
       row.appendChild(del);
       table.appendChild(row);
+      if (name === "properties") { pickers(row); }
     }
     rows.forEach((r) => { addRow(r[0], r[1]); });
     const add = document.createElement("button");
@@ -112,6 +113,22 @@ export function createPanel({ modeler, model, labels: L, body, empty }) {
     add.dataset.add = name;
     add.addEventListener("click", () => { addRow("", ""); });
     body.appendChild(add);
+  }
+
+  // A property row's pickers: known property names; for `role` the roles (by key), for `status` the
+  // statuses of the process's object (page datalists). Free text stays possible.
+  const VALUE_LISTS = { role: "role-list", status: "status-list" };
+  function pickers(row) {
+    const inputs = row.querySelectorAll("input");
+    if (inputs.length < 2 || inputs[0].dataset.pickers) { return; }
+    inputs[0].dataset.pickers = "1";
+    inputs[0].setAttribute("list", "property-list");
+    const sync = () => {
+      const list = VALUE_LISTS[inputs[0].value.trim()];
+      if (list) { inputs[1].setAttribute("list", list); } else { inputs[1].removeAttribute("list"); }
+    };
+    inputs[0].addEventListener("input", sync);
+    sync();
   }
 
   function hint(input, message) {

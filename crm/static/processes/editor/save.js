@@ -52,7 +52,7 @@ export function wireSave({ cfg, csrf, messages, exportXML, beforeSave, onSaved }
         history.replaceState(null, "", data.edit_url);
       }
     }
-    commentInput.value = "";
+    // The comment stays: it says what the version just deployed changed (the user may keep working on it).
     cfg.draft = null;
   }
 
