@@ -35,7 +35,8 @@ from crm.workflow.tasks.queries import TaskFilters
 blp = ApiBlueprint("Work tasks", __name__, url_prefix="/api/v1/work/tasks",
                    description="Arranged work and personal tasks: create, read, edit, complete; subtasks, comments, files.")
 
-TaskBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata) for name, field in TaskInput().fields.items()},
+TaskBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata, allow_none=True)
+                                for name, field in TaskInput().fields.items()},
                                name="WorkTaskBody")
 WorkTaskPageSchema = page_schema(WorkTaskSchema, "WorkTaskPage")
 
@@ -132,8 +133,9 @@ class TaskItem(MethodView):
     @blp.arguments(TaskBody)
     @blp.response(200, WorkTaskDetailSchema)
     def patch(self, body: dict[str, Any], work_task_id: int) -> Any:
-        """Edit a work task (every field is sent: a missing one is blank)"""
-        return _detail(services.update_task(work_task_id, body, actor=current_user))
+        """Edit a work task: only the fields sent change (send `null` to blank one)"""
+        task = services.get_task(work_task_id, current_user)
+        return _detail(services.update_task(task.id, {**services.as_input(task), **body}, actor=current_user))
 
 
 @blp.route("/<int:work_task_id>/complete", methods=["POST"])

@@ -43,6 +43,7 @@ from crm.org.models import User
 from crm.sales.opportunities.models import Opportunity
 from crm.sales.orders.models import Order
 from crm.sales.quotes.models import Quote
+from crm.work.tasks.models import PRIORITY_NAMES
 from crm.work.tasks.models import Priority
 from crm.work.tasks.models import WorkStatus
 from crm.work.tasks.models import WorkSubtask
@@ -276,6 +277,19 @@ def update_task(task_id: Any, data: Loaded | dict[str, Any], *, actor: User) -> 
     _set_links(task.id, [p for p in participants if p != task.owner_id], tags)
     db.session.flush()
     return task
+
+
+def as_input(task: WorkTask) -> dict[str, Any]:
+    """The task's editable fields as an edit sends them: the API's PATCH fills what it was not sent from
+    here, so only the fields sent change."""
+    priorities = {value: name for name, value in PRIORITY_NAMES.items()}
+    return {"title": task.title, "description": task.description, "priority": priorities.get(task.priority, "none"),
+            "due_on": task.due_on.isoformat() if task.due_on else None,
+            "due_time": task.due_time.strftime("%H:%M") if task.due_time else None,
+            "remind_minutes": task.remind_minutes, "participant_ids": participant_ids(task),
+            "tag_ids": list(db.session.scalars(select(WorkTaskTag.tag_id).where(WorkTaskTag.task_id == task.id)
+                                               .order_by(WorkTaskTag.tag_id))),
+            "object_type": task.object_type, "object_id": task.object_id}
 
 
 def _announce(event: str, task_id: int, store_id: int | None, unit_id: int, **fields: Any) -> None:

@@ -61,7 +61,13 @@ def test_a_manager_arranges_and_the_salesperson_works_the_task(call, api_org):
         "participant_ids": [org.a_rep2.id]})
     assert patched.status_code == 200, patched.get_json()
     body = patched.get_json()
-    assert body["title"] == "Call the Wangs today" and body["due_time"] is None and body["participant_ids"] == [org.a_rep2.id]
+    assert body["title"] == "Call the Wangs today" and body["participant_ids"] == [org.a_rep2.id]
+    assert body["due_time"] == "17:30" and body["remind_minutes"] == 30  # not sent: unchanged (PATCH semantics)
+    blanked = call("PATCH", f"/api/v1/work/tasks/{task_id}", org.a_manager, json={"due_time": None})
+    assert blanked.status_code == 200, blanked.get_json()
+    blanked = blanked.get_json()
+    assert blanked["due_time"] is None and blanked["title"] == "Call the Wangs today"
+    assert blanked["participant_ids"] == [org.a_rep2.id] and blanked["due_on"] == "2026-12-09"
     assert call("GET", "/api/v1/work/tasks", org.a_rep2).get_json()["items"][0]["id"] == task_id
 
     done = call("POST", f"/api/v1/work/tasks/{task_id}/complete", org.a_rep1)
