@@ -68,7 +68,7 @@ def test_completing_a_task(call, api, products, customers):
     with statements() as seen:
         resp = sign(order)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 16, "sqlite": 16})
+    assert_statements(seen, {"postgresql": 14, "sqlite": 14})
 
 
 def test_verifying_a_collection(call, api, products, customers, staff):
@@ -82,7 +82,7 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 34, "sqlite": 34})
+    assert_statements(seen, {"postgresql": 32, "sqlite": 32})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from crm.core.errors import NotFound
 from crm.extensions import db
@@ -33,6 +36,32 @@ def memo(name: str) -> dict[Any, Any]:
         held = (root, {})
         db.session.info[name] = held
     return held[1]
+
+
+# Has the session's current transaction written anything yet? A step that is its transaction's first write
+# needs no savepoint of its own: on failure the whole transaction is rolled back, which undoes exactly the
+# step (`runtime._step`). Statements other than reads and savepoint handling count as writes.
+_NOT_WRITES = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "select", "savepoint", "release", "rollback")
+
+
+@event.listens_for(Session, "after_begin")
+def _transaction_began(_session: Any, _transaction: Any, connection: Any) -> None:
+    connection.info["crm_wrote"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if not statement.startswith(_NOT_WRITES):
+        conn.info["crm_wrote"] = True
+
+
+def untouched() -> bool:
+    """True when the session's transaction has written nothing yet, flushed or pending, and is not inside
+    a savepoint of a caller's (which may roll back to it and go on)."""
+    session = db.session()
+    if session.in_nested_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return not session.connection().info.get("crm_wrote", True)
 
 
 def forget() -> None:

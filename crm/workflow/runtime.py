@@ -5,7 +5,9 @@ One transaction per step (DESIGN §6): the instance row is locked (`SELECT … F
 `lock_version` checked on every database), the engine runs, service operators write domain rows in the
 same session, the state is serialized, the inbox and message subscriptions are synced. The step runs in
 a SAVEPOINT: any exception rolls back everything the step did, and the error is recorded on the
-instance, which then raises `StepFailed` (an error answer that keeps that record: `keep_changes`)."""
+instance, which then raises `StepFailed` (an error answer that keeps that record: `keep_changes`). A
+task completion that is its transaction's first write (`locks.untouched`) takes no savepoint: the
+transaction itself is the step, rolled back whole on failure before the error is recorded."""
 
 from __future__ import annotations
 
@@ -204,10 +206,13 @@ def _step(
     actor_id: int | None,
     completed_guid: str | None = None,
     event: tuple[str, dict[str, Any]] | None = None,
+    alone: bool = False,
 ) -> ProcessInstance:
-    """Run `action(wf)` + engine steps in a savepoint; record the error on the instance if anything fails."""
+    """Run `action(wf)` + engine steps in a savepoint (or, `alone`, in the transaction itself when the step
+    is its first write); record the error on the instance if anything fails."""
     instance_id = instance.id
-    savepoint = db.session.begin_nested()
+    version = instance.lock_version
+    savepoint: Any = _WholeTransaction() if alone and locks.untouched() else db.session.begin_nested()
     outermost = True
     try:
         with budget(step_budget_seconds()) as outermost:
@@ -228,7 +233,8 @@ def _step(
         if not outermost:
             raise  # the outermost step (whose deadline this is) records it
         detail = engine.error_message(exc)
-        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc),
+                      version=version)
         raise StepFailed(instance_id, detail) from None
     except StaleDataError:
         _rolled_back(savepoint)
@@ -239,7 +245,8 @@ def _step(
     except Exception as exc:  # noqa: BLE001 — anything the engine or an operator raises is the step's error
         _rolled_back(savepoint)
         detail = engine.error_message(exc)
-        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc),
+                      version=version)
         raise StepFailed(instance_id, detail) from exc
 
 
@@ -249,6 +256,17 @@ def step_budget_seconds() -> float | None:
         return DEFAULT_SECONDS
     value = current_app.config.get("PROCESS_STEP_BUDGET_SECONDS", DEFAULT_SECONDS)
     return float(value) if value else None
+
+
+class _WholeTransaction:
+    """The step's savepoint when the step is its transaction's first write: nothing to release on success
+    (the request commits), the whole transaction to roll back on failure (nothing else was in it)."""
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        db.session.rollback()
 
 
 def _rolled_back(savepoint: Any) -> None:
@@ -261,10 +279,13 @@ def _rolled_back(savepoint: Any) -> None:
 
 def _record_error(
     instance_id: int, detail: str, task_id: str | None, actor_id: int | None, event: tuple[str, dict[str, Any]] | None,
-    bpmn_id: str | None = None,
+    bpmn_id: str | None = None, *, version: int | None = None,
 ) -> None:
-    instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
-    assert instance is not None
+    # Read again under the lock: a step without a savepoint rolled its whole transaction back, locks
+    # included, so another worker may have moved the instance on meanwhile; the error is then not its own.
+    instance = locks.lock_instance(instance_id)
+    if version is not None and instance.lock_version != version:
+        raise Conflict(_l("Someone else moved this process on at the same moment. Reload and try again."))
     instance.status = InstanceStatus.ERROR
     instance.last_error = detail
     instance.error_task_id = task_id
@@ -364,7 +385,7 @@ def complete_task(task_id: int, data: dict[str, Any], *, actor_id: int) -> Proce
         spiff_task.data.update({variable: data} if variable else data)
         spiff_task.run()
 
-    return _step(instance, action, actor_id=actor_id, completed_guid=guid,
+    return _step(instance, action, actor_id=actor_id, completed_guid=guid, alone=True,
                  event=("task_completed", {"task_guid": guid, "bpmn_id": task.bpmn_id, "data": data}))
 
 
