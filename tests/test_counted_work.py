@@ -68,7 +68,7 @@ def test_completing_a_task(call, api, products, customers):
     with statements() as seen:
         resp = sign(order)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 14, "sqlite": 14})
+    assert_statements(seen, {"postgresql": 13, "sqlite": 13})
 
 
 def test_verifying_a_collection(call, api, products, customers, staff):
@@ -82,7 +82,7 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 32, "sqlite": 32})
+    assert_statements(seen, {"postgresql": 30, "sqlite": 30})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):

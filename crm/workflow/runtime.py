@@ -158,12 +158,16 @@ def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: li
 def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
     """Append to the instance's history now, in the current transaction (and savepoint): a plain insert,
     not an ORM object, since nothing reads the row back in the transaction that writes it."""
+    db.session.connection().execute(_EVENT_INSERT, _event_row(instance_id, kind, actor_id, **details))
+
+
+def _event_row(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> dict[str, Any]:
     task_guid = details.pop("task_guid", None)
     bpmn_id = details.pop("bpmn_id", None)
-    db.session.connection().execute(_EVENT_INSERT, {
+    return {
         "instance_id": instance_id, "kind": kind, "actor_id": actor_id, "task_guid": task_guid, "bpmn_id": bpmn_id,
         "details": json.loads(json.dumps(details, default=str)), "occurred_at": utcnow(),
-    })
+    }
 
 
 _EVENT_INSERT = ProcessEvent.__table__.insert()
@@ -177,11 +181,12 @@ FLOW = "flow_taken"  # a gateway sent the instance on a path: bpmn_id the gatewa
 PASSAGE_KINDS = (REACHED, PASSED, WITHDRAWN, FLOW)
 
 
-def _passage(instance_id: int, wf: Any, before: engine.Snapshot) -> None:
-    """Record the step's passage through the diagram in one multi-row insert (none when nothing moved)."""
+def _passage(instance_id: int, wf: Any, before: engine.Snapshot, first: dict[str, Any] | None = None) -> None:
+    """Record the step's passage through the diagram in one multi-row insert (none when nothing moved),
+    after `first`, the step's own history row, if any (one statement for both)."""
     at = utcnow()
     moved = engine.passage(wf, before, at.timestamp())
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [first] if first is not None else []
 
     def row(kind: str, guid: str, element: str, details: dict[str, Any]) -> None:
         rows.append({"instance_id": instance_id, "kind": kind, "actor_id": None, "task_guid": guid, "bpmn_id": element,
@@ -223,9 +228,9 @@ def _step(
             wf.do_engine_steps()
             _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
             db.session.flush()
-            if event is not None:  # after the flush: the history lists what the step's operators wrote first
-                _event(instance_id, event[0], actor_id, **event[1])
-            _passage(instance_id, wf, before)
+            # After the flush: the history lists what the step's operators wrote first.
+            _passage(instance_id, wf, before, None if event is None else _event_row(instance_id, event[0], actor_id,
+                                                                                     **event[1]))
         savepoint.commit()
         return instance
     except StepTimeout as exc:
