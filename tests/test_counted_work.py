@@ -82,7 +82,7 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 30, "sqlite": 30})
+    assert_statements(seen, {"postgresql": 29, "sqlite": 29})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):

@@ -21,7 +21,7 @@ from crm.workflow.models import HumanTask
 from crm.workflow.models import HumanTaskCandidate
 from crm.workflow.models import ProcessInstance
 
-_NAMES = ("crm_locked_instances", "crm_locked_tasks", "crm_may_complete")
+_NAMES = ("crm_locked_instances", "crm_locked_tasks", "crm_may_complete", "crm_locked_objects")
 
 
 def dialect() -> str:
@@ -101,7 +101,18 @@ def lock_instances_of(object_type: str, object_id: int) -> list[ProcessInstance]
     held = memo("crm_locked_instances")
     for instance in instances:
         held[instance.id] = instance
+    memo("crm_locked_objects")[(object_type, object_id)] = instances
     return instances
+
+
+def locked_instances_of(object_type: str | None, object_id: int | None) -> list[ProcessInstance] | None:
+    """Every instance about this object when this transaction locked them all (`lock_instances_of`, and
+    none started since: `runtime.start` forgets the object), else None."""
+    return memo("crm_locked_objects").get((object_type, object_id))
+
+
+def forget_object(object_type: str | None, object_id: int | None) -> None:
+    memo("crm_locked_objects").pop((object_type, object_id), None)
 
 
 def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:

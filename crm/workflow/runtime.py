@@ -335,6 +335,7 @@ def start(
     )
     db.session.add(instance)
     db.session.flush()
+    locks.forget_object(object_type, object_id)  # a caller's "every instance about it" no longer is
     _event(instance.id, "created", actor_id, version=definition.version)
     return _step(instance, lambda wf: None, actor_id=actor_id)
 
@@ -408,13 +409,17 @@ def send_message(
     fails is recorded on its instance (retry delivers it again); `StepFailed` is raised once every waiting
     instance has had the message."""
     payload = dict(payload or {})
-    instance_ids = list(db.session.scalars(
-        select(MessageSubscription.instance_id).where(
-            MessageSubscription.message_name == name,
-            MessageSubscription.object_type == object_type,
-            MessageSubscription.object_id == object_id,
-        ).distinct().order_by(MessageSubscription.instance_id)
-    ))
+    locked = locks.locked_instances_of(object_type, object_id)
+    if locked is not None:  # the caller locked every instance about the object: their `waiting` says who waits
+        instance_ids = sorted(i.id for i in locked if name in _subscribed(i))
+    else:
+        instance_ids = list(db.session.scalars(
+            select(MessageSubscription.instance_id).where(
+                MessageSubscription.message_name == name,
+                MessageSubscription.object_type == object_type,
+                MessageSubscription.object_id == object_id,
+            ).distinct().order_by(MessageSubscription.instance_id)
+        ))
     delivered: list[int] = []
     held = False
     failed: StepFailed | None = None
