@@ -54,7 +54,7 @@ def test_creating_an_order_from_a_quote(call, api, products, customers):
     with statements() as seen:
         resp = call("POST", "/api/v1/orders", api.a_rep1, json=_order(quote))
     assert resp.status_code == 201, resp.get_json()
-    assert_statements(seen, {"postgresql": 27, "sqlite": 27})
+    assert_statements(seen, {"postgresql": 26, "sqlite": 26})
 
 
 def test_completing_a_task(call, api, products, customers):
@@ -82,7 +82,7 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 29, "sqlite": 29})
+    assert_statements(seen, {"postgresql": 28, "sqlite": 28})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):
