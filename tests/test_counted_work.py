@@ -82,7 +82,7 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 28, "sqlite": 28})
+    assert_statements(seen, {"postgresql": 27, "sqlite": 27})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):

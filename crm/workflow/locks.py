@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -115,9 +116,10 @@ def forget_object(object_type: str | None, object_id: int | None) -> None:
     memo("crm_locked_objects").pop((object_type, object_id), None)
 
 
-def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
+def lock_task(task_id: int, actor_id: int | None = None) -> tuple[HumanTask, ProcessInstance]:
     """The task and its instance, read again under a row lock on both (PostgreSQL) for the rest of the
-    transaction: claims, completions and timers of the same instance wait for it."""
+    transaction: claims, completions and timers of the same instance wait for it. With `actor_id`, whether
+    they are a candidate is read in the same statement (for `may_complete`)."""
     locked: dict[int, tuple[HumanTask, ProcessInstance]] = memo("crm_locked_tasks")
     if task_id in locked:
         return locked[task_id]  # held here: the identity map keeps weak refs
@@ -127,15 +129,22 @@ def lock_task(task_id: int) -> tuple[HumanTask, ProcessInstance]:
         .where(HumanTask.id == task_id)
         .execution_options(populate_existing=True)
     )
+    if actor_id is not None:
+        stmt = stmt.add_columns(
+            exists().where(HumanTaskCandidate.task_id == HumanTask.id, HumanTaskCandidate.user_id == actor_id))
     if dialect() == "postgresql":
         # The instance only, as every step does (locking the task row too could deadlock with a timer
         # step that holds the instance and closes the task). The engine re-checks the task is READY.
         stmt = stmt.with_for_update(of=ProcessInstance)
-    row = db.session.execute(stmt).first()
+    row: Any = db.session.execute(stmt).first()
     if row is None:
         raise NotFound()
     locked[task_id] = (row[0], row[1])
     memo("crm_locked_instances")[row[1].id] = row[1]
+    if actor_id is not None:
+        task = row[0]
+        memo("crm_may_complete")[(task.id, actor_id, task.assignee_id)] = (
+            task.assignee_id == actor_id if task.assignee_id is not None else bool(row[2]))
     return row[0], row[1]
 
 
