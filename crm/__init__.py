@@ -24,7 +24,7 @@ from crm.extensions import db
 from crm.extensions import login_manager
 from crm.extensions import migrate
 
-CONTEXTS = ("org", "auth", "notify", "workflow", "approvals", "customers", "highseas", "sales", "finance", "enquiries",
+CONTEXTS = ("org", "auth", "notify", "integrations", "workflow", "approvals", "customers", "highseas", "sales", "finance", "enquiries",
             "work", "aftersales", "inbox", "processes", "dashboard")
 
 

@@ -39,6 +39,37 @@ def highseas_sweep(store_id: int | None) -> None:
     click.echo(f"recycled {result['recycled']}, reminded {result['reminded']}")
 
 
+receivables_cli = AppGroup("receivables", help="The receivables' maintained due rows (finance_receivable_due).")
+crm_cli.add_command(receivables_cli)
+
+
+@receivables_cli.command("verify")
+def receivables_verify() -> None:
+    """Compare the due rows with a recomputation from the orders; exit 1 and list the differences."""
+    from crm.finance.ledger.dues import differences
+
+    diff = differences(db.session.connection(), limit=50)
+    db.session.rollback()
+    if diff:
+        click.echo("\n".join(diff))
+        raise click.ClickException("the receivables' due rows differ from the orders (run `flask crm receivables rebuild`)")
+    click.echo("the receivables' due rows equal a recomputation")
+
+
+@receivables_cli.command("rebuild")
+def receivables_rebuild() -> None:
+    """Rewrite the due rows from the orders, plans and instalments (one transaction)."""
+    from crm.finance.ledger.dues import rebuild
+
+    try:
+        written = rebuild(db.session.connection())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"{written} due rows written")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(crm_cli)
 
@@ -115,6 +146,9 @@ def seed_demo(if_empty: bool) -> None:
         # Deploys the processes: orders run through the real pipeline, and their money through finance.
         order_demo.seed(created["users"], finance_demo.pay)
         finance_demo.seed(created["users"])
+        from crm.aftersales import demo as aftersales_demo
+
+        aftersales_demo.seed(created["users"])
         from crm.enquiries import demo as enquiry_demo
 
         enquiry_demo.seed(created["users"])

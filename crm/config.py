@@ -8,6 +8,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from crm.core.workcalendar import CN_HOLIDAYS
+from crm.core.workcalendar import CN_MAKEUP_DAYS
+
 
 class Config:
     SECRET_KEY = "dev-only-secret-change-me"
@@ -107,6 +110,20 @@ class Config:
     # its due date (the salesperson and the store's finance users, bell and e-mail).
     FINANCE_REMINDER_DAYS = 3
 
+    # The working calendar (crm/core/workcalendar.py) that due dates of process tasks are counted in: working
+    # windows (Asia/Shanghai), ISO weekdays worked, public holidays and make-up workdays (days or ranges
+    # "2026-10-01/2026-10-07"; the defaults are China's for 2026 and the statutory days of 2027).
+    WORK_HOURS = ["09:00-12:00", "13:00-18:00"]
+    WORK_WEEK = [1, 2, 3, 4, 5]
+    WORK_HOLIDAYS = CN_HOLIDAYS
+    WORK_MAKEUP_DAYS = CN_MAKEUP_DAYS
+    # A task with a `due` property is reminded this much working time before it (unless its `remind`
+    # property says otherwise), and escalated to the role of its `escalate_to` property this much working
+    # time after it fell due (unless `escalate_after` says otherwise); the job runs every few minutes.
+    TASK_REMIND_BEFORE = "PT2H"
+    TASK_ESCALATE_AFTER = "P1D"
+    TASK_DUE_POLL_MINUTES = 5
+
     DEMO_PASSWORD = "Demo#2026"
 
     # E-mail (notifications): the outbox is sent by the `notify.send_email` job over SMTP. Without
@@ -122,6 +139,19 @@ class Config:
     SMTP_TIMEOUT = 10
     EMAIL_INTERVAL_SECONDS = 30
     BASE_URL = ""  # e.g. https://crm.example.com: links in e-mails become absolute
+
+    # Webhooks (crm/integrations/webhooks): the outbox is sent by the `integrations.send_webhooks` job every
+    # WEBHOOK_INTERVAL_SECONDS; each attempt waits WEBHOOK_TIMEOUT_SECONDS at most; a delivery is given up
+    # after WEBHOOK_MAX_ATTEMPTS (backoff 30 s, 1 min, 2 min … capped at 6 h). Endpoints must be https://
+    # public addresses: WEBHOOK_ALLOW_HTTP_LOCALHOST lets http://localhost through (development, tests),
+    # WEBHOOK_ALLOW_PRIVATE_NETWORKS private and loopback addresses (never in production: SSRF).
+    # WEBHOOK_CA_FILE: a CA bundle to verify the receivers' certificates with (default: the system's).
+    WEBHOOK_INTERVAL_SECONDS = 10
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    WEBHOOK_MAX_ATTEMPTS = 8
+    WEBHOOK_ALLOW_HTTP_LOCALHOST = False
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    WEBHOOK_CA_FILE: str | None = None
 
 
 class TestingConfig(Config):

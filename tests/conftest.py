@@ -57,7 +57,7 @@ from sqlalchemy.orm import scoped_session
 from sqlalchemy.orm import sessionmaker
 
 from crm import create_app
-from crm.approvals import services as approval_services
+from crm.approvals import chains as approval_chains
 from crm.auth.services import create_token
 from crm.extensions import db
 from crm.sales.catalog import services as product_services
@@ -462,7 +462,7 @@ def customers(org):
 @pytest.fixture
 def quote_process(org):
     deploy_directory(PROCESS_DIR)
-    approval_services.create_chain({"key": "discount_audit", "name": "Discount audit",
+    approval_chains.create_chain({"key": "discount_audit", "name": "Discount audit",
                                     "steps": [{"title": "Supervisor", "rule": "supervisor", "mode": "single"}]},
                                    actor=org.hq_admin)
     db.session.commit()

@@ -22,3 +22,4 @@ def test_the_finance_benchmark_seeds_and_measures_at_a_tiny_scale() -> None:
         cwd=ROOT, env={**os.environ, "CRM_BENCH_DATABASE_URL": URL}, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "/finance/receivables (ageing)" in result.stdout and "verify it" in result.stdout
+    assert "ageing aggregate grouped_from_dues" in result.stdout and "due rows:" in result.stdout

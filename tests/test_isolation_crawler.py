@@ -152,6 +152,8 @@ VARIABLES: dict[str, Outside | Global | Static] = {
     "request_id": Outside(("approval_request:b",)),
     "notification_id": Outside(("notification:b_rep",)),
     "announcement_id": Outside(("announcement:b",)),
+    "endpoint_id": Outside(("webhook_endpoint:b",)),  # webhook endpoints (crm/integrations/webhooks)
+    "delivery_id": Outside(("webhook_delivery:b",)),  # and their deliveries
     # Approval chains are company configuration, guarded by approval.configure.
     "chain_id": Global(("chain:company",), withheld_for_reads=("approval.configure",),
                        withheld_for_writes=("approval.configure",)),
@@ -242,7 +244,7 @@ def world(org: Org) -> World:
     filter_b = task_filters.save_filter(f"{SECRET}-Filter", "view=mine", actor=org.b_rep)
     secrets += [task_b.title, task_c.title, comment_b.body, attachment_b.original_name, filter_b.name]
     # Approvals, notifications and announcements of store B.
-    from crm.approvals import services as approval_services
+    from crm.approvals import chains as approval_chains
     from crm.approvals.models import ApprovalRequest
     from crm.notify import services as notify_services
 
@@ -254,7 +256,7 @@ def world(org: Org) -> World:
     announcement_b = notify_services.publish_announcement(
         {"title": f"{SECRET}-Announcement-B", "body": "b", "audience": "unit", "unit_id": org.store_b.id},
         actor=org.b_manager)
-    chain = approval_services.create_chain({"key": "crawl_chain", "steps": [
+    chain = approval_chains.create_chain({"key": "crawl_chain", "steps": [
         {"title": "Team", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
     secrets += [f"{SECRET}-Approval-B", notification_b.title, announcement_b.title]
     # Customers of stores B and C, with a contact, a follow-up, a team member, a saved view, an import job.
@@ -337,6 +339,7 @@ def world(org: Org) -> World:
     secrets += [f"{SECRET}-Order-B", order_b.number]
     objects |= {"order:b": order_b}
     # Work tasks of store B: arranged for b_rep about B's customer, with a subtask, a comment, a file and a tag.
+    from crm.work.tasks import discussion as work_discussion
     from crm.work.tasks import services as work_services
     from crm.work.tasks.models import WorkTag
     from crm.work.tasks.models import WorkTaskAttachment
@@ -348,7 +351,7 @@ def world(org: Org) -> World:
                                            "object_type": "customer", "object_id": customer_b.id,
                                            "tag_ids": [tag_b.id]}, actor=org.b_manager)
     subtask_b = work_services.add_subtask(work_b.id, {"title": f"{SECRET}-Subtask"}, actor=org.b_rep)
-    work_services.add_comment(work_b.id, {"body": f"{SECRET}-Work-Comment"}, actor=org.b_rep)
+    work_discussion.add_comment(work_b.id, {"body": f"{SECRET}-Work-Comment"}, actor=org.b_rep)
     work_file_b = WorkTaskAttachment(task_id=work_b.id, original_name=f"{SECRET}-Work-File.pdf",
                                      stored_name="crawler/work-none.pdf", size=1, content_type="application/pdf",
                                      uploaded_by_id=org.b_rep.id)
@@ -466,6 +469,20 @@ def world(org: Org) -> World:
                 f"{SECRET}-Cell"]
     objects |= {"enquiry_daily:b": enquiry_b, "enquiry_daily:c": enquiry_c, "enquiry_figure:b": figure_b,
                 "enquiry_screenshot:b": shot_b, "enquiry_import:b": import_b}
+    # Store B's webhook endpoint and one of its deliveries (crm/integrations/webhooks).
+    from crm.integrations.webhooks import services as webhook_services
+
+    hook_b, _secret = webhook_services.create_endpoint(
+        {"name": f"{SECRET}-Hook-B", "url": "https://93.184.216.34/zz-secret-hook-b", "events": ["customer.created"],
+         "store_id": org.store_b.id}, actor=org.hq_admin)
+    webhook_services.publish("customer.created", {"customer_id": customer_b.id, "name": customer_b.name},
+                             store_id=org.store_b.id)
+    db.session.flush()
+    from crm.integrations.webhooks.models import WebhookDelivery
+
+    delivery_b = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == hook_b.id)).one()
+    secrets += [hook_b.name, "zz-secret-hook-b", hook_b.secret[:10]]
+    objects |= {"webhook_endpoint:b": hook_b, "webhook_delivery:b": delivery_b}
     db.session.commit()
     return World(
         org=org, objects=objects, crawler=crawler, plain=plain,

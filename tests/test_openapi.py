@@ -40,7 +40,7 @@ def test_every_route_is_documented(app, spec):
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
     routes = _api_routes(app)
     assert documented == routes
-    assert len(routes) == 181
+    assert len(routes) == 192
     assert {path for path, _ in routes} >= {
         "/api/v1/me", "/api/v1/org-units/{unit_id}", "/api/v1/users/{user_id}/disable", "/api/v1/roles/{role_id}",
         "/api/v1/tokens/{token_id}", "/api/v1/tasks/{task_id}/complete", "/api/v1/process-instances/{instance_id}/retry",
@@ -85,7 +85,7 @@ def test_path_variables_carry_the_isolation_names(spec):
                      "customer_id", "contact_id", "job_id", "lead_id", "quote_id", "opportunity_id", "store_id",
                      "claim_id", "order_id", "rule_id", "payment_id", "voucher_id", "screenshot_id", "version",
                      "invoice_id", "make_up_id", "settlement_id", "work_task_id", "subtask_id",
-                     "work_attachment_id", "case_id", "work_report_id"}
+                     "work_attachment_id", "case_id", "work_report_id", "endpoint_id", "delivery_id"}
 
 
 def test_list_operations_share_the_page_envelope(spec):

@@ -17,6 +17,7 @@ from marshmallow import fields
 from marshmallow import validate
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import queries
 from crm.approvals import services
 from crm.approvals.models import ApprovalChain
@@ -183,7 +184,7 @@ class ChainSchema(ma.Schema):
     steps = fields.Method("_steps", deserialize="_load_steps")
 
     def _steps(self, chain: ApprovalChain) -> list[dict[str, Any]]:
-        return services.current_steps(chain)
+        return approval_chains.current_steps(chain)
 
     def _load_steps(self, value: Any) -> Any:
         return value
@@ -238,7 +239,7 @@ class Chains(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Create a chain (version 1 of its steps)"""
         steps = load_input(StepsInput(), {"steps": body.get("steps") or []})
-        return services.create_chain({**body, "steps": steps}, actor=current_user)
+        return approval_chains.create_chain({**body, "steps": steps}, actor=current_user)
 
 
 @blp.route("/approval-chains/<int:chain_id>")
@@ -258,7 +259,7 @@ class ChainItem(MethodView):
         """Save new steps as the next version (running requests keep theirs)"""
         chain = _visible_chain(chain_id)
         steps = load_input(StepsInput(), {"steps": body["steps"]})
-        return services.save_steps(chain.id, steps, actor=current_user, lock_version=body.get("lock_version"),
+        return approval_chains.save_steps(chain.id, steps, actor=current_user, lock_version=body.get("lock_version"),
                                    comment=body.get("comment"))
 
 

@@ -61,3 +61,35 @@ def close_step(ctx: OperatorContext, request_id: int, step_index: int, decisions
 @registry.operator("approvals.close_request")
 def close_request(ctx: OperatorContext, request_id: int, step_results: list[Any] | None = None) -> dict[str, Any]:
     return services.close_request(_own(ctx, request_id), step_results or [])
+
+
+# Dry runs (crm.workflow.dryrun): the same shapes, nothing opened or decided. One step of one approver
+# (the person running the dry run), decided by the form data the dry run generates.
+@registry.simulation("approvals.open_request")
+def open_request_simulated(ctx: OperatorContext, chain: str, submitter_id: int | None = None) -> dict[str, Any]:
+    return {"request_id": 0, "steps": [{"index": 0, "title": str(chain), "mode": "single", "approvers": [ctx.actor_id or 0],
+                                        "auto": False, "reminder_hours": None, "escalation_hours": None}]}
+
+
+@registry.simulation("approvals.escalate")
+def escalate_simulated(ctx: OperatorContext, request_id: int, step_index: int) -> dict[str, Any]:
+    return {"approvers": [], "auto": True, "reason": "dry run"}
+
+
+@registry.simulation("approvals.remind")
+def remind_simulated(ctx: OperatorContext, request_id: int, step_index: int) -> dict[str, Any]:
+    return {"reminded": []}
+
+
+@registry.simulation("approvals.close_step")
+def close_step_simulated(ctx: OperatorContext, request_id: int, step_index: int, decisions: list[Any] | None = None,
+                         auto: bool = False) -> dict[str, Any]:
+    given = [d for d in decisions or [] if isinstance(d, dict)]
+    approved = bool(auto) or all(bool((d.get("decision") or d).get("approved")) for d in given)
+    return {"index": step_index, "approved": approved}
+
+
+@registry.simulation("approvals.close_request")
+def close_request_simulated(ctx: OperatorContext, request_id: int, step_results: list[Any] | None = None) -> dict[str, Any]:
+    approved = all(r.get("approved") for r in step_results or [] if isinstance(r, dict))
+    return {"request_id": 0, "status": "approved" if approved else "rejected", "decisions": []}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.approvals import services
+from crm.approvals import chains as approval_chains
 from crm.approvals.models import ApprovalChain
 from crm.extensions import db
 from crm.org.models import OrgUnit
@@ -43,7 +43,7 @@ def seed() -> None:
     if admin is None:
         return
     for key, name, steps in CHAINS:
-        services.create_chain({"key": key, "name": name, "steps": steps}, actor=admin)
+        approval_chains.create_chain({"key": key, "name": name, "steps": steps}, actor=admin)
     from crm.notify.services import publish_announcement
 
     ceo = db.session.scalar(select(User).where(User.mobile == "13800000002"))

@@ -18,6 +18,7 @@ from flask_login import current_user
 from flask_login import login_required
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import queries
 from crm.approvals import rules
 from crm.approvals import services
@@ -85,7 +86,7 @@ def queue() -> Any:
         page = queries.requests_in_scope(current_user, filters, request.args.get("status"), cursor=cursor)
     users = _names({r.submitter_id for r in _requests_of(page, view)})
     return render_template("approvals/queue.html", view=view, views=VIEWS, page=page, filters=filters,
-                           chain_keys=services.KNOWN_KEYS, users=users, types=approvables())
+                           chain_keys=approval_chains.KNOWN_KEYS, users=users, types=approvables())
 
 
 def _requests_of(page: Any, view: str) -> list[Any]:
@@ -153,7 +154,7 @@ def _stores() -> list[OrgUnit]:
 def chains() -> Any:
     stores = {s.id: s.name for s in _stores()}
     chains_ = [c for c in queries.chains() if c.store_id is None or c.store_id in stores]
-    return render_template("approvals/chains.html", chains=chains_, stores=stores, keys=services.KNOWN_KEYS,
+    return render_template("approvals/chains.html", chains=chains_, stores=stores, keys=approval_chains.KNOWN_KEYS,
                            errors={}, form={})
 
 
@@ -163,14 +164,14 @@ def chains() -> Any:
 def create_chain() -> Any:
     form = request.form.to_dict()
     try:
-        chain = services.create_chain({"key": form.get("key"), "name": form.get("name"), "store_id": form.get("store_id"),
+        chain = approval_chains.create_chain({"key": form.get("key"), "name": form.get("name"), "store_id": form.get("store_id"),
                                        "steps": []}, actor=current_user)
     except ValidationFailed as exc:
         forget_refused_write(exc)
         stores = {s.id: s.name for s in _stores()}
         chains_ = [c for c in queries.chains() if c.store_id is None or c.store_id in stores]
         return render_template("approvals/chains.html", chains=chains_, stores=stores,
-                               keys=services.KNOWN_KEYS, errors=exc.errors, form=form), 422
+                               keys=approval_chains.KNOWN_KEYS, errors=exc.errors, form=form), 422
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 
 
@@ -186,7 +187,7 @@ def _render_chain(chain: ApprovalChain, *, errors: dict[str, Any] | None = None,
                   preview: list[dict[str, Any]] | None = None, status: int = 200, editing: int | None = None) -> Any:
     versions = list(db.session.scalars(select(ApprovalChainVersion).where(ApprovalChainVersion.chain_id == chain.id)
                                        .order_by(ApprovalChainVersion.version.desc()).limit(20)))
-    steps = services.current_steps(chain)
+    steps = approval_chains.current_steps(chain)
     ids = {u for s in steps for u in s.get("user_ids") or []} | {s.get("fallback_admin_id") for s in steps}
     ids |= {u for s in preview or [] for u in s.get("approvers") or []}
     store = db.session.get(OrgUnit, chain.store_id) if chain.store_id else None
@@ -207,7 +208,7 @@ def chain_detail(chain_id: int) -> Any:
     """The chain; `?edit=<index>` opens that step in the step form."""
     chain = _chain(chain_id)
     index = request.args.get("edit", "")
-    steps = services.current_steps(chain)
+    steps = approval_chains.current_steps(chain)
     if index.isdigit() and int(index) < len(steps):
         return _render_chain(chain, form=_form_of(steps[int(index)]), editing=int(index))
     return _render_chain(chain)
@@ -268,7 +269,7 @@ def add_step(chain_id: int) -> Any:
     chain = _chain(chain_id)
     try:
         step = load_input(StepInput(), _step_from_form(request.form))
-        services.put_step(chain.id, None, step, actor=current_user, lock_version=_lock())
+        approval_chains.put_step(chain.id, None, step, actor=current_user, lock_version=_lock())
     except ValidationFailed as exc:
         forget_refused_write(exc)
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
@@ -284,7 +285,7 @@ def edit_step(chain_id: int, index: int) -> Any:
     chain = _chain(chain_id)
     try:
         step = load_input(StepInput(), _step_from_form(request.form))
-        services.put_step(chain.id, index, step, actor=current_user, lock_version=_lock())
+        approval_chains.put_step(chain.id, index, step, actor=current_user, lock_version=_lock())
     except ValidationFailed as exc:
         forget_refused_write(exc)
         errors = {k.replace("condition.", "condition_"): v for k, v in exc.errors.items()}
@@ -299,7 +300,7 @@ def edit_step(chain_id: int, index: int) -> Any:
 def move_step(chain_id: int, index: int) -> Any:
     chain = _chain(chain_id)
     delta = -1 if request.form.get("direction") == "up" else 1
-    services.move_step(chain.id, index, delta, actor=current_user, lock_version=_lock())
+    approval_chains.move_step(chain.id, index, delta, actor=current_user, lock_version=_lock())
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 
 
@@ -308,7 +309,7 @@ def move_step(chain_id: int, index: int) -> Any:
 @permission_required("approval.configure")
 def delete_step(chain_id: int, index: int) -> Any:
     chain = _chain(chain_id)
-    services.remove_step(chain.id, index, actor=current_user, lock_version=_lock())
+    approval_chains.remove_step(chain.id, index, actor=current_user, lock_version=_lock())
     flash(_l("Step removed."), "success")
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))
 
@@ -318,7 +319,7 @@ def delete_step(chain_id: int, index: int) -> Any:
 @permission_required("approval.configure")
 def chain_settings(chain_id: int) -> Any:
     chain = _chain(chain_id)
-    services.save_steps(chain.id, services.current_steps(chain), actor=current_user, lock_version=_lock(),
+    approval_chains.save_steps(chain.id, approval_chains.current_steps(chain), actor=current_user, lock_version=_lock(),
                         name=request.form.get("name") or chain.name, active=request.form.get("active") == "on")
     flash(_l("Saved."), "success")
     return redirect(url_for("approvals.chain_detail", chain_id=chain.id))

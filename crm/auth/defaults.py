@@ -86,7 +86,8 @@ DEFAULT_ROLES: list[dict[str, Any]] = [
      "permissions": ["org.view", "org.manage", "user.view", "user.manage", "role.manage", "audit.view", "api.use",
                      "product.manage", "approval.configure",
                      "customer.view", "customer.import", "customer.export", "customer.merge", "lead.manage",
-                     "pipeline.manage", "highseas.configure", "enquiry.view", "enquiry.enter_platform"],
+                     "pipeline.manage", "highseas.configure", "enquiry.view", "enquiry.enter_platform",
+                     "integration.webhooks.manage"],
      "description": "Org tree, users, roles and rules."},
 ]
 

@@ -194,6 +194,12 @@ CATALOGUE: dict[str, dict[str, object]] = {
             "approval.view_all": _l("See every approval request in scope (not only own and decided)"),
         },
     },
+    "integrations": {
+        "label": _l("Integrations"),
+        "permissions": {
+            "integration.webhooks.manage": _l("Register webhook endpoints for the stores in scope, see and resend their deliveries"),
+        },
+    },
     "notify": {
         "label": _l("Announcements"),
         "permissions": {

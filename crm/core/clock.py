@@ -26,3 +26,8 @@ def local_today() -> date:
 def local_day_start(day: date) -> datetime:
     """The UTC instant a day of the company's calendar starts (for "on or after this day" filters)."""
     return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC)
+
+
+def local_day(instant: datetime | None) -> date | None:
+    """The day of the company's calendar an instant falls on (None stays None)."""
+    return instant.astimezone(LOCAL_ZONE).date() if instant is not None else None

@@ -21,6 +21,7 @@ from crm.auth.rest import page_schema
 from crm.core.files import stored_path
 from crm.core.tabular import MIMETYPES
 from crm.core.web import stored_file_response
+from crm.enquiries import export
 from crm.enquiries import queries
 from crm.enquiries import services
 from crm.enquiries.schemas import EnquiryFiltersQuerySchema
@@ -114,7 +115,7 @@ def platform_write(data: dict[str, Any]) -> Any:
               description="The file (text/csv or XLSX), with a Content-Disposition file name")
 def platform_export(args: dict[str, Any]) -> Any:
     """The daily table per platform (same filters as the statistics) as a CSV or XLSX file"""
-    body, name = queries.platform_export(current_user, _filters(args), args["format"])
+    body, name = export.platform_file(current_user, _filters(args), args["format"])
     return Response(body, mimetype=MIMETYPES[args["format"]],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -159,7 +160,7 @@ def people_write(data: dict[str, Any]) -> Any:
               description="The file (text/csv or XLSX), with a Content-Disposition file name")
 def people_export(args: dict[str, Any]) -> Any:
     """The daily table per salesperson (same filters as the statistics) as a CSV or XLSX file"""
-    body, name = queries.people_export(current_user, _filters(args), args["format"])
+    body, name = export.people_file(current_user, _filters(args), args["format"])
     return Response(body, mimetype=MIMETYPES[args["format"]],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

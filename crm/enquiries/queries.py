@@ -5,7 +5,6 @@ their store, a supervisor their team's own figures, a salesperson only their own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -392,38 +391,6 @@ def rates(actor: User, filters: Filters) -> tuple[list[Rate], dict[str, int], di
     now, before = totals(actor, filters, filters.window), totals(actor, filters, filters.window.previous())
     a, b = _ratios(now), _ratios(before)
     return [Rate(key, label, definition, a[key], b[key]) for key, label, definition in RATES], now, before
-
-
-# Exports ----------------------------------------------------------------------------------------------------
-def platform_export(actor: User, filters: Filters, fmt: str) -> tuple[bytes, str]:
-    from flask_babel import gettext as _
-
-    from crm.core.tabular import write_table
-    from crm.org.models import PLATFORM_LABELS
-
-    titles = [_("Date"), _("Store"), _("Platform"), _("Enquiries"), _("New enquiries"), _("Entered by"), _("Updated")]
-    rows: Iterator[list[Any]] = (
-        [r["day"].isoformat(), r["store"], str(PLATFORM_LABELS.get(r["platform"], "")) if r["platform"] else "",
-         r["enquiries"], r["new_enquiries"], r["entered_by"] or "", r["updated_at"]]
-        for r in platform_rows(actor, filters, limit=None))
-    return write_table(titles, rows, fmt, sheet="enquiries"), _file_name("enquiries-platform", filters, fmt)
-
-
-def people_export(actor: User, filters: Filters, fmt: str) -> tuple[bytes, str]:
-    from flask_babel import gettext as _
-
-    from crm.core.tabular import write_table
-
-    titles = [_("Date"), _("Store"), _("Salesperson"), _("WeChat adds"), _("Contacts"), _("Screenshots")]
-    rows: Iterator[list[Any]] = (
-        [r["day"].isoformat(), r["store"], r["salesperson"], r["wechat_adds"], r["contacts"], r["screenshots"]]
-        for r in people_rows(actor, filters, limit=None))
-    return write_table(titles, rows, fmt, sheet="salespeople"), _file_name("enquiries-salespeople", filters, fmt)
-
-
-def _file_name(stem: str, filters: Filters, fmt: str) -> str:
-    w = filters.window
-    return f"{stem}-{w.first:%Y%m%d}-{w.last:%Y%m%d}-{utcnow():%H%M}.{fmt}"
 
 
 # The API's keyset lists ---------------------------------------------------------------------------------------

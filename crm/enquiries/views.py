@@ -31,6 +31,7 @@ from crm.core.web import download
 from crm.core.web import int_arg
 from crm.core.web import register_action_label
 from crm.core.web import stored_file_response
+from crm.enquiries import export
 from crm.enquiries import queries
 from crm.enquiries import services
 from crm.enquiries.models import EnquiryDaily
@@ -80,8 +81,8 @@ def _export(which: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         raise ValidationFailed({"format": _("Choose CSV or Excel.")})
     _key, filters = queries.filters_of(request.args, current_user)
-    export = queries.platform_export if which == "platform" else queries.people_export
-    body, name = export(current_user, filters, fmt)
+    write = export.platform_file if which == "platform" else export.people_file
+    body, name = write(current_user, filters, fmt)
     return download(body, MIMETYPES[fmt], name)
 
 

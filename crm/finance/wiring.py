@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
 
     import crm.finance.invoices.bpmn  # noqa: F401  (the operators, before any diagram is validated)
     import crm.finance.invoices.models  # noqa: F401  (the mappers)
+    import crm.finance.ledger.dues  # noqa: F401  (the receivables' due rows and the flush hook keeping them)
     import crm.finance.makeups.bpmn  # noqa: F401  (the operators and the make-up approvable)
     import crm.finance.makeups.models  # noqa: F401
     import crm.finance.payments.bpmn  # noqa: F401

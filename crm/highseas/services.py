@@ -30,6 +30,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.validation import check_text
 from crm.customers.models import Contact
 from crm.customers.models import Customer
+from crm.customers.services.profile import announce
 from crm.extensions import db
 from crm.highseas import rules
 from crm.highseas.models import INTO_POOL
@@ -77,6 +78,8 @@ def _set_owner(customer: Customer, owner_id: int | None, kind: MoveKind, reason:
     db.session.flush()
     record_event(db.session, customer, f"high_seas_{kind.value}", actor_id=actor_id, note=reason[:300],
                  details={"owner_id_old": old, "owner_id_new": owner_id, "rule": rule})
+    if old != owner_id:
+        announce(customer, "customer.assigned", previous_owner_id=old)
     return move
 
 

@@ -69,7 +69,12 @@ class TaskSchema(ma.Schema):
     priority = fields.Int(metadata={"description": "Process tasks: 0 normal, 1 high, 2 urgent. Work tasks: -1 none, "
                                                    "0 low, 1 medium, 2 high."})
     owner_id = fields.Int(metadata={"description": "Work tasks: their owner."})
-    due_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Process tasks: set when the task opened from its element's `due` property (working time: "
+                       "business hours, weekends and public holidays), or by a supervisor."})
+    escalation_level = fields.Int(metadata={
+        "description": "Process tasks: 0 not escalated, 1 overdue and told the assignee's supervisor, 2 told the "
+                       "role of the element's `escalate_to` property."})
     follow_up_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)

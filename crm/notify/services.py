@@ -22,6 +22,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
+from crm.core.clock import LOCAL_ZONE
 from crm.core.clock import utcnow
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -55,6 +56,9 @@ KINDS: dict[str, Any] = {
     "highseas_reminder": _l("A customer is about to go back to the high seas"),
     "highseas_moved": _l("A customer moved in or out of the high seas"),
     "enquiry_reminder": _l("Yesterday's enquiry figures are missing"),
+    "task_due_soon": _l("A task of yours is due soon"),
+    "task_overdue": _l("A task of yours is overdue"),
+    "task_escalated": _l("An overdue task was escalated to you"),
 }
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 60
@@ -383,6 +387,24 @@ def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int]
         message, url = _l("New task: %(title)s", title=shown), f"/tasks/{task_id}"
     notify_many(kind, [(uid, message, None, url) for uid in sorted({int(u) for u in user_ids if u})], store_id=store_id,
                 known=recipients)
+
+
+_DUE_MESSAGES = {
+    "task_due_soon": lambda title, due: _l("Due soon (%(due)s): %(title)s", title=title, due=due),
+    "task_overdue": lambda title, due: _l("Overdue since %(due)s: %(title)s", title=title, due=due),
+    "task_escalated": lambda title, due: _l("Escalated to you, overdue since %(due)s: %(title)s", title=title, due=due),
+}
+
+
+def on_task_due(sender: Any, *, task_id: int, title: str, user_ids: list[int], store_id: int | None, kind: str,
+                due_at: Any = None, texts: dict[str, Any] | None = None, **_: Any) -> None:
+    """A task's reminder, overdue notice or escalation (crm.core.signals.task_due, connected by create_app)."""
+    if kind not in _DUE_MESSAGES:
+        return
+    due = due_at.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M") if due_at is not None else ""
+    message = _DUE_MESSAGES[kind](LazyString(_task_title, title, texts or {}), due)
+    notify_many(kind, [(uid, message, None, f"/tasks/{task_id}") for uid in sorted({int(u) for u in user_ids if u})],
+                store_id=store_id)
 
 
 def _task_title(title: str, texts: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """The notify context's wiring: the bell and announcement pages, the API, the e-mail job, and the signals
-it answers (a task opened, a follow-up due)."""
+it answers (a task opened, due soon, overdue or escalated; a follow-up due)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     from crm.notify import api
     from crm.notify.jobs import send_email
     from crm.notify.services import on_follow_up_due
+    from crm.notify.services import on_task_due
     from crm.notify.services import on_task_opened
     from crm.notify.services import task_recipient_columns
     from crm.notify.views import bp
@@ -37,4 +38,5 @@ def init_app(app: Flask) -> None:
     add_nav(NavItem("main", "notify.index", _l("Notifications"), "bell", order=90, badge=_unread))
     signals.task_opened.connect(on_task_opened)
     inbox_sync.read_recipients_with(task_recipient_columns)
+    signals.task_due.connect(on_task_due)
     signals.follow_up_due.connect(on_follow_up_due)

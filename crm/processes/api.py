@@ -23,8 +23,11 @@ from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_schema
 from crm.core.errors import NotFound
 from crm.extensions import db
+from crm.processes.schemas import DryRunInputSchema
+from crm.processes.schemas import DryRunSchema
 from crm.workflow.admin import analytics as stats
 from crm.workflow.admin import definitions
+from crm.workflow.admin import dryrun
 from crm.workflow.admin import impact
 from crm.workflow.admin import instances as admin
 from crm.workflow.admin.instances import InstanceFilters
@@ -232,6 +235,17 @@ def preview(body: dict[str, Any]) -> Any:
     """What deploying a diagram would do, without deploying it: the verdict, the diff with the current
     version, live instances per version and how many of those on older versions could be moved"""
     return impact.summary(impact.impact(body["xml"], key=body.get("key"), actor=current_user))
+
+
+@blp.route("/process-definitions/dry-run", methods=["POST"])
+@blp.requires("process.deploy")
+@blp.errors(422)
+@blp.arguments(DryRunInputSchema)
+@blp.response(200, DryRunSchema)
+def dry_run(body: dict[str, Any]) -> Any:
+    """Run a diagram in memory on sample data, beside the current version: operators simulated, user tasks
+    completed with generated form data, every reachable gateway branch tried; nothing is written"""
+    return dryrun.summary(dryrun.dry_run(body["xml"], key=body.get("key"), actor=current_user, samples=body.get("samples")))
 
 
 @blp.route("/process-definitions/<key>/draft")

@@ -9,15 +9,15 @@ Candidates come from the task's `spiffworkflow:properties`:
 - otherwise the lane name, read as a role key ("Supervisor" -> supervisor);
 plus the multi-instance item when it names a user (an int, or a dict with `user_id`), and a list
 `assignees` that a pre-script may put into the task data; `exclude`, an expression giving user ids
-that may not take the task (segregation of duties), removes them from all of these. Also `priority` (0-2) and `due_hours`."""
+that may not take the task (segregation of duties), removes them from all of these. Also `priority` (0-2), and
+the due date with its reminder and escalation (`due`, `remind`, `escalate_to`, `escalate_after`, or the older
+`due_hours`: `crm.workflow.deadlines`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
-from typing import TypeGuard
 
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
@@ -31,6 +31,7 @@ from crm.core import signals
 from crm.core.clock import utcnow
 from crm.extensions import db
 from crm.org.models import User
+from crm.workflow import deadlines
 from crm.workflow import engine
 from crm.workflow import sandbox
 from crm.workflow.i18n import rendered_texts
@@ -121,7 +122,8 @@ def _user_ids(value: Any) -> list[int]:
     return []
 
 
-def _role_holders(role_keys: list[str], store_id: int | None, kind: str, details: dict[int, tuple[Any, ...]]) -> set[int]:
+def _role_holders(role_keys: list[str], store_id: int | None, kind: str = "task_assigned",
+                  details: dict[int, tuple[Any, ...]] | None = None) -> set[int]:
     if not role_keys:
         return set()
     stmt = (
@@ -132,7 +134,10 @@ def _role_holders(role_keys: list[str], store_id: int | None, kind: str, details
     )
     if store_id is not None:
         stmt = stmt.where(User.store_id == store_id)
-    return _users(stmt, kind, details)
+    return _users(stmt, kind, {} if details is None else details)
+
+
+role_holders = _role_holders  # the due-date job escalates to a role's holders in the task's store
 
 
 def _mi_item(task: Any) -> Any:
@@ -217,6 +222,8 @@ def sync(
             )
         ))
     gone = [guid for guid in open_guids if guid not in ready]
+    if completed_guid in gone:  # before its row is closed: a receiver may read it
+        signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
     for guids, values in (
         ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
@@ -251,6 +258,10 @@ def sync(
                   for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
     if candidates:
         db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)
+    if signals.task_created.receivers:
+        for task_id, (row, _users, _props) in zip(ids, new_rows, strict=True):
+            signals.task_created.send(None, task_id=task_id, completed_by_id=None,
+                                      **{k: row[k] for k in _ANNOUNCED})
     for task_id, (row, users, props) in zip(ids, new_rows, strict=True):
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
         if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
@@ -261,6 +272,9 @@ def sync(
                 store_id=row["store_id"], object_type=row["object_type"], object_id=row["object_id"],
                 kind=props.get("notify_kind") or "task_assigned",
             )
+
+
+_ANNOUNCED = ("instance_id", "process_key", "bpmn_id", "title", "store_id", "object_type", "object_id", "assignee_id")
 
 
 def texts_of(task: Any) -> dict[str, Any] | None:
@@ -281,7 +295,9 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any,
     ext = getattr(ts, "extensions", None) or {}
     props = _props(task)
     assignee, candidates, item = resolve(task, instance, details)
-    due_hours = props.get("due_hours")
+    due = deadlines.deadline(props, lambda expr: engine.script_engine().evaluate(task, expr), now)
+    if due.policy is not None and props.get("exclude"):
+        due.policy["exclude"] = sorted(_excluded(task, props))  # nor is the task escalated to them
     try:
         priority = max(0, min(2, int(props.get("priority") or 0)))
     except ValueError:
@@ -303,19 +319,15 @@ def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any,
         assignee_id=assignee,
         status=TaskStatus.CLAIMED if assignee else TaskStatus.OPEN,
         priority=priority,
-        due_at=now + timedelta(hours=float(due_hours)) if _is_number(due_hours) else None,
+        due_at=due.due_at,
+        remind_at=due.remind_at,
+        escalate_at=due.escalate_at,
+        escalation_level=0,
+        due_policy=due.policy,
         created_at=now,
         item=item if isinstance(item, (dict, list, int, str)) and not isinstance(item, bool) else None,
     )
     return row, candidates, props
-
-
-def _is_number(value: Any) -> TypeGuard[str | float]:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def close_all(instance: ProcessInstance) -> None:

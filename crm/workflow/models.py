@@ -127,6 +127,9 @@ EVENT_LABELS = {
     "attachment_added": _l("File attached"),
     "attachment_removed": _l("File removed"),
     "draft_saved": _l("Draft saved"),
+    "task_due_soon": _l("Reminded: due soon"),
+    "task_overdue": _l("Overdue"),
+    "task_escalated": _l("Escalated"),
 }
 
 
@@ -204,6 +207,9 @@ class HumanTask(Base):
         # The one inbox's "all in scope", newest first: read backwards, stopping at the page's end.
         Index("ix_human_task_created", "created_at", "id"),
         Index("ix_human_task_object", "object_type", "object_id"),
+        # The due-date job (crm.workflow.tasks.deadlines): reminders and escalations still to send.
+        Index("ix_human_task_remind_at", "remind_at"),
+        Index("ix_human_task_escalate_at", "escalate_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,6 +233,14 @@ class HumanTask(Base):
     status: Mapped[TaskStatus] = mapped_column(str_enum(TaskStatus, "task_status"), index=True)
     priority: Mapped[int] = mapped_column(default=0)  # 0 normal, 1 high, 2 urgent
     due_at: Mapped[datetime | None]
+    # The due-date job's marks (crm.workflow.deadlines): the reminder still to send (NULL once sent, or when
+    # there is none), the next escalation still to send (NULL when none is left) and how many were sent,
+    # and what the element said about them when the task opened (lead, role, delay in working minutes).
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalate_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")  # raw inserts (bench) too
+    due_policy: Mapped[dict[str, Any] | None]
     follow_up_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -3,6 +3,9 @@
 - `@operator("sales.set_order_status")` — a service-task operator. It is called inside the step's
   transaction with an `OperatorContext` and the evaluated parameters, may write domain rows through the
   same session, and returns a JSON-serialisable result (stored in the task's result variable).
+- `@simulation("sales.money_held")` — what the operator's result looks like in a dry run
+  (`crm.workflow.dryrun`), where operators are not executed: a function of the same context and parameters
+  that writes nothing. An operator without one gives its parameters back (`{"status": "…"}`).
 - `@script_function("resolve_approvers")` — a function scripts, conditions and expressions may call.
 - `register_forms_dir(path)` — another folder holding `<process>.<task>.schema.json` files.
 - `register_contract(ProcessContract(...))` — what the application relies on in a process (messages it
@@ -80,6 +83,7 @@ class ProcessContract:
 
 _contracts: dict[str, list[ProcessContract]] = {}
 _operators: dict[str, OperatorFn] = {}
+_simulations: dict[str, OperatorFn] = {}
 _functions: dict[str, Callable[..., Any]] = {}
 _forms_dirs: list[Path] = [Path(__file__).resolve().parents[2] / "forms"]
 
@@ -93,6 +97,20 @@ def operator(name: str) -> Callable[[OperatorFn], OperatorFn]:
         return fn
 
     return decorator
+
+
+def simulation(name: str) -> Callable[[OperatorFn], OperatorFn]:
+    """The dry run's stand-in for operator `name`: called like the operator, returns a result of the same
+    shape, and never touches the database."""
+    def decorator(fn: OperatorFn) -> OperatorFn:
+        _simulations[name] = fn
+        return fn
+
+    return decorator
+
+
+def simulation_of(name: str) -> OperatorFn | None:
+    return _simulations.get(name)
 
 
 def script_function(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -25,6 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from crm.workflow import deadlines
 from crm.workflow import registry
 from crm.workflow import sandbox
 from crm.workflow import soundness
@@ -281,6 +282,9 @@ def _snippets(ts: Any) -> list[tuple[str, str, str]]:
         expr = properties.get(name)
         if isinstance(expr, str) and expr.strip():
             out.append((name, expr.strip(), "eval"))
+    due = properties.get("due")
+    if isinstance(due, str) and deadlines.is_expression(due):
+        out.append(("due", due.strip(), "eval"))
     return out
 
 
@@ -312,6 +316,7 @@ KIND_LABELS = {
     "timer": _l("timer"),
     "assignee": _l("assignee expression"),
     "exclude": _l("exclude expression"),
+    "due": _l("due expression"),
     "multi-instance collection": _l("multi-instance collection"),
     "loop condition": _l("loop condition"),
 }
@@ -350,6 +355,12 @@ def lint_spec(spec: Any, pf: ParsedFile, operators: set[str], check_forms: bool)
                 problem = _timer_problem(code)
                 if problem:
                     add(problem)
+        properties = (getattr(ts, "extensions", None) or {}).get("properties") or {}
+        for prop in ("due", "remind", "escalate_after"):
+            value = properties.get(prop)
+            if isinstance(value, str) and not deadlines.literal_ok(prop, value):
+                add(_("The task's %(name)s property %(value)s is not a duration of working time such as PT4H, P2D "
+                      "or P1DT4H (ISO 8601, without years and months).", name=prop, value=repr(value.strip())))
         op = getattr(ts, "operation_name", None)
         if op is not None and op not in operators:
             add(_("Unknown service operator %(name)s.", name=repr(op)))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import services as approvals
 from crm.extensions import db
 from crm.workflow.models import HumanTask
@@ -28,7 +29,7 @@ def _processes(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def after_sales_chain(org: Any) -> None:
-    approvals.create_chain({"key": "after_sales", "name": "After-sales", "steps": [
+    approval_chains.create_chain({"key": "after_sales", "name": "After-sales", "steps": [
         {"title": "Supervisor", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
     db.session.commit()
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import services
 from crm.approvals.models import ApprovalRequest
 from crm.approvals.registry import Approvable
@@ -58,7 +59,7 @@ def chain(org):
     """chain(steps, key="expense", store=None): a chain created by the HQ super admin."""
 
     def _chain(steps: list[dict[str, Any]], key: str = "expense", store: Any = None) -> Any:
-        c = services.create_chain({"key": key, "steps": steps, "store_id": store.id if store else None},
+        c = approval_chains.create_chain({"key": key, "steps": steps, "store_id": store.id if store else None},
                                   actor=org.hq_admin)
         db.session.commit()
         return c

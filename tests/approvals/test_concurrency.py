@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import services
 from crm.approvals.models import ApprovalDecision
 from crm.approvals.models import ApprovalRequest
@@ -39,7 +40,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
     def setup(org: Any, roles: Any) -> dict[str, Any]:
         deploy_directory(PROCESS_DIR)
         deploy_directory(DATA)
-        services.create_chain({"key": "expense", "steps": [
+        approval_chains.create_chain({"key": "expense", "steps": [
             {"title": "Either", "rule": "users", "mode": "any", "user_ids": [org.a_sup.id, org.a_manager.id]}]},
             actor=org.hq_admin)
         return {"a_sup": org.a_sup.id, "a_manager": org.a_manager.id, "a_rep1": org.a_rep1.id,

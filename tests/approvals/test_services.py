@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import services
 from crm.approvals.models import DecisionOutcome
 from crm.approvals.models import RequestStatus
@@ -230,7 +231,7 @@ def test_the_submitter_cannot_decide_through_the_service(org, chain, submit):
 def test_editing_the_chain_does_not_change_a_running_request(org, chain, submit):
     c = chain([step("supervisor"), step("nth_supervisor", level=2)])
     instance = submit(org.a_rep1)
-    services.save_steps(c.id, [step("users", user_ids=[org.hq_manager.id])], actor=org.hq_admin)
+    approval_chains.save_steps(c.id, [step("users", user_ids=[org.hq_manager.id])], actor=org.hq_admin)
     db.session.commit()
     assert c.current_version == 2
     req = request_of(instance)
@@ -338,6 +339,6 @@ def test_one_input_schema_for_the_step_form_and_the_api(org):
     steps = load_input(StepsInput(), {"steps": [{"title": "", "rule": "store_role", "role": "nope"}, "x"]})
     assert set(steps.errors) == {"steps.0.title", "steps.1"}
     with pytest.raises(ValidationFailed) as caught:
-        services.clean_steps(steps)
+        approval_chains.clean_steps(steps)
     assert set(caught.value.errors) == {"steps.0.title", "steps.0.role", "steps.1"}
-    assert services.clean_steps([loaded.values]) == [loaded.values]  # a stored step loads again unchanged
+    assert approval_chains.clean_steps([loaded.values]) == [loaded.values]  # a stored step loads again unchanged

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crm.approvals import services
+from crm.approvals import chains as approval_chains
 from crm.extensions import db
 from crm.org.models import User
 from crm.workflow import runtime
@@ -43,7 +43,7 @@ def approval_server(tmp_path: Path) -> Iterator[str]:
             deploy_directory(PROCESS_DIR)
             deploy_directory(DATA)
             admin = db.session.scalar(select(User).where(User.mobile == "13800000001"))
-            services.create_chain({"key": "expense", "steps": [{"title": "主管审核", "rule": "supervisor",
+            approval_chains.create_chain({"key": "expense", "steps": [{"title": "主管审核", "rule": "supervisor",
                                                                 "mode": "single"}]}, actor=admin)
             rep = db.session.scalar(select(User).where(User.mobile == REP))
             EXPENSES[4242] = {"id": 4242, "store_id": rep.store_id, "amount": Decimal("8800.00"),

@@ -400,3 +400,33 @@ def test_the_analytics_heatmap_draws_badges_and_counts_without_running_names(pro
         '<img src=x onerror="window.pwned=1">')
     assert page.evaluate("window.pwned") is None
     assert page.locator("img[src='x']").count() == 0
+
+
+def test_a_task_gets_a_due_date_through_the_panel(process_server: Any, page: Any) -> None:
+    """The due-date fields of a user task write the `due`, `remind` and `escalate_to` properties, which the
+    properties list shows too; the draft keeps them."""
+    from playwright.sync_api import expect
+
+    base, app, _instance_id, _plain_id = process_server
+    _log_in(page, base)
+    page.goto(f"{base}/processes/definitions/wf_browser/edit")
+    expect(page.locator("#canvas[data-ready='1']")).to_have_count(1)
+    page.click("#canvas [data-element-id='check']")
+    for name, value in (("due_due", "P2D"), ("due_remind", "PT4H"), ("due_escalate_to", "store_manager")):
+        box = page.locator(f"#panel-body [data-field='{name}']")
+        box.fill(value)
+        box.press("Tab")
+        expect(page.locator(f"#panel-body [data-field='{name}']")).to_have_value(value)
+    rows = page.locator("[data-field='properties'] .pair")
+    expect(rows).to_have_count(4)  # the assignee it had, and the three
+    expect(rows.nth(1).locator("input").nth(0)).to_have_value("due")
+    expect(rows.nth(1).locator("input").nth(1)).to_have_value("P2D")
+    page.fill("#comment", "Due in two working days")
+    page.click("#save-draft")
+    expect(page.locator("#draft-result")).to_contain_text("The draft was saved")
+    with app.app_context():
+        from crm.workflow.admin.impact import get_draft
+
+        xml = get_draft("wf_browser").bpmn_xml
+        for name, value in (("due", "P2D"), ("remind", "PT4H"), ("escalate_to", "store_manager")):
+            assert f'name="{name}" value="{value}"' in xml

@@ -17,6 +17,7 @@ from crm.core.audit import OperationLog
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.enquiries import export
 from crm.enquiries import jobs
 from crm.enquiries import queries
 from crm.enquiries import services
@@ -204,13 +205,13 @@ def test_windows_and_the_trend(figures):
 
 def test_exports_go_through_the_safe_writer(figures):
     org = figures
-    body, name = queries.platform_export(org.a_manager, queries.Filters(window=WINDOW), "csv")
+    body, name = export.platform_file(org.a_manager, queries.Filters(window=WINDOW), "csv")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][:5] == ["Date", "Store", "Platform", "Enquiries", "New enquiries"]
     assert [r[:5] for r in rows[1:]] == [["2026-03-03", "Store A", "Tmall", "20", "6"],
                                          ["2026-03-02", "Store A", "Tmall", "10", "4"]]
     assert name.startswith("enquiries-platform-20260302-20260303")
-    body, _name = queries.people_export(org.a_manager, queries.Filters(window=WINDOW), "xlsx")
+    body, _name = export.people_file(org.a_manager, queries.Filters(window=WINDOW), "xlsx")
     assert body.startswith(b"PK")
 
 

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from crm.approvals import services as approvals
+from crm.approvals import chains as approval_chains
 from crm.customers import services as customers
 from crm.extensions import db
 from crm.highseas import rules
@@ -72,7 +72,7 @@ def claim_process(app, org):
 
 @pytest.fixture
 def supervisor_chain(org, claim_process):
-    chain = approvals.create_chain({"key": "high_seas_claim", "steps": [
+    chain = approval_chains.create_chain({"key": "high_seas_claim", "steps": [
         {"title": "Supervisor", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
     db.session.commit()
     return chain

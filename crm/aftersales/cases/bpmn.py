@@ -120,6 +120,12 @@ def inspected(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
             "refund_amount": f"{case.refund_amount:,.2f}" if case.refund_amount is not None else None}
 
 
+@registry.simulation("aftersales.inspected")
+def inspected_simulated(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
+    """A dry run's inspection accepts everything: the refund is the amount asked for."""
+    return {"accepted": [], "refund_amount": str(ctx.data.get("amount") or "0.00")}
+
+
 @registry.operator("aftersales.refunded")
 def refunded(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
     case = services.apply_refund(_own(ctx, case_id), _form(ctx, "refund"), ctx.actor())

@@ -59,6 +59,7 @@ from crm.core.validation import load_input
 from crm.extensions import db
 from crm.finance.invoices import services as invoice_services
 from crm.finance.payments import services as payment_services
+from crm.integrations.webhooks.services import publish
 from crm.notify.services import notify
 from crm.org.models import User
 from crm.sales.orders import services as order_services
@@ -336,6 +337,15 @@ def _end(case: AfterSalesCase, status: CaseStatus) -> None:
     db.session.flush()
 
 
+def _announce_decision(case: AfterSalesCase, decision: str) -> None:
+    """The `after_sales.decided` webhook (crm.integrations), in the step's transaction."""
+    publish("after_sales.decided", {
+        "case_id": case.id, "number": case.number, "order_id": case.order_id, "customer_id": case.customer_id,
+        "type": case.type.value, "decision": decision, "amount": case.amount, "refund_amount": case.refund_amount,
+        "status": case.status.value, "decision_note": case.decision_note, "decided_at": case.decided_at,
+    }, store_id=case.store_id)
+
+
 def _open(case: AfterSalesCase) -> None:
     if not case.is_open:
         raise InvalidTransition(_l("This after-sales case has ended."))
@@ -358,6 +368,7 @@ def apply_approved(case_id: int, actor: User | None) -> AfterSalesCase:
         case.refund_amount = case.amount
     db.session.flush()
     _log(case, "after_sales_approved", actor)
+    _announce_decision(case, "approved")
     _tell(case, "after_sales_approved", _l("After-sales case %(no)s of order %(order)s was approved",
                                            no=case.number, order=_order_number(case)))
     return case
@@ -379,6 +390,7 @@ def apply_rejected(case_id: int, approval: Any) -> AfterSalesCase:
     case.decision_note = _rejection_note(approval)
     _end(case, CaseStatus.REJECTED)
     _log(case, "after_sales_rejected", None, case.decision_note)
+    _announce_decision(case, "rejected")
     _tell(case, "after_sales_rejected", _l("After-sales case %(no)s of order %(order)s was rejected",
                                            no=case.number, order=_order_number(case)), body=case.decision_note)
     return case

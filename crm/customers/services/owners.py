@@ -25,6 +25,7 @@ from crm.customers.models import TeamAccess
 from crm.customers.services.profile import Errors
 from crm.customers.services.profile import _choice
 from crm.customers.services.profile import _team_row
+from crm.customers.services.profile import announce
 from crm.customers.services.profile import check_manage
 from crm.customers.services.profile import check_version
 from crm.customers.services.profile import flush
@@ -138,6 +139,7 @@ def transfer(customers: Iterable[Customer], to_user_id: Any, *, actor: User, wit
         flush()
         record_event(db.session, customer, "transferred", actor_id=actor.id, note=reason or None,
                      details={"owner_id_old": old_owner_id, "owner_id_new": to_user.id})
+        announce(customer, "customer.assigned", previous_owner_id=old_owner_id)
         moved += 1
     flush()
     return moved
@@ -164,6 +166,7 @@ def release_to_pool(customers: Iterable[Customer], reason: str, *, actor: User) 
         flush()
         record_event(db.session, customer, "released_to_pool", actor_id=actor.id, note=reason,
                      details={"owner_id_old": old})
+        announce(customer, "customer.assigned", previous_owner_id=old)
         customer_released.send(None, customer=customer, old_owner_id=old, reason=reason, actor=actor)
         moved += 1
     flush()

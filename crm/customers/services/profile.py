@@ -33,6 +33,7 @@ from crm.customers.models import CustomerTeamMember
 from crm.customers.models import Intention
 from crm.customers.models import TeamAccess
 from crm.extensions import db
+from crm.integrations.webhooks.services import publish
 from crm.org.models import OrgUnit
 from crm.org.models import Platform
 from crm.org.models import UnitKind
@@ -318,7 +319,17 @@ def create_customer(data: dict[str, Any], *, actor: User, check_dupes: bool = Tr
                         owned_since=now if owner else None, last_activity_at=now, **clean)
     db.session.add(customer)
     flush()
+    announce(customer, "customer.created")
     return customer
+
+
+def announce(customer: Customer, event: str, *, previous_owner_id: int | None = None) -> None:
+    """The `customer.created` / `customer.assigned` webhook (crm.integrations), in the change's transaction:
+    the customer's id, name and owner (null: in the high seas); its details are read through the API."""
+    data: dict[str, Any] = {"customer_id": customer.id, "name": customer.name, "owner_id": customer.owner_id}
+    if event == "customer.assigned":
+        data["previous_owner_id"] = previous_owner_id
+    publish(event, data, store_id=customer.store_id)
 
 
 def update_customer(customer: Customer, data: dict[str, Any], *, actor: User, lock_version: Any = None,

@@ -50,6 +50,7 @@ from crm.finance.invoices.schemas import RejectInputSchema
 from crm.finance.invoices.schemas import VoidInputSchema
 from crm.finance.invoices.schemas import contact_errors
 from crm.finance.payments.services import amount_due
+from crm.integrations.webhooks.services import publish
 from crm.notify.services import notify
 from crm.org.models import User
 from crm.sales.orders import services as order_services
@@ -263,6 +264,12 @@ def apply_issued(invoice_id: int | None, data: dict[str, Any], file_id: Any, act
     invoice.file_content_type = stored.content_type
     invoice.decided_by_id, invoice.decided_at = actor.id, now
     db.session.flush()
+    publish("invoice.issued", {
+        "invoice_id": invoice.id, "order_id": invoice.order_id, "quote_id": invoice.quote_id,
+        "customer_id": invoice.customer_id, "type": invoice.type.value, "invoice_no": invoice.invoice_no,
+        "issued_on": invoice.issued_on, "amount": invoice.amount, "title": invoice.title,
+        "taxpayer_no": invoice.taxpayer_no,
+    }, store_id=invoice.store_id)
     _tell(invoice, "invoice_issued", _l("Invoice %(no)s of ¥%(amount)s was issued for %(ref)s", no=number,
                                         amount=f"{amount:,.2f}", ref=reference(invoice)), actor,
           body=TYPE_LABELS[invoice.type])

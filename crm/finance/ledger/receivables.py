@@ -40,6 +40,7 @@ from sqlalchemy import select
 
 from crm.auth.scopes import visible
 from crm.core.clock import LOCAL_ZONE
+from crm.core.clock import local_day
 from crm.core.clock import local_today
 from crm.core.db import where_equal
 from crm.core.pagination import Page
@@ -49,6 +50,7 @@ from crm.core.validation import as_id
 from crm.core.validation import query_args
 from crm.customers.models import Customer
 from crm.extensions import db
+from crm.finance.ledger.models import ReceivableDue
 from crm.finance.payments.services import amount_due
 from crm.finance.payments.services import amount_due_sql
 from crm.finance.plans.models import CLOSED_STATUSES
@@ -115,12 +117,28 @@ class ReceivableFilters:
         return query_args(self)
 
 
+# What one (order, open instalment) row still owes: the instalment's open part, or everything still due
+# for an order without a plan.
+OPEN = case((ReceivablePlan.id.is_(None), amount_due_sql() - Order.paid_amount),
+            else_=func.coalesce(Instalment.amount - Instalment.collected, 0))
+
+
+def rank_of(due_on: Any, days: list[date]) -> Any:
+    """The bucket index (see BUCKETS) of a due-date column as of the day `days[0]`."""
+    return case((due_on.is_(None), 0), *[(due_on >= d, i) for i, d in enumerate(days)], else_=len(EDGES))
+
+
+def edge_days(today: date) -> list[date]:
+    """The first day of each bucket edge counted back from `today`."""
+    return [today - timedelta(days=edge) for edge in EDGES]
+
+
 class _Ageing:
     """The SQL of one "as of" day: the open amount and the bucket index of each (order, open instalment) row."""
 
     def __init__(self, today: date) -> None:
         self.today = today
-        days = [today - timedelta(days=edge) for edge in EDGES]
+        days = edge_days(today)
         # The implicit instalment is due on the local day of a UTC instant: compare with local midnights.
         instants = [datetime.combine(d, time(0), tzinfo=LOCAL_ZONE) for d in days]
         due_at = case((Order.payment_mode == PaymentMode.PREPAY, Order.signed_at), else_=Order.received_at)
@@ -128,26 +146,32 @@ class _Ageing:
         planned = case((Instalment.id.is_(None), 0), *[(Instalment.due_on >= d, i) for i, d in enumerate(days)],
                        else_=len(EDGES))
         self.rank = case((ReceivablePlan.id.is_(None), implicit), else_=planned)
-        self.open = case((ReceivablePlan.id.is_(None), amount_due_sql() - Order.paid_amount),
-                         else_=func.coalesce(Instalment.amount - Instalment.collected, 0))
+        self.open = OPEN
         self.due_at = due_at
 
     def rows(self, stmt: Select[Any], actor: User, filters: ReceivableFilters) -> Select[Any]:
         """`stmt` over the owing orders in scope and their open instalments (one row per order without any)."""
-        return owing(stmt.select_from(Order)
-                     .outerjoin(ReceivablePlan, ReceivablePlan.order_id == Order.id)
-                     .outerjoin(Instalment, and_(Instalment.plan_id == ReceivablePlan.id,
-                                                 Instalment.amount > Instalment.collected)), actor, filters)
+        return owing(with_open_instalments(stmt), actor, filters)
+
+
+def with_open_instalments(stmt: Select[Any]) -> Select[Any]:
+    """`stmt` over `Order` joined to its plan and open instalments (one row per order without any)."""
+    return (stmt.select_from(Order).outerjoin(ReceivablePlan, ReceivablePlan.order_id == Order.id)
+            .outerjoin(Instalment, and_(Instalment.plan_id == ReceivablePlan.id, Instalment.amount > Instalment.collected)))
+
+
+def still_owing(stmt: Select[Any]) -> Select[Any]:
+    """`stmt` (over `Order`) kept to the orders that still owe, in every store."""
+    # The partial index's predicate as it is written there, its statuses inline (not parameters), so
+    # PostgreSQL can match it even in a generic plan of a prepared statement.
+    return stmt.where(Order.signed_at.is_not(None), Order.total + Order.make_up_amount > Order.paid_amount,
+                      Order.status.not_in(bindparam("closed_statuses", list(CLOSED_STATUSES), expanding=True,
+                                                    literal_execute=True)))
 
 
 def owing(stmt: Select[Any], actor: User, filters: ReceivableFilters) -> Select[Any]:
     """`stmt` (over `Order`) kept to the orders in scope that still owe and match the filters."""
-    # The partial index's predicate as it is written there, its statuses inline (not parameters), so
-    # PostgreSQL can match it even in a generic plan of a prepared statement.
-    stmt = stmt.where(Order.signed_at.is_not(None), Order.total + Order.make_up_amount > Order.paid_amount,
-                      Order.status.not_in(bindparam("closed_statuses", list(CLOSED_STATUSES), expanding=True,
-                                                    literal_execute=True)))
-    stmt = where_equal(visible(stmt, actor, Order), {
+    stmt = where_equal(visible(still_owing(stmt), actor, Order), {
         Order.store_id: filters.store_id, Order.owner_id: filters.owner_id, Order.customer_id: filters.customer_id})
     if filters.q:
         customers = select(Customer.id).where(Customer.name.contains(filters.q, autoescape=True))
@@ -190,15 +214,11 @@ def _list_stmt(actor: User, filters: ReceivableFilters, today: date) -> tuple[Se
     return stmt, ageing
 
 
-def _local_day(instant: datetime | None) -> date | None:
-    return instant.astimezone(LOCAL_ZONE).date() if instant is not None else None
-
-
 def _shaped(rows: list[Any]) -> list[Receivable]:
     out = []
     for order, rank, next_due, plan_id in rows:
         if plan_id is None:
-            next_due = _local_day(order.signed_at if order.payment_mode == PaymentMode.PREPAY else order.received_at)
+            next_due = local_day(order.signed_at if order.payment_mode == PaymentMode.PREPAY else order.received_at)
         elif isinstance(next_due, str):  # SQLite hands MIN() of a date back as text
             next_due = date.fromisoformat(next_due)
         out.append(Receivable(order=order, bucket=BUCKETS[int(rank or 0)], next_due=next_due, planned=plan_id is not None))
@@ -309,11 +329,19 @@ class Summary:
         return self._ranked(self.owners, self.names["people"])
 
 
-def summary(actor: User, filters: ReceivableFilters, today: date | None = None) -> Summary:
-    """Open amounts per bucket in all, per store and per salesperson: one aggregate statement (grouped by
-    store, salesperson and bucket over the instalment rows; the per-store and per-salesperson sums are
-    added up from its few rows). A bucket filter keeps the amounts of that bucket."""
-    today = today or local_today()
+def grouped_from_dues(actor: User, filters: ReceivableFilters, today: date) -> Select[Any]:
+    """(store, salesperson, bucket index, open amount) over the maintained due rows in scope."""
+    rank = rank_of(ReceivableDue.due_on, edge_days(today))
+    stmt = where_equal(visible(select(ReceivableDue.store_id, ReceivableDue.owner_id, rank.label("rank"),
+                                      func.sum(ReceivableDue.amount)), actor, ReceivableDue),
+                       {ReceivableDue.store_id: filters.store_id, ReceivableDue.owner_id: filters.owner_id})
+    if filters.bucket is not None:
+        stmt = stmt.where(rank == BUCKETS.index(filters.bucket))
+    return stmt.group_by(ReceivableDue.store_id, ReceivableDue.owner_id, rank)
+
+
+def grouped_from_orders(actor: User, filters: ReceivableFilters, today: date) -> Select[Any]:
+    """The same over the owing orders and their open instalments (any filter)."""
     ageing = _Ageing(today)
     rows = ageing.rows(select(Order.store_id.label("store_id"), Order.owner_id.label("owner_id"),
                               ageing.rank.label("rank"), ageing.open.label("open")), actor, filters).subquery()
@@ -321,6 +349,18 @@ def summary(actor: User, filters: ReceivableFilters, today: date | None = None) 
         rows.c.store_id, rows.c.owner_id, rows.c.rank)
     if filters.bucket is not None:
         stmt = stmt.where(rows.c.rank == BUCKETS.index(filters.bucket))
+    return stmt
+
+
+def summary(actor: User, filters: ReceivableFilters, today: date | None = None) -> Summary:
+    """Open amounts per bucket in all, per store and per salesperson: one aggregate statement grouped by
+    store, salesperson and bucket (the per-store and per-salesperson sums are added up from its few rows).
+    It reads the maintained due rows (`finance_receivable_due`, one narrow row per open instalment) unless
+    a customer or a search narrows the orders, which only the orders themselves can answer. A bucket
+    filter keeps that bucket's amounts."""
+    today = today or local_today()
+    by_orders = filters.customer_id is not None or bool(filters.q)
+    stmt = (grouped_from_orders if by_orders else grouped_from_dues)(actor, filters, today)
     out = Summary(today, Sums(), {}, {}, {})
     for store_id, owner_id, rank, amount in db.session.execute(stmt):
         bucket, value = BUCKETS[int(rank)], Decimal(amount or 0)
@@ -338,10 +378,9 @@ def summary(actor: User, filters: ReceivableFilters, today: date | None = None) 
 
 def overdue(actor: User, today: date | None = None) -> tuple[int, Decimal]:
     """Orders in scope with an instalment past its due date, and the amount past due (finance's home):
-    one aggregate statement."""
-    ageing = _Ageing(today or local_today())
-    rows = ageing.rows(select(Order.id.label("order_id"), ageing.rank.label("rank"), ageing.open.label("open")),
-                       actor, ReceivableFilters()).subquery()
-    count, amount = db.session.execute(select(func.count(distinct(rows.c.order_id)), func.coalesce(func.sum(rows.c.open), 0))
-                                       .where(rows.c.rank > 0)).one()
+    one aggregate over the maintained due rows."""
+    due_before = today or local_today()
+    count, amount = db.session.execute(visible(
+        select(func.count(distinct(ReceivableDue.order_id)), func.coalesce(func.sum(ReceivableDue.amount), 0))
+        .where(ReceivableDue.due_on < due_before), actor, ReceivableDue)).one()
     return int(count), Decimal(amount)

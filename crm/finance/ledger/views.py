@@ -60,6 +60,10 @@ def ledger_export() -> Any:
     return download(body, mimetype, name)
 
 
+# Rows of the per-store and per-salesperson sums on the page (largest first); the API and the export
+# give them all.
+GROUP_ROWS = 20
+
 
 @bp.route("/receivables", endpoint="receivables")
 @permission_required("finance.view")
@@ -68,7 +72,7 @@ def receivables_page() -> Any:
     page = receivables.receivables_page(current_user, filters, cursor=request.args.get("cursor") or None)
     return render_template(
         "finance/receivables.html", page=page, filters=filters, summary=receivables.summary(current_user, filters),
-        bucket_labels=BUCKET_LABELS, owners=order_queries.owner_choices(current_user),
+        bucket_labels=BUCKET_LABELS, group_rows=GROUP_ROWS, owners=order_queries.owner_choices(current_user),
         stores=task_queries.store_choices(current_user), formats=tabular.FORMATS)
 
 

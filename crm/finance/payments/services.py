@@ -55,6 +55,7 @@ from crm.finance.payments.schemas import CollectionInputSchema
 from crm.finance.payments.schemas import RefundInputSchema
 from crm.finance.plans.allocation import allocate
 from crm.finance.plans.models import Instalment
+from crm.integrations.webhooks.services import publish
 from crm.notify.services import notify
 from crm.org.models import User
 from crm.sales.orders import services as order_services
@@ -291,6 +292,12 @@ def apply_verified(collection_id: int | None, actor: User | None) -> Payment:
     allocate(order.id)  # the plan's instalments follow the verified collections
     record_event(db.session, order, "collection_verified", actor_id=actor.id,
                  details={"amount": payment.amount, "collection": payment.id})
+    publish("collection.verified", {
+        "collection_id": payment.id, "order_id": order.id, "order_number": order.number,
+        "customer_id": payment.customer_id, "amount": payment.amount, "method": payment.method.value,
+        "paid_on": payment.paid_on, "settlement_id": payment.settlement_id, "verified_at": now,
+        "order_paid_amount": order.paid_amount, "order_still_due": still_due(order),
+    }, store_id=payment.store_id)
     if still_due(order) <= 0 and runtime.waits_for(instances, "order_paid"):
         # The instances are locked (`lock_order`): the subscription checked holds until the commit, and a
         # second verification of this order waits for that lock and then finds nothing more to send.

@@ -79,6 +79,18 @@ def money_held(ctx: OperatorContext) -> dict[str, Any]:
     return {"refundable": held > 0, "amount": f"{held:.2f}"}
 
 
+@registry.simulation("sales.money_held")
+def money_held_simulated(ctx: OperatorContext) -> dict[str, Any]:
+    """In a dry run nothing was collected: the cancellation goes straight to cancelled (the dry run also
+    forces the refund path at the gateway that reads this)."""
+    return {"refundable": False, "amount": "0.00"}
+
+
+@registry.simulation("sales.issue_delivery_note")
+def issue_delivery_note_simulated(ctx: OperatorContext, status: str) -> dict[str, Any]:
+    return {"delivery_note_no": "DRY-RUN", "status": status}
+
+
 @registry.operator("sales.order_cancelled")
 def order_cancelled(ctx: OperatorContext) -> dict[str, Any]:
     order = order_services.apply_cancelled(_order_id(ctx), ctx.data)

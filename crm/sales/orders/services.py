@@ -40,6 +40,7 @@ from crm.core.validation import as_id
 from crm.core.validation import check_text
 from crm.customers.models import Customer
 from crm.extensions import db
+from crm.integrations.webhooks.services import publish
 from crm.org.models import User
 from crm.sales.catalog.models import Product
 from crm.sales.catalog.models import rate
@@ -118,7 +119,26 @@ def _new_order(customer: Customer, owner_id: int, fields: dict[str, Any], lines:
     db.session.flush()  # the order and its lines in one go; the number needs the id
     order.number = f"SO{now:%Y%m%d}-{order.id:06d}"
     order.delivery_note_no = f"DN{now:%Y%m%d}-{order.id:06d}"
+    announce_status(order, None)
     return order
+
+
+def announce_status(order: Order, previous: OrderStatus | None) -> None:
+    """The `order.status_changed` webhook (crm.integrations), in the transaction of the change."""
+    publish("order.status_changed", {
+        "order_id": order.id, "number": order.number, "customer_id": order.customer_id, "owner_id": order.owner_id,
+        "status": order.status.value, "previous_status": previous.value if previous is not None else None,
+        "payment_mode": order.payment_mode.value, "total": order.total, "paid_amount": order.paid_amount,
+        "carrier": order.carrier, "tracking_no": order.tracking_no,
+    }, store_id=order.store_id)
+
+
+def _move(order: Order, new: OrderStatus) -> None:
+    """The order's status, announced when it changes."""
+    previous = order.status
+    order.status = new
+    if previous != new:
+        announce_status(order, previous)
 
 
 def receipt_days() -> int:
@@ -312,9 +332,9 @@ def order_of_step(order_id: int | None) -> Order:
 def apply_status(order_id: int | None, status: str) -> Order:
     order = order_of_step(order_id)
     new = OrderStatus(status)
-    order.status = new
     if new == OrderStatus.COMPLETED:
         order.completed_at = utcnow()
+    _move(order, new)
     return order
 
 
@@ -353,7 +373,7 @@ def apply_outbound(order_id: int | None, data: dict[str, Any]) -> Order:
         except (AttributeError, TypeError, ValueError):
             raise ValueError(f"picked quantity of line {line.position + 1} is not a whole number") from None
     order.outbound_at = utcnow()
-    order.status = OrderStatus.PENDING_DELIVERY
+    _move(order, OrderStatus.PENDING_DELIVERY)
     return order
 
 
@@ -362,7 +382,7 @@ def apply_shipment(order_id: int | None, data: dict[str, Any]) -> Order:
     order.carrier = str(data.get("carrier") or "").strip()[:100] or None
     order.tracking_no = str(data.get("tracking_no") or "").strip()[:100] or None
     order.shipped_at = utcnow()
-    order.status = OrderStatus.PENDING_RECEIPT
+    _move(order, OrderStatus.PENDING_RECEIPT)
     return order
 
 
@@ -386,7 +406,7 @@ def apply_cancelled(order_id: int | None, data: dict[str, Any]) -> Order:
     cancellation = data.get("cancellation") if isinstance(data.get("cancellation"), dict) else {}
     order.cancel_reason = order.cancel_reason or str(cancellation.get("reason") or "")[:500] or None
     order.cancelled_at = utcnow()
-    order.status = OrderStatus.CANCELLED
+    _move(order, OrderStatus.CANCELLED)
     db.session.execute(update(OrderLine).where(OrderLine.order_id == order.id).values(signed_at=None))
     return order
 

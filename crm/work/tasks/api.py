@@ -21,6 +21,7 @@ from crm.auth.rest import page_schema
 from crm.core.clock import utcnow
 from crm.core.files import stored_path
 from crm.core.web import stored_file_response
+from crm.work.tasks import discussion
 from crm.work.tasks import queries
 from crm.work.tasks import services
 from crm.work.tasks.models import WorkTask
@@ -171,7 +172,7 @@ def set_subtask(body: dict[str, Any], work_task_id: int, subtask_id: int) -> Any
 @blp.response(201, WorkCommentSchema)
 def add_comment(body: dict[str, Any], work_task_id: int) -> Any:
     """Comment; `@Name` in the text and `mention_ids` tell those who may see the task and its related record"""
-    comment, _told = services.add_comment(work_task_id, body, actor=current_user)
+    comment, _told = discussion.add_comment(work_task_id, body, actor=current_user)
     return comment
 
 
@@ -183,7 +184,7 @@ def add_comment(body: dict[str, Any], work_task_id: int) -> Any:
 def upload(args: dict[str, Any], work_task_id: int) -> Any:
     """Attach a file"""
     upload = args["file"]
-    return services.add_attachment(work_task_id, upload.filename, upload.stream, actor=current_user)
+    return discussion.add_attachment(work_task_id, upload.filename, upload.stream, actor=current_user)
 
 
 @blp.route("/<int:work_task_id>/attachments/<int:work_attachment_id>", methods=["GET"])
@@ -192,5 +193,5 @@ def upload(args: dict[str, Any], work_task_id: int) -> Any:
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
 def download(work_task_id: int, work_attachment_id: int) -> Any:
     """Download a file of a work task"""
-    _task, row = services.get_attachment(work_task_id, work_attachment_id, current_user)
+    _task, row = discussion.get_attachment(work_task_id, work_attachment_id, current_user)
     return stored_file_response(stored_path(row.stored_name), row.content_type, row.original_name)

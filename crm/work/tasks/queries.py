@@ -24,6 +24,7 @@ from crm.core.pagination import keyset_page
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
+from crm.work.tasks import discussion
 from crm.work.tasks import services
 from crm.work.tasks.models import WorkStatus
 from crm.work.tasks.models import WorkSubtask
@@ -201,8 +202,8 @@ class TaskPage:
 
 def task_page(task: WorkTask, actor: Any) -> TaskPage:
     participants = services.participant_ids(task)
-    comments = services.comments(task)
-    attachments = services.attachments(task)
+    comments = discussion.comments(task)
+    attachments = discussion.attachments(task)
     tags = [(int(i), n) for i, n in db.session.execute(
         select(WorkTag.id, WorkTag.name).join(WorkTaskTag, WorkTaskTag.tag_id == WorkTag.id)
         .where(WorkTaskTag.task_id == task.id).order_by(WorkTag.name))]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from datetime import timedelta
-from typing import IO
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -18,7 +17,6 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
@@ -33,15 +31,13 @@ from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
-from crm.core.files import remove_stored
-from crm.core.files import store_upload
 from crm.core.validation import Loaded
 from crm.core.validation import load_input
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.extensions import db
+from crm.integrations.webhooks.services import publish
 from crm.notify.services import notify
-from crm.notify.services import notify_many
 from crm.org.models import OrgUnit
 from crm.org.models import User
 from crm.sales.opportunities.models import Opportunity
@@ -52,14 +48,11 @@ from crm.work.tasks.models import WorkStatus
 from crm.work.tasks.models import WorkSubtask
 from crm.work.tasks.models import WorkTag
 from crm.work.tasks.models import WorkTask
-from crm.work.tasks.models import WorkTaskAttachment
-from crm.work.tasks.models import WorkTaskComment
 from crm.work.tasks.models import WorkTaskParticipant
 from crm.work.tasks.models import WorkTaskSeries
 from crm.work.tasks.models import WorkTaskTag
 from crm.work.tasks.schedule import due_moment
 from crm.work.tasks.schedule import next_occurrence
-from crm.work.tasks.schemas import CommentInput
 from crm.work.tasks.schemas import SubtaskInput
 from crm.work.tasks.schemas import TagInput
 from crm.work.tasks.schemas import TaskInput
@@ -252,6 +245,7 @@ def create_tasks(data: Loaded | dict[str, Any], *, actor: User) -> list[WorkTask
         people = [u for u in dict.fromkeys([*others, *extra]) if u != owner.id]
         _set_links(task.id, people, tags)
         made.append(task)
+        _announce_task("task.created", task)
         told = [u for u in [owner.id, *people] if u != actor.id]
         if told:
             notify(told, "work_task_arranged", _l("%(name)s arranged work for you: %(title)s", name=actor.name,
@@ -284,6 +278,18 @@ def update_task(task_id: Any, data: Loaded | dict[str, Any], *, actor: User) -> 
     return task
 
 
+def _announce(event: str, task_id: int, store_id: int | None, unit_id: int, **fields: Any) -> None:
+    """The `task.created` / `task.completed` webhook of a work task (crm.integrations), in its transaction."""
+    publish(event, {"task_id": task_id, "kind": "work", **fields}, store_id=store_id, unit_id=unit_id)
+
+
+def _announce_task(event: str, task: WorkTask) -> None:
+    _announce(event, task.id, task.store_id, task.unit_id, title=task.title, status=task.status.value,
+              owner_id=task.owner_id, created_by_id=task.created_by_id, due_at=task.due_at,
+              completed_at=task.completed_at, completed_by_id=task.completed_by_id,
+              object_type=task.object_type, object_id=task.object_id)
+
+
 def _flush() -> None:
     try:
         db.session.flush()
@@ -304,6 +310,7 @@ def complete(task_id: Any, *, actor: User) -> WorkTask:
     now = utcnow()
     task.status, task.completed_at, task.completed_by_id = WorkStatus.DONE, now, actor.id
     _flush()
+    _announce_task("task.completed", task)
     if task.series_id is not None and task.next_made_at is None:
         make_next(task, now)
     return task
@@ -366,63 +373,15 @@ def make_next(task: WorkTask, now: datetime) -> int | None:
     people = participant_ids(task)
     tags = list(db.session.scalars(select(WorkTaskTag.tag_id).where(WorkTaskTag.task_id == task.id)))
     _set_links(new_id, people, tags)
+    _announce("task.created", int(new_id), task.store_id, task.unit_id, title=task.title, status=WorkStatus.OPEN.value,
+              owner_id=task.owner_id, created_by_id=task.created_by_id, due_at=due_at, completed_at=None,
+              completed_by_id=None, object_type=task.object_type, object_id=task.object_id)
     subtasks = db.session.execute(select(WorkSubtask.title, WorkSubtask.position)
                                   .where(WorkSubtask.task_id == task.id)).all()
     if subtasks:
         db.session.execute(insert(WorkSubtask), [{"task_id": new_id, "title": t, "position": p, "done": False}
                                                  for t, p in subtasks])
     return int(new_id)
-
-
-def make_due_occurrences(now: datetime | None = None) -> int:
-    """The job: every recurring occurrence whose due time passed without a next occurrence gets one.
-    Rows are taken with SKIP LOCKED so several schedulers share the work."""
-    now = now or utcnow()
-    made = 0
-    while True:
-        stmt = (select(WorkTask).where(WorkTask.series_id.is_not(None), WorkTask.next_made_at.is_(None),
-                                       WorkTask.due_at < now)
-                .order_by(WorkTask.due_at, WorkTask.id).limit(BATCH).with_for_update(skip_locked=True))
-        batch = list(db.session.scalars(stmt))
-        for task in batch:
-            if make_next(task, now) is not None:
-                made += 1
-        db.session.flush()
-        if len(batch) < BATCH:
-            return made
-
-
-# Reminders --------------------------------------------------------------------------------------------------
-def send_reminders(now: datetime | None = None) -> int:
-    """The job: tell the owner and participants of each open task whose reminder time has come, once
-    (`reminded_at` marks a task dealt with, reminded or not: a closed task is marked without a word)."""
-    now = now or utcnow()
-    sent = 0
-    while True:
-        stmt = (select(WorkTask).where(WorkTask.reminded_at.is_(None), WorkTask.remind_at <= now)
-                .order_by(WorkTask.remind_at, WorkTask.id).limit(BATCH).with_for_update(skip_locked=True))
-        batch = list(db.session.scalars(stmt))
-        if not batch:
-            return sent
-        ids = [t.id for t in batch if t.is_open and t.due_at is not None and t.due_at > now]
-        people: dict[int, list[int]] = {i: [] for i in ids}
-        for task_id, user_id in db.session.execute(select(WorkTaskParticipant.task_id, WorkTaskParticipant.user_id)
-                                                   .where(WorkTaskParticipant.task_id.in_(ids))):
-            people[task_id].append(user_id)
-        by_store: dict[int | None, list[tuple[int, Any, Any, str | None]]] = {}
-        for task in batch:
-            if task.id in people:
-                title = _l("Due soon: %(title)s", title=task.title)
-                for uid in sorted({task.owner_id, *people[task.id]}):
-                    by_store.setdefault(task.store_id, []).append((uid, title, None, task_url(task.id)))
-                sent += 1
-        for store_id, messages in by_store.items():
-            notify_many("work_task_reminder", messages, store_id=store_id)
-        db.session.execute(update(WorkTask).where(WorkTask.id.in_([t.id for t in batch]))
-                           .values(reminded_at=now).execution_options(synchronize_session="evaluate"))
-        db.session.flush()
-        if len(batch) < BATCH:
-            return sent
 
 
 # Subtasks ---------------------------------------------------------------------------------------------------
@@ -447,7 +406,7 @@ def set_subtask(task_id: Any, subtask_id: Any, done: bool, *, actor: User) -> Wo
     task = get_task(task_id, actor)
     if not is_involved(task, actor) and not may_edit(task, actor):
         raise PermissionDenied()
-    sub = db.session.get(WorkSubtask, _int(subtask_id))
+    sub = db.session.get(WorkSubtask, row_id(subtask_id))
     if sub is None or sub.task_id != task.id:
         raise NotFound()
     sub.done, sub.done_at, sub.done_by_id = done, utcnow() if done else None, actor.id if done else None
@@ -460,7 +419,8 @@ def subtasks(task: WorkTask) -> list[WorkSubtask]:
                                    .order_by(WorkSubtask.position, WorkSubtask.id)))
 
 
-def _int(raw: Any) -> int:
+def row_id(raw: Any) -> int:
+    """An id from a URL or a form, or NotFound (never a 500 on garbage, never a 403 that leaks)."""
     try:
         value = int(raw)
     except (TypeError, ValueError):
@@ -468,86 +428,6 @@ def _int(raw: Any) -> int:
     if not 0 < value < 2**31:
         raise NotFound()
     return value
-
-
-# Comments ---------------------------------------------------------------------------------------------------
-def may_be_told(task: WorkTask, user: User) -> bool:
-    """Whether `user` may read the task and its related record (whom a mention may tell)."""
-    if not user.active:
-        return False
-    try:
-        get_visible(WorkTask, task.id, user)
-    except NotFound:
-        return False
-    return may_see_related(task.object_type, task.object_id, user)
-
-
-def add_comment(task_id: Any, data: Loaded | dict[str, Any], *, actor: User) -> tuple[WorkTaskComment, list[int]]:
-    """A comment by someone who may see the task. `@Name` in the text (people of the task's store) and
-    `mention_ids` are told — only those who may see the task and its related record. Returns the comment
-    and who was told."""
-    task = get_task(task_id, actor)
-    loaded = load_input(CommentInput(), data)
-    if loaded.errors:
-        raise ValidationFailed(loaded.errors)
-    body = loaded.values["body"]
-    wanted = list(loaded.values.get("mention_ids") or [])
-    if "@" in body:
-        colleagues = select(User.id, User.name).where(User.active)
-        colleagues = colleagues.where(User.store_id == task.store_id) if task.store_id is not None \
-            else colleagues.where(User.org_unit_id == task.unit_id)
-        for uid, name in db.session.execute(colleagues):
-            if f"@{name}" in body and uid not in wanted:
-                wanted.append(uid)
-    candidates = db.session.scalars(select(User).where(User.id.in_(wanted), User.id != actor.id)) if wanted else []
-    told = sorted(u.id for u in candidates if may_be_told(task, u))
-    comment = WorkTaskComment(task_id=task.id, author_id=actor.id, body=body, mentioned=told, created_at=utcnow())
-    db.session.add(comment)
-    db.session.flush()
-    if told:
-        notify(told, "work_task_mentioned", _l("%(name)s mentioned you on %(title)s", name=actor.name, title=task.title),
-               body=body[:500], url=task_url(task.id), store_id=task.store_id)
-    return comment, told
-
-
-def comments(task: WorkTask) -> list[WorkTaskComment]:
-    return list(db.session.scalars(select(WorkTaskComment).where(WorkTaskComment.task_id == task.id)
-                                   .order_by(WorkTaskComment.id)))
-
-
-# Attachments ------------------------------------------------------------------------------------------------
-def add_attachment(task_id: Any, filename: Any, stream: IO[bytes], *, actor: User) -> WorkTaskAttachment:
-    task = get_task(task_id, actor)
-    if not is_involved(task, actor) and not may_edit(task, actor):
-        raise PermissionDenied()
-    stored = store_upload(filename, stream, folder="work")
-    row = WorkTaskAttachment(task_id=task.id, original_name=stored.name, stored_name=stored.relative, size=stored.size,
-                             content_type=stored.content_type, uploaded_by_id=actor.id, uploaded_at=utcnow())
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def get_attachment(task_id: Any, attachment_id: Any, actor: User) -> tuple[WorkTask, WorkTaskAttachment]:
-    task = get_task(task_id, actor)
-    row = db.session.get(WorkTaskAttachment, _int(attachment_id))
-    if row is None or row.task_id != task.id:
-        raise NotFound()
-    return task, row
-
-
-def delete_attachment(task_id: Any, attachment_id: Any, *, actor: User) -> None:
-    task, row = get_attachment(task_id, attachment_id, actor)
-    if row.uploaded_by_id != actor.id and not may_edit(task, actor):
-        raise PermissionDenied()
-    remove_stored(row.stored_name)
-    db.session.delete(row)
-    db.session.flush()
-
-
-def attachments(task: WorkTask) -> list[WorkTaskAttachment]:
-    return list(db.session.scalars(select(WorkTaskAttachment).where(WorkTaskAttachment.task_id == task.id)
-                                   .order_by(WorkTaskAttachment.id)))
 
 
 # Tags -------------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from crm.core.web import object_label
 from crm.core.web import safe_next
 from crm.core.web import stored_file_response
 from crm.work.blueprint import bp
+from crm.work.tasks import discussion
 from crm.work.tasks import queries
 from crm.work.tasks import services
 from crm.work.tasks.models import PRIORITY_LABELS
@@ -166,7 +167,7 @@ def subtask_set(work_task_id: int, subtask_id: int) -> Any:
 @login_required
 def comment_add(work_task_id: int) -> Any:
     def step() -> None:
-        _comment, told = services.add_comment(work_task_id, _form(), actor=current_user)
+        _comment, told = discussion.add_comment(work_task_id, _form(), actor=current_user)
         if told:
             names = queries.user_names(set(told))
             flash(_("Told: %(names)s", names=", ".join(names[u] for u in told)), "info")
@@ -178,7 +179,7 @@ def comment_add(work_task_id: int) -> Any:
 @login_required
 def attachment_add(work_task_id: int) -> Any:
     upload = request.files.get("file")
-    return _action(work_task_id, lambda: services.add_attachment(
+    return _action(work_task_id, lambda: discussion.add_attachment(
         work_task_id, upload.filename if upload else None, upload.stream if upload else _Empty(),  # type: ignore[arg-type]
         actor=current_user), _("The file was attached."), "attachments")
 
@@ -191,14 +192,14 @@ class _Empty:
 @bp.route("/tasks/<int:work_task_id>/attachments/<int:work_attachment_id>")
 @login_required
 def attachment_download(work_task_id: int, work_attachment_id: int) -> Any:
-    _task, row = services.get_attachment(work_task_id, work_attachment_id, current_user)
+    _task, row = discussion.get_attachment(work_task_id, work_attachment_id, current_user)
     return stored_file_response(stored_path(row.stored_name), row.content_type, row.original_name)
 
 
 @bp.route("/tasks/<int:work_task_id>/attachments/<int:work_attachment_id>/delete", methods=["POST"])
 @login_required
 def attachment_delete(work_task_id: int, work_attachment_id: int) -> Any:
-    return _action(work_task_id, lambda: services.delete_attachment(work_task_id, work_attachment_id,
+    return _action(work_task_id, lambda: discussion.delete_attachment(work_task_id, work_attachment_id,
                                                                     actor=current_user),
                    _("The file was removed."), "attachments")
 

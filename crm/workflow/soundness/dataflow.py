@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from crm.workflow import deadlines
 from crm.workflow import registry
 from crm.workflow import sandbox
 from crm.workflow.soundness.graph import SUB_PROCESSES
@@ -129,6 +130,8 @@ def stages(node: Node, called: Callable[[str], tuple[set[str], dict[str, str | N
     for prop in ("assignee", "exclude"):
         if props.get(prop, "").strip():
             main.reads.append((prop, props[prop].strip(), "eval", nid))
+    if deadlines.is_expression(props.get("due", "")):
+        main.reads.append(("due", props["due"].strip(), "eval", nid))
     if node.kind == "scriptTask":
         script = text(el.find(f"{B}script"))
         if script:

@@ -58,6 +58,7 @@ from crm.workflow.models import TaskAttachment
 from crm.workflow.models import TaskComment
 from crm.workflow.models import TaskStatus
 from crm.workflow.tasks import forms
+from crm.workflow.tasks import reminders
 from crm.workflow.tasks.forms import Form
 from crm.workflow.tasks.forms import Posted
 
@@ -311,6 +312,8 @@ def set_dates(
             continue
         changes[field] = {"old": getattr(task, field), "new": value}
         setattr(task, field, value)
+    if "due_at" in changes:
+        reminders.rearm(task)  # the reminder and escalations start again from the new due date
     if changes:
         record_event(task, "task_updated", actor, changes=changes)
     db.session.flush()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from crm.approvals import chains as approval_chains
 from crm.approvals import services as approvals
 from crm.extensions import db
 from crm.finance.makeups import services
@@ -17,7 +18,7 @@ from crm.workflow.models import TaskStatus
 
 @pytest.fixture
 def make_up_chain(org: Any) -> None:
-    approvals.create_chain({"key": "make_up", "name": "Make-up", "steps": [
+    approval_chains.create_chain({"key": "make_up", "name": "Make-up", "steps": [
         {"title": "Supervisor", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
     db.session.commit()
 

@@ -220,9 +220,8 @@ def _owing(receivables, actor):
 
 
 def test_the_chain_reads_the_amount_and_the_kind_and_the_queue_shows_the_make_up(waiting, org):
-    from crm.approvals import services as approvals
-
-    approvals.create_chain({"key": "make_up", "name": "Make-up", "steps": [
+    from crm.approvals import chains as approval_chains
+    approval_chains.create_chain({"key": "make_up", "name": "Make-up", "steps": [
         {"title": "Supervisor", "rule": "supervisor", "mode": "single"},
         {"title": "Store manager from 5000", "rule": "store_role", "role": "store_manager", "mode": "any",
          "condition": {"field": "amount", "op": "ge", "value": "5000"}},

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from crm.approvals import services as approval_services
+from crm.approvals import chains as approval_chains
 from crm.core.errors import DomainError
 from crm.extensions import db
 from crm.org.models import User
@@ -32,7 +32,7 @@ pytestmark = [requires_postgres("a real race needs PostgreSQL (row locks)"), pyt
 def world(tmp_path: Any) -> Any:
     def setup(org: Any, roles: Any) -> dict[str, Any]:
         deploy_directory(PROCESS_DIR)
-        approval_services.create_chain({"key": "discount_audit", "steps": [
+        approval_chains.create_chain({"key": "discount_audit", "steps": [
             {"title": "Supervisor", "rule": "supervisor", "mode": "single"}]}, actor=org.hq_admin)
         product = product_services.create_product({"sku": "RACE-1", "name": "Race pallet", "list_price": "100"},
                                                   actor=org.hq_admin)

@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from crm.core.clock import local_today
 from crm.extensions import db
+from crm.work.tasks import jobs
 from crm.work.tasks import services
 from crm.work.tasks.models import WorkStatus
 from crm.work.tasks.models import WorkTask
@@ -53,7 +54,7 @@ def test_completing_and_the_job_at_once_make_one_next_occurrence(world: Any) -> 
             return services.complete(task_id, actor=actor)
 
         def job(_actor: Any) -> Any:
-            return services.make_due_occurrences()
+            return jobs.make_due_occurrences()
 
         outcomes = race(app, [(complete, ids["rep"]), (job, ids["rep"])])
         # Both succeed: the completion first (the job skips the locked row or finds its next one made), or

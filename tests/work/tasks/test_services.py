@@ -14,6 +14,8 @@ from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.extensions import db
 from crm.notify.models import Notification
+from crm.work.tasks import discussion
+from crm.work.tasks import jobs
 from crm.work.tasks import services
 from crm.work.tasks.models import WorkStatus
 from crm.work.tasks.models import WorkTask
@@ -88,8 +90,8 @@ def test_completing_a_recurring_task_makes_exactly_one_next_occurrence(org):
         services.complete(task.id, actor=org.a_rep1)
         # The due time passing later, and the job running twice, make nothing more.
     with at("2026-12-07 19:00"):
-        assert services.make_due_occurrences() == 0
-        assert services.make_due_occurrences() == 0
+        assert jobs.make_due_occurrences() == 0
+        assert jobs.make_due_occurrences() == 0
         assert services.make_next(task, task.completed_at) is None  # a second attempt skips on the unique key
     rows = list(db.session.scalars(select(WorkTask).where(WorkTask.series_id == task.series_id).order_by(WorkTask.id)))
     assert [r.occurrence_on for r in rows] == [date(2026, 12, 7), date(2026, 12, 8)]
@@ -102,10 +104,10 @@ def test_a_passing_due_time_makes_one_next_occurrence(org):
     with at("2026-12-07 10:00"):
         [task] = services.create_tasks({"title": "Weekly check", "due_on": "2026-12-07", "recurrence": "weekly",
                                         "participant_ids": [org.a_rep2.id]}, actor=org.a_rep1)
-        assert services.make_due_occurrences() == 0  # not yet due
+        assert jobs.make_due_occurrences() == 0  # not yet due
     with at("2026-12-08 00:30"):
-        assert services.make_due_occurrences() == 1
-        assert services.make_due_occurrences() == 0
+        assert jobs.make_due_occurrences() == 1
+        assert jobs.make_due_occurrences() == 0
     with at("2026-12-08 09:00"):
         services.complete(task.id, actor=org.a_rep1)  # done late: its next one exists already
     rows = list(db.session.scalars(select(WorkTask).where(WorkTask.series_id == task.series_id).order_by(WorkTask.id)))
@@ -119,7 +121,7 @@ def test_monthly_keeps_the_day_and_skips_missed_months(org):
         [task] = services.create_tasks({"title": "Month end", "due_on": "2027-01-31", "recurrence": "monthly"},
                                        actor=org.a_rep1)
     with at("2027-04-02 09:00"):
-        services.make_due_occurrences()
+        jobs.make_due_occurrences()
     nxt = db.session.scalar(select(WorkTask).where(WorkTask.series_id == task.series_id, WorkTask.id != task.id))
     assert nxt.occurrence_on == date(2027, 4, 30)
 
@@ -129,12 +131,12 @@ def test_the_reminder_goes_out_once(org):
         [task] = services.create_tasks({"title": "Quote ACME", "due_on": "2026-12-07", "due_time": "15:00",
                                         "remind_minutes": 60, "participant_ids": [org.a_rep2.id]}, actor=org.a_rep1)
     with at("2026-12-07 13:30"):
-        assert services.send_reminders() == 0
+        assert jobs.send_reminders() == 0
     with at("2026-12-07 14:10"):
-        assert services.send_reminders() == 1
-        assert services.send_reminders() == 0
+        assert jobs.send_reminders() == 1
+        assert jobs.send_reminders() == 0
     with at("2026-12-07 14:20"):
-        assert services.send_reminders() == 0
+        assert jobs.send_reminders() == 0
     assert told("work_task_reminder") == [org.a_rep1.id, org.a_rep2.id]
     assert task.reminded_at is not None
 
@@ -145,7 +147,7 @@ def test_a_mention_tells_only_who_may_see_the_task_and_its_record(org):
                                     "participant_ids": [org.a_rep2.id]}, actor=org.a_rep1)
     db.session.commit()
     # a_rep2 takes part in the task but may not see the customer; a_manager sees both; b_rep sees neither.
-    _comment, who = services.add_comment(task.id, {"body": "@A Rep Two @A Manager please look",
+    _comment, who = discussion.add_comment(task.id, {"body": "@A Rep Two @A Manager please look",
                                                    "mention_ids": [org.b_rep.id]}, actor=org.a_rep1)
     assert who == [org.a_manager.id]
     assert told("work_task_mentioned") == [org.a_manager.id]

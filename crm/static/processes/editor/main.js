@@ -9,13 +9,15 @@
      panel.js     the properties panel: field builders and render
      messages.js  the alert boxes above the canvas
      xml.js       the new diagram, the multi-instance references kept through bpmn-js, export
-     save.js      validate and deploy through the server */
+     save.js      validate and deploy through the server
+     dryrun.js    "Test": run the diagram in memory on sample data beside the current version */
 
 import { createModel } from "./model.js";
 import { createPanel } from "./panel.js";
 import { createMessages } from "./messages.js";
 import { exportXML, newDiagram, protectRefs } from "./xml.js";
 import { wireSave } from "./save.js";
+import { wireDryRun } from "./dryrun.js";
 
 const cfg = JSON.parse(document.getElementById("editor-config").textContent);
 const L = cfg.labels;
@@ -103,3 +105,6 @@ wireSave({
   beforeSave: panel.blurFocused,
   onSaved: () => { dirty = false; },
 });
+
+// Testing ---------------------------------------------------------------------------------------------------
+wireDryRun({ cfg, csrf, messages, exportXML: exportDiagram, beforeSave: panel.blurFocused });

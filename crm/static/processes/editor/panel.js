@@ -179,6 +179,22 @@ export function createPanel({ modeler, model, labels: L, body, empty }) {
     select.addEventListener("change", fromPanel(() => { writeTimer(timerInput.value); }));
   }
 
+  function dueDate(element, bo) {
+    // The task's due date, reminder and escalation: named properties (`due`, `remind`, `escalate_to`,
+    // `escalate_after`) edited here; the list of all properties below shows them too.
+    heading(L.due_heading);
+    const current = new Map(readProperties(bo));
+    const setOne = (name) => fromPanel((v) => {
+      const rows = readProperties(bo).filter((r) => r[0] !== name);
+      if (v && v.trim()) { rows.push([name, v.trim()]); }
+      model.setProperties(element, rows);
+      render(element);  // the properties list below follows
+    });
+    [["due", L.due], ["remind", L.remind], ["escalate_to", L.escalate_to], ["escalate_after", L.escalate_after]].forEach(([name, label]) => {
+      field(label, current.get(name) || "", setOne(name), { name: "due_" + name });
+    });
+  }
+
   function bodyField(element, bo, label, type, opts) {
     // A field for the text of a spiffworkflow extension element (form, instructions, scripts …).
     field(label, bodyOf(bo, type), (v) => { model.setBody(element, type, v); }, opts);
@@ -201,6 +217,7 @@ export function createPanel({ modeler, model, labels: L, body, empty }) {
         bodyField(element, bo, L.uiform, "spiffworkflow:FormUiSchemaFilename", { name: "uiform", list: "form-list" });
       }
       bodyField(element, bo, L.instructions, "spiffworkflow:InstructionsForEndUser", { name: "instructions", multiline: true, rows: 3 });
+      if (bo.$instanceOf("bpmn:UserTask")) { dueDate(element, bo); }
     }
     if (bo.$instanceOf("bpmn:ServiceTask")) {
       serviceTask(element, bo);

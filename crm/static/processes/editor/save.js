@@ -106,7 +106,13 @@ export function wireSave({ cfg, csrf, messages, exportXML, beforeSave, onSaved }
         })
         .catch(() => { messages.alertBox("danger", L.network, [], "save-error"); confirm.disabled = false; });
     });
-    bar.append(confirm, cancel);
+    const test = document.createElement("button");
+    test.type = "button";
+    test.id = "review-dry-run";
+    test.className = "btn btn-sm btn-outline-primary";
+    test.textContent = L.test_first;
+    test.addEventListener("click", () => { const b = document.getElementById("dry-run"); if (b) { b.click(); } });
+    bar.append(confirm, test, cancel);
     box.appendChild(bar);
   }
 

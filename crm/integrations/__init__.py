@@ -1,0 +1,1 @@
+"""Integrations: what the CRM tells other systems (webhooks/)."""

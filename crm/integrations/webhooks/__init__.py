@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, their signed deliveries through an outbox, the delivery log."""
