@@ -169,12 +169,14 @@ def _accepted_language(languages: dict[str, str]) -> str | None:
 
 def _register_request_hooks(app: Flask) -> None:
     from crm.core import nav
+    from crm.core.static_files import register_static_files
     from crm.core.web import register_error_handlers
     from crm.core.web import register_security_headers
     from crm.core.web import register_template_helpers
     from crm.core.web import register_transaction_hooks
 
     register_error_handlers(app)
+    register_static_files(app)
     # Before the transaction hook: after_request functions run last-registered first, so the headers also
     # reach the 409 / 503 answers that hook may put in place of the view's. The public lead form is made
     # to be embedded in other sites' pages.

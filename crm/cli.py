@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -244,29 +246,46 @@ def create_admin(mobile: str, name: str, email: str, password: str, hq_name: str
 @crm_cli.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
+@click.option("--workers", default=2, type=int, show_default=True, help="gunicorn worker processes.")
 @click.option("--no-scheduler", is_flag=True, help="Serve pages only; run `flask crm scheduler` elsewhere.")
-def serve(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the app with the scheduler in the same process (development and small installs)."""
+def serve(host: str, port: int, workers: int, no_scheduler: bool) -> None:
+    """Serve the app with gunicorn (the production server, settings in gunicorn.conf.py) and run the
+    scheduler beside it in this process (the demo and small installs; docs/operators.md)."""
+    import subprocess
+
     from crm.core.jobs import start_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     _deploy_processes()
-    scheduler = None if no_scheduler else start_scheduler(app)
     if _demo_present():
         _print_logins(app.config["DEMO_PASSWORD"])
     # The CLI's app context lives as long as the server: end its transaction now. Left open, its read
     # lock on SQLite makes every request's commit wait for it ("database is locked" after the timeout),
     # and on PostgreSQL it would sit idle in transaction.
     db.session.remove()
+    root = Path(app.root_path).parent  # run.py and gunicorn.conf.py
+    command = [sys.executable, "-m", "gunicorn", "--config", str(root / "gunicorn.conf.py"), "--chdir", str(root),
+               "--bind", f"{host}:{port}", "--workers", str(max(1, workers)), "--access-logfile", "-", "run:app"]
+    # The workers run no scheduler of their own: this process runs the one scheduler.
+    server = subprocess.Popen(command, env={**os.environ, "CRM_SCHEDULER_ENABLED": "false"})
+    scheduler = None if no_scheduler else start_scheduler(app)
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
-    try:
-        # app.run() refuses to serve from inside the flask CLI; werkzeug's server is what it would use.
-        from werkzeug.serving import run_simple
 
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+    def _stop(*_args: object) -> None:
+        server.terminate()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.wait()
+    except KeyboardInterrupt:  # Ctrl+C reaches gunicorn too (same process group): let it finish
+        server.wait(timeout=35)
     finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=35)
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+    sys.exit(server.returncode if server.returncode and server.returncode > 0 else 0)
 
 
 def _demo_present() -> bool:

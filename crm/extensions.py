@@ -13,5 +13,14 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+# One unambiguous date format in every language (issue 25): ISO dates and 24-hour times, whichever named
+# length a template asks for ("short", "medium" …); never a US month/day. A pattern given in full (such as
+# "EEE", a weekday) is used as it is.
+ISO_DATE, ISO_TIME, ISO_DATETIME = "yyyy-MM-dd", "HH:mm", "yyyy-MM-dd HH:mm"
+babel = Babel(date_formats={
+    "date": "medium", "time": "medium", "datetime": "medium",
+    **{f"date.{n}": ISO_DATE for n in ("short", "medium", "long", "full")},
+    **{f"time.{n}": ISO_TIME for n in ("short", "medium", "long", "full")},
+    **{f"datetime.{n}": ISO_DATETIME for n in ("short", "medium", "long", "full")},
+})
 api = Api()

@@ -67,7 +67,7 @@ def test_completing_a_task(call, api, products, customers):
     with statements() as seen:
         resp = sign(tasks[1])
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 16, "sqlite": 16})
+    assert_statements(seen, {"postgresql": 17, "sqlite": 17})
 
 
 def test_verifying_a_collection(call, api, products, customers, staff):
@@ -81,7 +81,7 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 30, "sqlite": 30})
+    assert_statements(seen, {"postgresql": 31, "sqlite": 31})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):

@@ -48,3 +48,41 @@ def test_every_translation_compiles():
         catalog = read_po(fh, locale="zh")
     problems = [f"{message.id!r}: {'; '.join(str(e) for e in errors)}" for message, errors in catalog.check()]
     assert not problems, "\n".join(problems)
+
+
+def test_one_date_format_in_both_languages(app):
+    """ISO dates and 24-hour times whatever length a template asks for, in English and in Chinese (the
+    tour found "12/7/26, 10:58 AM" beside two other formats on one page)."""
+    from datetime import UTC
+    from datetime import date
+    from datetime import datetime
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    moment = datetime(2026, 12, 7, 14, 58, tzinfo=UTC)  # 22:58 in Asia/Shanghai
+    with app.test_request_context("/"):
+        for lang in ("en", "zh"):
+            with force_locale(lang):
+                out = render_template_string(
+                    "{{ m|datetimeformat('short') }}|{{ m|datetimeformat }}|{{ m|datetimeformat('full') }}|"
+                    "{{ d|dateformat('short') }}|{{ d|dateformat('medium') }}|{{ d|dateformat }}|"
+                    "{{ m|timeformat('short') }}", m=moment, d=date(2026, 12, 7))
+                assert out == "|".join(["2026-12-07 22:58"] * 3 + ["2026-12-07"] * 3 + ["22:58"]), (lang, out)
+
+
+def test_the_diagram_legend_has_its_own_words(app):
+    """"Active" and "Failed" mean other things elsewhere (an enabled account, an e-mail that failed): the
+    diagram legend's are translated in their own context."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    legend = ("{{ pgettext('diagram element', 'Active') }}|{{ pgettext('diagram element', 'Failed') }}|"
+              "{{ _('Active') }}|{{ _('Failed') }}")
+    with app.test_request_context("/"), force_locale("zh"):
+        active, failed, enabled, not_sent = render_template_string(legend).split("|")
+    assert (active, failed) == ("进行中", "出错") and active != enabled and failed != not_sent
+    with app.test_request_context("/"), force_locale("en"):
+        assert render_template_string(legend) == "Active|Failed|Active|Failed"
+    viewer = (ROOT / "crm/processes/templates/processes/_viewer.html").read_text(encoding="utf-8")
+    assert "{{ _('Active') }}" not in viewer and "{{ _('Failed') }}" not in viewer

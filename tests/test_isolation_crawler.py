@@ -175,7 +175,7 @@ SKIPPED_ENDPOINTS: dict[str, str] = {
 }
 
 # Endpoints anyone may use without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static", "lead_forms.web_form"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language", "static", "lead_forms.web_form", "favicon"}  # favicon: a redirect to a static file
 
 # Query arguments a list may filter by; each is tried with an id outside store A.
 LIST_FILTERS: dict[str, str] = {

@@ -153,33 +153,33 @@ def test_roles_of_a_database_from_before_orders_are_offered_the_order_defaults_o
     try:
         pending = {item.key: item.permissions for item in pending_defaults()}
         # (and what later releases added to the role: collections, receivable plans, the enquiry statistics, invoices)
-        assert pending["salesperson"] == ["order.view", "order.create", "order.cancel", "finance.collection.record",
+        assert pending["salesperson"] == ["api.use", "order.view", "order.create", "order.cancel", "finance.collection.record",
                                           "finance.plan.edit", "enquiry.view", "enquiry.enter_own",
                                           "finance.invoice.request", "finance.make_up.request",
                                           "aftersales.request", "work.report.file"]
-        assert pending["warehouse"] == ["order.view", "aftersales.inspect"]
-        assert pending["logistics"] == ["order.view", "finance.invoice.mail"]  # a new role
+        assert pending["warehouse"] == ["api.use", "order.view", "aftersales.inspect"]
+        assert pending["logistics"] == ["api.use", "order.view", "finance.invoice.mail"]  # a new role
         # Finance was offered order.record_payment, so the finance centre's renames of it count as offered;
         # the export of the ledger, the invoices and the receivable plans are new.
-        assert pending["finance"] == ["finance.export", "finance.invoice.request", "finance.invoice.issue",
+        assert pending["finance"] == ["api.use", "finance.export", "finance.invoice.request", "finance.invoice.issue",
                                       "finance.invoice.mail", "finance.plan.edit", "finance.make_up.request"]
         assert "couriers" not in pending and "super_admin" not in pending
         apply_defaults(grant=True, actor=None)
         db.session.commit()
         roles = {r.key: r for r in db.session.scalars(select(Role))}
-        assert roles["salesperson"].permission_list == sorted(["customer.view", "customer.create", "quote.view",
+        assert roles["salesperson"].permission_list == sorted(["api.use", "customer.view", "customer.create", "quote.view",
                                                                "order.view", "order.create", "order.cancel",
                                                                "finance.collection.record", "finance.plan.edit",
                                                                "enquiry.view", "enquiry.enter_own",
                                                                "finance.invoice.request", "finance.make_up.request",
                                                                "aftersales.request", "work.report.file"])
-        assert roles["finance"].permission_list == ["audit.view", "finance.export", "finance.invoice.issue",
+        assert roles["finance"].permission_list == ["api.use", "audit.view", "finance.export", "finance.invoice.issue",
                                                     "finance.invoice.mail", "finance.invoice.request",
                                                     "finance.make_up.request", "finance.plan.edit",
                                                     "order.export",
                                                     "order.view"]
         assert roles["couriers"].permission_list == ["customer.view"]
-        assert sorted(roles["logistics"].permission_list) == ["finance.invoice.mail", "order.view"]
+        assert sorted(roles["logistics"].permission_list) == ["api.use", "finance.invoice.mail", "order.view"]
         assert "finance.collection.verify" in roles["super_admin"].permission_list
         assert pending_defaults() == []
     finally:

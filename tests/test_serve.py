@@ -128,3 +128,24 @@ def test_gunicorn_hooks_freeze_what_the_worker_keeps() -> None:
         assert gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+
+
+def test_serve_is_gunicorn_with_cached_static_files_and_a_favicon(served: int) -> None:
+    """`make run` shows the real thing: gunicorn answers (never werkzeug's development server), static
+    URLs carry a version stamp and are cached for a year, unstamped ones for an hour, and there is a
+    favicon."""
+    page = _request(served, "GET", "/login")
+    assert "gunicorn" in (page.getheader("Server") or "").lower()
+    assert "werkzeug" not in (page.getheader("Server") or "").lower()
+    body = page.read_body.decode()  # type: ignore[attr-defined]
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="(/static/favicon\.svg\?v=[0-9a-f]+)"', body)
+    assert icon, "the layout names a versioned favicon"
+    stamped = _request(served, "GET", icon.group(1))
+    assert stamped.status == 200 and stamped.getheader("Content-Type", "").startswith("image/svg+xml")
+    assert stamped.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    css = re.search(r'href="(/static/crm\.css\?v=[0-9a-f]+)"', body)
+    assert css and _request(served, "GET", css.group(1)).getheader("Cache-Control", "").endswith("immutable")
+    plain = _request(served, "GET", "/static/crm.css")
+    assert plain.getheader("Cache-Control") == "public, max-age=3600" and plain.getheader("ETag")
+    legacy = _request(served, "GET", "/favicon.ico")
+    assert legacy.status == 301 and legacy.getheader("Location", "").split("?")[0].endswith("/static/favicon.svg")

@@ -24,6 +24,7 @@ from crm.approvals.models import ApprovalChain
 from crm.approvals.schemas import StepsInput
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import visible
@@ -208,7 +209,7 @@ class ResolvedStepSchema(ma.Schema):
     routed_to_admin = fields.Bool()
 
 
-class PreviewArgsSchema(ma.Schema):
+class PreviewArgsSchema(PageArgsSchema):
     submitter_id = _id(required=True)
     object_type = fields.Str(validate=validate.Length(max=50))
     object_id = _id()
@@ -226,12 +227,13 @@ def _visible_chain(chain_id: int) -> ApprovalChain:
 @blp.route("/approval-chains")
 class Chains(MethodView):
     @blp.requires("api.use", "approval.configure")
-    @blp.response(200, ChainSchema(many=True))
-    def get(self) -> Any:
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(ChainSchema, "ChainPage"))
+    def get(self, args: dict[str, Any]) -> Any:
         """Every chain: company-wide ones and those of stores in the caller's scope"""
 
         stores = set(db.session.scalars(visible(select(OrgUnit.id), current_user, OrgUnit)))
-        return [c for c in queries.chains() if c.store_id is None or c.store_id in stores]
+        return page_of([c for c in queries.chains() if c.store_id is None or c.store_id in stores], args)
 
     @blp.requires("api.use", "approval.configure")
     @blp.arguments(ChainSchema)
@@ -267,10 +269,11 @@ class ChainItem(MethodView):
 @blp.requires("api.use", "approval.configure")
 @blp.errors(404)
 @blp.arguments(PreviewArgsSchema, location="query")
-@blp.response(200, ResolvedStepSchema(many=True))
+@blp.response(200, page_schema(ResolvedStepSchema, "ResolvedStepPage"))
 def preview(args: dict[str, Any], chain_id: int) -> Any:
     """Who would approve an object of that submitter (steps as resolved)"""
     chain = _visible_chain(chain_id)
     submitter = get_visible(User, args["submitter_id"], current_user)
-    return services.preview(chain, submitter=submitter, store_id=chain.store_id or submitter.store_id,
-                            object_type=args.get("object_type"), object_id=args.get("object_id"), actor=current_user)
+    return page_of(services.preview(chain, submitter=submitter, store_id=chain.store_id or submitter.store_id,
+                                    object_type=args.get("object_type"), object_id=args.get("object_id"),
+                                    actor=current_user), args)

@@ -54,6 +54,8 @@ def _object_view(object_type: str | None, object_id: int | None) -> tuple[dict[s
     summary.setdefault("type_label", str(kind.label))
     summary["lines"] = [[str(label), "" if value is None else str(value)] for label, value in summary.get("lines", [])]
     summary["title"] = str(summary.get("title") or f"{object_type} #{object_id}")
+    if isinstance(summary.get("table"), dict):  # one table of items (a quote's lines): labels as text
+        summary["table"] = {**summary["table"], "columns": [str(c) for c in summary["table"].get("columns", [])]}
     return dict(kind.values(obj)), summary
 
 
@@ -233,10 +235,14 @@ def close_request(request_id: int, step_results: list[Any]) -> dict[str, Any]:
     request.current_step = None
     db.session.flush()
     if request.submitter_id:
+        # A rejection carries the approver's reason: the submitter can act on the bell or e-mail alone.
+        no = [d for d in request.decisions if d.outcome == DecisionOutcome.REJECTED and d.comment][-1:]
+        body = _l("%(name)s: %(reason)s", name=getattr(db.session.get(User, no[0].decided_by_id or 0), "name", ""),
+                  reason=no[0].comment) if no and not approved else None
         notify([request.submitter_id], "approval_decided",
                _l("Your request was approved: %(title)s", title=_title(request)) if approved
                    else _l("Your request was rejected: %(title)s", title=_title(request)),
-               url=request_url(request.id), store_id=request.store_id)
+               body=body, url=request_url(request.id), store_id=request.store_id)
     return {
         "request_id": request.id, "status": request.status.value,
         "decisions": [

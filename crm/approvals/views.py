@@ -24,6 +24,7 @@ from crm.approvals import rules
 from crm.approvals import services
 from crm.approvals.models import ApprovalChain
 from crm.approvals.models import ApprovalChainVersion
+from crm.approvals.models import ApprovalRequest
 from crm.approvals.models import RequestStatus
 from crm.approvals.registry import approvables
 from crm.approvals.schemas import StepInput
@@ -34,6 +35,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.validation import load_input
 from crm.core.web import forget_refused_write
 from crm.core.web import int_arg
+from crm.core.web import wants_json
 from crm.extensions import db
 from crm.org.models import OrgUnit
 from crm.org.models import User
@@ -73,6 +75,11 @@ def _filters() -> queries.QueueFilters:
 @bp.get("/")
 @login_required
 def queue() -> Any:
+    return _queue()
+
+
+def _queue(refused: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The queue page; `refused` {"task_id", "errors", "comment"}: a decision refused, shown at its row."""
     view = request.args.get("view") or "pending"
     if view not in VIEWS or (view == "all" and not current_user.can("approval.view_all")):
         view = "pending"
@@ -86,7 +93,8 @@ def queue() -> Any:
         page = queries.requests_in_scope(current_user, filters, request.args.get("status"), cursor=cursor)
     users = _names({r.submitter_id for r in _requests_of(page, view)})
     return render_template("approvals/queue.html", view=view, views=VIEWS, page=page, filters=filters,
-                           chain_keys=approval_chains.KNOWN_KEYS, users=users, types=approvables())
+                           chain_keys=approval_chains.KNOWN_KEYS, users=users, types=approvables(),
+                           refused=refused or {}), status
 
 
 def _requests_of(page: Any, view: str) -> list[Any]:
@@ -107,8 +115,20 @@ def decide(task_id: int) -> Any:
     choice = request.form.get("decision")
     if choice not in ("approve", "reject"):
         raise ValidationFailed({"decision": _l("Choose approve or reject.")})
-    req = services.decide(task_id, approved=choice == "approve", comment=request.form.get("comment"),
-                          actor=current_user)
+    try:
+        req = services.decide(task_id, approved=choice == "approve", comment=request.form.get("comment"),
+                              actor=current_user)
+    except ValidationFailed as exc:  # answered in place: the field's error at the form that was sent
+        if wants_json():
+            raise
+        forget_refused_write(exc)
+        refused = {"task_id": task_id, "errors": exc.errors, "comment": request.form.get("comment") or ""}
+        if request.form.get("next") == "request":
+            task = services.approval_task_for(task_id, current_user)
+            req_id = db.session.scalar(select(ApprovalRequest.id).where(ApprovalRequest.instance_id == task.instance_id)
+                                       .order_by(ApprovalRequest.id.desc()).limit(1))
+            return _request_page(int(req_id or 0), refused, 422)
+        return _queue(refused, 422)
     flash(_l("Approved.") if choice == "approve" else _l("Rejected."), "success")
     nxt = request.form.get("next")
     if nxt == "request":
@@ -131,12 +151,17 @@ def bulk() -> Any:
 @bp.get("/requests/<int:request_id>")
 @login_required
 def request_detail(request_id: int) -> Any:
+    return _request_page(request_id)
+
+
+def _request_page(request_id: int, refused: dict[str, Any] | None = None, status: int = 200) -> Any:
     req = queries.request_for(request_id, current_user)
     task = queries.open_task_of(req, current_user)
     users = _names({req.submitter_id, *(d.decided_by_id for d in req.decisions),
                     *(u for s in req.steps for u in s.get("approvers") or [])})
     return render_template("approvals/request.html", req=req, task=task, users=users, statuses=RequestStatus,
-                           modes=rules.MODES, rules_=rules.RULES, describe=rules.describe_condition)
+                           modes=rules.MODES, rules_=rules.RULES, describe=rules.describe_condition,
+                           refused=refused or {}), status
 
 
 # Chains (admin) -------------------------------------------------------------------------------------------
@@ -198,6 +223,7 @@ def _render_chain(chain: ApprovalChain, *, errors: dict[str, Any] | None = None,
                            users=_names(ids), rules_=rules.RULES, modes=rules.MODES, operators=rules.OPERATORS,
                            on_empty=rules.ON_EMPTY, roles=roles, errors=errors or {}, form=form or {},
                            preview=preview, describe=rules.describe_condition, types=approvables(), people=_people(),
+                           condition_fields={fd.name for t in approvables() for fd in t.fields},
                            editing=editing), status
 
 
@@ -230,15 +256,25 @@ def _form_of(step: dict[str, Any]) -> dict[str, Any]:
 PEOPLE_CAP = 500
 
 
-def _people() -> list[tuple[int, str]]:
-    """Active users the admin may see, for the user choices of a step ("name · unit"), capped."""
+def _people() -> list[tuple[str, list[tuple[int, str]]]]:
+    """Active users the admin may see, for the user choices of a step, grouped by store (the company's
+    own departments first, as "Headquarters and departments"), by name within a store ("name · unit"),
+    capped. The pickers filter them as one types (data-filter-select)."""
+    from sqlalchemy.orm import aliased
+
     from crm.auth.scopes import visible
 
+    store = aliased(OrgUnit)
     rows = db.session.execute(
-        visible(select(User.id, User.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == User.org_unit_id)
-                .where(User.active), current_user, User).order_by(User.name, User.id).limit(PEOPLE_CAP)
+        visible(select(User.id, User.name, OrgUnit.name, store.name).join(OrgUnit, OrgUnit.id == User.org_unit_id)
+                .outerjoin(store, store.id == OrgUnit.store_id).where(User.active), current_user, User)
+        .order_by(store.name.is_not(None), store.name, User.name, User.id).limit(PEOPLE_CAP)
     ).all()
-    return [(int(uid), f"{name} · {unit}") for uid, name, unit in rows]
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for uid, name, unit, store_name in rows:
+        groups.setdefault(store_name or str(_l("Headquarters and departments")), []).append(
+            (int(uid), f"{name} · {unit}"))
+    return list(groups.items())
 
 
 def _step_from_form(form: Any) -> dict[str, Any]:

@@ -15,10 +15,12 @@ def init_app(app: Flask) -> None:
     from crm.approvals import api
     from crm.approvals.views import bp
     from crm.auth.rest import add_resource
+    from crm.workflow.tasks.queries import register_subprocess
 
+    register_subprocess("ap_step", "approval")  # the decision tasks' embedded sub-process (approval.bpmn)
     app.register_blueprint(bp)
     add_resource(api.blp, order=80)
-    # No badge of its own: approval tasks are inbox tasks, counted by the Tasks badge (one query per page).
+    # Its badge (the approvals waiting for the user) is counted by the inbox's one badge query (crm.inbox).
     add_nav(NavItem("main", "approvals.queue", _l("Approvals"), "check2-square", order=15))
     add_nav(NavItem("admin", "approvals.chains", _l("Approval chains"), "diagram-3", permission="approval.configure",
                     order=60))

@@ -1,4 +1,4 @@
-"""Housekeeping of log-in throttling."""
+"""Housekeeping of log-in throttling and of idempotency keys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy import or_
 
+from crm.auth.idempotency import KEEP
+from crm.auth.models import IdempotencyKey
 from crm.auth.models import LoginThrottle
 from crm.core.clock import utcnow
 from crm.extensions import db
@@ -22,4 +24,10 @@ def purge_login_throttle() -> int:
             or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
         )
     )
+    return result.rowcount or 0
+
+
+def purge_idempotency_keys() -> int:
+    """Forget the idempotency keys older than 24 hours (their answers are no longer replayed)."""
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEEP))
     return result.rowcount or 0

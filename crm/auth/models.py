@@ -9,8 +9,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column
 from sqlalchemy import Enum
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import Text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -111,3 +113,23 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A write sent with an `Idempotency-Key` header: the first answer to (user, key), kept 24 hours so a
+    retry with the same key and body gets it again instead of doing the write twice. The row is inserted
+    first in the write's own transaction: a concurrent retry waits on the unique index, then replays.
+    `status_code` is null until the answer is known (a row committed without one was a refused write that
+    kept its own record; a retry is told to use a new key)."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (Index("uq_idempotency_key_user_key", "user_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and the body's content
+    status_code: Mapped[int | None]
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -8,8 +8,15 @@ are turned into them by the application's error handlers."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
+import hashlib
 import inspect
+import json
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from functools import wraps
 from http import HTTPStatus
 from typing import Any
@@ -29,11 +36,13 @@ from webargs.flaskparser import FlaskParser
 from webargs.flaskparser import abort
 from werkzeug.datastructures import CombinedMultiDict
 
+from crm.auth import idempotency
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import request_store_filter
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.pagination import Page
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -60,6 +69,7 @@ def document_problem_responses(api: Api) -> None:
     operations resolve these references when they are added to the spec."""
     spec = api.spec
     assert spec is not None
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
     spec.components.schema("Problem", schema=ProblemSchema)
     # flask-smorest registered its own error schema at init; nothing refers to it any more.
     spec.components.schemas.pop("Error", None)
@@ -70,6 +80,51 @@ def document_problem_responses(api: Api) -> None:
     spec.components.response(
         api.DEFAULT_ERROR_RESPONSE_NAME, {"description": "Error (problem details)", "content": content}, lazy=True
     )
+
+
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+
+
+def decimal_as_string(self: Any, field: ma.fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """Money and rates leave the API as strings ("72.00", "0.9000"): document them as strings with a
+    decimal pattern (apispec would say `number`, and a client that validates would refuse the answer)."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        places = field.places
+        if places is not None and not isinstance(places, int):  # marshmallow keeps the quantum, Decimal("0.01")
+            places = -int(places.as_tuple().exponent)
+        example = ("1280.00" if places == 2 else "0." + "9".ljust(places, "0")) if places else "1280.50"
+        pattern = rf"^-?\d+\.\d{{{places}}}$" if places is not None else DECIMAL_PATTERN
+        return {"type": "string", "pattern": pattern, "example": example}
+    return {}
+
+
+IDEMPOTENCY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": "Makes the write safe to retry: the same key and request within 24 hours answer the first "
+                   "result (with `Idempotency-Replayed: true`) without writing again; the same key with another "
+                   "request answers 422.",
+}
+
+
+def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the generated document cannot say by itself: a PATCH body changes at least one field
+    (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header."""
+    doc = copy.deepcopy(doc)  # apispec hands out its own dicts: never change them twice
+    schemas = doc.get("components", {}).get("schemas", {})
+    for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            if isinstance(op, dict) and op.get("x-idempotent"):
+                op.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+        patch = ops.get("patch")
+        if not patch or "requestBody" not in patch:
+            continue
+        body = patch["requestBody"]["content"].get("application/json", {}).get("schema", {})
+        ref = body.get("$ref", "")
+        target = schemas.get(ref.rsplit("/", 1)[1]) if ref else body
+        if target is not None:
+            target["minProperties"] = 1
+    return doc
 
 
 # Marshmallow / webargs messages in the request's language ------------------------------------------------
@@ -140,6 +195,49 @@ class ApiBlueprint(Blueprint):
         super().__init__(*args, **kwargs)
         self.before_request(_require_token)
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        """flask-smorest's `arguments`; a JSON body of a PATCH must change something: an empty one is a 422
+        (PATCH changes only the fields sent, so `{}` is a mistake, never a no-op)."""
+        parse = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+
+        def decorator(view: Any) -> Any:
+            parsed = parse(view)
+
+            @wraps(parsed)
+            def wrapped(*a: Any, **kw: Any) -> Any:
+                if request.method == "PATCH" and request.get_json(silent=True) in ({}, None):
+                    raise ValidationFailed({}, _l("Send at least one field to change."))
+                return parsed(*a, **kw)
+
+            return wrapped
+
+        return decorator
+
+    def idempotent(self, view: Any) -> Any:
+        """A write an `Idempotency-Key` header makes safe to retry: the same key and request within 24 hours
+        answer the first result without writing again; the same key with another request is a 422 on
+        `Idempotency-Key` (crm.auth.idempotency). Put it right below `requires`."""
+
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get(idempotency.HEADER)
+            if key is None:
+                return view(*args, **kwargs)
+            row, replay = idempotency.claim(current_user.id, key.strip(), _request_fingerprint())
+            if replay:
+                answer = current_app.response_class(row.body or "", status=row.status_code,
+                                                    content_type=row.content_type)
+                answer.headers["Idempotency-Replayed"] = "true"
+                return answer
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code < 400 and not response.direct_passthrough:
+                idempotency.record(row, response.status_code, response.content_type, response.get_data(as_text=True))
+            return response
+
+        return self.doc(**{"x-idempotent": True})(wrapped)
+
     def errors(self, *codes: int) -> Callable[[Any], Any]:
         """Document the problem responses a view may answer with (besides 401, 403 and 422)."""
 
@@ -182,6 +280,29 @@ class ApiBlueprint(Blueprint):
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
 
+def _request_fingerprint() -> str:
+    """What makes two requests "the same" for an idempotency key: method, path, query and the body's
+    content — JSON compared as data (key order and spacing aside), a multipart body by its fields and its
+    files' contents (its boundary differs on every send)."""
+    digest = hashlib.sha256(f"{request.method} {request.path}?{request.query_string.decode('latin-1')}\n".encode())
+    if request.mimetype == "multipart/form-data":
+        for name in sorted(request.form):
+            for value in request.form.getlist(name):
+                digest.update(json.dumps(["field", name, value]).encode())
+        for name in sorted(request.files):
+            for upload in request.files.getlist(name):
+                content = upload.stream.read()
+                upload.stream.seek(0)
+                digest.update(json.dumps(["file", name, upload.filename, hashlib.sha256(content).hexdigest()]).encode())
+    else:
+        data = request.get_json(silent=True)
+        if data is not None:
+            digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+        else:
+            digest.update(request.get_data())
+    return digest.hexdigest()
+
+
 # Authentication --------------------------------------------------------------------------------------
 # Tokens only: crm.auth.views.load_user declines /api/ requests, so Flask-Login falls through to the
 # request loader (load_user_from_token), which checks the token and `api.use`.
@@ -207,7 +328,8 @@ class PageArgsSchema(ma.Schema):
     )
     cursor = fields.Str(
         load_default=None,
-        metadata={"description": "The `next_cursor` of the previous page; omit for the first page."},
+        metadata={"description": "The `next_cursor` of the previous page; omit for the first page.",
+                  "pattern": "^[A-Za-z0-9_-]+$"},
     )
 
 
@@ -225,6 +347,28 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
         name=name,
     )
 
+
+
+def page_of(items: Iterable[Any], args: Mapping[str, Any]) -> Page[Any]:
+    """A short list that is read whole (a customer's contacts, the process definitions, a chain's steps) in
+    the one list envelope: `limit` items from where `cursor` says, and the cursor of the rest. The cursor
+    is as opaque as a keyset one; a forged one is a 422 on `cursor`."""
+    rows = list(items)
+    limit = int(args.get("limit") or 50)
+    start = 0
+    if args.get("cursor"):
+        try:
+            raw = base64.urlsafe_b64decode(str(args["cursor"]) + "=" * (-len(str(args["cursor"])) % 4))
+            start = int(json.loads(raw)["offset"])
+            if not 0 < start < 2**31:
+                raise ValueError
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise ValidationFailed({"cursor": _l("Invalid page cursor.")}) from None
+    end = start + limit
+    cursor = None
+    if end < len(rows):
+        cursor = base64.urlsafe_b64encode(json.dumps({"offset": end}).encode()).decode().rstrip("=")
+    return Page(items=rows[start:end], next_cursor=cursor, limit=limit)
 
 
 def visible_or_field_error(model: type, object_id: Any, field: str, message: Any) -> Any:
@@ -256,3 +400,7 @@ def register_resources(app: Flask) -> None:
         # The API authenticates with bearer tokens only, never cookies, so CSRF does not apply.
         csrf.exempt(blp)
         api.register_blueprint(blp)
+    spec = api.spec
+    assert spec is not None
+    generate = spec.to_dict
+    spec.to_dict = lambda: finish_document(generate())  # type: ignore[method-assign]

@@ -38,7 +38,16 @@ from crm.core.validation import normalise_mobile
 from crm.extensions import db
 from crm.org.models import User
 
-_hasher = PasswordHasher()
+# argon2id tuned to a sign-in budget of ~100-250 ms of server time (docs/benchmarks.md, "Sign-in: password
+# hashing"; `python -m bench.bench_password`): one lane (parallelism 1), so a log-in occupies one core and
+# does not compete with itself on a small machine (argon2-cffi's default of 4 lanes took 0.75-1.4 s on the
+# 2-core demo machine under load), 64 MiB and 2 passes. A hash made with other parameters is re-made with
+# these at the next successful log-in (`check_needs_rehash` in `authenticate`).
+PASSWORD_TIME_COST = 2
+PASSWORD_MEMORY_KIB = 65536
+PASSWORD_PARALLELISM = 1
+_hasher = PasswordHasher(time_cost=PASSWORD_TIME_COST, memory_cost=PASSWORD_MEMORY_KIB,
+                         parallelism=PASSWORD_PARALLELISM)
 # Minimal-cost hasher for the test suite only (config PASSWORD_HASH_FAST); never in production.
 _fast_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 

@@ -67,6 +67,14 @@ def add_nav(item: NavItem) -> None:
         _items.sort(key=lambda i: (i.section, i.order))
 
 
+_badges: dict[str, Callable[[Any], int | None]] = {}
+
+
+def add_badge(endpoint: str, badge: Callable[[Any], int | None]) -> None:
+    """A badge for an entry registered elsewhere (the inbox counts the approvals with its own one query)."""
+    _badges[endpoint] = badge
+
+
 def add_group(group: NavGroup) -> None:
     _groups[group.key] = group
 
@@ -92,7 +100,8 @@ def nav_tree(user: Any, section: str) -> list[NavEntry]:
     entries: list[tuple[int, NavEntry]] = []
     by_group: dict[str, tuple[NavGroup, NavEntry]] = {}
     for item in nav_for(user, section):
-        badge = item.badge(user) if item.badge is not None else None
+        provider = item.badge or _badges.get(item.endpoint)
+        badge = provider(user) if provider is not None else None
         group = group_of(item)
         if group is None:
             entries.append((item.order, NavEntry(item=item, badge=badge or None)))
@@ -113,9 +122,19 @@ def nav_tree(user: Any, section: str) -> list[NavEntry]:
     return [entry for _, entry in sorted(entries, key=lambda e: e[0])]
 
 
-# The top bar's groups. Orders: Home 0, Tasks 10, Approvals 15, Sales 20, Processes 40, Notifications 90.
-add_group(NavGroup(
-    "sales", _l("Sales"), "briefcase", order=20,
-    endpoints=("customers.index", "customers.leads", "customers.to_follow_up", "highseas.pool", "highseas.my_claims",
-               "highseas.audit", "sales.opportunities", "sales.quotes", "sales.products"),
-))
+# The top bar's menus, all in this one place: a page joins a menu by being listed here (in the order it shows
+# in the dropdown), whatever package registers it. Top level: Home 0, Tasks 10, Approvals 15, Sales 20,
+# Work 30, Finance 43, then the Administration menu; notifications sit in the "tray" section at the right.
+MENUS: tuple[NavGroup, ...] = (
+    NavGroup("sales", _l("Sales"), "briefcase", order=20, endpoints=(
+        "customers.index", "customers.leads", "customers.to_follow_up", "highseas.pool", "highseas.my_claims",
+        "highseas.audit", "sales.quotes", "sales.opportunities", "sales.orders", "aftersales.cases",
+        "sales.products")),
+    NavGroup("work", _l("Work"), "clipboard2-check", order=30, endpoints=(
+        "work_reports.index", "work_reports.team", "enquiries.mine", "enquiries.index", "processes.instances",
+        "work.tags")),
+    NavGroup("finance", _l("Finance"), "cash-coin", order=43, endpoints=(
+        "finance.ledger", "finance.receivables", "finance.settlements", "finance.invoices", "finance.make_ups")),
+)
+for _menu in MENUS:
+    add_group(_menu)

@@ -26,6 +26,9 @@ task_due = signals.signal("task-due")
 # Receivers (the integrations' webhooks) run in the step's transaction.
 task_created = signals.signal("task-created")
 task_completed = signals.signal("task-completed")
+# Sent by the workflow inbox when open user tasks were completed or cancelled (kwargs: task_ids). The bells
+# that announced them are marked read (notify).
+tasks_closed = signals.signal("tasks-closed")
 
 # Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,
 # user_id = the author to remind, due_at, customer_name). crm.customers.jobs sends it; notify subscribes to it.

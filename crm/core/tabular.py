@@ -31,7 +31,7 @@ from crm.core.errors import ValidationFailed
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" to text types (naming it here doubled it)
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -61,6 +61,15 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict[str
     return resp
 
 
+def problem_title(status: int, has_field_errors: bool) -> str:
+    """The one title of a kind of 422: field errors (a schema's or a business rule's, every path dotted as
+    `lines.0.quantity`) are "Some fields are invalid"; a refusal of the request as a whole is "Could not
+    complete the request"."""
+    if status == 422 and has_field_errors:
+        return str(_("Some fields are invalid"))
+    return str(_("Could not complete the request"))
+
+
 def error_page(status: int, title: str, detail: str | None = None) -> tuple[str, int]:
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
@@ -137,7 +146,7 @@ def register_error_handlers(app: Flask) -> None:
             401: _("Not signed in"),
             429: _("Too many requests"),
         }
-        title = titles.get(exc.status, _("Could not complete the request"))
+        title = titles.get(exc.status) or problem_title(exc.status, bool(exc.errors))
         return _respond(exc.status, title, str(exc.message), exc.errors, keep=keep)
 
     @app.errorhandler(CSRFError)
@@ -163,12 +172,19 @@ def register_error_handlers(app: Flask) -> None:
             405: _("Method not allowed"),
             409: _("Conflict"),
             413: _("Too large"),
-            422: _("Some fields are invalid"),
             429: _("Too many requests"),
         }
-        title = titles.get(exc.code or 500, exc.name)
+        code = exc.code or 500
+        title = titles.get(code) or (problem_title(code, bool(errors)) if code == 422 else exc.name)
         detail = _("The page or record does not exist, or you may not see it.") if exc.code == 404 else None
-        return _respond(exc.code or 500, title, detail, errors)
+        answer = _respond(code, title, detail, errors)
+        if code == 405:  # the methods the resource does answer (RFC 9110 §15.5.6)
+            allow = dict(exc.get_headers()).get("Allow")
+            response = answer if isinstance(answer, Response) else current_app.make_response(answer)
+            if allow:
+                response.headers["Allow"] = allow
+            return response
+        return answer
 
     @app.errorhandler(IntegrityError)
     def integrity_error(exc: IntegrityError) -> Any:
@@ -433,9 +449,13 @@ _OBJECT_STATUSES: dict[str, dict[str, Any]] = {}
 
 
 def object_status(object_type: str | None, status: str | None) -> str:
-    """A process instance's business status as its object's context labels it, else as reported."""
+    """A process instance's business status as its object's context labels it, else in words (never the
+    key: "waiting_visit" reads "Waiting visit", translated when the catalogue has the phrase)."""
     label = _OBJECT_STATUSES.get(object_type or "", {}).get(status or "")
-    return str(label) if label is not None else (status or "")
+    if label is not None:
+        return str(label)
+    text = (status or "").replace("_", " ").strip()
+    return _(text[:1].upper() + text[1:]) if text else ""
 
 
 def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str] | None:

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.core.errors import ValidationFailed
@@ -69,6 +70,7 @@ class Customers(MethodView):
         return queries.list_customers(current_user, filters, cursor, limit)
 
     @blp.requires("customer.create")
+    @blp.idempotent
     @blp.arguments(CustomerCreateSchema)
     @blp.response(201, CustomerSchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -138,11 +140,13 @@ def team_add(data: dict[str, Any], customer_id: int) -> Any:
 class Contacts(MethodView):
     @blp.requires("customer.view")
     @blp.errors(404)
-    @blp.response(200, ContactSchema(many=True))
-    def get(self, customer_id: int) -> Any:
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(ContactSchema, "ContactPage"))
+    def get(self, args: dict[str, Any], customer_id: int) -> Any:
         """The contacts of a customer"""
         customer = _load(customer_id)
-        return list(db.session.scalars(select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.id)))
+        return page_of(db.session.scalars(select(Contact).where(Contact.customer_id == customer.id)
+                                          .order_by(Contact.id)), args)
 
     @blp.requires("customer.edit")
     @blp.errors(404)
@@ -178,10 +182,11 @@ class ContactItem(MethodView):
 class FollowUps(MethodView):
     @blp.requires("customer.view")
     @blp.errors(404)
-    @blp.response(200, FollowUpSchema(many=True))
-    def get(self, customer_id: int) -> Any:
-        """The follow-ups of a customer, newest first (at most 200)"""
-        return follow_ups.follow_ups(_load(customer_id))
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(FollowUpSchema, "FollowUpPage"))
+    def get(self, args: dict[str, Any], customer_id: int) -> Any:
+        """The follow-ups of a customer, newest first (the latest 200)"""
+        return page_of(follow_ups.follow_ups(_load(customer_id)), args)
 
     @blp.requires("customer.edit")
     @blp.errors(404)
@@ -192,17 +197,17 @@ class FollowUps(MethodView):
         return follow_ups.record_follow_up(_load(customer_id), data, actor=current_user)
 
 
-class DueArgsSchema(ma.Schema):
+class DueArgsSchema(PageArgsSchema):
     bucket = ma.fields.Str(load_default="today", validate=ma.validate.OneOf(["overdue", "today", "upcoming"]))
 
 
 @blp.route("/follow-ups/due")
 @blp.requires("customer.view")
 @blp.arguments(DueArgsSchema, location="query")
-@blp.response(200, FollowUpSchema(many=True))
+@blp.response(200, page_schema(FollowUpSchema, "DueFollowUpPage"))
 def follow_ups_due(args: dict[str, Any]) -> Any:
-    """The caller's next contacts: overdue, today or upcoming (Asia/Shanghai days), at most 200"""
-    return queries.to_follow_up(current_user, args["bucket"])
+    """The caller's next contacts: overdue, today or upcoming (Asia/Shanghai days), the first 200"""
+    return page_of(queries.to_follow_up(current_user, args["bucket"]), args)
 
 
 @blp.route("/imports/<int:job_id>")
@@ -210,8 +215,10 @@ def follow_ups_due(args: dict[str, Any]) -> Any:
 @blp.errors(404)
 @blp.response(200, ImportJobSchema)
 def import_status(job_id: int) -> Any:
-    """The progress and result of an import job"""
-    return get_visible(ImportJob, job_id, current_user)
+    """The progress and result of an import job: counts, refused rows and skipped (duplicate) rows"""
+    job = get_visible(ImportJob, job_id, current_user)
+    job.skipped_rows_seen = imports.skipped_rows(job, current_user)  # as the caller may know them
+    return job
 
 
 class ImportUploadSchema(ma.Schema):

@@ -297,8 +297,31 @@ def _error(job: ImportJob, errors: list[dict[str, Any]], row: int, field: str, v
         errors.append({"row": row, "field": label, "value": str(value)[:200], "message": str(message)})
 
 
-def _skip(reasons: dict[str, int], reason: str) -> None:
+def skip_row(reasons: dict[str, int], reason: str, skipped: list[dict[str, Any]] | None = None,
+             row: int | None = None, **matched: Any) -> None:
+    """Count a skipped row under its reason and, with `skipped` and `row`, keep the row itself (what it
+    matched: `customer_id`, or `same_as_row` for a repeat of an earlier row of the file) for the result."""
     reasons[reason] = reasons.get(reason, 0) + 1
+    if skipped is not None and row is not None and len(skipped) < MAX_ERRORS:
+        skipped.append({"row": row, "reason": reason, **matched})
+
+
+def skipped_rows(job: ImportJob, actor: User) -> list[dict[str, Any]]:
+    """The import's skipped rows as `actor` may learn them: the existing customer's id only when they may
+    see it, and what they may know of it (`describe`: "owned by 王芳", "in the high seas")."""
+    from crm.customers.services import can_see
+    from crm.customers.services import describe
+
+    rows = list(job.skipped_rows or [])
+    ids = {r["customer_id"] for r in rows if r.get("customer_id")}
+    found = {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(ids)))} if ids else {}
+    out = []
+    for r in rows:
+        customer = found.get(r.get("customer_id") or 0)
+        out.append({"row": r["row"], "reason": r["reason"], "same_as_row": r.get("same_as_row"),
+                    "existing_id": customer.id if customer is not None and can_see(customer, actor) else None,
+                    "existing": describe(customer, actor) if customer is not None else None})
+    return out
 
 
 def run_chunk(job: ImportJob) -> None:
@@ -310,6 +333,7 @@ def run_chunk(job: ImportJob) -> None:
     raw_rows = list(islice(data_rows(file_path(job), job.file_format, skip=start), CHUNK))
     errors = list(job.errors or [])
     reasons = dict(job.skip_reasons or {})
+    skipped = list(job.skipped_rows or [])
     owners = {u.mobile: u.id for u in db.session.scalars(select(User).where(User.store_id == job.store_id, User.active))}
     parsed: list[tuple[int, dict[str, Any], int | None]] = []
     for offset, row in enumerate(raw_rows):
@@ -335,12 +359,13 @@ def run_chunk(job: ImportJob) -> None:
     if job.target == "leads":
         from crm.customers.leads.imports import store_leads
 
-        store_leads(job, parsed, errors, reasons)
+        store_leads(job, parsed, errors, reasons, skipped)
     else:
-        _store_customers(job, parsed, errors, reasons)
+        _store_customers(job, parsed, errors, reasons, skipped)
     job.processed_rows = start + len(raw_rows)
     job.errors = errors
     job.skip_reasons = reasons
+    job.skipped_rows = skipped
     if len(raw_rows) < CHUNK:
         job.status = ImportStatus.DONE
         job.finished_at = utcnow()
@@ -349,7 +374,7 @@ def run_chunk(job: ImportJob) -> None:
 
 
 def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int | None]],
-                     errors: list[dict[str, Any]], reasons: dict[str, int]) -> None:
+                     errors: list[dict[str, Any]], reasons: dict[str, int], skipped: list[dict[str, Any]]) -> None:
     mobiles = {c["mobile_norm"] for _l_, c, _o in parsed if c.get("mobile_norm")}
     chats = {c["chat_id_norm"] for _l_, c, _o in parsed if c.get("chat_id_norm")}
     existing: dict[tuple[str, str], Any] = {}  # a Customer, or the row dict of one created from this file
@@ -366,11 +391,12 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
                 existing[("c", c.chat_id_norm)] = c
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
+    row_lines: dict[int, int] = {}  # id(row) -> its line, for a later repeat of it
     for line, clean, owner_id in parsed:
         hits = [existing.get(("m", clean.get("mobile_norm") or "")), existing.get(("c", clean.get("chat_id_norm") or ""))]
         found = {id(h): h for h in hits if h is not None}
         if len(found) > 1:
-            _skip(reasons, str(_l("mobile number and WeChat ID belong to two different customers")))
+            skip_row(reasons, str(_l("mobile number and WeChat ID belong to two different customers")), skipped, line)
             _error(job, errors, line, "mobile", clean.get("mobile"),
                    _l("The mobile number and the WeChat ID belong to two different existing customers."))
             job.skipped += 1
@@ -378,11 +404,11 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
         if found:
             target = next(iter(found.values()))
             if isinstance(target, dict):  # a row earlier in this file
-                _skip(reasons, str(_l("duplicate row in the file")))
+                skip_row(reasons, str(_l("duplicate row in the file")), skipped, line, same_as_row=row_lines.get(id(target)))
                 job.skipped += 1
                 continue
             if (job.row_choices or {}).get(str(line), job.on_duplicate) == "skip":
-                _skip(reasons, str(_l("already a customer of this store")))
+                skip_row(reasons, str(_l("already a customer of this store")), skipped, line, customer_id=target.id)
                 job.skipped += 1
                 continue
             for key, value in clean.items():
@@ -398,6 +424,7 @@ def _store_customers(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int
         row["intention"] = row["intention"].value if row["intention"] else None
         row["tags_text"] = ("," + ",".join(row["tags"]) + ",") if row["tags"] else ""
         new_rows.append(row)
+        row_lines[id(row)] = line
         if row["mobile_norm"]:
             existing[("m", row["mobile_norm"])] = row
         if row["chat_id_norm"]:

@@ -197,6 +197,11 @@ class Customer(Audited, TimestampMixin, Base):
     def __repr__(self) -> str:
         return f"<Customer {self.id} {self.name!r}>"
 
+    @property
+    def source_text(self) -> str:
+        """Source platform (in words) and store: "Douyin · 抖音小店"."""
+        return " · ".join(t for t in (platform_label(self.source_platform), self.source_store or "") if t)
+
 
 @event.listens_for(Customer, "before_insert")
 @event.listens_for(Customer, "before_update")
@@ -309,6 +314,8 @@ class ImportJob(Base):
     # [{"row": 12, "field": "mobile", "value": "123", "message": "..."}], capped
     errors: Mapped[list[Any]] = mapped_column(default=list)
     skip_reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Each skipped row: {"row", "reason", "customer_id" (the existing customer it matched) or "same_as_row"}.
+    skipped_rows: Mapped[list[Any] | None] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(1000))
@@ -384,10 +391,29 @@ class Lead(Audited, TimestampMixin, Base):
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], viewonly=True)
 
+    @property
+    def source_text(self) -> str:
+        """How the lead came in and from which platform, in words ("Entered by hand · Douyin")."""
+        return " · ".join(t for t in (str(LEAD_SOURCE_LABELS.get(self.source, self.source or "")),
+                                      platform_label(self.source_platform)) if t)
+
     # The store's lead pool is open to the people of that store (they claim from it).
     __visibility__ = Visibility(location="store_id", owner="owner_id", store="store_id", location_is_store=True,
                                 extra=lambda actor: _lead_pool_clause(actor),
                                 involves=lambda row, actor: row.owner_id == actor.id)
+
+
+LEAD_SOURCE_LABELS = {"manual": _l("Entered by hand"), "web_form": _l("Web form"), "import": _l("Imported")}
+
+
+def platform_label(value: str | None) -> str:
+    """A stored platform value in words ("douyin" -> "Douyin" / 抖音); an unknown value as it is."""
+    from crm.org.models import Platform
+
+    try:
+        return Platform(value).label if value else ""
+    except ValueError:
+        return value or ""
 
 
 def _lead_pool_clause(actor: Any) -> Any:

@@ -15,6 +15,7 @@ from crm.customers.models import FollowUpKind
 from crm.customers.models import ImportStatus
 from crm.customers.models import Intention
 from crm.customers.models import TeamAccess
+from crm.org.models import Platform
 
 MAX_ID = 2**31 - 1
 
@@ -82,6 +83,23 @@ class FollowUpSchema(ma.Schema):
     next_contact_at = fields.DateTime(allow_none=True)
 
 
+class ImportErrorSchema(ma.Schema):
+    row = fields.Int(metadata={"description": "The row number in the file (1 is the header)."})
+    field = fields.Str()
+    value = fields.Str()
+    message = fields.Str()
+
+
+class SkippedRowSchema(ma.Schema):
+    row = fields.Int(metadata={"description": "The row number in the file (1 is the header)."})
+    reason = fields.Str()
+    existing_id = fields.Int(allow_none=True, metadata={
+        "description": "The existing customer the row matched, when you may see it."})
+    existing = fields.Str(allow_none=True, metadata={
+        "description": "What you may know of that customer (\"owned by 王芳\", \"in the high seas\")."})
+    same_as_row = fields.Int(allow_none=True, metadata={"description": "An earlier row of the file it repeats."})
+
+
 class ImportJobSchema(ma.Schema):
     id = fields.Int()
     store_id = fields.Int()
@@ -95,7 +113,9 @@ class ImportJobSchema(ma.Schema):
     skipped = fields.Int()
     failed = fields.Int()
     skip_reasons = fields.Dict(keys=fields.Str(), values=fields.Int())
-    errors = fields.List(fields.Dict(), metadata={"description": "Refused rows: row, field, value, message."})
+    errors = fields.List(fields.Nested(ImportErrorSchema), metadata={"description": "Refused rows (one per field)."})
+    skipped_rows = fields.List(fields.Nested(SkippedRowSchema), attribute="skipped_rows_seen", metadata={
+        "description": "Each skipped row (a duplicate) with its reason and the record it matched."})
 
 
 # Input ----------------------------------------------------------------------------------------------------
@@ -108,7 +128,7 @@ class CustomerWriteSchema(ma.Schema):
     province = _text(40, allow_none=True)
     city = _text(40, allow_none=True)
     address = _text(300, allow_none=True)
-    source_platform = _text(32, allow_none=True)
+    source_platform = _text(32, allow_none=True, metadata={"enum": [*(p.value for p in Platform), None]})
     source_store = _text(120, allow_none=True)
     level = fields.Str(allow_none=True, metadata={"enum": [m.value for m in CustomerLevel]})
     industry = _text(80, allow_none=True)
@@ -119,7 +139,7 @@ class CustomerWriteSchema(ma.Schema):
 
 
 class CustomerCreateSchema(CustomerWriteSchema):
-    name = _text(120, required=True)
+    name = _text(120, required=True, metadata={"minLength": 1, "pattern": r"\S"})
     store_id = _id(metadata={"description": "Required above store level; a store user's customers go to their store."})
     owner_id = _id(allow_none=True, metadata={"description": "Default: the caller (in their store). null: high seas."})
 
@@ -141,10 +161,10 @@ class CustomerQuerySchema(ma.Schema):
     tag = fields.Str()
     locked = fields.Str(metadata={"enum": ["yes", "no"]})
     won = fields.Str(metadata={"enum": ["yes", "no"]})
-    created_from = fields.Str(metadata={"description": "YYYY-MM-DD"})
-    created_to = fields.Str()
-    follow_from = fields.Str()
-    follow_to = fields.Str()
+    created_from = fields.Str(metadata={"description": "YYYY-MM-DD", "format": "date"})
+    created_to = fields.Str(metadata={"format": "date"})
+    follow_from = fields.Str(metadata={"format": "date"})
+    follow_to = fields.Str(metadata={"format": "date"})
     no_follow_days = fields.Str(metadata={"description": "Customers with no follow-up for this many days."})
     sort = fields.Str(metadata={"enum": ["created", "activity", "name", "updated"]})
     dir = fields.Str(metadata={"enum": ["asc", "desc"]})
@@ -211,7 +231,7 @@ class LeadCreateSchema(ma.Schema):
     email = _text(254, allow_none=True)
     province = _text(40, allow_none=True)
     city = _text(40, allow_none=True)
-    source_platform = _text(32, allow_none=True)
+    source_platform = _text(32, allow_none=True, metadata={"enum": [*(p.value for p in Platform), None]})
     message = _text(2000, allow_none=True)
     store_id = _id()
     to_pool = fields.Bool(load_default=False, metadata={"description": "Into the lead pool (assignment rules apply)."})

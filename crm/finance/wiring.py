@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
     add_resource(ledger_api.blp, order=168)
     add_resource(makeups_api.blp, order=169)
     add_resource(settlements_api.blp, order=169)
-    add_nav(NavItem("main", "finance.ledger", _l("Finance"), "cash-coin", permission="finance.view", order=43))
+    add_nav(NavItem("main", "finance.ledger", _l("Ledger"), "cash-coin", permission="finance.view", order=43))
     add_nav(NavItem("main", "finance.receivables", _l("Receivables"), "hourglass-split", permission="finance.view",
                     order=44))
     add_nav(NavItem("main", "finance.settlements", _l("Settlements"), "bank", permission="finance.view", order=44))

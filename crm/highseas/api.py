@@ -92,6 +92,7 @@ def pool_export(args: dict[str, Any], store_id: int) -> Any:
 
 @blp.route("/customers/<int:customer_id>/claim", methods=["POST"])
 @blp.requires("highseas.view")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(ClaimWriteSchema)
 @blp.response(201, ClaimSchema)
@@ -114,6 +115,7 @@ def release(data: dict[str, Any], customer_id: int) -> Any:
 
 @blp.route("/assign", methods=["POST"])
 @blp.requires("highseas.assign")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(AssignSchema)
 @blp.response(200, AssignResultSchema)

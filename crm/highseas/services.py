@@ -254,13 +254,13 @@ def apply_claim(customer_id: Any, reason: Any, *, actor: User) -> HighSeasClaim:
     customer = _pool_customer(customer_id)  # locked from here to the end of the transaction
     if not actor.can("highseas.view"):
         raise PermissionDenied()
+    if customer.owner_id is not None:  # an approved claim (still in its return-visit time) included
+        raise Conflict(_l("%(name)s now has an owner and is no longer in the high seas.", name=customer.name))
     existing = _open_claim(customer.id)
     if existing is not None:
         who = existing.applicant.name if existing.applicant_id != actor.id else str(_l("You"))
         raise Conflict(_l("%(who)s already applied for %(name)s; wait for that application to be decided.",
                           who=who, name=customer.name))
-    if customer.owner_id is not None:
-        raise Conflict(_l("%(name)s is no longer in the high seas.", name=customer.name))
     check_can_own(pool, customer, actor, claim=True, field="reason")
     former = db.session.scalar(select(HighSeasMove.from_owner_id).where(
         HighSeasMove.customer_id == customer.id, HighSeasMove.kind.in_(INTO_POOL))

@@ -184,6 +184,15 @@ def _settings_pool(store_id: int) -> Any:
     return the_pool, next(s for s in stores if s.id == store_id)
 
 
+@bp.get("/settings")
+@permission_required("highseas.configure")
+def rules_page() -> Any:
+    """The menu's "High-seas rules": the rules of the chosen store's pool (`store_id`), else of the actor's
+    own store, else of the first store they may configure."""
+    store, _stores = _store()
+    return redirect(url_for("highseas.settings", store_id=store.id))
+
+
 @bp.route("/settings/<int:store_id>", methods=["GET", "POST"])
 @permission_required("highseas.configure")
 def settings(store_id: int) -> Any:

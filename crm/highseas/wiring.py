@@ -44,6 +44,8 @@ def init_app(app: Flask) -> None:
                     permission="highseas.view", order=13))
     add_nav(NavItem("main", "highseas.audit", _l("Claim audit"), "clipboard-check", permission="highseas.assign",
                     order=14))
+    add_nav(NavItem("admin", "highseas.rules_page", _l("High-seas rules"), "water", permission="highseas.configure",
+                    order=47))
     signals.customer_released.connect(on_customer_released)
     signals.customer_locking.connect(on_customer_locking)
     # The customer list can show how many days an owned customer has before the sweep recycles it.

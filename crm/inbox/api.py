@@ -117,8 +117,10 @@ class TaskDetailSchema(TaskSchema):
 
 
 class TaskListArgsSchema(PageArgsSchema):
-    view = fields.Str(load_default="mine", validate=validate.OneOf(task_queries.VIEWS),
-                      metadata={"description": "mine, group (claimable), overdue, today, all (in scope), completed."})
+    view = fields.Str(load_default="actionable", validate=validate.OneOf(task_queries.VIEWS), metadata={
+        "enum": list(task_queries.VIEWS),
+        "description": "actionable (default: assigned to you or offered to you to claim), mine (assigned to you), "
+                       "group (claimable), overdue, today, all (in scope), completed."})
     process = fields.Str(validate=validate.Length(max=100), metadata={"description": "A process key."})
     store_id = _id()
     due = fields.Str(validate=validate.OneOf(task_queries.DUE_WINDOWS))
@@ -197,6 +199,7 @@ class TaskItem(MethodView):
 
 @blp.route("/<int:task_id>/claim", methods=["POST"])
 @blp.requires("api.use")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.response(200, TaskSchema)
 def claim(task_id: int) -> Any:
@@ -215,6 +218,7 @@ def unclaim(task_id: int) -> Any:
 
 @blp.route("/<int:task_id>/complete", methods=["POST"])
 @blp.requires("api.use")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(CompleteSchema)
 @blp.response(200, CompletedTaskSchema)

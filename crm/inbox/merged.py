@@ -21,11 +21,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import union_all
 
+from crm.approvals.services import APPROVAL_TASK_PROCESSES
+from crm.approvals.services import DECISION_TASKS
 from crm.core.db import UTCDateTime
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
@@ -63,6 +66,9 @@ def _branches(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> list[
         branches.append(process.with_only_columns(*_columns(HumanTask, "process")))
     for work in work_queries.inbox_selects(actor, filters, now, tz):
         branches.append(work.with_only_columns(*_columns(WorkTask, "work")))
+    if not branches:  # a view that lists no task of the kind asked (work tasks are never claimable): none
+        empty = task_queries.filtered(actor, filters, now, tz).where(false())
+        branches.append(empty.with_only_columns(*_columns(HumanTask, "process")))
     return branches
 
 
@@ -120,16 +126,20 @@ def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int,
 
 
 def inbox_counts(actor: Any) -> dict[str, int]:
-    """{"mine": my open process and work tasks, "group": process tasks I may claim}, capped at BADGE_CAP,
-    in one statement (the navigation badge is their sum; the lists' counts are the same reads)."""
+    """{"mine": my open process and work tasks, "group": process tasks I may claim, "approvals": the approval
+    decisions among them}, capped at BADGE_CAP, in one statement (the Tasks badge is mine + group, the
+    Approvals badge the last; the lists' counts are the same reads)."""
     parts = task_queries.badge_selects(actor)
     if parts is None:
-        return {"mine": 0, "group": 0}
+        return {"mine": 0, "group": 0, "approvals": 0}
     mine, group = parts
     mine_all = union_all(mine, *work_queries.badge_selects(actor))
+    # The Approvals menu's own count: the same reads narrowed to approval decisions.
+    decisions = (HumanTask.process_key.in_(APPROVAL_TASK_PROCESSES), HumanTask.bpmn_id.in_(DECISION_TASKS))
+    approvals = union_all(mine.where(*decisions), group.where(*decisions))
 
     def capped(stmt: Any) -> Any:
         return select(func.count()).select_from(stmt.limit(BADGE_CAP).subquery()).scalar_subquery()
 
-    row = db.session.execute(select(capped(mine_all), capped(group))).one()
-    return {"mine": int(row[0] or 0), "group": int(row[1] or 0)}
+    row = db.session.execute(select(capped(mine_all), capped(group), capped(approvals))).one()
+    return {"mine": int(row[0] or 0), "group": int(row[1] or 0), "approvals": int(row[2] or 0)}

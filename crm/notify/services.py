@@ -407,6 +407,29 @@ def on_task_due(sender: Any, *, task_id: int, title: str, user_ids: list[int], s
                 store_id=store_id)
 
 
+def on_tasks_closed(sender: Any, *, task_ids: list[int], **_: Any) -> None:
+    """The bells of tasks that were completed or cancelled ("New task: …", each links to its task) are
+    marked read: nobody has to act on them any more. One UPDATE, by the people the task was for (the
+    unread index), in the step's transaction."""
+    from sqlalchemy import union
+
+    from crm.workflow.models import HumanTask
+    from crm.workflow.models import HumanTaskCandidate
+
+    ids = sorted({int(i) for i in task_ids})
+    if not ids:
+        return
+    people = union(select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id.in_(ids)),
+                   select(HumanTask.assignee_id).where(HumanTask.id.in_(ids), HumanTask.assignee_id.is_not(None)))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id.in_(select(people.subquery())), Notification.read_at.is_(None),
+               Notification.url.in_([f"/tasks/{i}" for i in ids]))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _task_title(title: str, texts: dict[str, Any]) -> str:
     """A task's title in the current language (`human_task.texts`, see crm.workflow.i18n)."""
     return shown(texts, "title", title) or title

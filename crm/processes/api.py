@@ -20,6 +20,7 @@ from marshmallow import validate
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.core.errors import NotFound
 from crm.extensions import db
@@ -210,11 +211,12 @@ InstancePageSchema = page_schema(InstanceSchema, "ProcessInstancePage")
 @blp.route("/process-definitions")
 class Definitions(MethodView):
     @blp.requires("process.deploy", "process.admin", any_of=True)
-    @blp.response(200, ProcessSummarySchema(many=True))
-    def get(self) -> Any:
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(ProcessSummarySchema, "ProcessSummaryPage"))
+    def get(self, args: dict[str, Any]) -> Any:
         """Every deployed process with its current version and live instance count"""
-        return [{"key": p.key, "name": p.name, "current_version": p.current.version, "versions": p.versions,
-                 "live_instances": p.live} for p in definitions.overview()]
+        return page_of([{"key": p.key, "name": p.name, "current_version": p.current.version, "versions": p.versions,
+                         "live_instances": p.live} for p in definitions.overview()], args)
 
     @blp.requires("process.deploy")
     @blp.errors(422)
@@ -283,15 +285,16 @@ class Draft(MethodView):
 @blp.route("/process-definitions/<key>/versions")
 @blp.requires("process.deploy", "process.admin", any_of=True)
 @blp.errors(404)
-@blp.response(200, VersionSchema(many=True))
-def versions(key: str) -> Any:
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(VersionSchema, "VersionPage"))
+def versions(args: dict[str, Any], key: str) -> Any:
     """The versions of one process, newest first, with their instance counts"""
     out = []
     for row in definitions.versions(key):
         item = {name: getattr(row.definition, name) for name in DefinitionSchema().fields}
         item.update(live_instances=row.live, all_instances=row.total, is_current=row.is_current)
         out.append(item)
-    return out
+    return page_of(out, args)
 
 
 @blp.route("/process-definitions/<key>/versions/<int:version>/rollback", methods=["POST"])

@@ -3,7 +3,8 @@
 //   <select data-autosubmit>        submits its form when the choice changes (filters);
 //   <input data-select-all="ids">   checks or clears every checkbox named "ids" (list selections);
 //   <input data-filter-select="id"> shows only the options of <select id="id"> whose name holds what is
-//                                   typed (pickers of people by name; chosen options stay shown).
+//                                   typed (pickers of people by name; chosen options stay shown; a
+//                                   store's <optgroup> with nothing left is hidden).
 (function () {
   "use strict";
   document.addEventListener("change", function (event) {
@@ -28,6 +29,10 @@
     var wanted = target.value.trim().toLowerCase();
     Array.prototype.forEach.call(select.options, function (option) {
       option.hidden = wanted !== "" && !option.selected && option.text.toLowerCase().indexOf(wanted) < 0;
+    });
+    // A group (a store's people) whose options are all hidden is hidden with them.
+    Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+      group.hidden = Array.prototype.every.call(group.children, function (option) { return option.hidden; });
     });
   });
 })();

@@ -224,20 +224,27 @@ def sync(
     gone = [guid for guid in open_guids if guid not in ready]
     if completed_guid in gone:  # before its row is closed: a receiver may read it
         signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
+    closed: list[int] = []
     for guids, values in (
-        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id}),
+        # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee
+        # or a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
+        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id,
+                                                     **({"assignee_id": actor_id} if actor_id else {})}),
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
     ):
         if guids:
-            db.session.execute(
+            closed.extend(db.session.execute(
                 update(HumanTask)
                 .where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(guids),
                        HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
                 .values(completed_at=now, draft=None, **values)
+                .returning(HumanTask.id)
                 # No autoflush: the step's other changes are written by the one flush below (new rows) or
                 # the step's own, not in a flush of their own before this statement.
                 .execution_options(synchronize_session="evaluate", autoflush=False)
-            )
+            ).scalars())
+    if closed:  # their "new task" bells are old news now (notify marks them read)
+        signals.tasks_closed.send(None, task_ids=closed)
     known = set(open_guids)
     new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
     details: dict[int, tuple[Any, ...]] = {}

@@ -28,7 +28,11 @@ def _check_calendar(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     import crm.workflow.models  # noqa: F401  (the mappers)
     from crm.workflow.jobs import fire_due_timers
+    from crm.workflow.labels import event_text
+    from crm.workflow.labels import task_titles
     from crm.workflow.tasks import reminders
+
+    app.jinja_env.globals.update(event_text=event_text, task_titles=task_titles)
 
     _check_calendar(app)
     register_job("workflow.fire_due_timers", fire_due_timers, "interval",

@@ -77,7 +77,7 @@ def test_chains_are_admin_only_and_versioned(org, call):
                  json={"steps": [], "lock_version": chain["lock_version"]})
     assert_problem(stale, 409)
     preview = call("GET", f"/api/v1/approval-chains/{chain['id']}/preview?submitter_id={org.a_rep1.id}", org.hq_admin)
-    assert preview.get_json()[0]["approvers"] == [org.a_manager.id]
+    assert preview.get_json()["items"][0]["approvers"] == [org.a_manager.id]
 
 
 def test_announcements_through_the_api(org, call):

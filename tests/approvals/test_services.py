@@ -85,6 +85,13 @@ def test_sequential_stops_at_the_first_rejection(org, chain, submit):
     assert status(instance) == "completed"
     assert request_of(instance).status == RequestStatus.REJECTED
     assert outcomes(instance) == [("approved", org.a_sup.id), ("rejected", org.a_manager.id)]
+    # The submitter's bell (and its e-mail) carries who rejected it and why.
+    bell = db.session.scalars(select(Notification).where(Notification.user_id == org.a_rep1.id,
+                                                         Notification.kind == "approval_decided")).one()
+    assert bell.title.startswith("Your request was rejected") and bell.body == "A Manager: too expensive"
+    mail = db.session.scalars(select(EmailOutbox).where(EmailOutbox.user_id == org.a_rep1.id)
+                              .order_by(EmailOutbox.id.desc())).first()
+    assert mail is None or "A Manager: too expensive" in mail.body
 
 
 def test_department_head(org, chain, submit):

@@ -3,6 +3,8 @@ process on and the requester sees the outcome; chain admin pages; bad input answ
 
 from __future__ import annotations
 
+import re
+
 from crm.approvals.models import ApprovalChain
 from crm.approvals.models import RequestStatus
 from crm.extensions import db
@@ -47,6 +49,18 @@ def test_reject_needs_a_comment_and_others_get_404(org, chain, submit, client, l
     r = client.post(f"/approvals/tasks/{task.id}/decide", data={"csrf_token": token, "decision": "reject", "comment": ""},
                     headers={"Accept": "application/json"})
     assert r.status_code == 422 and "comment" in r.get_json()["errors"]
+    # From the queue page: the queue again, the error at that row's comment field, the request undecided.
+    r = client.post(f"/approvals/tasks/{task.id}/decide", data={"csrf_token": token, "decision": "reject", "comment": " "})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="approval-views"' in page
+    assert f'id="comment-{task.id}-error"' in page and "Say why you reject it." in page
+    assert f'id="comment-{task.id}"' in page and "is-invalid" in page.split(f'id="comment-{task.id}"')[0][-300:]
+    # From the request's page: that page again with the error under its comment.
+    r = client.post(f"/approvals/tasks/{task.id}/decide", data={"csrf_token": token, "decision": "reject",
+                                                                "comment": "", "next": "request"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="decide-form"' in page and 'data-field-error="comment"' in page
+    assert request_of(instance).status == RequestStatus.PENDING
 
 
 def test_bulk_approve_from_the_queue(org, chain, submit, client, login_as):
@@ -125,3 +139,25 @@ def test_steps_choose_users_from_lists_not_ids(org, client, login_as):
     assert r.status_code == 422
     body = r.get_data(as_text=True)
     assert f'<option value="{org.a_rep1.id}" selected>' in body and f'<option value="{org.a_sup.id}" selected>' in body
+
+
+def test_chain_pickers_offer_the_objects_fields_and_people_by_store(org, client, login_as):
+    """A step's condition picks one of the approvable objects' fields (grouped by object), and the user
+    pickers group people by store, searchable by name."""
+    import crm.sales.quotes.bpmn  # noqa: F401  (registers the quote's fields)
+
+    login_as(org.hq_admin)
+    token = csrf(client, "/approvals/chains")
+    client.post("/approvals/chains", data={"csrf_token": token, "key": "discount_audit", "name": "Discounts"})
+    chain = db.session.query(ApprovalChain).filter_by(key="discount_audit").one()
+    page = client.get(f"/approvals/chains/{chain.id}").get_data(as_text=True)
+    field = page.split('id="f-condition_field"')[1].split("</select>")[0]
+    assert '<optgroup label="Quote">' in field and '<option value="min_rate" >Lowest line discount rate</option>' in field
+    users = page.split('id="f-user_ids"')[1].split("</select>")[0]
+    assert '<optgroup label="Store A">' in users and '<optgroup label="Store B">' in users
+    store_a = users.split('<optgroup label="Store A">')[1].split("</optgroup>")[0]
+    assert "A Rep One · A Sales" in store_a and "B Rep" not in store_a
+    names = [n.split(" · ")[0] for n in re.findall(r'<option value="\d+" >([^<]+)</option>', store_a)]
+    assert names == sorted(names)
+    assert 'data-filter-select="f-user_ids"' in page
+    assert '<optgroup label="Store A">' in page.split('id="f-fallback_admin_id"')[1].split("</select>")[0]

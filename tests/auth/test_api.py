@@ -70,7 +70,9 @@ def test_token_of_a_disabled_user_answers_401(call, api_org):
 
 
 def test_token_without_api_use_answers_401(call, api_org):
-    # The supervisor role has no `api.use`: its tokens do not open the API.
+    # An admin took `api.use` from the supervisor role: its tokens no longer open the API.
+    api_org.roles["supervisor"].permissions = [p for p in api_org.roles["supervisor"].permission_list if p != "api.use"]
+    db.session.commit()
     assert_problem(call("GET", "/api/v1/me", api_org.a_sup), 401)
 
 
@@ -296,7 +298,7 @@ def test_new_defaults_listed_and_granted(call, api_org):
     pending = call("GET", f"{ROLES}/defaults", api_org.a_admin).get_json()["pending"]
     by_key = {item["key"]: item for item in pending}
     assert by_key["logistics"] == {"key": "logistics", "name": "Logistics", "role_id": None,
-                                   "permissions": ["order.view", "finance.invoice.mail"]}
+                                   "permissions": ["api.use", "order.view", "finance.invoice.mail"]}
     assert by_key["salesperson"]["role_id"] == api_org.roles["salesperson"].id
     assert by_key["salesperson"]["permissions"] == ["order.view", "order.create", "order.cancel"]
 

@@ -38,14 +38,15 @@ def test_new_defaults_are_granted_once_and_a_removal_sticks(org):
     pending = {item.key: item for item in pending_defaults()}
     assert pending["salesperson"].permissions == ["order.view", "order.create", "order.cancel"]
     assert pending["finance"].permissions == ["order.view", "order.export"]
-    assert pending["logistics"].role is None and pending["logistics"].permissions == ["order.view", "finance.invoice.mail"]
+    assert pending["logistics"].role is None and pending["logistics"].permissions == ["api.use", "order.view",
+                                                                                       "finance.invoice.mail"]
     assert "super_admin" not in pending and "process_owner" not in pending
 
     apply_defaults(grant=True, actor=org.a_admin)
     salesperson = _role("salesperson")
     assert ORDERS & set(salesperson.permission_list) == {"order.view", "order.create", "order.cancel"}
     assert "customer.lock" not in salesperson.permission_list  # the admin's edit is kept
-    assert sorted(_role("logistics").permission_list) == ["finance.invoice.mail", "order.view"]
+    assert sorted(_role("logistics").permission_list) == ["api.use", "finance.invoice.mail", "order.view"]
     assert _role("logistics").default_name == "Logistics"
     assert pending_defaults() == []
 
@@ -130,7 +131,7 @@ def test_sync_roles_command(org, app):
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["crm", "sync-roles", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "new role logistics: order.view" in dry.output
+    assert "new role logistics: api.use, order.view" in dry.output
     assert "salesperson: grant order.view, order.create, order.cancel" in dry.output
     assert _role("logistics") is None
 

@@ -336,3 +336,26 @@ def test_language_choice_is_kept_for_the_user(client: FlaskClient, app: Flask, l
 def test_browser_language_is_the_default(client: FlaskClient) -> None:
     assert html_lang(client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})) == "zh-Hans"
     assert html_lang(client.get("/login", headers={"Accept-Language": "de-DE"})) == "en"
+
+
+def test_a_hash_of_other_parameters_is_remade_with_the_tuned_ones_at_log_in(client: FlaskClient, app: Flask,
+                                                                           fang: User) -> None:
+    """A password hashed with argon2-cffi's old default (4 lanes, 3 passes) still signs in, and the hash is
+    replaced by one with the tuned parameters (docs/benchmarks.md) in the same request."""
+    from argon2 import PasswordHasher
+    from argon2 import extract_parameters
+
+    from crm.auth import services
+
+    fang.password_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    db.session.flush()
+    app.config["PASSWORD_HASH_FAST"] = False
+    try:
+        assert login(client, fang.mobile, PASSWORD).status_code == 302
+    finally:
+        app.config["PASSWORD_HASH_FAST"] = True
+    db.session.expire_all()
+    remade = extract_parameters(db.session.get(User, fang.id).password_hash)
+    assert (remade.time_cost, remade.memory_cost, remade.parallelism) == (
+        services.PASSWORD_TIME_COST, services.PASSWORD_MEMORY_KIB, services.PASSWORD_PARALLELISM)
+    assert verify_password(db.session.get(User, fang.id).password_hash, PASSWORD)

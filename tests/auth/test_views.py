@@ -59,7 +59,10 @@ def test_matrix_page(login_as, org):
     for group in CATALOGUE.values():
         assert str(group["label"]) in page
         for perm, label in group["permissions"].items():
-            assert f"<code>{perm}</code>" in page and str(label) in page
+            assert f'title="{perm}">{label}</th>' in page  # the key is the label's tooltip, not a second line
+    # Grouped and foldable, with headers that stay in sight while the matrix scrolls (issue 25).
+    assert page.count('data-bs-toggle="collapse" data-bs-target="#perm-group-') == len(CATALOGUE)
+    assert 'class="matrix-scroll' in page and ".matrix thead th, .matrix thead td { position: sticky;" in page
     for role in all_roles():
         assert role.display_name in page
     # super admin: read-only column, no form fields

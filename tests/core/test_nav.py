@@ -55,12 +55,12 @@ def test_group_label_is_translated(org: Any, login_as: Any) -> None:
 
 
 def test_permissions_apply_per_entry(org: Any, login_as: Any) -> None:
-    """A warehouse user (no customer, high-seas, quote or opportunity permission) sees only the product
-    catalogue and the orders (`order.view`: outbound is theirs) in the group."""
+    """A warehouse user (no customer, high-seas, quote or opportunity permission) sees only the orders
+    (`order.view`: outbound is theirs), after-sales (returns) and the product catalogue in the group."""
     clerk = UserFactory(name="Warehouse Wu", unit=org.store_a, roles=[org.roles["warehouse"]])
     db.session.flush()
     group, rest = _split(login_as(clerk).get("/").get_data(as_text=True))
-    assert _hrefs(group) == ["/products/", "/orders/"]
+    assert _hrefs(group) == ["/orders/", "/after-sales", "/products/"]
     for page in SALES_PAGES[:-1]:
         assert page not in _hrefs(group) + _hrefs(rest)
 
@@ -93,3 +93,19 @@ def test_empty_group_disappears_and_badges_sum(org: Any, registry: None) -> None
     admin_keys = [(e.group.key if e.group else e.item.endpoint) for e in nav.nav_tree(org.hq_admin, "main")]
     assert "t-locked" in admin_keys
 
+
+
+def test_the_top_bar_groups_work_and_finance_and_puts_notifications_at_the_right(org: Any, login_as: Any) -> None:
+    """At most seven top-level entries for a store manager (the widest role of a store): Home, Tasks,
+    Approvals and the Sales, Work and Finance menus, the Administration menu; the bell is in the tray."""
+    manager = UserFactory(name="Manager Ma", unit=org.store_a, roles=[org.roles["store_manager"]])
+    db.session.flush()
+    keys = [(e.group.key if e.group else e.item.endpoint) for e in nav.nav_tree(manager, "main")]
+    assert keys == ["dashboard.home", "inbox.mine", "approvals.queue", "sales", "work", "finance"]
+    work = next(e for e in nav.nav_tree(manager, "main") if e.group and e.group.key == "work")
+    assert "work_reports.index" in [i.endpoint for i in work.items]
+    finance = next(e for e in nav.nav_tree(manager, "main") if e.group and e.group.key == "finance")
+    assert [i.endpoint for i in finance.items][:2] == ["finance.ledger", "finance.receivables"]
+    assert [e.item.endpoint for e in nav.nav_tree(manager, "tray") if e.item] == ["notify.index"]
+    html = login_as(manager).get("/").get_data(as_text=True)
+    assert 'id="tray-notify-index"' in html and 'id="admin-menu"' in html

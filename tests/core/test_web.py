@@ -116,8 +116,8 @@ def probe(probe_app: Flask) -> Any:
         ("conflict", 409, "Conflict", "This record was changed by someone else. Reload and try again.", None),
         ("transition", 409, "Conflict", "This action is not possible in the current state.", None),
         ("domain", 422, "Could not complete the request", "The order is already paid.", None),
-        ("field", 422, "Could not complete the request", "Too early.", {"due_on": ["Too early."]}),
-        ("invalid", 422, "Could not complete the request", "Some fields are invalid.",
+        ("field", 422, "Some fields are invalid", "Too early.", {"due_on": ["Too early."]}),
+        ("invalid", 422, "Some fields are invalid", "Some fields are invalid.",
          {"name": ["Enter a name."], "mobile": ["Too short.", "Not a number."]}),
     ],
 )

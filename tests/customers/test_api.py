@@ -21,6 +21,7 @@ from crm.customers.models import ImportJob
 from crm.extensions import db
 from crm.workflow.models import UnmatchedMessage
 from tests.conftest import assert_problem
+from tests.conftest import grant
 from tests.factories import Org
 from tests.factories import make_customer
 
@@ -80,14 +81,14 @@ def test_contacts_follow_ups_and_team(call: Any, api_org: Org) -> None:
     cid = contact.get_json()["id"]
     assert call("PUT", f"{BASE}/{c.id}/contacts/{cid}", o.a_rep1, json={"name": "Chief buyer"}).get_json()["name"] == \
         "Chief buyer"
-    assert [x["name"] for x in call("GET", f"{BASE}/{c.id}/contacts", o.a_rep1).get_json()] == ["Chief buyer"]
+    assert [x["name"] for x in call("GET", f"{BASE}/{c.id}/contacts", o.a_rep1).get_json()["items"]] == ["Chief buyer"]
     fu = call("POST", f"{BASE}/{c.id}/follow-ups", o.a_rep1, json={"kind": "wechat", "content": "Sent prices"})
     assert fu.status_code == 201
     assert db.session.scalar(select(UnmatchedMessage.object_id).where(
         UnmatchedMessage.message_name == "follow_up_recorded")) == c.id
     assert_problem(call("POST", f"{BASE}/{c.id}/follow-ups", o.a_rep1, json={"kind": "fax", "content": ""}), 422,
                    "kind", "content")
-    assert call("GET", f"{BASE}/{c.id}/follow-ups", o.a_rep1).get_json()[0]["content"] == "Sent prices"
+    assert call("GET", f"{BASE}/{c.id}/follow-ups", o.a_rep1).get_json()["items"][0]["content"] == "Sent prices"
     team = call("POST", f"{BASE}/{c.id}/team", o.a_rep1, json={"user_id": o.a_rep2.id, "access": "read"})
     assert team.status_code == 200
     assert call("GET", f"{BASE}/{c.id}", o.a_rep2).status_code == 200
@@ -124,9 +125,9 @@ def test_follow_ups_due(call: Any, api_org: Org) -> None:
     follow_ups.record_follow_up(c, {"kind": "phone", "content": "Call back in 3 days",
                                     "next_contact_at": (utcnow() + timedelta(days=3)).isoformat()}, actor=o.a_rep1)
     db.session.commit()
-    upcoming = call("GET", "/api/v1/customers/follow-ups/due?bucket=upcoming", o.a_rep1).get_json()
+    upcoming = call("GET", "/api/v1/customers/follow-ups/due?bucket=upcoming", o.a_rep1).get_json()["items"]
     assert [f["customer_id"] for f in upcoming] == [c.id]
-    assert call("GET", "/api/v1/customers/follow-ups/due?bucket=overdue", o.a_rep1).get_json() == []
+    assert call("GET", "/api/v1/customers/follow-ups/due?bucket=overdue", o.a_rep1).get_json()["items"] == []
     assert_problem(call("GET", "/api/v1/customers/follow-ups/due?bucket=later", o.a_rep1), 422, "bucket")
 
 
@@ -220,3 +221,26 @@ def test_permission_and_store_rules(call: Any, api_org: Org, uploads: Path) -> N
     o = api_org
     assert_problem(post(call, o.a_rep1), 403)  # salespeople do not import
     assert stored_files(uploads) == []
+
+
+def test_the_result_names_each_skipped_row_and_what_it_matched(call: Any, api_org: Org, uploads: Path) -> None:
+    o = api_org
+    grant(o.roles["salesperson"], "customer.import")  # an importer who may not see every customer of the store
+    mine = make_customer(o.a_rep1, name="Already Mine", mobile="13811110001")
+    theirs = make_customer(o.a_rep2, name="Already Theirs", mobile="13811110002")
+    db.session.commit()
+    content = (b"name,mobile\nAlready Mine again,13811110001\nFresh,13811110003\nFresh twice,13811110003\n"
+               b"Already Theirs again,13811110002\n")
+    resp = post(call, o.a_rep1, content=content, on_duplicate="skip")
+    assert resp.status_code == 201, resp.get_json()
+    imports.run_imports()
+    db.session.commit()
+    result = call("GET", f"{URL}/{resp.get_json()['id']}", o.a_rep1).get_json()
+    assert result["created"] == 1 and result["skipped"] == 3
+    rows = {r["row"]: r for r in result["skipped_rows"]}
+    assert set(rows) == {2, 4, 5}
+    assert rows[2]["existing_id"] == mine.id and "owned by you" in rows[2]["existing"]
+    assert rows[4]["same_as_row"] == 3 and rows[4]["existing_id"] is None
+    # a_rep1 may not see a_rep2's customer: no id, only what the page would say.
+    assert rows[5]["existing_id"] is None and "A Rep Two" in rows[5]["existing"] and str(theirs.id) not in rows[5]["existing"]
+    assert all(r["reason"] for r in rows.values())

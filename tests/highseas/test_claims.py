@@ -199,3 +199,12 @@ def test_sweep_leaves_customers_with_open_claims(org, clock, supervisor_chain):
     db.session.commit()
     assert db.session.get(Customer, c.id).owner_id == org.a_rep2.id
     assert db.session.scalar(select(HighSeasClaim.status).where(HighSeasClaim.id == row.id)) == ClaimStatus.VISITING
+
+
+def test_a_rival_claim_after_the_approval_hears_the_customer_has_an_owner(org, clock, claim_process):
+    c = pooled(org)
+    claim(c, org.a_rep2)  # no chain: approved at once, the return visit pending
+    with pytest.raises(Conflict) as exc:
+        services.apply_claim(c.id, "me too", actor=org.a_rep3)
+    assert "now has an owner" in str(exc.value.message)
+    assert "already applied" not in str(exc.value.message)

@@ -207,3 +207,21 @@ def test_pool_export_and_import_into_the_pool_from_the_page(client, login_as, or
     login_as(org.a_rep2)  # a salesperson cannot export
     assert client.get(f"/high-seas/export?store_id={org.store_a.id}").status_code == 403
     assert 'id="pool-export-csv"' not in client.get("/high-seas/").get_data(as_text=True)
+
+
+def test_admin_and_managers_reach_the_high_seas_and_the_rules_page(org, login_as):
+    """"HQ sees all": the default HQ manager and subsidiary manager roles open any pool of their scope, and
+    the admin role (which holds `highseas.configure`) opens the pool and its rules from the menu."""
+    for user in (org.hq_manager, org.east_manager):
+        page = login_as(user).get(f"/high-seas/?store_id={org.store_b.id}")
+        assert page.status_code == 200 and "Store B" in page.get_data(as_text=True), user.name
+    admin = login_as(org.a_admin)  # scope "all" below its own place: store A
+    assert admin.get("/high-seas/").status_code == 200
+    assert 'href="/high-seas/settings"' in admin.get("/").get_data(as_text=True)  # the Administration menu
+    resp = admin.get("/high-seas/settings")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/high-seas/settings/{org.store_a.id}")
+    assert admin.get(resp.headers["Location"]).status_code == 200
+    # The east manager's scope stops at the subsidiary: store C (south) is not theirs.
+    east = login_as(org.east_manager)
+    assert f"?store_id={org.store_c.id}" not in east.get("/high-seas/").get_data(as_text=True)
+    assert east.get(f"/high-seas/settings/{org.store_c.id}").status_code in (403, 404)

@@ -42,7 +42,7 @@ def test_lists_with_filters_and_pages(task, review, api_inbox, call):
     other = review(order_no="SO-2", candidates=[api_inbox.a_rep1])
     review(api_inbox.store_b, order_no="SO-9", candidates=[api_inbox.b_rep])
     rep = api_inbox.a_rep1
-    assert titles(call("GET", "/api/v1/tasks", rep)) == []
+    assert titles(call("GET", "/api/v1/tasks?view=mine", rep)) == []
     assert titles(call("GET", "/api/v1/tasks?view=group", rep)) == ["Review order SO-2", "Review order SO-1"]
     assert titles(call("GET", "/api/v1/tasks?view=group&q=SO-2", rep)) == ["Review order SO-2"]
     first = call("GET", "/api/v1/tasks?view=group&limit=1", rep).get_json()

@@ -44,11 +44,12 @@ def board(review, inbox):
 
 def test_my_tasks_and_group_tasks(board, inbox, login_as):
     client = login_as(inbox.a_rep1)
-    assert listed(client.get("/tasks/")) == ["Review order SO-1"]
+    # "My tasks" lists what the badge counts: mine and the group tasks I may claim (issue 25).
+    assert listed(client.get("/tasks/")) == ["Review order SO-2", "Review order SO-1"]
     assert listed(client.get("/tasks/group")) == ["Review order SO-2"]
     page = html(client.get("/tasks/group"))
     assert "3 candidates" in page and "claim-button" in page
-    assert listed(login_as(inbox.a_rep2).get("/tasks/")) == []
+    assert listed(login_as(inbox.a_rep2).get("/tasks/")) == ["Review order SO-2"]
     assert listed(login_as(inbox.a_sup).get("/tasks/group")) == ["Review order SO-3", "Review order SO-2"]
     assert listed(login_as(inbox.b_rep).get("/tasks/group")) == ["Review order SO-9"]
 
@@ -72,7 +73,7 @@ def test_completed_by_me(board, inbox, login_as):
     db.session.commit()
     client = login_as(inbox.a_rep1)
     assert listed(client.get("/tasks/completed")) == ["Review order SO-1"]
-    assert listed(client.get("/tasks/")) == []
+    assert listed(client.get("/tasks/")) == ["Review order SO-2"]  # still offered to the group
     assert listed(login_as(inbox.a_sup).get("/tasks/completed")) == []
 
 
@@ -184,3 +185,16 @@ def test_empty_states(inbox, login_as):
 def test_lists_need_a_sign_in(client, inbox):
     resp = client.get("/tasks/")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+def test_completing_a_group_task_claims_it(board, inbox, login_as):
+    """A candidate completes an unclaimed task from "My tasks" without claiming it first: the task is then
+    theirs (assignee and completer), listed under "Completed by me" and gone from everyone's lists."""
+    task = board["t2"]
+    assert task.assignee_id is None
+    runtime.complete_task(task.id, {"decision": "reject"}, actor_id=inbox.a_rep2.id)
+    db.session.commit()
+    db.session.refresh(task)
+    assert (task.assignee_id, task.completed_by_id) == (inbox.a_rep2.id, inbox.a_rep2.id)
+    assert listed(login_as(inbox.a_rep2).get("/tasks/completed")) == ["Review order SO-2"]
+    assert listed(login_as(inbox.a_rep1).get("/tasks/")) == ["Review order SO-1"]

@@ -35,7 +35,7 @@ def test_definitions_and_deploy(call: Any, api_owner: Any, org: Any, deploy_chai
     deploy_chain("wf_api", "A")
     resp = call("GET", "/api/v1/process-definitions", api_owner)
     assert resp.status_code == 200
-    assert {"key": "wf_api", "name": "Chain", "current_version": 1, "versions": 1, "live_instances": 0} in resp.get_json()
+    assert {"key": "wf_api", "name": "Chain", "current_version": 1, "versions": 1, "live_instances": 0} in resp.get_json()["items"]
     resp = call("POST", "/api/v1/process-definitions", api_owner,
                 json={"xml": chain("wf_api", "A", "B"), "comment": "via API", "key": "wf_api"})
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -46,7 +46,7 @@ def test_definitions_and_deploy(call: Any, api_owner: Any, org: Any, deploy_chai
     messages = " ".join(m for ms in body["errors"].values() for m in ms)
     assert "element wait_unquoted" in messages and "element book" in messages
     assert current_definitions()["wf_api"].version == 2
-    versions = call("GET", "/api/v1/process-definitions/wf_api/versions", api_owner).get_json()
+    versions = call("GET", "/api/v1/process-definitions/wf_api/versions", api_owner).get_json()["items"]
     assert [(v["version"], v["is_current"], v["source"]) for v in versions] == [(2, True, "editor"), (1, False, "file:processes/wf_api.bpmn")]
     assert call("GET", "/api/v1/process-definitions/nope/versions", api_owner).status_code == 404
     # A store manager with api.use but no process permission.

@@ -53,6 +53,7 @@ def get_case(case_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/after-sales", methods=["POST"])
 @blp.requires("api.use", services.PERMISSION)
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(CaseInputSchema)
 @blp.response(201, CaseSchema)

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.auth.scopes import get_visible
 from crm.customers.leads import services as leads
@@ -103,10 +104,11 @@ RULE_FIELDS = ("name", "priority", "daily_capacity", "provinces", "platforms", "
 @blp.route("/rules")
 class Rules(MethodView):
     @blp.requires("lead.manage")
-    @blp.response(200, LeadRuleSchema(many=True))
-    def get(self) -> Any:
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(LeadRuleSchema, "LeadRulePage"))
+    def get(self, args: dict[str, Any]) -> Any:
         """The assignment rules of the stores in scope, by store and priority"""
-        return leads.list_rules(current_user)
+        return page_of(leads.list_rules(current_user), args)
 
     @blp.requires("lead.manage")
     @blp.arguments(LeadRuleCreateSchema)

@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from crm.core.clock import utcnow
+from crm.customers.imports import skip_row
 from crm.customers.leads.services import assign_by_rules
 from crm.customers.models import Customer
 from crm.customers.models import ImportJob
@@ -41,7 +42,7 @@ def _known(store_id: int, model: Any, mobiles: set[str], chats: set[str]) -> set
 
 
 def store_leads(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int | None]],
-                errors: list[dict[str, Any]], reasons: dict[str, int]) -> None:
+                errors: list[dict[str, Any]], reasons: dict[str, int], skipped: list[dict[str, Any]]) -> None:
     mobiles = {c["mobile_norm"] for _line, c, _o in parsed if c.get("mobile_norm")}
     chats = {c["chat_id_norm"] for _line, c, _o in parsed if c.get("chat_id_norm")}
     customers = _known(job.store_id, Customer, mobiles, chats)
@@ -52,13 +53,11 @@ def store_leads(job: ImportJob, parsed: list[tuple[int, dict[str, Any], int | No
         keys = {("m", clean.get("mobile_norm") or ""), ("c", clean.get("chat_id_norm") or "")}
         choice = (job.row_choices or {}).get(str(line), job.on_duplicate)
         if choice == "skip" and keys & customers:
-            reason = str(_l("already a customer of this store"))
-            reasons[reason] = reasons.get(reason, 0) + 1
+            skip_row(reasons, str(_l("already a customer of this store")), skipped, line)
             job.skipped += 1
             continue
         if choice == "skip" and keys & seen:
-            reason = str(_l("already a lead of this store"))
-            reasons[reason] = reasons.get(reason, 0) + 1
+            skip_row(reasons, str(_l("already a lead of this store")), skipped, line)
             job.skipped += 1
             continue
         seen |= {k for k in keys if k[1]}

@@ -24,6 +24,7 @@ from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.validation import as_id
 from crm.core.validation import check_email
 from crm.core.validation import check_text
 from crm.core.validation import normalise_mobile
@@ -275,8 +276,11 @@ def store_user(user_id: Any, store_id: int, field: str) -> User:
 
 
 def resolve_store(actor: User, store_id: Any) -> int:
-    """The store a new customer goes to: the actor's own, or (above store level) one they may see."""
+    """The store a new customer goes to: the actor's own, or (above store level) one they may see. A store
+    user who names another store is refused (never silently moved to their own)."""
     if actor.store_id is not None:
+        if store_id not in (None, "") and as_id(store_id) != actor.store_id:
+            raise ValidationFailed({"store_id": _l("You can only add customers to your own store.")})
         return actor.store_id
     try:
         key = int(store_id)

@@ -70,6 +70,7 @@ def invoice_file(invoice_id: int) -> Any:
 
 @blp.route("/invoices/<int:invoice_id>/void", methods=["POST"])
 @blp.requires("api.use", "finance.invoice.issue")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(VoidInputSchema)
 @blp.response(200, InvoiceSchema)
@@ -80,6 +81,7 @@ def void_invoice(args: dict[str, Any], invoice_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/invoices", methods=["POST"])
 @blp.requires("api.use", "finance.invoice.request")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(InvoiceRequestInputSchema)
 @blp.response(201, InvoiceSchema)
@@ -91,6 +93,7 @@ def request_for_order(args: dict[str, Any], order_id: int) -> Any:
 
 @blp.route("/quotes/<int:quote_id>/invoices", methods=["POST"])
 @blp.requires("api.use", "finance.invoice.request")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(InvoiceRequestInputSchema)
 @blp.response(201, InvoiceSchema)

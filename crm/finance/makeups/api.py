@@ -53,6 +53,7 @@ def get_make_up(make_up_id: int) -> Any:
 
 @blp.route("/make-ups/<int:make_up_id>/withdraw", methods=["POST"])
 @blp.requires("api.use", "order.view")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.response(200, MakeUpSchema)
 def withdraw_make_up(make_up_id: int) -> Any:
@@ -62,6 +63,7 @@ def withdraw_make_up(make_up_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/make-ups", methods=["POST"])
 @blp.requires("api.use", services.PERMISSION)
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(MakeUpInputSchema)
 @blp.response(201, MakeUpSchema)

@@ -18,6 +18,7 @@ from marshmallow import validate
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.core import tabular
 from crm.core.validation import Loaded
@@ -126,6 +127,7 @@ def voucher(payment_id: int, voucher_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/collections", methods=["POST"])
 @blp.requires("api.use", "finance.collection.record")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(CollectionUploadSchema, location="multipart")
 @blp.response(201, PaymentSchema)
@@ -139,8 +141,9 @@ def record_collection(args: dict[str, Any], order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/collections", methods=["GET"])
 @blp.requires("api.use", "order.view")
 @blp.errors(404)
-@blp.response(200, PaymentSchema(many=True))
-def order_payments(order_id: int) -> Any:
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(PaymentSchema, "OrderPaymentPage"))
+def order_payments(args: dict[str, Any], order_id: int) -> Any:
     """Every collection and refund of an order, oldest first"""
     order = order_services.get_order(order_id, current_user)
-    return ledger_queries.of_order(order.id)
+    return page_of(ledger_queries.of_order(order.id), args)

@@ -46,6 +46,7 @@ def _detail(settlement: Any) -> Any:
 
 @blp.route("/settlements", methods=["POST"])
 @blp.requires("api.use", "finance.view", "finance.collection.record")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.arguments(SettlementUploadSchema, location="multipart")
 @blp.response(201, SettlementDetailSchema)
@@ -78,6 +79,7 @@ def get_settlement(settlement_id: int) -> Any:
 
 @blp.route("/settlements/<int:settlement_id>/verify", methods=["POST"])
 @blp.requires("api.use", "finance.view", "finance.collection.verify")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.response(200, SettlementDetailSchema)
 def verify_settlement(settlement_id: int) -> Any:

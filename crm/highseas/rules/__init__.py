@@ -82,15 +82,16 @@ def members(pool: HighSeasPool) -> list[HighSeasPoolMember]:
 
 
 def role_in(pool: HighSeasPool, user: User) -> PoolRole | None:
-    """ADMIN: pool admins and people with `highseas.assign` in scope of the store; MEMBER: the store's
-    people when the pool lists nobody, else the listed members."""
+    """ADMIN: pool admins and people with `highseas.assign` or `highseas.configure` in scope of the store
+    (managers and the admin role, whose scope covers many stores); MEMBER: the store's people when the pool
+    lists nobody, else the listed members."""
     if user.is_super_admin:
         return PoolRole.ADMIN
     if pool.store_id not in scope_context(user).selectable_stores():
         return None
     row = db.session.scalar(select(HighSeasPoolMember).where(HighSeasPoolMember.pool_id == pool.id,
                                                              HighSeasPoolMember.user_id == user.id))
-    if user.can("highseas.assign") or (row is not None and row.role == PoolRole.ADMIN):
+    if user.can("highseas.assign") or user.can("highseas.configure") or (row is not None and row.role == PoolRole.ADMIN):
         return PoolRole.ADMIN
     if not user.can("highseas.view"):
         return None

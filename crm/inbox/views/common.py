@@ -59,6 +59,7 @@ def filters_from_args(view: str, args: Any = None) -> TaskFilters:
         q=re.sub(r"[\x00-\x1f\x7f]", "", (args.get("q") or "").strip())[:100],
         sort=sort if sort in task_queries.SORTS else "newest",
         kind=kind if kind in task_queries.KINDS else None,
+        claimable=view == "mine",
     )
 
 
@@ -84,3 +85,8 @@ def open_task_count(user: Any) -> int | None:
     """The navigation badge: my open process and work tasks plus the group tasks I may claim."""
     c = counts(user)
     return (c["mine"] + c["group"]) or None
+
+
+def approval_count(user: Any) -> int | None:
+    """The Approvals menu's badge, from the same one query as the Tasks badge."""
+    return counts(user).get("approvals") or None

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.core.pagination import Page
 from crm.core.validation import load_input
@@ -110,10 +111,11 @@ def image(product_id: int, image_id: int) -> Any:
 @blp.route("/product-categories")
 class Categories(MethodView):
     @blp.requires("api.use")
-    @blp.response(200, CategorySchema(many=True))
-    def get(self) -> Any:
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(CategorySchema, "CategoryPage"))
+    def get(self, args: dict[str, Any]) -> Any:
         """Every category, depth first"""
-        return [row.category for row in queries.category_tree()]
+        return page_of([row.category for row in queries.category_tree()], args)
 
     @blp.requires("api.use", "product.manage")
     @blp.arguments(CategoryWriteSchema)

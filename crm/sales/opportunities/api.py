@@ -9,6 +9,9 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from crm.auth.rest import ApiBlueprint
+from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
+from crm.auth.rest import page_schema
 from crm.core.errors import NotFound
 from crm.sales.opportunities import queries as opportunity_queries
 from crm.sales.opportunities import services as opportunity_services
@@ -19,29 +22,36 @@ from crm.sales.opportunities.schemas import OpportunitySchema
 from crm.sales.opportunities.schemas import OpportunityWriteSchema
 from crm.sales.opportunities.schemas import PipelineSchema
 
+
+class OpportunityListArgsSchema(OpportunityQuerySchema, PageArgsSchema):
+    pass
+
+
 blp = ApiBlueprint("Opportunities", __name__, url_prefix="/api/v1",
                    description="Pipelines, opportunities and their stage moves.")
 
 
 @blp.route("/pipelines", methods=["GET"])
 @blp.requires("api.use", "opportunity.view")
-@blp.response(200, PipelineSchema(many=True))
-def pipelines() -> Any:
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(PipelineSchema, "PipelinePage"))
+def pipelines(args: dict[str, Any]) -> Any:
     """The pipelines you work with, with their stages and win rates"""
-    return opportunity_queries.pipelines(current_user)
+    return page_of(opportunity_queries.pipelines(current_user), args)
 
 
 @blp.route("/opportunities")
 class Opportunities(MethodView):
     @blp.requires("api.use", "opportunity.view")
-    @blp.arguments(OpportunityQuerySchema, location="query")
-    @blp.response(200, OpportunitySchema(many=True))
+    @blp.arguments(OpportunityListArgsSchema, location="query")
+    @blp.response(200, page_schema(OpportunitySchema, "OpportunityPage"))
     def get(self, args: dict[str, Any]) -> Any:
         """The open opportunities of a pipeline in your scope, by stage (the board)"""
         pipeline = next((p for p in opportunity_queries.pipelines(current_user) if p.id == args["pipeline_id"]), None)
         if pipeline is None:
             raise NotFound()
-        return [card for column in opportunity_queries.board(pipeline, current_user) for card in column.cards]
+        return page_of([card for column in opportunity_queries.board(pipeline, current_user) for card in column.cards],
+                       args)
 
     @blp.requires("api.use", "opportunity.edit")
     @blp.arguments(OpportunityWriteSchema)

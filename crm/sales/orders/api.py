@@ -17,6 +17,7 @@ from marshmallow import validate
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.core import tabular
 from crm.core.web import download
@@ -59,6 +60,7 @@ class Orders(MethodView):
         return order_queries.list_orders(current_user, _filters(args), cursor=args["cursor"], limit=args["limit"])
 
     @blp.requires("api.use", "order.create")
+    @blp.idempotent
     @blp.arguments(OrderWriteSchema)
     @blp.errors(409)
     @blp.response(201, OrderDetailSchema)
@@ -92,14 +94,16 @@ def get_order(order_id: int) -> Any:
 @blp.route("/orders/<int:order_id>/tasks", methods=["GET"])
 @blp.requires("api.use", "order.view")
 @blp.errors(404)
-@blp.response(200, OrderTaskSchema(many=True))
-def tasks(order_id: int) -> Any:
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(OrderTaskSchema, "OrderTaskPage"))
+def tasks(args: dict[str, Any], order_id: int) -> Any:
     """The order's open pipeline tasks (complete yours with /api/v1/tasks/{id}/complete)"""
-    return order_queries.open_tasks(order_services.get_order(order_id, current_user))
+    return page_of(order_queries.open_tasks(order_services.get_order(order_id, current_user)), args)
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.requires("api.use", "order.cancel")
+@blp.idempotent
 @blp.arguments(CancelSchema)
 @blp.errors(404, 409)
 @blp.response(200, OrderDetailSchema)

@@ -105,7 +105,8 @@ class OrderWriteSchema(ma.Schema):
 
 
 class CancelSchema(ma.Schema):
-    reason = fields.Str(load_default=None, metadata={"description": "Why the order is cancelled (required)."})
+    reason = fields.Str(required=True, metadata={"description": "Why the order is cancelled.", "minLength": 1,
+                                                  "maxLength": 500, "pattern": r"\S"})
 
 
 class OrderQuerySchema(ma.Schema):

@@ -154,6 +154,8 @@ def process_data(order: Order) -> dict[str, Any]:
     return {
         "order_id": order.id, "order_number": order.number, "owner_id": order.owner_id,
         "customer_name": order.customer.name, "total": f"{order.total:,.2f}",
+        # The delivery task shows where the goods go (its instructions name consignee, phone and address).
+        "ship_name": order.ship_name, "ship_phone": order.ship_phone, "ship_address": order.ship_address,
         "payment_mode": order.payment_mode.value, "receipt_days": receipt_days(), "payment": None,
         "picked": [{"product": f"{ln.product.name} · {ln.product.sku}", "ordered": ln.quantity, "quantity": ln.quantity}
                    for ln in order.lines],

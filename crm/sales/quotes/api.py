@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
+from crm.auth.rest import page_of
 from crm.auth.rest import page_schema
 from crm.core.pagination import Page
 from crm.sales.orders import prices
@@ -82,12 +83,14 @@ class QuoteItem(MethodView):
     @blp.errors(404, 409)
     @blp.response(200, QuoteSchema)
     def patch(self, data: dict[str, Any], quote_id: int) -> Any:
-        """Replace a draft's validity, note and lines (send the lock_version you read)"""
-        return _out(quote_services.update_quote(quote_id, data, actor=current_user, lock_version=data["lock_version"]))
+        """Change a draft's validity, note or lines: only the fields sent (send the lock_version you read)"""
+        return _out(quote_services.update_quote(quote_id, data, actor=current_user, lock_version=data["lock_version"],
+                                                partial=True))
 
 
 @blp.route("/quotes/<int:quote_id>/submit", methods=["POST"])
 @blp.requires("api.use", "quote.edit")
+@blp.idempotent
 @blp.errors(404, 409)
 @blp.response(200, QuoteSchema)
 def submit(quote_id: int) -> Any:
@@ -107,13 +110,15 @@ def revise(quote_id: int) -> Any:
 @blp.route("/quotes/<int:quote_id>/price-history", methods=["GET"])
 @blp.requires("api.use", "quote.view")
 @blp.errors(404)
-@blp.response(200, PriceHistorySchema(many=True))
-def price_history(quote_id: int) -> Any:
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(PriceHistorySchema, "PriceHistoryPage"))
+def price_history(args: dict[str, Any], quote_id: int) -> Any:
     """Per product of the quote: the customer's and the store's last prices (this store only)"""
     quote = quote_services.get_quote(quote_id, current_user)
     history = prices.price_history(quote)
-    return [{"product_id": pid, "customer": history["customer"].get(pid, []), "store": history["store"].get(pid, [])}
-            for pid in sorted({ln.product_id for ln in quote.lines})]
+    return page_of([{"product_id": pid, "customer": history["customer"].get(pid, []),
+                     "store": history["store"].get(pid, [])} for pid in sorted({ln.product_id for ln in quote.lines})],
+                   args)
 
 
 @blp.route("/quotes/<int:quote_id>/pdf", methods=["GET"])

@@ -54,24 +54,44 @@ def _pct(rate: Any) -> str:
     return "—" if rate is None else f"{rate * 100:.2f} %"
 
 
+def _audited(rate: Any) -> Any:
+    """Would this rate alone send the quote to the discount audit? Asked of the quote approval diagram's
+    own condition (`min_rate < 0.90` as shipped); 90 % when the diagram is not deployed."""
+    from decimal import Decimal
+
+    from crm.workflow import deploy
+
+    if rate is None:
+        return False
+    try:
+        return deploy.evaluate_condition(deploy.flow_condition("quote_approval", "qa_gw_rate", "qa_pending"),
+                                         {"min_rate": float(rate)})
+    except Exception:  # noqa: BLE001 — no deployed diagram (a fresh database): the shipped rule
+        return rate < Decimal("0.90")
+
+
 def _summary(quote: Quote) -> dict[str, Any]:
+    """The header (customer, totals) as label/value lines, the quote lines as one table: a line whose
+    rate alone needs the discount audit is flagged (shown in red)."""
     history = prices.price_history(quote, n=3)
     lines: list[list[Any]] = [
         [_l("Customer"), quote.customer.name],
         [_l("Total"), f"¥{quote.total:,.2f} / ¥{quote.list_total:,.2f}"],
         [_l("Overall discount rate"), _pct(quote.discount_rate)],
     ]
-    for line in quote.lines:
-        past = history["customer"].get(line.product_id, [])
-        store = history["store"].get(line.product_id, [])
-        text = f"{line.quantity} × ¥{line.unit_price:,.2f} ({_pct(line.discount_rate)})"
-        if past:
-            text += " · " + str(_l("customer paid")) + " " + ", ".join(f"¥{p.unit_price:,.2f} ({p.at:%Y-%m-%d})" for p in past)
-        if store:
-            text += " · " + str(_l("store")) + " " + ", ".join(f"¥{p.unit_price:,.2f} ({p.at:%Y-%m-%d})" for p in store)
-        lines.append([line.product.name, text])
+
+    def paid(points: list[Any]) -> str:
+        return ", ".join(f"¥{p.unit_price:,.2f} ({p.at:%Y-%m-%d})" for p in points) or "—"
+
+    rows = [{"cells": [line.product.name, str(line.quantity), f"¥{line.unit_price:,.2f}", _pct(line.discount_rate),
+                       paid(history["customer"].get(line.product_id, [])),
+                       paid(history["store"].get(line.product_id, []))],
+             "flag": bool(_audited(line.discount_rate))}
+            for line in quote.lines]
+    table = {"columns": [_l("Product"), _l("Quantity"), _l("Unit price"), _l("Discount rate"), _l("Customer paid"),
+                         _l("Store paid")], "rows": rows, "numeric": [1, 2, 3]}
     return {"title": str(_l("Quote %(number)s v%(version)s", number=quote.number, version=quote.version)),
-            "lines": lines, "url": f"/quotes/{quote.id}"}
+            "lines": lines, "table": table, "url": f"/quotes/{quote.id}"}
 
 
 register_approvable(Approvable(

@@ -42,6 +42,11 @@ def _pct(rate: Decimal | None) -> str:
     return "" if rate is None else f"{rate * 100:.2f}%"
 
 
+def _field(label: str, value: str) -> str:
+    """"Label: value" as the reader's language writes it (日期：2026-12-07, with the full-width colon)."""
+    return _("%(label)s: %(value)s", label=label, value=value)
+
+
 def render_quote(quote: Quote) -> bytes:
     font = _font()
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=20, spaceAfter=4)
@@ -54,9 +59,10 @@ def render_quote(quote: Quote) -> bytes:
     story = [
         Paragraph(quote.store.name, body),
         Paragraph(f"{_('Quote')} {quote.number} · v{quote.version}", title),
-        Paragraph(f"{_('Customer')}: {customer.name}" + (f" ({customer.company})" if customer.company else ""), body),
-        Paragraph(f"{_('Date')}: {quote.created_at:%Y-%m-%d} · {_('Valid until')}: {quote.valid_until:%Y-%m-%d}", body),
-        Paragraph(f"{_('Salesperson')}: {quote.owner.name}", body),
+        Paragraph(_field(_("Customer"), customer.name + (f" ({customer.company})" if customer.company else "")), body),
+        Paragraph(_field(_("Date"), f"{quote.created_at:%Y-%m-%d}") + " · "
+                  + _field(_("Valid until"), f"{quote.valid_until:%Y-%m-%d}"), body),
+        Paragraph(_field(_("Salesperson"), quote.owner.name), body),
         Spacer(1, 6 * mm),
     ]
     rows = [[_("#"), _("Product"), _("Quantity"), _("List price"), _("Unit price"), _("Discount rate"), _("Amount")]]

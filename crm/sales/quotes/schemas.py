@@ -73,10 +73,12 @@ class QuoteWriteSchema(ma.Schema):
 
 
 class QuotePatchSchema(ma.Schema):
-    valid_until = fields.Str(load_default=None)
-    note = fields.Str(load_default=None, allow_none=True)
-    lines = fields.List(fields.Nested(QuoteLineWriteSchema), required=True)
-    lock_version = fields.Int(required=True)
+    """Only the fields sent change (`lines`, when sent, replaces every line)."""
+
+    valid_until = fields.Str(metadata={"format": "date"})
+    note = fields.Str(allow_none=True, validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(QuoteLineWriteSchema))
+    lock_version = fields.Int(required=True, metadata={"description": "The version you read; 409 when stale."})
 
 
 class QuoteQuerySchema(ma.Schema):

@@ -179,24 +179,32 @@ def create_quote(data: dict[str, Any], *, actor: User) -> Quote:
     return quote
 
 
-def update_quote(quote_id: Any, data: dict[str, Any], *, actor: User, lock_version: Any = None) -> Quote:
-    """Replace a draft's validity, note and lines. `lock_version` (from the form) refuses stale edits."""
+def update_quote(quote_id: Any, data: dict[str, Any], *, actor: User, lock_version: Any = None,
+                 partial: bool = False) -> Quote:
+    """Replace a draft's validity, note and lines. `lock_version` (from the form) refuses stale edits. With
+    `partial` (the API's PATCH) only the fields sent change; the page's form sends them all."""
     _require_edit(actor)
     quote = get_quote(quote_id, actor)
     if lock_version not in (None, "") and str(lock_version) != str(quote.lock_version):
         raise Conflict(_l("Someone else changed this quote meanwhile. Reload it and try again."))
     if quote.status != QuoteStatus.DRAFT:
         raise InvalidTransition(_l("Only a draft can be edited; revise the quote to change it."))
+
+    def sent(name: str) -> bool:
+        return not partial or name in data
+
     errors: dict[str, str] = {}
-    valid_until = _valid_until(data.get("valid_until"), errors)
-    note = check_text(data.get("note"), errors, "note", max_length=2000, required=False) or None
-    lines = parse_lines(data.get("lines"), errors)
+    valid_until = _valid_until(data.get("valid_until"), errors) if sent("valid_until") else quote.valid_until
+    note = (check_text(data.get("note"), errors, "note", max_length=2000, required=False) or None
+            if sent("note") else quote.note)
+    lines = parse_lines(data.get("lines"), errors) if sent("lines") else None
     if errors:
         raise ValidationFailed(errors)
     assert valid_until is not None
     quote.valid_until = valid_until
     quote.note = note
-    _write_lines(quote, lines)
+    if lines is not None:
+        _write_lines(quote, lines)
     db.session.flush()
     return quote
 

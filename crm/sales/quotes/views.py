@@ -59,7 +59,7 @@ for _action_name, _label in {"submitted": _l("Submitted"), "revised": _l("Revise
                              "invoice_requested": _l("Invoice requested")}.items():
     register_action_label(_action_name, _label)
 FIELD_LABELS = {"customer_id": _l("Customer"), "valid_until": _l("Valid until"), "note": _l("Note"),
-                "lines": _l("Lines"),
+                "lines": _l("Lines"), "from_version": _l("Revised from version"),
                 # The quote's own columns, as its history lists them.
                 "store_id": _l("Store"), "owner_id": _l("Salesperson"), "opportunity_id": _l("Opportunity"),
                 "number": _l("Number"), "version": _l("Version"), "previous_id": _l("Previous version"),

@@ -41,7 +41,7 @@ WorkTaskPageSchema = page_schema(WorkTaskSchema, "WorkTaskPage")
 
 
 class WorkTaskListArgs(PageArgsSchema):
-    view = fields.Str(load_default="mine", validate=validate.OneOf([v for v in task_queries.VIEWS if v != "group"]),
+    view = fields.Str(load_default="mine", validate=validate.OneOf([v for v in task_queries.VIEWS if v not in ("group", "actionable")]),
                       metadata={"description": "mine (owned or taken part in), overdue, today, all (in scope), "
                                                "completed (by the caller)."})
     due = fields.Str(validate=validate.OneOf(task_queries.DUE_WINDOWS))

@@ -48,7 +48,7 @@ def inbox_select(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Se
     if view == "group" or filters.process or filters.kind == "process":
         return None
     stmt = visible(select(WorkTask), actor, WorkTask)
-    if view == "mine":
+    if view in ("mine", "actionable"):  # a work task is never offered to claim: what I can act on is mine
         stmt = stmt.where(WorkTask.status == WorkStatus.OPEN, _mine(actor))
     elif view == "completed":
         stmt = stmt.where(WorkTask.status == WorkStatus.DONE, WorkTask.completed_by_id == actor.id)
@@ -61,7 +61,7 @@ def inbox_selects(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> l
     """The same rows as `inbox_select` as branches of the one inbox's UNION ALL. My tasks are two
     branches — owned, and taken part in (not owned) — so that each reads an index: "owner or participant"
     as one OR makes PostgreSQL scan every open task."""
-    if filters.view != "mine":
+    if filters.view not in ("mine", "actionable"):
         stmt = inbox_select(actor, filters, now, tz)
         return [] if stmt is None else [stmt]
     if filters.process or filters.kind == "process":

@@ -41,6 +41,7 @@ from crm.workflow.admin import repair
 from crm.workflow.admin.definitions import live_instances_on_old_versions
 from crm.workflow.i18n import translated
 from crm.workflow.inbox_sync import render
+from crm.workflow.labels import unrendered_free
 from crm.workflow.models import HumanTask
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import ProcessEvent
@@ -208,7 +209,8 @@ def element_states(instance: ProcessInstance) -> ElementStates:
     # The data of the last completed task; before the first step (a start that failed) the seed data.
     last = wf.last_task.data if wf.last_task is not None else wf.task_tree.data
     data = _jsonable(wf.data if wf.is_completed() else last)
-    names = {ts.bpmn_id: render(translated(ts.bpmn_name), data) or ts.bpmn_id
+    # A name whose {{ }} this data cannot fill (a sub-process's "Approve: {{ step.title }}") loses it.
+    names = {ts.bpmn_id: unrendered_free(render(translated(ts.bpmn_name), data)) or ts.bpmn_id
              for spec in [wf.spec, *wf.subprocess_specs.values()] for ts in spec.task_specs.values()
              if getattr(ts, "bpmn_id", None) and getattr(ts, "bpmn_name", None)}
     message_names: dict[str, str] = {}

@@ -39,7 +39,8 @@ from crm.workflow.tasks import files
 from crm.workflow.tasks import forms
 from crm.workflow.tasks import services
 
-VIEWS = ("mine", "group", "overdue", "today", "all", "completed")
+# "actionable": what the user can act on, assigned to them or offered to them to claim (the API's default).
+VIEWS = ("actionable", "mine", "group", "overdue", "today", "all", "completed")
 DUE_WINDOWS = ("overdue", "today", "week", "later", "none")
 SORTS = ("newest", "oldest", "priority", "due")
 KINDS = ("process", "work")  # what the one inbox lists: these tasks, and work tasks (crm.work)
@@ -57,6 +58,7 @@ class TaskFilters:
     q: str = ""
     sort: str = "newest"
     kind: str | None = None  # "process" or "work": one kind of the one inbox only
+    claimable: bool = False  # "mine" also lists the group tasks the actor may claim (the pages' default view)
 
     @property
     def is_filtered(self) -> bool:
@@ -88,10 +90,21 @@ def filtered(actor: Any, filters: TaskFilters, now: datetime, tz: Any) -> Select
     work tasks)."""
     stmt = visible(select(HumanTask), actor, HumanTask)
     view = filters.view
-    if view == "mine":
+    if view == "mine" and filters.claimable:
+        # My tasks and the group tasks I may claim: the badge counts both, so the pages' default view lists
+        # both (a warehouse clerk's outbound tasks are offered to the store's clerks, claimed by completing).
+        stmt = stmt.where(or_(
+            and_(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN)),
+            and_(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor)),
+        ))
+    elif view == "mine":
         stmt = stmt.where(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN))
     elif view == "group":
         stmt = stmt.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor))
+    elif view == "actionable":
+        stmt = stmt.where(or_(
+            and_(HumanTask.assignee_id == actor.id, HumanTask.status.in_(OPEN)),
+            and_(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee_id.is_(None), _is_candidate(actor))))
     elif view == "completed":
         stmt = stmt.where(HumanTask.status == TaskStatus.COMPLETED, HumanTask.completed_by_id == actor.id)
     else:
@@ -247,17 +260,70 @@ def candidate_counts(task_ids: list[int]) -> dict[int, int]:
     return {int(t): int(n) for t, n in db.session.execute(stmt)}
 
 
+# Tasks of an embedded sub-process carry the sub-process's id as their process key ("ap_step"): the key of
+# the process it belongs to, so lists name the process ("Approval"), never the id. Contexts register theirs.
+SUBPROCESS_OF: dict[str, str] = {}
+
+
+def register_subprocess(key: str, process_key: str) -> None:
+    SUBPROCESS_OF[key] = process_key
+
+
 def process_names() -> dict[str, str]:
     """Process key -> name of its current version, in the reader's language where the catalogue has it (the
-    filter's choices, the inbox rows)."""
-    return {key: (translate(name) if name else key) for key, name in sorted(current_names().items())
-            if not key.endswith(".dmn")}
+    filter's choices, the inbox rows); registered sub-process keys get their process's name."""
+    names = {key: (translate(name) if name else key) for key, name in sorted(current_names().items())
+             if not key.endswith(".dmn")}
+    return {**{sub: names[main] for sub, main in SUBPROCESS_OF.items() if main in names}, **names}
 
 
 def store_choices(actor: Any) -> list[tuple[int, str]]:
     stores = select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind == UnitKind.STORE)
     stmt = visible(stores, actor, OrgUnit)  # type: ignore[arg-type]  # visible() (crm.auth) is typed for one-column selects
     return [(int(i), n) for i, n in db.session.execute(stmt.order_by(OrgUnit.name, OrgUnit.id))]
+
+
+def submitted_values(task: HumanTask, events: list[Any]) -> list[tuple[str, str]]:
+    """What a completed task's form received, as (field label, value in words) in the form's order: the
+    completion event's data read through the task's form (labels in the reader's language, choices by
+    their labels). Hidden and file fields are left out; without a form, nothing."""
+    from flask_babel import gettext
+
+    done = next((e for e in reversed(events) if e.kind == "task_completed" and e.task_guid == task.task_guid), None)
+    data = ((done.details or {}).get("data") if done is not None else None) or {}
+    if task.is_open or not data:
+        return []
+    try:
+        form = forms.load_form(task.form_schema, task.form_uischema, data)
+    except forms.FormUnavailable:
+        form = None
+    if form is None:
+        return []
+
+    def text(field: Any, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if isinstance(value, bool):
+            return str(gettext("Yes") if value else gettext("No"))
+        options = {str(k): str(v) for k, v in field.options}
+        if isinstance(value, list):
+            return ", ".join(options.get(str(v), str(v)) for v in value)
+        return options.get(str(value), str(value))
+
+    out: list[tuple[str, str]] = []
+    for field in form.fields:
+        if field.widget in ("hidden", "file") or field.name not in data:
+            continue
+        value = data[field.name]
+        if field.widget == "group" and isinstance(value, dict):
+            out.extend((f"{field.title} · {c.title}", text(c, value.get(c.name))) for c in field.children
+                       if c.name in value and c.widget not in ("hidden", "file"))
+        elif field.widget == "table" and isinstance(value, list):
+            out.append((field.title, "; ".join(", ".join(text(c, row.get(c.name)) for c in field.children)
+                                               for row in value if isinstance(row, dict)) or "—"))
+        else:
+            out.append((field.title, text(field, value)))
+    return out
 
 
 # The task page's read model ----------------------------------------------------------------------------------
@@ -277,6 +343,7 @@ class TaskPage:
     store_name: str | None
     process_name: str
     kind: str | None  # the diagram's `kind` property ("approval": the page shows the approval's decision form)
+    submitted: list[tuple[str, str]]  # a completed task: what its form received (label, value in words)
     can_complete: bool
     can_claim: bool
     can_release: bool
@@ -313,6 +380,7 @@ def task_page(task: HumanTask, actor: User) -> TaskPage:
         # The instance's process: a task of an embedded or called sub-process ("ap_step") belongs to it.
         process_name=process_names().get(task.instance.process_key, task.instance.process_key),
         kind=services.task_kind(task),
+        submitted=submitted_values(task, events),
         can_complete=services.can_complete(task, actor),
         can_claim=task.is_open and task.assignee_id is None and actor.id in candidate_ids,
         can_release=task.is_open and task.assignee_id is not None and (own or manager),

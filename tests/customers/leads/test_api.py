@@ -42,14 +42,14 @@ def test_round_trip_create_patch_list_delete(call: Any, api_org: Org) -> None:
     db.session.commit()
 
     listed = call("GET", BASE, o.a_manager)
-    assert listed.status_code == 200 and [r["id"] for r in listed.get_json()] == [rule_id]
-    assert call("GET", BASE, o.b_manager).get_json() == []
+    assert listed.status_code == 200 and [r["id"] for r in listed.get_json()["items"]] == [rule_id]
+    assert call("GET", BASE, o.b_manager).get_json() == {"items": [], "next_cursor": None}
 
     gone = call("DELETE", f"{BASE}/{rule_id}", o.a_manager)
     assert gone.status_code == 204 and gone.get_data() == b""
     db.session.expire_all()
     assert db.session.get(LeadAssignmentRule, rule_id) is None
-    assert call("GET", BASE, o.a_manager).get_json() == []
+    assert call("GET", BASE, o.a_manager).get_json()["items"] == []
     assert_problem(call("DELETE", f"{BASE}/{rule_id}", o.a_manager), 404)
 
 

@@ -53,7 +53,7 @@ def test_record_verify_and_read_through_the_api(call, api, products, customers, 
     read = call("GET", f"/api/v1/payments/{body['id']}", api.a_rep1).get_json()
     assert read["status"] == "verified" and read["decided_by_id"] == staff["finance"].id
     assert call("GET", f"/api/v1/orders/{order.id}", api.a_rep1).get_json()["status"] == "pending_outbound"
-    assert [p["id"] for p in call("GET", f"/api/v1/orders/{order.id}/collections", api.a_rep1).get_json()] == [
+    assert [p["id"] for p in call("GET", f"/api/v1/orders/{order.id}/collections", api.a_rep1).get_json()["items"]] == [
         body["id"]]
 
 

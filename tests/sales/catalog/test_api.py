@@ -28,7 +28,7 @@ def test_api_lists_creates_and_patches(api_roles, catalogue, call):
 
 def test_api_categories(api_roles, tree, call):
     org = api_roles
-    listed = call("GET", "/api/v1/product-categories", org.a_rep1).get_json()
+    listed = call("GET", "/api/v1/product-categories", org.a_rep1).get_json()["items"]
     assert [c["name"] for c in listed] == ["Crates", "Pallets", "Nine-leg", "Racking"]
     created = call("POST", "/api/v1/product-categories", org.hq_manager, json={"name": "Boxes",
                                                                               "parent_id": tree["crates"].id})

@@ -19,8 +19,7 @@ def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
     from tests.conftest import assert_problem
 
     lead, sample, nego = pipes["a"].stages
-    listed = call("GET", "/api/v1/pipelines", org.a_rep1).get_json()
-    assert isinstance(listed, list), listed
+    listed = call("GET", "/api/v1/pipelines", org.a_rep1).get_json()["items"]
     assert [p["name"] for p in listed] == ["Wholesale"]
     made = call("POST", "/api/v1/opportunities", org.a_rep1, json={
         "customer_id": customers["a"].id, "pipeline_id": pipes["a"].id, "name": "API deal", "amount": "5000"})
@@ -32,7 +31,7 @@ def test_api_board_create_move_close(api_ready, org, pipes, customers, call):
     assert moved.status_code == 200 and moved.get_json()["stage_id"] == nego.id
     assert_problem(call("POST", f"/api/v1/opportunities/{body['id']}/move", org.a_rep1,
                         json={"stage_id": sample.id, "lock_version": body["lock_version"]}), 409)
-    board = call("GET", f"/api/v1/opportunities?pipeline_id={pipes['a'].id}", org.a_rep1).get_json()
+    board = call("GET", f"/api/v1/opportunities?pipeline_id={pipes['a'].id}", org.a_rep1).get_json()["items"]
     assert [o["name"] for o in board] == ["API deal"]
     assert_problem(call("POST", f"/api/v1/opportunities/{body['id']}/close", org.a_rep1,
                         json={"outcome": "lost"}), 422, "reason")

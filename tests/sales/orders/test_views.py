@@ -104,11 +104,22 @@ def test_pay_before_delivery_from_quote_to_completed_each_step_from_the_right_in
 
     _from_inbox(client, login_as, staff["warehouse"], order, "op_outbound", {"picked.0.quantity": "10"})
     assert _status(order) == OrderStatus.PENDING_DELIVERY and order.lines[0].picked_quantity == 10
-    assert candidates(open_task(order, "op_delivery")) == {staff["logistics"].id}
+    delivery = open_task(order, "op_delivery")
+    assert candidates(delivery) == {staff["logistics"].id}
+    # The delivery task says where the goods go (issue 25).
+    login_as(staff["logistics"])
+    instructions = client.get(f"/tasks/{delivery.id}").get_data(as_text=True).split('id="task-instructions"')[1][:800]
+    for shown in (order.ship_name, order.ship_phone, order.ship_address):
+        assert shown and shown in instructions, shown
 
     _from_inbox(client, login_as, staff["logistics"], order, "op_delivery", {"carrier": "顺丰速运",
                                                                                 "tracking_no": "SF1234567890"})
     assert _status(order) == OrderStatus.PENDING_RECEIPT and order.tracking_no == "SF1234567890"
+    # Its page, once done, shows what was submitted, by the form's labels.
+    login_as(staff["logistics"])
+    done = client.get(f"/tasks/{delivery.id}").get_data(as_text=True)
+    submitted = done.split('id="task-submitted"')[1].split("</section>")[0]
+    assert "顺丰速运" in submitted and "SF1234567890" in submitted and "tracking_no" not in submitted
 
     login_as(org.a_rep1)
     receipt = client.get(f"/tasks/{open_task(order, 'op_receipt').id}").get_data(as_text=True)
@@ -290,7 +301,7 @@ def test_the_order_history_reads_in_words(org, products, customers, staff, clien
     login_as(org.a_rep1)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     process = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('id="history"'):page.index('id="timeline"')]))
-    assert f"Task completed · Contracting order {order.number}: record the signature" in process  # not "op_sign"
+    assert f"Completed: Contracting order {order.number}: record the signature" in process  # not "op_sign"
     assert "op_sign" not in process
     text = _timeline_text(page)
     for words in ("Status Contracting → Pending collection", "Contract number HT-2026-009",

@@ -56,7 +56,7 @@ def test_create_submit_reject_revise_resubmit_and_pdf(call: Any, api, products, 
 
     sell(o.a_rep1, db.session.get(Quote, v2["id"]))  # signed: its price is now the store's history
     third = call("POST", BASE, o.a_rep1, json=body).get_json()
-    history = call("GET", f"{BASE}/{third['id']}/price-history", o.a_rep1).get_json()
+    history = call("GET", f"{BASE}/{third['id']}/price-history", o.a_rep1).get_json()["items"]
     assert [p["unit_price"] for p in history[0]["store"]] == ["90.00"]
 
 

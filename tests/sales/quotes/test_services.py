@@ -206,3 +206,20 @@ def test_the_pdf_renders_chinese_product_names_as_extractable_text(org, products
     for expected in ("九脚塑料托盘 1210", "川字托盘 1311", "宁波港物流", q.number, "Store A", "¥1,270.00",
                      q.valid_until.isoformat()):
         assert expected in text, (expected, text)
+
+
+def test_the_pdf_header_is_in_the_readers_language(org, products, customers, app):
+    """Chinese labels with the full-width colon (the tour read "Date:" in a Chinese PDF)."""
+    import io
+
+    from flask_babel import force_locale
+    from pypdf import PdfReader
+
+    from crm.sales.quotes.pdf import render_quote
+
+    q = submitted(org.a_rep1, customers["a"], line(products["p100"], "90.00", 12))
+    with app.test_request_context(), force_locale("zh"):
+        data = render_quote(q)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert f"日期：{q.created_at:%Y-%m-%d}" in text and "客户：宁波港物流" in text, text
+    assert "Date" not in text and "Customer" not in text

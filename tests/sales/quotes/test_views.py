@@ -4,6 +4,7 @@ file, isolation; a process owner moving the discount threshold in the editor."""
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -175,3 +176,26 @@ def test_a_process_owner_moves_the_threshold_to_85_percent_in_the_editor_and_new
         QuoteStatus.APPROVED, QuoteStatus.APPROVED, QuoteStatus.PENDING_APPROVAL)
     db.session.refresh(before)
     assert before.status == QuoteStatus.PENDING_APPROVAL  # the running one stays on its version
+
+
+def test_the_approvals_queue_shows_the_quote_lines_as_one_table_with_the_low_line_red(
+        org, products, customers, client, login_as):
+    """The supervisor's queue: the lines of a quote in one table (product, quantity, price, rate, what the
+    customer and the store paid), the line whose rate alone needs the discount audit (< 90 %) flagged red,
+    and the Approvals menu with its own count."""
+    q = submitted(org.a_rep1, customers["a"], line(products["p100"], "85.00", 2), line(products["p200"], "196.00"))
+    assert q.status.value == "pending_approval"
+    login_as(org.a_sup)
+    page = client.get("/approvals/").get_data(as_text=True)
+    table = page.split('class="table table-sm small mb-0 approval-summary-table"')[1].split("</table>")[0]
+    for header in ("Product", "Quantity", "Unit price", "Discount rate", "Customer paid", "Store paid"):
+        assert f">{header}</th>" in table
+    rows = table.split("<tr")[2:]
+    assert len(rows) == 2
+    low = next(r for r in rows if products["p100"].name in r)
+    fine = next(r for r in rows if products["p200"].name in r)
+    assert 'data-flag="low-rate"' in low and "text-danger" in low and "85.00 %" in low
+    assert 'data-flag="low-rate"' not in fine and "98.00 %" in fine
+    assert re.search(r'Approvals\s*<span class="badge text-bg-primary">1</span>', page)
+    login_as(org.a_rep2)  # nothing to decide: no badge
+    assert not re.search(r'Approvals\s*<span class="badge', client.get("/").get_data(as_text=True))
