@@ -30,6 +30,9 @@ conftest.py, object builders in tests/factories.py).
   tests/sales/conftest.py).
 - Process admin: `owner` and `store_admin` (process owners at HQ and in store A), `chain(key, *steps)` (a
   straight diagram) and `deploy_chain`.
+- Counted work (like Django's assertNumQueries): `statements()` collects the SQL the block sends;
+  `assert_statements(seen, {"postgresql": n, "sqlite": m})` fails with the statements listed. How to change
+  a guarded count on purpose: tests/test_counted_work.py.
 """
 
 from __future__ import annotations
@@ -315,6 +318,36 @@ def assert_problem(resp: Any, status: int, *fields: str) -> dict[str, Any]:
         assert field in body.get("errors", {}), body
         assert all(isinstance(m, str) and m for m in body["errors"][field])
     return body
+
+
+# Counted work ---------------------------------------------------------------------------------------------
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement sent to the database inside the block, in order (savepoints included: in the
+    tests each commit is a RELEASE SAVEPOINT, and each transaction opens with a SAVEPOINT)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def assert_statements(seen: list[str], expected: int | dict[str, int]) -> None:
+    """`seen` (from `statements()`) has exactly the expected count: one number, or one per dialect
+    ("postgresql", "sqlite") where they differ. A count that moves fails with the statements listed."""
+    dialect = db.engine.dialect.name
+    want = expected if isinstance(expected, int) else expected[dialect]
+    listed = "\n".join(f"  {i + 1:2d}. {' '.join(s.split())[:150]}" for i, s in enumerate(seen))
+    assert len(seen) == want, (f"{len(seen)} SQL statements on {dialect}, the guard expects {want} (a change on "
+                               f"purpose updates the count: see tests/test_counted_work.py):\n{listed}")
 
 
 # Real commits -----------------------------------------------------------------------------------------------

@@ -112,19 +112,21 @@ def notify(
 
 
 def notify_many(kind: str, messages: Iterable[tuple[int, Any, Any, str | None]], *,
-                store_id: int | None = None, email: bool = True) -> int:
+                store_id: int | None = None, email: bool = True,
+                known: dict[int, tuple[Any, ...]] | None = None) -> int:
     """Like `notify`, for many different messages of one kind at once (user_id, title, body, url): one
     query for the recipients' preferences and one multi-row INSERT each for the bells and the outbox (the
     nightly jobs tell hundreds of people at a time). Returns how many bells were written. Lazy titles and
-    bodies are read in each recipient's language, as in `notify`."""
+    bodies are read in each recipient's language, as in `notify`. `known`: the recipients' `recipient_columns`
+    read already (active users only), which spares the query when it names every one."""
     wanted = [(int(u), t, b, url) for u, t, b, url in messages if u]
     if not wanted:
         return 0
-    recipients = {uid: (address, in_app, by_email, locale) for uid, address, in_app, by_email, locale in db.session.execute(
-        select(User.id, User.email, NotificationPreference.in_app, NotificationPreference.email, User.locale)
-        .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
-                   & (NotificationPreference.kind == kind))
-        .where(User.id.in_(sorted({w[0] for w in wanted})), User.active))}
+    if known is not None and all(w[0] in known for w in wanted):
+        recipients = known
+    else:
+        recipients = {row[0]: tuple(row[1:]) for row in db.session.execute(
+            recipient_columns(select(User.id), kind).where(User.id.in_(sorted({w[0] for w in wanted})), User.active))}
     now = utcnow()
     bells: list[dict[str, Any]] = []
     mails: list[dict[str, Any]] = []
@@ -146,6 +148,19 @@ def notify_many(kind: str, messages: Iterable[tuple[int, Any, Any, str | None]],
     if mails:
         db.session.execute(insert(EmailOutbox), mails)
     return len(bells)
+
+
+def recipient_columns(stmt: Any, kind: str) -> Any:
+    """A select of user ids with what a notification of `kind` needs of each: address, in-app and e-mail
+    preference, language (also read with a new task's candidates: `inbox_sync.read_recipients_with`)."""
+    return (stmt.add_columns(User.email, NotificationPreference.in_app, NotificationPreference.email, User.locale)
+            .outerjoin(NotificationPreference, (NotificationPreference.user_id == User.id)
+                       & (NotificationPreference.kind == kind)))
+
+
+def task_recipient_columns(stmt: Any, kind: str) -> Any:
+    """`recipient_columns` for the kind a new task's notification will have (`on_task_opened`)."""
+    return recipient_columns(stmt, kind if kind in KINDS else "task_assigned")
 
 
 def _absolute(url: str) -> str:
@@ -357,7 +372,8 @@ def mark_announcement_read(announcement_id: int, *, actor: User) -> None:
 
 
 def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int], store_id: int | None,
-                   kind: str = "task_assigned", texts: dict[str, Any] | None = None, **_: Any) -> None:
+                   kind: str = "task_assigned", texts: dict[str, Any] | None = None,
+                   recipients: dict[int, tuple[Any, ...]] | None = None, **_: Any) -> None:
     """The notification of a new inbox task (connected by create_app): `task_assigned`, or the kind the
     task's element names (`notify_kind`, e.g. approval_requested for each turn of a sequential approval)."""
     # `notify_many`: multi-row inserts without ORM objects or a flush (this runs inside every process step
@@ -369,7 +385,8 @@ def on_task_opened(sender: Any, *, task_id: int, title: str, user_ids: list[int]
     else:
         kind = kind if kind in KINDS else "task_assigned"
         message, url = _l("New task: %(title)s", title=shown), f"/tasks/{task_id}"
-    notify_many(kind, [(uid, message, None, url) for uid in sorted({int(u) for u in user_ids if u})], store_id=store_id)
+    notify_many(kind, [(uid, message, None, url) for uid in sorted({int(u) for u in user_ids if u})], store_id=store_id,
+                known=recipients)
 
 
 _DUE_MESSAGES = {

@@ -29,13 +29,16 @@ def init_app(app: Flask) -> None:
     from crm.notify.services import on_task_due
     from crm.notify.services import on_task_opened
     from crm.notify.services import on_tasks_closed
+    from crm.notify.services import task_recipient_columns
     from crm.notify.views import bp
+    from crm.workflow import inbox_sync
 
     app.register_blueprint(bp)
     add_resource(api.blp, order=90)
     register_job("notify.send_email", send_email, "interval", seconds=int(app.config["EMAIL_INTERVAL_SECONDS"]))
     add_nav(NavItem("tray", "notify.index", _l("Notifications"), "bell", order=90, badge=_unread))
     signals.task_opened.connect(on_task_opened)
+    inbox_sync.read_recipients_with(task_recipient_columns)
     signals.task_due.connect(on_task_due)
     signals.tasks_closed.connect(on_tasks_closed)
     signals.follow_up_due.connect(on_follow_up_due)

@@ -15,11 +15,13 @@ the due date with its reminder and escalation (`due`, `remind`, `escalate_to`, `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import Select
 from sqlalchemy import column
 from sqlalchemy import select
 from sqlalchemy import table
@@ -60,6 +62,29 @@ for _padding in ("center", "indent", "wordwrap", "format"):
 _role = table("role", column("id"), column("key"))
 _user_role = table("user_role", column("user_id"), column("role_id"))
 
+# The notification of a new task reads its recipients (address, language, their preference for the kind),
+# who are the candidates read here anyway: the notification context registers the columns it needs
+# (`read_recipients_with`), they come back with the candidates in the same statement, and `task_opened`
+# hands them over (`recipients`: user id -> those columns), so the same users are not read twice.
+RecipientColumns = Callable[[Select[Any], str], Select[Any]]
+_recipient_columns: list[RecipientColumns] = []
+
+
+def read_recipients_with(add_columns: RecipientColumns) -> None:
+    """`add_columns(select of user ids, notification kind)`: the select with the columns to hand over."""
+    _recipient_columns[:] = [add_columns]
+
+
+def _users(stmt: Select[Any], kind: str, details: dict[int, tuple[Any, ...]]) -> set[int]:
+    """The ids `stmt` selects; the registered recipient columns of each go into `details`."""
+    if _recipient_columns:
+        stmt = _recipient_columns[0](stmt, kind)
+    ids = set()
+    for row in db.session.execute(stmt):
+        ids.add(row[0])
+        details[row[0]] = tuple(row[1:])
+    return ids
+
 
 @lru_cache(maxsize=1024)
 def _compiled(template: str) -> Template:
@@ -97,7 +122,8 @@ def _user_ids(value: Any) -> list[int]:
     return []
 
 
-def _role_holders(role_keys: list[str], store_id: int | None) -> set[int]:
+def _role_holders(role_keys: list[str], store_id: int | None, kind: str = "task_assigned",
+                  details: dict[int, tuple[Any, ...]] | None = None) -> set[int]:
     if not role_keys:
         return set()
     stmt = (
@@ -108,7 +134,7 @@ def _role_holders(role_keys: list[str], store_id: int | None) -> set[int]:
     )
     if store_id is not None:
         stmt = stmt.where(User.store_id == store_id)
-    return set(db.session.scalars(stmt))
+    return _users(stmt, kind, {} if details is None else details)
 
 
 role_holders = _role_holders  # the due-date job escalates to a role's holders in the task's store
@@ -134,9 +160,13 @@ def _excluded(task: Any, props: dict[str, str]) -> set[int]:
         return set()
 
 
-def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int], Any]:
-    """(assignee, candidates, multi-instance item) for a READY user task."""
+def resolve(task: Any, instance: ProcessInstance,
+            details: dict[int, tuple[Any, ...]] | None = None) -> tuple[int | None, set[int], Any]:
+    """(assignee, candidates, multi-instance item) for a READY user task; `details` gets the registered
+    recipient columns of the users read."""
     props = _props(task)
+    details = {} if details is None else details
+    kind = props.get("notify_kind") or "task_assigned"
     candidates: set[int] = set()
     assignee: int | None = None
     expr = props.get("assignee")
@@ -152,7 +182,7 @@ def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int],
     lane = task.task_spec.lane
     if not roles and lane:
         roles = [lane.strip().lower().replace(" ", "_")]
-    holders = _role_holders(roles, instance.store_id)
+    holders = _role_holders(roles, instance.store_id, kind, details)
     item = _mi_item(task)
     item_users = _user_ids(item)
     if len(item_users) == 1 and assignee is None:
@@ -163,7 +193,7 @@ def resolve(task: Any, instance: ProcessInstance) -> tuple[int | None, set[int],
         candidates.add(assignee)
     unchecked = candidates - holders
     if unchecked:  # only users that exist and are active (an expression may name anyone); holders are
-        unchecked = set(db.session.scalars(select(User.id).where(User.id.in_(unchecked), User.active)))
+        unchecked = _users(select(User.id).where(User.id.in_(unchecked), User.active), kind, details)
     candidates = (holders | unchecked) - _excluded(task, props)
     if assignee is not None and assignee not in candidates:
         assignee = None
@@ -217,11 +247,12 @@ def sync(
         signals.tasks_closed.send(None, task_ids=closed)
     known = set(open_guids)
     new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
+    details: dict[int, tuple[Any, ...]] = {}
     with db.session.no_autoflush:  # candidates are resolved before anything is written
         for guid, task in ready.items():
             if guid in known:
                 continue
-            new_rows.append(_new_row(instance, task, guid, now))
+            new_rows.append(_new_row(instance, task, guid, now, details))
     if not new_rows:
         return
     # Plain inserts (ids returned in order), like the history: the rows are read back by query when needed
@@ -241,9 +272,10 @@ def sync(
     for task_id, (row, users, props) in zip(ids, new_rows, strict=True):
         # Notifications ("a new task for you"); a task may opt out (`notify: false`) or name its kind.
         if (users or row["assignee_id"]) and str(props.get("notify", "")).lower() != "false":
+            told = [row["assignee_id"]] if row["assignee_id"] else sorted(users)
             signals.task_opened.send(
-                None, task_id=task_id, title=row["title"], texts=row["texts"],
-                user_ids=[row["assignee_id"]] if row["assignee_id"] else sorted(users),
+                None, task_id=task_id, title=row["title"], texts=row["texts"], user_ids=told,
+                recipients={uid: details[uid] for uid in told if uid in details},
                 store_id=row["store_id"], object_type=row["object_type"], object_id=row["object_id"],
                 kind=props.get("notify_kind") or "task_assigned",
             )
@@ -263,12 +295,13 @@ _TASK_TABLE = HumanTask.__table__
 _TASK_INSERT = _TASK_TABLE.insert()
 
 
-def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any) -> tuple[dict[str, Any], set[int], dict[str, str]]:
+def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any,
+             details: dict[int, tuple[Any, ...]]) -> tuple[dict[str, Any], set[int], dict[str, str]]:
     """The `human_task` row of a new READY task (column values), its candidates and its properties."""
     ts = task.task_spec
     ext = getattr(ts, "extensions", None) or {}
     props = _props(task)
-    assignee, candidates, item = resolve(task, instance)
+    assignee, candidates, item = resolve(task, instance, details)
     due = deadlines.deadline(props, lambda expr: engine.script_engine().evaluate(task, expr), now)
     if due.policy is not None and props.get("exclude"):
         due.policy["exclude"] = sorted(_excluded(task, props))  # nor is the task escalated to them

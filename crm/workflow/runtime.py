@@ -5,7 +5,9 @@ One transaction per step (DESIGN §6): the instance row is locked (`SELECT … F
 `lock_version` checked on every database), the engine runs, service operators write domain rows in the
 same session, the state is serialized, the inbox and message subscriptions are synced. The step runs in
 a SAVEPOINT: any exception rolls back everything the step did, and the error is recorded on the
-instance, which then raises `StepFailed` (an error answer that keeps that record: `keep_changes`)."""
+instance, which then raises `StepFailed` (an error answer that keeps that record: `keep_changes`). A
+task completion that is its transaction's first write (`locks.untouched`) takes no savepoint: the
+transaction itself is the step, rolled back whole on failure before the error is recorded."""
 
 from __future__ import annotations
 
@@ -156,12 +158,16 @@ def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: li
 def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
     """Append to the instance's history now, in the current transaction (and savepoint): a plain insert,
     not an ORM object, since nothing reads the row back in the transaction that writes it."""
+    db.session.connection().execute(_EVENT_INSERT, _event_row(instance_id, kind, actor_id, **details))
+
+
+def _event_row(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> dict[str, Any]:
     task_guid = details.pop("task_guid", None)
     bpmn_id = details.pop("bpmn_id", None)
-    db.session.connection().execute(_EVENT_INSERT, {
+    return {
         "instance_id": instance_id, "kind": kind, "actor_id": actor_id, "task_guid": task_guid, "bpmn_id": bpmn_id,
         "details": json.loads(json.dumps(details, default=str)), "occurred_at": utcnow(),
-    })
+    }
 
 
 _EVENT_INSERT = ProcessEvent.__table__.insert()
@@ -175,11 +181,12 @@ FLOW = "flow_taken"  # a gateway sent the instance on a path: bpmn_id the gatewa
 PASSAGE_KINDS = (REACHED, PASSED, WITHDRAWN, FLOW)
 
 
-def _passage(instance_id: int, wf: Any, before: engine.Snapshot) -> None:
-    """Record the step's passage through the diagram in one multi-row insert (none when nothing moved)."""
+def _passage(instance_id: int, wf: Any, before: engine.Snapshot, first: dict[str, Any] | None = None) -> None:
+    """Record the step's passage through the diagram in one multi-row insert (none when nothing moved),
+    after `first`, the step's own history row, if any (one statement for both)."""
     at = utcnow()
     moved = engine.passage(wf, before, at.timestamp())
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [first] if first is not None else []
 
     def row(kind: str, guid: str, element: str, details: dict[str, Any]) -> None:
         rows.append({"instance_id": instance_id, "kind": kind, "actor_id": None, "task_guid": guid, "bpmn_id": element,
@@ -204,10 +211,13 @@ def _step(
     actor_id: int | None,
     completed_guid: str | None = None,
     event: tuple[str, dict[str, Any]] | None = None,
+    alone: bool = False,
 ) -> ProcessInstance:
-    """Run `action(wf)` + engine steps in a savepoint; record the error on the instance if anything fails."""
+    """Run `action(wf)` + engine steps in a savepoint (or, `alone`, in the transaction itself when the step
+    is its first write); record the error on the instance if anything fails."""
     instance_id = instance.id
-    savepoint = db.session.begin_nested()
+    version = instance.lock_version
+    savepoint: Any = _WholeTransaction() if alone and locks.untouched() else db.session.begin_nested()
     outermost = True
     try:
         with budget(step_budget_seconds()) as outermost:
@@ -218,9 +228,9 @@ def _step(
             wf.do_engine_steps()
             _persist(instance, wf, completed_guid=completed_guid, actor_id=actor_id)
             db.session.flush()
-            if event is not None:  # after the flush: the history lists what the step's operators wrote first
-                _event(instance_id, event[0], actor_id, **event[1])
-            _passage(instance_id, wf, before)
+            # After the flush: the history lists what the step's operators wrote first.
+            _passage(instance_id, wf, before, None if event is None else _event_row(instance_id, event[0], actor_id,
+                                                                                     **event[1]))
         savepoint.commit()
         return instance
     except StepTimeout as exc:
@@ -228,7 +238,8 @@ def _step(
         if not outermost:
             raise  # the outermost step (whose deadline this is) records it
         detail = engine.error_message(exc)
-        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc),
+                      version=version)
         raise StepFailed(instance_id, detail) from None
     except StaleDataError:
         _rolled_back(savepoint)
@@ -239,7 +250,8 @@ def _step(
     except Exception as exc:  # noqa: BLE001 — anything the engine or an operator raises is the step's error
         _rolled_back(savepoint)
         detail = engine.error_message(exc)
-        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc))
+        _record_error(instance_id, detail, engine.error_task_id(exc), actor_id, event, engine.error_bpmn_id(exc),
+                      version=version)
         raise StepFailed(instance_id, detail) from exc
 
 
@@ -249,6 +261,17 @@ def step_budget_seconds() -> float | None:
         return DEFAULT_SECONDS
     value = current_app.config.get("PROCESS_STEP_BUDGET_SECONDS", DEFAULT_SECONDS)
     return float(value) if value else None
+
+
+class _WholeTransaction:
+    """The step's savepoint when the step is its transaction's first write: nothing to release on success
+    (the request commits), the whole transaction to roll back on failure (nothing else was in it)."""
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        db.session.rollback()
 
 
 def _rolled_back(savepoint: Any) -> None:
@@ -261,10 +284,13 @@ def _rolled_back(savepoint: Any) -> None:
 
 def _record_error(
     instance_id: int, detail: str, task_id: str | None, actor_id: int | None, event: tuple[str, dict[str, Any]] | None,
-    bpmn_id: str | None = None,
+    bpmn_id: str | None = None, *, version: int | None = None,
 ) -> None:
-    instance = db.session.get(ProcessInstance, instance_id, populate_existing=True)
-    assert instance is not None
+    # Read again under the lock: a step without a savepoint rolled its whole transaction back, locks
+    # included, so another worker may have moved the instance on meanwhile; the error is then not its own.
+    instance = locks.lock_instance(instance_id)
+    if version is not None and instance.lock_version != version:
+        raise Conflict(_l("Someone else moved this process on at the same moment. Reload and try again."))
     instance.status = InstanceStatus.ERROR
     instance.last_error = detail
     instance.error_task_id = task_id
@@ -309,6 +335,7 @@ def start(
     )
     db.session.add(instance)
     db.session.flush()
+    locks.forget_object(object_type, object_id)  # a caller's "every instance about it" no longer is
     _event(instance.id, "created", actor_id, version=definition.version)
     return _step(instance, lambda wf: None, actor_id=actor_id)
 
@@ -364,7 +391,7 @@ def complete_task(task_id: int, data: dict[str, Any], *, actor_id: int) -> Proce
         spiff_task.data.update({variable: data} if variable else data)
         spiff_task.run()
 
-    return _step(instance, action, actor_id=actor_id, completed_guid=guid,
+    return _step(instance, action, actor_id=actor_id, completed_guid=guid, alone=True,
                  event=("task_completed", {"task_guid": guid, "bpmn_id": task.bpmn_id, "data": data}))
 
 
@@ -386,13 +413,17 @@ def send_message(
     fails is recorded on its instance (retry delivers it again); `StepFailed` is raised once every waiting
     instance has had the message."""
     payload = dict(payload or {})
-    instance_ids = list(db.session.scalars(
-        select(MessageSubscription.instance_id).where(
-            MessageSubscription.message_name == name,
-            MessageSubscription.object_type == object_type,
-            MessageSubscription.object_id == object_id,
-        ).distinct().order_by(MessageSubscription.instance_id)
-    ))
+    locked = locks.locked_instances_of(object_type, object_id)
+    if locked is not None:  # the caller locked every instance about the object: their `waiting` says who waits
+        instance_ids = sorted(i.id for i in locked if name in _subscribed(i))
+    else:
+        instance_ids = list(db.session.scalars(
+            select(MessageSubscription.instance_id).where(
+                MessageSubscription.message_name == name,
+                MessageSubscription.object_type == object_type,
+                MessageSubscription.object_id == object_id,
+            ).distinct().order_by(MessageSubscription.instance_id)
+        ))
     delivered: list[int] = []
     held = False
     failed: StepFailed | None = None

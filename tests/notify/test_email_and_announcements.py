@@ -211,6 +211,26 @@ def test_a_new_inbox_task_notifies_its_candidates(org):
     assert queries.notifications(org.b_rep).items == []
 
 
+def test_a_new_tasks_recipients_are_read_with_its_candidates_and_keep_their_preferences(org):
+    from tests.conftest import deploy_inbox_process
+    from tests.conftest import start_review
+    from tests.conftest import statements
+
+    deploy_inbox_process()
+    org.a_rep2.email, org.a_sup.email = "rep2@example.com", "sup@example.com"
+    services.set_preference("task_assigned", actor=org.a_sup, in_app=False, email=True)
+    db.session.commit()
+    with statements() as seen:
+        start_review(org.store_a, order_no="SO-78", candidates=[org.a_rep2, org.a_sup])
+    # The users are read for their candidacy (the lane's supervisors, then the named users who are not) with
+    # their address, language and preference in the same statements: no read of the recipients after.
+    reads = [s for s in seen if s.startswith("SELECT") and "user.active" in s.replace('"', "")]
+    assert len(reads) == 2 and all("notification_preference" in s for s in reads)
+    assert len(queries.notifications(org.a_rep2).items) == 1 and queries.notifications(org.a_sup).items == []
+    mails = db.session.scalars(select(EmailOutbox).order_by(EmailOutbox.to_address)).all()
+    assert [m.to_address for m in mails] == ["rep2@example.com", "sup@example.com"]
+
+
 def test_publish_page_offers_only_units_in_scope_and_shows_errors(org, client, login_as):
     from tests.conftest import csrf
 

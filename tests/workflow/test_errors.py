@@ -9,14 +9,17 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from crm.core.clock import utcnow
 from crm.core.errors import InvalidTransition
 from crm.extensions import db
+from crm.org.models import User
 from crm.workflow import runtime
 from crm.workflow.admin import repair
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import TaskStatus
+from tests.conftest import statements
 from tests.workflow.conftest import data
 from tests.workflow.conftest import effects
 from tests.workflow.conftest import kinds
@@ -87,6 +90,30 @@ def test_operator_error_shows_the_operators_own_message(bill, org, broken):
     assert reload(bill).status == InstanceStatus.RUNNING
     assert one_task(bill, "confirm")
     assert effects(bill) == ["book"]
+
+
+def test_a_completion_that_is_its_transactions_first_write_takes_no_savepoint(bill, org):
+    # The transaction is the step: a failure rolls it back whole, then records the error (above).
+    task = one_task(bill, "enter")
+    with statements() as seen:
+        complete(task, {"total": 100, "parts": 4}, org.a_rep1)
+    # (The test harness's savepoint, standing for the request's BEGIN, opened with the task's read above.)
+    assert [s for s in seen if s.startswith("SAVEPOINT")] == []
+    assert reload(bill).status == InstanceStatus.RUNNING and effects(bill) == ["book"]
+
+
+def test_a_failed_completion_after_other_writes_keeps_them(bill, org, broken):
+    # Something else was written first in the transaction: the step runs in a savepoint of its own, and
+    # its failure leaves the caller's writes as they were.
+    broken.add("book")
+    task = one_task(bill, "enter")
+    org.a_rep2.name = "Renamed before the step"
+    db.session.flush()
+    with pytest.raises(runtime.StepFailed):
+        runtime.complete_task(task.id, {"total": 9, "parts": 3}, actor_id=org.a_rep1.id)
+    assert db.session.scalar(select(User.name).where(User.id == org.a_rep2.id)) == "Renamed before the step"
+    db.session.commit()
+    assert reload(bill).status == InstanceStatus.ERROR and effects(bill) == []
 
 
 def test_retry_is_only_for_instances_in_error(bill, org):

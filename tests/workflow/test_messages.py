@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.workflow import locks
 from crm.workflow import runtime
 from crm.workflow.admin import repair
 from crm.workflow.models import InstanceStatus
 from crm.workflow.models import MessageSubscription
 from crm.workflow.models import UnmatchedMessage
+from tests.conftest import statements
 from tests.workflow.conftest import data
 from tests.workflow.conftest import kinds
 from tests.workflow.conftest import one_task
@@ -39,6 +41,23 @@ def subscriptions(instance):
 def unmatched(name):
     return db.session.scalars(select(UnmatchedMessage).where(UnmatchedMessage.message_name == name)
                               .order_by(UnmatchedMessage.id)).all()
+
+
+def test_a_caller_holding_every_instance_of_the_object_is_answered_from_them(case, org):
+    # A service that locked every instance about its object (`lock_instances_of`) sends without reading the
+    # subscriptions again; an instance started about that object since is still reached.
+    a, other = case(7), case(8)
+    held = locks.lock_instances_of("ticket", 7)
+    assert [i.id for i in held] == [a.id]
+    b = runtime.start("wf_case", object_type="ticket", object_id=7, store_id=org.store_a.id, actor_id=org.a_rep1.id)
+    delivered = runtime.send_message("customer_replied", "ticket", 7, {"text": "thanks"}, actor_id=org.a_rep1.id)
+    assert delivered == [a.id, b.id]
+    held = locks.lock_instances_of("ticket", 7)
+    with statements() as seen:
+        assert runtime.send_message("customer_replied", "ticket", 7, {}, actor_id=org.a_rep1.id) == []
+    assert not [s for s in seen if "message_subscription" in s]
+    db.session.commit()
+    assert kinds(a) == kinds(b) == ["created", "message_received"] and kinds(other) == ["created"]
 
 
 def test_message_reaches_only_the_instances_waiting_about_that_object(case, org):

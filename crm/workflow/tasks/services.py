@@ -88,7 +88,7 @@ def task_for_completion(task_id: Any, actor: User) -> HumanTask:
     """The task a request is about to complete (or save a draft of), read once, under the completion's
     lock (`locks.lock_task`), if the actor may see it; else NotFound, as `get_task`. The task is
     theirs when they may complete it; any other task only if their data scope shows it."""
-    task, _instance = locks.lock_task(valid_id(task_id))
+    task, _instance = locks.lock_task(valid_id(task_id), actor.id)
     if actor.active and locks.may_complete(task, actor.id):
         return task
     if db.session.scalar(visible(select(HumanTask.id).where(HumanTask.id == task.id), actor, HumanTask)) is None:

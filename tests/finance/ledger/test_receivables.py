@@ -6,7 +6,6 @@ keyset pages, export, the API, the home card and the scope."""
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -16,7 +15,6 @@ from decimal import Decimal
 import pytest
 import time_machine
 from openpyxl import load_workbook
-from sqlalchemy import event
 
 from crm.extensions import db
 from crm.finance.ledger import receivables
@@ -27,6 +25,7 @@ from tests.conftest import assert_problem
 from tests.conftest import collect
 from tests.conftest import grant
 from tests.conftest import html
+from tests.conftest import statements
 from tests.finance.conftest import signed_order
 from tests.finance.plans.conftest import save
 
@@ -42,21 +41,6 @@ def _on(day: date, hour: str = "10:00"):
 
 def _listed(actor, **filters):
     return {r.order.id: r for r in receivables.receivables_page(actor, ReceivableFilters(**filters)).items}
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_buckets_by_days_past_due():

@@ -1,0 +1,104 @@
+"""Counted-work guards (issue 26): the SQL statements of the hot requests, counted like Django's
+assertNumQueries, so a regression fails here instead of in a benchmark weeks later. Counts, never times.
+
+Each request is made once to warm the process's caches (parsed specs and forms, compiled templates) and
+counted the second time, on an object of its own. The counts include the test harness's SAVEPOINT and
+RELEASE SAVEPOINT around each transaction (in production: an implicit BEGIN and a COMMIT), so the harness
+count of a request is its production count with the COMMIT included.
+
+Changing a count on purpose: run the test, read the statements the failure lists, and if the new list is
+what the change means to do (a statement removed, or one added for a reason worth its cost), set the new
+number here in the same commit as the change, and say why in the commit message. A count that differs
+between SQLite and PostgreSQL is given per dialect; run both (CRM_TEST_DATABASE_URL for PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crm.extensions import db
+from tests.conftest import assert_statements
+from tests.conftest import grant
+from tests.conftest import record_collection
+from tests.conftest import statements
+from tests.conftest import verification_task
+from tests.finance.conftest import signed_order
+from tests.sales.conftest import approved_quote
+from tests.sales.conftest import open_task
+from tests.sales.conftest import order_from_quote
+
+
+@pytest.fixture
+def api(org: Any, roles: Any, staff: Any, quote_process: Any) -> Any:
+    for role in ("salesperson", "store_manager", "finance"):
+        grant(roles[role], "api.use")
+    db.session.commit()
+    return org
+
+
+def _order(quote: Any) -> dict[str, Any]:
+    return {"quote_id": quote.id, "payment_mode": "prepay", "terminal": "pc", "ship_address": "宁波市北仑区 1 号"}
+
+
+def _create(call: Any, api: Any, products: Any, customers: Any) -> Any:
+    quote = approved_quote(api, products, customers)
+    resp = call("POST", "/api/v1/orders", api.a_rep1, json=_order(quote))
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def test_creating_an_order_from_a_quote(call, api, products, customers):
+    _create(call, api, products, customers)
+    quote = approved_quote(api, products, customers)
+    with statements() as seen:
+        resp = call("POST", "/api/v1/orders", api.a_rep1, json=_order(quote))
+    assert resp.status_code == 201, resp.get_json()
+    assert_statements(seen, {"postgresql": 27, "sqlite": 27})
+
+
+def test_completing_a_task(call, api, products, customers):
+    def sign(task_id: int) -> Any:
+        return call("POST", f"/api/v1/tasks/{task_id}/complete", api.a_rep1, json={"data": {"contract_no": "C-1"}})
+
+    first, order = (order_from_quote(api, approved_quote(api, products, customers)) for _ in range(2))
+    tasks = [open_task(o, "op_sign").id for o in (first, order)]
+    assert sign(tasks[0]).status_code == 200
+    with statements() as seen:
+        resp = sign(tasks[1])
+    assert resp.status_code == 200, resp.get_json()
+    assert_statements(seen, {"postgresql": 17, "sqlite": 17})
+
+
+def test_verifying_a_collection(call, api, products, customers, staff):
+    def verify(payment: Any) -> Any:
+        return call("POST", f"/api/v1/tasks/{tasks[payment.id]}/complete", staff["finance"],
+                    json={"data": {"verification": {"decision": "verify"}}})
+
+    first, payment = (record_collection(signed_order(api, products, customers), api.a_rep1) for _ in range(2))
+    tasks = {p.id: verification_task(p).id for p in (first, payment)}
+    assert verify(first).status_code == 200
+    with statements() as seen:
+        resp = verify(payment)
+    assert resp.status_code == 200, resp.get_json()
+    assert_statements(seen, {"postgresql": 31, "sqlite": 31})
+
+
+def test_the_inbox_first_page(login_as, api, products, customers):
+    for _ in range(3):
+        order_from_quote(api, approved_quote(api, products, customers))
+    client = login_as(api.a_rep1)
+    assert client.get("/tasks/").status_code == 200
+    with statements() as seen:
+        resp = client.get("/tasks/")
+    assert resp.status_code == 200
+    assert_statements(seen, {"postgresql": 13, "sqlite": 13})
+
+
+def test_the_customer_list_first_page(login_as, api, customers):
+    client = login_as(api.a_rep1)
+    assert client.get("/customers/").status_code == 200
+    with statements() as seen:
+        resp = client.get("/customers/")
+    assert resp.status_code == 200
+    assert_statements(seen, {"postgresql": 15, "sqlite": 15})
