@@ -250,7 +250,7 @@ def lifecycle(api: Api, quote_id: int) -> int:
     verify = api("GET", f"/api/v1/tasks?view=group&object_type=collection&object_id={collection['id']}",
                  "finance")["items"]
     api("POST", f"/api/v1/tasks/{verify[0]['id']}/complete", "finance", {"data": {"verification": {"decision": "verify"}}})
-    paid = api("GET", f"/api/v1/orders/{oid}/tasks", "warehouse")
+    paid = api("GET", f"/api/v1/orders/{oid}/tasks", "warehouse")["items"]
     out = api("POST", f"/api/v1/tasks/{task('op_outbound', paid)}/complete", "warehouse",
               {"data": {"picked": [{"quantity": 10}, {"quantity": 5}]}})
     out = api("POST", f"/api/v1/tasks/{task('op_delivery', out['next_tasks'])}/complete", "logistics",

@@ -54,7 +54,8 @@ def test_creating_an_order_from_a_quote(call, api, products, customers):
     with statements() as seen:
         resp = call("POST", "/api/v1/orders", api.a_rep1, json=_order(quote))
     assert resp.status_code == 201, resp.get_json()
-    assert_statements(seen, {"postgresql": 27, "sqlite": 27})
+    # +5 since the guard was written: the webhooks' endpoint read, the kanban's order facts and sales day.
+    assert_statements(seen, {"postgresql": 32, "sqlite": 32})
 
 
 def test_completing_a_task(call, api, products, customers):
@@ -67,7 +68,10 @@ def test_completing_a_task(call, api, products, customers):
     with statements() as seen:
         resp = sign(tasks[1])
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 17, "sqlite": 17})
+    # +12: the receivables' due rows (delete, read, insert) and the kanban's summaries (~8: the order's
+    # fact, lines, cases, follow-ups, the customer's rows, the day's upsert) are rewritten when an order is
+    # signed. Issue 26 owns cutting them back (one INSERT … SELECT; the kanban's reads in one statement).
+    assert_statements(seen, {"postgresql": 29, "sqlite": 28})
 
 
 def test_verifying_a_collection(call, api, products, customers, staff):
@@ -81,7 +85,8 @@ def test_verifying_a_collection(call, api, products, customers, staff):
     with statements() as seen:
         resp = verify(payment)
     assert resp.status_code == 200, resp.get_json()
-    assert_statements(seen, {"postgresql": 31, "sqlite": 31})
+    # +9: the same due rows and kanban summaries, rewritten when the collection is verified.
+    assert_statements(seen, {"postgresql": 40, "sqlite": 39})
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):
@@ -101,4 +106,5 @@ def test_the_customer_list_first_page(login_as, api, customers):
     with statements() as seen:
         resp = client.get("/customers/")
     assert resp.status_code == 200
-    assert_statements(seen, {"postgresql": 15, "sqlite": 15})
+    # +1: the salesperson's owner picker lists only people whose roles can edit customers (issue 25).
+    assert_statements(seen, {"postgresql": 16, "sqlite": 16})
