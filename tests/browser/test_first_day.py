@@ -139,9 +139,11 @@ def test_supervisor_first_day(demo: str, wide: Any) -> None:
 
     page = wide
     login(page, demo, SUPERVISOR)
-    expect(page.locator("a[href='/approvals/'] .badge")).to_have_text("1")
+    # The demo quote's discount audit and the demo after-sales case wait for them.
+    expect(page.locator("a[href='/approvals/'] .badge")).to_have_text("2")
     page.goto(f"{demo}/approvals/")
-    table = page.locator(".approval-summary-table")
+    quote = page.locator(".list-group-item", has=page.locator("tr[data-flag='low-rate']"))
+    table = quote.locator(".approval-summary-table")
     expect(table.locator("thead th")).to_have_count(6)
     expect(table.locator("tbody tr")).to_have_count(2)
     expect(table.locator("tbody tr[data-flag='low-rate']")).to_have_count(1)
