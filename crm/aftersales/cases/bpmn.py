@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from crm.aftersales.cases import services
+from crm.aftersales.cases import steps
 from crm.aftersales.cases.models import OBJECT_TYPE
 from crm.aftersales.cases.models import TYPE_LABELS
 from crm.aftersales.cases.models import AfterSalesCase
@@ -79,43 +80,43 @@ def _form(ctx: OperatorContext, key: str) -> dict[str, Any]:
 
 @registry.operator("aftersales.set_case_status")
 def set_case_status(ctx: OperatorContext, case_id: int, status: str) -> dict[str, Any]:
-    case = services.apply_status(_own(ctx, case_id), status)
+    case = steps.apply_status(_own(ctx, case_id), status)
     amount = case.refund_amount if case.refund_amount is not None else case.amount
     return {"status": case.status.value, "refund_amount": f"{amount:,.2f}"}
 
 
 @registry.operator("aftersales.case_approved")
 def case_approved(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_approved(_own(ctx, case_id), ctx.actor())
+    case = steps.apply_approved(_own(ctx, case_id), ctx.actor())
     return {"status": case.status.value}
 
 
 @registry.operator("aftersales.case_rejected")
 def case_rejected(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_rejected(_own(ctx, case_id), ctx.data.get("approval"))
+    case = steps.apply_rejected(_own(ctx, case_id), ctx.data.get("approval"))
     return {"status": case.status.value, "reason": case.decision_note}
 
 
 @registry.operator("aftersales.return_shipped")
 def return_shipped(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_return_shipped(_own(ctx, case_id), _form(ctx, "return_shipment"), ctx.actor())
+    case = steps.apply_return_shipped(_own(ctx, case_id), _form(ctx, "return_shipment"), ctx.actor())
     return {"carrier": case.return_carrier, "tracking_no": case.return_tracking_no}
 
 
 @registry.operator("aftersales.remind_return")
 def remind_return(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    services.remind_return(_own(ctx, case_id))
+    steps.remind_return(_own(ctx, case_id))
     return {"reminded": True}
 
 
 @registry.operator("aftersales.return_expired")
 def return_expired(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    return {"status": services.apply_return_expired(_own(ctx, case_id)).status.value}
+    return {"status": steps.apply_return_expired(_own(ctx, case_id)).status.value}
 
 
 @registry.operator("aftersales.inspected")
 def inspected(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_inspection(_own(ctx, case_id), _form(ctx, "inspection"), ctx.actor())
+    case = steps.apply_inspection(_own(ctx, case_id), _form(ctx, "inspection"), ctx.actor())
     return {"accepted": [ln.accepted_quantity for ln in case.lines],
             "refund_amount": f"{case.refund_amount:,.2f}" if case.refund_amount is not None else None}
 
@@ -128,28 +129,28 @@ def inspected_simulated(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
 
 @registry.operator("aftersales.refunded")
 def refunded(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_refund(_own(ctx, case_id), _form(ctx, "refund"), ctx.actor())
+    case = steps.apply_refund(_own(ctx, case_id), _form(ctx, "refund"), ctx.actor())
     return {"refund_id": case.refund_payment_id, "refunded": f"{case.refunded_amount:.2f}"}
 
 
 @registry.operator("aftersales.replacement_shipped")
 def replacement_shipped(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_replacement_shipped(_own(ctx, case_id), _form(ctx, "replacement"), ctx.actor())
+    case = steps.apply_replacement_shipped(_own(ctx, case_id), _form(ctx, "replacement"), ctx.actor())
     return {"carrier": case.replacement_carrier, "tracking_no": case.replacement_tracking_no}
 
 
 @registry.operator("aftersales.received")
 def received(ctx: OperatorContext, case_id: int, auto: bool = False) -> dict[str, Any]:
-    case = services.apply_receipt(_own(ctx, case_id), bool(auto), ctx.actor())
+    case = steps.apply_receipt(_own(ctx, case_id), bool(auto), ctx.actor())
     return {"auto": case.receipt_auto}
 
 
 @registry.operator("aftersales.invoice_reissued")
 def invoice_reissued(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    case = services.apply_invoice(_own(ctx, case_id), ctx.actor())
+    case = steps.apply_invoice(_own(ctx, case_id), ctx.actor())
     return {"note": case.invoice_note}
 
 
 @registry.operator("aftersales.completed")
 def completed(ctx: OperatorContext, case_id: int) -> dict[str, Any]:
-    return {"status": services.apply_completed(_own(ctx, case_id)).status.value}
+    return {"status": steps.apply_completed(_own(ctx, case_id)).status.value}
