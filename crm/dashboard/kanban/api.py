@@ -98,7 +98,10 @@ def drill(args: dict[str, Any], figure: str) -> Any:
                   "customer_id": o.customer_id, "total": str(o.total), "signed_at": _str(o.signed_at and o.signed_at.isoformat()),
                   "rating": o.rating} for o in page.items]
     else:
+        shown = page.extra["visible"]  # a customer since moved out of your scope: counted, not named
         items = [{"id": c.id, "name": c.name, "store_id": c.store_id, "owner_id": c.owner_id,
+                  "created_at": c.created_at.isoformat()} if c.id in shown else
+                 {"id": None, "name": None, "store_id": c.store_id, "owner_id": None,
                   "created_at": c.created_at.isoformat()} for c in page.items]
     return {"kind": d.kind, "count": d.count(), "items": items, "next_cursor": page.next_cursor}
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from crm.aftersales.cases.models import AfterSalesCase
 from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
+from crm.auth.scopes import visible
 from crm.core.clock import local_day_start
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
@@ -49,13 +50,22 @@ class Drill:
     figure: str
     kind: str  # orders | customers
     stmt: Select[Any]
+    actor: User
 
     def count(self) -> int:
         return int(db.session.scalar(select(func.count()).select_from(self.stmt.order_by(None).subquery())) or 0)
 
     def page(self, cursor: str | None = None, limit: int = 50) -> Page[Any]:
+        """A page of the list. A customer counted in the figure may since have moved to a colleague or the
+        high seas: it stays a row (the count is the figure's), and `extra["visible"]` holds the ids whose
+        name the viewer may read (through `visible()`); the others are shown without name or owner."""
         model = Order if self.kind == "orders" else Customer
-        return keyset_page(db.session, self.stmt, [SortKey(model.id, True)], cursor=cursor, limit=limit)
+        page = keyset_page(db.session, self.stmt, [SortKey(model.id, True)], cursor=cursor, limit=limit)
+        if self.kind == "customers":
+            ids = [c.id for c in page.items]
+            page.extra["visible"] = set(db.session.scalars(
+                visible(select(Customer.id).where(Customer.id.in_(ids)), self.actor, Customer))) if ids else set()
+        return page
 
 
 def _orders(actor: User, filters: Filters, figure: str) -> Select[Any]:
@@ -99,5 +109,5 @@ def drill(actor: User, filters: Filters, figure: str) -> Drill | None:
         return None
     kind = FIGURES[figure][0]
     stmt = _orders(actor, filters, figure) if kind == "orders" else _customers(actor, filters, figure)
-    return Drill(figure, kind, stmt)
+    return Drill(figure, kind, stmt, actor)
 

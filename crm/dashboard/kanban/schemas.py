@@ -93,9 +93,10 @@ class DigestSchema(ma.Schema):
 
 
 class DrillItemSchema(ma.Schema):
-    id = fields.Int()
+    id = fields.Int(allow_none=True, metadata={"description": "null: a customer counted in the figure who has "
+                                                              "since moved out of your scope"})
     number = fields.Str(metadata={"description": "orders: the order number"})
-    name = fields.Str(metadata={"description": "customers: the name"})
+    name = fields.Str(allow_none=True, metadata={"description": "customers: the name (null: out of your scope now)"})
     store_id = fields.Int()
     owner_id = fields.Int(allow_none=True)
     customer_id = fields.Int()

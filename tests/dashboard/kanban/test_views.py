@@ -61,3 +61,19 @@ def test_chinese(org, world, login_as):
     client = login_as(org.hq_manager)
     page = html(client.get(f"/kanban/?{ARGS}", headers={"Accept-Language": "zh-CN"}))
     assert "数据看板" in page and "复购率" in page
+
+
+def test_a_customer_since_moved_out_of_scope_is_counted_but_not_named(org, world, login_as):
+    """Rep One's churned customer went to the high seas: the churn list still counts it (the figure's
+    count), without its name, owner or link, on the page and through the API."""
+    from crm.customers.models import Customer
+    from crm.extensions import db
+
+    client = login_as(org.a_rep1)
+    churn = html(client.get(f"/kanban/drill/churn_rate?{ARGS}"))
+    assert 'data-count="1"' in churn and "data-hidden-customer" in churn
+    released = db.session.scalars(db.select(Customer).where(Customer.owner_id.is_(None),
+                                                            Customer.store_id == org.store_a.id)).all()
+    assert released and all(c.name not in churn for c in released)
+    manager = html(login_as(org.a_manager).get(f"/kanban/drill/churn_rate?{ARGS}"))
+    assert 'data-count="1"' in manager
