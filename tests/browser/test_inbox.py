@@ -83,6 +83,7 @@ def test_claim_fill_fix_and_complete_a_task(inbox_server: str, page: Any) -> Non
     expect(page).to_have_url(f"{inbox_server}/tasks/")
     expect(page.locator(".alert-success")).to_contain_text("Task completed: Review order SO-4242.")
     expect(page.locator("#task-results")).not_to_contain_text("SO-4242")
-    expect(page.locator("#task-results")).to_contain_text("Nothing assigned to you")
+    # What is left is the demo's after-sales approval (the empty state is tested in tests/inbox/test_views.py).
+    expect(page.locator("#task-results")).to_contain_text("Approval")
     page.click("#view-completed")
     expect(page.locator("#task-table")).to_contain_text("Review order SO-4242")
