@@ -581,3 +581,21 @@ def deploy_chain():
         return result
 
     return _deploy
+
+
+def isolated_wsgi(app: Any) -> Any:
+    """The app as a WSGI callable that gives each request an empty `g`, as a real server does (the tests keep
+    one app context pushed, and Flask-Login caches the signed-in user in `g`): for clients that call the app
+    as WSGI (schemathesis, a generated API client)."""
+    from flask import g
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        saved = dict(g.__dict__)
+        g.__dict__.clear()
+        try:
+            return app(environ, start_response)
+        finally:
+            g.__dict__.clear()
+            g.__dict__.update(saved)
+
+    return wsgi

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import openapi_python_client  # noqa: F401  (the generator, run below as a command)
 import pytest
-from flask import g
+
+from tests.conftest import isolated_wsgi
 
 # The generated client's lifecycle does not depend on the database: one run (SQLite) is enough for CI.
 pytestmark = [pytest.mark.usefixtures("quote_process"),
@@ -45,20 +46,6 @@ def crm_client(tmp_path_factory: pytest.TempPathFactory, app: Any) -> Iterator[A
             del sys.modules[name]
 
 
-def _wsgi(app: Any) -> Any:
-    """The app with an empty `g` per request, as a real server gives (the tests keep one app context)."""
-
-    def wsgi(environ: Any, start_response: Any) -> Any:
-        saved = dict(g.__dict__)
-        g.__dict__.clear()
-        try:
-            return app(environ, start_response)
-        finally:
-            g.__dict__.clear()
-            g.__dict__.update(saved)
-
-    return wsgi
-
 
 def test_an_order_lifecycle_through_the_generated_client(crm_client: Any, app: Any, org: Any, token: Any,
                                                          products: Any, customers: Any) -> None:
@@ -72,7 +59,7 @@ def test_an_order_lifecycle_through_the_generated_client(crm_client: Any, app: A
     from crm_client.api.tasks import post_api_v1_tasks_task_id_complete
 
     client = crm_client.AuthenticatedClient(base_url="http://crm.test", token=token(org.a_rep1),
-                                            httpx_args={"transport": httpx.WSGITransport(app=_wsgi(app))})
+                                            httpx_args={"transport": httpx.WSGITransport(app=isolated_wsgi(app))})
     with client:
         quote = post_api_v1_quotes.sync(client=client, body=models.QuoteWrite(
             customer_id=customers["a"].id,

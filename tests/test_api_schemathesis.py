@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from flask import g
 from hypothesis import HealthCheck
 from hypothesis import Phase
 from hypothesis import given
 from hypothesis import settings
+
+from tests.conftest import isolated_wsgi
 
 # The document and the answers' shapes do not depend on the database: one run (SQLite) is enough for CI.
 pytestmark = pytest.mark.skipif(bool(os.environ.get("CRM_TEST_DATABASE_URL")),
@@ -24,21 +25,6 @@ MAX_EXAMPLES = 3
 # Operations that would end the run's own access: a revoked token answers 401 to everything after it.
 SKIPPED = {("DELETE", "/api/v1/tokens/{token_id}")}
 
-
-def _isolated(app: Any) -> Any:
-    """The app as a WSGI callable that gives each request an empty `g`, as a real server does (the tests keep
-    one app context pushed, and Flask-Login caches the signed-in user in `g`)."""
-
-    def wsgi(environ: Any, start_response: Any) -> Any:
-        saved = dict(g.__dict__)
-        g.__dict__.clear()
-        try:
-            return app(environ, start_response)
-        finally:
-            g.__dict__.clear()
-            g.__dict__.update(saved)
-
-    return wsgi
 
 
 def _fuzz(operation: Any, who: str, secret: str, checks: list[Any], failures: list[str],
@@ -63,7 +49,7 @@ def test_every_operation_answers_within_its_schema(app: Any, api_org: Any, token
     from schemathesis import checks
 
     wanted = [checks.not_a_server_error, checks.response_schema_conformance]
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _isolated(app))
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", isolated_wsgi(app))
     callers = {"salesperson": token(api_org.a_rep1), "hq": token(api_org.hq_manager)}
     failures: list[str] = []
     answered: dict[str, set[int]] = {}
