@@ -338,3 +338,13 @@ def bulk_approve(task_ids: list[int], *, comment: str | None, actor: User) -> di
         except (DomainError, runtime.StepFailed):
             skipped.append(task_id)
     return {"approved": done, "skipped": skipped}
+
+
+def rejection_comment(approval: Any) -> str | None:
+    """The reason the approver gave: the last rejecting decision's comment in the output of the `approval`
+    call activity (what an object's process reads when its chain said no)."""
+    decisions = approval.get("decisions") if isinstance(approval, dict) else None
+    for decision in reversed(decisions if isinstance(decisions, list) else []):
+        if isinstance(decision, dict) and decision.get("outcome") == "rejected" and decision.get("comment"):
+            return str(decision["comment"])[:500]
+    return None

@@ -16,6 +16,7 @@ from crm.aftersales.cases.models import AfterSalesCase
 from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.aftersales.cases.services import url
+from crm.approvals.services import rejection_comment
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
 from crm.core.errors import InvalidTransition
@@ -104,20 +105,12 @@ def apply_approved(case_id: int, actor: User | None) -> AfterSalesCase:
     return case
 
 
-def _rejection_note(approval: Any) -> str | None:
-    decisions = approval.get("decisions") if isinstance(approval, dict) else None
-    for decision in reversed(decisions if isinstance(decisions, list) else []):
-        if isinstance(decision, dict) and decision.get("outcome") == "rejected" and decision.get("comment"):
-            return str(decision["comment"])[:500]
-    return None
-
-
 def apply_rejected(case_id: int, approval: Any) -> AfterSalesCase:
     """The chain said no: the case ends; the requester and the salesperson learn why."""
     case = case_of_step(case_id)
     _open(case)
     case.decided_at = utcnow()
-    case.decision_note = _rejection_note(approval)
+    case.decision_note = rejection_comment(approval)
     _end(case, CaseStatus.REJECTED)
     _log(case, "after_sales_rejected", None, case.decision_note)
     _announce_decision(case, "rejected")

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy import select
 
+from crm.approvals.services import rejection_comment
 from crm.approvals.services import withdraw_requests
 from crm.auth.scopes import get_visible
 from crm.core.audit import record_event
@@ -200,21 +201,12 @@ def _add_instalment(order: Order, make_up: MakeUp) -> Instalment | None:
     return instalment
 
 
-def _rejection_note(approval: Any) -> str | None:
-    """The reason the approver gave (the last rejecting decision's comment in the approval's output)."""
-    decisions = approval.get("decisions") if isinstance(approval, dict) else None
-    for decision in reversed(decisions if isinstance(decisions, list) else []):
-        if isinstance(decision, dict) and decision.get("outcome") == "rejected" and decision.get("comment"):
-            return str(decision["comment"])[:500]
-    return None
-
-
 def apply_rejected(make_up_id: int, approval: Any) -> MakeUp:
     """The chain said no: nothing is owed; the requester and the salesperson learn why."""
     make_up = _make_up(make_up_id)
     _decided(make_up)
     make_up.status, make_up.decided_at = MakeUpStatus.REJECTED, utcnow()
-    make_up.decision_note = _rejection_note(approval)
+    make_up.decision_note = rejection_comment(approval)
     db.session.flush()
     order = db.session.get(Order, make_up.order_id)
     if order is not None:
