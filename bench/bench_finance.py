@@ -30,6 +30,7 @@ from bench.common import fmt
 from bench.common import fresh_schema
 from bench.common import make_app
 from bench.common import measure
+from bench.common import signed_in_client
 from bench.generate import Scale
 from bench.generate import generate_org
 
@@ -116,13 +117,6 @@ def _finance_users(scale: Scale) -> dict[str, Any]:
     return people
 
 
-def _client(app: Any, user: Any) -> Any:
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-    return client
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -176,7 +170,7 @@ def main() -> None:
                                                   "DESC LIMIT 1 OFFSET 1000"), {"s": store_user.store_id})
             tokens = {key: create_token(db.session.get(User, people[key]), "bench")[1] for key in ("store", "hq")}
             db.session.commit()
-            clients = {"store": _client(app, store_user), "hq": _client(app, hq_user)}
+            clients = {"store": signed_in_client(app, store_user), "hq": signed_in_client(app, hq_user)}
             db.session.remove()
 
         pages = {
@@ -275,7 +269,7 @@ def _cycles(app: Any, cycles: int, people: dict[str, Any], scale: Scale) -> None
             runtime.complete_task(task.id, {}, actor_id=rep.id)
             order_ids.append(order.id)
         db.session.commit()
-        recorder, verifier = _client(app, rep), _client(app, db.session.get(User, people["verifier"]))
+        recorder, verifier = signed_in_client(app, rep), signed_in_client(app, db.session.get(User, people["verifier"]))
         db.session.remove()
     record_ms, verify_ms = [], []
     for order_id in order_ids:

@@ -30,6 +30,7 @@ from bench.common import fmt
 from bench.common import fresh_schema
 from bench.common import make_app
 from bench.common import measure
+from bench.common import signed_in_client
 from bench.generate import Scale
 from bench.generate import generate_org
 
@@ -69,13 +70,6 @@ class StatementCounter:
 
     def __call__(self, *_args: Any) -> None:
         self.count += 1
-
-
-def _client(app: Any, user: Any) -> Any:
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-    return client
 
 
 def _explain(app: Any, client: Any, path: str) -> None:
@@ -153,7 +147,7 @@ def main() -> None:
                 "  WHERE owner_id = :u)"), {"u": rep.id}).one()
             print(f"{counts[0]} open process tasks, {counts[1]} open work tasks; the salesperson has {counts[2]}, "
                   f"the manager's store {args.tasks * 2 // 10} (setup {time.perf_counter() - t0:.1f} s)")
-            clients = {"salesperson": _client(app, rep), "store manager": _client(app, manager)}
+            clients = {"salesperson": signed_in_client(app, rep), "store manager": signed_in_client(app, manager)}
 
         if args.profile:
             from bench.bench_tasks import _profile

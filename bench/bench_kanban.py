@@ -30,6 +30,7 @@ from bench.common import fmt
 from bench.common import fresh_schema
 from bench.common import make_app
 from bench.common import measure
+from bench.common import signed_in_client
 from bench.generate import Scale
 from bench.generate import generate_org
 
@@ -79,13 +80,6 @@ def _managers(scale: Scale) -> dict[str, Any]:
     return people
 
 
-def _client(app: Any, user: Any) -> Any:
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-    return client
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -132,7 +126,7 @@ def main() -> None:
                 for table in ("kanban_sales_day", "kanban_product_day", "kanban_dim_day", "kanban_customer_day",
                               "kanban_customer", "kanban_churn", "kanban_owned", "enquiry_daily"):
                     conn.execute(text(f"VACUUM ANALYZE {table}"))
-            clients = {key: _client(app, db.session.get(User, people[key])) for key in ("hq", "store")}
+            clients = {key: signed_in_client(app, db.session.get(User, people[key])) for key in ("hq", "store")}
             db.session.remove()
 
         year = "window=custom&date_from=" + time.strftime("%Y-%m-%d", time.localtime(time.time() - 364 * 86400)) + \

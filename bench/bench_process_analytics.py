@@ -29,6 +29,7 @@ from bench.common import fmt
 from bench.common import fresh_schema
 from bench.common import make_app
 from bench.common import measure
+from bench.common import signed_in_client
 from bench.generate import Scale
 from bench.generate import generate_org
 
@@ -111,13 +112,6 @@ def _people(scale: Scale) -> dict[str, Any]:
     return people
 
 
-def _client(app: Any, user: Any) -> Any:
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-    return client
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -157,7 +151,7 @@ def main() -> None:
             print(f"data: {n:,} instances of order_pipeline v{definition.version} ({per_instance} rows each), "
                   f"{events:,} process events in {time.perf_counter() - started:.0f} s", flush=True)
             tokens = {key: create_token(db.session.get(User, people[key]), "bench")[1] for key in people}
-            clients = {key: _client(app, db.session.get(User, people[key])) for key in people}
+            clients = {key: signed_in_client(app, db.session.get(User, people[key])) for key in people}
             db.session.commit()
             db.session.remove()
             engine = db.engine

@@ -66,3 +66,11 @@ def measure(fn: Callable[[], Any], *, runs: int, warmup: int = 5) -> dict[str, f
 
 def fmt(stats: dict[str, float]) -> str:
     return f"p50 {stats['p50']:.1f} ms · p95 {stats['p95']:.1f} ms · max {stats['max']:.1f} ms ({int(stats['runs'])} runs)"
+
+
+def signed_in_client(app: Any, user: Any) -> Any:
+    """Flask's test client with `user` signed in (the session cookie set directly, no password round)."""
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+    return client
