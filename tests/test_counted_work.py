@@ -90,14 +90,22 @@ def test_verifying_a_collection(call, api, products, customers, staff):
 
 
 def test_the_inbox_first_page(login_as, api, products, customers):
+    from crm.work.tasks import services as work_services
+
     for _ in range(3):
         order_from_quote(api, approved_quote(api, products, customers))
+    # Both kinds on the page: arranged work, one task with subtasks (their progress is read with the tasks).
+    tasks = work_services.create_tasks({"title": "Call back", "assignee_ids": [api.a_rep1.id]}, actor=api.a_manager)
+    work_services.create_tasks({"title": "Visit", "assignee_ids": [api.a_rep1.id]}, actor=api.a_manager)
+    work_services.add_subtask(tasks[0].id, {"title": "Prepare samples"}, actor=api.a_rep1)
+    db.session.commit()
     client = login_as(api.a_rep1)
     assert client.get("/tasks/").status_code == 200
     with statements() as seen:
         resp = client.get("/tasks/")
     assert resp.status_code == 200
-    assert_statements(seen, {"postgresql": 13, "sqlite": 13})
+    assert b"Prepare samples" not in resp.data and b"0/1" in resp.data
+    assert_statements(seen, {"postgresql": 14, "sqlite": 14})
 
 
 def test_the_customer_list_first_page(login_as, api, customers):

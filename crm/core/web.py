@@ -519,8 +519,11 @@ def register_template_helpers(app: Flask) -> None:
             return ", ".join(str(v) for v in value)
         return str(value)
 
+    from crm.core.urls import id_url
+
     app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value,
-                                 object_page=object_page, object_label=object_label, object_status=object_status)
+                                 object_page=object_page, object_label=object_label, object_status=object_status,
+                                 id_url=id_url)
 
 
 def download(body: bytes, mimetype: str, name: str) -> Response:

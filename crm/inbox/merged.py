@@ -118,10 +118,10 @@ def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int,
     work_ids = [r.id for r in page.items if r.kind == "work"]
     humans = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(process_ids)))} \
         if process_ids else {}
-    works = work_queries.by_ids(work_ids)
+    works, progress = work_queries.by_ids(work_ids)
     page.items = [humans[r.id] if r.kind == "process" else works[r.id] for r in page.items
                   if r.id in (humans if r.kind == "process" else works)]
-    page.extra["subtasks"] = work_queries.subtask_progress(work_ids)
+    page.extra["subtasks"] = progress
     return page
 
 

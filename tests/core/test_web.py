@@ -292,3 +292,19 @@ def test_object_links_show_a_name_the_reader_may_see_else_the_id(app: Any) -> No
     finally:
         web._OBJECT_PAGES.pop("probe_named", None)
         web._OBJECT_PAGES.pop("probe_plain", None)
+
+
+@pytest.mark.parametrize(("endpoint", "id_arg", "values"), [
+    ("inbox.task_detail", "task_id", {}),
+    ("work.task_complete", "work_task_id", {}),
+    ("sales.order_detail", "order_id", {"tab": "history"}),
+])
+def test_id_url_builds_what_url_for_builds(app: Flask, endpoint: str, id_arg: str, values: dict[str, Any]) -> None:
+    from flask import url_for
+
+    from crm.core.urls import id_url
+
+    with app.test_request_context("/"):
+        url = id_url(endpoint, id_arg, **values)
+        for object_id in (1, 7, 42, 2**31 - 1):
+            assert url(object_id) == url_for(endpoint, **{id_arg: object_id}, **values)
