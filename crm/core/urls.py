@@ -17,7 +17,8 @@ _PLACEHOLDER = 987654321987
 
 def id_url(endpoint: str, id_arg: str, **values: Any) -> Callable[[Any], str]:
     """A function of one id giving `url_for(endpoint, **{id_arg: id}, **values)`."""
-    before, _, after = url_for(endpoint, **{id_arg: _PLACEHOLDER}, **values).partition(str(_PLACEHOLDER))
+    args: dict[str, Any] = {**values, id_arg: _PLACEHOLDER}
+    before, _, after = url_for(endpoint, **args).partition(str(_PLACEHOLDER))
 
     def url(object_id: Any) -> str:
         return f"{before}{int(object_id)}{after}"
