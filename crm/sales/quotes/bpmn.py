@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from crm.approvals.registry import Approvable
 from crm.approvals.registry import Field
 from crm.approvals.registry import register_approvable
+from crm.approvals.services import rejection_comment
 from crm.auth.scopes import get_visible
 from crm.core.errors import NotFound
 from crm.extensions import db
@@ -26,17 +27,11 @@ registry.register_contract(ProcessContract(process=quote_services.PROCESS_KEY,
                                            statuses=tuple(s.value for s in QuoteStatus), object_label=_l("a quote")))
 
 
-def _rejection_comment(data: dict[str, Any]) -> str | None:
-    approval = data.get("approval") or {}
-    comments = [d.get("comment") for d in approval.get("decisions", []) if d.get("outcome") == "rejected"]
-    return next((c for c in reversed(comments) if c), None)
-
-
 @registry.operator("sales.set_quote_status")
 def set_quote_status(ctx: OperatorContext, status: str) -> dict[str, Any]:
     if ctx.object_type != "quote" or ctx.object_id is None:
         raise ValueError("sales.set_quote_status needs an instance of a quote")
-    comment = _rejection_comment(ctx.data) if status == "rejected" else None
+    comment = rejection_comment(ctx.data.get("approval")) if status == "rejected" else None
     quote = quote_services.set_quote_status(ctx.object_id, status, comment=comment)
     return {"status": quote.status.value}
 
