@@ -86,6 +86,9 @@ class ScopeContext:
 
     def __init__(self, session: Session, actor: User) -> None:
         self.actor = actor
+        # What a context's visibility rule reads about the actor (a customer's team memberships), kept for
+        # the request like the rest of the scope; the rule owns its key and its forgetting.
+        self.memo: dict[str, Any] = {}
         self.unit: OrgUnit = actor.org_unit
         self.scopes: set[DataScope] = (
             {DataScope.ALL} if actor.is_super_admin else {DataScope(role.data_scope) for role in actor.roles}

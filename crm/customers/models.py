@@ -20,10 +20,12 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from crm.auth.scopes import Visibility
+from crm.auth.scopes import scope_context
 from crm.core.audit import Audited
 from crm.core.clock import utcnow
 from crm.core.db import Base
@@ -105,22 +107,40 @@ class TeamAccess(enum.StrEnum):
 TEAM_ACCESS_LABELS = {TeamAccess.READ: _l("Read only"), TeamAccess.WRITE: _l("Read and write")}
 
 
+_TEAM_IDS = "customer_team_ids"
+
+
 def _team_clause(actor: Any) -> Any:
     """Customers the actor is an unexpired team member of (the `extra` of the customer's visibility).
 
     The ids are read first (one small indexed query) and put in the clause as a list: OR-ed with the scope,
     a sub-select would keep PostgreSQL from using the owner / store indexes (a full scan at 1 M rows), while
-    an empty list folds away and a short one becomes a primary-key lookup."""
+    an empty list folds away and a short one becomes a primary-key lookup. They are kept in the actor's
+    scope context (`memo`), which lives for one request: a list page's rows and its count both ask. A flush that writes a team row moves the session's team epoch on, which outdates every actor's
+    (`_forget_team_ids`)."""
     from crm.extensions import db
 
-    now = utcnow()
-    ids = list(db.session.scalars(select(CustomerTeamMember.customer_id).where(
-        CustomerTeamMember.user_id == actor.id,
-        or_(CustomerTeamMember.expires_at.is_(None), CustomerTeamMember.expires_at > now),
-    ).limit(5000)))
+    epoch = db.session.info.get(_TEAM_IDS, 0)
+    memo = scope_context(actor).memo
+    held = memo.get(_TEAM_IDS)
+    if held is not None and held[0] == epoch:
+        ids = held[1]
+    else:
+        now = utcnow()
+        ids = list(db.session.scalars(select(CustomerTeamMember.customer_id).where(
+            CustomerTeamMember.user_id == actor.id,
+            or_(CustomerTeamMember.expires_at.is_(None), CustomerTeamMember.expires_at > now),
+        ).limit(5000)))
+        memo[_TEAM_IDS] = (epoch, ids)
     if not ids:
         return false()
     return Customer.id.in_(ids)
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_team_ids(session: Session, _context: Any, _instances: Any) -> None:
+    if any(isinstance(o, CustomerTeamMember) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_TEAM_IDS] = session.info.get(_TEAM_IDS, 0) + 1
 
 
 class Customer(Audited, TimestampMixin, Base):
