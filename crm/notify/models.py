@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey
@@ -32,6 +33,10 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(500))
+    # {"title": …, "body": …} as catalogue keys and parameters (crm.core.i18n.frozen), shown in the reader's
+    # language; `title` and `body` keep the text in the recipient's language when it was written (the
+    # e-mail's, and what notifications written before this column show).
+    message: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
