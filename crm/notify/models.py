@@ -18,6 +18,8 @@ from sqlalchemy.orm import mapped_column
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import str_enum
+from crm.core.i18n import recognised
+from crm.core.i18n import rendered
 
 
 class Notification(Base):
@@ -39,6 +41,18 @@ class Notification(Base):
     message: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the reader's language: rendered from `message`, else the stored text (in the
+        reader's language where the catalogue recognises it)."""
+        kept = (self.message or {}).get("title")
+        return (rendered(kept) if kept is not None else recognised(self.title)) or self.title
+
+    @property
+    def shown_body(self) -> str | None:
+        kept = (self.message or {}).get("body")
+        return rendered(kept) if kept is not None else recognised(self.body)
 
 
 class NotificationPreference(Base):
