@@ -175,14 +175,14 @@ def process_history(order: Order) -> list[Any]:
     return out
 
 
-def labels(ids: set[int], actor: User) -> dict[int, str]:
-    """"SO… · customer" of these orders, those in the actor's scope: what a page or a list that only holds
-    references to them (a task, process instances) shows. One query."""
+def labels(ids: set[int], actor: User, *, customer: bool = True) -> dict[int, str]:
+    """"SO… · customer" (or the number alone) of these orders, those in the actor's scope: what a page or a
+    list that only holds references to them (a task, process instances) shows. One query."""
     if not ids:
         return {}
     rows = db.session.execute(visible(select(Order.id, Order.number, Customer.name).join(
         Customer, Customer.id == Order.customer_id).where(Order.id.in_(sorted(ids))), actor, Order))
-    return {row.id: f"{row.number} · {row.name}" for row in rows}
+    return {row.id: f"{row.number} · {row.name}" if customer else row.number for row in rows}
 
 
 def awaiting_collection(actor: User) -> tuple[int, Decimal]:

@@ -56,14 +56,14 @@ def versions(quote: Quote) -> list[Quote]:
                                    .order_by(Quote.version)))
 
 
-def labels(ids: set[int], actor: User) -> dict[int, str]:
-    """"Q… v2 · customer" of these quotes, those in the actor's scope, for pages and lists that only hold
-    references to them (a task, process instances). One query."""
+def labels(ids: set[int], actor: User, *, customer: bool = True) -> dict[int, str]:
+    """"Q… v2 · customer" (or "Q… v2" alone) of these quotes, those in the actor's scope, for pages and lists
+    that only hold references to them (a task, process instances). One query."""
     if not ids:
         return {}
     rows = db.session.execute(visible(select(Quote.id, Quote.number, Quote.version, Customer.name).join(
         Customer, Customer.id == Quote.customer_id).where(Quote.id.in_(sorted(ids))), actor, Quote))
-    return {row.id: f"{row.number} v{row.version} · {row.name}" for row in rows}
+    return {row.id: f"{row.number} v{row.version}" + (f" · {row.name}" if customer else "") for row in rows}
 
 
 def numbers(ids: set[int], actor: User) -> dict[int, str]:
