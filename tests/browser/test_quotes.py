@@ -173,8 +173,11 @@ def test_an_order_without_a_quote_uses_the_quote_forms_picker_and_live_amounts(q
     expect(page.locator("#order-total")).to_have_text("¥741.00")
     expect(page.locator("#approval-notice")).to_be_hidden()
     page.click("#add-line")
-    expect(page.locator("#order-lines tbody tr")).to_have_count(2)
+    expect(page.locator("#order-lines tbody tr")).to_have_count(2)  # an empty row is not a line
+    page.fill("#f-ship_address", "宁波市北仑区 1 号")  # this customer has no address of its own
     page.click("#create-direct-order")
+    if page.locator(".invalid-feedback, .alert-danger").count():
+        raise AssertionError(page.locator(".invalid-feedback, .alert-danger").all_inner_texts())
     expect(page.locator(".alert-success")).to_contain_text("was created")
     assert "/orders/" in page.url and not errors, errors
     context.close()
