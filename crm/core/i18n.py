@@ -4,6 +4,7 @@ crm.workflow.i18n)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 SOURCE_LANGUAGE = "en"  # the language the code, the BPMN files and the catalogue's message ids are written in
@@ -163,13 +164,18 @@ def _recognise(text: str, depth: int) -> dict[str, Any] | None:
     index = _catalogue_index()
     if index is None:
         return None
-    msgid = index["exact"].get(text)
+    return _recognised_in(index, text, depth)
+
+
+@functools.lru_cache(maxsize=4096)  # a page of bells reads the same kinds of text again and again
+def _recognised_in(index: _Catalogue, text: str, depth: int) -> dict[str, Any] | None:
+    msgid = index.exact.get(text)
     if msgid is not None:
         return {"msgid": msgid}
     if depth <= 0:
         return None
     best: tuple[int, dict[str, Any]] | None = None
-    for prefix, pattern, template_id, groups, weight in index["templates"]:
+    for prefix, pattern, template_id, groups, weight in index.templates:
         if best is not None and weight <= best[0]:
             break  # sorted by weight: nothing better can follow
         if not text.startswith(prefix):
@@ -180,7 +186,7 @@ def _recognise(text: str, depth: int) -> dict[str, Any] | None:
         params: dict[str, Any] = {}
         for group, key in groups.items():
             value = match.group(group)
-            params[key] = _recognise(value, depth - 1) or value
+            params[key] = _recognised_in(index, value, depth - 1) or value
         best = (weight, {"msgid": template_id, "params": params})
     return best[1] if best is not None else None
 
@@ -190,10 +196,17 @@ _PLACEHOLDER = r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|" + _JINJA
 MIN_LITERAL = 5  # a template recognised in a stored text has this much text of its own (a CJK character: 2)
 
 
-def _catalogue_index() -> dict[str, Any] | None:
-    """The app's catalogues as {"exact": {text: msgid}, "templates": [(prefix, regex, msgid, groups,
-    weight)]}: every message id and translation, and the templates among them (most specific first). Read
-    once per process."""
+class _Catalogue:
+    """What `recognised` reads (hashable by identity, so recognitions can be cached against it)."""
+
+    def __init__(self, exact: dict[str, str], templates: list[Any]) -> None:
+        self.exact, self.templates = exact, templates
+
+
+def _catalogue_index() -> _Catalogue | None:
+    """The app's catalogues: `exact` {text: msgid} of every message id and translation, and `templates`
+    [(prefix, regex, msgid, groups, weight)] of those with placeholders, most specific first. Read once per
+    process."""
     if "index" in _INDEX:
         return _INDEX["index"]  # type: ignore[no-any-return]
     try:
@@ -224,7 +237,7 @@ def _catalogue_index() -> dict[str, Any] | None:
             prefix, pattern, groups, weight = compiled
             templates.append((prefix, pattern, msgid, groups, weight))
     templates.sort(key=lambda t: -t[4])
-    _INDEX["index"] = {"exact": exact, "templates": templates}
+    _INDEX["index"] = _Catalogue(exact, templates)
     return _INDEX["index"]  # type: ignore[no-any-return]
 
 

@@ -503,8 +503,8 @@ def object_pages(refs: Iterable[tuple[str | None, Any]]) -> dict[tuple[str, int]
         batch = _OBJECT_NAMES.get(object_type)
         shown = batch(ids) if batch is not None else {}
         for object_id in ids:
-            out[(object_type, object_id)] = (str(label), url_for(endpoint, **{id_arg: object_id}),
-                                              shown.get(object_id) or f"#{object_id}")
+            args: dict[str, Any] = {id_arg: object_id}
+            out[(object_type, object_id)] = (str(label), url_for(endpoint, **args), shown.get(object_id) or f"#{object_id}")
     return out
 
 

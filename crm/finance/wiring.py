@@ -36,13 +36,13 @@ def init_app(app: Flask) -> None:
     from crm.finance.blueprint import bp
     from crm.finance.invoices import api as invoices_api
     from crm.finance.invoices import views as invoice_views
-    from crm.finance.invoices.models import Invoice
     from crm.finance.invoices.models import STATUS_LABELS as INVOICE_STATUS_LABELS
+    from crm.finance.invoices.models import Invoice
     from crm.finance.ledger import api as ledger_api
     from crm.finance.makeups import api as makeups_api
     from crm.finance.makeups import views as makeup_views
-    from crm.finance.makeups.models import MakeUp
     from crm.finance.makeups.models import STATUS_LABELS as MAKE_UP_STATUS_LABELS
+    from crm.finance.makeups.models import MakeUp
     from crm.finance.payments import api as payments_api
     from crm.finance.payments.models import STATUS_LABELS
     from crm.finance.payments.models import Payment

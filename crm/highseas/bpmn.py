@@ -11,8 +11,8 @@ from sqlalchemy import select
 from crm.approvals.registry import Approvable
 from crm.approvals.registry import Field
 from crm.approvals.registry import register_approvable
-from crm.customers.models import Customer
 from crm.customers.models import LEVEL_LABELS
+from crm.customers.models import Customer
 from crm.extensions import db
 from crm.highseas import services
 from crm.highseas.models import OPEN_CLAIM

@@ -18,9 +18,9 @@ from crm.core.db import where_equal
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
+from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
-from crm.customers.models import Customer
 from crm.sales.quotes.models import Quote
 from crm.sales.quotes.models import QuoteStatus
 
