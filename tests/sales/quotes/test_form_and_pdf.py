@@ -118,6 +118,8 @@ def test_a_store_chooses_whether_its_quotes_print_the_seal_area(org, products, c
     assert admin.post(edit, data=form).status_code in (302, 303)  # the box unticked: no seal area
     db.session.refresh(org.store_a)
     assert org.store_a.quote_seal is False
+    shown = admin.get(f"/admin/units/{org.store_a.id}").get_data(as_text=True)  # what org.view reads, as the API
+    assert '<dd class="col-sm-8" id="quote-seal">Not printed</dd>' in shown
     text, _fonts = _pdf_text(login_as(org.a_rep1).get(f"/quotes/{q.id}/pdf").data)
     assert "seal and signature" not in text and "Total" in text
     admin = login_as(org.hq_admin)
