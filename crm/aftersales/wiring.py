@@ -31,7 +31,7 @@ def init_app(app: Flask) -> None:
                     order=42))
     register_order_section("after_sales", case_views.order_section)
     register_object_page("after_sales", "aftersales.case_detail", "case_id", _l("After-sales case"),
-                         lambda oid: _case_label(oid, current_user), statuses=STATUS_LABELS)
+                         names=lambda ids: _case_labels(ids, current_user), statuses=STATUS_LABELS)
     for kind, label in {
         "after_sales_approved": _l("An after-sales case you opened was approved"),
         "after_sales_rejected": _l("An after-sales case you opened was rejected"),
@@ -57,13 +57,14 @@ def init_app(app: Flask) -> None:
         register_action_label(action, label)
 
 
-def _case_label(case_id: int, actor: object) -> str | None:
+def _case_labels(ids: set[int], actor: object) -> dict[int, str]:
+    """"AS000012" of these cases, those in the actor's scope. One query."""
     from sqlalchemy import select
 
     from crm.aftersales.cases.models import AfterSalesCase
     from crm.auth.scopes import visible
     from crm.extensions import db
 
-    found = db.session.scalar(visible(select(AfterSalesCase.id).where(AfterSalesCase.id == case_id), actor,  # type: ignore[arg-type]
-                                      AfterSalesCase))
-    return None if found is None else f"AS{found:06d}"
+    found = db.session.scalars(visible(select(AfterSalesCase.id).where(AfterSalesCase.id.in_(sorted(ids))), actor,  # type: ignore[arg-type]
+                                       AfterSalesCase))
+    return {case_id: f"AS{case_id:06d}" for case_id in found}

@@ -64,7 +64,8 @@ class RequestSchema(ma.Schema):
     submitter_id = fields.Int(allow_none=True)
     status = fields.Function(lambda r: r.status.value)
     current_step = fields.Int(allow_none=True)
-    summary = fields.Dict()
+    summary = fields.Dict(attribute="shown", metadata={"description": "The object as the queue shows it, in the "
+                                                                     "caller's language."})
     created_at = fields.DateTime()
     decided_at = fields.DateTime(allow_none=True)
 

@@ -30,6 +30,9 @@ from crm.auth.scopes import Visibility
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import str_enum
+from crm.core.i18n import current_language
+from crm.core.i18n import recognised
+from crm.core.i18n import rendered
 
 
 class ApprovalChain(Base):
@@ -122,6 +125,15 @@ class ApprovalRequest(Base):
     )
 
     @property
+    def shown(self) -> dict[str, Any]:
+        """The summary in the reader's language (what the pages and the API show), once per language."""
+        cache = self.__dict__.setdefault("_shown", {})
+        key = (current_language(), id(self.summary))  # a summary replaced is rendered again
+        if key not in cache:
+            cache[key] = shown_summary(self.summary)
+        return cache[key]  # type: ignore[no-any-return]
+
+    @property
     def steps(self) -> list[dict[str, Any]]:
         return list(self.snapshot.get("steps") or [])
 
@@ -133,6 +145,30 @@ class ApprovalRequest(Base):
             if s.get("index") == self.current_step:
                 return s
         return None
+
+
+def shown_summary(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """A request's summary with its words in the reader's language: the title, the kind, the lines'
+    labels and values and the table's columns rendered from the keys kept beside them (`i18n`); a summary
+    written before those were kept shows its text, in the reader's language where the catalogue
+    recognises it (values, a customer's name or a reason, as written)."""
+    summary = dict(summary or {})
+    kept = summary.pop("i18n", None) or {}
+    if kept:
+        title, type_label = rendered(kept.get("title")), rendered(kept.get("type_label"))
+        lines = [[rendered(label) or "", rendered(value) or ""] for label, value in kept.get("lines") or []]
+    else:
+        title, type_label = recognised(summary.get("title")), recognised(summary.get("type_label"))
+        lines = [[recognised(label) or "", value] for label, value in summary.get("lines") or []]
+    summary.update(title=title or summary.get("title") or "", lines=lines)
+    if type_label or "type_label" in summary:
+        summary["type_label"] = type_label or summary.get("type_label")
+    table = summary.get("table")
+    if isinstance(table, dict):
+        columns = kept.get("columns")
+        summary["table"] = {**table, "columns": [rendered(c) or "" for c in columns] if columns is not None
+                            else [recognised(c) or "" for c in table.get("columns") or []]}
+    return summary
 
 
 class DecisionOutcome(enum.StrEnum):

@@ -24,6 +24,8 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.i18n import frozen
+from crm.core.i18n import later
 from crm.extensions import db
 from crm.notify.services import notify
 from crm.org.models import User
@@ -51,11 +53,19 @@ def _object_view(object_type: str | None, object_id: int | None) -> tuple[dict[s
     if kind is None or obj is None:
         return {}, {"title": f"{object_type or '?'} #{object_id}", "lines": []}
     summary = dict(kind.summary(obj))
-    summary.setdefault("type_label", str(kind.label))
-    summary["lines"] = [[str(label), "" if value is None else str(value)] for label, value in summary.get("lines", [])]
-    summary["title"] = str(summary.get("title") or f"{object_type} #{object_id}")
+    summary.setdefault("type_label", kind.label)
+    lines = [(label, "" if value is None else value) for label, value in summary.get("lines", [])]
+    title = summary.get("title") or f"{object_type} #{object_id}"
+    # The words as catalogue keys, rendered in each reader's language (`ApprovalRequest.shown`); the plain
+    # texts beside them, in the language of the moment, are what the queue's search reads.
+    summary["i18n"] = {"title": frozen(title), "type_label": frozen(summary["type_label"]),
+                       "lines": [[frozen(label), frozen(value)] for label, value in lines]}
+    summary["lines"] = [[str(label), str(value)] for label, value in lines]
+    summary["title"], summary["type_label"] = str(title), str(summary["type_label"])
     if isinstance(summary.get("table"), dict):  # one table of items (a quote's lines): labels as text
-        summary["table"] = {**summary["table"], "columns": [str(c) for c in summary["table"].get("columns", [])]}
+        columns = summary["table"].get("columns", [])
+        summary["i18n"]["columns"] = [frozen(c) for c in columns]
+        summary["table"] = {**summary["table"], "columns": [str(c) for c in columns]}
     return dict(kind.values(obj)), summary
 
 
@@ -135,8 +145,10 @@ def _step(request: ApprovalRequest, step_index: int) -> dict[str, Any]:
     raise NotFound()
 
 
-def _title(request: ApprovalRequest) -> str:
-    return str(request.summary.get("title") or f"#{request.id}")
+def _title(request: ApprovalRequest) -> Any:
+    """The request's title for a notification: in each recipient's language, and kept as a key."""
+    kept = (request.summary.get("i18n") or {}).get("title")
+    return later(kept) if kept else str(request.summary.get("title") or f"#{request.id}")
 
 
 def enter_step(request_id: int, step_index: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -428,6 +429,7 @@ def int_arg(name: str, default: int | None = None) -> int | None:
 
 _ACTION_LABELS: dict[str, Any] = {}
 _OBJECT_PAGES: dict[str, tuple[str, str, Any, Any]] = {}
+_OBJECT_NAMES: dict[str, Callable[[set[int]], Mapping[int, str]]] = {}
 
 
 def register_action_label(action: str, label: Any) -> None:
@@ -436,13 +438,23 @@ def register_action_label(action: str, label: Any) -> None:
 
 
 def register_object_page(object_type: str, endpoint: str, id_arg: str, label: Any,
-                         name: Callable[[int], str | None] | None = None, statuses: Mapping[str, Any] | None = None) -> None:
+                         name: Callable[[int], str | None] | None = None, statuses: Mapping[str, Any] | None = None,
+                         *, names: Callable[[set[int]], Mapping[int, str]] | None = None) -> None:
     """Contexts name the page of their business objects ("order" -> sales.order_detail(order_id=…)), so
     pages that only hold an object reference (a task, an instance) can link to it without importing them.
-    `name(object_id)` says what the link shows ("SO20261122-000004"); None (outside the reader's scope, or
-    no `name`) shows "#id". `statuses` label the business statuses its processes report ("contracting")."""
+    `names(ids)` says what the links show, for many objects in one query ({id: "SO20261122-000004 · Acme"},
+    those in the reader's scope); `name(object_id)` does it for one (derived from `names` when not given).
+    An object without a name (outside the reader's scope, or neither given) shows "#id". `statuses` label
+    the business statuses its processes report ("contracting")."""
+    if name is None and names is not None:
+        def name(object_id: int) -> str | None:
+            return names({object_id}).get(object_id)
     _OBJECT_PAGES[object_type] = (endpoint, id_arg, label, name)
     _OBJECT_STATUSES[object_type] = dict(statuses or {})
+    if names is not None:
+        _OBJECT_NAMES[object_type] = names
+    else:
+        _OBJECT_NAMES.pop(object_type, None)
 
 
 _OBJECT_STATUSES: dict[str, dict[str, Any]] = {}
@@ -475,6 +487,25 @@ def object_page(object_type: str | None, object_id: Any) -> tuple[str, str, str]
     endpoint, id_arg, label, name = page
     shown = name(int(object_id)) if name is not None else None
     return str(label), url_for(endpoint, **{id_arg: object_id}), shown or f"#{object_id}"
+
+
+def object_pages(refs: Iterable[tuple[str | None, Any]]) -> dict[tuple[str, int], tuple[str, str, str]]:
+    """`object_page` of many objects at once, for a list: {(type, id): (label, url, name)}, with one `names`
+    call (one query) per object type whatever the number of rows. A type registered without `names` shows
+    "#id" here (a list never reads its rows one by one); an unregistered type is left out."""
+    wanted: dict[str, set[int]] = {}
+    for object_type, object_id in refs:
+        if object_type in _OBJECT_PAGES and object_id is not None:
+            wanted.setdefault(object_type, set()).add(int(object_id))
+    out: dict[tuple[str, int], tuple[str, str, str]] = {}
+    for object_type, ids in wanted.items():
+        endpoint, id_arg, label, _name = _OBJECT_PAGES[object_type]
+        batch = _OBJECT_NAMES.get(object_type)
+        shown = batch(ids) if batch is not None else {}
+        for object_id in ids:
+            args: dict[str, Any] = {id_arg: object_id}
+            out[(object_type, object_id)] = (str(label), url_for(endpoint, **args), shown.get(object_id) or f"#{object_id}")
+    return out
 
 
 def object_label(object_type: str | None) -> str:
@@ -522,8 +553,8 @@ def register_template_helpers(app: Flask) -> None:
     from crm.core.urls import id_url
 
     app.jinja_env.globals.update(action_label=action_label, format_change_value=format_change_value,
-                                 object_page=object_page, object_label=object_label, object_status=object_status,
-                                 id_url=id_url)
+                                 object_page=object_page, object_pages=object_pages, object_label=object_label,
+                                 object_status=object_status, id_url=id_url)
 
 
 def download(body: bytes, mimetype: str, name: str) -> Response:

@@ -343,9 +343,13 @@ def cross_store_duplicates(actor: User, key: str, after: str | None, limit: int 
     return list(rows.items()), (keys[-1] if more and keys else None)
 
 
-def name_of(customer_id: int, actor: User) -> str | None:
-    """The customer's name for a page that only holds a reference to it; None outside the actor's scope."""
-    return db.session.scalar(visible(select(Customer.name).where(Customer.id == customer_id), actor, Customer))
+def names_of(ids: set[int], actor: User) -> dict[int, str]:
+    """The names of these customers, those in the actor's scope, for pages and lists that only hold
+    references to them (a task, process instances). One query."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(visible(select(Customer.id, Customer.name).where(Customer.id.in_(sorted(ids))),
+                                           actor, Customer)).tuples().all())
 
 
 # Sections other contexts add to the customer page (work: its open tasks), in registration order: a function

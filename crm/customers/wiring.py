@@ -50,6 +50,6 @@ def init_app(app: Flask) -> None:
     # Tasks and process instances only hold an object reference; this is the page they link to, showing
     # the customer's name as the reader may see it (their scope), else "#id".
     register_object_page("customer", "customers.detail", "customer_id", _l("Customer"),
-                         lambda oid: queries.name_of(oid, current_user),
+                         names=lambda ids: queries.names_of(ids, current_user),
                          # The business status the high-seas claim process reports on its customer.
                          statuses={"waiting_visit": _l("Waiting for the return visit")})

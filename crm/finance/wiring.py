@@ -4,6 +4,8 @@ notification kinds and navigation, and the receivable plans' daily reminder job.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -35,12 +37,15 @@ def init_app(app: Flask) -> None:
     from crm.finance.invoices import api as invoices_api
     from crm.finance.invoices import views as invoice_views
     from crm.finance.invoices.models import STATUS_LABELS as INVOICE_STATUS_LABELS
+    from crm.finance.invoices.models import Invoice
     from crm.finance.ledger import api as ledger_api
     from crm.finance.makeups import api as makeups_api
     from crm.finance.makeups import views as makeup_views
     from crm.finance.makeups.models import STATUS_LABELS as MAKE_UP_STATUS_LABELS
+    from crm.finance.makeups.models import MakeUp
     from crm.finance.payments import api as payments_api
     from crm.finance.payments.models import STATUS_LABELS
+    from crm.finance.payments.models import Payment
     from crm.finance.payments.views import order_section
     from crm.finance.plans import api as plans_api
     from crm.finance.plans.jobs import remind
@@ -70,13 +75,13 @@ def init_app(app: Flask) -> None:
     register_order_section("invoices", invoice_views.order_section)
     register_quote_section("invoices", invoice_views.quote_section)
     register_object_page("collection", "finance.payment_detail", "payment_id", _l("Collection"),
-                         lambda oid: _collection_label(oid, current_user), statuses=STATUS_LABELS)
+                         names=lambda ids: _amounts(Payment, ids, current_user), statuses=STATUS_LABELS)
     register_object_page("settlement", "finance.settlement_detail", "settlement_id", _l("Settlement"),
-                         lambda oid: _settlement_label(oid, current_user))
+                         names=lambda ids: _settlement_labels(ids, current_user))
     register_object_page("invoice", "finance.invoice_detail", "invoice_id", _l("Invoice"),
-                         lambda oid: _invoice_label(oid, current_user), statuses=INVOICE_STATUS_LABELS)
+                         names=lambda ids: _amounts(Invoice, ids, current_user), statuses=INVOICE_STATUS_LABELS)
     register_object_page("make_up", "finance.make_up_detail", "make_up_id", _l("Make-up payment"),
-                         lambda oid: _make_up_label(oid, current_user),
+                         names=lambda ids: _amounts(MakeUp, ids, current_user),
                          statuses={"pending_approval": _l("Waiting for approval"), **MAKE_UP_STATUS_LABELS})
     KINDS.setdefault("make_up_approved", _l("A make-up payment of your order was approved"))
     KINDS.setdefault("make_up_rejected", _l("A make-up payment of your order was rejected"))
@@ -100,18 +105,19 @@ def init_app(app: Flask) -> None:
         register_action_label(action, label)
 
 
-def _collection_label(payment_id: int, actor: object) -> str | None:
+def _amounts(model: Any, ids: set[int], actor: object) -> dict[int, str]:
+    """"¥1,234.00" of these collections, invoices or make-ups, those in the actor's scope. One query."""
     from sqlalchemy import select
 
     from crm.auth.scopes import visible
     from crm.extensions import db
-    from crm.finance.payments.models import Payment
 
-    amount = db.session.scalar(visible(select(Payment.amount).where(Payment.id == payment_id), actor, Payment))  # type: ignore[arg-type]
-    return None if amount is None else f"¥{amount:,.2f}"
+    rows = db.session.execute(visible(select(model.id, model.amount).where(model.id.in_(sorted(ids))), actor, model))  # type: ignore[arg-type]
+    return {row.id: f"¥{row.amount:,.2f}" for row in rows}
 
 
-def _settlement_label(settlement_id: int, actor: object) -> str | None:
+def _settlement_labels(ids: set[int], actor: object) -> dict[int, str]:
+    """The references of these settlements (finance only), those in the actor's scope. One query."""
     from sqlalchemy import select
 
     from crm.auth.scopes import visible
@@ -119,27 +125,7 @@ def _settlement_label(settlement_id: int, actor: object) -> str | None:
     from crm.finance.settlements.models import Settlement
 
     if not actor.can("finance.view"):  # type: ignore[attr-defined]
-        return None
-    return db.session.scalar(visible(select(Settlement.reference).where(Settlement.id == settlement_id), actor, Settlement))  # type: ignore[arg-type]
-
-
-def _invoice_label(invoice_id: int, actor: object) -> str | None:
-    from sqlalchemy import select
-
-    from crm.auth.scopes import visible
-    from crm.extensions import db
-    from crm.finance.invoices.models import Invoice
-
-    amount = db.session.scalar(visible(select(Invoice.amount).where(Invoice.id == invoice_id), actor, Invoice))  # type: ignore[arg-type]
-    return None if amount is None else f"¥{amount:,.2f}"
-
-
-def _make_up_label(make_up_id: int, actor: object) -> str | None:
-    from sqlalchemy import select
-
-    from crm.auth.scopes import visible
-    from crm.extensions import db
-    from crm.finance.makeups.models import MakeUp
-
-    amount = db.session.scalar(visible(select(MakeUp.amount).where(MakeUp.id == make_up_id), actor, MakeUp))  # type: ignore[arg-type]
-    return None if amount is None else f"¥{amount:,.2f}"
+        return {}
+    rows = db.session.execute(visible(select(Settlement.id, Settlement.reference).where(Settlement.id.in_(sorted(ids))),
+                                      actor, Settlement))  # type: ignore[arg-type]
+    return {row.id: row.reference for row in rows if row.reference}

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from crm.approvals.registry import Approvable
 from crm.approvals.registry import Field
 from crm.approvals.registry import register_approvable
+from crm.customers.models import LEVEL_LABELS
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.highseas import services
@@ -46,11 +47,11 @@ def _claim_of(customer: Customer) -> HighSeasClaim | None:
 
 def _summary(customer: Customer) -> dict[str, Any]:
     claim = _claim_of(customer)
-    lines: list[list[Any]] = [[_l("Customer"), customer.name], [_l("Level"), customer.level.label if customer.level else "—"]]
+    lines: list[list[Any]] = [[_l("Customer"), customer.name], [_l("Level"), LEVEL_LABELS[customer.level] if customer.level else "—"]]
     if claim is not None:
         lines += [[_l("Applicant"), claim.applicant.name], [_l("Reason"), claim.reason]]
-    return {"title": str(_l("High-seas claim: %(name)s", name=customer.name)), "lines": lines,
-            "url": f"/customers/{customer.id}", "type_label": str(_l("High-seas claim"))}
+    return {"title": _l("High-seas claim: %(name)s", name=customer.name), "lines": lines,
+            "url": f"/customers/{customer.id}", "type_label": _l("High-seas claim")}
 
 
 register_approvable(Approvable(

@@ -28,8 +28,8 @@ blp = ApiBlueprint("Notifications", __name__, url_prefix="/api/v1",
 class NotificationSchema(ma.Schema):
     id = fields.Int()
     kind = fields.Str()
-    title = fields.Str()
-    body = fields.Str(allow_none=True)
+    title = fields.Str(attribute="shown_title", metadata={"description": "In the caller's language."})
+    body = fields.Str(attribute="shown_body", allow_none=True, metadata={"description": "In the caller's language."})
     url = fields.Str(allow_none=True)
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey
@@ -17,6 +18,8 @@ from sqlalchemy.orm import mapped_column
 from crm.core.clock import utcnow
 from crm.core.db import Base
 from crm.core.db import str_enum
+from crm.core.i18n import recognised
+from crm.core.i18n import rendered
 
 
 class Notification(Base):
@@ -32,8 +35,24 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(500))
+    # {"title": …, "body": …} as catalogue keys and parameters (crm.core.i18n.frozen), shown in the reader's
+    # language; `title` and `body` keep the text in the recipient's language when it was written (the
+    # e-mail's, and what notifications written before this column show).
+    message: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the reader's language: rendered from `message`, else the stored text (in the
+        reader's language where the catalogue recognises it)."""
+        kept = (self.message or {}).get("title")
+        return (rendered(kept) if kept is not None else recognised(self.title)) or self.title
+
+    @property
+    def shown_body(self) -> str | None:
+        kept = (self.message or {}).get("body")
+        return rendered(kept) if kept is not None else recognised(self.body)
 
 
 class NotificationPreference(Base):

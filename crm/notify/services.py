@@ -27,6 +27,7 @@ from crm.core.clock import utcnow
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
+from crm.core.i18n import frozen
 from crm.core.i18n import shown
 from crm.core.validation import Loaded
 from crm.core.validation import load_input
@@ -76,6 +77,14 @@ def in_language(text: Any, locale: str | None) -> str | None:
     return str(text)
 
 
+def kept(title: Any, body: Any) -> dict[str, Any] | None:
+    """The bell's message as catalogue keys and parameters (`Notification.message`), for a title or body
+    given as lazy strings; None when both are plain text (nothing to render again)."""
+    if (title is None or isinstance(title, str)) and (body is None or isinstance(body, str)):
+        return None
+    return {"title": frozen(title), "body": frozen(body)}
+
+
 def notify(
     user_ids: Iterable[int], kind: str, title: Any, *, body: Any = None, url: str | None = None,
     store_id: int | None = None, email: bool = True,
@@ -96,11 +105,12 @@ def notify(
     ).all()
     now = utcnow()
     out: list[Notification] = []
+    message = kept(title, body)
     for user_id, address, in_app, by_email, locale in recipients:
         their_title, their_body = str(in_language(title, locale)), in_language(body, locale)
         if in_app is None or in_app:
             n = Notification(user_id=user_id, store_id=store_id, kind=kind, title=their_title[:300], body=their_body,
-                             url=url, created_at=now)
+                             url=url, message=message, created_at=now)
             db.session.add(n)
             out.append(n)
         if email and address and (by_email is None or by_email):
@@ -130,14 +140,18 @@ def notify_many(kind: str, messages: Iterable[tuple[int, Any, Any, str | None]],
     now = utcnow()
     bells: list[dict[str, Any]] = []
     mails: list[dict[str, Any]] = []
+    messages_kept: dict[tuple[int, int], dict[str, Any] | None] = {}  # one message is often told to many
     for user_id, lazy_title, lazy_body, url in wanted:
         if user_id not in recipients:
             continue
         address, in_app, by_email, locale = recipients[user_id]
         title, body = str(in_language(lazy_title, locale)), in_language(lazy_body, locale)
         if in_app is None or in_app:
+            key = (id(lazy_title), id(lazy_body))
+            if key not in messages_kept:
+                messages_kept[key] = kept(lazy_title, lazy_body)
             bells.append({"user_id": user_id, "store_id": store_id, "kind": kind, "title": str(title)[:300],
-                          "body": body, "url": url, "created_at": now})
+                          "body": body, "url": url, "message": messages_kept[key], "created_at": now})
         if email and address and (by_email is None or by_email):
             text = (body or "") + (f"\n\n{_absolute(url)}" if url else "")
             mails.append({"user_id": user_id, "to_address": address, "subject": str(title)[:300],

@@ -98,7 +98,7 @@ class OrgUnitItem(MethodView):
     @org_units_blp.arguments(OrgUnitUpdateSchema)
     @org_units_blp.response(200, OrgUnitSchema)
     def patch(self, data: dict[str, Any], unit_id: int) -> Any:
-        """Rename, recode, change a store's platform or shop name, or set the head"""
+        """Rename, recode, change a store's platform, shop name or quote letterhead, terms and seal, or set the head"""
         unit = get_visible(OrgUnit, unit_id, current_user)
         if data.get("head_id") is not None and data["head_id"] != unit.head_id:
             visible_or_field_error(User, data["head_id"], "head_id", _l("Choose an active user."))

@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -124,6 +125,8 @@ class OrgUnit(Audited, TimestampMixin, Base):
     # A store's quote PDF: the letterhead lines under its name (address, phone, bank …) and its terms.
     quote_letterhead: Mapped[str | None] = mapped_column(Text)
     quote_terms: Mapped[str | None] = mapped_column(Text)
+    # Whether its quote PDFs end with the boxes for the seller's and the customer's seal and signature.
+    quote_seal: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The department head, used by approval rules ("department head").
     head_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True, ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)

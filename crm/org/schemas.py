@@ -45,6 +45,12 @@ class OrgUnitSchema(ma.Schema):
     subsidiary_id = fields.Int(allow_none=True)
     platform = fields.Enum(Platform, by_value=True, allow_none=True)
     shop_name = fields.Str(allow_none=True)
+    quote_letterhead = fields.Str(allow_none=True, metadata={
+        "description": "Stores only: the lines printed under the store's name on its quote PDFs."})
+    quote_terms = fields.Str(allow_none=True, metadata={
+        "description": "Stores only: the terms printed at the end of its quote PDFs, one a line."})
+    quote_seal = fields.Bool(metadata={
+        "description": "Stores only: whether its quote PDFs end with the seal and signature boxes."})
     head_id = fields.Int(allow_none=True)
     active = fields.Bool()
     created_at = fields.DateTime()
@@ -95,6 +101,12 @@ class OrgUnitUpdateSchema(ma.Schema):
     code = fields.Str(allow_none=True)
     platform = fields.Str(allow_none=True, metadata={"enum": _values(Platform), "description": "Stores only."})
     shop_name = fields.Str(allow_none=True, metadata={"description": "Stores only."})
+    quote_letterhead = fields.Str(allow_none=True, validate=validate.Length(max=2000), metadata={
+        "description": "Stores only: the lines printed under the store's name on its quote PDFs (null: none)."})
+    quote_terms = fields.Str(allow_none=True, validate=validate.Length(max=2000), metadata={
+        "description": "Stores only: the terms printed at the end of its quote PDFs, one a line (null: none)."})
+    quote_seal = fields.Bool(metadata={
+        "description": "Stores only: whether its quote PDFs end with the seal and signature boxes."})
     head_id = _id(allow_none=True, metadata={"description": "A user working in this unit or below it."})
 
 

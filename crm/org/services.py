@@ -62,10 +62,22 @@ def _check_unit_fields(data: dict[str, Any], kind: UnitKind, errors: dict[str, s
         for key in ("quote_letterhead", "quote_terms"):
             if key in data:  # forms and the API that do not send them leave them as they are
                 out[key] = check_text(data.get(key), errors, key, max_length=2000, required=False) or None
+        if "quote_seal" in data:
+            if isinstance(data["quote_seal"], bool):
+                out["quote_seal"] = data["quote_seal"]
+            else:
+                errors["quote_seal"] = str(_l("Choose yes or no."))
     else:
         out["platform"] = None
         out["shop_name"] = None
+        for key in QUOTE_SETTINGS:
+            if data.get(key) not in (None, ""):
+                errors[key] = str(_l("Only a store prints quotes: leave this empty for other units."))
     return out
+
+
+# What a store prints on its quote PDFs, edited with the store (its page and the org-unit API).
+QUOTE_SETTINGS = ("quote_letterhead", "quote_terms", "quote_seal")
 
 
 def _check_code_free(code: str | None, errors: dict[str, str], exclude_id: int | None = None) -> None:

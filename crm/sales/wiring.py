@@ -54,10 +54,13 @@ def init_app(app: Flask) -> None:
     add_nav(NavItem("main", "sales.orders", _l("Orders"), "bag-check", order=42, permission="order.view",
                     group="sales"))
     add_nav(NavItem("admin", "sales.pipelines", _l("Pipelines"), "kanban", order=45, permission="pipeline.manage"))
+    # One object's page (a task's) names it by number; a list of references adds the customer.
     register_object_page("quote", "sales.quote_detail", "quote_id", _l("Quote"),
-                         lambda oid: quote_queries.number_of(oid, current_user))
+                         lambda oid: quote_queries.labels({oid}, current_user, customer=False).get(oid),
+                         names=lambda ids: quote_queries.labels(ids, current_user))
     register_object_page("order", "sales.order_detail", "order_id", _l("Order"),
-                         lambda oid: order_queries.number_of(oid, current_user), statuses=ORDER_STATUS_LABELS)
+                         lambda oid: order_queries.labels({oid}, current_user, customer=False).get(oid),
+                         statuses=ORDER_STATUS_LABELS, names=lambda ids: order_queries.labels(ids, current_user))
     register_transfer_handler("sales.opportunities", opportunity_services.on_customer_transferred)
     register_merge_handler("sales.opportunities", opportunity_services.on_customers_merged)
     register_merge_handler("sales.quotes", quote_services.on_customers_merged)

@@ -115,6 +115,8 @@ def test_a_salespersons_first_day(sales_server: dict[str, Any], chromium: Any, l
     page.goto(f"{base}/")
     expect(page.locator("#my-sales-today")).to_contain_text(t["sales_today"])
     expect(page.locator("#sales-month")).to_contain_text("¥")
+    # The demo gives her customers the recycle rules send back soon: named, linked, with the days left.
+    expect(page.locator("#sales-recycle li a").first).to_be_visible()
 
     # The customer list: the bulk bar only with a selection, saying what the chosen action does.
     page.goto(f"{base}/customers/")

@@ -142,3 +142,42 @@ def test_quote_at_85_percent_through_the_discount_audit_to_the_pdf(quote_server:
     page.reload()
     expect(page.get_by_role("region", name="谈判").locator(".opp-card")).to_contain_text("港口年度托盘")
     context.close()
+
+
+def test_an_order_without_a_quote_uses_the_quote_forms_picker_and_live_amounts(quote_server: str, browser: Any) -> None:
+    """The order-without-a-quote form shares the quote form's lines: the product is searched, amounts and the
+    rate follow the typing, the notice says a price under the audit's threshold will be refused."""
+    from playwright.sync_api import expect
+
+    base = quote_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, base, REP)
+    page.goto(f"{base}/orders/new")
+    page.select_option("#f-customer_id", label="宁波港物流（浏览器）")
+    expect(page.locator("#order-lines[data-ready='1'] tbody tr")).to_have_count(1)
+    page.fill("#lines-0-product", "1210-9")
+    page.locator("#order-lines .line-results button", has_text="PL-1210-9").first.click()
+    expect(page.locator("#lines-0-unit_price")).to_have_value("78.00")
+    page.fill("#lines-0-quantity", "10")
+    expect(page.locator("#order-total")).to_have_text("¥780.00")
+    page.fill("#lines-0-unit_price", "66.30")
+    expect(page.locator("#order-rate")).to_have_text("85.00 %")
+    expect(page.locator("#approval-notice")).to_be_visible()
+    expect(page.locator("#approval-notice")).to_contain_text("refused")
+    page.fill("#lines-0-rate", "95")  # a rate prices the line from its list price
+    expect(page.locator("#lines-0-unit_price")).to_have_value("74.10")
+    expect(page.locator("#order-total")).to_have_text("¥741.00")
+    expect(page.locator("#approval-notice")).to_be_hidden()
+    page.click("#add-line")
+    expect(page.locator("#order-lines tbody tr")).to_have_count(2)  # an empty row is not a line
+    page.fill("#f-ship_address", "宁波市北仑区 1 号")  # this customer has no address of its own
+    page.click("#create-direct-order")
+    if page.locator(".invalid-feedback, .alert-danger").count():
+        raise AssertionError(page.locator(".invalid-feedback, .alert-danger").all_inner_texts())
+    expect(page.locator(".alert-success")).to_contain_text("was created")
+    assert "/orders/" in page.url and not errors, errors
+    context.close()

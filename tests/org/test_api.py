@@ -195,3 +195,30 @@ def test_pagination_walks_every_unit_once(call, api_org):
             break
     assert pages == 3
     assert len(seen) == len(set(seen)) == len(api_org.units)
+
+
+def test_a_stores_quote_letterhead_terms_and_seal_are_read_and_written_like_on_its_page(call, api_org):
+    o = api_org
+    body = call("GET", f"{UNITS}/{o.store_a.id}", o.a_admin).get_json()
+    assert body["quote_letterhead"] is None and body["quote_terms"] is None and body["quote_seal"] is True
+    resp = call("PATCH", f"{UNITS}/{o.store_a.id}", o.a_admin, json={
+        "quote_letterhead": "宁波市北仑区 88 号\n电话 0574-8888 8888", "quote_terms": "款到发货", "quote_seal": False})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["quote_letterhead"].startswith("宁波市") and body["quote_terms"] == "款到发货"
+    assert body["quote_seal"] is False and body["shop_name"] == o.store_a.shop_name  # the rest as it was
+    store = db.session.get(OrgUnit, o.store_a.id)
+    assert store.quote_seal is False and store.quote_terms == "款到发货"
+    # Only the fields sent change; null clears a text.
+    body = call("PATCH", f"{UNITS}/{o.store_a.id}", o.a_admin, json={"quote_terms": None}).get_json()
+    assert body["quote_terms"] is None and body["quote_letterhead"].startswith("宁波市") and body["quote_seal"] is False
+    # Validation names the field: too long, not a yes/no, and only a store prints quotes.
+    assert_problem(call("PATCH", f"{UNITS}/{o.store_a.id}", o.a_admin,
+                        json={"quote_terms": "x" * 2001, "quote_seal": "maybe"}), 422, "quote_terms", "quote_seal")
+    body = assert_problem(call("PATCH", f"{UNITS}/{o.a_sales.id}", o.a_admin, json={"quote_letterhead": "No"}),
+                          422, "quote_letterhead")
+    assert body["errors"]["quote_letterhead"] == ["Only a store prints quotes: leave this empty for other units."]
+    # Writing needs org.manage, as the page does; another store's unit is 404.
+    assert_problem(call("PATCH", f"{UNITS}/{o.store_a.id}", o.a_rep1, json={"quote_seal": True}), 403)
+    assert_problem(call("PATCH", f"{UNITS}/{o.store_b.id}", o.a_admin, json={"quote_seal": True}), 404)
+    assert db.session.get(OrgUnit, o.store_a.id).quote_seal is False

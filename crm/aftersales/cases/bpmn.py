@@ -48,9 +48,8 @@ def _load(object_id: int, actor: Any) -> AfterSalesCase | None:
 
 
 def _summary(case: AfterSalesCase) -> dict[str, Any]:
-    return {"title": str(_l("After-sales %(type)s: ¥%(amount)s", type=TYPE_LABELS[case.type],
-                            amount=f"{case.amount:,.2f}")),
-            "lines": services.summary_lines(case), "url": services.url(case), "type_label": str(_l("After-sales"))}
+    return {"title": _l("After-sales %(type)s: ¥%(amount)s", type=TYPE_LABELS[case.type], amount=f"{case.amount:,.2f}"),
+            "lines": services.summary_lines(case), "url": services.url(case), "type_label": _l("After-sales")}
 
 
 register_approvable(Approvable(

@@ -40,10 +40,10 @@ def _load(object_id: int, actor: Any) -> MakeUp | None:
 
 
 def _summary(make_up: MakeUp) -> dict[str, Any]:
-    return {"title": str(_l("Make-up of ¥%(amount)s: %(kind)s", amount=f"{make_up.amount:,.2f}",
-                            kind=KIND_LABELS[make_up.kind])),
+    return {"title": _l("Make-up of ¥%(amount)s: %(kind)s", amount=f"{make_up.amount:,.2f}",
+                        kind=KIND_LABELS[make_up.kind]),
             "lines": services.summary_lines(make_up), "url": services.url(make_up),
-            "type_label": str(_l("Make-up payment"))}
+            "type_label": _l("Make-up payment")}
 
 
 register_approvable(Approvable(

@@ -167,6 +167,7 @@ def unit_edit(unit_id: int) -> Any:
             "shop_name": unit.shop_name or "",
             "quote_letterhead": unit.quote_letterhead or "",
             "quote_terms": unit.quote_terms or "",
+            "quote_seal": unit.quote_seal,
             "head_id": unit.head_id or "",
         }
         return _render_edit(unit, form, {})
@@ -175,6 +176,7 @@ def unit_edit(unit_id: int) -> Any:
     data = {key: form.get(key) for key in ("name", "code", "platform", "shop_name")}
     if unit.is_store:
         data |= {key: form.get(key, "") for key in ("quote_letterhead", "quote_terms")}
+        data["quote_seal"] = form["quote_seal"] = form.get("quote_seal") == "on"
     data["head_id"] = None
     if form.get("head_id"):
         head = pick_visible(

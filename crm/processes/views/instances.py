@@ -23,6 +23,7 @@ from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.i18n import translate
 from crm.core.web import forget_refused_write
+from crm.core.web import object_pages
 from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
 from crm.processes.views.common import bp
@@ -54,6 +55,7 @@ def instances() -> Any:
                                       | ({filters.started_by_id} if filters.started_by_id else set())),
         stores=task_queries.store_names({i.store_id for i in items if i.store_id}),
         versions={i.definition_id: i.definition.version for i in items},
+        subjects=object_pages((i.object_type, i.object_id) for i in items),
     )
 
 
@@ -178,6 +180,7 @@ def unmatched() -> Any:
         "processes/unmatched.html", page=page,
         names=task_queries.user_names({m.sent_by_id for m in page.items if m.sent_by_id}),
         stores=task_queries.store_names({m.store_id for m in page.items if m.store_id}),
+        subjects=object_pages((m.object_type, m.object_id) for m in page.items),
     )
 
 

@@ -175,9 +175,14 @@ def process_history(order: Order) -> list[Any]:
     return out
 
 
-def number_of(order_id: int, actor: User) -> str | None:
-    """The order's number, for a page that only holds a reference to it (a task); None outside the scope."""
-    return db.session.scalar(visible(select(Order.number).where(Order.id == order_id), actor, Order))
+def labels(ids: set[int], actor: User, *, customer: bool = True) -> dict[int, str]:
+    """"SO… · customer" (or the number alone) of these orders, those in the actor's scope: what a page or a
+    list that only holds references to them (a task, process instances) shows. One query."""
+    if not ids:
+        return {}
+    rows = db.session.execute(visible(select(Order.id, Order.number, Customer.name).join(
+        Customer, Customer.id == Order.customer_id).where(Order.id.in_(sorted(ids))), actor, Order))
+    return {row.id: f"{row.number} · {row.name}" if customer else row.number for row in rows}
 
 
 def awaiting_collection(actor: User) -> tuple[int, Decimal]:

@@ -138,26 +138,23 @@ def order_from_quote(quote_id: int) -> Any:
     return redirect(url_for("sales.order_detail", order_id=order.id), code=303)
 
 
-DIRECT_ROWS = 5
 SHIP_FIELDS = ("payment_mode", "terminal", "ship_name", "ship_phone", "ship_address", "note")
 
 
 def _direct_form(form: dict[str, Any], errors: dict[str, Any], status: int = 200) -> Any:
+    """The order without a quote: its lines are the quote form's (sales/_lines.html: the product picker,
+    live amounts and rates, the notice under the audit's threshold)."""
     from sqlalchemy import select
 
     from crm.auth.scopes import visible
     from crm.customers.models import Customer
-    from crm.sales.catalog.models import Product
+    from crm.sales.quotes.views import priced_lines
 
     customers = [(r.id, r.name) for r in db.session.execute(
         visible(select(Customer.id, Customer.name), current_user, Customer).order_by(Customer.name, Customer.id).limit(500))]
-    products = [(r.id, f"{r.name} · {r.sku} · ¥{r.list_price:,.2f}") for r in db.session.execute(
-        select(Product.id, Product.sku, Product.name, Product.list_price).where(Product.on_shelf)
-        .order_by(Product.name, Product.id))]
-    lines = list(form.get("lines") or [])
-    lines += [{} for _i in range(max(0, DIRECT_ROWS - len(lines)))]
-    return render_template("sales/order_direct.html", form=form, lines=lines, errors=errors, customers=customers,
-                           products=products, **_globals()), status
+    return render_template("sales/order_direct.html", form=form, errors=errors, customers=customers,
+                           history={"customer": {}, "store": {}}, **priced_lines(form.get("lines") or []),
+                           **_globals()), status
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
@@ -167,9 +164,10 @@ def order_new() -> Any:
     if request.method == "GET":
         return _direct_form({"customer_id": request.args.get("customer_id", ""), "payment_mode": "prepay",
                              "terminal": "pc", "lines": []}, {})
+    from crm.sales.quotes.views import posted_lines
+
     form: dict[str, Any] = {k: request.form.get(k, "") for k in ("customer_id", *SHIP_FIELDS)}
-    form["lines"] = [{k: request.form.get(f"lines-{i}-{k}", "") for k in ("product_id", "quantity", "unit_price")}
-                     for i in range(DIRECT_ROWS)]
+    form["lines"] = posted_lines()
     try:
         order = order_services.create_direct(form, actor=current_user)
     except ValidationFailed as exc:

@@ -85,7 +85,7 @@ def _summary(quote: Quote) -> dict[str, Any]:
             for line in quote.lines]
     table = {"columns": [_l("Product"), _l("Quantity"), _l("Unit price"), _l("Discount rate"), _l("Customer paid"),
                          _l("Store paid")], "rows": rows, "numeric": [1, 2, 3]}
-    return {"title": str(_l("Quote %(number)s v%(version)s", number=quote.number, version=quote.version)),
+    return {"title": _l("Quote %(number)s v%(version)s", number=quote.number, version=quote.version),
             "lines": lines, "table": table, "url": f"/quotes/{quote.id}"}
 
 

@@ -1,6 +1,6 @@
 """A quote as PDF (ReportLab) for confirmation with the customer: the store's letterhead, the lines, the
-terms and an area for the customer's seal and signature. Until the quote is approved every page carries a
-"not approved" watermark.
+terms and, unless the store turned it off (`quote_seal`), an area for the seal and signature. Until the
+quote is approved every page carries a "not approved" watermark.
 
 The font is embedded (a subset), so "·", "¥" and every CJK character render in any viewer: the first
 TrueType font found among `QUOTE_PDF_FONTS` (config; by default WenQuanYi Micro Hei from Debian's
@@ -149,14 +149,16 @@ def render_quote(quote: Quote) -> bytes:
     if terms.strip():
         story += [Spacer(1, 3 * mm), Paragraph(_escape(_("Terms")), body)]
         story += [Paragraph(_escape(t.strip()), small) for t in terms.splitlines() if t.strip()]
-    seal = Table([[_("Seller's seal and signature"), _("Customer's seal and signature")], ["", ""]],
-                 colWidths=[88 * mm, 88 * mm], rowHeights=[7 * mm, 28 * mm])
-    seal.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ("BOX", (0, 0), (0, -1), 0.6, colors.HexColor("#8a94a6")), ("BOX", (1, 0), (1, -1), 0.6, colors.HexColor("#8a94a6")),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.HexColor("#555555")),
-    ]))
-    story += [Spacer(1, 8 * mm), seal]
+    if store.quote_seal:  # the store's choice (its page, the org-unit API)
+        seal = Table([[_("Seller's seal and signature"), _("Customer's seal and signature")], ["", ""]],
+                     colWidths=[88 * mm, 88 * mm], rowHeights=[7 * mm, 28 * mm])
+        seal.setStyle(TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ("BOX", (0, 0), (0, -1), 0.6, colors.HexColor("#8a94a6")),
+            ("BOX", (1, 0), (1, -1), 0.6, colors.HexColor("#8a94a6")),
+            ("TEXTCOLOR", (0, 0), (-1, 0), colors.HexColor("#555555")),
+        ]))
+        story += [Spacer(1, 8 * mm), seal]
     approved = quote.status in (QuoteStatus.APPROVED, QuoteStatus.CONVERTED)
     mark = _nothing if approved else _watermark(font, _("NOT APPROVED"))
     doc.build(story, onFirstPage=mark, onLaterPages=mark)

@@ -18,6 +18,7 @@ from crm.core.db import where_equal
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
+from crm.customers.models import Customer
 from crm.extensions import db
 from crm.org.models import User
 from crm.sales.quotes.models import Quote
@@ -55,11 +56,14 @@ def versions(quote: Quote) -> list[Quote]:
                                    .order_by(Quote.version)))
 
 
-def number_of(quote_id: int, actor: User) -> str | None:
-    """"Q… v2" for a page that only holds a reference to the quote; None outside the actor's scope."""
-    row = db.session.execute(visible(select(Quote.number, Quote.version).where(Quote.id == quote_id), actor,
-                                     Quote)).first()
-    return f"{row.number} v{row.version}" if row is not None else None
+def labels(ids: set[int], actor: User, *, customer: bool = True) -> dict[int, str]:
+    """"Q… v2 · customer" (or "Q… v2" alone) of these quotes, those in the actor's scope, for pages and lists
+    that only hold references to them (a task, process instances). One query."""
+    if not ids:
+        return {}
+    rows = db.session.execute(visible(select(Quote.id, Quote.number, Quote.version, Customer.name).join(
+        Customer, Customer.id == Quote.customer_id).where(Quote.id.in_(sorted(ids))), actor, Quote))
+    return {row.id: f"{row.number} v{row.version}" + (f" · {row.name}" if customer else "") for row in rows}
 
 
 def numbers(ids: set[int], actor: User) -> dict[int, str]:

@@ -94,11 +94,24 @@ def _customer_choices() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in db.session.execute(stmt)]
 
 
-def _lines_from_form() -> list[dict[str, Any]]:
-    """The posted rows `lines-<i>-<field>` in index order, whatever rows the page's script added or removed."""
+def posted_lines() -> list[dict[str, Any]]:
+    """The posted rows `lines-<i>-<field>` of priced lines (sales/_lines.html: the quote form, the order
+    without a quote) in index order, whatever rows the page's script added or removed."""
     indices = sorted({int(m.group(1)) for key in request.form if (m := LINE_KEY.match(key))})
     return [{k: request.form.get(f"lines-{i}-{k}", "") for k in ("product_id", "quantity", "unit_price")}
             for i in indices[: quote_services.MAX_LINES + FORM_ROWS]]
+
+
+def priced_lines(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """What sales/_lines.html needs besides the errors: the lines as entered plus one empty row (at least
+    FORM_ROWS without script; the page's script adds and removes rows), the products of the entered lines by
+    id (the picker searches the rest on the server), the discount audit's threshold from the diagram."""
+    entered = [ln for ln in lines or [] if any(str(ln.get(k) or "").strip() for k in ("product_id", "quantity",
+                                                                                        "unit_price"))]
+    threshold = audit_threshold()
+    return {"lines": entered + [{} for _i in range(max(1, FORM_ROWS - len(entered)))],
+            "picked": catalog_queries.by_ids({as_id(ln.get("product_id")) for ln in entered} - {0}),
+            "threshold": threshold, "threshold_label": _percent(threshold)}
 
 
 def _form_of(quote: Quote | None) -> dict[str, Any]:
@@ -112,17 +125,9 @@ def _form_of(quote: Quote | None) -> dict[str, Any]:
 
 
 def _render_form(quote: Quote | None, form: dict[str, Any], errors: dict[str, Any], status: int = 200) -> Any:
-    """The lines as entered plus one empty row (at least FORM_ROWS without script; the page's script adds and
-    removes rows); the products of the entered lines by id (the picker searches the rest on the server)."""
-    entered = [ln for ln in (form.get("lines") or []) if any(str(ln.get(k) or "").strip()
-                                                          for k in ("product_id", "quantity", "unit_price"))]
-    lines = entered + [{} for _i in range(max(1, FORM_ROWS - len(entered)))]
     history = prices.price_history(quote) if quote is not None else {"customer": {}, "store": {}}
-    threshold = audit_threshold()
-    return render_template("sales/quote_form.html", quote=quote, form=form, lines=lines, errors=errors, history=history,
-                           customers=_customer_choices(), picked=catalog_queries.by_ids(
-                               {as_id(ln.get("product_id")) for ln in entered} - {0}),
-                           threshold=threshold, threshold_label=_percent(threshold), **_globals()), status
+    return render_template("sales/quote_form.html", quote=quote, form=form, errors=errors, history=history,
+                           customers=_customer_choices(), **priced_lines(form.get("lines") or []), **_globals()), status
 
 
 def _percent(rate: Any) -> str:
@@ -136,7 +141,7 @@ def quote_new() -> Any:
         return _render_form(None, _form_of(None), {})
     form = {"customer_id": request.form.get("customer_id", ""), "opportunity_id": request.form.get("opportunity_id", ""),
             "valid_until": request.form.get("valid_until", ""),
-            "note": request.form.get("note", ""), "lines": _lines_from_form()}
+            "note": request.form.get("note", ""), "lines": posted_lines()}
     try:
         quote = quote_services.create_quote(form, actor=current_user)
     except ValidationFailed as exc:
@@ -156,7 +161,7 @@ def quote_edit(quote_id: int) -> Any:
             return redirect(url_for("sales.quote_detail", quote_id=quote.id), code=303)
         return _render_form(quote, _form_of(quote), {})
     form = {"valid_until": request.form.get("valid_until", ""), "note": request.form.get("note", ""),
-            "lines": _lines_from_form(), "customer_id": quote.customer_id,
+            "lines": posted_lines(), "customer_id": quote.customer_id,
             "lock_version": request.form.get("lock_version")}
     try:
         quote_services.update_quote(quote_id, form, actor=current_user, lock_version=request.form.get("lock_version"))

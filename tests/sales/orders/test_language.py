@@ -246,7 +246,8 @@ def test_a_received_message_is_named_by_the_event_that_caught_it(org, products, 
 
 
 def test_the_process_pages_label_the_orders_status_and_object(org, products, customers, staff, client, login_as):
-    """The instance list and page said "contracting" and "order #5"; they use the orders' own labels."""
+    """The instance list and page said "contracting" and "order #5"; they use the orders' own labels and name
+    the order by its number and customer."""
     from crm.workflow.models import ProcessInstance
 
     order = order_from_quote(org, approved_quote(org, products, customers))
@@ -255,6 +256,6 @@ def test_the_process_pages_label_the_orders_status_and_object(org, products, cus
     _chinese(org.a_rep1)
     login_as(org.a_rep1)
     listed = _text(client.get("/processes/").get_data(as_text=True))
-    assert f"订单 #{order.id}" in listed and "签约中" in listed and "contracting" not in listed
+    assert f"订单 {order.number} · {customers['a'].name}" in listed and "签约中" in listed and "contracting" not in listed
     page = _text(client.get(f"/processes/{instance.id}").get_data(as_text=True))
     assert "签约中" in page and "contracting" not in page

@@ -278,6 +278,33 @@ def test_a_direct_order_through_the_page_under_90_percent_is_sent_to_make_a_quot
     assert order.ship_name == customers["a"].name  # empty: from the customer
 
 
+def test_the_direct_order_form_has_the_quote_forms_product_picker_and_reads_every_row_it_adds(
+        org, products, customers, staff, client, login_as):
+    """No product dropdown of the whole catalogue: the quote form's lines (sales/_lines.html, lines.js) with
+    the product search; rows the page's script numbered freely are all read, and a refused row keeps its
+    product named in the picker."""
+    from crm.sales.orders.models import Order
+
+    login_as(org.a_rep1)
+    page = client.get("/orders/new").get_data(as_text=True)
+    assert 'id="order-lines" data-lines="order"' in page and 'data-search-url="/products/search"' in page
+    assert 'data-threshold="0.90"' in page or 'data-threshold="0.9"' in page
+    assert 'name="lines-0-product_id"' in page and "<select" not in page.split('id="order-lines"')[1].split("</table>")[0]
+    assert "sales/lines.js" in page and 'id="order-total"' in page and 'id="approval-notice"' in page
+    p100, p200 = products["p100"], products["p200"]
+    base = {"csrf_token": csrf(client, "/orders/new"), "customer_id": str(customers["a"].id), "payment_mode": "arrears",
+            "terminal": "pc", "ship_address": "杭州",
+            "lines-0-product_id": str(p100.id), "lines-0-quantity": "2", "lines-0-unit_price": "95.00",
+            "lines-7-product_id": str(p200.id), "lines-7-quantity": "1", "lines-7-unit_price": "100.00"}
+    refused = client.post("/orders/new", data=base)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f'value="{p200.name} · {p200.sku}"' in text  # the picker keeps the product
+    resp = client.post("/orders/new", data={**base, "lines-7-unit_price": "195.00"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    order = db.session.query(Order).one()
+    assert order.total == Decimal("385.00") and len(order.lines) == 2
+
+
 def test_the_task_page_links_to_its_order(org, products, customers, staff, client, login_as):
     order = order_from_quote(org, approved_quote(org, products, customers))
     task = open_task(order, "op_sign")

@@ -103,3 +103,26 @@ def test_the_stores_letterhead_and_terms_print_on_its_quotes(org, products, cust
     text, _fonts = _pdf_text(login_as(org.a_rep1).get(f"/quotes/{q.id}/pdf").data)
     for expected in ("宁波市北仑区 88 号", "0574-8888 8888", "款到发货", "质保一年"):
         assert expected in text, expected
+
+
+def test_a_store_chooses_whether_its_quotes_print_the_seal_area(org, products, customers, login_as):
+    q = submitted(org.a_rep1, customers["a"], line(products["p100"], "99.00"))
+    client = login_as(org.a_rep1)
+    text, _fonts = _pdf_text(client.get(f"/quotes/{q.id}/pdf").data)
+    assert "Customer's seal and signature" in text  # printed unless the store turns it off
+    admin = login_as(org.hq_admin)
+    edit = f"/admin/units/{org.store_a.id}/edit"
+    assert 'id="quote_seal"' in admin.get(edit).get_data(as_text=True)
+    form = {"csrf_token": csrf(admin, edit), "name": org.store_a.name, "platform": org.store_a.platform.value,
+            "shop_name": org.store_a.shop_name}
+    assert admin.post(edit, data=form).status_code in (302, 303)  # the box unticked: no seal area
+    db.session.refresh(org.store_a)
+    assert org.store_a.quote_seal is False
+    shown = admin.get(f"/admin/units/{org.store_a.id}").get_data(as_text=True)  # what org.view reads, as the API
+    assert '<dd class="col-sm-8" id="quote-seal">Not printed</dd>' in shown
+    text, _fonts = _pdf_text(login_as(org.a_rep1).get(f"/quotes/{q.id}/pdf").data)
+    assert "seal and signature" not in text and "Total" in text
+    admin = login_as(org.hq_admin)
+    assert admin.post(edit, data=form | {"csrf_token": csrf(admin, edit), "quote_seal": "on"}).status_code in (302, 303)
+    db.session.refresh(org.store_a)
+    assert org.store_a.quote_seal is True

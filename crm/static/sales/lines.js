@@ -1,6 +1,8 @@
-/* The quote form: lines are added and removed, each line's product is searched on the server (name, SKU or
-   size; /products/search with a limit, so the catalogue may hold thousands), amounts, totals and discount
-   rates are computed as the user types, and a notice says when the quote will need the discount audit.
+/* The priced lines of the quote form and of the order-without-a-quote form (sales/_lines.html): lines are
+   added and removed, each line's product is searched on the server (name, SKU or size; /products/search
+   with a limit, so the catalogue may hold thousands), amounts, totals and discount rates are computed as
+   the user types, and a notice says when a rate is under the discount audit's threshold (a quote will need
+   the audit; an order without a quote would be refused).
 
    The arithmetic is the server's, exactly (crm/sales/catalog/models.py): money is whole cents (BigInt), a
    line's amount is unit price × quantity (exact in cents), a rate is price ÷ list price rounded DOWN to 6
@@ -10,11 +12,12 @@
    unit price: list price × rate, rounded half up to the cent (the server stores the price). */
 (function () {
   "use strict";
-  var table = document.getElementById("quote-lines");
+  var table = document.querySelector("table[data-lines]");
   if (!table || typeof BigInt === "undefined") { return; }
+  var prefix = table.dataset.lines;  // the ids of the totals: "quote" -> #quote-total, #quote-list-total, #quote-rate
   var body = table.tBodies[0];
   var rowsInput = document.getElementById("line-rows");
-  var notice = document.getElementById("approval-notice");
+  var notice = document.getElementById(table.dataset.notice);
   var labels = table.dataset.labels ? JSON.parse(table.dataset.labels) : {};
   var MICRO = BigInt(1000000);
   var threshold = parseDecimal(table.dataset.threshold || "", 6);  // micro-units of a rate, or null
@@ -75,9 +78,9 @@
       if (r !== null && (lowest === null || r < lowest)) { lowest = r; }
     });
     var overall = listTotal > 0n ? rate(total, listTotal) : null;
-    document.getElementById("quote-total").textContent = cents(total);
-    document.getElementById("quote-list-total").textContent = cents(listTotal);
-    document.getElementById("quote-rate").textContent = overall === null ? "—" : percent(overall);
+    document.getElementById(prefix + "-total").textContent = cents(total);
+    document.getElementById(prefix + "-list-total").textContent = cents(listTotal);
+    document.getElementById(prefix + "-rate").textContent = overall === null ? "—" : percent(overall);
     var low = lowest;
     if (overall !== null && (low === null || overall < low)) { low = overall; }
     var needs = threshold !== null && low !== null && low < threshold;
