@@ -169,10 +169,10 @@ def _accepted_language(languages: dict[str, str]) -> str | None:
 
 def _register_request_hooks(app: Flask) -> None:
     from crm.core import nav
+    from crm.core.objects import register_template_helpers
     from crm.core.static_files import register_static_files
     from crm.core.web import register_error_handlers
     from crm.core.web import register_security_headers
-    from crm.core.web import register_template_helpers
     from crm.core.web import register_transaction_hooks
 
     register_error_handlers(app)

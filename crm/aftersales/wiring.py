@@ -20,8 +20,8 @@ def init_app(app: Flask) -> None:
     from crm.aftersales.cases import views as case_views
     from crm.aftersales.cases.models import STATUS_LABELS
     from crm.auth.rest import add_resource
-    from crm.core.web import register_action_label
-    from crm.core.web import register_object_page
+    from crm.core.objects import register_action_label
+    from crm.core.objects import register_object_page
     from crm.notify.services import KINDS
     from crm.sales.orders.queries import register_order_section
 

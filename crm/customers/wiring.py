@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
 
     import crm.customers.models  # noqa: F401  (the mappers)
     from crm.auth.rest import add_resource
-    from crm.core.web import register_object_page
+    from crm.core.objects import register_object_page
     from crm.customers import api
     from crm.customers import queries
     from crm.customers.jobs import follow_up_reminders

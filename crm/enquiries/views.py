@@ -25,11 +25,11 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.files import stored_path
+from crm.core.objects import register_action_label
 from crm.core.tabular import MIMETYPES
 from crm.core.web import attempt
 from crm.core.web import download
 from crm.core.web import int_arg
-from crm.core.web import register_action_label
 from crm.core.web import stored_file_response
 from crm.enquiries import export
 from crm.enquiries import queries

@@ -31,8 +31,8 @@ def init_app(app: Flask) -> None:
     import crm.finance.plans.models  # noqa: F401
     import crm.finance.settlements.models  # noqa: F401
     from crm.auth.rest import add_resource
-    from crm.core.web import register_action_label
-    from crm.core.web import register_object_page
+    from crm.core.objects import register_action_label
+    from crm.core.objects import register_object_page
     from crm.finance.blueprint import bp
     from crm.finance.invoices import api as invoices_api
     from crm.finance.invoices import views as invoice_views

@@ -20,11 +20,11 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
+from crm.core.objects import register_action_label
 from crm.core.web import download
 from crm.core.web import forget_refused_write
 from crm.core.web import form_data
 from crm.core.web import int_arg
-from crm.core.web import register_action_label
 from crm.customers.models import CustomerLevel
 from crm.highseas import queries
 from crm.highseas import rules

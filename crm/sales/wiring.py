@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     import crm.sales.quotes.bpmn  # noqa: F401  (the operator and the discount-audit approvable)
     import crm.sales.quotes.models  # noqa: F401
     from crm.auth.rest import add_resource
-    from crm.core.web import register_object_page
+    from crm.core.objects import register_object_page
     from crm.customers.services.merge import register_merge_handler
     from crm.customers.services.owners import register_transfer_handler
     from crm.highseas.rules import register_exemption

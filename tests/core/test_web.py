@@ -279,7 +279,7 @@ def test_int_arg(probe_app: Flask, raw: str, expected: int | None) -> None:
 def test_object_links_show_a_name_the_reader_may_see_else_the_id(app: Any) -> None:
     """`object_page` (task and instance pages link to the business object they are about): the name the
     context's resolver gives, "#id" when it gives none (outside the reader's scope) or has no resolver."""
-    from crm.core import web
+    from crm.core import objects as web
 
     web.register_object_page("probe_named", "auth.login", "next", "Probe", lambda oid: {7: "P-007"}.get(oid))
     web.register_object_page("probe_plain", "auth.login", "next", "Plain")

@@ -20,7 +20,7 @@ from crm.core.audit import label_of
 from crm.core.audit import name_of
 from crm.core.audit import readable
 from crm.core.audit import timeline
-from crm.core.web import register_action_label
+from crm.core.objects import register_action_label
 from crm.customers.models import FOLLOW_UP_KIND_LABELS
 from crm.customers.models import INTENTION_LABELS
 from crm.customers.models import LEVEL_LABELS

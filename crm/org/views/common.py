@@ -18,7 +18,7 @@ from crm.core.audit import name_of
 from crm.core.audit import readable
 from crm.core.audit import timeline
 from crm.core.errors import NotFound
-from crm.core.web import register_action_label
+from crm.core.objects import register_action_label
 from crm.extensions import db
 from crm.org.models import GENDER_LABELS
 from crm.org.models import PLATFORM_LABELS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from crm.core.web import register_action_label
+from crm.core.objects import register_action_label
 from crm.processes.views import analytics  # noqa: F401  (registers the analytics page of a version)
 from crm.processes.views import definitions  # noqa: F401  (registers the definition and editor routes)
 from crm.processes.views import dryrun  # noqa: F401  (registers the dry run: the editor's Test and the test page)

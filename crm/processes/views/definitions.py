@@ -171,7 +171,7 @@ def _role_choices() -> list[tuple[str, str]]:
 
 def _status_choices(key: str | None) -> list[tuple[str, str]]:
     """The statuses the process's object can have (its contracts'), for the `status` property's picker."""
-    from crm.core.web import any_status_label
+    from crm.core.objects import any_status_label
 
     seen: list[str] = []
     for contract in registry.contracts(key) if key else []:

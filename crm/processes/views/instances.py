@@ -22,8 +22,8 @@ from crm.auth.decorators import permission_required
 from crm.core.audit import timeline
 from crm.core.errors import DomainError
 from crm.core.i18n import translate
+from crm.core.objects import object_pages
 from crm.core.web import forget_refused_write
-from crm.core.web import object_pages
 from crm.extensions import db
 from crm.processes.views.common import STATUS_BADGES
 from crm.processes.views.common import bp

@@ -31,9 +31,9 @@ from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import ValidationFailed
 from crm.core.i18n import translate
+from crm.core.objects import register_action_label
 from crm.core.web import download
 from crm.core.web import forget_refused_write
-from crm.core.web import register_action_label
 from crm.extensions import db
 from crm.sales.blueprint import bp
 from crm.sales.history import history

@@ -29,9 +29,9 @@ from crm.core.audit import label_of
 from crm.core.audit import name_of
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
+from crm.core.objects import register_action_label
 from crm.core.validation import as_id
 from crm.core.web import forget_refused_write
-from crm.core.web import register_action_label
 from crm.core.web import stored_file_response
 from crm.customers.models import Customer
 from crm.extensions import db

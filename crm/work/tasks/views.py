@@ -22,10 +22,10 @@ from crm.auth.decorators import permission_required
 from crm.core.errors import DomainError
 from crm.core.errors import ValidationFailed
 from crm.core.files import stored_path
+from crm.core.objects import object_label
 from crm.core.web import flash_refusal
 from crm.core.web import forget_refused_write
 from crm.core.web import form_data
-from crm.core.web import object_label
 from crm.core.web import safe_next
 from crm.core.web import stored_file_response
 from crm.work.blueprint import bp
