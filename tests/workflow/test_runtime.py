@@ -4,6 +4,7 @@ boundary and event-gateway timers, messages, errors recorded on the instance."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -138,3 +139,44 @@ def test_operator_error_rolls_the_step_back_and_is_recorded(claim, org, monkeypa
     runtime.complete_task(task.id, {"approved": True}, actor_id=org.a_sup.id)
     db.session.commit()
     assert claim.status == InstanceStatus.RUNNING and claim.last_error is None
+
+
+def test_a_workflow_kept_for_a_completion_is_not_used_after_the_instance_moved_on(deploy, org):
+    """`task_data(for_completion=True)` keeps the deserialized workflow for the transaction's completion
+    (`runtime.prepared_workflow`, keyed by the instance's `lock_version`). If the stored instance moves on
+    before the completion (another writer's step landing: emulated by writing its saved row back), the kept
+    copy is stale and must not be stepped: the completion reloads, so the other branch's completion counts
+    and the join passes. Stepping the stale copy would lose it (the instance would wait at the join)."""
+    from sqlalchemy import update
+
+    from crm.workflow.models import ProcessInstance
+    from crm.workflow.tasks import services as task_services
+    from tests.workflow.conftest import _open_task_ids
+
+    deploy("concurrency")
+    table = ProcessInstance.__table__
+    sup, manager = org.a_sup.id, org.a_manager.id
+    instance = runtime.start("wf_race", data={"deciders": [sup, manager], "parallel": True}, actor_id=org.a_rep1.id)
+    db.session.commit()
+    open_ids = _open_task_ids(instance.id)
+
+    def row() -> dict[str, Any]:
+        return dict(db.session.execute(select(table).where(table.c.id == instance.id)).one()._mapping)
+
+    before = row()
+    runtime.complete_task(open_ids["branch_b"], {}, actor_id=manager)  # the other writer's step
+    db.session.commit()
+    after = row()
+    assert after["lock_version"] != before["lock_version"]
+    db.session.execute(update(table).where(table.c.id == instance.id).values(before))  # not landed yet
+    db.session.commit()
+    db.session.expire_all()
+
+    branch_a = db.session.get(HumanTask, open_ids["branch_a"])
+    assert task_services.task_data(branch_a, for_completion=True) is not None  # keeps the workflow, before's
+    db.session.execute(update(table).where(table.c.id == instance.id).values(after))  # now it has landed
+    db.session.expire_all()
+    runtime.complete_task(open_ids["branch_a"], {}, actor_id=sup)
+    db.session.commit()
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert instance.status == InstanceStatus.COMPLETED
