@@ -36,6 +36,7 @@ from webargs.flaskparser import FlaskParser
 from webargs.flaskparser import abort
 from werkzeug.datastructures import CombinedMultiDict
 
+from crm.auth import apidoc
 from crm.auth import idempotency
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import request_store_filter
@@ -43,6 +44,8 @@ from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
+from crm.core.validation import REQUIRED_TEXT_PATTERN
+from crm.core.validation import TEXT_PATTERN
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -109,7 +112,8 @@ IDEMPOTENCY_PARAMETER = {
 
 def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
     """What the generated document cannot say by itself: a PATCH body changes at least one field
-    (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header."""
+    (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header; a
+    create answer links to the operations on what it created (`crm.auth.apidoc`)."""
     doc = copy.deepcopy(doc)  # apispec hands out its own dicts: never change them twice
     schemas = doc.get("components", {}).get("schemas", {})
     for ops in doc.get("paths", {}).values():
@@ -124,6 +128,8 @@ def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
         target = schemas.get(ref.rsplit("/", 1)[1]) if ref else body
         if target is not None:
             target["minProperties"] = 1
+    apidoc.add_links(doc)
+    apidoc.describe_text_inputs(doc, TEXT_PATTERN, REQUIRED_TEXT_PATTERN)
     return doc
 
 

@@ -56,11 +56,12 @@ class TotalsSchema(ma.Schema):
 
 
 class CollectionUploadSchema(CollectionInputSchema):
-    vouchers = fields.List(Upload(), required=True, metadata={"description": "One or more files (PDF or picture)."})
+    vouchers = fields.List(Upload(), required=True, validate=validate.Length(min=1),
+                           metadata={"description": "One or more files (PDF or picture)."})
 
 
 class VoucherUploadSchema(ma.Schema):
-    vouchers = fields.List(Upload(), required=True)
+    vouchers = fields.List(Upload(), required=True, validate=validate.Length(min=1))
 
 
 def _filters(args: dict[str, Any]) -> LedgerFilters:

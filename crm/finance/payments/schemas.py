@@ -63,7 +63,7 @@ class CollectionInputSchema(EveryField):
     amount = Parsed(raising(check_money, minimum=Decimal("0.01")), metadata={
         **MONEY, "description": "At most what is still due less what waits for verification."})
     paid_on = Parsed(_paid_on, metadata={**DAY, "description": "When the money moved (default: today)."})
-    method = Parsed(_method, metadata={"type": "string", "enum": METHODS})
+    method = Parsed(_method, required=True, metadata={"type": "string", "enum": METHODS})
     payer = Parsed(optional_text(100), metadata=TEXT)
     reference = Parsed(optional_text(100),
                        metadata={**TEXT, "description": "The bank's or platform's transaction number."})
