@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from crm.extensions import db
 from crm.customers.leads import services as lead_services
+from crm.extensions import db
 from crm.highseas import services as highseas_services
 from crm.sales.opportunities import services as opportunity_services
 from crm.work.tasks import services as work_services
@@ -159,7 +159,7 @@ CASES: dict[str, Case] = {
 
 
 def _csv() -> tuple[io.BytesIO, str]:
-    return io.BytesIO("name,mobile\nX,13700001119\n".encode()), "customers.csv"
+    return io.BytesIO(b"name,mobile\nX,13700001119\n"), "customers.csv"
 
 
 def _picture() -> tuple[io.BytesIO, str]:

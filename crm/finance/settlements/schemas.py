@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow import validate
 
-from crm.core.validation import EveryField
 from crm.core.validation import POSITIVE_MONEY_PATTERN
+from crm.core.validation import EveryField
 from crm.core.validation import Parsed
 from crm.core.validation import as_id
 from crm.core.validation import check_money
