@@ -40,12 +40,14 @@ from crm.auth import apidoc
 from crm.auth import idempotency
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import request_store_filter
+from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
 from crm.core.validation import REQUIRED_TEXT_PATTERN
 from crm.core.validation import TEXT_PATTERN
+from crm.core.web import keeps_changes_despite_error
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -237,8 +239,17 @@ class ApiBlueprint(Blueprint):
                                                     content_type=row.content_type)
                 answer.headers["Idempotency-Replayed"] = "true"
                 return answer
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code < 400 and not response.direct_passthrough:
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            except DomainError as exc:
+                if not getattr(exc, "keep_changes", False):
+                    raise  # refused before anything was done: rolled back with the key, free to retry
+                response = current_app.make_response(current_app.handle_user_exception(exc))
+            # Stripe's rule: a success, or a refusal that kept what it did (a failed process step recorded
+            # on its instance), is the key's answer for good; a refusal that changed nothing (4xx rolled
+            # back) keeps no key, so the same key may be sent again once the cause is fixed.
+            kept = response.status_code < 400 or keeps_changes_despite_error()
+            if kept and not response.direct_passthrough:
                 idempotency.record(row, response.status_code, response.content_type, response.get_data(as_text=True))
             return response
 
