@@ -169,7 +169,21 @@ def test_the_links_hold_in_sequences_of_calls(app: Any, api_org: Any, token: Any
     wanted = [checks.not_a_server_error, checks.response_schema_conformance]
     steps: list[str] = []
 
+    from crm.extensions import db
+
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        # Every scenario starts from the same data (what it writes is rolled back after it): Hypothesis
+        # replays scenarios and must see the same answers.
+        def setup(self) -> None:
+            db.session.commit()
+            self.savepoint = db.session.get_bind().begin_nested()
+
+        def teardown(self) -> None:
+            db.session.rollback()
+            db.session.expunge_all()
+            if self.savepoint.is_active:
+                self.savepoint.rollback()
+
         def before_call(self, case: Any) -> None:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}"}
 
@@ -179,8 +193,7 @@ def test_the_links_hold_in_sequences_of_calls(app: Any, api_org: Any, token: Any
 
     Machine.run(settings=settings(max_examples=80, stateful_step_count=8, derandomize=True, deadline=None,
                                   database=None, suppress_health_check=list(HealthCheck)))
-    # Links were followed: an object was created and then used by its id.
-    created = {step.rsplit(" ", 2)[0] for step in steps if step.endswith(" 201")}
-    print("\n".join(steps))
-    assert created, steps
-    assert any("{" in step and not step.endswith((" 401", " 403")) for step in steps), steps
+    # Objects were created, and the links led to successful calls on them by their ids.
+    created = {step.rsplit(" ", 1)[0] for step in steps if step.endswith(" 201")}
+    followed = [step for step in steps if "{" in step and step.endswith((" 200", " 201"))]
+    assert created and len(followed) >= 10, steps

@@ -157,3 +157,27 @@ def describe_text_inputs(doc: dict[str, Any], pattern: str, required_pattern: st
                 for media in op.get("requestBody", {}).get("content", {}).values():
                     if "$ref" not in media.get("schema", {}):
                         describe(media.get("schema", {}))
+
+
+# Examples of operations whose route another context owns (a step of its process, say) --------------------
+_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def add_example(method: str, path: str, *, request: Any = None, response: Any = None, status: int = 200) -> None:
+    """Document an example request body and answer of an operation from the context whose flow it is (the
+    order's signing is the completion of its `op_sign` task, whose route the inbox owns). Routes of one's
+    own take `example=` on `arguments` and `response` instead."""
+    _EXAMPLES[(method.lower(), path)] = {"request": request, "response": response, "status": str(status)}
+
+
+def add_examples(doc: dict[str, Any]) -> None:
+    for (method, path), example in _EXAMPLES.items():
+        op = doc.get("paths", {}).get(path, {}).get(method)
+        if op is None:
+            continue
+        if example["request"] is not None:
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                media["example"] = example["request"]
+        answer = op.get("responses", {}).get(example["status"], {}).get("content", {}).get("application/json")
+        if example["response"] is not None and answer is not None:
+            answer["example"] = example["response"]

@@ -131,6 +131,7 @@ def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
         if target is not None:
             target["minProperties"] = 1
     apidoc.add_links(doc)
+    apidoc.add_examples(doc)
     apidoc.describe_text_inputs(doc, TEXT_PATTERN, REQUIRED_TEXT_PATTERN)
     return doc
 

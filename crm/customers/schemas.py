@@ -13,6 +13,7 @@ from marshmallow import fields
 from marshmallow import validate
 
 from crm.core.validation import MOBILE_PATTERN
+from crm.core.validation import REQUIRED_TEXT_PATTERN
 from crm.customers.models import CustomerLevel
 from crm.customers.models import FollowUpKind
 from crm.customers.models import ImportStatus
@@ -152,7 +153,7 @@ class CustomerWriteSchema(ma.Schema):
 
 
 class CustomerCreateSchema(CustomerWriteSchema):
-    name = _text(120, required=True, metadata={"minLength": 1, "pattern": r"\S"})
+    name = _text(120, required=True, metadata={"minLength": 1, "pattern": REQUIRED_TEXT_PATTERN})
     store_id = _id(metadata={"description": "Required above store level; a store user's customers go to their store."})
     owner_id = _id(allow_none=True, metadata={"description": "Default: the caller (in their store). null: high seas."})
 
@@ -294,3 +295,19 @@ class LeadFollowUpSchema(ma.Schema):
     content = fields.Str()
     occurred_at = fields.DateTime()
     next_contact_at = fields.DateTime(allow_none=True)
+
+
+# Examples in the OpenAPI document (tests/test_api_examples.py checks them against the schemas) ------------
+CUSTOMER_CREATE_EXAMPLE = {"name": "宁波港物流", "company": "宁波港物流有限公司", "mobile": "13800138000",
+                           "province": "浙江", "city": "宁波", "source_platform": "tmall", "level": "a",
+                           "intention": "high", "tags": ["托盘", "大客户"]}
+CUSTOMER_EXAMPLE = {
+    "id": 7, "store_id": 5, "owner_id": 12, "name": "宁波港物流", "company": "宁波港物流有限公司",
+    "mobile": "13800138000", "mobile_norm": "13800138000", "chat_id": None, "email": None, "province": "浙江",
+    "city": "宁波", "address": None, "source_platform": "tmall", "source_store": None, "level": "a", "industry": None,
+    "tags": ["托盘", "大客户"], "product_preferences": None, "intention": "high", "remarks": None, "locked": False,
+    "won": False, "last_follow_up_at": None, "next_follow_up_at": None, "last_deal_at": None,
+    "owned_since": "2026-12-07T02:15:00+00:00", "created_at": "2026-12-07T02:15:00+00:00",
+    "updated_at": "2026-12-07T02:15:00+00:00", "lock_version": 1,
+}
+CUSTOMER_PAGE_EXAMPLE = {"items": [CUSTOMER_EXAMPLE], "next_cursor": "eyJpZCI6IDd9"}
