@@ -105,7 +105,8 @@ def decimal_as_string(self: Any, field: ma.fields.Field, **kwargs: Any) -> dict[
 
 IDEMPOTENCY_PARAMETER = {
     "in": "header", "name": "Idempotency-Key", "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[!-~]([ -~]{0,198}[!-~])?$",
+               "example": "9b2f6a7e-collection-42-1"},
     "description": "Makes the write safe to retry: the same key and request within 24 hours answer the first "
                    "result (with `Idempotency-Replayed: true`) without writing again; the same key with another "
                    "request answers 422.",
