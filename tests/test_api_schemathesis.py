@@ -166,7 +166,8 @@ def test_the_create_answers_link_to_what_they_created(client: Any) -> None:
 
 
 # The main resources a salesperson creates and then works on (their links are the document's).
-STATEFUL_PATHS = r"^/api/v1/(customers|leads|quotes|orders|products|work/tasks|opportunities)(/\{[a-z_]+\}(/[a-z-]+)?)?$"
+STATEFUL_PATHS = (r"^/api/v1/(customers|leads|quotes|orders|products|work/tasks|opportunities)"
+                  r"(/\{[a-z_]+\}(/[a-z-]+(/\{[a-z_]+\})?)?)?$")
 
 
 def test_the_links_hold_in_sequences_of_calls(app: Any, api_org: Any, token: Any, products: Any,
