@@ -3,8 +3,12 @@
 `claim` inserts the key's row first in the write's own transaction (so the key and the write commit or
 roll back together). A concurrent request with the same key waits on the unique index until the first
 one's transaction ends: if it committed, the insert fails and the stored answer is replayed; if it rolled
-back (a refused write), the key is free and the retry runs. A different request with a key already used
-is refused, as is a key whose request committed without an answer (a refusal that kept its own record)."""
+back (a refused write), the key is free and the retry runs. What is kept follows Stripe's rule
+(`ApiBlueprint.idempotent`): a success, and a refusal that kept what it did (a failed process step recorded
+on its instance), are the key's answer, replayed; a refusal that changed nothing (validation 422, 403, 404,
+409) rolls back with the key, so the same key and request may be sent again and run afresh. A different
+request with a key already used is refused, as is a key whose request committed without an answer (a
+streamed file, which is never stored)."""
 
 from __future__ import annotations
 

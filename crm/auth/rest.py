@@ -36,13 +36,18 @@ from webargs.flaskparser import FlaskParser
 from webargs.flaskparser import abort
 from werkzeug.datastructures import CombinedMultiDict
 
+from crm.auth import apidoc
 from crm.auth import idempotency
 from crm.auth.scopes import get_visible
 from crm.auth.scopes import request_store_filter
+from crm.core.errors import DomainError
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
 from crm.core.pagination import Page
+from crm.core.validation import REQUIRED_TEXT_PATTERN
+from crm.core.validation import TEXT_PATTERN
+from crm.core.web import keeps_changes_despite_error
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -100,7 +105,8 @@ def decimal_as_string(self: Any, field: ma.fields.Field, **kwargs: Any) -> dict[
 
 IDEMPOTENCY_PARAMETER = {
     "in": "header", "name": "Idempotency-Key", "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[!-~]([ -~]{0,198}[!-~])?$",
+               "example": "9b2f6a7e-collection-42-1"},
     "description": "Makes the write safe to retry: the same key and request within 24 hours answer the first "
                    "result (with `Idempotency-Replayed: true`) without writing again; the same key with another "
                    "request answers 422.",
@@ -109,7 +115,8 @@ IDEMPOTENCY_PARAMETER = {
 
 def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
     """What the generated document cannot say by itself: a PATCH body changes at least one field
-    (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header."""
+    (`minProperties: 1`; an empty body is a 422); idempotent writes take an `Idempotency-Key` header; a
+    create answer links to the operations on what it created (`crm.auth.apidoc`)."""
     doc = copy.deepcopy(doc)  # apispec hands out its own dicts: never change them twice
     schemas = doc.get("components", {}).get("schemas", {})
     for ops in doc.get("paths", {}).values():
@@ -124,6 +131,9 @@ def finish_document(doc: dict[str, Any]) -> dict[str, Any]:
         target = schemas.get(ref.rsplit("/", 1)[1]) if ref else body
         if target is not None:
             target["minProperties"] = 1
+    apidoc.add_links(doc)
+    apidoc.add_examples(doc)
+    apidoc.describe_text_inputs(doc, TEXT_PATTERN, REQUIRED_TEXT_PATTERN)
     return doc
 
 
@@ -231,8 +241,17 @@ class ApiBlueprint(Blueprint):
                                                     content_type=row.content_type)
                 answer.headers["Idempotency-Replayed"] = "true"
                 return answer
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code < 400 and not response.direct_passthrough:
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            except DomainError as exc:
+                if not getattr(exc, "keep_changes", False):
+                    raise  # refused before anything was done: rolled back with the key, free to retry
+                response = current_app.make_response(current_app.handle_user_exception(exc))
+            # Stripe's rule: a success, or a refusal that kept what it did (a failed process step recorded
+            # on its instance), is the key's answer for good; a refusal that changed nothing (4xx rolled
+            # back) keeps no key, so the same key may be sent again once the cause is fixed.
+            kept = response.status_code < 400 or keeps_changes_despite_error()
+            if kept and not response.direct_passthrough:
                 idempotency.record(row, response.status_code, response.content_type, response.get_data(as_text=True))
             return response
 

@@ -196,6 +196,14 @@ class Parsed(fields.Field):  # type: ignore[type-arg]  # the value's type is the
     blank, JSON's null and a sheet's empty cell mean the same), and raises `marshmallow.ValidationError`."""
 
     def __init__(self, parse: Callable[[Any], Any], **kwargs: Any) -> None:
+        # A `raising` parser says what it accepts: the document states it (the limits of the check, not a
+        # second copy that could drift), and a required value is a required property.
+        described = dict(getattr(parse, "described", {}))
+        required = described.pop("required", False)
+        if described:
+            kwargs["metadata"] = {**kwargs.get("metadata", {}), **described}
+            if required and "load_default" not in kwargs:
+                kwargs.setdefault("required", True)
         super().__init__(**kwargs)
         self.parse = parse
 
@@ -206,8 +214,36 @@ class Parsed(fields.Field):  # type: ignore[type-arg]  # the value's type is the
         return self.parse(value)
 
 
+# What the checks accept, for the OpenAPI document (a document stricter than the check is fine; a looser
+# one promises what the check refuses). Text: no C0 control characters but tab, newline and return.
+_TEXT_CHARS = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+TEXT_PATTERN = rf"^{_TEXT_CHARS}*$"
+REQUIRED_TEXT_PATTERN = rf"^{_TEXT_CHARS}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{_TEXT_CHARS}*$"
+MONEY_PATTERN = r"^(0|[1-9]\d{0,11})(\.\d{1,2})?$"
+POSITIVE_MONEY_PATTERN = r"^([1-9]\d{0,11}(\.\d{1,2})?|0\.(0[1-9]|[1-9]\d?))$"
+MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
+
+
+def _described(check: Callable[..., Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-schema keywords (and `required`) of what `check` with `options` accepts."""
+    if check is check_text:
+        required = options.get("required", True)
+        return {"type": "string", "maxLength": options["max_length"], "required": required,
+                "pattern": REQUIRED_TEXT_PATTERN if required else TEXT_PATTERN}
+    if check is check_money:
+        minimum = options.get("minimum", Decimal(0))
+        pattern = POSITIVE_MONEY_PATTERN if minimum is not None and minimum > 0 else MONEY_PATTERN
+        return {"type": "string", "pattern": pattern, "example": "1280.50", "required": options.get("required", True)}
+    if check is check_mobile:
+        return {"type": "string", "pattern": MOBILE_PATTERN, "required": options.get("required", True)}
+    if check is check_email:
+        return {"type": "string", "format": "email", "maxLength": 254, "required": options.get("required", False)}
+    return {}
+
+
 def raising(check: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
-    """A `check_*` function above (which writes its message into an errors dict) as a parser that raises it."""
+    """A `check_*` function above (which writes its message into an errors dict) as a parser that raises it.
+    The parser carries what it accepts (`described`), which a `Parsed` field documents."""
 
     def parse(raw: Any) -> Any:
         errors: dict[str, str] = {}
@@ -216,13 +252,19 @@ def raising(check: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
             raise ma.ValidationError(errors["value"])
         return value
 
+    parse.described = _described(check, options)  # type: ignore[attr-defined]
     return parse
 
 
 def optional_text(max_length: int) -> Callable[[Any], str | None]:
     """A parser of optional text (`check_text`): blank is None."""
     text = raising(check_text, max_length=max_length, required=False)
-    return lambda raw: text(raw) or None
+
+    def parse(raw: Any) -> str | None:
+        return text(raw) or None
+
+    parse.described = {**text.described, "nullable": True}  # type: ignore[attr-defined]
+    return parse
 
 
 def parse_day(raw: Any) -> date | None:

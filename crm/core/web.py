@@ -91,6 +91,11 @@ def keep_despite_error() -> None:
     g.commit_on_error = True
 
 
+def keeps_changes_despite_error() -> bool:
+    """Whether this request's writes are committed although it answers an error (`keep_despite_error`)."""
+    return bool(g.get("commit_on_error"))
+
+
 def forget_refused_write(exc: DomainError | None = None) -> None:
     """A write was refused and the page is about to be rendered again (a form with its errors): forget
     what the attempt wrote, so the page shows the stored state; or, for an error that recorded itself

@@ -29,6 +29,9 @@ from crm.customers import services
 from crm.customers.models import Contact
 from crm.customers.models import Customer
 from crm.customers.models import ImportJob
+from crm.customers.schemas import CUSTOMER_CREATE_EXAMPLE
+from crm.customers.schemas import CUSTOMER_EXAMPLE
+from crm.customers.schemas import CUSTOMER_PAGE_EXAMPLE
 from crm.customers.schemas import ContactSchema
 from crm.customers.schemas import ContactWriteSchema
 from crm.customers.schemas import CustomerCreateSchema
@@ -62,7 +65,7 @@ def _load(customer_id: int) -> Customer:
 class Customers(MethodView):
     @blp.requires("customer.view")
     @blp.arguments(CustomerListArgsSchema, location="query")
-    @blp.response(200, CustomerPageSchema)
+    @blp.response(200, CustomerPageSchema, example=CUSTOMER_PAGE_EXAMPLE)
     def get(self, args: dict[str, Any]) -> Any:
         """List the customers the caller may see, with filters and keyset pages"""
         limit, cursor = args.pop("limit"), args.pop("cursor")
@@ -71,8 +74,8 @@ class Customers(MethodView):
 
     @blp.requires("customer.create")
     @blp.idempotent
-    @blp.arguments(CustomerCreateSchema)
-    @blp.response(201, CustomerSchema)
+    @blp.arguments(CustomerCreateSchema, example=CUSTOMER_CREATE_EXAMPLE)
+    @blp.response(201, CustomerSchema, example=CUSTOMER_EXAMPLE)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a customer (checked for duplicates by mobile number and WeChat ID within the store)"""
         if "owner_id" in data and data["owner_id"] is None:

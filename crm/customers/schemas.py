@@ -5,11 +5,15 @@ Input schemas check types only; the rules (required name, mobile numbers, dedup,
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import MOBILE_PATTERN
+from crm.core.validation import REQUIRED_TEXT_PATTERN
 from crm.customers.models import CustomerLevel
 from crm.customers.models import FollowUpKind
 from crm.customers.models import ImportStatus
@@ -24,8 +28,17 @@ def _id(**kwargs: object) -> fields.Int:
     return fields.Int(validate=validate.Range(1, MAX_ID, error=_l("Choose a valid value.")), **kwargs)  # type: ignore[arg-type]
 
 
-def _text(n: int, **kwargs: object) -> fields.Str:
-    return fields.Str(validate=validate.Length(max=n * 2), **kwargs)  # type: ignore[arg-type]
+def _text(n: int, **kwargs: Any) -> fields.Str:
+    """Text of at most `n` characters as the service counts them (trimmed): the document says `n`; the
+    schema only stops what is far beyond it, so that the service answers with its own message."""
+    metadata = {"maxLength": n, **kwargs.pop("metadata", {})}
+    return fields.Str(validate=validate.Length(max=n * 2), metadata=metadata, **kwargs)
+
+
+# What the services accept (crm.customers.services.profile), stricter where they also normalise: an
+# 11-digit mainland mobile ("+86 138 0013 8000" is accepted too), a WeChat ID of 2–64 letters, digits, _ and -.
+MOBILE = {"pattern": MOBILE_PATTERN, "example": "13800138000"}
+CHAT_ID = {"pattern": r"^[a-z0-9_-]{2,64}$", "example": "ningbo_port"}
 
 
 # Output ---------------------------------------------------------------------------------------------------
@@ -122,9 +135,9 @@ class ImportJobSchema(ma.Schema):
 class CustomerWriteSchema(ma.Schema):
     name = _text(120)
     company = _text(200, allow_none=True)
-    mobile = _text(32, allow_none=True)
-    chat_id = _text(64, allow_none=True)
-    email = _text(254, allow_none=True)
+    mobile = _text(32, allow_none=True, metadata=MOBILE)
+    chat_id = _text(64, allow_none=True, metadata=CHAT_ID)
+    email = _text(254, allow_none=True, metadata={"format": "email"})
     province = _text(40, allow_none=True)
     city = _text(40, allow_none=True)
     address = _text(300, allow_none=True)
@@ -132,14 +145,15 @@ class CustomerWriteSchema(ma.Schema):
     source_store = _text(120, allow_none=True)
     level = fields.Str(allow_none=True, metadata={"enum": [m.value for m in CustomerLevel]})
     industry = _text(80, allow_none=True)
-    tags = fields.List(fields.Str(validate=validate.Length(max=100)), validate=validate.Length(max=50))
+    tags = fields.List(fields.Str(validate=validate.Length(max=100), metadata={"maxLength": 20}),
+                       validate=validate.Length(max=50), metadata={"maxItems": 10})
     product_preferences = _text(500, allow_none=True)
     intention = fields.Str(allow_none=True, metadata={"enum": [m.value for m in Intention]})
     remarks = _text(5000, allow_none=True)
 
 
 class CustomerCreateSchema(CustomerWriteSchema):
-    name = _text(120, required=True, metadata={"minLength": 1, "pattern": r"\S"})
+    name = _text(120, required=True, metadata={"minLength": 1, "pattern": REQUIRED_TEXT_PATTERN})
     store_id = _id(metadata={"description": "Required above store level; a store user's customers go to their store."})
     owner_id = _id(allow_none=True, metadata={"description": "Default: the caller (in their store). null: high seas."})
 
@@ -185,9 +199,9 @@ class LockSchema(ma.Schema):
 class ContactWriteSchema(ma.Schema):
     name = _text(80, required=True)
     position = _text(80, allow_none=True)
-    mobile = _text(32, allow_none=True)
-    chat_id = _text(64, allow_none=True)
-    email = _text(254, allow_none=True)
+    mobile = _text(32, allow_none=True, metadata=MOBILE)
+    chat_id = _text(64, allow_none=True, metadata=CHAT_ID)
+    email = _text(254, allow_none=True, metadata={"format": "email"})
     is_primary = fields.Bool(load_default=False)
     remarks = _text(500, allow_none=True)
 
@@ -226,9 +240,9 @@ class LeadSchema(ma.Schema):
 class LeadCreateSchema(ma.Schema):
     name = _text(120, required=True)
     company = _text(200, allow_none=True)
-    mobile = _text(32, allow_none=True)
-    chat_id = _text(64, allow_none=True)
-    email = _text(254, allow_none=True)
+    mobile = _text(32, allow_none=True, metadata=MOBILE)
+    chat_id = _text(64, allow_none=True, metadata=CHAT_ID)
+    email = _text(254, allow_none=True, metadata={"format": "email"})
     province = _text(40, allow_none=True)
     city = _text(40, allow_none=True)
     source_platform = _text(32, allow_none=True, metadata={"enum": [*(p.value for p in Platform), None]})
@@ -281,3 +295,19 @@ class LeadFollowUpSchema(ma.Schema):
     content = fields.Str()
     occurred_at = fields.DateTime()
     next_contact_at = fields.DateTime(allow_none=True)
+
+
+# Examples in the OpenAPI document (tests/test_api_examples.py checks them against the schemas) ------------
+CUSTOMER_CREATE_EXAMPLE = {"name": "宁波港物流", "company": "宁波港物流有限公司", "mobile": "13800138000",
+                           "province": "浙江", "city": "宁波", "source_platform": "tmall", "level": "a",
+                           "intention": "high", "tags": ["托盘", "大客户"]}
+CUSTOMER_EXAMPLE = {
+    "id": 7, "store_id": 5, "owner_id": 12, "name": "宁波港物流", "company": "宁波港物流有限公司",
+    "mobile": "13800138000", "mobile_norm": "13800138000", "chat_id": None, "email": None, "province": "浙江",
+    "city": "宁波", "address": None, "source_platform": "tmall", "source_store": None, "level": "a", "industry": None,
+    "tags": ["托盘", "大客户"], "product_preferences": None, "intention": "high", "remarks": None, "locked": False,
+    "won": False, "last_follow_up_at": None, "next_follow_up_at": None, "last_deal_at": None,
+    "owned_since": "2026-12-07T02:15:00+00:00", "created_at": "2026-12-07T02:15:00+00:00",
+    "updated_at": "2026-12-07T02:15:00+00:00", "lock_version": 1,
+}
+CUSTOMER_PAGE_EXAMPLE = {"items": [CUSTOMER_EXAMPLE], "next_cursor": "eyJpZCI6IDd9"}

@@ -217,7 +217,10 @@ def assign(customer_ids: Iterable[Any], to_user_id: Any, reason: Any = "", *, ac
     moved = 0
     with db.session.begin_nested():
         for key in sorted(set(ids)):
-            pool, customer = get_pool_customer(key, actor)
+            try:
+                pool, customer = get_pool_customer(key, actor)
+            except NotFound:  # an id in the body, not the URL's object: a field error, as for any store's
+                raise ValidationFailed({"customer_ids": _l("Choose customers from the list.")}) from None
             rules.check_admin(pool, actor)
             customer = _pool_customer(key)
             if customer.owner_id is not None:

@@ -68,6 +68,32 @@ def test_a_refused_write_keeps_no_key(call: Any, api_org: Any) -> None:
     assert fixed.status_code == 201 and "Idempotency-Replayed" not in fixed.headers
 
 
+def test_a_refusal_is_not_the_keys_answer_the_same_request_runs_again(call: Any, api_org: Any) -> None:
+    """Stripe's rule: a request refused before doing anything (422, 409, 403, 404) stores nothing, so the
+    same key and the SAME body, sent again, run again: refused again while the cause stands, carried out
+    once it is gone, and only then replayed."""
+    rep = api_org.a_rep1
+    holder = call("POST", CUSTOMERS, rep, json={"name": "Holder Ltd", "mobile": "13722220004"}).get_json()
+    body = {"name": "Retry Ltd", "mobile": "13722220004"}
+    for _ in range(2):  # a duplicate mobile: refused each time, never replayed, no key kept
+        refused = call("POST", CUSTOMERS, rep, json=body, headers=_key("k-5"))
+        assert_problem(refused, 422, "mobile")
+        assert "Idempotency-Replayed" not in refused.headers
+        assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+    # The cause goes away (the other customer's number is corrected): the same key and body now succeed …
+    assert call("PATCH", f"{CUSTOMERS}/{holder['id']}", rep, json={"mobile": "13722220005"}).status_code == 200
+    done = call("POST", CUSTOMERS, rep, json=body, headers=_key("k-5"))
+    assert done.status_code == 201 and "Idempotency-Replayed" not in done.headers
+    # … and from then on answer that success without writing again.
+    again = call("POST", CUSTOMERS, rep, json=body, headers=_key("k-5"))
+    assert again.status_code == 201 and again.headers["Idempotency-Replayed"] == "true"
+    assert again.get_json() == done.get_json() and _count("13722220004") == 1
+    # A 404 keeps no key either.
+    assert call("POST", "/api/v1/orders/999999/cancel", rep, json={"reason": "x"},
+                headers=_key("k-6")).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyKey).where(IdempotencyKey.key == "k-6")) == 0
+
+
 def test_a_task_completed_twice_with_one_key_is_completed_once(call: Any, review: Any, api_org: Any) -> None:
     task = review(candidates=[api_org.a_rep1])
     assert call("POST", f"/api/v1/tasks/{task.id}/claim", api_org.a_rep1).status_code == 200

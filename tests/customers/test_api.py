@@ -69,7 +69,7 @@ def test_update_with_version_lock_transfer_and_scope(call: Any, api_org: Org) ->
     moved = call("POST", f"{BASE}/{c.id}/transfer", o.a_manager, json={"to_user_id": o.a_rep2.id, "keep_old_owner": True})
     assert moved.status_code == 200 and moved.get_json()["owner_id"] == o.a_rep2.id
     assert_problem(call("POST", f"{BASE}/{c.id}/transfer", o.a_manager, json={"to_user_id": o.b_rep.id}), 422,
-                   "owner_id")
+                   "to_user_id")
 
 
 def test_contacts_follow_ups_and_team(call: Any, api_org: Org) -> None:

@@ -103,3 +103,30 @@ def test_migration_over_the_api(call: Any, api_owner: Any, org: Any, deploy_chai
     assert call("GET", url, org.a_manager).status_code == 403
     resp = call("POST", url, api_owner, json={"token": plan["token"]})
     assert resp.status_code == 200 and resp.get_json()["version"] == 2
+
+
+def test_a_failed_step_kept_on_its_instance_is_the_keys_answer(call: Any, api_org: Any, deploy_chain: Any,
+                                                               broken: set[str]) -> None:
+    """Stripe's rule for `Idempotency-Key`: a refusal that kept what it did (the completed task, the failed
+    step recorded on the instance for an admin to retry) is the key's answer, replayed; the task is not
+    completed twice and the step not run again."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from crm.workflow.models import HumanTask
+    from crm.workflow.models import ProcessInstance
+
+    deploy_chain("wf_api_key", "A", "svc:post")
+    broken.add("post")
+    instance = runtime.start("wf_api_key", store_id=api_org.store_a.id, actor_id=api_org.a_rep1.id)
+    db.session.commit()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+    first = call("POST", f"/api/v1/tasks/{task.id}/complete", api_org.a_rep1, json={"data": {}},
+                 headers={"Idempotency-Key": "step-1"})
+    assert first.status_code >= 400 and "Idempotency-Replayed" not in first.headers
+    assert reload(instance).status == InstanceStatus.ERROR
+    again = call("POST", f"/api/v1/tasks/{task.id}/complete", api_org.a_rep1, json={"data": {}},
+                 headers={"Idempotency-Key": "step-1"})
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
+    assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1

@@ -73,18 +73,21 @@ def _quantity(raw: Any) -> int:
 
 
 class CaseLineInputSchema(EveryField):
-    order_line_id = Parsed(_line_id, metadata={"type": "integer", "description": "A line of the order."})
-    quantity = Parsed(_quantity, metadata={"type": "integer", "description": "How many to return or ship again."})
+    order_line_id = Parsed(_line_id, required=True, metadata={"type": "integer", "minimum": 1,
+                                                              "description": "A line of the order."})
+    quantity = Parsed(_quantity, required=True, metadata={"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY,
+                                                          "description": "How many to return or ship again."})
     note = Parsed(optional_text(500), metadata={"type": "string", "description": "What is wrong with them (optional)."})
 
 
 class CaseInputSchema(EveryField):
     """What the requester types for a case."""
 
-    type = Parsed(_type, metadata={"type": "string", "enum": TYPES})
+    type = Parsed(_type, required=True, metadata={"type": "string", "enum": TYPES})
     reason = Parsed(raising(check_text, max_length=500),
                     metadata={"type": "string", "description": "Why (the approvers read it)."})
-    amount = Parsed(_amount, metadata={**MONEY, "description": "The amount to refund (return and refund, refund "
+    amount = Parsed(_amount, metadata={**MONEY, "pattern": r"^(0|[1-9]\d{0,6})(\.\d{1,2})?$", "nullable": True,
+                                       "description": "The amount to refund (return and refund, refund "
                                                                "only); 0 or omitted otherwise."})
     invoice_reissue = Parsed(_flag, metadata={"type": "boolean",
                                               "description": "Whether the order's invoice must be issued again."})

@@ -114,7 +114,7 @@ def transfer(customers: Iterable[Customer], to_user_id: Any, *, actor: User, wit
     moved = 0
     for customer in customers:
         check_manage(customer, actor, "customer.transfer")
-        to_user = store_user(to_user_id, customer.store_id, "owner_id")
+        to_user = store_user(to_user_id, customer.store_id, "to_user_id")
         old_owner_id = customer.owner_id
         if old_owner_id == to_user.id:
             continue

@@ -66,14 +66,16 @@ class InvoiceRequestInputSchema(EveryField):
     """What a salesperson types to ask for an invoice. Which of e-mail and mailing address is needed, and
     whether the taxpayer number is, depends on the type (`contact_errors`)."""
 
-    type = Parsed(_type, metadata={"type": "string", "enum": TYPES})
+    type = Parsed(_type, required=True, metadata={"type": "string", "enum": TYPES})
     title = Parsed(raising(check_text, max_length=200),
                    metadata={**TEXT, "description": "The buyer's name as printed on the invoice (抬头)."})
     taxpayer_no = Parsed(_taxpayer_no,
-                         metadata={**TEXT, "description": "Required for a VAT special invoice."})
+                         metadata={**TEXT, "pattern": TAXPAYER_RE.pattern, "nullable": True,
+                                   "description": "Required for a VAT special invoice."})
     amount = Parsed(raising(check_money, minimum=Decimal("0.01")), metadata={
         **MONEY, "description": "At most what can still be invoiced."})
-    email = Parsed(_email, metadata={**TEXT, "description": "Required for an electronic invoice."})
+    email = Parsed(_email, metadata={**TEXT, "format": "email", "maxLength": 254, "nullable": True,
+                                     "description": "Required for an electronic invoice."})
     mailing_address = Parsed(optional_text(500),
                              metadata={**TEXT, "description": "Required for a paper invoice."})
     note = Parsed(optional_text(500), metadata=TEXT)

@@ -28,6 +28,10 @@ STATUSES = [s.value for s in MakeUpStatus]
 MONEY = {"type": "string", "example": "120.00", "description": "RMB with at most 2 decimals (\"1,280.50\" is fine)."}
 
 
+# At most ¥9,999,999.99 in the document (stricter than MAX_AMOUNT, which a pattern cannot state exactly).
+MAKE_UP_PATTERN = r"^([1-9]\d{0,6}(\.\d{1,2})?|0\.(0[1-9]|[1-9]\d?))$"
+
+
 def _amount(raw: Any) -> Decimal:
     value = raising(check_money, minimum=Decimal("0.01"))(raw)
     if value > MAX_AMOUNT:
@@ -52,8 +56,8 @@ def _due_on(raw: Any) -> date | None:
 class MakeUpInputSchema(EveryField):
     """What the requester types for a make-up."""
 
-    amount = Parsed(_amount, metadata={**MONEY, "description": "The extra amount the order owes (at most ¥10,000,000)."})
-    kind = Parsed(_kind, metadata={"type": "string", "enum": KINDS})
+    amount = Parsed(_amount, required=True, metadata={**MONEY, "pattern": MAKE_UP_PATTERN, "description": "The extra amount the order owes (at most ¥10,000,000)."})
+    kind = Parsed(_kind, required=True, metadata={"type": "string", "enum": KINDS})
     reason = Parsed(raising(check_text, max_length=500),
                     metadata={"type": "string", "description": "Why the customer owes it (the approvers read it)."})
     due_on = Parsed(_due_on, metadata={"type": "string", "format": "date",

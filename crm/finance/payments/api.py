@@ -28,6 +28,8 @@ from crm.finance.ledger import export
 from crm.finance.ledger import queries as ledger_queries
 from crm.finance.ledger.queries import LedgerFilters
 from crm.finance.payments import services
+from crm.finance.payments.schemas import COLLECTION_EXAMPLE
+from crm.finance.payments.schemas import PAYMENT_EXAMPLE
 from crm.finance.payments.schemas import CollectionInputSchema
 from crm.finance.payments.schemas import LedgerQuerySchema
 from crm.finance.payments.schemas import PaymentSchema
@@ -56,11 +58,12 @@ class TotalsSchema(ma.Schema):
 
 
 class CollectionUploadSchema(CollectionInputSchema):
-    vouchers = fields.List(Upload(), required=True, metadata={"description": "One or more files (PDF or picture)."})
+    vouchers = fields.List(Upload(), required=True, validate=validate.Length(min=1),
+                           metadata={"description": "One or more files (PDF or picture)."})
 
 
 class VoucherUploadSchema(ma.Schema):
-    vouchers = fields.List(Upload(), required=True)
+    vouchers = fields.List(Upload(), required=True, validate=validate.Length(min=1))
 
 
 def _filters(args: dict[str, Any]) -> LedgerFilters:
@@ -129,8 +132,8 @@ def voucher(payment_id: int, voucher_id: int) -> Any:
 @blp.requires("api.use", "finance.collection.record")
 @blp.idempotent
 @blp.errors(404, 409)
-@blp.arguments(CollectionUploadSchema, location="multipart")
-@blp.response(201, PaymentSchema)
+@blp.arguments(CollectionUploadSchema, location="multipart", example=COLLECTION_EXAMPLE)
+@blp.response(201, PaymentSchema, example=PAYMENT_EXAMPLE)
 def record_collection(args: dict[str, Any], order_id: int) -> Any:
     """Record a collection for an order waiting for its money, with one or more vouchers; finance then
     verifies it (a `cv_verify` task). At most what is still due less what waits for verification."""

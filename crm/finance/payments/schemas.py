@@ -63,7 +63,7 @@ class CollectionInputSchema(EveryField):
     amount = Parsed(raising(check_money, minimum=Decimal("0.01")), metadata={
         **MONEY, "description": "At most what is still due less what waits for verification."})
     paid_on = Parsed(_paid_on, metadata={**DAY, "description": "When the money moved (default: today)."})
-    method = Parsed(_method, metadata={"type": "string", "enum": METHODS})
+    method = Parsed(_method, required=True, metadata={"type": "string", "enum": METHODS})
     payer = Parsed(optional_text(100), metadata=TEXT)
     reference = Parsed(optional_text(100),
                        metadata={**TEXT, "description": "The bank's or platform's transaction number."})
@@ -142,3 +142,17 @@ class LedgerQuerySchema(ma.Schema):
     amount_max = Parsed(raising(check_money, required=False, minimum=None), load_default=None, metadata=MONEY)
     q = fields.Str(load_default=None, validate=validate.Length(max=100),
                    metadata={"description": "An order number, a customer's name or a reference."})
+
+
+# Examples in the OpenAPI document (tests/test_api_examples.py checks them against the schemas) ------------
+COLLECTION_EXAMPLE = {"amount": "950.00", "method": "bank_transfer", "paid_on": "2026-12-07",
+                      "payer": "宁波港物流有限公司", "reference": "BOC-20261207-001", "vouchers": ["%PDF-1.4 …"]}
+PAYMENT_EXAMPLE = {
+    "id": 77, "direction": "in", "kind": "collection", "status": "recorded", "amount": "950.00",
+    "method": "bank_transfer", "paid_on": "2026-12-07", "payer": "宁波港物流有限公司", "reference": "BOC-20261207-001",
+    "note": None, "reason": None, "order_id": 42, "instalment_id": None, "customer_id": 7, "store_id": 5,
+    "owner_id": 12, "recorded_by_id": 12, "recorded_at": "2026-12-07T03:10:00+00:00", "decided_by_id": None,
+    "decided_at": None, "settlement_id": None,
+    "vouchers": [{"id": 9, "name": "slip.pdf", "content_type": "application/pdf", "size": 48213,
+                  "uploaded_at": "2026-12-07T03:10:00+00:00", "url": "/api/v1/payments/77/vouchers/9"}],
+}

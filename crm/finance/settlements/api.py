@@ -10,6 +10,7 @@ from typing import Any
 from flask_login import current_user
 from flask_smorest.fields import Upload
 from marshmallow import fields
+from marshmallow import validate
 
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
@@ -35,7 +36,8 @@ class SettlementArgsSchema(SettlementQuerySchema, PageArgsSchema):
 
 
 class SettlementUploadSchema(SettlementInputSchema):
-    vouchers = fields.List(Upload(), required=True, metadata={"description": "One or more files (PDF or picture)."})
+    vouchers = fields.List(Upload(), required=True, validate=validate.Length(min=1),
+                           metadata={"description": "One or more files (PDF or picture)."})
 
 
 def _detail(settlement: Any) -> Any:

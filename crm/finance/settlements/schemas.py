@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import POSITIVE_MONEY_PATTERN
 from crm.core.validation import EveryField
 from crm.core.validation import Parsed
 from crm.core.validation import as_id
@@ -99,8 +100,10 @@ class SettlementInputSchema(EveryField):
         **MONEY, "description": "The transfer's total: the lines add up to it."})
     note = Parsed(optional_text(500), metadata=TEXT)
     lines = Parsed(_lines, metadata={
-        "type": "array", "items": {"type": "object", "properties": {
-            "order_id": {"type": "integer"}, "amount": MONEY, "instalment_id": {"type": "integer"}}},
+        "type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": {
+            "type": "object", "required": ["order_id", "amount"], "properties": {
+                "order_id": {"type": "integer", "minimum": 1}, "amount": {**MONEY, "pattern": POSITIVE_MONEY_PATTERN},
+                "instalment_id": {"type": "integer", "minimum": 1, "nullable": True}}},
         "description": f"1 to {MAX_LINES} parts, one per order, each `{{order_id, amount, instalment_id?}}` (in a "
                        "multipart request: the list as a JSON string)."})
 

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import MONEY_PATTERN
 from crm.core.validation import Parsed
 from crm.core.validation import as_id
 from crm.core.validation import check_money
@@ -25,7 +26,7 @@ from crm.sales.catalog.models import MATERIALS
 from crm.sales.catalog.queries import SORTS
 
 MONEY_IN = {"description": "An amount in RMB with at most 2 decimals, as a string (\"1280.50\") or a number.",
-            "type": "string", "example": "1280.50"}
+            "type": "string", "example": "1280.50", "pattern": MONEY_PATTERN}
 
 
 class CategorySchema(ma.Schema):

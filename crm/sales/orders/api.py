@@ -15,6 +15,7 @@ from flask_login import current_user
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.auth.apidoc import add_example
 from crm.auth.rest import ApiBlueprint
 from crm.auth.rest import PageArgsSchema
 from crm.auth.rest import page_of
@@ -25,6 +26,10 @@ from crm.sales.orders import export as order_export
 from crm.sales.orders import queries as order_queries
 from crm.sales.orders import services as order_services
 from crm.sales.orders.queries import OrderFilters
+from crm.sales.orders.schemas import ORDER_EXAMPLE
+from crm.sales.orders.schemas import ORDER_WRITE_EXAMPLE
+from crm.sales.orders.schemas import SIGN_EXAMPLE
+from crm.sales.orders.schemas import SIGNED_EXAMPLE
 from crm.sales.orders.schemas import CancelSchema
 from crm.sales.orders.schemas import OrderDetailSchema
 from crm.sales.orders.schemas import OrderQuerySchema
@@ -36,6 +41,8 @@ blp = ApiBlueprint("Orders", __name__, url_prefix="/api/v1",
                    description="Contracting orders and their pipeline: create from a quote, cancel, export.")
 
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")
+# An order is signed by completing its `op_sign` task (the inbox's route): its example is the order flow's.
+add_example("post", "/api/v1/tasks/{task_id}/complete", request=SIGN_EXAMPLE, response=SIGNED_EXAMPLE)
 
 
 class OrderListArgsSchema(OrderQuerySchema, PageArgsSchema):
@@ -61,9 +68,9 @@ class Orders(MethodView):
 
     @blp.requires("api.use", "order.create")
     @blp.idempotent
-    @blp.arguments(OrderWriteSchema)
+    @blp.arguments(OrderWriteSchema, example=ORDER_WRITE_EXAMPLE)
     @blp.errors(409)
-    @blp.response(201, OrderDetailSchema)
+    @blp.response(201, OrderDetailSchema, example=ORDER_EXAMPLE)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a contracting order; it answers once the order waits at its first pipeline task"""
         if data.get("quote_id") not in (None, ""):

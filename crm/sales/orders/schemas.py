@@ -7,6 +7,7 @@ import marshmallow as ma
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import REQUIRED_TEXT_PATTERN
 from crm.sales.orders.models import OrderStatus
 from crm.sales.orders.models import PaymentMode
 from crm.sales.orders.models import Terminal
@@ -106,7 +107,7 @@ class OrderWriteSchema(ma.Schema):
 
 class CancelSchema(ma.Schema):
     reason = fields.Str(required=True, metadata={"description": "Why the order is cancelled.", "minLength": 1,
-                                                  "maxLength": 500, "pattern": r"\S"})
+                                                  "maxLength": 500, "pattern": REQUIRED_TEXT_PATTERN})
 
 
 class OrderQuerySchema(ma.Schema):
@@ -120,3 +121,32 @@ class OrderQuerySchema(ma.Schema):
     customer_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
     date_from = fields.Date(load_default=None, metadata={"description": "Created (export: signed) on or after."})
     date_to = fields.Date(load_default=None, metadata={"description": "Created (export: signed) on or before."})
+
+
+# Examples in the OpenAPI document (tests/test_api_examples.py checks them against the schemas) ------------
+ORDER_WRITE_EXAMPLE = {"quote_id": 12, "payment_mode": "prepay", "terminal": "pc", "ship_address": "宁波市北仑区 1 号"}
+ORDER_EXAMPLE = {
+    "id": 42, "number": "SO-20261207-0042", "store_id": 5, "owner_id": 12, "customer_id": 7, "quote_id": 12,
+    "status": "contracting", "payment_mode": "prepay", "terminal": "pc", "delivery_note_no": None,
+    "ship_name": "宁波港物流", "ship_phone": "13800138000", "ship_address": "宁波市北仑区 1 号", "note": None,
+    "list_total": "1000.00", "total": "950.00", "paid_amount": "0.00", "refunded_amount": "0.00",
+    "after_sales_open": 0, "contract_no": None, "signed_at": None, "paid_at": None, "outbound_at": None,
+    "carrier": None, "tracking_no": None, "shipped_at": None, "received_at": None, "receipt_auto": False,
+    "rating": None, "rating_comment": None, "completed_at": None, "cancel_reason": None, "cancelled_at": None,
+    "created_at": "2026-12-07T02:30:00+00:00",
+    "lines": [{"id": 58, "product_id": 3, "quantity": 10, "picked_quantity": None, "list_price": "100.00",
+               "unit_price": "95.00", "amount": "950.00", "discount_rate": "0.950000"}],
+    "tasks": [{"id": 301, "bpmn_id": "op_sign", "title": "Contracting order SO-20261207-0042: record the signature",
+               "assignee_id": 12,
+               "created_at": "2026-12-07T02:30:00+00:00"}],
+}
+# The order's signing is the completion of its `op_sign` task (POST /tasks/{task_id}/complete).
+SIGN_EXAMPLE = {"data": {"contract_no": "C-2026-1", "comment": "客户已盖章"}}
+SIGNED_EXAMPLE = {
+    "id": 301, "kind": "process", "title": "Contracting order SO-20261207-0042: record the signature",
+    "status": "completed", "process_key": "order_pipeline",
+    "bpmn_id": "op_sign", "instance_id": 88, "store_id": 5, "object_type": "order", "object_id": 42,
+    "assignee_id": 12, "delegated_by_id": None, "priority": 0, "due_at": None, "escalation_level": 0,
+    "follow_up_at": None, "created_at": "2026-12-07T02:30:00+00:00", "completed_at": "2026-12-07T03:05:00+00:00",
+    "completed_by_id": 12, "next_tasks": [],  # a prepay order now waits for its money (a collection)
+}

@@ -20,6 +20,8 @@ from crm.sales.quotes import queries as quote_queries
 from crm.sales.quotes import services as quote_services
 from crm.sales.quotes.models import Quote
 from crm.sales.quotes.pdf import render_quote
+from crm.sales.quotes.schemas import QUOTE_EXAMPLE
+from crm.sales.quotes.schemas import QUOTE_WRITE_EXAMPLE
 from crm.sales.quotes.schemas import PriceHistorySchema
 from crm.sales.quotes.schemas import QuoteLineSchema
 from crm.sales.quotes.schemas import QuotePatchSchema
@@ -62,8 +64,8 @@ class Quotes(MethodView):
         return Page(items=[_out(q) for q in page.items], next_cursor=page.next_cursor, limit=page.limit)
 
     @blp.requires("api.use", "quote.edit")
-    @blp.arguments(QuoteWriteSchema)
-    @blp.response(201, QuoteSchema)
+    @blp.arguments(QuoteWriteSchema, example=QUOTE_WRITE_EXAMPLE)
+    @blp.response(201, QuoteSchema, example=QUOTE_EXAMPLE)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a draft quote for a customer in your scope"""
         return _out(quote_services.create_quote(data, actor=current_user))

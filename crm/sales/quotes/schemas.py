@@ -91,3 +91,16 @@ class PriceHistorySchema(ma.Schema):
     product_id = fields.Int()
     customer = fields.List(fields.Nested(PastPriceSchema))
     store = fields.List(fields.Nested(PastPriceSchema))
+
+
+# Examples in the OpenAPI document (tests/test_api_examples.py checks them against the schemas) ------------
+QUOTE_WRITE_EXAMPLE = {"customer_id": 7, "valid_until": "2027-01-06", "note": "含税含运",
+                       "lines": [{"product_id": 3, "quantity": 10, "unit_price": "95.00"}]}
+QUOTE_EXAMPLE = {
+    "id": 12, "number": "Q-20261207-0012", "version": 1, "previous_id": None, "store_id": 5, "owner_id": 12,
+    "customer_id": 7, "opportunity_id": None, "status": "draft", "valid_until": "2027-01-06", "note": "含税含运",
+    "list_total": "1000.00", "total": "950.00", "discount_rate": "0.950000", "decision_comment": None,
+    "invoice_requested": False, "lock_version": 1,
+    "lines": [{"id": 31, "product_id": 3, "product_name": "九脚塑料托盘 1210", "quantity": 10, "list_price": "100.00",
+               "unit_price": "95.00", "amount": "950.00", "discount_rate": "0.950000"}],
+}

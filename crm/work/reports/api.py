@@ -35,9 +35,13 @@ blp = ApiBlueprint("Work reports", __name__, url_prefix="/api/v1/work/reports",
                    description="Daily, weekly and monthly reports pre-filled with the period's figures; read "
                                "receipts, comments, who has reported.")
 
-ReportBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata)
+# The bodies as the input schemas document them (required and nullable as they are); the input schema
+# itself checks them, in the service.
+ReportBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata, required=field.required,
+                                                   allow_none=not field.required)
                                   for name, field in ReportInput().fields.items()}, name="WorkReportBody")
-CommentBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata)
+CommentBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata, required=field.required,
+                                                    allow_none=not field.required)
                                    for name, field in ReportCommentInput().fields.items()}, name="WorkReportCommentBody")
 ReportPageSchema = page_schema(ReportSchema, "WorkReportPage")
 KINDS = [k.value for k in ReportKind]

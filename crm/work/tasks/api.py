@@ -38,6 +38,9 @@ blp = ApiBlueprint("Work tasks", __name__, url_prefix="/api/v1/work/tasks",
 TaskBody = ma.Schema.from_dict({name: fields.Raw(metadata=field.metadata, allow_none=True)
                                 for name, field in TaskInput().fields.items()},
                                name="WorkTaskBody")
+# A new task needs its title (an edit sends only what changes).
+TaskCreateBody = ma.Schema.from_dict({**TaskBody().fields, "title": fields.Raw(
+    required=True, metadata=TaskInput().fields["title"].metadata)}, name="WorkTaskCreate")
 WorkTaskPageSchema = page_schema(WorkTaskSchema, "WorkTaskPage")
 
 
@@ -112,7 +115,7 @@ class Tasks(MethodView):
         return queries.list_work(current_user, filters, args["cursor"], args["limit"], now=utcnow(), tz=get_timezone())
 
     @blp.requires("api.use")
-    @blp.arguments(TaskBody)
+    @blp.arguments(TaskCreateBody)
     @blp.response(201, WorkTaskSchema(many=True))
     def post(self, body: dict[str, Any]) -> Any:
         """Create a personal task, or arrange work for people of the caller's scope (one task each, or shared)"""

@@ -56,10 +56,15 @@ def add_comment(task_id: Any, data: Loaded | dict[str, Any], *, actor: User) -> 
         raise ValidationFailed(loaded.errors)
     body = loaded.values["body"]
     wanted = list(loaded.values.get("mention_ids") or [])
+    colleagues = select(User.id, User.name).where(User.active)
+    colleagues = colleagues.where(User.store_id == task.store_id) if task.store_id is not None \
+        else colleagues.where(User.org_unit_id == task.unit_id)
+    if wanted:
+        # An id of someone outside the task's store (or unit) is refused, never silently dropped.
+        known = set(db.session.scalars(colleagues.with_only_columns(User.id).where(User.id.in_(wanted))))
+        if set(wanted) - known:
+            raise ValidationFailed({"mention_ids": _l("Mention active people of the task's store.")})
     if "@" in body:
-        colleagues = select(User.id, User.name).where(User.active)
-        colleagues = colleagues.where(User.store_id == task.store_id) if task.store_id is not None \
-            else colleagues.where(User.org_unit_id == task.unit_id)
         for uid, name in db.session.execute(colleagues):
             if f"@{name}" in body and uid not in wanted:
                 wanted.append(uid)

@@ -39,10 +39,12 @@ def test_a_manager_arranges_and_the_salesperson_works_the_task(call, api_org):
                   json={"done": True})
     assert ticked.status_code == 200 and ticked.get_json()["done"] is True
 
-    comment = call("POST", f"/api/v1/work/tasks/{task_id}/comments", org.a_rep1,
-                   json={"body": "Done soon, @A Manager", "mention_ids": [org.b_rep.id]})
+    # B Rep is of another store: an id the caller may not name is refused on its field.
+    assert_problem(call("POST", f"/api/v1/work/tasks/{task_id}/comments", org.a_rep1,
+                        json={"body": "Done soon, @A Manager", "mention_ids": [org.b_rep.id]}), 422, "mention_ids")
+    comment = call("POST", f"/api/v1/work/tasks/{task_id}/comments", org.a_rep1, json={"body": "Done soon, @A Manager"})
     assert comment.status_code == 201
-    assert comment.get_json()["mentioned"] == [org.a_manager.id]  # B Rep may not see the task: not told
+    assert comment.get_json()["mentioned"] == [org.a_manager.id]
 
     up = call("POST", f"/api/v1/work/tasks/{task_id}/attachments", org.a_rep1,
               data={"file": (io.BytesIO(b"minutes of the call"), "notes.txt")}, content_type="multipart/form-data")

@@ -147,7 +147,11 @@ def test_a_mention_tells_only_who_may_see_the_task_and_its_record(org):
                                     "participant_ids": [org.a_rep2.id]}, actor=org.a_rep1)
     db.session.commit()
     # a_rep2 takes part in the task but may not see the customer; a_manager sees both; b_rep sees neither.
-    _comment, who = discussion.add_comment(task.id, {"body": "@A Rep Two @A Manager please look",
-                                                   "mention_ids": [org.b_rep.id]}, actor=org.a_rep1)
+    # b_rep is of another store: naming them is refused (issue 27: ids of what the caller cannot see are a
+    # field error), and nothing is written.
+    with pytest.raises(ValidationFailed) as refused:
+        discussion.add_comment(task.id, {"body": "@A Manager", "mention_ids": [org.b_rep.id]}, actor=org.a_rep1)
+    assert "mention_ids" in refused.value.errors
+    _comment, who = discussion.add_comment(task.id, {"body": "@A Rep Two @A Manager please look"}, actor=org.a_rep1)
     assert who == [org.a_manager.id]
     assert told("work_task_mentioned") == [org.a_manager.id]
