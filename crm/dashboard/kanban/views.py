@@ -45,8 +45,8 @@ def page_context(actor: Any, args: Any) -> dict[str, Any]:
 
 
 def filter_choices(actor: Any) -> dict[str, Any]:
-    return {"stores": enquiry_queries.store_choices(actor), "departments": enquiry_queries.department_choices(actor),
-            "persons": queries.people_choices(actor)}
+    stores, departments = enquiry_queries.unit_choices(actor)
+    return {"stores": stores, "departments": departments, "persons": queries.people_choices(actor)}
 
 
 @bp.get("/")
