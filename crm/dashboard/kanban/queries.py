@@ -284,11 +284,13 @@ def buyer_rows(actor: User, filters: Filters, window: Window, people: People | N
     if whole_stores(actor, filters):
         # Every order of a visible customer is visible (a customer and their orders share one store): the
         # customer's first order day says whether one came before either window; a join, no probe per buyer.
-        k = KanbanCustomer
+        # The customers' rows are read in scope too: a store's own, not the whole table, for a store.
+        k = scoped(select(KanbanCustomer.customer_id, KanbanCustomer.first_order_day), actor, KanbanCustomer,
+                   filters, people).subquery()
         return select(per_customer.c.customer_id, per_customer.c.n, per_customer.c.n_before,
-                      case((k.first_order_day < window.first, 1), else_=0).label("earlier"),
-                      case((k.first_order_day < prev.first, 1), else_=0).label("earlier_before")) \
-            .join(k, k.customer_id == per_customer.c.customer_id).subquery()
+                      case((k.c.first_order_day < window.first, 1), else_=0).label("earlier"),
+                      case((k.c.first_order_day < prev.first, 1), else_=0).label("earlier_before")) \
+            .join(k, k.c.customer_id == per_customer.c.customer_id).subquery()
     # One probe per buyer of either window, for orders before the previous window; an order in the previous
     # window is one before this window.
     probe = exists(scoped(select(d.id).where(d.customer_id == per_customer.c.customer_id, d.day < prev.first,
