@@ -71,9 +71,9 @@ def local_day(at: datetime | None) -> date | None:
 def _read_statement() -> Any:
     """The orders with their customer's province, their lines (one row each; none: one row of NULLs) and
     whether they have an approved return: one statement, built once (an expanding IN of the ids)."""
-    o, c, line, case = Order.__table__, Customer.__table__, OrderLine.__table__, AfterSalesCase.__table__
-    returned = exists().where(case.c.order_id == o.c.id, case.c.type == CaseType.RETURN_REFUND,
-                              case.c.decided_at.is_not(None), case.c.status != CaseStatus.REJECTED)
+    o, c, line, cases = Order.__table__, Customer.__table__, OrderLine.__table__, AfterSalesCase.__table__
+    returned = exists().where(cases.c.order_id == o.c.id, cases.c.type == CaseType.RETURN_REFUND,
+                              cases.c.decided_at.is_not(None), cases.c.status != CaseStatus.REJECTED)
     return (select(o.c.id, o.c.store_id, o.c.owner_id, o.c.customer_id, o.c.status, o.c.signed_at, o.c.total,
                    o.c.terminal, o.c.completed_at, o.c.received_at, o.c.rating, o.c.paid_at, c.c.province,
                    line.c.product_id, line.c.quantity, line.c.unit_price, returned.label("returned"))
