@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask_migrate import upgrade
@@ -127,6 +129,7 @@ def main() -> None:
                               "kanban_customer", "kanban_churn", "kanban_owned", "enquiry_daily"):
                     conn.execute(text(f"VACUUM ANALYZE {table}"))
             clients = {key: signed_in_client(app, db.session.get(User, people[key])) for key in ("hq", "store")}
+            engine = db.engine
             db.session.remove()
 
         year = "window=custom&date_from=" + time.strftime("%Y-%m-%d", time.localtime(time.time() - 364 * 86400)) + \
@@ -144,7 +147,10 @@ def main() -> None:
                 resp = client.get(f"/kanban/?{query}")
                 assert resp.status_code == 200, resp.status_code
 
-            print(f"/kanban/ {label:22} {fmt(measure(page, runs=args.runs))}", flush=True)
+            stats = measure(page, runs=args.runs)
+            with counted(engine) as seen:
+                page()
+            print(f"/kanban/ {label:22} {fmt(stats)}, {len(seen)} statements", flush=True)
         _lifecycle(app, args.cycles, people, scale)
 
 
@@ -174,9 +180,10 @@ def _lifecycle(app: Any, cycles: int, people: dict[str, Any], scale: Scale) -> N
         product_id, customer_id, rep_id = product.id, customer.id, rep.id
         db.session.remove()
     cpu: dict[bool, list[float]] = {True: [], False: []}
+    sql: dict[bool, list[int]] = {True: [], False: []}
     for i in range(cycles + 4):
         maintained = i % 2 == 0
-        with app.app_context():
+        with app.app_context(), counted(db.engine) as seen:
             db.session.info["kanban_maintenance"] = maintained
             rep = db.session.get(User, rep_id)
             started = time.process_time()
@@ -190,9 +197,28 @@ def _lifecycle(app: Any, cycles: int, people: dict[str, Any], scale: Scale) -> N
             db.session.remove()
         if i >= 4:  # the first cycles warm the caches
             cpu[maintained].append(spent)
+            sql[maintained].append(len(seen))
     on, off = statistics.median(cpu[True]), statistics.median(cpu[False])
     print(f"order lifecycle (create + sign) CPU: with maintenance p50 {on:.1f} ms, without {off:.1f} ms "
-          f"({len(cpu[True])} + {len(cpu[False])} runs): maintenance adds {100 * (on - off) / off:.1f} %", flush=True)
+          f"({len(cpu[True])} + {len(cpu[False])} runs): maintenance adds {100 * (on - off) / off:.1f} %; "
+          f"statements {statistics.median(sql[True]):.0f} vs {statistics.median(sql[False]):.0f}", flush=True)
+
+
+@contextmanager
+def counted(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements sent inside the block (counted work beside the times)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 if __name__ == "__main__":

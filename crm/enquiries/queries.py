@@ -149,6 +149,15 @@ def department_choices(actor: User) -> list[OrgUnit]:
     return list(db.session.scalars(visible(stmt, actor, OrgUnit)))
 
 
+def unit_choices(actor: User) -> tuple[list[OrgUnit], list[OrgUnit]]:
+    """(store_choices, department_choices) read in one statement (the filter partial shows both)."""
+    stmt = select(OrgUnit).where(OrgUnit.kind.in_([UnitKind.STORE, UnitKind.DEPARTMENT]), OrgUnit.active.is_(True))
+    units = list(db.session.scalars(visible(stmt, actor, OrgUnit)))
+    stores = sorted((u for u in units if u.kind == UnitKind.STORE), key=lambda u: (u.name, u.id))
+    departments = sorted((u for u in units if u.kind == UnitKind.DEPARTMENT), key=lambda u: (u.path, u.id))
+    return stores, departments[:1000]
+
+
 def people_choices(actor: User) -> list[User]:
     stmt = select(User).where(User.active.is_(True), User.store_id.is_not(None)).order_by(User.name, User.id).limit(1000)
     return list(db.session.scalars(visible(stmt, actor, User)))

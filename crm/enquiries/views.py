@@ -66,13 +66,12 @@ def index() -> Any:
     people = queries.people_rows(current_user, filters)
     rates, now, before = queries.rates(current_user, filters)
     chart = queries.trend(platform, people, filters.window)
+    stores, departments = queries.unit_choices(current_user)
     chart["labels"] = {"enquiries": _("Enquiries"), "new_enquiries": _("New enquiries"),
                        "wechat_adds": _("WeChat adds"), "contacts": _("Contacts"), "total": _("All")}
     return render_template("enquiries/index.html", window_key=key, filters=filters, windows=queries.WINDOWS,
                            platform=platform, people=people, rates=rates, now=now, before=before, chart=chart,
-                           stores=queries.store_choices(current_user),
-                           departments=queries.department_choices(current_user),
-                           persons=queries.people_choices(current_user), platform_labels=PLATFORM_LABELS,
+                           stores=stores, departments=departments, persons=queries.people_choices(current_user), platform_labels=PLATFORM_LABELS,
                            capped=queries.MAX_TABLE_ROWS)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from crm.dashboard.kanban.models import KanbanDimDay
@@ -17,10 +18,12 @@ from crm.dashboard.kanban.models import KanbanProductDay
 from crm.dashboard.kanban.models import KanbanSalesDay
 from crm.dashboard.kanban.queries import ZERO
 from crm.dashboard.kanban.queries import Kanban
+from crm.dashboard.kanban.queries import both
 from crm.dashboard.kanban.queries import in_window
+from crm.dashboard.kanban.queries import pivot
 from crm.dashboard.kanban.queries import scoped
+from crm.dashboard.kanban.queries import which_window
 from crm.enquiries.queries import Filters
-from crm.enquiries.queries import Window
 from crm.extensions import db
 from crm.org.models import User
 from crm.sales.catalog.models import Product
@@ -35,96 +38,104 @@ def _money(value: Any) -> str:
     return str(Decimal(value or 0).quantize(Decimal("0.01")))
 
 
-def _daily(actor: User, filters: Filters, window: Window) -> tuple[list[str], list[str], list[int]]:
-    s = KanbanSalesDay
-    rows = {d: (a, n) for d, a, n in db.session.execute(scoped(
-        select(s.day, func.sum(s.amount), func.sum(s.orders)).where(in_window(s, window)), actor, s, filters)
-        .group_by(s.day))}
-    days = window.dates()
-    return ([d.isoformat() for d in days], [_money(rows.get(d, (ZERO, 0))[0]) for d in days],
-            [int(rows.get(d, (ZERO, 0))[1]) for d in days])
-
-
 def trend(actor: User, filters: Filters) -> dict[str, Any]:
-    """Amount and orders per day of the window, and of the previous window laid over it day by day."""
-    days, amount, orders = _daily(actor, filters, filters.window)
-    prev_days, prev_amount, prev_orders = _daily(actor, filters, filters.window.previous())
-    return {"days": days, "amount": amount, "orders": orders, "previous_days": prev_days,
-            "previous_amount": prev_amount, "previous_orders": prev_orders}
+    """Amount and orders per day of the window, and of the previous window laid over it day by day (one
+    statement: the two windows are adjacent)."""
+    s = KanbanSalesDay
+    now, prev = filters.window, filters.window.previous()
+    rows = {d: (a, n) for d, a, n in db.session.execute(scoped(
+        select(s.day, func.sum(s.amount), func.sum(s.orders)).where(in_window(s, both(now))), actor, s, filters)
+        .group_by(s.day))}
+    out: dict[str, Any] = {}
+    for prefix, window in (("", now), ("previous_", prev)):
+        days = window.dates()
+        out[f"{prefix}days"] = [d.isoformat() for d in days]
+        out[f"{prefix}amount"] = [_money(rows.get(d, (ZERO, 0))[0]) for d in days]
+        out[f"{prefix}orders"] = [int(rows.get(d, (ZERO, 0))[1]) for d in days]
+    return out
 
 
 def products(actor: User, filters: Filters, *, by: str = "amount", top: int = TOP) -> list[dict[str, Any]]:
-    """The top products of the window by amount or quantity."""
+    """The top products of the window by amount or quantity (with their names: one statement)."""
     p = KanbanProductDay
     amount, quantity = func.sum(p.amount).label("amount"), func.sum(p.quantity).label("quantity")
-    stmt = scoped(select(p.product_id, amount, quantity).where(in_window(p, filters.window)), actor, p, filters) \
-        .group_by(p.product_id).order_by((quantity if by == "quantity" else amount).desc(), p.product_id).limit(top)
-    rows = db.session.execute(stmt).all()
-    names = {i: (sku, name) for i, sku, name in db.session.execute(
-        select(Product.id, Product.sku, Product.name).where(Product.id.in_([r.product_id for r in rows])))}
-    return [{"id": r.product_id, "sku": names.get(r.product_id, ("", ""))[0],
-             "name": names.get(r.product_id, ("", f"#{r.product_id}"))[1],
+    ranked = scoped(select(p.product_id, amount, quantity).where(in_window(p, filters.window)), actor, p, filters) \
+        .group_by(p.product_id).order_by((quantity if by == "quantity" else amount).desc(), p.product_id) \
+        .limit(top).subquery()
+    rows = db.session.execute(select(ranked, Product.sku, Product.name)
+                              .outerjoin(Product, Product.id == ranked.c.product_id)
+                              .order_by((ranked.c.quantity if by == "quantity" else ranked.c.amount).desc(),
+                                        ranked.c.product_id)).all()
+    return [{"id": r.product_id, "sku": r.sku or "", "name": r.name if r.name is not None else f"#{r.product_id}",
              "amount": _money(r.amount), "quantity": int(r.quantity)} for r in rows]
 
 
 def categories(actor: User, filters: Filters, *, by: str = "amount", top: int = TOP) -> list[dict[str, Any]]:
-    """The top product categories of the window (a product's own category; none: "Uncategorised")."""
+    """The top product categories of the window (a product's own category; none: "Uncategorised"), with
+    their names: one statement."""
     p = KanbanProductDay
     amount, quantity = func.sum(p.amount).label("amount"), func.sum(p.quantity).label("quantity")
-    stmt = scoped(select(Product.category_id, amount, quantity).join(Product, Product.id == p.product_id)
-                  .where(in_window(p, filters.window)), actor, p, filters) \
-        .group_by(Product.category_id).order_by((quantity if by == "quantity" else amount).desc()).limit(top)
-    rows = db.session.execute(stmt).all()
-    names = dict(db.session.execute(select(ProductCategory.id, ProductCategory.name).where(
-        ProductCategory.id.in_([r.category_id for r in rows if r.category_id]))).all())
-    return [{"id": r.category_id, "name": names.get(r.category_id, _("Uncategorised")) if r.category_id else
-             _("Uncategorised"), "amount": _money(r.amount), "quantity": int(r.quantity)} for r in rows]
+    ranked = scoped(select(Product.category_id, amount, quantity).join(Product, Product.id == p.product_id)
+                    .where(in_window(p, filters.window)), actor, p, filters) \
+        .group_by(Product.category_id).order_by((quantity if by == "quantity" else amount).desc()).limit(top).subquery()
+    rows = db.session.execute(select(ranked, ProductCategory.name)
+                              .outerjoin(ProductCategory, ProductCategory.id == ranked.c.category_id)
+                              .order_by((ranked.c.quantity if by == "quantity" else ranked.c.amount).desc())).all()
+    return [{"id": r.category_id, "name": r.name if r.category_id and r.name is not None else _("Uncategorised"),
+             "amount": _money(r.amount), "quantity": int(r.quantity)} for r in rows]
+
+
+DIMS = ("province", "terminal")
+
+
+def distributions(actor: User, filters: Filters, dims: tuple[str, ...] = DIMS) -> dict[str, list[dict[str, Any]]]:
+    """Orders and amount of the window per province (ranked) and per terminal: one statement."""
+    d = KanbanDimDay
+    stmt = scoped(select(d.dim, d.value, func.sum(d.orders).label("orders"), func.sum(d.amount).label("amount"))
+                  .where(in_window(d, filters.window), d.dim.in_(dims)), actor, d, filters) \
+        .group_by(d.dim, d.value).order_by(d.dim, func.sum(d.amount).desc(), d.value)
+    out: dict[str, list[dict[str, Any]]] = {dim: [] for dim in dims}
+    terminals = set(Terminal)
+    for dim, value, orders, amount in db.session.execute(stmt):
+        if not orders:
+            continue
+        if dim == "terminal":
+            label = str(TERMINAL_LABELS.get(Terminal(value), value)) if value in terminals else value
+        else:
+            label = value or _("Unknown")
+        out[dim].append({"value": value, "name": label, "orders": int(orders), "amount": _money(amount)})
+    return out
 
 
 def distribution(actor: User, filters: Filters, dim: str) -> list[dict[str, Any]]:
     """Orders and amount of the window per province (ranked) or per terminal."""
-    d = KanbanDimDay
-    stmt = scoped(select(d.value, func.sum(d.orders).label("orders"), func.sum(d.amount).label("amount"))
-                  .where(in_window(d, filters.window), d.dim == dim), actor, d, filters) \
-        .group_by(d.value).order_by(func.sum(d.amount).desc(), d.value)
-    out = []
-    for value, orders, amount in db.session.execute(stmt):
-        if not orders:
-            continue
-        if dim == "terminal":
-            label = str(TERMINAL_LABELS.get(Terminal(value), value)) if value in set(Terminal) else value
-        else:
-            label = value or _("Unknown")
-        out.append({"value": value, "name": label, "orders": int(orders), "amount": _money(amount)})
-    return out
+    return distributions(actor, filters, (dim,))[dim]
 
 
 def salespeople(actor: User, filters: Filters, top: int | None = 50) -> list[dict[str, Any]]:
     """Per salesperson: amount, orders, average order value and returns of the window, the previous window's
-    amount, ranked by amount (the first `top`; None: all, for the export)."""
+    amount, ranked by amount (the first `top`; None: all, for the export). One statement: both windows
+    (a FILTER each), the ranking and the names."""
     s = KanbanSalesDay
-
-    def sums(window: Window) -> dict[int, tuple[Any, ...]]:
-        stmt = scoped(select(s.owner_id, func.sum(s.amount), func.sum(s.orders), func.sum(s.returned))
-                      .where(in_window(s, window)), actor, s, filters).group_by(s.owner_id)
-        return {o: (a, n, r) for o, a, n, r in db.session.execute(stmt)}
-
-    now, before = sums(filters.window), sums(filters.window.previous())
-    ranked = sorted(set(now) | set(before), key=lambda o: (-Decimal(now.get(o, (ZERO,))[0] or 0),
-                                                          -Decimal(before.get(o, (ZERO,))[0] or 0), o))
-    ranked = [o for o in ranked if now.get(o, (ZERO, 0))[1] or before.get(o, (ZERO, 0))[1]][:top]
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ranked))).all())
+    w = which_window(s, filters.window)
+    grouped = scoped(select(s.owner_id, w, func.sum(s.amount).label("amount"), func.sum(s.orders).label("orders"),
+                            func.sum(s.returned).label("returned")).where(in_window(s, both(filters.window))),
+                     actor, s, filters).group_by(s.owner_id, w).subquery()
+    sums = pivot(grouped, {"amount": ZERO, "orders": 0, "returned": 0}, (grouped.c.owner_id,)) \
+        .group_by(grouped.c.owner_id)
+    amount, before = sums.selected_columns.amount_0, sums.selected_columns.amount_1
+    orders, orders_before = sums.selected_columns.orders_0, sums.selected_columns.orders_1
+    sums = sums.having(or_(orders != 0, orders_before != 0)).order_by(amount.desc(), before.desc(), grouped.c.owner_id)
+    if top is not None:
+        sums = sums.limit(top)
+    ranked = sums.subquery()
     rows = []
-    for owner_id in ranked:
-        amount, orders, returned = now.get(owner_id, (ZERO, 0, 0))
-        if not orders and not before.get(owner_id, (ZERO, 0, 0))[1]:
-            continue
-        prev = Decimal(before.get(owner_id, (ZERO, 0, 0))[0] or 0)
-        rows.append({"id": owner_id, "name": names.get(owner_id, f"#{owner_id}"), "amount": _money(amount),
-                     "orders": int(orders or 0), "aov": _money(Decimal(amount) / orders) if orders else None,
-                     "returned": int(returned or 0), "previous_amount": _money(prev),
-                     "change": (str(((Decimal(amount or 0) - prev) * 100 / prev).quantize(Decimal("0.1")))
-                                if prev else None)})
+    for r in db.session.execute(select(ranked, User.name).outerjoin(User, User.id == ranked.c.owner_id)):
+        amount_now, n, prev = Decimal(r.amount_0 or 0), int(r.orders_0 or 0), Decimal(r.amount_1 or 0)
+        rows.append({"id": r.owner_id, "name": r.name if r.name is not None else f"#{r.owner_id}",
+                     "amount": _money(amount_now), "orders": n, "aov": _money(amount_now / n) if n else None,
+                     "returned": int(r.returned_0 or 0), "previous_amount": _money(prev),
+                     "change": str(((amount_now - prev) * 100 / prev).quantize(Decimal("0.1"))) if prev else None})
     rows.sort(key=lambda r: (-Decimal(r["amount"]), r["name"]))
     return rows
 
@@ -150,8 +161,8 @@ def everything(actor: User, k: Kanban, *, by: str = "amount") -> dict[str, Any]:
     """All the charts' data of the page (and of the API's series and rankings)."""
     f = k.filters
     return {"trend": trend(actor, f), "products": products(actor, f, by=by), "categories": categories(actor, f, by=by),
-            "customers": customers_mix(k), "provinces": distribution(actor, f, "province"),
-            "terminals": distribution(actor, f, "terminal"), "funnel": funnel(k), "salespeople": salespeople(actor, f)}
+            "customers": customers_mix(k), **{f"{dim}s": rows for dim, rows in distributions(actor, f).items()},
+            "funnel": funnel(k), "salespeople": salespeople(actor, f)}
 
 
 # Exports ----------------------------------------------------------------------------------------------------

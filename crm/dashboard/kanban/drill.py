@@ -34,7 +34,7 @@ from crm.org.models import User
 from crm.sales.orders.models import Order
 from crm.sales.orders.models import OrderStatus
 
-# figure -> (list kind, the count of `queries.raw` the list's length equals)
+# figure -> (list kind, the count of `queries.raw_both` the list's length equals)
 FIGURES: dict[str, tuple[str, str]] = {
     "amount": ("orders", "orders"), "orders": ("orders", "orders"), "aov": ("orders", "orders"),
     "return_rate": ("orders", "returned"), "positive_rate": ("orders", "positive"),
@@ -89,7 +89,7 @@ def _customers(actor: User, filters: Filters, figure: str) -> Select[Any]:
     w = filters.window
     if figure in ("buyers", "repurchase_rate"):
         b = queries.buyer_rows(actor, filters, w)
-        ids = select(b.c.customer_id)
+        ids = select(b.c.customer_id).where(b.c.n > 0)  # the rows also hold the previous window's buyers
         if figure == "repurchase_rate":
             ids = ids.where(or_(b.c.n >= 2, b.c.earlier == 1))
     elif figure == "churn_rate":

@@ -5,6 +5,7 @@ salesperson). Enquiry figures come from crm.enquiries.queries with the same wind
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -22,6 +23,7 @@ from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
 
 from crm.auth.scopes import LOCATION_SCOPES
 from crm.auth.scopes import scope_context
@@ -104,30 +106,56 @@ def people_choices(actor: User, limit: int = 1000) -> list[Any]:
 
 
 # Clauses ----------------------------------------------------------------------------------------------------
-def _people(actor: User, column: Any, filters: Filters) -> list[ColumnElement[bool]]:
-    """The salesperson and department filters on an owner column (outside the actor's scope: nothing)."""
-    parts: list[ColumnElement[bool]] = []
+People = Callable[[Any], list[ColumnElement[bool]]]
+
+
+def people_of(actor: User, filters: Filters) -> People:
+    """The salesperson and department filters, looked up once (within the actor's scope; outside it: nothing),
+    as a function giving their clauses on any owner column."""
+    person: int | None = None
+    units: Any = None
+    none = False
     if filters.user_id:
         person = db.session.scalar(visible(select(User.id).where(User.id == filters.user_id), actor, User))
-        parts.append(column == filters.user_id if person is not None else false())
-    if filters.department_id:
+        none = person is None
+    if filters.department_id and not none:
         stmt = select(OrgUnit.path).where(OrgUnit.id == filters.department_id, OrgUnit.kind == UnitKind.DEPARTMENT)
         path = db.session.scalar(visible(stmt, actor, OrgUnit))
         if path is None:
-            parts.append(false())
+            none = True
         else:
-            units = select(OrgUnit.id).where(OrgUnit.path.like(f"{path}%"))
-            parts.append(column.in_(select(User.id).where(User.org_unit_id.in_(units))))
-    return parts
+            units = select(User.id).where(User.org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.like(f"{path}%"))))
+
+    def on(column: Any) -> list[ColumnElement[bool]]:
+        if none:
+            return [false()]
+        parts: list[ColumnElement[bool]] = []
+        if person is not None:
+            parts.append(column == person)
+        if units is not None:
+            parts.append(column.in_(units))
+        return parts
+
+    return on
 
 
-def scoped(stmt: Select[Any], actor: User, model: Any, filters: Filters, people: list[ColumnElement[bool]] | None = None
-           ) -> Select[Any]:
-    """`stmt` on `model` restricted to the actor's scope, the chosen stores, department and salesperson."""
+def _people(actor: User, column: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    """The salesperson and department filters on an owner column (outside the actor's scope: nothing)."""
+    return people_of(actor, filters)(column)
+
+
+def scoped(stmt: Select[Any], actor: User, model: Any, filters: Filters,
+           people: list[ColumnElement[bool]] | People | None = None) -> Select[Any]:
+    """`stmt` on `model` restricted to the actor's scope, the chosen stores, department and salesperson
+    (`people`: the clauses, or `people_of`'s function, looked up here when not given)."""
     stmt = visible(stmt, actor, model)
     if filters.store_ids:
         stmt = stmt.where(model.store_id.in_(filters.store_ids))
-    for part in people if people is not None else _people(actor, model.owner_id, filters):
+    if people is None:
+        people = _people(actor, model.owner_id, filters)
+    elif callable(people):
+        people = people(model.owner_id)
+    for part in people:
         stmt = stmt.where(part)
     return stmt
 
@@ -136,44 +164,91 @@ def in_window(model: Any, window: Window) -> ColumnElement[bool]:
     return and_(model.day >= window.first, model.day <= window.last)
 
 
-# The figures of one window ----------------------------------------------------------------------------------
-def raw(actor: User, filters: Filters, window: Window) -> dict[str, Any]:
-    """The counts behind every figure of one window (a fixed number of statements)."""
-    s = KanbanSalesDay
-    people = _people(actor, s.owner_id, filters)
-    sums = db.session.execute(scoped(select(
-        func.coalesce(func.sum(s.orders), 0), func.coalesce(func.sum(s.amount), ZERO),
-        func.coalesce(func.sum(s.returned), 0), func.coalesce(func.sum(s.completed), 0),
-        func.coalesce(func.sum(s.revisited), 0), func.coalesce(func.sum(s.ratings), 0),
-        func.coalesce(func.sum(s.positive), 0), func.coalesce(func.sum(s.paid), 0)).where(in_window(s, window)),
-        actor, s, filters, people)).one()
-    out: dict[str, Any] = dict(zip(("orders", "amount", "returned", "completed", "revisited", "ratings", "positive",
-                                    "paid_orders"), sums, strict=True))
-    out["amount"] = Decimal(out["amount"]).quantize(Decimal("0.01"))
-    out.update(buyers_of(actor, filters, window, _people(actor, KanbanCustomerDay.owner_id, filters)))
-    k = KanbanCustomer
-    new, converted = db.session.execute(scoped(select(
-        func.count(), func.coalesce(func.sum(case((and_(k.first_order_day >= window.first,
-                                                        k.first_order_day <= window.last), 1), else_=0)), 0))
-        .where(k.created_day >= window.first, k.created_day <= window.last), actor, k, filters,
-        _people(actor, k.owner_id, filters))).one()
-    out["new_customers"], out["converted"] = int(new), int(converted)
-    ch = KanbanChurn
-    out["churned"] = int(db.session.scalar(scoped(select(func.count(func.distinct(ch.customer_id))).where(in_window(ch, window)),
-                                                  actor, ch, filters, _people(actor, ch.owner_id, filters))) or 0)
-    ow = KanbanOwned
-    out["owned_at_start"] = int(db.session.scalar(scoped(select(func.coalesce(func.sum(ow.delta), 0)).where(
-        ow.day < window.first), actor, ow, filters, _people(actor, ow.owner_id, filters))) or 0)
-    out["enquiries"], out["new_enquiries"] = enquiries(actor, filters, window)
-    return {key: int(v) if key != "amount" else v for key, v in out.items()}
+def between(column: Any, window: Window) -> ColumnElement[bool]:
+    return and_(column >= window.first, column <= window.last)
 
 
-def enquiries(actor: User, filters: Filters, window: Window) -> tuple[int, int]:
-    """The platforms' enquiries and new enquiries of the window (store figures: a salesperson or department
-    filter narrows them to that person's or department's store, as on the enquiry statistics page)."""
+def both(window: Window) -> Window:
+    """The window and the previous one (adjacent, same length): the span one statement reads for both."""
+    return Window(window.previous().first, window.last)
+
+
+def per_window(aggregate: Callable[[Any], Any], column: Any, windows: tuple[Window, ...], name: str,
+               zero: Any = 0) -> list[Any]:
+    """`aggregate(column)` once per window (`FILTER (WHERE day in window)`), labelled name_0, name_1 …"""
+    return [func.coalesce(aggregate(column).filter(between(column.table.c.day, w)), zero).label(f"{name}_{i}")
+            for i, w in enumerate(windows)]
+
+
+def which_window(model: Any, window: Window) -> Any:
+    """0 for a row of `window`, 1 for one of the previous window (rows of `both(window)`): grouping by it sums
+    each row once, where a FILTER per window would test every row against every aggregate."""
+    return case((model.day >= window.first, 0), else_=1).label("w")
+
+
+def pivot(grouped: Any, columns: dict[str, Any], by: tuple[Any, ...] = ()) -> Select[Any]:
+    """The rows of a subquery grouped by `w` (and `by`) turned into one row (per `by`): name_0 (the window),
+    name_1 (the previous one) for each of `columns` {name: zero}."""
+    return select(*by, *[func.coalesce(func.sum(grouped.c[name]).filter(grouped.c.w == i), zero).label(f"{name}_{i}")
+                         for name, zero in columns.items() for i in (0, 1)])
+
+
+# The figures of a window and the previous one ---------------------------------------------------------------
+SALES = ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")
+COUNTS = ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid_orders", "buyers",
+          "returning", "repurchasers", "new_customers", "converted", "churned", "owned_at_start", "enquiries",
+          "new_enquiries")
+
+
+def raw_both(actor: User, filters: Filters) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The counts behind every figure of the window and of the previous one: one statement (a row of
+    one-row aggregates, each reading its summary table once for both windows with a FILTER per window)."""
+    row = db.session.execute(figures_statement(actor, filters)).one()._mapping
+    out: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    for i in (0, 1):
+        for key in COUNTS:
+            value = row[f"{key}_{i}"] or 0
+            out[i][key] = Decimal(value).quantize(Decimal("0.01")) if key == "amount" else int(value)
+    return out
+
+
+def figures_statement(actor: User, filters: Filters) -> Select[Any]:
+    now, prev = filters.window, filters.window.previous()
+    windows, span = (now, prev), both(now)
+    who = people_of(actor, filters)
+    s, k, ch, ow = KanbanSalesDay, KanbanCustomer, KanbanChurn, KanbanOwned
+    w = which_window(s, now)
+    sales = scoped(select(w, *[func.sum(getattr(s, col)).label("paid_orders" if col == "paid" else col) for col in SALES])
+                   .where(in_window(s, span)), actor, s, filters, who).group_by(w).subquery()
+    parts = [
+        pivot(sales, {("paid_orders" if col == "paid" else col): ZERO if col == "amount" else 0 for col in SALES}),
+        buyers_both(actor, filters, who),
+        scoped(select(*[c for i, w in enumerate(windows) for c in (
+            func.count().filter(between(k.created_day, w)).label(f"new_customers_{i}"),
+            func.count().filter(and_(between(k.created_day, w), between(k.first_order_day, w))).label(f"converted_{i}"))])
+            .where(between(k.created_day, span)), actor, k, filters, who),
+        scoped(select(*[func.count(func.distinct(ch.customer_id)).filter(between(ch.day, w)).label(f"churned_{i}")
+                        for i, w in enumerate(windows)]).where(in_window(ch, span)), actor, ch, filters, who),
+        scoped(select(*[func.coalesce(func.sum(ow.delta).filter(ow.day < w.first), 0).label(f"owned_at_start_{i}")
+                        for i, w in enumerate(windows)]).where(ow.day < now.first), actor, ow, filters, who),
+        enquiries_both(actor, filters),
+    ]
+    subs = [p.subquery() for p in parts]
+    joined = subs[0]
+    for sub in subs[1:]:
+        joined = joined.join(sub, true())  # type: ignore[assignment]
+    return select(*[c for sub in subs for c in sub.c]).select_from(joined)
+
+
+def enquiries_both(actor: User, filters: Filters) -> Select[Any]:
+    """The platforms' enquiries and new enquiries of the window and the previous one (store figures: a
+    salesperson or department filter narrows them to that person's or department's store, as on the enquiry
+    statistics page)."""
     e = EnquiryDaily
-    stmt = visible(select(func.coalesce(func.sum(e.enquiries), 0), func.coalesce(func.sum(e.new_enquiries), 0))
-                   .where(e.day >= window.first, e.day <= window.last), actor, e)
+    windows = (filters.window, filters.window.previous())
+    stmt = visible(select(*per_window(func.sum, e.enquiries.expression, windows, "enquiries"),
+                          *per_window(func.sum, e.new_enquiries.expression, windows, "new_enquiries"))
+                   .where(in_window(e, both(filters.window))), actor, e)
     if filters.store_ids:
         stmt = stmt.where(e.store_id.in_(filters.store_ids))
     if filters.user_id:
@@ -183,8 +258,7 @@ def enquiries(actor: User, filters: Filters, window: Window) -> tuple[int, int]:
         store = db.session.scalar(visible(select(OrgUnit.store_id).where(
             OrgUnit.id == filters.department_id, OrgUnit.kind == UnitKind.DEPARTMENT), actor, OrgUnit))
         stmt = stmt.where(e.store_id == store if store else false())
-    total, new = db.session.execute(stmt).one()
-    return int(total), int(new)
+    return stmt
 
 
 def whole_stores(actor: User, filters: Filters) -> bool:
@@ -195,35 +269,50 @@ def whole_stores(actor: User, filters: Filters) -> bool:
         and not filters.department_id
 
 
-def buyer_rows(actor: User, filters: Filters, window: Window, people: list[ColumnElement[bool]] | None = None
-               ) -> Any:
-    """One row per customer with an order in the window: customer_id, n (orders in the window), earlier
-    (1 when the customer has an order in scope before the window)."""
+def buyer_rows(actor: User, filters: Filters, window: Window, people: People | None = None) -> Any:
+    """One row per customer with an order in `window` or in the window before it: customer_id, n and
+    n_before (their orders in each), earlier and earlier_before (1 when they have an order in scope before
+    the window, before the previous window)."""
     d = KanbanCustomerDay
-    people = people if people is not None else _people(actor, d.owner_id, filters)
-    per_customer = scoped(select(d.customer_id, func.sum(d.orders).label("n")).where(in_window(d, window), d.orders > 0),
-                          actor, d, filters, people).group_by(d.customer_id).subquery()
+    people = people if people is not None else people_of(actor, filters)
+    prev = window.previous()
+    per_customer = scoped(select(d.customer_id, func.coalesce(func.sum(d.orders).filter(d.day >= window.first), 0)
+                                 .label("n"),
+                                 func.coalesce(func.sum(d.orders).filter(d.day < window.first), 0).label("n_before"))
+                          .where(in_window(d, both(window)), d.orders > 0), actor, d, filters, people) \
+        .group_by(d.customer_id).subquery()
     if whole_stores(actor, filters):
         # Every order of a visible customer is visible (a customer and their orders share one store): the
-        # customer's first order day says whether one came before the window, no probe per buyer.
-        k = KanbanCustomer
-        return select(per_customer.c.customer_id, per_customer.c.n,
-                      case((k.first_order_day < window.first, 1), else_=0).label("earlier")) \
-            .join(k, k.customer_id == per_customer.c.customer_id).subquery()
-    earlier = scoped(select(d.id).where(d.customer_id == per_customer.c.customer_id, d.day < window.first,
-                                        d.orders > 0), actor, d, filters, people)
-    return select(per_customer.c.customer_id, per_customer.c.n,
-                  case((exists(earlier), 1), else_=0).label("earlier")).subquery()
+        # customer's first order day says whether one came before either window; a join, no probe per buyer.
+        # The customers' rows are read in scope too: a store's own, not the whole table, for a store.
+        k = scoped(select(KanbanCustomer.customer_id, KanbanCustomer.first_order_day), actor, KanbanCustomer,
+                   filters, people).subquery()
+        return select(per_customer.c.customer_id, per_customer.c.n, per_customer.c.n_before,
+                      case((k.c.first_order_day < window.first, 1), else_=0).label("earlier"),
+                      case((k.c.first_order_day < prev.first, 1), else_=0).label("earlier_before")) \
+            .join(k, k.c.customer_id == per_customer.c.customer_id).subquery()
+    # One probe per buyer of either window, for orders before the previous window; an order in the previous
+    # window is one before this window.
+    probe = exists(scoped(select(d.id).where(d.customer_id == per_customer.c.customer_id, d.day < prev.first,
+                                             d.orders > 0), actor, d, filters, people))
+    inner = select(per_customer.c.customer_id, per_customer.c.n, per_customer.c.n_before,
+                   case((probe, 1), else_=0).label("earlier_before")).subquery()
+    return select(inner.c.customer_id, inner.c.n, inner.c.n_before,
+                  case((or_(inner.c.n_before > 0, inner.c.earlier_before == 1), 1), else_=0).label("earlier"),
+                  inner.c.earlier_before).subquery()
 
 
-def buyers_of(actor: User, filters: Filters, window: Window, people: list[ColumnElement[bool]]) -> dict[str, int]:
-    """Distinct customers with an order in the window, and those of them who had an earlier order (one in
-    scope before the window, or two in the window): exact, from the customer × day rows."""
-    b = buyer_rows(actor, filters, window, people)
-    buyers, returning, again = db.session.execute(select(
-        func.count(), func.coalesce(func.sum(b.c.earlier), 0),
-        func.coalesce(func.sum(case((or_(b.c.n >= 2, b.c.earlier == 1), 1), else_=0)), 0))).one()
-    return {"buyers": int(buyers), "returning": int(returning), "repurchasers": int(again)}
+def buyers_both(actor: User, filters: Filters, people: People) -> Select[Any]:
+    """Distinct customers with an order in the window, those of them who had an earlier order (one in scope
+    before the window), and those with an earlier order or two in the window; for the previous window too.
+    Exact, from the customer × day rows."""
+    b = buyer_rows(actor, filters, filters.window, people)
+    cols = []
+    for i, (n, earlier) in enumerate(((b.c.n, b.c.earlier), (b.c.n_before, b.c.earlier_before))):
+        cols += [func.count().filter(n > 0).label(f"buyers_{i}"),
+                 func.count().filter(and_(n > 0, earlier == 1)).label(f"returning_{i}"),
+                 func.count().filter(or_(n >= 2, and_(n > 0, earlier == 1))).label(f"repurchasers_{i}")]
+    return select(*cols)
 
 
 @dataclass(frozen=True)
@@ -291,7 +380,7 @@ class Kanban:
 
 def kanban(actor: User, filters: Filters, key: str = "custom") -> Kanban:
     """Every figure of the window with the previous window's value and the change."""
-    now, before = raw(actor, filters, filters.window), raw(actor, filters, filters.window.previous())
+    now, before = raw_both(actor, filters)
     a, b = _values(now), _values(before)
     figures = [Figure(k, label, kind, definition, a[k][0], b[k][0], a[k][1], b[k][1])
                for k, (label, kind, definition) in FIGURES.items()]

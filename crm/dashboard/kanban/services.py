@@ -17,6 +17,7 @@ done once, in `before_commit` (a lifecycle step flushes many times). A customer'
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -26,8 +27,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import case
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import inspect
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -63,31 +68,39 @@ def local_day(at: datetime | None) -> date | None:
 
 
 # An order's contribution ------------------------------------------------------------------------------------
+def _read_statement() -> Any:
+    """The orders with their customer's province, their lines (one row each; none: one row of NULLs) and
+    whether they have an approved return: one statement, built once (an expanding IN of the ids)."""
+    o, c, line, cases = Order.__table__, Customer.__table__, OrderLine.__table__, AfterSalesCase.__table__
+    returned = exists().where(cases.c.order_id == o.c.id, cases.c.type == CaseType.RETURN_REFUND,
+                              cases.c.decided_at.is_not(None), cases.c.status != CaseStatus.REJECTED)
+    return (select(o.c.id, o.c.store_id, o.c.owner_id, o.c.customer_id, o.c.status, o.c.signed_at, o.c.total,
+                   o.c.terminal, o.c.completed_at, o.c.received_at, o.c.rating, o.c.paid_at, c.c.province,
+                   line.c.product_id, line.c.quantity, line.c.unit_price, returned.label("returned"))
+            .select_from(o.join(c, c.c.id == o.c.customer_id).outerjoin(line, line.c.order_id == o.c.id))
+            .where(o.c.id.in_(bindparam("ids", expanding=True))).order_by(o.c.id))
+
+
+READ = _read_statement()
+
+
 def order_facts(conn: Connection, order_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """What each order contributes now (orders that no longer exist contribute nothing: {})."""
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    o, c = Order.__table__, Customer.__table__
-    rows = conn.execute(select(o.c.id, o.c.store_id, o.c.owner_id, o.c.customer_id, o.c.status, o.c.signed_at,
-                               o.c.total, o.c.terminal, o.c.completed_at, o.c.received_at, o.c.rating, o.c.paid_at,
-                               c.c.province).join(c, c.c.id == o.c.customer_id).where(o.c.id.in_(ids))).all()
-    line = OrderLine.__table__
+    orders: dict[int, Any] = {}
     lines: dict[int, dict[int, list[Any]]] = defaultdict(dict)
-    for order_id, product_id, quantity, price in conn.execute(
-            select(line.c.order_id, line.c.product_id, line.c.quantity, line.c.unit_price)
-            .where(line.c.order_id.in_(ids))):
-        slot = lines[order_id].setdefault(product_id, [0, Decimal("0.00")])
-        slot[0] += quantity
-        slot[1] += (Decimal(price) * quantity).quantize(CENT)
-    case = AfterSalesCase.__table__
-    returned = set(conn.scalars(select(case.c.order_id).where(
-        case.c.order_id.in_(ids), case.c.type == CaseType.RETURN_REFUND, case.c.decided_at.is_not(None),
-        case.c.status != CaseStatus.REJECTED)))
-    completed = {r.id: r for r in rows if r.completed_at is not None and r.status == OrderStatus.COMPLETED}
+    for r in conn.execute(READ, {"ids": ids}):
+        orders.setdefault(r.id, r)
+        if r.product_id is not None:
+            slot = lines[r.id].setdefault(r.product_id, [0, Decimal("0.00")])
+            slot[0] += r.quantity
+            slot[1] += (Decimal(r.unit_price) * r.quantity).quantize(CENT)
+    completed = {r.id: r for r in orders.values() if r.completed_at is not None and r.status == OrderStatus.COMPLETED}
     revisited = _revisited(conn, list(completed.values()))
     facts: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    for r in rows:
+    for r in orders.values():
         cancelled = r.status == OrderStatus.CANCELLED
         signed = local_day(r.signed_at) if not cancelled else None
         rated = local_day(r.received_at or r.completed_at) if r.rating is not None and not cancelled else None
@@ -95,13 +108,18 @@ def order_facts(conn: Connection, order_ids: Iterable[int]) -> dict[int, dict[st
         facts[r.id] = {
             "s": r.store_id, "o": r.owner_id, "c": r.customer_id,
             "sd": signed.isoformat() if signed else None, "amt": str(Decimal(r.total).quantize(CENT)),
-            "ret": int(r.id in returned), "prov": (r.province or "")[:40], "term": str(r.terminal),
+            "ret": int(bool(r.returned)), "prov": (r.province or "")[:40], "term": str(r.terminal),
             "lines": sorted([p, q, str(a)] for p, (q, a) in lines.get(r.id, {}).items()),
             "cd": done.isoformat() if done else None, "rv": int(r.id in revisited),
             "rd": rated.isoformat() if rated else None, "rt": r.rating,
             "pd": local_day(r.paid_at).isoformat() if r.paid_at is not None else None,  # type: ignore[union-attr]
         }
     return facts
+
+
+def contributes(fact: dict[str, Any] | None) -> bool:
+    """Whether a fact adds anything to a summary (an order neither signed, completed, rated nor paid does not)."""
+    return fact is not None and any(fact.get(k) for k in ("sd", "cd", "rd", "pd"))
 
 
 def _revisited(conn: Connection, completed: list[Any]) -> set[int]:
@@ -176,59 +194,168 @@ def _insert(conn: Connection, table: Any) -> Any:
     return insert(table)
 
 
-def apply(conn: Connection, deltas: dict[str, Deltas]) -> None:
-    """Add the increments (zero ones skipped) with one upsert per table, in key order (no deadlocks between
-    two writers touching the same rows)."""
-    for name, changes in deltas.items():
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(conn: Connection, name: str) -> Any:
+    """The increment upsert of a summary table, built once per dialect (executemany: one statement)."""
+    key = (conn.dialect.name, name)
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
         table, keys, counted = TABLES[name]
         unique = keys if name != "customer_day" else ("customer_id", "day", "owner_id")
-        rows = [{**dict(zip(keys, key, strict=True)), **dict(zip(counted, values, strict=True))}
-                for key, values in sorted(changes.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
-                if any(values)]
-        if not rows:
-            continue
         stmt = _insert(conn, table)
-        stmt = stmt.on_conflict_do_update(index_elements=list(unique),
-                                          set_={col: table.c[col] + stmt.excluded[col] for col in counted})
-        conn.execute(stmt, rows)  # one cached statement whatever the number of rows
+        stmt = _UPSERTS[key] = stmt.on_conflict_do_update(
+            index_elements=list(unique), set_={col: table.c[col] + stmt.excluded[col] for col in counted})
+    return stmt
 
 
-def sync_orders(conn: Connection, order_ids: Iterable[int]) -> None:
-    """Bring the summaries in line with these orders' current rows."""
+def _rows(deltas: dict[str, Deltas]) -> dict[str, list[tuple[Any, ...]]]:
+    """Each table's non-zero increments as (key…, counts…) tuples, in key order (no deadlocks between two
+    writers touching the same rows)."""
+    return {name: [(*key, *values) for key, values in sorted(changes.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
+                   if any(values)] for name, changes in deltas.items()}
+
+
+def apply(conn: Connection, deltas: dict[str, Deltas]) -> None:
+    """Add the increments (zero ones skipped) with one upsert per table."""
+    for name, rows in _rows(deltas).items():
+        if rows:
+            table, keys, counted = TABLES[name]
+            conn.execute(_upsert(conn, name), [dict(zip(keys + counted, row, strict=True)) for row in rows])
+
+
+def _pg_types(table: Any, columns: Iterable[str]) -> list[str]:
+    from sqlalchemy.dialects import postgresql
+
+    return [table.c[col].type.compile(dialect=postgresql.dialect()) for col in columns]
+
+
+def _pg_write_sql() -> str:
+    """PostgreSQL: every write of a synchronisation in one statement, the same text whatever the number of
+    rows (arrays unnested), so it is parsed and planned once per connection. The customers' first order
+    days come first (the main query reads them; the other data-modifying CTEs then run in their order):
+    the lock order of the old separate statements, customer before the summaries."""
+    ctes = []
+    for name, (table, keys, counted) in TABLES.items():
+        cols = keys + counted
+        unique = keys if name != "customer_day" else ("customer_id", "day", "owner_id")
+        arrays = ", ".join(f"%({name}_{col})s::{typ}[]" for col, typ in zip(cols, _pg_types(table, cols), strict=True))
+        sets = ", ".join(f"{col} = {table.name}.{col} + excluded.{col}" for col in counted)
+        ctes.append(f"w_{name} AS (INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
+                    f"ON CONFLICT ({', '.join(unique)}) DO UPDATE SET {sets})")
+    fact = KanbanOrderFact.__table__.name
+    ctes.append(f"w_fact AS (INSERT INTO {fact} (order_id, fact) SELECT i, j::jsonb FROM unnest("
+                f"%(fact_id)s::integer[], %(fact_json)s::text[]) AS v(i, j) ON CONFLICT (order_id) DO UPDATE SET "
+                f"fact = excluded.fact)")
+    customer = KanbanCustomer.__table__.name
+    first = (f"w_first AS (UPDATE {customer} AS k SET first_order_day = CASE WHEN k.first_order_day IS NULL OR "
+             f"k.first_order_day > v.day THEN v.day ELSE k.first_order_day END FROM unnest(%(first_id)s::integer[], "
+             f"%(first_day)s::date[]) AS v(customer_id, day) WHERE k.customer_id = v.customer_id "
+             f"RETURNING k.customer_id)")
+    return "WITH " + ", ".join([first, *ctes]) + " SELECT count(*) FROM w_first"
+
+
+PG_WRITE: list[str] = []
+
+
+def _write(conn: Connection, facts: list[tuple[int, dict[str, Any]]], deltas: dict[str, Deltas],
+           first: dict[int, date]) -> set[int]:
+    """Store the orders' facts, add the increments and bring the customers' first order day down to `first`
+    where it is later (an earlier order added); returns the customers whose summary row is missing."""
+    rows = _rows(deltas)
+    if conn.dialect.name != "postgresql":
+        if facts:
+            conn.execute(_fact_upsert(conn), [{"order_id": i, "fact": f} for i, f in facts])
+        for name, table_rows in rows.items():
+            if table_rows:
+                _, keys, counted = TABLES[name]
+                conn.execute(_upsert(conn, name), [dict(zip(keys + counted, row, strict=True)) for row in table_rows])
+        missing = set()
+        k = KanbanCustomer.__table__
+        for customer_id, day in sorted(first.items()):
+            done = conn.execute(k.update().where(k.c.customer_id == customer_id).values(first_order_day=case(
+                (or_(k.c.first_order_day.is_(None), k.c.first_order_day > day), day), else_=k.c.first_order_day)))
+            if not done.rowcount:
+                missing.add(customer_id)
+        return missing
+    if not PG_WRITE:
+        PG_WRITE.append(_pg_write_sql())
+    params: dict[str, Any] = {"fact_id": [i for i, _ in facts], "fact_json": [json.dumps(f) for _, f in facts],
+                              "first_id": sorted(first), "first_day": [first[c] for c in sorted(first)]}
+    for name, (_, keys, counted) in TABLES.items():
+        cols = keys + counted
+        table_rows = rows.get(name, [])
+        for n, col in enumerate(cols):
+            params[f"{name}_{col}"] = [row[n] for row in table_rows]
+    updated = conn.exec_driver_sql(PG_WRITE[0], params).scalar()
+    return set(first) if updated != len(first) else set()
+
+
+def _fact_upsert(conn: Connection) -> Any:
+    key = (conn.dialect.name, "fact")
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
+        stmt = _insert(conn, KanbanOrderFact.__table__)
+        stmt = _UPSERTS[key] = stmt.on_conflict_do_update(index_elements=["order_id"], set_={"fact": stmt.excluded.fact})
+    return stmt
+
+
+OLD_FACTS = select(KanbanOrderFact.__table__.c.order_id, KanbanOrderFact.__table__.c.fact).where(
+    KanbanOrderFact.__table__.c.order_id.in_(bindparam("ids", expanding=True))).order_by(KanbanOrderFact.__table__.c.order_id)
+OLD_FACTS_LOCKED = OLD_FACTS.with_for_update()
+
+
+def sync_orders(conn: Connection, order_ids: Iterable[int], new: Iterable[int] = ()) -> None:
+    """Bring the summaries in line with these orders' current rows (`new`: orders inserted by this
+    transaction, which have no stored fact yet)."""
     ids = sorted(set(order_ids))
     if not ids:
         return
-    fact_table = KanbanOrderFact.__table__
-    lock = select(fact_table.c.order_id, fact_table.c.fact).where(fact_table.c.order_id.in_(ids))
-    if conn.dialect.name == "postgresql":
-        lock = lock.with_for_update()
-    old = {i: f for i, f in conn.execute(lock.order_by(fact_table.c.order_id))}
-    new = order_facts(conn, ids)
+    fresh = set(new)
+    known = [i for i in ids if i not in fresh]
+    old: dict[int, Any] = {}
+    if known:  # their stored facts, locked while the difference is applied
+        old = dict(conn.execute(OLD_FACTS_LOCKED if conn.dialect.name == "postgresql" else OLD_FACTS, {"ids": known}).all())
+    now = order_facts(conn, ids)
     deltas: dict[str, Deltas] = defaultdict(dict)
-    customers: set[int] = set()
+    facts: list[tuple[int, dict[str, Any]]] = []
     for i in ids:
-        before, after = old.get(i) or {}, new.get(i) or {}
-        if before == after:
+        before, after = old.get(i) or {}, now.get(i) or {}
+        if (before if contributes(before) else {}) == (after if contributes(after) else {}):
             continue
         _contributions(before, -1, deltas)
         _contributions(after, +1, deltas)
-        customers.update(f["c"] for f in (before, after) if f and f["sd"])
-        if i in old:
-            conn.execute(fact_table.update().where(fact_table.c.order_id == i).values(fact=after))
-        else:
-            conn.execute(fact_table.insert().values(order_id=i, fact=after))
-    ensure_customers(conn, customers)
+        facts.append((i, after))
+    if not facts:
+        return
+    # A customer who only gains orders: their first order day can only move earlier (an atomic LEAST, no
+    # lock); one who loses some (a cancellation, a day changed): recomputed under a lock of their row.
+    first: dict[int, date] = {}
+    recompute: set[int] = set()
+    for (customer_id, day, _owner, _store), (n,) in deltas.get("customer_day", {}).items():
+        if n > 0:
+            first[customer_id] = min(day, first.get(customer_id, day))
+        elif n < 0:
+            recompute.add(customer_id)
+    for customer_id in recompute:
+        first.pop(customer_id, None)
     customer_table = KanbanCustomer.__table__
-    if customers and conn.dialect.name == "postgresql":  # the first order day is recomputed under this lock
-        conn.execute(select(customer_table.c.customer_id).where(customer_table.c.customer_id.in_(sorted(customers)))
-                     .order_by(customer_table.c.customer_id).with_for_update())
-    apply(conn, deltas)
-    if customers:
+    if recompute:
+        ensure_customers(conn, recompute)
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(customer_table.c.customer_id).where(customer_table.c.customer_id.in_(sorted(recompute)))
+                         .order_by(customer_table.c.customer_id).with_for_update())
+    missing = _write(conn, facts, deltas, first)
+    if missing:  # summary rows written before the kanban existed
+        ensure_customers(conn, missing)
+        recompute |= missing
+    if recompute:
         day = KanbanCustomerDay.__table__
-        first = (select(func.min(day.c.day)).where(day.c.customer_id == customer_table.c.customer_id, day.c.orders > 0)
+        least = (select(func.min(day.c.day)).where(day.c.customer_id == customer_table.c.customer_id, day.c.orders > 0)
                  .scalar_subquery())
-        conn.execute(customer_table.update().where(customer_table.c.customer_id.in_(sorted(customers)))
-                     .values(first_order_day=first))
+        conn.execute(customer_table.update().where(customer_table.c.customer_id.in_(sorted(recompute)))
+                     .values(first_order_day=least))
 
 
 def ensure_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
@@ -256,6 +383,7 @@ def _history(obj: Any, key: str) -> tuple[Any, Any] | None:
     return (hist.deleted[0] if hist.deleted else None), (hist.added[0] if hist.added else None)
 
 
+IDLE = ("signed_at", "completed_at", "paid_at", "rating")  # an order with none of these contributes nothing
 PENDING_KEY = "kanban_pending"  # session.info: what this transaction's flushes touched, synced before commit
 
 
@@ -269,10 +397,14 @@ def after_flush(session: Session, flush_context: Any) -> None:
         if not isinstance(obj, Order | OrderLine | AfterSalesCase | FollowUp | Customer | HighSeasMove):
             continue
         if pending is None:
-            pending = session.info[PENDING_KEY] = {"orders": set(), "new_customers": [], "owner_moves": [],
-                                                   "resync": set(), "visits": [], "churn": []}
+            pending = session.info[PENDING_KEY] = {"orders": set(), "new_orders": {}, "new_customers": [],
+                                                   "owner_moves": [], "resync": set(), "visits": [], "churn": []}
         if isinstance(obj, Order):
             pending["orders"].add(obj.id)
+            if obj in session.new:  # idle: neither signed, completed, rated nor paid (no defaults: NULL)
+                pending["new_orders"][obj.id] = all(inspect(obj).dict.get(k) is None for k in IDLE)
+            elif obj.id in pending["new_orders"]:
+                pending["new_orders"][obj.id] = False  # written again in this transaction
         elif isinstance(obj, OrderLine | AfterSalesCase):
             pending["orders"].add(obj.order_id)
         elif isinstance(obj, FollowUp):
@@ -302,7 +434,11 @@ def before_commit(session: Session) -> None:
     session.flush()
     pending = session.info.pop(PENDING_KEY, None)
     if pending:
+        # An order this transaction inserted has no stored fact; one that is neither signed, completed,
+        # rated nor paid (as its object in the session says) contributes nothing: no statement at all.
+        pending["orders"] -= {i for i, idle in pending["new_orders"].items() if idle}
         apply_pending(session.connection(), pending)
+
 
 
 def forget_pending(session: Session, transaction: Any) -> None:
@@ -335,7 +471,7 @@ def apply_pending(conn: Connection, pending: dict[str, Any]) -> None:
             o.c.customer_id == customer_id, o.c.completed_at.is_not(None),
             and_(o.c.completed_at >= at - timedelta(days=REVISIT_DAYS), o.c.completed_at < at))))
     orders.discard(None)  # type: ignore[arg-type]
-    sync_orders(conn, orders)
+    sync_orders(conn, orders, new=pending["new_orders"])
 
 
 def customers_created(conn: Connection, values: list[dict[str, Any]]) -> None:

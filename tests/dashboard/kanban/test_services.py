@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -96,3 +97,28 @@ def test_verify_reports_a_difference_and_rebuild_repairs_it(org, products):
     assert len(lines) == 1 and lines[0].startswith("sales ") and "expected (1," in lines[0] and "found (2," in lines[0]
     rebuild.rebuild(db.session.connection())
     assert rebuild.verify(db.session.connection()) == []
+
+
+def test_first_order_days_move_both_ways_and_a_missing_summary_row_is_made(org, products):
+    """An earlier order moves a customer's first order day down (the atomic LEAST), a cancelled first order
+    moves it up (the recomputation under a lock), and a customer whose summary row is missing (written
+    before the kanban existed) gets one when an order of theirs is signed."""
+    p = products["p100"]
+    customer = make_customer(org.a_rep1)
+    later = make_order(customer, signed="2026-11-05 10:00", lines=[(p, 1, "100.00")])
+    assert_consistent()
+    earlier = make_order(customer, signed="2026-11-02 10:00", lines=[(p, 1, "100.00")])
+    assert_consistent()
+    assert db.session.get(KanbanCustomer, customer.id).first_order_day == date(2026, 11, 2)
+    earlier.status = OrderStatus.CANCELLED
+    assert_consistent()
+    assert db.session.get(KanbanCustomer, customer.id).first_order_day == date(2026, 11, 5)
+
+    other = make_customer(org.a_rep1)
+    db.session.commit()
+    db.session.execute(delete(KanbanCustomer).where(KanbanCustomer.customer_id == other.id))
+    db.session.commit()
+    make_order(other, signed="2026-11-04 10:00", lines=[(p, 2, "50.00")])
+    assert_consistent()
+    assert db.session.get(KanbanCustomer, other.id).first_order_day == date(2026, 11, 4)
+    assert later.id and _sales(customer.store_id, org.a_rep1.id, date(2026, 11, 4)).amount == Decimal("100.00")
