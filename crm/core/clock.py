@@ -6,6 +6,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -24,8 +25,21 @@ def local_today() -> date:
 
 
 def local_day_start(day: date) -> datetime:
-    """The UTC instant a day of the company's calendar starts (for "on or after this day" filters)."""
-    return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC)
+    """The UTC instant a day of the company's calendar starts (for "on or after this day" filters). The
+    first and last days a date can hold (a filter of 0001-01-01) give the earliest and latest instants
+    instead of overflowing."""
+    try:
+        return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if day.year == 1 else datetime.max.replace(tzinfo=UTC)
+
+
+def local_day_end(day: date) -> datetime:
+    """The UTC instant after the last moment of a day of the company's calendar (for "on or before this
+    day" filters, as `< local_day_end(day)`)."""
+    if day == date.max:
+        return datetime.max.replace(tzinfo=UTC)
+    return local_day_start(day + timedelta(days=1))
 
 
 def local_day(instant: datetime | None) -> date | None:

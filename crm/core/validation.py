@@ -26,6 +26,10 @@ from marshmallow.exceptions import SCHEMA
 _MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only (\d would accept ٣ and ३)
 
 
+# Ids as the tables hold them (32-bit): a larger number in a request is a field error, not a database error.
+ID_RANGE = ma.validate.Range(1, 2**31 - 1)
+
+
 def normalise_mobile(raw: str | None) -> str:
     """Mainland mobile number as 11 digits: full-width digits, spaces, dashes, brackets and +86/0086 removed."""
     if not raw:

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import datetime
-from datetime import time
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement
@@ -24,6 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.scopes import visible
+from crm.core.clock import LOCAL_ZONE
+from crm.core.clock import local_day_end
+from crm.core.clock import local_day_start
 from crm.core.clock import utcnow
 from crm.core.db import where_equal
 from crm.core.errors import ValidationFailed
@@ -40,7 +41,6 @@ from crm.extensions import db
 from crm.org.models import Platform
 from crm.org.models import User
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 COUNT_CAP = 10_000
 
 SORTS: dict[str, Any] = {
@@ -180,10 +180,6 @@ def parse_filters(args: Any) -> CustomerFilters:
     return f
 
 
-def _start(d: date) -> datetime:
-    return datetime.combine(d, time.min, LOCAL)
-
-
 def _search(q: str) -> ColumnElement[bool]:
     """The search box: name or company contains the text, the mobile number is it or starts with its digits
     (4+), or the WeChat ID is it. Every arm can use an index, so PostgreSQL combines them (BitmapOr) instead
@@ -228,13 +224,13 @@ def filtered(actor: User, f: CustomerFilters) -> Select[Any]:
         if getattr(f, key):
             stmt = stmt.where(getattr(Customer, key).is_(getattr(f, key) == "yes"))
     if f.created_from:
-        stmt = stmt.where(Customer.created_at >= _start(f.created_from))
+        stmt = stmt.where(Customer.created_at >= local_day_start(f.created_from))
     if f.created_to:
-        stmt = stmt.where(Customer.created_at < _start(f.created_to + timedelta(days=1)))
+        stmt = stmt.where(Customer.created_at < local_day_end(f.created_to))
     if f.follow_from:
-        stmt = stmt.where(Customer.last_follow_up_at >= _start(f.follow_from))
+        stmt = stmt.where(Customer.last_follow_up_at >= local_day_start(f.follow_from))
     if f.follow_to:
-        stmt = stmt.where(Customer.last_follow_up_at < _start(f.follow_to + timedelta(days=1)))
+        stmt = stmt.where(Customer.last_follow_up_at < local_day_end(f.follow_to))
     if f.no_follow_days:
         # No follow-up for N days: the last one (or, never followed up, the creation) is older than N days.
         stmt = stmt.where(Customer.last_activity_at < utcnow() - timedelta(days=f.no_follow_days))
@@ -295,7 +291,7 @@ def to_follow_up(actor: User, bucket: str, limit: int = 200) -> list[FollowUp]:
     """Open reminders (the latest follow-up per customer with a next-contact time) of the actor's visible
     customers: `overdue` (before today), `today`, `upcoming` (after today)."""
     now = utcnow()
-    today = _start(now.astimezone(LOCAL).date())
+    today = local_day_start(now.astimezone(LOCAL_ZONE).date())
     tomorrow = today + timedelta(days=1)
     latest = (select(func.max(FollowUp.id)).where(FollowUp.author_id == actor.id, FollowUp.next_contact_at.is_not(None))
               .group_by(FollowUp.customer_id))
@@ -314,7 +310,7 @@ def to_follow_up(actor: User, bucket: str, limit: int = 200) -> list[FollowUp]:
 
 def due_count(actor: User, cap: int = 99) -> int:
     """Open next contacts of the actor due by the end of today (the navigation badge), counted up to `cap` + 1."""
-    end = _start(utcnow().astimezone(LOCAL).date()) + timedelta(days=1)
+    end = local_day_end(utcnow().astimezone(LOCAL_ZONE).date())
     latest = (select(func.max(FollowUp.id)).where(FollowUp.author_id == actor.id, FollowUp.next_contact_at.is_not(None))
               .group_by(FollowUp.customer_id))
     inner = (select(FollowUp.id).where(FollowUp.id.in_(latest), FollowUp.next_contact_at < end)

@@ -308,3 +308,19 @@ def test_id_url_builds_what_url_for_builds(app: Flask, endpoint: str, id_arg: st
         url = id_url(endpoint, id_arg, **values)
         for object_id in (1, 7, 42, 2**31 - 1):
             assert url(object_id) == url_for(endpoint, **{id_arg: object_id}, **values)
+
+
+def test_day_boundaries_of_the_first_and_last_dates_do_not_overflow() -> None:
+    """A filter of 0001-01-01 or 9999-12-31 (schemathesis sends them) reads as "from the beginning" / "to the
+    end", not a 500 from an instant outside what a datetime holds."""
+    from datetime import UTC
+    from datetime import date
+    from datetime import datetime
+
+    from crm.core.clock import local_day_end
+    from crm.core.clock import local_day_start
+
+    assert local_day_start(date.min) == datetime.min.replace(tzinfo=UTC)
+    assert local_day_end(date.max) == datetime.max.replace(tzinfo=UTC)
+    assert local_day_start(date(2026, 12, 7)) == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
+    assert local_day_end(date(2026, 12, 7)) == datetime(2026, 12, 7, 16, 0, tzinfo=UTC)

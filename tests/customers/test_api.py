@@ -244,3 +244,14 @@ def test_the_result_names_each_skipped_row_and_what_it_matched(call: Any, api_or
     # a_rep1 may not see a_rep2's customer: no id, only what the page would say.
     assert rows[5]["existing_id"] is None and "A Rep Two" in rows[5]["existing"] and str(theirs.id) not in rows[5]["existing"]
     assert all(r["reason"] for r in rows.values())
+
+
+def test_date_filters_at_the_ends_of_the_calendar(call: Any, api_org: Org) -> None:
+    """The first and last dates a filter can name read as open ends (a 500 before: an instant before year 1)."""
+    make_customer(api_org.a_rep1, name="Any time")
+    db.session.commit()
+    resp = call("GET", f"{BASE}?created_from=0001-01-01&created_to=9999-12-31", api_org.a_rep1)
+    assert resp.status_code == 200, resp.get_json()
+    assert [c["name"] for c in resp.get_json()["items"]] == ["Any time"]
+    resp = call("GET", f"{BASE}?follow_from=0001-01-01&follow_to=9999-12-31", api_org.a_rep1)
+    assert resp.status_code == 200 and resp.get_json()["items"] == []  # never followed up

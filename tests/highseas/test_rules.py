@@ -238,8 +238,9 @@ def test_assign_refusals(org):
     db.session.commit()
     with pytest.raises(PermissionDenied):
         services.assign([c.id], org.a_rep2.id, actor=org.a_rep2)  # a salesperson cannot assign
-    with pytest.raises(NotFound):
-        services.assign([c.id], org.b_rep.id, actor=org.b_sup)  # another store's pool
+    with pytest.raises(ValidationFailed) as refused:
+        services.assign([c.id], org.b_rep.id, actor=org.b_sup)  # another store's pool: an id it may not name
+    assert "customer_ids" in refused.value.errors
     with pytest.raises(ValidationFailed):
         services.assign([c.id], org.b_rep.id, actor=org.a_sup)  # target of another store
     owned = make_customer(org.a_rep1)

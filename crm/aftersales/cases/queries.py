@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ from crm.aftersales.cases.models import AfterSalesCase
 from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.auth.scopes import visible
+from crm.core.clock import local_day_end
 from crm.core.clock import local_day_start
 from crm.core.db import where_equal
 from crm.core.pagination import Page
@@ -81,7 +81,7 @@ def _filtered(stmt: Select[Any], actor: User, filters: CaseFilters) -> Select[An
     if filters.date_from:
         stmt = stmt.where(AfterSalesCase.requested_at >= local_day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(AfterSalesCase.requested_at < local_day_start(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(AfterSalesCase.requested_at < local_day_end(filters.date_to))
     return stmt
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from crm.auth.decorators import permission_required
 from crm.auth.scopes import visible
 from crm.core import saved_views
+from crm.core.clock import LOCAL_ZONE
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import DomainError
@@ -106,7 +107,7 @@ def short_dt(value: Any) -> str:
     """A cheap local date and time for list cells (Babel's formatter costs ~0.2 ms a cell)."""
     if value is None:
         return "—"
-    return value.astimezone(queries.LOCAL).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 # Saved views: POST /customers/views and /customers/views/<view_id>/delete (crm/core/saved_views).

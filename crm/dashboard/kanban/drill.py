@@ -5,7 +5,6 @@ through `visible()`, with the customers' names). Keyset pages; `count` is the fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select
@@ -18,6 +17,7 @@ from crm.aftersales.cases.models import AfterSalesCase
 from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.auth.scopes import visible
+from crm.core.clock import local_day_end
 from crm.core.clock import local_day_start
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
@@ -70,7 +70,7 @@ class Drill:
 
 def _orders(actor: User, filters: Filters, figure: str) -> Select[Any]:
     w = filters.window
-    start, end = local_day_start(w.first), local_day_start(w.last + timedelta(days=1))
+    start, end = local_day_start(w.first), local_day_end(w.last)
     stmt = select(Order).where(Order.status != OrderStatus.CANCELLED)
     if figure in ("amount", "orders", "aov", "return_rate"):
         stmt = stmt.where(Order.signed_at >= start, Order.signed_at < end)

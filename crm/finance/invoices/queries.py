@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from crm.auth.scopes import visible
+from crm.core.clock import local_day_end
 from crm.core.clock import local_day_start
 from crm.core.db import where_equal
 from crm.core.pagination import Page
@@ -116,7 +116,7 @@ def _filtered(stmt: Select[Any], actor: User, filters: InvoiceFilters) -> Select
     if filters.date_from:
         stmt = stmt.where(Invoice.requested_at >= local_day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(Invoice.requested_at < local_day_start(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(Invoice.requested_at < local_day_end(filters.date_to))
     if filters.issued_from:
         stmt = stmt.where(Invoice.issued_on >= filters.issued_from)
     if filters.issued_to:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy import select
 
 from crm.auth.scopes import visible
+from crm.core.clock import local_day_end
 from crm.core.clock import local_day_start
 from crm.core.db import where_equal
 from crm.core.pagination import Page
@@ -66,7 +66,7 @@ def _filtered(stmt: Select[Any], actor: User, filters: MakeUpFilters) -> Select[
     if filters.date_from:
         stmt = stmt.where(MakeUp.requested_at >= local_day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(MakeUp.requested_at < local_day_start(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(MakeUp.requested_at < local_day_end(filters.date_to))
     return stmt
 
 

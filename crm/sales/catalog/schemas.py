@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import ID_RANGE
 from crm.core.validation import MONEY_PATTERN
 from crm.core.validation import Parsed
 from crm.core.validation import as_id
@@ -29,6 +30,7 @@ MONEY_IN = {"description": "An amount in RMB with at most 2 decimals, as a strin
             "type": "string", "example": "1280.50", "pattern": MONEY_PATTERN}
 
 
+
 class CategorySchema(ma.Schema):
     id = fields.Int()
     parent_id = fields.Int(allow_none=True)
@@ -41,13 +43,13 @@ class CategorySchema(ma.Schema):
 
 class CategoryWriteSchema(ma.Schema):
     name = fields.Str(required=True)
-    parent_id = fields.Int(allow_none=True, load_default=None)
+    parent_id = fields.Int(validate=ID_RANGE, allow_none=True, load_default=None)
     position = fields.Int(load_default=0)
 
 
 class CategoryPatchSchema(ma.Schema):
     name = fields.Str()
-    parent_id = fields.Int(allow_none=True)
+    parent_id = fields.Int(validate=ID_RANGE, allow_none=True)
     position = fields.Int()
     active = fields.Bool()
 
@@ -87,7 +89,7 @@ class ProductSchema(ma.Schema):
 class ProductWriteSchema(ma.Schema):
     sku = fields.Str(required=True)
     name = fields.Str(required=True)
-    category_id = fields.Int(allow_none=True)
+    category_id = fields.Int(validate=ID_RANGE, allow_none=True)
     size = fields.Str(allow_none=True)
     material = fields.Str(allow_none=True, metadata={"description": "hdpe, pp, recycled or composite."})
     dynamic_load_kg = fields.Int(allow_none=True)
@@ -109,11 +111,11 @@ class ProductPatchSchema(ProductWriteSchema):
 
 class ProductQuerySchema(ma.Schema):
     q = fields.Str(validate=validate.Length(max=100), metadata={"description": "Part of the name or SKU."})
-    category_id = fields.Int(metadata={"description": "This category and those below it."})
+    category_id = fields.Int(validate=ID_RANGE, metadata={"description": "This category and those below it."})
     shelf = fields.Str(load_default="on", validate=validate.OneOf(["on", "off", "all"]))
     material = fields.Str()
-    min_price = fields.Decimal(places=2)
-    max_price = fields.Decimal(places=2)
+    min_price = fields.Decimal(places=2, metadata=MONEY_IN)
+    max_price = fields.Decimal(places=2, metadata=MONEY_IN)
     sort = fields.Str(load_default="name", validate=validate.OneOf(list(SORTS)))
 
 

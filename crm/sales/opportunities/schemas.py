@@ -6,10 +6,11 @@ import marshmallow as ma
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import ID_RANGE
 from crm.sales.catalog.schemas import MONEY_IN
 
-
 # Opportunities ------------------------------------------------------------------------------------------------
+
 class StageSchema(ma.Schema):
     id = fields.Int()
     name = fields.Str()
@@ -52,11 +53,11 @@ class OpportunityWriteSchema(ma.Schema):
 
 
 class OpportunityQuerySchema(ma.Schema):
-    pipeline_id = fields.Int(required=True)
+    pipeline_id = fields.Int(validate=ID_RANGE, required=True)
 
 
 class MoveSchema(ma.Schema):
-    stage_id = fields.Int(required=True)
+    stage_id = fields.Int(validate=ID_RANGE, required=True)
     lock_version = fields.Int(load_default=None, metadata={"description": "The version you saw; a stale one is 409."})
 
 

@@ -7,6 +7,7 @@ import marshmallow as ma
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import ID_RANGE
 from crm.core.validation import REQUIRED_TEXT_PATTERN
 from crm.sales.orders.models import OrderStatus
 from crm.sales.orders.models import PaymentMode
@@ -116,9 +117,9 @@ class OrderQuerySchema(ma.Schema):
     terminal = fields.Str(load_default=None, validate=validate.OneOf(TERMINALS))
     money = fields.Str(load_default=None, validate=validate.OneOf(["due", "collected"]), metadata={
         "description": "due: signed, not cancelled and not fully collected; collected: fully collected."})
-    store_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
-    owner_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
-    customer_id = fields.Int(load_default=None, validate=validate.Range(1, 2**31 - 1))
+    store_id = fields.Int(load_default=None, validate=ID_RANGE)
+    owner_id = fields.Int(load_default=None, validate=ID_RANGE)
+    customer_id = fields.Int(load_default=None, validate=ID_RANGE)
     date_from = fields.Date(load_default=None, metadata={"description": "Created (export: signed) on or after."})
     date_to = fields.Date(load_default=None, metadata={"description": "Created (export: signed) on or before."})
 

@@ -6,10 +6,11 @@ import marshmallow as ma
 from marshmallow import fields
 from marshmallow import validate
 
+from crm.core.validation import ID_RANGE
 from crm.sales.catalog.schemas import MONEY_IN
 
-
 # Quotes -------------------------------------------------------------------------------------------------------
+
 class PastPriceSchema(ma.Schema):
     unit_price = fields.Decimal(as_string=True, places=2)
     list_price = fields.Decimal(as_string=True, places=2)
@@ -84,7 +85,7 @@ class QuotePatchSchema(ma.Schema):
 class QuoteQuerySchema(ma.Schema):
     status = fields.Str(load_default=None, validate=validate.OneOf(
         ["draft", "pending_approval", "approved", "rejected", "converted", "expired"]))
-    customer_id = fields.Int(load_default=None)
+    customer_id = fields.Int(validate=ID_RANGE, load_default=None)
 
 
 class PriceHistorySchema(ma.Schema):
