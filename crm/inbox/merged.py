@@ -26,6 +26,7 @@ from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import union_all
+from sqlalchemy.orm import load_only
 
 from crm.approvals.services import APPROVAL_TASK_PROCESSES
 from crm.approvals.services import DECISION_TASKS
@@ -109,16 +110,31 @@ def _keys(sub: Any, filters: TaskFilters) -> list[SortKey]:
     return [SortKey(column, descending=desc) for column, desc in spec]
 
 
-def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int, *, now: datetime, tz: Any) -> Page[Any]:
-    """One page of the one inbox: its items are HumanTask and WorkTask rows (`inbox_kind` says which)."""
+# What the inbox page shows of a process task (its list template): a page loads only these columns, not the
+# task's form, draft and data (JSON that can weigh kilobytes a row); reading another raises, so a template
+# that starts to need one fails its tests instead of loading it row by row.
+LISTED = (HumanTask.id, HumanTask.instance_id, HumanTask.title, HumanTask.texts, HumanTask.process_key,
+          HumanTask.bpmn_id, HumanTask.store_id, HumanTask.object_type, HumanTask.object_id, HumanTask.assignee_id,
+          HumanTask.delegated_by_id, HumanTask.status, HumanTask.priority, HumanTask.due_at,
+          HumanTask.created_at, HumanTask.completed_by_id, HumanTask.completed_at)
+
+
+def list_tasks(actor: Any, filters: TaskFilters, cursor: str | None, limit: int, *, now: datetime, tz: Any,
+               listed_only: bool = False) -> Page[Any]:
+    """One page of the one inbox: its items are HumanTask and WorkTask rows (`inbox_kind` says which).
+    `listed_only`: the rows carry only what the list page shows (`LISTED`, `work_queries.LISTED`)."""
     limit = page_limit(limit)
     sub = _merged(actor, filters, now, tz, cursor, limit)
     page = keyset_page(db.session, select(sub), _keys(sub, filters), limit=limit, plain_rows=True)
     process_ids = [r.id for r in page.items if r.kind == "process"]
     work_ids = [r.id for r in page.items if r.kind == "work"]
-    humans = {t.id: t for t in db.session.scalars(select(HumanTask).where(HumanTask.id.in_(process_ids)))} \
-        if process_ids else {}
-    works, progress = work_queries.by_ids(work_ids)
+    humans: dict[int, HumanTask] = {}
+    if process_ids:
+        stmt = select(HumanTask).where(HumanTask.id.in_(process_ids))
+        if listed_only:
+            stmt = stmt.options(load_only(*LISTED, raiseload=True))
+        humans = {t.id: t for t in db.session.scalars(stmt)}
+    works, progress = work_queries.by_ids(work_ids, listed_only=listed_only)
     page.items = [humans[r.id] if r.kind == "process" else works[r.id] for r in page.items
                   if r.id in (humans if r.kind == "process" else works)]
     page.extra["subtasks"] = progress

@@ -40,7 +40,7 @@ def _list(view: str) -> Any:
     filters = filters_from_args(view)
     now = utcnow()
     page = merged.list_tasks(current_user, filters, request.args.get("cursor") or None,
-                             current_app.config["PAGE_SIZE"], now=now, tz=tz())
+                             current_app.config["PAGE_SIZE"], now=now, tz=tz(), listed_only=True)
     items = page.items
     processes = [t for t in items if t.inbox_kind == "process"]
     people = ({t.assignee_id for t in processes} | {t.completed_by_id for t in items}

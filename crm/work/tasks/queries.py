@@ -15,6 +15,7 @@ from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
@@ -128,9 +129,16 @@ def due_counts(actor: Any, now: datetime, tz: Any) -> tuple[int, int]:
     return int(overdue or 0), int(today or 0)
 
 
-def by_ids(ids: list[int]) -> tuple[dict[int, WorkTask], dict[int, tuple[int, int]]]:
+# What the one inbox's list shows of a work task (`by_ids(listed_only=True)`): not the description.
+LISTED = (WorkTask.id, WorkTask.store_id, WorkTask.title, WorkTask.priority, WorkTask.status, WorkTask.owner_id,
+          WorkTask.due_on, WorkTask.due_time, WorkTask.due_at, WorkTask.object_type, WorkTask.object_id,
+          WorkTask.completed_at, WorkTask.completed_by_id, WorkTask.created_at, WorkTask.lock_version)
+
+
+def by_ids(ids: list[int], *, listed_only: bool = False) -> tuple[dict[int, WorkTask], dict[int, tuple[int, int]]]:
     """A page of tasks by id and their subtask progress (id -> (done, all), tasks with subtasks only), in
-    one statement: the progress is two correlated counts on the subtask index."""
+    one statement: the progress is two correlated counts on the subtask index. `listed_only`: the rows
+    carry only `LISTED` (reading another column raises)."""
     if not ids:
         return {}, {}
     done = (select(func.count()).where(WorkSubtask.task_id == WorkTask.id, WorkSubtask.done)
@@ -138,7 +146,10 @@ def by_ids(ids: list[int]) -> tuple[dict[int, WorkTask], dict[int, tuple[int, in
     total = select(func.count()).where(WorkSubtask.task_id == WorkTask.id).correlate(WorkTask).scalar_subquery()
     tasks: dict[int, WorkTask] = {}
     progress: dict[int, tuple[int, int]] = {}
-    for task, d, n in db.session.execute(select(WorkTask, done, total).where(WorkTask.id.in_(ids))):
+    stmt = select(WorkTask, done, total).where(WorkTask.id.in_(ids))
+    if listed_only:
+        stmt = stmt.options(load_only(*LISTED, raiseload=True))
+    for task, d, n in db.session.execute(stmt):
         tasks[task.id] = task
         if n:
             progress[task.id] = (int(d), int(n))
