@@ -78,6 +78,9 @@ def _postgres_schema_url(base_url: str, schema: str) -> str:
     url = make_url(base_url)
     query = dict(url.query)
     query["options"] = f"-csearch_path={schema}"
+    # The schema's name as the sessions' application name: a test that looks at pg_stat_activity sees its own
+    # sessions, not those of whatever else uses the same database (another suite, a benchmark).
+    query["application_name"] = schema[:63]
     return url.set(query=query).render_as_string(hide_password=False)
 
 

@@ -156,7 +156,8 @@ def _waiting(app: Any, count: int) -> None:
     with app.app_context():
         for _ in range(600):
             waiting = db.session.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                " AND application_name = current_setting('application_name')"))
             db.session.rollback()
             if waiting >= count:
                 return

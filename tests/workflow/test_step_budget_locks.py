@@ -75,7 +75,8 @@ def test_a_looping_step_answers_within_the_budget_and_frees_the_instance(loop_ap
         assert db.session.get(User, ids["rep"]) is not None
         idle = db.session.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'idle in transaction' AND pid <> pg_backend_pid()")).scalar()
+            "AND state = 'idle in transaction' AND pid <> pg_backend_pid() "
+            "AND application_name = current_setting('application_name')")).scalar()
         assert idle == 0
         settings = (db.session.execute(text("SHOW statement_timeout")).scalar(),
                     db.session.execute(text("SHOW idle_in_transaction_session_timeout")).scalar())
