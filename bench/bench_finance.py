@@ -117,6 +117,19 @@ def _finance_users(scale: Scale) -> dict[str, Any]:
     return people
 
 
+def seed_customers_and_orders(scale: Scale, customers: int, orders: int) -> None:
+    """`customers` customers spread over the generator's salespeople (`bench_owner`: their index, store and
+    id) and `orders` orders of theirs, with SQL (the finance and kanban benchmarks' data)."""
+    from crm.extensions import db
+
+    db.session.execute(text("CREATE TABLE bench_owner AS SELECT row_number() OVER (ORDER BY id) - 1 AS idx, "
+                            "store_id, id AS user_id FROM \"user\" WHERE id = ANY(:ids)"),
+                       {"ids": scale.users["salesperson"]})
+    owners = db.session.scalar(text("SELECT count(*) FROM bench_owner"))
+    db.session.execute(text(CUSTOMERS_SQL), {"n": customers, "owners": owners})
+    db.session.execute(text(ORDERS_SQL), {"n": orders, "customers": customers})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -139,12 +152,7 @@ def main() -> None:
             started = time.perf_counter()
             scale = generate_org(Scale(), hash_password("Bench#2026"))
             db.session.commit()
-            db.session.execute(text("CREATE TABLE bench_owner AS SELECT row_number() OVER (ORDER BY id) - 1 AS idx, "
-                                    "store_id, id AS user_id FROM \"user\" WHERE id = ANY(:ids)"),
-                               {"ids": scale.users["salesperson"]})
-            owners = db.session.scalar(text("SELECT count(*) FROM bench_owner"))
-            db.session.execute(text(CUSTOMERS_SQL), {"n": args.customers, "owners": owners})
-            db.session.execute(text(ORDERS_SQL), {"n": args.orders, "customers": args.customers})
+            seed_customers_and_orders(scale, args.customers, args.orders)
             db.session.execute(text(PAYMENTS_SQL), {"k": args.per_order})
             db.session.execute(text(REFUNDS_SQL))
             db.session.execute(text(SUMS_SQL))

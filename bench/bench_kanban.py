@@ -26,8 +26,7 @@ from typing import Any
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from bench.bench_customers import CUSTOMERS_SQL
-from bench.bench_finance import ORDERS_SQL
+from bench.bench_finance import seed_customers_and_orders
 from bench.common import fmt
 from bench.common import fresh_schema
 from bench.common import make_app
@@ -101,12 +100,7 @@ def main() -> None:
             started = time.perf_counter()
             scale = generate_org(Scale(), hash_password("Bench#2026"))
             db.session.commit()
-            db.session.execute(text("CREATE TABLE bench_owner AS SELECT row_number() OVER (ORDER BY id) - 1 AS idx, "
-                                    "store_id, id AS user_id FROM \"user\" WHERE id = ANY(:ids)"),
-                               {"ids": scale.users["salesperson"]})
-            owners = db.session.scalar(text("SELECT count(*) FROM bench_owner"))
-            db.session.execute(text(CUSTOMERS_SQL), {"n": args.customers, "owners": owners})
-            db.session.execute(text(ORDERS_SQL), {"n": args.orders, "customers": args.customers})
+            seed_customers_and_orders(scale, args.customers, args.orders)
             db.session.execute(text(PRODUCTS_SQL))
             db.session.execute(text(LINES_SQL))
             db.session.execute(text(LIFECYCLE_SQL))
