@@ -10,16 +10,21 @@ from marshmallow import validate
 WINDOW_KEYS = ["today", "yesterday", "last7", "last30", "this_month", "custom"]
 
 
-class EnquiryFiltersQuerySchema(ma.Schema):
-    window = fields.Str(load_default=None, validate=validate.OneOf(WINDOW_KEYS, error=_l("Choose a value from the list.")),
-                        metadata={"description": "today, yesterday, last7 (default), last30, this_month or custom "
-                                                 "(with date_from / date_to); days of Asia/Shanghai"})
+class StatisticsFiltersQuerySchema(ma.Schema):
+    """The filters the enquiry statistics and the data kanban share (each adds its own `window`)."""
+
     date_from = fields.Date(load_default=None, metadata={"description": "First day of a custom window (YYYY-MM-DD)"})
     date_to = fields.Date(load_default=None, metadata={"description": "Last day of a custom window (YYYY-MM-DD)"})
     store_id = fields.List(fields.Int(), load_default=list, metadata={
         "description": "Stores (repeat the argument for several); stores outside your scope match nothing"})
     department_id = fields.Int(load_default=None, metadata={"description": "A department (with its sub-departments)"})
     user_id = fields.Int(load_default=None, metadata={"description": "A salesperson"})
+
+
+class EnquiryFiltersQuerySchema(StatisticsFiltersQuerySchema):
+    window = fields.Str(load_default=None, validate=validate.OneOf(WINDOW_KEYS, error=_l("Choose a value from the list.")),
+                        metadata={"description": "today, yesterday, last7 (default), last30, this_month or custom "
+                                                 "(with date_from / date_to); days of Asia/Shanghai"})
 
 
 class PlatformFiguresSchema(ma.Schema):

@@ -8,20 +8,15 @@ from marshmallow import fields
 from marshmallow import validate
 
 from crm.dashboard.kanban.queries import WINDOWS
+from crm.enquiries.schemas import StatisticsFiltersQuerySchema
 
 CHOOSE = _l("Choose a value from the list.")
 
 
-class KanbanFiltersQuerySchema(ma.Schema):
+class KanbanFiltersQuerySchema(StatisticsFiltersQuerySchema):
     window = fields.Str(load_default=None, validate=validate.OneOf(list(WINDOWS), error=CHOOSE),
                         metadata={"description": "today, yesterday, last7 (default), last30, this_month, last_month or "
                                                  "custom (with date_from / date_to); days of Asia/Shanghai"})
-    date_from = fields.Date(load_default=None, metadata={"description": "First day of a custom window (YYYY-MM-DD)"})
-    date_to = fields.Date(load_default=None, metadata={"description": "Last day of a custom window (YYYY-MM-DD)"})
-    store_id = fields.List(fields.Int(), load_default=list, metadata={
-        "description": "Stores (repeat the argument for several); stores outside your scope match nothing"})
-    department_id = fields.Int(load_default=None, metadata={"description": "A department (with its sub-departments)"})
-    user_id = fields.Int(load_default=None, metadata={"description": "A salesperson"})
 
 
 class KanbanRankingArgsSchema(KanbanFiltersQuerySchema):
