@@ -12,7 +12,6 @@ the others are the exceptions that end the story early. A status already shown i
 
 from __future__ import annotations
 
-import ast
 from functools import lru_cache
 from typing import Any
 
@@ -22,10 +21,8 @@ from crm.workflow import sandbox
 from crm.workflow.soundness.graph import B
 from crm.workflow.soundness.graph import Graph
 from crm.workflow.soundness.graph import Node
-from crm.workflow.soundness.graph import S
 from crm.workflow.soundness.graph import build_graph
-from crm.workflow.soundness.graph import ext
-from crm.workflow.soundness.graph import properties
+from crm.workflow.soundness.graph import statuses_of
 from crm.workflow.soundness.graph import text
 
 MAX_STEPS = 200  # a walk longer than this is a loop the diagram's own checks already refuse
@@ -65,26 +62,6 @@ def _graph(bpmn_xml: str, process_key: str) -> tuple[Graph | None, dict[str, lis
     return g, flows
 
 
-def _statuses(node: Node) -> list[str]:
-    if node.kind == "exit":
-        return []
-    out: list[str] = []
-    operator = ext(node.el, "serviceTaskOperator")
-    if operator is not None:
-        for p in operator.findall(f"{S}parameters/{S}parameter"):
-            if p.get("id") == "status":
-                try:
-                    value = ast.literal_eval((p.get("value") or "").strip())
-                except (ValueError, SyntaxError, RecursionError, MemoryError):
-                    continue
-                if isinstance(value, str):
-                    out.append(value)
-    status = properties(node.el).get("status")
-    if status and status not in out:
-        out.append(status)
-    return out
-
-
 def _holds(condition: str, data: dict[str, Any]) -> bool | None:
     """True/False when the condition evaluates against `data`; None when it cannot be evaluated yet."""
     try:
@@ -115,7 +92,7 @@ def _walk(g: Graph, flows: dict[str, list[tuple[str, str | None, bool]]], node_i
     if node_id in path or len(path) > MAX_STEPS or node_id not in g.nodes:
         return ()
     node = g.nodes[node_id]
-    here = tuple(_statuses(node))
+    here = tuple(statuses_of(node))
     best: tuple[str, ...] = ()
     for succ in _next(g, flows, node, data):
         found = _walk(g, flows, succ, data, memo, path | {node_id})

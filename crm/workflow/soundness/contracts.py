@@ -4,7 +4,6 @@ it is shown."""
 
 from __future__ import annotations
 
-import ast
 from functools import partial
 from typing import Any
 
@@ -15,10 +14,9 @@ from crm.workflow.soundness.graph import B
 from crm.workflow.soundness.graph import Graph
 from crm.workflow.soundness.graph import Node
 from crm.workflow.soundness.graph import Report
-from crm.workflow.soundness.graph import S
 from crm.workflow.soundness.graph import ext
-from crm.workflow.soundness.graph import properties
 from crm.workflow.soundness.graph import reach
+from crm.workflow.soundness.graph import statuses_of
 from crm.workflow.soundness.graph import text
 
 
@@ -61,23 +59,7 @@ def check_contracts(process: Any, g: Graph, report: Report) -> None:
 
 
 def _statuses(node: Node) -> set[str]:
-    if node.kind == "exit":
-        return set()
-    out = set()
-    status = properties(node.el).get("status")
-    if status:
-        out.add(status)
-    operator = ext(node.el, "serviceTaskOperator")
-    if operator is not None:
-        for p in operator.findall(f"{S}parameters/{S}parameter"):
-            if p.get("id") == "status":
-                try:
-                    value = ast.literal_eval((p.get("value") or "").strip())
-                except (ValueError, SyntaxError, RecursionError, MemoryError):
-                    continue
-                if isinstance(value, str):
-                    out.add(value)
-    return out
+    return set(statuses_of(node))
 
 
 def _does(node: Node, step: str) -> bool:

@@ -4,6 +4,7 @@ path reaching an end event (no dead end, no loop without a way out)."""
 
 from __future__ import annotations
 
+import ast
 from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -239,3 +240,23 @@ def check_flow(g: Graph, report: Report) -> set[str]:
     return reachable
 
 
+def statuses_of(node: Node) -> list[str]:
+    """The business statuses an element reports: the `status` parameter of its service-task operator (a
+    Python literal), then its `status` property; none for an exit."""
+    if node.kind == "exit":
+        return []
+    out: list[str] = []
+    operator = ext(node.el, "serviceTaskOperator")
+    if operator is not None:
+        for p in operator.findall(f"{S}parameters/{S}parameter"):
+            if p.get("id") == "status":
+                try:
+                    value = ast.literal_eval((p.get("value") or "").strip())
+                except (ValueError, SyntaxError, RecursionError, MemoryError):
+                    continue
+                if isinstance(value, str):
+                    out.append(value)
+    status = properties(node.el).get("status")
+    if status and status not in out:
+        out.append(status)
+    return out
