@@ -108,6 +108,16 @@ def where_equal(stmt: Any, conditions: dict[Any, Any]) -> Any:
     return stmt
 
 
+def locked_row(session: Any, model: Any, row_id: Any) -> Any:
+    """The row `row_id` of `model` read again from the database (not the session's copy) under a row lock:
+    FOR UPDATE on PostgreSQL; SQLite, which has no row locks and serialises writers, leaves the clause out.
+    None when the row is gone."""
+    from sqlalchemy import select
+
+    return session.scalar(select(model).where(model.id == row_id).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
 def trigram_index(name: str, column: str) -> Index:
     """A GIN trigram index on `column`, PostgreSQL only: SQLite has no equivalent and creates nothing
     (`ddl_if`); `info["postgresql_only"]` tells the schema comparison (Alembic does not read `ddl_if`).

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
+from crm.core.db import locked_row
 from crm.core.errors import Conflict
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -54,10 +55,7 @@ def _pg() -> bool:
 
 
 def lock_customer(customer_id: int) -> Customer | None:
-    stmt = select(Customer).where(Customer.id == customer_id).execution_options(populate_existing=True)
-    if _pg():
-        stmt = stmt.with_for_update()
-    return db.session.scalar(stmt)
+    return locked_row(db.session, Customer, customer_id)  # type: ignore[no-any-return]
 
 
 def _url(customer: Customer) -> str:
@@ -291,10 +289,7 @@ def apply_claim(customer_id: Any, reason: Any, *, actor: User) -> HighSeasClaim:
 
 
 def _claim(claim_id: int) -> HighSeasClaim:
-    stmt = select(HighSeasClaim).where(HighSeasClaim.id == claim_id).execution_options(populate_existing=True)
-    if _pg():
-        stmt = stmt.with_for_update()
-    claim = db.session.scalar(stmt)
+    claim = locked_row(db.session, HighSeasClaim, claim_id)
     if claim is None:
         raise NotFound()
     return claim

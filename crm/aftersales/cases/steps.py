@@ -19,6 +19,7 @@ from crm.aftersales.cases.services import url
 from crm.approvals.services import rejection_comment
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
+from crm.core.db import locked_row
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -34,10 +35,7 @@ from crm.sales.orders.models import Order
 
 
 def case_of_step(case_id: int) -> AfterSalesCase:
-    stmt = select(AfterSalesCase).where(AfterSalesCase.id == case_id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    case = db.session.scalar(stmt)
+    case = locked_row(db.session, AfterSalesCase, case_id)
     if case is None:
         raise NotFound(_l("The after-sales case no longer exists."))
     return case

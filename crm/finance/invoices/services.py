@@ -29,6 +29,7 @@ from crm.core import files
 from crm.core.audit import record_event
 from crm.core.clock import local_today
 from crm.core.clock import utcnow
+from crm.core.db import locked_row
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -105,8 +106,8 @@ def _over_invoicing(target: Target, amount: Decimal, *, excluding: int | None = 
 
 
 def _lock_quote(quote_id: int) -> Quote:
-    return db.session.scalars(select(Quote).where(Quote.id == quote_id).with_for_update()
-                              .execution_options(populate_existing=True)).one()
+    quote: Quote = locked_row(db.session, Quote, quote_id)
+    return quote
 
 
 def _lock_target(order_id: int | None, quote_id: int | None, actor: User | None) -> Target:
@@ -319,9 +320,7 @@ def _lock_invoice(invoice_id: Any, actor: User) -> tuple[Invoice, list[Any]]:
     of the process takes them, then the row."""
     invoice = get_invoice(invoice_id, actor)
     instances = locks.lock_instances_of(OBJECT_TYPE, invoice.id)
-    locked = db.session.scalars(select(Invoice).where(Invoice.id == invoice.id).with_for_update()
-                                .execution_options(populate_existing=True)).one()
-    return locked, instances
+    return locked_row(db.session, Invoice, invoice.id), instances
 
 
 def void_invoice(invoice_id: Any, data: dict[str, Any] | Loaded, *, actor: User) -> Invoice:

@@ -31,6 +31,7 @@ from crm.auth.scopes import get_visible
 from crm.core.audit import record_event
 from crm.core.clock import local_today
 from crm.core.clock import utcnow
+from crm.core.db import locked_row
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
@@ -127,10 +128,7 @@ def withdraw_make_up(make_up_id: Any, *, actor: User) -> MakeUp:
 
 # The process's writes (operators, inside the step) -------------------------------------------------------
 def _make_up(make_up_id: int) -> MakeUp:
-    stmt = select(MakeUp).where(MakeUp.id == make_up_id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    make_up = db.session.scalar(stmt)
+    make_up = locked_row(db.session, MakeUp, make_up_id)
     if make_up is None:
         raise NotFound(_l("The make-up no longer exists."))
     return make_up

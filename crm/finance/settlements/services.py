@@ -27,6 +27,7 @@ from crm.auth.scopes import get_visible
 from crm.core import files
 from crm.core.clock import local_today
 from crm.core.clock import utcnow
+from crm.core.db import locked_row
 from crm.core.errors import DomainError
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
@@ -159,10 +160,7 @@ def verify_all(settlement_id: Any, *, actor: User) -> list[Payment]:
         raise PermissionDenied(_l("You may not verify collections."))
     if settlement.recorded_by_id == actor.id:
         raise PermissionDenied(_l("You recorded this settlement: another finance user verifies it."))
-    lock = select(Settlement).where(Settlement.id == settlement.id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        lock = lock.with_for_update()
-    db.session.scalar(lock)  # a second "Verify all" of this batch waits here, then finds nothing left
+    locked_row(db.session, Settlement, settlement.id)  # a second "Verify all" of this batch waits here, then finds nothing left
     waiting = list(db.session.scalars(
         select(Payment).where(Payment.settlement_id == settlement.id, Payment.status == PaymentStatus.RECORDED)
         .order_by(Payment.order_id, Payment.id).execution_options(populate_existing=True)))

@@ -21,6 +21,7 @@ from crm.auth.scopes import get_visible
 from crm.core import files
 from crm.core.audit import record_event
 from crm.core.clock import utcnow
+from crm.core.db import locked_row
 from crm.core.errors import Conflict
 from crm.core.errors import InvalidTransition
 from crm.core.errors import NotFound
@@ -211,8 +212,7 @@ def update_quote(quote_id: Any, data: dict[str, Any], *, actor: User, lock_versi
 
 def _lock(quote: Quote) -> Quote:
     """Re-read the quote FOR UPDATE (PostgreSQL) so two submits of one draft cannot both start a process."""
-    locked = db.session.scalars(select(Quote).where(Quote.id == quote.id).with_for_update()
-                                .execution_options(populate_existing=True)).one()
+    locked: Quote = locked_row(db.session, Quote, quote.id)
     return locked
 
 
