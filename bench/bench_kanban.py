@@ -81,47 +81,74 @@ def _managers(scale: Scale) -> dict[str, Any]:
     return people
 
 
+def _existing_managers() -> dict[str, Any]:
+    """The bench's managers in a kept schema that already holds generated data, else {}."""
+    from sqlalchemy import inspect
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.org.models import User
+
+    if not inspect(db.session.connection()).has_table("user"):
+        return {}
+    rows = db.session.execute(select(User.name, User.id).where(User.name.like("Bench %"))).all()
+    return {name.removeprefix("Bench "): user_id for name, user_id in rows}
+
+
+def _generate(args: argparse.Namespace) -> dict[str, Any]:
+    from crm.auth.services import hash_password
+    from crm.dashboard.kanban import rebuild
+    from crm.extensions import db
+
+    upgrade()
+    started = time.perf_counter()
+    scale = generate_org(Scale(), hash_password("Bench#2026"))
+    db.session.commit()
+    seed_customers_and_orders(scale, args.customers, args.orders)
+    db.session.execute(text(PRODUCTS_SQL))
+    db.session.execute(text(LINES_SQL))
+    db.session.execute(text(LIFECYCLE_SQL))
+    db.session.execute(text(ENQUIRIES_SQL))
+    people = {key: user.id for key, user in _managers(scale).items()}
+    db.session.commit()
+    print(f"data: {args.orders:,} orders, {args.customers:,} customers in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("customer", "sales_order", "sales_order_line", "product"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))  # the rebuild reads them by id batches
+    started = time.perf_counter()
+    db.session.info["kanban_maintenance"] = False
+    counts = rebuild.rebuild(db.session.connection())
+    db.session.commit()
+    print(f"flask crm kanban rebuild: {time.perf_counter() - started:.0f} s; rows: "
+          + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())), flush=True)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("kanban_sales_day", "kanban_product_day", "kanban_dim_day", "kanban_customer_day",
+                      "kanban_customer", "kanban_churn", "kanban_owned", "enquiry_daily"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+    return people
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--cycles", type=int, default=40, help="orders created and signed (half with maintenance)")
+    parser.add_argument("--schema", help="keep the data in this schema; a later run with the same name reuses it "
+                                         "(drop it by hand when done)")
     args = parser.parse_args()
-    with fresh_schema() as url:
+    with fresh_schema(kept=args.schema) as url:
         app = make_app(url)
         with app.app_context():
-            from crm.auth.services import hash_password
-            from crm.dashboard.kanban import rebuild
             from crm.extensions import db
             from crm.org.models import User
 
-            upgrade()
-            started = time.perf_counter()
-            scale = generate_org(Scale(), hash_password("Bench#2026"))
-            db.session.commit()
-            seed_customers_and_orders(scale, args.customers, args.orders)
-            db.session.execute(text(PRODUCTS_SQL))
-            db.session.execute(text(LINES_SQL))
-            db.session.execute(text(LIFECYCLE_SQL))
-            db.session.execute(text(ENQUIRIES_SQL))
-            people = {key: user.id for key, user in _managers(scale).items()}
-            db.session.commit()
-            print(f"data: {args.orders:,} orders, {args.customers:,} customers in "
-                  f"{time.perf_counter() - started:.0f} s", flush=True)
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in ("customer", "sales_order", "sales_order_line", "product"):
-                    conn.execute(text(f"VACUUM ANALYZE {table}"))  # the rebuild reads them by id batches
-            started = time.perf_counter()
-            db.session.info["kanban_maintenance"] = False
-            counts = rebuild.rebuild(db.session.connection())
-            db.session.commit()
-            print(f"flask crm kanban rebuild: {time.perf_counter() - started:.0f} s; rows: "
-                  + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())), flush=True)
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in ("kanban_sales_day", "kanban_product_day", "kanban_dim_day", "kanban_customer_day",
-                              "kanban_customer", "kanban_churn", "kanban_owned", "enquiry_daily"):
-                    conn.execute(text(f"VACUUM ANALYZE {table}"))
+            people = _existing_managers()
+            if people:
+                print(f"data: reused from schema {args.schema}", flush=True)
+            else:
+                people = _generate(args)
             clients = {key: signed_in_client(app, db.session.get(User, people[key])) for key in ("hq", "store")}
             engine = db.engine
             db.session.remove()
@@ -145,14 +172,15 @@ def main() -> None:
             with counted(engine) as seen:
                 page()
             print(f"/kanban/ {label:22} {fmt(stats)}, {len(seen)} statements", flush=True)
-        _lifecycle(app, args.cycles, people, scale)
+        _lifecycle(app, args.cycles, people)
 
 
-def _lifecycle(app: Any, cycles: int, people: dict[str, Any], scale: Scale) -> None:
+def _lifecycle(app: Any, cycles: int, people: dict[str, Any]) -> None:
     """Create an order through the services and sign it through its pipeline's task, with the summaries'
     maintenance on and off alternately; the process CPU time of each (the database's own work excluded)."""
     from sqlalchemy import select
 
+    from crm.auth.models import Role
     from crm.extensions import db
     from crm.org.models import User
     from crm.sales.catalog import services as product_services
@@ -164,10 +192,11 @@ def _lifecycle(app: Any, cycles: int, people: dict[str, Any], scale: Scale) -> N
 
     with app.app_context():
         deploy_directory()
-        store_id = scale.units["store"][0]
-        rep = db.session.scalar(select(User).where(User.store_id == store_id, User.id.in_(scale.users["salesperson"])))
+        store_id = db.session.get(User, people["store"]).store_id
+        rep = db.session.scalar(select(User).where(User.store_id == store_id, User.roles.any(Role.key == "salesperson"))
+                                .order_by(User.id).limit(1))
         admin = db.session.get(User, people["admin"])
-        product = product_services.create_product({"sku": "BENCH-K", "name": "Bench pallet", "list_price": "100"},
+        product = product_services.create_product({"sku": f"BENCH-K-{time.time_ns()}", "name": "Bench pallet", "list_price": "100"},
                                                   actor=admin)
         customer = make_customer(rep, name="Bench kanban customer")
         db.session.commit()

@@ -19,20 +19,23 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @contextmanager
-def fresh_schema(base_url: str | None = None) -> Iterator[str]:
-    """A URL whose search_path is a brand-new schema, dropped afterwards."""
+def fresh_schema(base_url: str | None = None, *, kept: str | None = None) -> Iterator[str]:
+    """A URL whose search_path is a brand-new schema, dropped afterwards; or, with `kept`, the schema of that
+    name, created if missing and left in place (a benchmark whose data takes minutes to generate can then be
+    run again, or profiled, on the same data)."""
     base = base_url or os.environ.get("CRM_BENCH_DATABASE_URL", DEFAULT_PG)
-    schema = f"crm_bench_{uuid.uuid4().hex[:8]}"
+    schema = kept or f"crm_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     url = make_url(base)
     url = url.set(query=dict(url.query, options=f"-csearch_path={schema}"))
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not kept:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
