@@ -14,8 +14,12 @@ to (the order's owner; for customers, the owner they were created with; for chur
 - kanban_product_day: per store × salesperson × day × product, quantity and amount of signed lines.
 - kanban_dim_day: per store × salesperson × day × dimension (province, terminal) × value: orders, amount.
 - kanban_customer_day: one row per customer × day × salesperson with `orders` signed orders (the exact
-  distinct-customer counts: buyers, returning buyers).
-- kanban_customer: one row per customer: created day, first order day (None: no order yet).
+  distinct-customer counts: buyers, returning buyers). `prev_day` chains a customer's rows with orders in
+  the order (day, salesperson): the day of the row before (None: the customer's first). A customer has an
+  order in a window before it exactly when their first row inside the window has a `prev_day` before the
+  window's start, so counting buyers and returning buyers is a count of rows, with no grouping per customer.
+- kanban_customer: one row per customer: created day, first order day (None: no order yet) and second order
+  day (the day their orders reach two; the first order day for two orders that day).
 - kanban_churn: one row per customer × day × former owner moved to the high seas that day.
 - kanban_owned: per store × salesperson × day, the change of the number of customers owned; the sum over
   the days before a window's start is the number owned at its start.
@@ -102,7 +106,7 @@ class KanbanDimDay(Base):
 class KanbanCustomerDay(Base):
     __tablename__ = "kanban_customer_day"
     __table_args__ = (Index("uq_kanban_customer_day", "customer_id", "day", "owner_id", unique=True),
-                      Index("ix_kanban_customer_day_store_day", "store_id", "day"))
+                      Index("ix_kanban_customer_day_day", "day", "store_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int]
@@ -110,19 +114,22 @@ class KanbanCustomerDay(Base):
     owner_id: Mapped[int]
     day: Mapped[date]
     orders: Mapped[int] = mapped_column(default=0)
+    prev_day: Mapped[date | None]  # the customer's row before this one (None: first, or no orders left)
 
     __visibility__ = _owned()
 
 
 class KanbanCustomer(Base):
     __tablename__ = "kanban_customer"
-    __table_args__ = (Index("ix_kanban_customer_store_created", "store_id", "created_day"),)
+    __table_args__ = (Index("ix_kanban_customer_created", "created_day", "store_id"),
+                      Index("ix_kanban_customer_first", "first_order_day", "store_id"))
 
     customer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     store_id: Mapped[int]
     owner_id: Mapped[int | None]
     created_day: Mapped[date]
     first_order_day: Mapped[date | None]
+    second_order_day: Mapped[date | None]
 
     __visibility__ = _owned()
 

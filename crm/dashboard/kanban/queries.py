@@ -305,7 +305,16 @@ def buyer_rows(actor: User, filters: Filters, window: Window, people: People | N
 def buyers_both(actor: User, filters: Filters, people: People) -> Select[Any]:
     """Distinct customers with an order in the window, those of them who had an earlier order (one in scope
     before the window), and those with an earlier order or two in the window; for the previous window too.
-    Exact, from the customer × day rows."""
+    Exact: counted from the customers' chains of order days when the viewer sees whole stores, else from the
+    customer × day rows grouped per customer."""
+    if whole_stores(actor, filters):
+        return _buyers_by_chain(actor, filters, people)
+    return buyers_by_customer(actor, filters, people)
+
+
+def buyers_by_customer(actor: User, filters: Filters, people: People) -> Select[Any]:
+    """`buyers_both` from the customer × day rows grouped per customer (any scope; for whole stores the
+    chain's count gives the same, without the grouping)."""
     b = buyer_rows(actor, filters, filters.window, people)
     cols = []
     for i, (n, earlier) in enumerate(((b.c.n, b.c.earlier), (b.c.n_before, b.c.earlier_before))):
@@ -313,6 +322,30 @@ def buyers_both(actor: User, filters: Filters, people: People) -> Select[Any]:
                  func.count().filter(and_(n > 0, earlier == 1)).label(f"returning_{i}"),
                  func.count().filter(or_(n >= 2, and_(n > 0, earlier == 1))).label(f"repurchasers_{i}")]
     return select(*cols)
+
+
+def _buyers_by_chain(actor: User, filters: Filters, people: People) -> Select[Any]:
+    """`buyers_both` for whole stores, where every order of a visible customer is visible, by counting rows
+    (no grouping per customer, whatever the window's length):
+    - returning buyers: a customer's first row inside the window is the one whose previous order day
+      (`kanban_customer_day.prev_day`) is before the window; when there is one, they had an earlier order;
+    - first-time buyers: customers whose first order day is in the window; buyers are both together;
+    - repurchasers: the returning buyers, and the first-time buyers whose second order day is in the window."""
+    d, k = KanbanCustomerDay, KanbanCustomer
+    windows = (filters.window, filters.window.previous())
+    span = both(filters.window)
+    returning = scoped(select(*[func.count().filter(between(d.day, w), d.prev_day < w.first).label(f"returning_{i}")
+                                for i, w in enumerate(windows)])
+                       .where(in_window(d, span), d.orders > 0), actor, d, filters, people).subquery()
+    first = scoped(select(*[c for i, w in enumerate(windows) for c in (
+        func.count().filter(between(k.first_order_day, w)).label(f"first_{i}"),
+        func.count().filter(between(k.first_order_day, w), k.second_order_day <= w.last).label(f"again_{i}"))])
+        .where(between(k.first_order_day, span)), actor, k, filters, people).subquery()
+    return select(*[c for i in (0, 1) for c in (
+        (returning.c[f"returning_{i}"] + first.c[f"first_{i}"]).label(f"buyers_{i}"),
+        returning.c[f"returning_{i}"].label(f"returning_{i}"),
+        (returning.c[f"returning_{i}"] + first.c[f"again_{i}"]).label(f"repurchasers_{i}"))]) \
+        .select_from(returning.join(first, true()))
 
 
 @dataclass(frozen=True)

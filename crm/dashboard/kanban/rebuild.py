@@ -20,6 +20,7 @@ from crm.customers.models import Customer
 from crm.dashboard.kanban import services
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
+from crm.dashboard.kanban.models import KanbanCustomerDay
 from crm.dashboard.kanban.models import KanbanOrderFact
 from crm.highseas.models import INTO_POOL
 from crm.highseas.models import HighSeasMove
@@ -59,19 +60,36 @@ def recompute(conn: Connection, *, on_facts: Callable[[dict[int, dict[str, Any]]
     out: Summary = {name: {key: _norm(v) for key, v in rows.items() if any(v)} for name, rows in deltas.items()}
     for name in services.TABLES:
         out.setdefault(name, {})
-    first: dict[int, date] = {}
-    for (customer_id, day, _owner, _store) in out["customer_day"]:
-        if customer_id not in first or day < first[customer_id]:
-            first[customer_id] = day
+    out["chain"], first, second = _chains(out["customer_day"])
     c = Customer.__table__
     out["customer"] = {r.id: (r.store_id, created_owner.get(r.id, r.owner_id), services.local_day(r.created_at),
-                              first.get(r.id))
+                              first.get(r.id), second.get(r.id))
                        for r in conn.execute(select(c.c.id, c.c.store_id, c.c.owner_id, c.c.created_at))}
     m = HighSeasMove.__table__
     out["churn"] = {(r.customer_id, services.local_day(r.at), r.from_owner_id, r.store_id): ()
                     for r in conn.execute(select(m.c.customer_id, m.c.at, m.c.from_owner_id, m.c.store_id).where(
                         m.c.kind.in_(list(INTO_POOL)), m.c.from_owner_id.is_not(None)))}
     return out
+
+
+def _chains(customer_days: dict[Any, tuple[Any, ...]]) -> tuple[dict[Any, tuple[Any, ...]], dict[int, date],
+                                                                 dict[int, date]]:
+    """From the customer × day × owner rows with orders: each row's `prev_day` (the day of the customer's row
+    before it in the order day, owner), and each customer's first and second order days."""
+    chain: dict[Any, tuple[Any, ...]] = {}
+    first: dict[int, date] = {}
+    second: dict[int, date] = {}
+    running: dict[int, int] = {}
+    last: dict[int, date] = {}
+    for key in sorted(customer_days, key=lambda k: (k[0], k[1], k[2])):
+        customer_id, day, owner_id, _store = key
+        chain[(customer_id, day, owner_id)] = (last.get(customer_id),)
+        last[customer_id] = day
+        first.setdefault(customer_id, day)
+        running[customer_id] = running.get(customer_id, 0) + customer_days[key][0]
+        if running[customer_id] >= 2:
+            second.setdefault(customer_id, day)
+    return chain, first, second
 
 
 def _ownership(conn: Connection) -> tuple[services.Deltas, dict[int, int | None]]:
@@ -115,8 +133,11 @@ def current(conn: Connection) -> Summary:
     for name, (table, keys, counted) in services.TABLES.items():
         rows = conn.execute(select(*[table.c[k] for k in keys], *[table.c[k] for k in counted]))
         out[name] = {tuple(r[:len(keys)]): _norm(r[len(keys):]) for r in rows if any(r[len(keys):])}
+    d = KanbanCustomerDay.__table__
+    out["chain"] = {(r.customer_id, r.day, r.owner_id): (r.prev_day,)
+                    for r in conn.execute(select(d.c.customer_id, d.c.day, d.c.owner_id, d.c.prev_day).where(d.c.orders > 0))}
     k = KanbanCustomer.__table__
-    out["customer"] = {r.customer_id: (r.store_id, r.owner_id, r.created_day, r.first_order_day)
+    out["customer"] = {r.customer_id: (r.store_id, r.owner_id, r.created_day, r.first_order_day, r.second_order_day)
                        for r in conn.execute(select(k))}
     ch = KanbanChurn.__table__
     out["churn"] = {(r.customer_id, r.day, r.owner_id, r.store_id): () for r in conn.execute(select(ch))}
@@ -149,17 +170,20 @@ def rebuild(conn: Connection) -> dict[str, int]:
         conn.execute(table.delete())
         rows = [{**dict(zip(keys, key, strict=True)), **dict(zip(counted, values, strict=True))}
                 for key, values in summary[name].items()]
+        if name == "customer_day":
+            for row in rows:
+                row["prev_day"] = summary["chain"][(row["customer_id"], row["day"], row["owner_id"])][0]
         _insert_rows(conn, table, rows)
     k = KanbanCustomer.__table__
     conn.execute(k.delete())
-    rows = [{"customer_id": cid, "store_id": s, "owner_id": o, "created_day": d, "first_order_day": f}
-            for cid, (s, o, d, f) in summary["customer"].items()]
+    rows = [{"customer_id": cid, "store_id": s, "owner_id": o, "created_day": d, "first_order_day": f,
+             "second_order_day": f2} for cid, (s, o, d, f, f2) in summary["customer"].items()]
     _insert_rows(conn, k, rows)
     ch = KanbanChurn.__table__
     conn.execute(ch.delete())
     rows = [{"customer_id": cid, "day": d, "owner_id": o, "store_id": s} for (cid, d, o, s) in summary["churn"]]
     _insert_rows(conn, ch, rows)
-    return {name: len(values) for name, values in summary.items()}
+    return {name: len(values) for name, values in summary.items() if name != "chain"}
 
 
 def _insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

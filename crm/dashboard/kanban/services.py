@@ -12,8 +12,9 @@ An order's contribution is recomputed from its current rows (`order_fact`) and c
 stored in `kanban_order_fact`: only the difference is applied, as increments (`INSERT … ON CONFLICT DO
 UPDATE SET x = x + excluded.x`), so two transactions never lose each other's counts; the order's fact row
 is locked (`FOR UPDATE`) while its difference is applied. Flushes only note what they touched; the work is
-done once, in `before_commit` (a lifecycle step flushes many times). A customer's first order day is recomputed from
-`kanban_customer_day` under a lock of the customer's summary row."""
+done once, in `before_commit` (a lifecycle step flushes many times). A customer's chain of order days and
+first and second order days are recomputed from `kanban_customer_day` under a lock of the customer's summary
+row (`rechain`)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,10 @@ from typing import Any
 
 from sqlalchemy import and_
 from sqlalchemy import bindparam
-from sqlalchemy import case
 from sqlalchemy import exists
-from sqlalchemy import func
 from sqlalchemy import inspect
-from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -260,25 +259,18 @@ PG_WRITE: list[str] = []
 
 
 def _write(conn: Connection, facts: list[tuple[int, dict[str, Any]]], deltas: dict[str, Deltas],
-           first: dict[int, date]) -> set[int]:
-    """Store the orders' facts, add the increments and bring the customers' first order day down to `first`
-    where it is later (an earlier order added); returns the customers whose summary row is missing."""
+           first: dict[int, date]) -> None:
+    """Store the orders' facts and add the increments; on PostgreSQL also bring the customers' first order
+    day down to `first` where it is later, which locks their summary rows before `rechain`."""
     rows = _rows(deltas)
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql":  # one writer at a time: no lock to take
         if facts:
             conn.execute(_fact_upsert(conn), [{"order_id": i, "fact": f} for i, f in facts])
         for name, table_rows in rows.items():
             if table_rows:
                 _, keys, counted = TABLES[name]
                 conn.execute(_upsert(conn, name), [dict(zip(keys + counted, row, strict=True)) for row in table_rows])
-        missing = set()
-        k = KanbanCustomer.__table__
-        for customer_id, day in sorted(first.items()):
-            done = conn.execute(k.update().where(k.c.customer_id == customer_id).values(first_order_day=case(
-                (or_(k.c.first_order_day.is_(None), k.c.first_order_day > day), day), else_=k.c.first_order_day)))
-            if not done.rowcount:
-                missing.add(customer_id)
-        return missing
+        return
     if not PG_WRITE:
         PG_WRITE.append(_pg_write_sql())
     params: dict[str, Any] = {"fact_id": [i for i, _ in facts], "fact_json": [json.dumps(f) for _, f in facts],
@@ -288,8 +280,7 @@ def _write(conn: Connection, facts: list[tuple[int, dict[str, Any]]], deltas: di
         table_rows = rows.get(name, [])
         for n, col in enumerate(cols):
             params[f"{name}_{col}"] = [row[n] for row in table_rows]
-    updated = conn.exec_driver_sql(PG_WRITE[0], params).scalar()
-    return set(first) if updated != len(first) else set()
+    conn.exec_driver_sql(PG_WRITE[0], params)
 
 
 def _fact_upsert(conn: Connection) -> Any:
@@ -329,33 +320,71 @@ def sync_orders(conn: Connection, order_ids: Iterable[int], new: Iterable[int] =
         facts.append((i, after))
     if not facts:
         return
-    # A customer who only gains orders: their first order day can only move earlier (an atomic LEAST, no
-    # lock); one who loses some (a cancellation, a day changed): recomputed under a lock of their row.
+    # A customer whose orders changed has their chain of order days (`prev_day`), first and second order
+    # days recomputed from their `kanban_customer_day` rows, under a lock of their summary row taken before
+    # (so a concurrent writer of the same customer waits and then recomputes with this one's rows): one who
+    # only gains orders is locked by the write's own LEAST update of the first order day, one who loses some
+    # (a cancellation, a day changed) by a FOR UPDATE first.
     first: dict[int, date] = {}
-    recompute: set[int] = set()
+    losing: set[int] = set()
     for (customer_id, day, _owner, _store), (n,) in deltas.get("customer_day", {}).items():
         if n > 0:
             first[customer_id] = min(day, first.get(customer_id, day))
         elif n < 0:
-            recompute.add(customer_id)
-    for customer_id in recompute:
+            losing.add(customer_id)
+    changed = set(first) | losing
+    for customer_id in losing:
         first.pop(customer_id, None)
     customer_table = KanbanCustomer.__table__
-    if recompute:
-        ensure_customers(conn, recompute)
+    if losing:
+        ensure_customers(conn, losing)
         if conn.dialect.name == "postgresql":
-            conn.execute(select(customer_table.c.customer_id).where(customer_table.c.customer_id.in_(sorted(recompute)))
+            conn.execute(select(customer_table.c.customer_id).where(customer_table.c.customer_id.in_(sorted(losing)))
                          .order_by(customer_table.c.customer_id).with_for_update())
-    missing = _write(conn, facts, deltas, first)
-    if missing:  # summary rows written before the kanban existed
-        ensure_customers(conn, missing)
-        recompute |= missing
-    if recompute:
-        day = KanbanCustomerDay.__table__
-        least = (select(func.min(day.c.day)).where(day.c.customer_id == customer_table.c.customer_id, day.c.orders > 0)
-                 .scalar_subquery())
-        conn.execute(customer_table.update().where(customer_table.c.customer_id.in_(sorted(recompute)))
-                     .values(first_order_day=least))
+    _write(conn, facts, deltas, first)
+    if rechain(conn, changed) < len(changed):  # summary rows missing: customers from before the kanban existed
+        ensure_customers(conn, changed)
+        rechain(conn, changed)
+
+
+# Portable SQL (PostgreSQL, SQLite ≥ 3.30); the migration that added the columns backfilled them with the same.
+_CHAIN_DAYS = """UPDATE kanban_customer_day SET prev_day = CASE WHEN orders > 0 THEN (
+    SELECT max(p.day) FROM kanban_customer_day AS p WHERE p.customer_id = kanban_customer_day.customer_id
+    AND p.orders > 0 AND (p.day < kanban_customer_day.day
+                          OR (p.day = kanban_customer_day.day AND p.owner_id < kanban_customer_day.owner_id))) END
+WHERE customer_id {ids}"""
+_CHAIN_CUSTOMERS = """UPDATE kanban_customer SET
+    first_order_day = (SELECT min(d.day) FROM kanban_customer_day AS d
+                       WHERE d.customer_id = kanban_customer.customer_id AND d.orders > 0),
+    second_order_day = (SELECT min(d.day) FROM kanban_customer_day AS d
+                        WHERE d.customer_id = kanban_customer.customer_id AND d.orders > 0
+                        AND (SELECT sum(e.orders) FROM kanban_customer_day AS e
+                             WHERE e.customer_id = d.customer_id AND e.day <= d.day AND e.orders > 0) >= 2)
+WHERE customer_id {ids}"""
+_RECHAIN: dict[str, Any] = {}
+
+
+def rechain(conn: Connection, customer_ids: Iterable[int]) -> int:
+    """Recompute these customers' `kanban_customer_day.prev_day` chain and their first and second order days
+    from their day rows (a few rows each): on PostgreSQL one statement, elsewhere two. The caller holds the
+    customers' summary rows locked. Returns the number of summary rows found (fewer: some are missing)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return 0
+    dialect = conn.dialect.name
+    stmt = _RECHAIN.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            both = (f"WITH chained AS ({_CHAIN_DAYS.format(ids='= ANY(:ids)')} RETURNING 1) "
+                    f"{_CHAIN_CUSTOMERS.format(ids='= ANY(:ids)')}")
+            stmt = _RECHAIN[dialect] = (text(both),)
+        else:
+            stmt = _RECHAIN[dialect] = tuple(text(sql.format(ids="IN :ids")).bindparams(bindparam("ids", expanding=True))
+                                             for sql in (_CHAIN_DAYS, _CHAIN_CUSTOMERS))
+    found = 0
+    for part in stmt:
+        found = conn.execute(part, {"ids": ids}).rowcount
+    return found
 
 
 def ensure_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
@@ -370,7 +399,8 @@ def ensure_customers(conn: Connection, customer_ids: Iterable[int]) -> None:
     if missing:
         rows = conn.execute(select(c.c.id, c.c.store_id, c.c.owner_id, c.c.created_at).where(c.c.id.in_(missing)))
         values = [{"customer_id": r.id, "store_id": r.store_id, "owner_id": r.owner_id,
-                   "created_day": local_day(r.created_at), "first_order_day": None} for r in rows]
+                   "created_day": local_day(r.created_at), "first_order_day": None, "second_order_day": None}
+                  for r in rows]
         if values:
             conn.execute(_insert(conn, table).on_conflict_do_nothing(), values)
 
@@ -476,7 +506,7 @@ def apply_pending(conn: Connection, pending: dict[str, Any]) -> None:
 
 def customers_created(conn: Connection, values: list[dict[str, Any]]) -> None:
     conn.execute(_insert(conn, KanbanCustomer.__table__).on_conflict_do_nothing(),
-                 [{**v, "first_order_day": None} for v in values])
+                 [{**v, "first_order_day": None, "second_order_day": None} for v in values])
     deltas: dict[str, Deltas] = {"owned": {}}
     for v in values:
         if v["owner_id"] is not None:

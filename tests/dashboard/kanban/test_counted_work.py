@@ -44,7 +44,8 @@ def test_one_orders_maintenance(org, world, products):
             db.session.commit()
     # The stored fact (locked on PostgreSQL), the order with its lines, province and return in one read,
     # then on PostgreSQL one statement writes the fact, the sales, product, province/terminal and
-    # customer-day increments and the customer's first order day; SQLite: one upsert per table and the
-    # customer's first order day; + RELEASE SAVEPOINT.
-    assert_statements(signed, {"postgresql": 4, "sqlite": 9})
+    # customer-day increments and locks the customer's summary row (SQLite: one upsert per table), then the
+    # customer's chain of order days and first and second order days (`rechain`: PostgreSQL one statement,
+    # SQLite two); + RELEASE SAVEPOINT. (Before the chain: 4 and 9.)
+    assert_statements(signed, {"postgresql": 5, "sqlite": 10})
     assert rebuild.verify(db.session.connection()) == []

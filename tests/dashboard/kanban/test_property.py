@@ -5,6 +5,7 @@ recomputation from the raw rows (run on SQLite and, with CRM_TEST_DATABASE_URL, 
 
 from __future__ import annotations
 
+from datetime import date
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,10 @@ from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.customers.services import follow_ups
 from crm.customers.services import owners
+from crm.dashboard.kanban import queries
 from crm.dashboard.kanban import rebuild
+from crm.enquiries.queries import Filters
+from crm.enquiries.queries import Window
 from crm.extensions import db
 from crm.sales.orders.models import OrderStatus
 from tests.dashboard.kanban.conftest import at
@@ -28,6 +32,7 @@ from tests.dashboard.kanban.conftest import make_order
 from tests.factories import make_customer
 
 BASE = at("2026-11-01 00:00")
+FIRST_DAY = date(2026, 11, 1)  # BASE's day in the company's calendar
 i = st.integers(min_value=0, max_value=50)
 when = st.tuples(st.integers(min_value=0, max_value=20), st.integers(min_value=0, max_value=23))
 EVENTS = st.one_of(
@@ -99,3 +104,14 @@ def test_summaries_equal_the_recomputation_after_any_events(org, products, event
     for event in events:
         _apply(event, org, products, state)
     assert rebuild.verify(db.session.connection()) == []
+    # The buyer counts by the customers' chains of order days (whole stores: HQ, a store manager) equal the
+    # counts by grouping the customer × day rows, for windows of every length and start over the events' days.
+    for actor in (org.hq_admin, org.a_manager):
+        for first, length in ((0, 1), (3, 1), (0, 7), (5, 3), (10, 11), (15, 7), (0, 21)):
+            w = Window(FIRST_DAY + timedelta(days=first), FIRST_DAY + timedelta(days=first + length - 1))
+            filters = Filters(window=w)
+            people = queries.people_of(actor, filters)
+            assert queries.whole_stores(actor, filters)
+            by_chain = db.session.execute(queries.buyers_both(actor, filters, people)).one()._asdict()
+            by_customer = db.session.execute(queries.buyers_by_customer(actor, filters, people)).one()._asdict()
+            assert by_chain == by_customer, (actor.name, w)

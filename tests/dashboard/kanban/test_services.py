@@ -16,12 +16,16 @@ from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.customers.services import follow_ups
 from crm.customers.services import owners
+from crm.dashboard.kanban import queries
 from crm.dashboard.kanban import rebuild
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
+from crm.dashboard.kanban.models import KanbanCustomerDay
 from crm.dashboard.kanban.models import KanbanOwned
 from crm.dashboard.kanban.models import KanbanProductDay
 from crm.dashboard.kanban.models import KanbanSalesDay
+from crm.enquiries.queries import Filters
+from crm.enquiries.queries import Window
 from crm.extensions import db
 from crm.sales.orders.models import OrderStatus
 from tests.dashboard.kanban.conftest import assert_consistent
@@ -122,3 +126,44 @@ def test_first_order_days_move_both_ways_and_a_missing_summary_row_is_made(org, 
     assert_consistent()
     assert db.session.get(KanbanCustomer, other.id).first_order_day == date(2026, 11, 4)
     assert later.id and _sales(customer.store_id, org.a_rep1.id, date(2026, 11, 4)).amount == Decimal("100.00")
+
+
+def test_the_chain_of_order_days_counts_buyers_exactly(org, products):
+    """Buyers, returning buyers and repurchasers of whole stores counted from the chain of order days
+    (`prev_day`, the second order day), worked out by hand, and equal to the grouping per customer; the
+    chain follows a cancellation. Window W 10–16 Nov, previous P 3–9 Nov.
+      d1: 1 Nov, 11 Nov, 14 Nov                   -> W: returning, repurchaser; P: none
+      d2: 11 Nov by a_rep1 and 11 Nov by a_rep2    -> W: first-time buyer with two orders: repurchaser
+      d3: 12 Nov, 20 Nov                           -> W: first-time buyer, one order in W: not a repurchaser
+      d4: 5 Nov, 6 Nov                             -> P: first-time buyer and repurchaser; W: none
+      d5: 4 Nov, then 13 Nov cancelled              -> P: first-time buyer; W: none
+      d6: 10 Nov, 16 Nov (W's first and last days)  -> W: first-time buyer and repurchaser"""
+    line = [(products["p100"], 1, "10.00")]
+    d1, d2, d3, d4, d5, d6 = (make_customer(org.a_rep1, name=f"Chain {n}") for n in range(1, 7))
+    for customer, days in ((d1, ["01", "11", "14"]), (d3, ["12", "20"]), (d4, ["05", "06"]), (d5, ["04"]),
+                           (d6, ["10", "16"])):
+        for day in days:
+            make_order(customer, signed=f"2026-11-{day} 10:00", lines=line)
+    make_order(d2, signed="2026-11-11 10:00", lines=line)
+    make_order(d2, owner=org.a_rep2, signed="2026-11-11 11:00", lines=line)
+    cancelled = make_order(d5, signed="2026-11-13 10:00", lines=line)
+    db.session.commit()
+    cancelled.status, cancelled.cancelled_at = OrderStatus.CANCELLED, at("2026-11-13 12:00")
+    db.session.commit()
+    assert rebuild.verify(db.session.connection()) == []
+    chain = {(r.customer_id, r.day.day, r.owner_id): r.prev_day for r in db.session.scalars(
+        select(KanbanCustomerDay).where(KanbanCustomerDay.customer_id.in_([d1.id, d2.id, d5.id]),
+                                        KanbanCustomerDay.orders > 0))}
+    assert chain == {(d1.id, 1, org.a_rep1.id): None, (d1.id, 11, org.a_rep1.id): date(2026, 11, 1),
+                     (d1.id, 14, org.a_rep1.id): date(2026, 11, 11), (d2.id, 11, org.a_rep1.id): None,
+                     (d2.id, 11, org.a_rep2.id): date(2026, 11, 11), (d5.id, 4, org.a_rep1.id): None}
+    assert db.session.get(KanbanCustomer, d2.id).second_order_day == date(2026, 11, 11)
+    assert db.session.get(KanbanCustomer, d3.id).second_order_day == date(2026, 11, 20)
+    assert db.session.get(KanbanCustomer, d5.id).second_order_day is None
+    filters = Filters(window=Window(date(2026, 11, 10), date(2026, 11, 16)))
+    for actor in (org.hq_admin, org.a_manager):
+        people = queries.people_of(actor, filters)
+        got = db.session.execute(queries.buyers_both(actor, filters, people)).one()._asdict()
+        assert got == {"buyers_0": 4, "returning_0": 1, "repurchasers_0": 3,
+                       "buyers_1": 2, "returning_1": 0, "repurchasers_1": 1}
+        assert got == db.session.execute(queries.buyers_by_customer(actor, filters, people)).one()._asdict()
