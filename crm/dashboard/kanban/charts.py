@@ -19,6 +19,7 @@ from crm.dashboard.kanban.models import KanbanSalesDay
 from crm.dashboard.kanban.queries import ZERO
 from crm.dashboard.kanban.queries import Kanban
 from crm.dashboard.kanban.queries import both
+from crm.dashboard.kanban.queries import grain
 from crm.dashboard.kanban.queries import in_window
 from crm.dashboard.kanban.queries import pivot
 from crm.dashboard.kanban.queries import scoped
@@ -41,7 +42,7 @@ def _money(value: Any) -> str:
 def trend(actor: User, filters: Filters) -> dict[str, Any]:
     """Amount and orders per day of the window, and of the previous window laid over it day by day (one
     statement: the two windows are adjacent)."""
-    s = KanbanSalesDay
+    s = grain(KanbanSalesDay, actor, filters)
     now, prev = filters.window, filters.window.previous()
     rows = {d: (a, n) for d, a, n in db.session.execute(scoped(
         select(s.day, func.sum(s.amount), func.sum(s.orders)).where(in_window(s, both(now))), actor, s, filters)
@@ -57,7 +58,7 @@ def trend(actor: User, filters: Filters) -> dict[str, Any]:
 
 def products(actor: User, filters: Filters, *, by: str = "amount", top: int = TOP) -> list[dict[str, Any]]:
     """The top products of the window by amount or quantity (with their names: one statement)."""
-    p = KanbanProductDay
+    p = grain(KanbanProductDay, actor, filters)
     amount, quantity = func.sum(p.amount).label("amount"), func.sum(p.quantity).label("quantity")
     ranked = scoped(select(p.product_id, amount, quantity).where(in_window(p, filters.window)), actor, p, filters) \
         .group_by(p.product_id).order_by((quantity if by == "quantity" else amount).desc(), p.product_id) \
@@ -73,7 +74,7 @@ def products(actor: User, filters: Filters, *, by: str = "amount", top: int = TO
 def categories(actor: User, filters: Filters, *, by: str = "amount", top: int = TOP) -> list[dict[str, Any]]:
     """The top product categories of the window (a product's own category; none: "Uncategorised"), with
     their names: one statement."""
-    p = KanbanProductDay
+    p = grain(KanbanProductDay, actor, filters)
     amount, quantity = func.sum(p.amount).label("amount"), func.sum(p.quantity).label("quantity")
     ranked = scoped(select(Product.category_id, amount, quantity).join(Product, Product.id == p.product_id)
                     .where(in_window(p, filters.window)), actor, p, filters) \
@@ -90,7 +91,7 @@ DIMS = ("province", "terminal")
 
 def distributions(actor: User, filters: Filters, dims: tuple[str, ...] = DIMS) -> dict[str, list[dict[str, Any]]]:
     """Orders and amount of the window per province (ranked) and per terminal: one statement."""
-    d = KanbanDimDay
+    d = grain(KanbanDimDay, actor, filters)
     stmt = scoped(select(d.dim, d.value, func.sum(d.orders).label("orders"), func.sum(d.amount).label("amount"))
                   .where(in_window(d, filters.window), d.dim.in_(dims)), actor, d, filters) \
         .group_by(d.dim, d.value).order_by(d.dim, func.sum(d.amount).desc(), d.value)

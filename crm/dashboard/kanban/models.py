@@ -13,6 +13,9 @@ to (the order's owner; for customers, the owner they were created with; for chur
   that day.
 - kanban_product_day: per store × salesperson × day × product, quantity and amount of signed lines.
 - kanban_dim_day: per store × salesperson × day × dimension (province, terminal) × value: orders, amount.
+- kanban_store_sales_day, kanban_store_product_day, kanban_store_dim_day: the same three summed over the
+  salespeople, per store × day: what a viewer who sees whole stores, with no salesperson or department
+  filter, reads (HQ's year is 10 stores × 365 rows instead of 1,000 salespeople's).
 - kanban_customer_day: one row per customer × day × salesperson with `orders` signed orders (the exact
   distinct-customer counts: buyers, returning buyers). `prev_day` chains a customer's rows with orders in
   the order (day, salesperson): the day of the row before (None: the customer's first). A customer has an
@@ -101,6 +104,58 @@ class KanbanDimDay(Base):
     amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
     __visibility__ = _owned()
+
+
+def _stores() -> Visibility:
+    return Visibility(location="store_id", owner=None, store="store_id", location_is_store=True)
+
+
+class KanbanStoreSalesDay(Base):
+    __tablename__ = "kanban_store_sales_day"
+    __table_args__ = (Index("uq_kanban_store_sales_day", "day", "store_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int]
+    day: Mapped[date]
+    orders: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    returned: Mapped[int] = mapped_column(default=0)
+    completed: Mapped[int] = mapped_column(default=0)
+    revisited: Mapped[int] = mapped_column(default=0)
+    ratings: Mapped[int] = mapped_column(default=0)
+    positive: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)
+
+    __visibility__ = _stores()
+
+
+class KanbanStoreProductDay(Base):
+    __tablename__ = "kanban_store_product_day"
+    __table_args__ = (Index("uq_kanban_store_product_day", "day", "store_id", "product_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int]
+    day: Mapped[date]
+    product_id: Mapped[int]
+    quantity: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+
+    __visibility__ = _stores()
+
+
+class KanbanStoreDimDay(Base):
+    __tablename__ = "kanban_store_dim_day"
+    __table_args__ = (Index("uq_kanban_store_dim_day", "day", "store_id", "dim", "value", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int]
+    day: Mapped[date]
+    dim: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(40))
+    orders: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+
+    __visibility__ = _stores()
 
 
 class KanbanCustomerDay(Base):

@@ -32,8 +32,13 @@ from crm.core.clock import local_today
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
 from crm.dashboard.kanban.models import KanbanCustomerDay
+from crm.dashboard.kanban.models import KanbanDimDay
 from crm.dashboard.kanban.models import KanbanOwned
+from crm.dashboard.kanban.models import KanbanProductDay
 from crm.dashboard.kanban.models import KanbanSalesDay
+from crm.dashboard.kanban.models import KanbanStoreDimDay
+from crm.dashboard.kanban.models import KanbanStoreProductDay
+from crm.dashboard.kanban.models import KanbanStoreSalesDay
 from crm.enquiries import queries as enquiry_queries
 from crm.enquiries.models import EnquiryDaily
 from crm.enquiries.queries import Filters
@@ -151,13 +156,27 @@ def scoped(stmt: Select[Any], actor: User, model: Any, filters: Filters,
     stmt = visible(stmt, actor, model)
     if filters.store_ids:
         stmt = stmt.where(model.store_id.in_(filters.store_ids))
+    owner = getattr(model, "owner_id", None)
+    if owner is None:  # a store-grain table: read only for whole stores, without a salesperson or department filter
+        return stmt.where(false()) if filters.user_id or filters.department_id else stmt
     if people is None:
-        people = _people(actor, model.owner_id, filters)
+        people = _people(actor, owner, filters)
     elif callable(people):
-        people = people(model.owner_id)
+        people = people(owner)
     for part in people:
         stmt = stmt.where(part)
     return stmt
+
+
+STORE_GRAIN: dict[Any, Any] = {KanbanSalesDay: KanbanStoreSalesDay, KanbanProductDay: KanbanStoreProductDay,
+                               KanbanDimDay: KanbanStoreDimDay}
+
+
+def grain(model: Any, actor: User, filters: Filters) -> Any:
+    """The table to read `model`'s figures from: its per-store twin when the actor sees whole stores and no
+    salesperson or department filter narrows them (the same sums from a hundredth of the rows), else itself."""
+    twin = STORE_GRAIN.get(model)
+    return twin if twin is not None and whole_stores(actor, filters) else model
 
 
 def in_window(model: Any, window: Window) -> ColumnElement[bool]:
@@ -216,7 +235,7 @@ def figures_statement(actor: User, filters: Filters) -> Select[Any]:
     now, prev = filters.window, filters.window.previous()
     windows, span = (now, prev), both(now)
     who = people_of(actor, filters)
-    s, k, ch, ow = KanbanSalesDay, KanbanCustomer, KanbanChurn, KanbanOwned
+    s, k, ch, ow = grain(KanbanSalesDay, actor, filters), KanbanCustomer, KanbanChurn, KanbanOwned
     w = which_window(s, now)
     sales = scoped(select(w, *[func.sum(getattr(s, col)).label("paid_orders" if col == "paid" else col) for col in SALES])
                    .where(in_window(s, span)), actor, s, filters, who).group_by(w).subquery()

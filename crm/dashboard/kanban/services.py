@@ -51,6 +51,9 @@ from crm.dashboard.kanban.models import KanbanOrderFact
 from crm.dashboard.kanban.models import KanbanOwned
 from crm.dashboard.kanban.models import KanbanProductDay
 from crm.dashboard.kanban.models import KanbanSalesDay
+from crm.dashboard.kanban.models import KanbanStoreDimDay
+from crm.dashboard.kanban.models import KanbanStoreProductDay
+from crm.dashboard.kanban.models import KanbanStoreSalesDay
 from crm.highseas.models import INTO_POOL
 from crm.highseas.models import HighSeasMove
 from crm.sales.orders.models import Order
@@ -153,9 +156,10 @@ def _contributions(fact: dict[str, Any], sign: int, out: dict[str, Deltas]) -> N
     s, o, c = fact["s"], fact["o"], fact["c"]
 
     def add(table: str, key: tuple[Any, ...], values: list[Any]) -> None:
-        slot = out[table].setdefault(key, [0] * len(values))
-        for i, v in enumerate(values):
-            slot[i] += sign * v
+        for name, k in ((table, key), *(((STORE_GRAIN[table], (key[0], *key[2:])),) if table in STORE_GRAIN else ())):
+            slot = out[name].setdefault(k, [0] * len(values))
+            for i, v in enumerate(values):
+                slot[i] += sign * v
 
     zero = Decimal("0.00")
     if fact["sd"]:
@@ -182,7 +186,13 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     "dim": (KanbanDimDay.__table__, ("store_id", "owner_id", "day", "dim", "value"), ("orders", "amount")),
     "customer_day": (KanbanCustomerDay.__table__, ("customer_id", "day", "owner_id", "store_id"), ("orders",)),
     "owned": (KanbanOwned.__table__, ("store_id", "owner_id", "day"), ("delta",)),
+    "store_sales": (KanbanStoreSalesDay.__table__, ("store_id", "day"),
+                    ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")),
+    "store_product": (KanbanStoreProductDay.__table__, ("store_id", "day", "product_id"), ("quantity", "amount")),
+    "store_dim": (KanbanStoreDimDay.__table__, ("store_id", "day", "dim", "value"), ("orders", "amount")),
 }
+# A per-salesperson table's twin summed over the salespeople (its key without the owner, the key's second part).
+STORE_GRAIN = {"sales": "store_sales", "product": "store_product", "dim": "store_dim"}
 
 
 def _insert(conn: Connection, table: Any) -> Any:
