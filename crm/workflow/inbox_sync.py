@@ -26,7 +26,9 @@ from sqlalchemy import column
 from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from crm.core import deferred
 from crm.core import signals
 from crm.core.clock import utcnow
 from crm.extensions import db
@@ -212,7 +214,8 @@ def sync(
 
     `open_guids` are the tasks the instance was waiting on before this step (`process_instance.waiting`,
     written in the same transaction as the rows, so it names exactly the open rows); without it the
-    open rows are read. Everything is written with the step's one flush plus one candidates insert."""
+    open rows are read. The new rows are inserted at once (their ids are wanted); the closing updates and
+    the candidates are queued (`crm.core.deferred`) and go out with the step's other side writes."""
     ready = {str(t.id): t for t in ready_tasks}
     now = utcnow()
     if open_guids is None:
@@ -224,7 +227,14 @@ def sync(
     gone = [guid for guid in open_guids if guid not in ready]
     if completed_guid in gone:  # before its row is closed: a receiver may read it
         signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
-    closed: list[int] = []
+    # The closing writes are queued (crm.core.deferred) and sent with the step's other side writes at its
+    # end: nothing in the step reads the closed rows back. The receivers of `tasks_closed` get the closing
+    # rows as a select evaluated before they close (queued first; in one PostgreSQL statement every part
+    # reads the same snapshot).
+    open_now = (_TASK_TABLE.c.instance_id == instance.id, _TASK_TABLE.c.status.in_(_OPEN))
+    if gone:
+        signals.tasks_closed.send(None, tasks=select(_TASK_TABLE.c.id).where(*open_now,
+                                                                               _TASK_TABLE.c.task_guid.in_(gone)))
     for guids, values in (
         # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee
         # or a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
@@ -233,18 +243,10 @@ def sync(
         ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
     ):
         if guids:
-            closed.extend(db.session.execute(
-                update(HumanTask)
-                .where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(guids),
-                       HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
-                .values(completed_at=now, draft=None, **values)
-                .returning(HumanTask.id)
-                # No autoflush: the step's other changes are written by the one flush below (new rows) or
-                # the step's own, not in a flush of their own before this statement.
-                .execution_options(synchronize_session="evaluate", autoflush=False)
-            ).scalars())
-    if closed:  # their "new task" bells are old news now (notify marks them read)
-        signals.tasks_closed.send(None, task_ids=closed)
+            closing = {"completed_at": now, "draft": None, **values}
+            deferred.defer(db.session, update(_TASK_TABLE).where(*open_now, _TASK_TABLE.c.task_guid.in_(guids))
+                           .values(**closing))
+            _closed_in_session(instance.id, set(guids), closing)
     known = set(open_guids)
     new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
     details: dict[int, tuple[Any, ...]] = {}
@@ -263,8 +265,7 @@ def sync(
     ).scalars().all()
     candidates = [{"task_id": task_id, "user_id": uid}
                   for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
-    if candidates:
-        db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)
+    deferred.defer_insert(db.session, HumanTaskCandidate.__table__, candidates)
     if signals.task_created.receivers:
         for task_id, (row, _users, _props) in zip(ids, new_rows, strict=True):
             signals.task_created.send(None, task_id=task_id, completed_by_id=None,
@@ -293,6 +294,20 @@ def texts_of(task: Any) -> dict[str, Any] | None:
 
 _TASK_TABLE = HumanTask.__table__
 _TASK_INSERT = _TASK_TABLE.insert()
+_OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+def _closed_in_session(instance_id: int, guids: set[str], values: dict[str, Any]) -> None:
+    """What the queued close will write, set on the task rows this session has loaded (the completed task,
+    read under the completion's lock, is answered to the caller), as committed values: not changes of the
+    session's own to flush. A row whose columns are expired is left alone: it is read again when used, after
+    the queue is sent."""
+    for obj in list(db.session.identity_map.values()):
+        loaded = vars(obj)
+        if (isinstance(obj, HumanTask) and loaded.get("instance_id") == instance_id
+                and loaded.get("task_guid") in guids and loaded.get("status") in _OPEN):
+            for key, value in values.items():
+                set_committed_value(obj, key, value)
 
 
 def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any,
