@@ -23,13 +23,16 @@ What keeps it correct:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
 from sqlalchemy import ARRAY
 from sqlalchemy import Table
 from sqlalchemy import TextClause
+from sqlalchemy import bindparam
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import literal
@@ -64,13 +67,22 @@ def pending(session: Any) -> bool:
 
 def defer_insert(session: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     """Queue an INSERT of `rows` (dicts of one set of keys) into `table`; their ids are never known."""
-    if rows:
-        _add(session, _Write(table.insert(), list(rows), table.name, frozenset()))
+    if not rows:
+        return
+    keys = rows[0].keys()
+    if any(row.keys() != keys for row in rows):
+        raise ValueError(f"rows for {table.name} with different columns: queue them separately")
+    _add(session, _Write(table.insert(), list(rows), table.name, frozenset()))
 
 
-def defer(session: Any, statement: Any) -> None:
-    """Queue a Core UPDATE or DELETE (no RETURNING: nothing comes back)."""
-    tables = {t.name for t in find_tables(statement, include_crud=True, include_aliases=True)}
+def defer(session: Any, statement: Any, *, reads: Iterable[Table] | None = None) -> None:
+    """Queue a Core UPDATE or DELETE (no RETURNING: nothing comes back). `reads`: the tables its subqueries
+    read, when the caller names them (the step's hot path: finding them in the statement costs more than
+    the statement's own round trip saves); otherwise they are found in the statement."""
+    if reads is None:
+        tables = {t.name for t in find_tables(statement, include_crud=True, include_aliases=True)}
+    else:
+        tables = {t.name for t in reads} | {statement.table.name}
     _add(session, _Write(statement, None, statement.table.name, frozenset(tables)))
 
 
@@ -101,21 +113,28 @@ def _send(connection: Any, queue: list[_Write]) -> None:
             else:
                 connection.execute(w.statement, w.rows)
         return
-    ctes = [(w.statement if w.rows is None else _from_arrays(w)).cte(f"deferred_{i}") for i, w in enumerate(writes)]
-    connection.execute(select(literal(1)).add_cte(*ctes))
+    ctes: list[Any] = []
+    arrays: dict[str, list[Any]] = {}
+    for i, w in enumerate(writes):
+        if w.rows is None:
+            ctes.append(w.statement.cte(f"deferred_{i}"))
+            continue
+        keys = tuple(w.rows[0])
+        ctes.append(_insert_from_arrays(w.statement.table, keys, i))
+        arrays.update({f"deferred_{i}_{k}": [row[k] for row in w.rows] for k in keys})
+    connection.execute(select(literal(1)).add_cte(*ctes), arrays)
 
 
-def _from_arrays(write: _Write) -> Any:
-    """`INSERT INTO t (a, b) SELECT * FROM unnest(:a, :b)`: one array parameter per column, each typed as the
-    column (its bind processing applies to every item: JSON, aware datetimes, enums as their values), so
-    the statement's text depends on the columns only, not on the number of rows (a multi-row VALUES is
-    compiled again on every call, and is limited to 65 535 parameters)."""
-    table = write.statement.table
-    keys = list(write.rows[0])  # type: ignore[index]
-    arrays = [literal([row[k] for row in write.rows], ARRAY(table.c[k].type))  # type: ignore[union-attr]
-              for k in keys]
+@lru_cache(maxsize=256)
+def _insert_from_arrays(table: Table, keys: tuple[str, ...], position: int) -> Any:
+    """`deferred_<position> AS (INSERT INTO t (a, b) SELECT * FROM unnest(:deferred_<position>_a, …))`: one
+    array parameter per column, each typed as the column (its bind processing applies to every item: JSON,
+    aware datetimes, enums as their values). Built once per table, columns and place in the statement, whose
+    text then depends on those only, not on the number of rows (a multi-row VALUES is compiled again on
+    every call, and is limited to 65 535 parameters)."""
+    arrays = [bindparam(f"deferred_{position}_{k}", type_=ARRAY(table.c[k].type)) for k in keys]
     rows = func.unnest(*arrays).table_valued(*keys).render_derived()
-    return table.insert().from_select(keys, select(*rows.c))
+    return table.insert().from_select(list(keys), select(*rows.c)).cte(f"deferred_{position}")
 
 
 def _touches(statement: Any, queue: list[_Write]) -> bool:

@@ -443,7 +443,8 @@ def on_tasks_closed(sender: Any, *, tasks: Any, **_: Any) -> None:
     defer(db.session, update(bells)
           .where(bells.c.user_id.in_(select(people.subquery())), bells.c.read_at.is_(None),
                  bells.c.url.in_(select(literal("/tasks/") + cast(ids.c.id, String))))
-          .values(read_at=utcnow()))
+          .values(read_at=utcnow()),
+          reads=[HumanTask.__table__, HumanTaskCandidate.__table__])
 
 
 def _task_title(title: str, texts: dict[str, Any]) -> str:

@@ -245,7 +245,7 @@ def sync(
         if guids:
             closing = {"completed_at": now, "draft": None, **values}
             deferred.defer(db.session, update(_TASK_TABLE).where(*open_now, _TASK_TABLE.c.task_guid.in_(guids))
-                           .values(**closing))
+                           .values(**closing), reads=[_TASK_TABLE])
             _closed_in_session(instance.id, set(guids), closing)
     known = set(open_guids)
     new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
