@@ -22,7 +22,9 @@ from typing import Any
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Select
+from sqlalchemy import case
 from sqlalchemy import column
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import update
@@ -227,26 +229,8 @@ def sync(
     gone = [guid for guid in open_guids if guid not in ready]
     if completed_guid in gone:  # before its row is closed: a receiver may read it
         signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
-    # The closing writes are queued (crm.core.deferred) and sent with the step's other side writes at its
-    # end: nothing in the step reads the closed rows back. The receivers of `tasks_closed` get the closing
-    # rows as a select evaluated before they close (queued first; in one PostgreSQL statement every part
-    # reads the same snapshot).
-    open_now = (_TASK_TABLE.c.instance_id == instance.id, _TASK_TABLE.c.status.in_(_OPEN))
     if gone:
-        signals.tasks_closed.send(None, tasks=select(_TASK_TABLE.c.id).where(*open_now,
-                                                                               _TASK_TABLE.c.task_guid.in_(gone)))
-    for guids, values in (
-        # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee
-        # or a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
-        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id,
-                                                     **({"assignee_id": actor_id} if actor_id else {})}),
-        ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
-    ):
-        if guids:
-            closing = {"completed_at": now, "draft": None, **values}
-            deferred.defer(db.session, update(_TASK_TABLE).where(*open_now, _TASK_TABLE.c.task_guid.in_(guids))
-                           .values(**closing), reads=[_TASK_TABLE])
-            _closed_in_session(instance.id, set(guids), closing)
+        _close(instance, gone, completed_guid, actor_id, now)
     known = set(open_guids)
     new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
     details: dict[int, tuple[Any, ...]] = {}
@@ -295,6 +279,37 @@ def texts_of(task: Any) -> dict[str, Any] | None:
 _TASK_TABLE = HumanTask.__table__
 _TASK_INSERT = _TASK_TABLE.insert()
 _OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+def _close(instance: ProcessInstance, gone: list[str], completed_guid: str | None, actor_id: int | None,
+           now: Any) -> None:
+    """Close the open rows of the tasks in `gone`: the completed one, and the others cancelled. One UPDATE,
+    queued (crm.core.deferred) with the step's other side writes: nothing in the step reads the closed rows
+    back. The receivers of `tasks_closed` get the closing rows as a select to read before they close
+    (queued before the UPDATE; in one PostgreSQL statement every part reads the same snapshot)."""
+    tasks = _TASK_TABLE
+    open_now = (tasks.c.instance_id == instance.id, tasks.c.status.in_(_OPEN), tasks.c.task_guid.in_(gone))
+    signals.tasks_closed.send(None, tasks=select(tasks.c.id).where(*open_now))
+    # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee or
+    # a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
+    completed = {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id,
+                 **({"assignee_id": actor_id} if actor_id else {})}
+    cancelled: dict[str, Any] = {"status": TaskStatus.CANCELLED}
+    values: dict[str, Any] = {"completed_at": now, "draft": None}
+    if completed_guid not in gone:
+        values.update(cancelled)
+    elif len(gone) == 1:
+        values.update(completed)
+    else:  # both kinds in the one statement: each column by the row's task
+        done = tasks.c.task_guid == completed_guid
+        for key, value in completed.items():
+            otherwise = literal(cancelled[key], tasks.c[key].type) if key in cancelled else tasks.c[key]
+            values[key] = case((done, literal(value, tasks.c[key].type)), else_=otherwise)
+    deferred.defer(db.session, update(tasks).where(*open_now).values(**values), reads=[tasks])
+    for guids, kind in (([g for g in gone if g == completed_guid], completed),
+                        ([g for g in gone if g != completed_guid], cancelled)):
+        if guids:
+            _closed_in_session(instance.id, set(guids), {"completed_at": now, "draft": None, **kind})
 
 
 def _closed_in_session(instance_id: int, guids: set[str], values: dict[str, Any]) -> None:
