@@ -26,8 +26,9 @@ task_due = signals.signal("task-due")
 # Receivers (the integrations' webhooks) run in the step's transaction.
 task_created = signals.signal("task-created")
 task_completed = signals.signal("task-completed")
-# Sent by the workflow inbox when open user tasks were completed or cancelled (kwargs: task_ids). The bells
-# that announced them are marked read (notify).
+# Sent by the workflow inbox when open user tasks are completed or cancelled (kwargs: tasks, a select of their
+# ids, to be read before their rows close: the closing updates are queued after the receivers ran, see
+# crm.core.deferred). The bells that announced them are marked read (notify).
 tasks_closed = signals.signal("tasks-closed")
 
 # Sent once per follow-up whose next-contact time has come (kwargs: follow_up_id, customer_id, store_id,

@@ -18,12 +18,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import update
 
 from crm.core.clock import LOCAL_ZONE
 from crm.core.clock import utcnow
+from crm.core.deferred import defer
+from crm.core.deferred import defer_insert
 from crm.core.errors import NotFound
 from crm.core.errors import PermissionDenied
 from crm.core.errors import ValidationFailed
@@ -126,7 +128,8 @@ def notify_many(kind: str, messages: Iterable[tuple[int, Any, Any, str | None]],
                 known: dict[int, tuple[Any, ...]] | None = None) -> int:
     """Like `notify`, for many different messages of one kind at once (user_id, title, body, url): one
     query for the recipients' preferences and one multi-row INSERT each for the bells and the outbox (the
-    nightly jobs tell hundreds of people at a time). Returns how many bells were written. Lazy titles and
+    nightly jobs tell hundreds of people at a time), queued: sent before anything reads those tables, at the
+    step's end or at the commit (`crm.core.deferred`). Returns how many bells were written. Lazy titles and
     bodies are read in each recipient's language, as in `notify`. `known`: the recipients' `recipient_columns`
     read already (active users only), which spares the query when it names every one."""
     wanted = [(int(u), t, b, url) for u, t, b, url in messages if u]
@@ -157,10 +160,9 @@ def notify_many(kind: str, messages: Iterable[tuple[int, Any, Any, str | None]],
             mails.append({"user_id": user_id, "to_address": address, "subject": str(title)[:300],
                           "body": text.strip() or str(title), "status": EmailStatus.PENDING, "attempts": 0,
                           "created_at": now, "next_attempt_at": now})
-    if bells:
-        db.session.execute(insert(Notification), bells)
-    if mails:
-        db.session.execute(insert(EmailOutbox), mails)
+    # Queued (crm.core.deferred): inside a process step they go out with the step's other side writes.
+    defer_insert(db.session, Notification.__table__, bells)
+    defer_insert(db.session, EmailOutbox.__table__, mails)
     return len(bells)
 
 
@@ -421,27 +423,28 @@ def on_task_due(sender: Any, *, task_id: int, title: str, user_ids: list[int], s
                 store_id=store_id)
 
 
-def on_tasks_closed(sender: Any, *, task_ids: list[int], **_: Any) -> None:
+def on_tasks_closed(sender: Any, *, tasks: Any, **_: Any) -> None:
     """The bells of tasks that were completed or cancelled ("New task: …", each links to its task) are
-    marked read: nobody has to act on them any more. One UPDATE, by the people the task was for (the
-    unread index), in the step's transaction."""
+    marked read: nobody has to act on them any more. `tasks`: a select of the closing tasks' ids (read
+    before they close). One UPDATE, by the people the tasks were for (the unread index), queued with the
+    step's other side writes (`crm.core.deferred`)."""
+    from sqlalchemy import String
+    from sqlalchemy import cast
     from sqlalchemy import union
 
     from crm.workflow.models import HumanTask
     from crm.workflow.models import HumanTaskCandidate
 
-    ids = sorted({int(i) for i in task_ids})
-    if not ids:
-        return
-    people = union(select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id.in_(ids)),
-                   select(HumanTask.assignee_id).where(HumanTask.id.in_(ids), HumanTask.assignee_id.is_not(None)))
-    db.session.execute(
-        update(Notification)
-        .where(Notification.user_id.in_(select(people.subquery())), Notification.read_at.is_(None),
-               Notification.url.in_([f"/tasks/{i}" for i in ids]))
-        .values(read_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    ids = tasks.subquery()
+    people = union(select(HumanTaskCandidate.user_id).where(HumanTaskCandidate.task_id.in_(select(ids.c.id))),
+                   select(HumanTask.assignee_id).where(HumanTask.id.in_(select(ids.c.id)),
+                                                       HumanTask.assignee_id.is_not(None)))
+    bells = Notification.__table__
+    defer(db.session, update(bells)
+          .where(bells.c.user_id.in_(select(people.subquery())), bells.c.read_at.is_(None),
+                 bells.c.url.in_(select(literal("/tasks/") + cast(ids.c.id, String))))
+          .values(read_at=utcnow()),
+          reads=[HumanTask.__table__, HumanTaskCandidate.__table__])
 
 
 def _task_title(title: str, texts: dict[str, Any]) -> str:

@@ -22,11 +22,15 @@ from typing import Any
 from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Select
+from sqlalchemy import case
 from sqlalchemy import column
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy import table
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from crm.core import deferred
 from crm.core import signals
 from crm.core.clock import utcnow
 from crm.extensions import db
@@ -212,7 +216,8 @@ def sync(
 
     `open_guids` are the tasks the instance was waiting on before this step (`process_instance.waiting`,
     written in the same transaction as the rows, so it names exactly the open rows); without it the
-    open rows are read. Everything is written with the step's one flush plus one candidates insert."""
+    open rows are read. The new rows are inserted at once (their ids are wanted); the closing updates and
+    the candidates are queued (`crm.core.deferred`) and go out with the step's other side writes."""
     ready = {str(t.id): t for t in ready_tasks}
     now = utcnow()
     if open_guids is None:
@@ -224,27 +229,8 @@ def sync(
     gone = [guid for guid in open_guids if guid not in ready]
     if completed_guid in gone:  # before its row is closed: a receiver may read it
         signals.task_completed.send(None, instance=instance, task_guid=completed_guid, completed_by_id=actor_id)
-    closed: list[int] = []
-    for guids, values in (
-        # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee
-        # or a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
-        ([g for g in gone if g == completed_guid], {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id,
-                                                     **({"assignee_id": actor_id} if actor_id else {})}),
-        ([g for g in gone if g != completed_guid], {"status": TaskStatus.CANCELLED}),
-    ):
-        if guids:
-            closed.extend(db.session.execute(
-                update(HumanTask)
-                .where(HumanTask.instance_id == instance.id, HumanTask.task_guid.in_(guids),
-                       HumanTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
-                .values(completed_at=now, draft=None, **values)
-                .returning(HumanTask.id)
-                # No autoflush: the step's other changes are written by the one flush below (new rows) or
-                # the step's own, not in a flush of their own before this statement.
-                .execution_options(synchronize_session="evaluate", autoflush=False)
-            ).scalars())
-    if closed:  # their "new task" bells are old news now (notify marks them read)
-        signals.tasks_closed.send(None, task_ids=closed)
+    if gone:
+        _close(instance, gone, completed_guid, actor_id, now)
     known = set(open_guids)
     new_rows: list[tuple[dict[str, Any], set[int], dict[str, str]]] = []
     details: dict[int, tuple[Any, ...]] = {}
@@ -263,8 +249,7 @@ def sync(
     ).scalars().all()
     candidates = [{"task_id": task_id, "user_id": uid}
                   for task_id, (_row, users, _props) in zip(ids, new_rows, strict=True) for uid in sorted(users)]
-    if candidates:
-        db.session.connection().execute(HumanTaskCandidate.__table__.insert(), candidates)
+    deferred.defer_insert(db.session, HumanTaskCandidate.__table__, candidates)
     if signals.task_created.receivers:
         for task_id, (row, _users, _props) in zip(ids, new_rows, strict=True):
             signals.task_created.send(None, task_id=task_id, completed_by_id=None,
@@ -293,6 +278,51 @@ def texts_of(task: Any) -> dict[str, Any] | None:
 
 _TASK_TABLE = HumanTask.__table__
 _TASK_INSERT = _TASK_TABLE.insert()
+_OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+def _close(instance: ProcessInstance, gone: list[str], completed_guid: str | None, actor_id: int | None,
+           now: Any) -> None:
+    """Close the open rows of the tasks in `gone`: the completed one, and the others cancelled. One UPDATE,
+    queued (crm.core.deferred) with the step's other side writes: nothing in the step reads the closed rows
+    back. The receivers of `tasks_closed` get the closing rows as a select to read before they close
+    (queued before the UPDATE; in one PostgreSQL statement every part reads the same snapshot)."""
+    tasks = _TASK_TABLE
+    open_now = (tasks.c.instance_id == instance.id, tasks.c.status.in_(_OPEN), tasks.c.task_guid.in_(gone))
+    signals.tasks_closed.send(None, tasks=select(tasks.c.id).where(*open_now))
+    # Completing a group task claims it implicitly: the completer becomes its assignee (only the assignee or
+    # a candidate of an unclaimed task may complete it, so an existing assignee is the completer).
+    completed = {"status": TaskStatus.COMPLETED, "completed_by_id": actor_id,
+                 **({"assignee_id": actor_id} if actor_id else {})}
+    cancelled: dict[str, Any] = {"status": TaskStatus.CANCELLED}
+    values: dict[str, Any] = {"completed_at": now, "draft": None}
+    if completed_guid not in gone:
+        values.update(cancelled)
+    elif len(gone) == 1:
+        values.update(completed)
+    else:  # both kinds in the one statement: each column by the row's task
+        done = tasks.c.task_guid == completed_guid
+        for key, value in completed.items():
+            otherwise = literal(cancelled[key], tasks.c[key].type) if key in cancelled else tasks.c[key]
+            values[key] = case((done, literal(value, tasks.c[key].type)), else_=otherwise)
+    deferred.defer(db.session, update(tasks).where(*open_now).values(**values), reads=[tasks])
+    for guids, kind in (([g for g in gone if g == completed_guid], completed),
+                        ([g for g in gone if g != completed_guid], cancelled)):
+        if guids:
+            _closed_in_session(instance.id, set(guids), {"completed_at": now, "draft": None, **kind})
+
+
+def _closed_in_session(instance_id: int, guids: set[str], values: dict[str, Any]) -> None:
+    """What the queued close will write, set on the task rows this session has loaded (the completed task,
+    read under the completion's lock, is answered to the caller), as committed values: not changes of the
+    session's own to flush. A row whose columns are expired is left alone: it is read again when used, after
+    the queue is sent."""
+    for obj in list(db.session.identity_map.values()):
+        loaded = vars(obj)
+        if (isinstance(obj, HumanTask) and loaded.get("instance_id") == instance_id
+                and loaded.get("task_guid") in guids and loaded.get("status") in _OPEN):
+            for key, value in values.items():
+                set_committed_value(obj, key, value)
 
 
 def _new_row(instance: ProcessInstance, task: Any, guid: str, now: Any,

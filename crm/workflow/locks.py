@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from crm.core import deferred
 from crm.core.errors import NotFound
 from crm.extensions import db
 from crm.workflow.models import HumanTask
@@ -60,7 +61,7 @@ def untouched() -> bool:
     """True when the session's transaction has written nothing yet, flushed or pending, and is not inside
     a savepoint of a caller's (which may roll back to it and go on)."""
     session = db.session()
-    if session.in_nested_transaction() or session.new or session.dirty or session.deleted:
+    if session.in_nested_transaction() or session.new or session.dirty or session.deleted or deferred.pending(session):
         return False
     return not session.connection().info.get("crm_wrote", True)
 

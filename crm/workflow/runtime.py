@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.core import deferred
 from crm.core.clock import utcnow
 from crm.core.errors import Conflict
 from crm.core.errors import DomainError
@@ -156,9 +157,10 @@ def _sync_subscriptions(instance: ProcessInstance, names: set[str], *, known: li
 
 
 def _event(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> None:
-    """Append to the instance's history now, in the current transaction (and savepoint): a plain insert,
-    not an ORM object, since nothing reads the row back in the transaction that writes it."""
-    db.session.connection().execute(_EVENT_INSERT, _event_row(instance_id, kind, actor_id, **details))
+    """Append to the instance's history in the current transaction (and savepoint): a plain insert, not an
+    ORM object, queued with the step's other side writes (`crm.core.deferred`; a read of the history sends
+    it first)."""
+    deferred.defer_insert(db.session, _EVENTS, [_event_row(instance_id, kind, actor_id, **details)])
 
 
 def _event_row(instance_id: int, kind: str, actor_id: int | None = None, **details: Any) -> dict[str, Any]:
@@ -170,7 +172,7 @@ def _event_row(instance_id: int, kind: str, actor_id: int | None = None, **detai
     }
 
 
-_EVENT_INSERT = ProcessEvent.__table__.insert()
+_EVENTS = ProcessEvent.__table__
 
 # What a step did to the diagram's elements, for the process analytics (crm.workflow.admin.analytics): not
 # shown in the instance's history, which tells what happened to the instance, not each element it passed.
@@ -183,7 +185,7 @@ PASSAGE_KINDS = (REACHED, PASSED, WITHDRAWN, FLOW)
 
 def _passage(instance_id: int, wf: Any, before: engine.Snapshot, first: dict[str, Any] | None = None) -> None:
     """Record the step's passage through the diagram in one multi-row insert (none when nothing moved),
-    after `first`, the step's own history row, if any (one statement for both)."""
+    after `first`, the step's own history row, if any (one insert for both, queued)."""
     at = utcnow()
     moved = engine.passage(wf, before, at.timestamp())
     rows: list[dict[str, Any]] = [first] if first is not None else []
@@ -200,8 +202,7 @@ def _passage(instance_id: int, wf: Any, before: engine.Snapshot, first: dict[str
         row(WITHDRAWN, guid, element, {} if waited is None else {"waited": waited})
     for guid, element, target in moved.flows:
         row(FLOW, guid, element, {"to": target})
-    if rows:
-        db.session.connection().execute(_EVENT_INSERT, rows)
+    deferred.defer_insert(db.session, _EVENTS, rows)
 
 
 def _step(
@@ -231,6 +232,9 @@ def _step(
             # After the flush: the history lists what the step's operators wrote first.
             _passage(instance_id, wf, before, None if event is None else _event_row(instance_id, event[0], actor_id,
                                                                                      **event[1]))
+            # The step's side writes (closed tasks, their bells read, candidates, new bells, history): one
+            # statement on PostgreSQL, inside the step's savepoint, so a failure here is the step's.
+            deferred.flush_deferred(db.session)
         savepoint.commit()
         return instance
     except StepTimeout as exc:

@@ -62,6 +62,9 @@ def test_any_of_ends_on_the_first_approval_and_cancels_the_other_rows(start, org
     statuses = {t.assignee_id: t.status for t in tasks(instance, *TaskStatus)}
     assert statuses == {org.a_sup.id: TaskStatus.CANCELLED, org.a_manager.id: TaskStatus.COMPLETED,
                         org.east_manager.id: TaskStatus.CANCELLED}
+    # One UPDATE closes both kinds (crm.workflow.inbox_sync._close): the completer only on the completed row.
+    assert {t.assignee_id: (t.completed_by_id, t.completed_at is not None) for t in tasks(instance, *TaskStatus)} == {
+        org.a_sup.id: (None, True), org.a_manager.id: (org.a_manager.id, True), org.east_manager.id: (None, True)}
     with pytest.raises(Conflict):
         decide(rows[org.a_sup.id], org.a_sup, True)
 
