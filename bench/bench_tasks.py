@@ -106,6 +106,9 @@ def main() -> None:
                 inst = runtime.start("bench_review", object_type="bench", object_id=1, store_id=stores[0],
                                      data={"subject": "pallets"}, actor_id=user.id)
                 task_ids.append(db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst.id)))
+            from crm.auth.services import create_token
+
+            token = create_token(user, "bench")[1]
             db.session.commit()
             stamp = user.get_id()
             user_id = user.id
@@ -143,6 +146,20 @@ def main() -> None:
               f"{http_cpu / memory_cpu:.1f}x")
         print(f"same step, SpiffWorkflow alone in memory          {fmt(memory)}")
         print(f"ratio HTTP / in memory: p50 {http['p50'] / memory['p50']:.1f}x, p95 {http['p95'] / memory['p95']:.1f}x")
+
+        # The request floor in the same run: a bare authenticated request (the API's `GET /api/v1/me`: the
+        # token's user, one statement, a small JSON answer). No completion through HTTP can cost less than
+        # it plus the engine's step, so (floor + engine) / engine bounds the ratio from below.
+        def me() -> None:
+            resp = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert resp.status_code == 200, resp.status_code
+
+        cpu = time.process_time()
+        bare = measure(me, runs=args.runs)
+        bare_cpu = (time.process_time() - cpu) * 1000 / (args.runs + 5)
+        print(f"request floor, GET /api/v1/me                     {fmt(bare)}, CPU {bare_cpu:.2f} ms")
+        print(f"lowest ratio this stack allows, (floor + engine) / engine: p50 "
+              f"{(bare['p50'] + memory['p50']) / memory['p50']:.1f}x, CPU {(bare_cpu + memory_cpu) / memory_cpu:.1f}x")
 
         with app.app_context():
             t0 = time.perf_counter()
