@@ -87,7 +87,9 @@ def _orders(actor: User, filters: Filters, figure: str) -> Select[Any]:
 
 def _customers(actor: User, filters: Filters, figure: str) -> Select[Any]:
     w = filters.window
-    if figure in ("buyers", "repurchase_rate"):
+    if figure in ("buyers", "repurchase_rate") and queries.whole_stores(actor, filters):
+        ids = queries.buyer_ids_by_chain(actor, filters, repurchasers=figure == "repurchase_rate")
+    elif figure in ("buyers", "repurchase_rate"):
         b = queries.buyer_rows(actor, filters, w)
         ids = select(b.c.customer_id).where(b.c.n > 0)  # the rows also hold the previous window's buyers
         if figure == "repurchase_rate":

@@ -367,6 +367,20 @@ def _buyers_by_chain(actor: User, filters: Filters, people: People) -> Select[An
         .select_from(returning.join(first, true()))
 
 
+def buyer_ids_by_chain(actor: User, filters: Filters, *, repurchasers: bool = False) -> Select[Any]:
+    """The ids of the window's buyers (or repurchasers) for whole stores, by the chain (the drill-down of
+    `_buyers_by_chain`'s counts): each buyer's first row inside the window is the one whose previous order day
+    is missing or before the window, so the rows are the customers, once each; repurchasers are those whose
+    previous order day is before the window, and the first-time buyers whose second order day is in it."""
+    d, k, w = KanbanCustomerDay, KanbanCustomer, filters.window
+    first_rows = scoped(select(d.customer_id).where(in_window(d, w), d.orders > 0), actor, d, filters)
+    if not repurchasers:
+        return first_rows.where(or_(d.prev_day.is_(None), d.prev_day < w.first))
+    again = scoped(select(k.customer_id).where(between(k.first_order_day, w), k.second_order_day <= w.last),
+                   actor, k, filters)
+    return first_rows.where(d.prev_day < w.first).union_all(again)
+
+
 @dataclass(frozen=True)
 class Figure:
     key: str

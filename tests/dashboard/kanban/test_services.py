@@ -16,6 +16,7 @@ from crm.aftersales.cases.models import CaseStatus
 from crm.aftersales.cases.models import CaseType
 from crm.customers.services import follow_ups
 from crm.customers.services import owners
+from crm.dashboard.kanban import drill
 from crm.dashboard.kanban import queries
 from crm.dashboard.kanban import rebuild
 from crm.dashboard.kanban.models import KanbanChurn
@@ -167,3 +168,8 @@ def test_the_chain_of_order_days_counts_buyers_exactly(org, products):
         assert got == {"buyers_0": 4, "returning_0": 1, "repurchasers_0": 3,
                        "buyers_1": 2, "returning_1": 0, "repurchasers_1": 1}
         assert got == db.session.execute(queries.buyers_by_customer(actor, filters, people)).one()._asdict()
+        # The drill-downs list those customers, from the chain too.
+        for figure, expected in (("buyers", {d1, d2, d3, d6}), ("repurchase_rate", {d1, d2, d6})):
+            listed = drill.drill(actor, filters, figure)
+            assert {c.id for c in listed.page(limit=100).items} == {c.id for c in expected}
+            assert listed.count() == len(expected)
