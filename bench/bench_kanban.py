@@ -9,7 +9,8 @@ every terminal) with one line each of 20 products, a rating on the completed one
 thirds, two years of platform enquiries per store; then `flask crm kanban rebuild` fills the summaries
 (timed). Measured through Flask's test client (the whole page: session, scope, every card, every chart's
 data, the salesperson table, the template): `/kanban/?window=last30` for an HQ manager and a store
-manager, and a one-year custom window for HQ. Then the order lifecycle's CPU with and without the
+manager, a one-year custom window for both, and HQ's drill-down of the repurchase rate (the customers
+behind it, first page and count) for both windows. Then the order lifecycle's CPU with and without the
 summaries' maintenance in one run: `--cycles` real orders created through the services and signed through
 their pipeline's task, alternately with the maintenance on and off (`session.info["kanban_maintenance"]`),
 process CPU time of each."""
@@ -163,15 +164,17 @@ def main() -> None:
         for label, who, query in (("HQ, last 30 days", "hq", "window=last30"),
                                   ("store, last 30 days", "store", "window=last30"),
                                   ("HQ, a custom year", "hq", year),
-                                  ("store, a custom year", "store", year)):
+                                  ("store, a custom year", "store", year),
+                                  ("HQ, repurchasers, 30 days", "hq", "drill/repurchase_rate?window=last30"),
+                                  ("HQ, repurchasers, a year", "hq", "drill/repurchase_rate?" + year)):
             def page(client: Any = clients[who], query: str = query) -> None:
-                resp = client.get(f"/kanban/?{query}")
+                resp = client.get(f"/kanban/{query}" if query.startswith("drill/") else f"/kanban/?{query}")
                 assert resp.status_code == 200, resp.status_code
 
             stats = measure(page, runs=args.runs)
             with counted(engine) as seen:
                 page()
-            print(f"/kanban/ {label:22} {fmt(stats)}, {len(seen)} statements", flush=True)
+            print(f"/kanban/ {label:26} {fmt(stats)}, {len(seen)} statements", flush=True)
         _lifecycle(app, args.cycles, people)
 
 
