@@ -8,8 +8,9 @@ window, so the HQ kanban counts buyers and returning buyers as rows instead of a
 `kanban_customer.second_order_day`: the day the customer's orders reach two (their first order day for two
 orders that day): whether a new buyer of a window repurchased in it.
 
-The day comes first in the indexes the kanban's windows read (customer days by day, customers by creation
-and by first order day), so HQ, which reads every store, scans one range of each instead of the tables.
+The kanban's windows read customer days by day, customers by creation and by first order day: the
+indexes with the store first serve a store's page, new ones with the day first serve HQ's, which reads every
+store (one range of each instead of the tables).
 
 Both are filled here from the existing rows, with the statements the maintenance uses
 (`crm.dashboard.kanban.services.rechain`), for every customer.
@@ -44,24 +45,22 @@ CHAIN_CUSTOMERS = """UPDATE kanban_customer SET
 def upgrade():
     with op.batch_alter_table('kanban_customer_day', schema=None) as batch_op:
         batch_op.add_column(sa.Column('prev_day', sa.Date(), nullable=True))
-        batch_op.drop_index('ix_kanban_customer_day_store_day')
         batch_op.create_index('ix_kanban_customer_day_day', ['day', 'store_id'], unique=False)
     with op.batch_alter_table('kanban_customer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('second_order_day', sa.Date(), nullable=True))
-        batch_op.drop_index('ix_kanban_customer_store_created')
         batch_op.create_index('ix_kanban_customer_created', ['created_day', 'store_id'], unique=False)
         batch_op.create_index('ix_kanban_customer_first', ['first_order_day', 'store_id'], unique=False)
+        batch_op.create_index('ix_kanban_customer_store_first', ['store_id', 'first_order_day'], unique=False)
     op.execute(CHAIN_DAYS)
     op.execute(CHAIN_CUSTOMERS)
 
 
 def downgrade():
     with op.batch_alter_table('kanban_customer', schema=None) as batch_op:
+        batch_op.drop_index('ix_kanban_customer_store_first')
         batch_op.drop_index('ix_kanban_customer_first')
         batch_op.drop_index('ix_kanban_customer_created')
-        batch_op.create_index('ix_kanban_customer_store_created', ['store_id', 'created_day'], unique=False)
         batch_op.drop_column('second_order_day')
     with op.batch_alter_table('kanban_customer_day', schema=None) as batch_op:
         batch_op.drop_index('ix_kanban_customer_day_day')
-        batch_op.create_index('ix_kanban_customer_day_store_day', ['store_id', 'day'], unique=False)
         batch_op.drop_column('prev_day')

@@ -19,6 +19,7 @@ from crm.aftersales.cases.models import CaseType
 from crm.auth.scopes import visible
 from crm.core.clock import local_day_end
 from crm.core.clock import local_day_start
+from crm.core.db import custom_plans
 from crm.core.pagination import Page
 from crm.core.pagination import SortKey
 from crm.core.pagination import keyset_page
@@ -114,6 +115,7 @@ def drill(actor: User, filters: Filters, figure: str) -> Drill | None:
     """The list behind `figure` (None: not a figure with a list)."""
     if figure not in FIGURES:
         return None
+    custom_plans(db.session())  # windows from a day to years share their statements
     kind = FIGURES[figure][0]
     if kind == "orders":
         return Drill(figure, kind, _orders(actor, filters, figure), actor)

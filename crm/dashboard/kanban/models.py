@@ -161,7 +161,8 @@ class KanbanStoreDimDay(Base):
 class KanbanCustomerDay(Base):
     __tablename__ = "kanban_customer_day"
     __table_args__ = (Index("uq_kanban_customer_day", "customer_id", "day", "owner_id", unique=True),
-                      Index("ix_kanban_customer_day_day", "day", "store_id"))
+                      Index("ix_kanban_customer_day_store_day", "store_id", "day"),  # a store's windows
+                      Index("ix_kanban_customer_day_day", "day", "store_id"))  # HQ's: every store
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int]
@@ -176,7 +177,10 @@ class KanbanCustomerDay(Base):
 
 class KanbanCustomer(Base):
     __tablename__ = "kanban_customer"
-    __table_args__ = (Index("ix_kanban_customer_created", "created_day", "store_id"),
+    # A store's windows read by store first, HQ's (every store) by day first.
+    __table_args__ = (Index("ix_kanban_customer_store_created", "store_id", "created_day"),
+                      Index("ix_kanban_customer_created", "created_day", "store_id"),
+                      Index("ix_kanban_customer_store_first", "store_id", "first_order_day"),
                       Index("ix_kanban_customer_first", "first_order_day", "store_id"))
 
     customer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

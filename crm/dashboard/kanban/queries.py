@@ -29,6 +29,7 @@ from crm.auth.scopes import LOCATION_SCOPES
 from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
 from crm.core.clock import local_today
+from crm.core.db import custom_plans
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
 from crm.dashboard.kanban.models import KanbanCustomerDay
@@ -446,6 +447,7 @@ class Kanban:
 
 def kanban(actor: User, filters: Filters, key: str = "custom") -> Kanban:
     """Every figure of the window with the previous window's value and the change."""
+    custom_plans(db.session())  # windows from a day to years share their statements
     now, before = raw_both(actor, filters)
     a, b = _values(now), _values(before)
     figures = [Figure(k, label, kind, definition, a[k][0], b[k][0], a[k][1], b[k][1])
