@@ -120,4 +120,6 @@ def test_asking_for_another_store_shows_nothing(figures, login_as):
     db.session.commit()
     client = login_as(figures.a_manager)
     page = html(client.get("/enquiries/", query_string=WINDOW | {"store_id": figures.store_b.id}))
-    assert "Store B" not in page and "77" not in page
+    # 77 as a number of its own (a cell, a chart's data): not two digits inside the page's random CSRF token
+    # or an asset's hash, which made this check fail now and then.
+    assert "Store B" not in page and not re.search(r"(?<![\w.-])77(?![\w.-])", page)
