@@ -74,7 +74,7 @@ def test_completing_a_task(call, api, products, customers):
     # the kanban's summaries (~8: the order's fact, lines, cases, follow-ups, the customer's rows, the day's
     # upsert) are rewritten when an order is signed. Issue 22's third pass: the kanban's part is the stored
     # fact, one read of the order with its lines, and on PostgreSQL one write statement (SQLite: one upsert
-    # per table): -9 / -3. +1: the customer's chain of order days (`kanban.services.rechain`, issue 22's
+    # per table): -9 / -3. +1: the customer's chain of order days (`kanban.chain.rechain`, issue 22's
     # fourth pass; on SQLite it replaces the first order day's update with two). SQLite +3: the per-store
     # twins of the sales, product and province/terminal summaries (PostgreSQL writes them in its one statement).
     # Issue 26, PostgreSQL: closing the task, its bells marked read and the step's history in one statement

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import ClassVar
+from typing import TypeVar
 
 from sqlalchemy import DDL
 from sqlalchemy import JSON
@@ -27,6 +28,8 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import registry
 
 from crm.core.clock import utcnow
+
+RowT = TypeVar("RowT")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -108,14 +111,15 @@ def where_equal(stmt: Any, conditions: dict[Any, Any]) -> Any:
     return stmt
 
 
-def locked_row(session: Any, model: Any, row_id: Any) -> Any:
+def locked_row(session: Any, model: type[RowT], row_id: Any) -> RowT | None:
     """The row `row_id` of `model` read again from the database (not the session's copy) under a row lock:
     FOR UPDATE on PostgreSQL; SQLite, which has no row locks and serialises writers, leaves the clause out.
     None when the row is gone."""
     from sqlalchemy import select
 
-    return session.scalar(select(model).where(model.id == row_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    row: RowT | None = session.scalar(select(model).where(model.id == row_id).with_for_update()  # type: ignore[attr-defined]
+                                      .execution_options(populate_existing=True))
+    return row
 
 
 def custom_plans(session: Any) -> None:

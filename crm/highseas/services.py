@@ -55,7 +55,7 @@ def _pg() -> bool:
 
 
 def lock_customer(customer_id: int) -> Customer | None:
-    return locked_row(db.session, Customer, customer_id)  # type: ignore[no-any-return]
+    return locked_row(db.session, Customer, customer_id)
 
 
 def _url(customer: Customer) -> str:

@@ -13,7 +13,7 @@ indexes with the store first serve a store's page, new ones with the day first s
 store (one range of each instead of the tables).
 
 Both are filled here from the existing rows, with the statements the maintenance uses
-(`crm.dashboard.kanban.services.rechain`), for every customer.
+(`crm.dashboard.kanban.chain.rechain`), for every customer.
 
 Revision ID: 5d7f9b1c3e24
 Revises: 2b4d6f8a0c13

@@ -52,15 +52,12 @@ def _owned() -> Visibility:
     return Visibility(location="store_id", owner="owner_id", store="store_id", location_is_store=True)
 
 
-class KanbanSalesDay(Base):
-    __tablename__ = "kanban_sales_day"
-    __table_args__ = (Index("uq_kanban_sales_day", "store_id", "owner_id", "day", unique=True),
-                      Index("ix_kanban_sales_day_day", "day", "store_id"))
+# The counted columns of the sales, product and province/terminal summaries, the same per salesperson and
+# per store (`KanbanStore*`, their sums over the salespeople).
+SALES_COUNTS = ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    store_id: Mapped[int]
-    owner_id: Mapped[int]
-    day: Mapped[date]
+
+class _SalesCounts:
     orders: Mapped[int] = mapped_column(default=0)
     amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     returned: Mapped[int] = mapped_column(default=0)
@@ -70,10 +67,34 @@ class KanbanSalesDay(Base):
     positive: Mapped[int] = mapped_column(default=0)
     paid: Mapped[int] = mapped_column(default=0)  # orders paid that day (the funnel's last step)
 
+
+class _ProductCounts:
+    product_id: Mapped[int]
+    quantity: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+
+
+class _DimCounts:
+    dim: Mapped[str] = mapped_column(String(16))  # "province" | "terminal"
+    value: Mapped[str] = mapped_column(String(40))  # "" for an unknown province
+    orders: Mapped[int] = mapped_column(default=0)
+    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+
+
+class KanbanSalesDay(_SalesCounts, Base):
+    __tablename__ = "kanban_sales_day"
+    __table_args__ = (Index("uq_kanban_sales_day", "store_id", "owner_id", "day", unique=True),
+                      Index("ix_kanban_sales_day_day", "day", "store_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int]
+    owner_id: Mapped[int]
+    day: Mapped[date]
+
     __visibility__ = _owned()
 
 
-class KanbanProductDay(Base):
+class KanbanProductDay(_ProductCounts, Base):
     __tablename__ = "kanban_product_day"
     __table_args__ = (Index("uq_kanban_product_day", "store_id", "owner_id", "day", "product_id", unique=True),
                       Index("ix_kanban_product_day_day", "day", "store_id"))
@@ -82,14 +103,11 @@ class KanbanProductDay(Base):
     store_id: Mapped[int]
     owner_id: Mapped[int]
     day: Mapped[date]
-    product_id: Mapped[int]
-    quantity: Mapped[int] = mapped_column(default=0)
-    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
     __visibility__ = _owned()
 
 
-class KanbanDimDay(Base):
+class KanbanDimDay(_DimCounts, Base):
     __tablename__ = "kanban_dim_day"
     __table_args__ = (Index("uq_kanban_dim_day", "store_id", "owner_id", "day", "dim", "value", unique=True),
                       Index("ix_kanban_dim_day_day", "day", "store_id"))
@@ -98,10 +116,6 @@ class KanbanDimDay(Base):
     store_id: Mapped[int]
     owner_id: Mapped[int]
     day: Mapped[date]
-    dim: Mapped[str] = mapped_column(String(16))  # "province" | "terminal"
-    value: Mapped[str] = mapped_column(String(40))  # "" for an unknown province
-    orders: Mapped[int] = mapped_column(default=0)
-    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
     __visibility__ = _owned()
 
@@ -110,50 +124,35 @@ def _stores() -> Visibility:
     return Visibility(location="store_id", owner=None, store="store_id", location_is_store=True)
 
 
-class KanbanStoreSalesDay(Base):
+class KanbanStoreSalesDay(_SalesCounts, Base):
     __tablename__ = "kanban_store_sales_day"
     __table_args__ = (Index("uq_kanban_store_sales_day", "day", "store_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int]
     day: Mapped[date]
-    orders: Mapped[int] = mapped_column(default=0)
-    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
-    returned: Mapped[int] = mapped_column(default=0)
-    completed: Mapped[int] = mapped_column(default=0)
-    revisited: Mapped[int] = mapped_column(default=0)
-    ratings: Mapped[int] = mapped_column(default=0)
-    positive: Mapped[int] = mapped_column(default=0)
-    paid: Mapped[int] = mapped_column(default=0)
 
     __visibility__ = _stores()
 
 
-class KanbanStoreProductDay(Base):
+class KanbanStoreProductDay(_ProductCounts, Base):
     __tablename__ = "kanban_store_product_day"
     __table_args__ = (Index("uq_kanban_store_product_day", "day", "store_id", "product_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int]
     day: Mapped[date]
-    product_id: Mapped[int]
-    quantity: Mapped[int] = mapped_column(default=0)
-    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
     __visibility__ = _stores()
 
 
-class KanbanStoreDimDay(Base):
+class KanbanStoreDimDay(_DimCounts, Base):
     __tablename__ = "kanban_store_dim_day"
     __table_args__ = (Index("uq_kanban_store_dim_day", "day", "store_id", "dim", "value", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int]
     day: Mapped[date]
-    dim: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(40))
-    orders: Mapped[int] = mapped_column(default=0)
-    amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
 
     __visibility__ = _stores()
 

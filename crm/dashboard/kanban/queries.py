@@ -30,6 +30,7 @@ from crm.auth.scopes import scope_context
 from crm.auth.scopes import visible
 from crm.core.clock import local_today
 from crm.core.db import custom_plans
+from crm.dashboard.kanban.models import SALES_COUNTS
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
 from crm.dashboard.kanban.models import KanbanCustomerDay
@@ -214,7 +215,7 @@ def pivot(grouped: Any, columns: dict[str, Any], by: tuple[Any, ...] = ()) -> Se
 
 
 # The figures of a window and the previous one ---------------------------------------------------------------
-SALES = ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")
+SALES = SALES_COUNTS
 COUNTS = ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid_orders", "buyers",
           "returning", "repurchasers", "new_customers", "converted", "churned", "owned_at_start", "enquiries",
           "new_enquiries")

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from crm.core.audit import OperationLog
 from crm.customers.models import Customer
+from crm.dashboard.kanban import chain
 from crm.dashboard.kanban import services
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
@@ -60,7 +61,7 @@ def recompute(conn: Connection, *, on_facts: Callable[[dict[int, dict[str, Any]]
     out: Summary = {name: {key: _norm(v) for key, v in rows.items() if any(v)} for name, rows in deltas.items()}
     for name in services.TABLES:
         out.setdefault(name, {})
-    out["chain"], first, second = _chains(out["customer_day"])
+    out["chain"], first, second = chain.chains(out["customer_day"])
     c = Customer.__table__
     out["customer"] = {r.id: (r.store_id, created_owner.get(r.id, r.owner_id), services.local_day(r.created_at),
                               first.get(r.id), second.get(r.id))
@@ -70,26 +71,6 @@ def recompute(conn: Connection, *, on_facts: Callable[[dict[int, dict[str, Any]]
                     for r in conn.execute(select(m.c.customer_id, m.c.at, m.c.from_owner_id, m.c.store_id).where(
                         m.c.kind.in_(list(INTO_POOL)), m.c.from_owner_id.is_not(None)))}
     return out
-
-
-def _chains(customer_days: dict[Any, tuple[Any, ...]]) -> tuple[dict[Any, tuple[Any, ...]], dict[int, date],
-                                                                 dict[int, date]]:
-    """From the customer × day × owner rows with orders: each row's `prev_day` (the day of the customer's row
-    before it in the order day, owner), and each customer's first and second order days."""
-    chain: dict[Any, tuple[Any, ...]] = {}
-    first: dict[int, date] = {}
-    second: dict[int, date] = {}
-    running: dict[int, int] = {}
-    last: dict[int, date] = {}
-    for key in sorted(customer_days, key=lambda k: (k[0], k[1], k[2])):
-        customer_id, day, owner_id, _store = key
-        chain[(customer_id, day, owner_id)] = (last.get(customer_id),)
-        last[customer_id] = day
-        first.setdefault(customer_id, day)
-        running[customer_id] = running.get(customer_id, 0) + customer_days[key][0]
-        if running[customer_id] >= 2:
-            second.setdefault(customer_id, day)
-    return chain, first, second
 
 
 def _ownership(conn: Connection) -> tuple[services.Deltas, dict[int, int | None]]:

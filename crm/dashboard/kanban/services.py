@@ -32,7 +32,6 @@ from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import inspect
 from sqlalchemy import select
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -43,6 +42,8 @@ from crm.core.clock import LOCAL_ZONE
 from crm.core.clock import utcnow
 from crm.customers.models import Customer
 from crm.customers.models import FollowUp
+from crm.dashboard.kanban.chain import rechain
+from crm.dashboard.kanban.models import SALES_COUNTS
 from crm.dashboard.kanban.models import KanbanChurn
 from crm.dashboard.kanban.models import KanbanCustomer
 from crm.dashboard.kanban.models import KanbanCustomerDay
@@ -180,14 +181,12 @@ def _contributions(fact: dict[str, Any], sign: int, out: dict[str, Deltas]) -> N
 
 TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     # name: (table, key columns, counted columns)
-    "sales": (KanbanSalesDay.__table__, ("store_id", "owner_id", "day"),
-              ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")),
+    "sales": (KanbanSalesDay.__table__, ("store_id", "owner_id", "day"), SALES_COUNTS),
     "product": (KanbanProductDay.__table__, ("store_id", "owner_id", "day", "product_id"), ("quantity", "amount")),
     "dim": (KanbanDimDay.__table__, ("store_id", "owner_id", "day", "dim", "value"), ("orders", "amount")),
     "customer_day": (KanbanCustomerDay.__table__, ("customer_id", "day", "owner_id", "store_id"), ("orders",)),
     "owned": (KanbanOwned.__table__, ("store_id", "owner_id", "day"), ("delta",)),
-    "store_sales": (KanbanStoreSalesDay.__table__, ("store_id", "day"),
-                    ("orders", "amount", "returned", "completed", "revisited", "ratings", "positive", "paid")),
+    "store_sales": (KanbanStoreSalesDay.__table__, ("store_id", "day"), SALES_COUNTS),
     "store_product": (KanbanStoreProductDay.__table__, ("store_id", "day", "product_id"), ("quantity", "amount")),
     "store_dim": (KanbanStoreDimDay.__table__, ("store_id", "day", "dim", "value"), ("orders", "amount")),
 }
@@ -355,46 +354,6 @@ def sync_orders(conn: Connection, order_ids: Iterable[int], new: Iterable[int] =
     if rechain(conn, changed) < len(changed):  # summary rows missing: customers from before the kanban existed
         ensure_customers(conn, changed)
         rechain(conn, changed)
-
-
-# Portable SQL (PostgreSQL, SQLite ≥ 3.30); the migration that added the columns backfilled them with the same.
-_CHAIN_DAYS = """UPDATE kanban_customer_day SET prev_day = CASE WHEN orders > 0 THEN (
-    SELECT max(p.day) FROM kanban_customer_day AS p WHERE p.customer_id = kanban_customer_day.customer_id
-    AND p.orders > 0 AND (p.day < kanban_customer_day.day
-                          OR (p.day = kanban_customer_day.day AND p.owner_id < kanban_customer_day.owner_id))) END
-WHERE customer_id {ids}"""
-_CHAIN_CUSTOMERS = """UPDATE kanban_customer SET
-    first_order_day = (SELECT min(d.day) FROM kanban_customer_day AS d
-                       WHERE d.customer_id = kanban_customer.customer_id AND d.orders > 0),
-    second_order_day = (SELECT min(d.day) FROM kanban_customer_day AS d
-                        WHERE d.customer_id = kanban_customer.customer_id AND d.orders > 0
-                        AND (SELECT sum(e.orders) FROM kanban_customer_day AS e
-                             WHERE e.customer_id = d.customer_id AND e.day <= d.day AND e.orders > 0) >= 2)
-WHERE customer_id {ids}"""
-_RECHAIN: dict[str, Any] = {}
-
-
-def rechain(conn: Connection, customer_ids: Iterable[int]) -> int:
-    """Recompute these customers' `kanban_customer_day.prev_day` chain and their first and second order days
-    from their day rows (a few rows each): on PostgreSQL one statement, elsewhere two. The caller holds the
-    customers' summary rows locked. Returns the number of summary rows found (fewer: some are missing)."""
-    ids = sorted(set(customer_ids))
-    if not ids:
-        return 0
-    dialect = conn.dialect.name
-    stmt = _RECHAIN.get(dialect)
-    if stmt is None:
-        if dialect == "postgresql":
-            both = (f"WITH chained AS ({_CHAIN_DAYS.format(ids='= ANY(:ids)')} RETURNING 1) "
-                    f"{_CHAIN_CUSTOMERS.format(ids='= ANY(:ids)')}")
-            stmt = _RECHAIN[dialect] = (text(both),)
-        else:
-            stmt = _RECHAIN[dialect] = tuple(text(sql.format(ids="IN :ids")).bindparams(bindparam("ids", expanding=True))
-                                             for sql in (_CHAIN_DAYS, _CHAIN_CUSTOMERS))
-    found = 0
-    for part in stmt:
-        found = conn.execute(part, {"ids": ids}).rowcount
-    return found
 
 
 def ensure_customers(conn: Connection, customer_ids: Iterable[int]) -> None:

@@ -1,5 +1,5 @@
 """Races on PostgreSQL with real commits: orders of one customer signed at the same moment by two
-salespeople, on different days. Each commit recomputes the customer's chain of order days (`services.rechain`); the one that
+salespeople, on different days. Each commit recomputes the customer's chain of order days (`chain.rechain`); the one that
 commits second must see the first's rows, or both would take their row for the customer's first and HQ
 would count the customer twice. The write's update of the customer's summary row makes the second wait."""
 
